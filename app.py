@@ -1,0 +1,52 @@
+"""Campus CRM: the composition root. Routes live in chalicelib/api, rules in chalicelib/domain."""
+
+from chalice import Chalice, CORSConfig
+
+from chalicelib import jobs
+from chalicelib.api import auth, campuses, openapi, users
+from chalicelib.observability import logger, metrics
+from chalicelib.settings import get_settings
+from chalicelib.streams import processor
+
+settings = get_settings()
+app = Chalice(app_name="campus-crm")
+app.api.cors = CORSConfig(
+    allow_origin=settings.cors_origin,
+    allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+    max_age=600,
+)
+
+for blueprint in (auth.bp, campuses.bp, users.bp, openapi.bp):
+    app.register_blueprint(blueprint)
+
+
+@app.middleware("http")
+def observe_request(event, get_response):
+    logger.set_correlation_id((event.context or {}).get("requestId"))
+    try:
+        response = get_response(event)
+        logger.info("request", extra={"method": event.method, "path": event.path, "status": response.status_code})
+        return response
+    finally:
+        logger.remove_keys(["tenant", "user"])
+        metrics.flush_metrics()
+
+
+@app.on_dynamodb_record(stream_arn=settings.stream_arn, batch_size=100, starting_position="TRIM_HORIZON")
+def handle_stream(event):
+    return processor.handle(event.to_dict(), event.context)
+
+
+@app.schedule("cron(0 * * * ? *)", name="due_follow_ups")
+def due_follow_ups(event):
+    return jobs.run("due_follow_ups", event.to_dict())
+
+
+@app.schedule("cron(5 * * * ? *)", name="birthdays")
+def birthdays(event):
+    return jobs.run("birthdays", event.to_dict())
+
+
+@app.schedule("rate(1 minute)", name="scheduled_messages")
+def scheduled_messages(event):
+    return jobs.run("scheduled_messages", event.to_dict())

@@ -1,0 +1,175 @@
+"""The one wrapper every view goes through.
+
+`endpoint(...)` registers a Chalice route and, around the view: authenticates the bearer
+token, checks the role, parses the body and the query string with pydantic (unknown
+fields rejected), turns every error into the JSON envelope, and records the metadata the
+OpenAPI builder reads. Chalice turns any other exception into a bare 500 before
+middleware sees it, which is why this lives here and not in middleware.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalice import Blueprint, Response
+from pydantic import BaseModel, ValidationError
+
+from chalicelib.domain import auth, roles
+from chalicelib.domain.auth import Principal
+from chalicelib.errors import CrmError, ForbiddenError, ThrottledError, ValidationFailedError
+from chalicelib.observability import logger
+from chalicelib.schemas.users import Role
+
+JSON = "application/json"
+
+
+@dataclass
+class EndpointSpec:
+    method: str
+    path: str
+    summary: str
+    view_name: str
+    tags: list[str]
+    roles: frozenset[Role] | None  # None: public
+    body: type[BaseModel] | None
+    query: type[BaseModel] | None
+    response: type[BaseModel] | None
+    status: int
+    errors: list[int] = field(default_factory=list)
+    content_type: str = JSON
+
+
+REGISTRY: list[EndpointSpec] = []
+
+
+@dataclass
+class Call:
+    """What a view receives: the caller, the parsed input, and the raw request."""
+
+    principal: Principal | None
+    params: dict[str, str]
+    body: Any
+    query: Any
+    source_ip: str | None
+    user_agent: str | None
+    headers: dict[str, str]
+
+
+def error_response(exc: CrmError) -> Response:
+    headers = {"Content-Type": JSON}
+    if isinstance(exc, ThrottledError) and exc.retry_after:
+        headers["Retry-After"] = str(exc.retry_after)
+    return Response(body=json.dumps(exc.to_body(), ensure_ascii=False), status_code=exc.status, headers=headers)
+
+
+def validation_error(exc: ValidationError, where: str) -> ValidationFailedError:
+    details = []
+    for err in exc.errors(include_url=False, include_context=False, include_input=False):
+        loc = ".".join(str(p) for p in err.get("loc", ()))
+        details.append({"field": loc or where, "message": err.get("msg", "invalid"), "type": err.get("type")})
+    first = details[0] if details else {"field": where, "message": "invalid"}
+    if first.get("type") == "json_invalid":
+        return ValidationFailedError("The request body is not valid JSON.", code="MALFORMED_JSON", details=details)
+    return ValidationFailedError(f"Invalid {where}: {first['field']}: {first['message']}", details=details)
+
+
+def _parse_body(raw: bytes | None, model: type[BaseModel]) -> BaseModel:
+    if not raw:
+        raise ValidationFailedError("A JSON body is required.", details=[{"field": "body", "message": "missing"}])
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        raise validation_error(exc, "body") from exc
+
+
+def _parse_query(params: dict[str, str] | None, model: type[BaseModel]) -> BaseModel:
+    try:
+        return model.model_validate(dict(params or {}))
+    except ValidationError as exc:
+        raise validation_error(exc, "query") from exc
+
+
+def _render(result: Any, status: int) -> Response:
+    if isinstance(result, Response):
+        return result
+    if result is None:
+        return Response(body="", status_code=204)
+    if isinstance(result, BaseModel):
+        body = result.model_dump_json()
+    else:
+        body = json.dumps(result, ensure_ascii=False, default=str)
+    return Response(body=body, status_code=status, headers={"Content-Type": JSON})
+
+
+def endpoint(
+    bp: Blueprint,
+    method: str,
+    path: str,
+    *,
+    summary: str,
+    tags: Iterable[str] = (),
+    roles_allowed: Iterable[Role] | None = roles.ALL_STAFF,
+    body: type[BaseModel] | None = None,
+    query: type[BaseModel] | None = None,
+    response: type[BaseModel] | None = None,
+    status: int = 200,
+    errors: Iterable[int] = (),
+    public: bool = False,
+) -> Callable[[Callable[[Call], Any]], Callable[..., Response]]:
+    allowed = None if public else frozenset(roles_allowed or ())
+
+    def decorate(fn: Callable[[Call], Any]) -> Callable[..., Response]:
+        @functools.wraps(fn)
+        def view(**params: str) -> Response:
+            request = bp.current_request
+            headers = {k.lower(): v for k, v in (request.headers or {}).items()}
+            identity = (request.context or {}).get("identity") or {}
+            try:
+                principal = None
+                if allowed is not None:
+                    principal = auth.authenticate(headers.get("authorization"))
+                    logger.append_keys(tenant=principal.tenant, user=principal.user_id)
+                    if principal.role not in allowed:
+                        raise ForbiddenError("Your role may not do this.", code="ROLE_FORBIDDEN")
+                call = Call(
+                    principal=principal,
+                    params=params,
+                    body=_parse_body(request.raw_body, body) if body else None,
+                    query=_parse_query(request.query_params, query) if query else None,
+                    source_ip=identity.get("sourceIp"),
+                    user_agent=headers.get("user-agent"),
+                    headers=headers,
+                )
+                return _render(fn(call), status)
+            except CrmError as exc:
+                if exc.status >= 500:
+                    logger.exception("server error")
+                return error_response(exc)
+            except Exception:  # noqa: BLE001 - the envelope, not a bare 500, for anything unforeseen
+                logger.exception("unhandled error")
+                return error_response(CrmError("Something went wrong on our side; it was logged."))
+
+        spec_errors = sorted(set(errors) | {400} | (set() if public else {401, 403}))
+        REGISTRY.append(
+            EndpointSpec(
+                method=method.upper(),
+                path=path,
+                summary=summary,
+                view_name=fn.__name__,
+                tags=list(tags),
+                roles=allowed,
+                body=body,
+                query=query,
+                response=response,
+                status=status,
+                errors=spec_errors,
+            )
+        )
+        bp.route(path, methods=[method.upper()])(view)
+        return view
+
+    return decorate

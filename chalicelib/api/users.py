@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from chalice import Blueprint
+
+from chalicelib.api.routing import Call, endpoint
+from chalicelib.domain import roles, users
+from chalicelib.schemas.common import Page
+from chalicelib.schemas.users import User, UserCreateRequest, UserListQuery, UserPatchRequest
+
+bp = Blueprint(__name__)
+
+
+@endpoint(
+    bp,
+    "POST",
+    "/users",
+    summary="Create a staff account",
+    tags=["users"],
+    roles_allowed=roles.MANAGE_USERS,
+    body=UserCreateRequest,
+    response=User,
+    status=201,
+    errors=[409],
+)
+def create_user(call: Call) -> User:
+    return users.create_user(call.principal, call.body)
+
+
+@endpoint(
+    bp,
+    "GET",
+    "/users",
+    summary="List staff (optionally one supervisor's team)",
+    tags=["users"],
+    roles_allowed=roles.READ_USERS,
+    query=UserListQuery,
+    response=Page[User],
+)
+def list_users(call: Call) -> Page[User]:
+    return users.list_users(call.principal, call.query)
+
+
+@endpoint(bp, "GET", "/users/{user_id}", summary="One staff account", tags=["users"], response=User, errors=[404])
+def get_user(call: Call) -> User:
+    return users.get_user(call.principal, call.params["user_id"])
+
+
+@endpoint(
+    bp,
+    "PATCH",
+    "/users/{user_id}",
+    summary="Change role, team, campuses or disable an account",
+    tags=["users"],
+    roles_allowed=roles.MANAGE_USERS,
+    body=UserPatchRequest,
+    response=User,
+    errors=[404, 409],
+)
+def patch_user(call: Call) -> User:
+    return users.patch_user(call.principal, call.params["user_id"], call.body)

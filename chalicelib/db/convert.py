@@ -1,0 +1,12 @@
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.models import Model
+
+_KEY_ATTRS = {"PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "DUEPK", "DUESK", "kind", "expires_at"}
+
+
+def values(item: Model) -> dict[str, Any]:
+    """An item's business attributes, without its key and index attributes."""
+    return {k: v for k, v in item.attribute_values.items() if k not in _KEY_ATTRS}

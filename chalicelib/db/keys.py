@@ -1,0 +1,72 @@
+"""Every key string of the single table is built here and nowhere else.
+
+Keys begin with the tenant (`T#<tenant>#...`) so no query can reach across tenants.
+Platform-level partitions (the tenant directory, the cross-tenant `DUE` index) are the
+only exceptions and are named as such. See docs/data-model.md.
+"""
+
+from __future__ import annotations
+
+
+def tenant_pk(tenant: str) -> str:
+    return f"T#{tenant}"
+
+
+# The tenant's own record and its campuses live in the tenant partition.
+TENANT_SK = "TENANT"
+TENANT_DIRECTORY = "PLATFORM#TENANTS"  # GSI1 partition listing every tenant
+
+
+def campus_sk(campus_id: str) -> str:
+    return f"CAMPUS#{campus_id}"
+
+
+CAMPUS_PREFIX = "CAMPUS#"
+
+
+# Staff users: one partition per tenant (staff counts are small), listable in one Query.
+def users_pk(tenant: str) -> str:
+    return f"T#{tenant}#USERS"
+
+
+def user_sk(user_id: str) -> str:
+    return f"USER#{user_id}"
+
+
+USER_PREFIX = "USER#"
+
+
+def team_gsi1pk(tenant: str, supervisor_id: str) -> str:
+    """GSI1 partition of a supervisor's team (sparse: only users with a supervisor)."""
+    return f"T#{tenant}#TEAM#{supervisor_id}"
+
+
+# Uniqueness items, written with attribute_not_exists in the same transaction.
+UNIQUE_SK = "UNIQUE"
+
+
+def username_pk(tenant: str, username: str) -> str:
+    return f"T#{tenant}#USERNAME#{username.casefold()}"
+
+
+# Sign-in throttling, per tenant and typed username (whether or not the user exists).
+LOGIN_GUARD_SK = "GUARD"
+
+
+def login_guard_pk(tenant: str, username: str) -> str:
+    return f"T#{tenant}#LOGIN#{username.casefold()}"
+
+
+def tenant_of_key(key_value: str) -> str | None:
+    """The tenant a key belongs to, or None for platform partitions."""
+    if not key_value.startswith("T#"):
+        return None
+    return key_value[2:].split("#", 1)[0]
+
+
+# The cross-tenant DUE index: date-keyed and sharded so no bucket grows hot.
+DUE_SHARDS = 4
+
+
+def due_pk(kind: str, bucket: str, shard: int) -> str:
+    return f"DUE#{kind}#{bucket}#{shard}"

@@ -1,0 +1,62 @@
+"""Tenants, their campuses, and the platform's tenant directory."""
+
+from __future__ import annotations
+
+from chalicelib.db import cursor as cursors
+from chalicelib.db import keys
+from chalicelib.db.convert import values
+from chalicelib.db.items import CampusItem, TenantItem
+from chalicelib.schemas.campuses import Campus
+from chalicelib.schemas.tenants import Tenant
+
+
+def tenant_item(tenant: Tenant) -> TenantItem:
+    data = tenant.model_dump(mode="json")
+    return TenantItem(
+        keys.tenant_pk(tenant.slug),
+        keys.TENANT_SK,
+        GSI1PK=keys.TENANT_DIRECTORY,
+        GSI1SK=tenant.slug,
+        **data,
+    )
+
+
+def get(slug: str) -> Tenant | None:
+    try:
+        item = TenantItem.get(keys.tenant_pk(slug), keys.TENANT_SK)
+    except TenantItem.DoesNotExist:
+        return None
+    return Tenant.model_validate(values(item))
+
+
+def list_all(limit: int, cursor: str | None) -> tuple[list[Tenant], str | None]:
+    """The platform directory (console only): GSI1 partition PLATFORM#TENANTS."""
+    scope = "platform:tenants"
+    result = TenantItem.gsi1.query(keys.TENANT_DIRECTORY, limit=limit, last_evaluated_key=cursors.decode(cursor, scope))
+    items = [Tenant.model_validate(values(i)) for i in result]
+    return items, cursors.encode(result.last_evaluated_key, scope)
+
+
+def create_campus(tenant: str, campus: Campus) -> None:
+    CampusItem(keys.tenant_pk(tenant), keys.campus_sk(campus.id), **campus.model_dump(mode="json")).save(
+        condition=CampusItem.PK.does_not_exist()
+    )
+
+
+def list_campuses(tenant: str, limit: int, cursor: str | None) -> tuple[list[Campus], str | None]:
+    scope = f"{tenant}:campuses"
+    result = CampusItem.query(
+        keys.tenant_pk(tenant),
+        CampusItem.SK.startswith(keys.CAMPUS_PREFIX),
+        limit=limit,
+        last_evaluated_key=cursors.decode(cursor, scope),
+    )
+    items = [Campus.model_validate(values(i)) for i in result]
+    return items, cursors.encode(result.last_evaluated_key, scope)
+
+
+def existing_campus_ids(tenant: str, campus_ids: list[str]) -> set[str]:
+    if not campus_ids:
+        return set()
+    wanted = [(keys.tenant_pk(tenant), keys.campus_sk(c)) for c in dict.fromkeys(campus_ids)]
+    return {item.id for item in CampusItem.batch_get(wanted)}

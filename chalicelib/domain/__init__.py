@@ -1,0 +1,1 @@
+"""Business rules. Never imports chalice, pynamodb, boto3 or jinja2."""

@@ -1,0 +1,81 @@
+"""Sign-in and the identity of every request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chalicelib.db import users as users_db
+from chalicelib.domain import clock, passwords, tokens
+from chalicelib.errors import ThrottledError, UnauthorizedError
+from chalicelib.schemas.users import LoginRequest, LoginResponse, Role, User, UserRecord
+from chalicelib.settings import get_settings
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling. The tenant comes from the verified token, never from the request."""
+
+    tenant: str
+    user_id: str
+    username: str
+    display_name: str
+    role: Role
+    campus_ids: tuple[str, ...]
+    supervisor_id: str | None
+
+    @classmethod
+    def of(cls, tenant: str, record: UserRecord) -> Principal:
+        return cls(
+            tenant=tenant,
+            user_id=record.id,
+            username=record.username,
+            display_name=record.display_name,
+            role=record.role,
+            campus_ids=tuple(record.campus_ids),
+            supervisor_id=record.supervisor_id,
+        )
+
+
+_BAD_CREDENTIALS = "Wrong school, login name or password."
+
+
+def login(request: LoginRequest) -> LoginResponse:
+    settings = get_settings()
+    tenant, username = request.tenant.strip().lower(), request.username.strip()
+    now = clock.epoch()
+    failures, locked_until = users_db.login_guard(tenant, username)
+    if locked_until and locked_until > now:
+        wait = locked_until - now
+        raise ThrottledError(
+            f"Too many failed sign-ins for this login name; try again in {max(1, wait // 60)} minute(s).",
+            code="LOGIN_LOCKED",
+            retry_after=wait,
+        )
+    record = users_db.get_by_username(tenant, username)
+    if record is None:
+        passwords.verify_against_dummy(request.password)
+        ok = False
+    else:
+        ok = passwords.verify_password(request.password, record.password_hash) and record.active
+    if not ok or record is None:
+        count = users_db.record_login_failure(tenant, username, now=now, window=settings.login_lock_seconds)
+        if count >= settings.login_max_failures:
+            users_db.lock_login(tenant, username, now + settings.login_lock_seconds)
+        raise UnauthorizedError(_BAD_CREDENTIALS, code="INVALID_CREDENTIALS")
+    if failures:
+        users_db.clear_login_guard(tenant, username)
+    token, expires = tokens.issue(tenant, record.id, record.role.value, record.token_version)
+    return LoginResponse(token=token, expires_at=expires, user=User.model_validate(record.model_dump()))
+
+
+def authenticate(authorization: str | None) -> Principal:
+    """Verifies `Authorization: Bearer <token>` and that the account may still act."""
+    if not authorization or not authorization.startswith("Bearer "):
+        raise UnauthorizedError("Sign in first: send `Authorization: Bearer <token>`.", code="TOKEN_MISSING")
+    claims = tokens.verify(authorization[len("Bearer ") :].strip())
+    record = users_db.get(claims.tenant, claims.user_id)
+    if record is None or not record.active:
+        raise UnauthorizedError("This account is disabled.", code="ACCOUNT_DISABLED")
+    if record.token_version != claims.token_version:
+        raise UnauthorizedError("This session was ended; please sign in again.", code="TOKEN_REVOKED")
+    return Principal.of(claims.tenant, record)

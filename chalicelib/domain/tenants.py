@@ -1,0 +1,97 @@
+"""Tenants (schools) and their campuses."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from chalicelib.db import tenants as tenants_db
+from chalicelib.db import users as users_db
+from chalicelib.domain import clock, ids, passwords
+from chalicelib.domain.auth import Principal
+from chalicelib.errors import NotFoundError, ValidationFailedError
+from chalicelib.schemas.campuses import Campus, CampusCreateRequest
+from chalicelib.schemas.common import Page
+from chalicelib.schemas.tenants import Tenant
+from chalicelib.schemas.users import Role, UserCreateRequest, UserRecord
+
+
+def _check_timezone(name: str) -> None:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValidationFailedError(
+            f"Unknown time zone {name!r}; use an IANA name such as Asia/Shanghai.",
+            details=[{"field": "timezone", "message": "unknown time zone"}],
+        ) from exc
+
+
+def _check_region(region: str) -> str:
+    import phonenumbers  # lazy: only tenant set-up needs it on this path
+
+    region = region.upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValidationFailedError(
+            f"Unknown phone region {region!r}; use a two-letter code such as CN.",
+            details=[{"field": "phone_region", "message": "unknown region"}],
+        )
+    return region
+
+
+def create_tenant(
+    *,
+    slug: str,
+    name: str,
+    timezone: str,
+    phone_region: str,
+    admin_username: str,
+    admin_password: str,
+    plan: str = "standard",
+) -> tuple[Tenant, UserRecord]:
+    """A new school with its first admin (platform console and local bootstrap)."""
+    _check_timezone(timezone)
+    region = _check_region(phone_region)
+    tenant = Tenant(
+        slug=slug.lower(), name=name, timezone=timezone, phone_region=region, plan=plan, created_at=clock.now()
+    )
+    request = UserCreateRequest(
+        username=admin_username, password=admin_password, display_name=admin_username, role=Role.admin
+    )
+    admin = new_user_record(request)
+    users_db.create_tenant_with_admin(tenant, admin)
+    return tenant, admin
+
+
+def new_user_record(request: UserCreateRequest) -> UserRecord:
+    now = clock.now()
+    return UserRecord(
+        id=ids.new_id(),
+        username=request.username,
+        display_name=request.display_name,
+        role=request.role,
+        campus_ids=list(dict.fromkeys(request.campus_ids)),
+        supervisor_id=request.supervisor_id,
+        phone=request.phone,
+        email=request.email,
+        active=True,
+        created_at=now,
+        updated_at=now,
+        password_hash=passwords.hash_password(request.password),
+    )
+
+
+def get_tenant(slug: str) -> Tenant:
+    tenant = tenants_db.get(slug)
+    if tenant is None:
+        raise NotFoundError(f"No school {slug!r}.")
+    return tenant
+
+
+def create_campus(principal: Principal, request: CampusCreateRequest) -> Campus:
+    campus = Campus(id=ids.new_id(), created_at=clock.now(), **request.model_dump())
+    tenants_db.create_campus(principal.tenant, campus)
+    return campus
+
+
+def list_campuses(principal: Principal, limit: int, cursor: str | None) -> Page[Campus]:
+    items, next_cursor = tenants_db.list_campuses(principal.tenant, limit, cursor)
+    return Page[Campus](items=items, next_cursor=next_cursor)

@@ -1,0 +1,34 @@
+"""Scheduled functions. Each is also runnable once from the console (`jobs run NAME`).
+
+Each job reads only what is due, from the sparse, date-keyed DUE index: its cost grows
+with the due items, never with the size of the table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from chalicelib.observability import logger
+
+JobFn = Callable[[datetime], dict[str, Any]]
+JOBS: dict[str, JobFn] = {}
+
+
+def job(name: str) -> Callable[[JobFn], JobFn]:
+    def register(fn: JobFn) -> JobFn:
+        JOBS[name] = fn
+        return fn
+
+    return register
+
+
+def run(name: str, event: dict[str, Any] | None = None, at: datetime | None = None) -> dict[str, Any]:
+    from chalicelib.domain import clock
+    from chalicelib.jobs import due  # noqa: F401 - registers the jobs
+
+    when = at or clock.now()
+    result = JOBS[name](when)
+    logger.info("job finished", extra={"job": name, "at": clock.iso(when), **result})
+    return {"job": name, **result}

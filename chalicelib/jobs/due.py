@@ -1,0 +1,25 @@
+"""The time-driven jobs. At this stage they read their due buckets; the actions on what
+they find (digests, greetings, sending) arrive with the messaging issue."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from chalicelib.domain import due
+from chalicelib.jobs import job
+
+
+@job("due_follow_ups")
+def due_follow_ups(at: datetime) -> dict[str, Any]:
+    return {"due": len(due.items(due.FOLLOW_UP, due.day_bucket(at)))}
+
+
+@job("birthdays")
+def birthdays(at: datetime) -> dict[str, Any]:
+    return {"due": len(due.items(due.BIRTHDAY, due.month_day_bucket(at)))}
+
+
+@job("scheduled_messages")
+def scheduled_messages(at: datetime) -> dict[str, Any]:
+    return {"due": len(due.items(due.SMS, due.minute_bucket(at)))}

@@ -1,0 +1,1 @@
+"""Pydantic models: `*Request` bodies, `*Response` shapes and the entities between layers."""

@@ -1,0 +1,72 @@
+"""One settings object for every entry point (API, jobs, stream, console).
+
+Read from environment variables once, validated by pydantic, and lenient at import time:
+`chalice package` imports app.py with none of them set, so nothing here may fail or touch
+the network until a value is actually used.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from pydantic import BaseModel, Field
+
+
+class Settings(BaseModel):
+    stage: str = "local"
+    table_name: str = "campus-crm-local"
+    # Set for DynamoDB Local; unset in AWS so botocore resolves the regional endpoint.
+    dynamodb_endpoint: str | None = None
+    region: str = "us-east-1"
+    # JWT signing secret: given directly (local, tests) or as the name of an SSM
+    # SecureString parameter read on first use (cloud).
+    jwt_secret: str | None = Field(default=None, repr=False)
+    jwt_secret_param: str | None = None
+    token_ttl_seconds: int = 3600
+    cors_origin: str = "*"
+    # Sign-in lockout: after this many failures in the window the account is locked.
+    login_max_failures: int = 5
+    login_lock_seconds: int = 900
+    # Messaging provider (later issues): outbox | sns | ses
+    messaging_provider: str = "outbox"
+    metrics_namespace: str = "CampusCRM"
+    # Placeholder ARN given to chalice at package time; infra/ overrides it with the table's.
+    stream_arn: str = "arn:aws:dynamodb:us-east-1:000000000000:table/campus-crm/stream/placeholder"
+
+    @property
+    def is_local(self) -> bool:
+        return self.dynamodb_endpoint is not None
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        mapping = {
+            "stage": "CRM_STAGE",
+            "table_name": "CRM_TABLE",
+            "dynamodb_endpoint": "CRM_DYNAMODB_ENDPOINT",
+            "region": "AWS_REGION",
+            "jwt_secret": "CRM_JWT_SECRET",
+            "jwt_secret_param": "CRM_JWT_SECRET_PARAM",
+            "token_ttl_seconds": "CRM_TOKEN_TTL_SECONDS",
+            "cors_origin": "CRM_CORS_ORIGIN",
+            "login_max_failures": "CRM_LOGIN_MAX_FAILURES",
+            "login_lock_seconds": "CRM_LOGIN_LOCK_SECONDS",
+            "messaging_provider": "CRM_MESSAGING_PROVIDER",
+            "metrics_namespace": "POWERTOOLS_METRICS_NAMESPACE",
+            "stream_arn": "CRM_STREAM_ARN",
+        }
+        values = {field: env[var] for field, var in mapping.items() if env.get(var)}
+        if "region" not in values and env.get("AWS_DEFAULT_REGION"):
+            values["region"] = env["AWS_DEFAULT_REGION"]
+        return cls(**values)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings.from_env()
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (tests and the console change the environment)."""
+    get_settings.cache_clear()

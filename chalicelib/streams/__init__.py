@@ -1,0 +1,1 @@
+"""The table's stream consumer (one Lambda)."""

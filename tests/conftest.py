@@ -1,0 +1,174 @@
+"""The suite's one DynamoDB Local (in memory, a free port) and its factories.
+
+Each test makes its own tenant with a unique slug, so tests share the table without
+seeing each other's data, exactly as tenants do in production.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "CRM_TABLE": "campus-crm-test",
+        "CRM_JWT_SECRET": "test-secret-" + secrets.token_hex(16),
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+    }
+)
+
+
+@pytest.fixture(scope="session")
+def dynamodb_endpoint():
+    from infra.local import dynamodb
+
+    port = dynamodb.free_port()
+    proc = dynamodb.start(port)
+    endpoint = f"http://127.0.0.1:{port}"
+    os.environ["CRM_DYNAMODB_ENDPOINT"] = endpoint
+    from chalicelib.db.base import reset_connection
+    from chalicelib.settings import reset_settings
+
+    reset_settings()
+    reset_connection()
+    yield endpoint
+    dynamodb.stop(proc)
+
+
+@pytest.fixture(scope="session")
+def ddb_client(dynamodb_endpoint):
+    import boto3
+
+    return boto3.client("dynamodb", endpoint_url=dynamodb_endpoint, region_name="us-east-1")
+
+
+@pytest.fixture(scope="session")
+def table(ddb_client):
+    from infra.local.table import ensure_table
+
+    return ensure_table(ddb_client, os.environ["CRM_TABLE"])
+
+
+@pytest.fixture(scope="session")
+def app(table):
+    import app as app_module
+
+    return app_module.app
+
+
+@pytest.fixture(scope="session")
+def client(app):
+    from chalice.test import Client
+
+    with Client(app, stage_name="test") as c:
+        yield c
+
+
+_counter = itertools.count()
+
+
+@dataclass
+class Session:
+    """A signed-in user, ready to call the API."""
+
+    client: Any
+    tenant: str
+    user: dict[str, Any]
+    token: str
+    password: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
+
+    def request(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None):
+        import json
+
+        kwargs: dict[str, Any] = {"headers": {**self.headers, **(headers or {})}}
+        if body is not None:
+            kwargs["body"] = body if isinstance(body, (str, bytes)) else json.dumps(body, ensure_ascii=False)
+        return self.client.http.request(method, path, **kwargs)
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, body=None, **kw):
+        return self.request("POST", path, body, **kw)
+
+    def patch(self, path, body=None, **kw):
+        return self.request("PATCH", path, body, **kw)
+
+    def delete(self, path, **kw):
+        return self.request("DELETE", path, **kw)
+
+
+def login(client, tenant: str, username: str, password: str):
+    import json
+
+    return client.http.post(
+        "/auth/login",
+        headers={"Content-Type": "application/json"},
+        body=json.dumps({"tenant": tenant, "username": username, "password": password}),
+    )
+
+
+class School:
+    """Factory for a fresh tenant with an admin, and for more staff inside it."""
+
+    def __init__(self, client):
+        from chalicelib.domain.tenants import create_tenant
+
+        self.client = client
+        self.slug = f"t{next(_counter)}-{secrets.token_hex(3)}"
+        self.admin_password = "admin-pass-" + secrets.token_hex(4)
+        create_tenant(
+            slug=self.slug,
+            name="测试学校 " + self.slug,
+            timezone="Asia/Shanghai",
+            phone_region="CN",
+            admin_username="admin",
+            admin_password=self.admin_password,
+        )
+        self.admin = self.sign_in("admin", self.admin_password)
+        self.campus = self.admin.post("/campuses", {"name": "南山校区"}).json_body
+
+    def sign_in(self, username: str, password: str) -> Session:
+        response = login(self.client, self.slug, username, password)
+        assert response.status_code == 200, response.body
+        body = response.json_body
+        return Session(self.client, self.slug, body["user"], body["token"], password)
+
+    def staff(self, role: str, username: str | None = None, **fields: Any) -> Session:
+        username = username or f"{role}{next(_counter)}"
+        password = "pass-" + secrets.token_hex(6)
+        body = {
+            "username": username,
+            "password": password,
+            "display_name": fields.pop("display_name", username),
+            "role": role,
+            "campus_ids": fields.pop("campus_ids", [self.campus["id"]]),
+            **fields,
+        }
+        response = self.admin.post("/users", body)
+        assert response.status_code == 201, response.body
+        return self.sign_in(username, password)
+
+
+@pytest.fixture
+def school(client) -> School:
+    return School(client)
+
+
+@pytest.fixture
+def other_school(client) -> School:
+    return School(client)
