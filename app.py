@@ -29,7 +29,8 @@ def observe_request(event, get_response):
         return response
     finally:
         logger.remove_keys(["tenant", "user"])
-        metrics.flush_metrics()
+        if metrics.metric_set:
+            metrics.flush_metrics()
 
 
 @app.on_dynamodb_record(stream_arn=settings.stream_arn, batch_size=100, starting_position="TRIM_HORIZON")

@@ -124,25 +124,36 @@ def update(tenant: str, user_id: str, changes: dict[str, Any], *, bump_token_ver
 # --- sign-in guard -----------------------------------------------------------------
 
 
-def login_guard(tenant: str, username: str) -> tuple[int, int | None]:
-    """(failures, locked_until epoch) for a typed login name."""
+def login_guard(tenant: str, username: str, now: int) -> tuple[int, int | None]:
+    """(failures, locked_until epoch) for a typed login name; an expired guard counts as none."""
     try:
         item = LoginGuardItem.get(keys.login_guard_pk(tenant, username), keys.LOGIN_GUARD_SK)
     except LoginGuardItem.DoesNotExist:
         return 0, None
+    if item.expires_at is not None and item.expires_at <= now:
+        return 0, None  # TTL deletes lazily; the window is over all the same
     return int(item.failures or 0), int(item.locked_until) if item.locked_until else None
 
 
 def record_login_failure(tenant: str, username: str, *, now: int, window: int) -> int:
-    """Counts one failure (atomically); the guard expires `window` seconds after the last one."""
+    """Counts one failure atomically; a guard whose window has passed starts again at 1."""
     item = LoginGuardItem(keys.login_guard_pk(tenant, username), keys.LOGIN_GUARD_SK)
-    item.update(
-        actions=[
-            LoginGuardItem.failures.add(1),
-            LoginGuardItem.expires_at.set(now + window),
-            LoginGuardItem.kind.set(LoginGuardItem),
-        ]
-    )
+    try:
+        item.update(
+            actions=[
+                LoginGuardItem.failures.add(1),
+                LoginGuardItem.expires_at.set(now + window),
+                LoginGuardItem.kind.set(LoginGuardItem),
+            ],
+            condition=LoginGuardItem.PK.does_not_exist() | (LoginGuardItem.expires_at > now),
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        item = LoginGuardItem(
+            keys.login_guard_pk(tenant, username), keys.LOGIN_GUARD_SK, failures=1, expires_at=now + window
+        )
+        item.save()
     return int(item.failures)
 
 

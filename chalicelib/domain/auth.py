@@ -43,7 +43,7 @@ def login(request: LoginRequest) -> LoginResponse:
     settings = get_settings()
     tenant, username = request.tenant.strip().lower(), request.username.strip()
     now = clock.epoch()
-    failures, locked_until = users_db.login_guard(tenant, username)
+    failures, locked_until = users_db.login_guard(tenant, username, now)
     if locked_until and locked_until > now:
         wait = locked_until - now
         raise ThrottledError(

@@ -1,0 +1,120 @@
+"""The platform console, against the same DynamoDB Local as the API."""
+
+from __future__ import annotations
+
+import secrets
+
+from click.testing import CliRunner
+
+from chalicelib.cli import cli
+from tests.conftest import login
+
+
+def run(*args, input=None):
+    return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
+
+
+def test_a_platform_operator_creates_a_school_whose_admin_can_sign_in(client, table):
+    slug = f"cli-{secrets.token_hex(3)}"
+    result = run(
+        "tenant",
+        "create",
+        "--slug",
+        slug,
+        "--name",
+        "阳光幼儿园",
+        "--timezone",
+        "America/Los_Angeles",
+        "--phone-region",
+        "us",
+        "--admin-username",
+        "boss",
+        "--admin-password",
+        "boss-password-1",
+    )
+    assert result.exit_code == 0, result.output
+    assert f"created tenant {slug}" in result.output
+    listing = run("tenant", "list")
+    line = next(row for row in listing.output.splitlines() if row.startswith(slug))
+    assert "America/Los_Angeles" in line and "阳光幼儿园" in line
+    signed_in = login(client, slug, "boss", "boss-password-1")
+    assert signed_in.status_code == 200
+    assert signed_in.json_body["user"]["role"] == "admin"
+
+
+def test_bad_tenant_input_is_explained_not_traced(table):
+    bad_zone = run(
+        "tenant",
+        "create",
+        "--slug",
+        "zonk",
+        "--name",
+        "x",
+        "--timezone",
+        "Mars/Olympus",
+        "--admin-username",
+        "a",
+        "--admin-password",
+        "long-enough-pw",
+    )
+    assert bad_zone.exit_code == 2
+    assert "time zone" in bad_zone.output
+    bad_slug = run(
+        "tenant",
+        "create",
+        "--slug",
+        "Not A Slug!",
+        "--name",
+        "x",
+        "--admin-username",
+        "admin",
+        "--admin-password",
+        "long-enough-pw",
+    )
+    assert bad_slug.exit_code == 2
+    assert "slug" in bad_slug.output
+
+
+def test_creating_an_existing_school_is_refused(school):
+    result = run(
+        "tenant",
+        "create",
+        "--slug",
+        school.slug,
+        "--name",
+        "dup",
+        "--admin-username",
+        "other",
+        "--admin-password",
+        "long-enough-pw",
+    )
+    assert result.exit_code == 2
+    assert "already exists" in result.output
+    # the existing admin is untouched
+    assert login(school.client, school.slug, "admin", school.admin_password).status_code == 200
+
+
+def test_user_list_and_password_reset(school):
+    consultant = school.staff("consultant", display_name="顾问小张")
+    listing = run("user", "list", "--tenant", school.slug)
+    assert "顾问小张" in listing.output and "consultant" in listing.output
+    reset = run(
+        "user",
+        "set-password",
+        "--tenant",
+        school.slug,
+        "--username",
+        consultant.user["username"],
+        input="new-password-123\nnew-password-123\n",
+    )
+    assert reset.exit_code == 0, reset.output
+    assert consultant.get("/me").status_code == 401
+    assert login(school.client, school.slug, consultant.user["username"], "new-password-123").status_code == 200
+
+
+def test_jobs_run_once_from_the_console(table):
+    result = run("jobs", "run", "birthdays", "--date", "2028-02-29")
+    assert result.exit_code == 0, result.output
+    assert '"job": "birthdays"' in result.output
+    unknown = CliRunner().invoke(cli, ["jobs", "run", "nope"])
+    assert unknown.exit_code == 2 and "unknown job" in unknown.output

@@ -1,0 +1,106 @@
+"""A token of school B can read, list or change nothing of school A, on every route.
+
+Every registered route must have a probe here: adding a route without one fails
+`test_every_route_has_an_isolation_probe`.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.api.routing import REGISTRY
+from chalicelib.db import telemetry
+
+PUBLIC = {("POST", "/auth/login"), ("GET", "/openapi.json")}
+
+
+def _ids(items):
+    return {i["id"] for i in items}
+
+
+def probe_me(a, b):
+    body = b.admin.get("/me").json_body
+    assert body["tenant"]["slug"] == b.slug
+    assert body["user"]["id"] != a.admin.user["id"]
+
+
+def probe_create_campus(a, b):
+    before = _ids(a.admin.get("/campuses").json_body["items"])
+    assert b.admin.post("/campuses", {"name": "B 校区"}).status_code == 201
+    assert _ids(a.admin.get("/campuses").json_body["items"]) == before
+    # the request cannot name a tenant
+    smuggled = b.admin.post("/campuses", {"name": "x", "tenant": a.slug})
+    assert smuggled.status_code == 400
+
+
+def probe_list_campuses(a, b):
+    assert not _ids(b.admin.get("/campuses").json_body["items"]) & _ids(a.admin.get("/campuses").json_body["items"])
+
+
+def probe_create_user(a, b):
+    body = {
+        "username": "spy",
+        "password": "long-enough-pass",
+        "display_name": "spy",
+        "role": "consultant",
+        "campus_ids": [a.campus["id"]],
+    }
+    response = b.admin.post("/users", body)
+    assert response.status_code == 400  # A's campus does not exist for B
+    assert "spy" not in {u["username"] for u in a.admin.get("/users").json_body["items"]}
+
+
+def probe_list_users(a, b):
+    assert a.consultant.user["id"] not in _ids(b.admin.get("/users").json_body["items"])
+    team = b.admin.get(f"/users?supervisor_id={a.supervisor.user['id']}").json_body["items"]
+    assert team == []
+
+
+def probe_get_user(a, b):
+    response = b.admin.get(f"/users/{a.consultant.user['id']}")
+    assert response.status_code == 404
+    assert a.consultant.user["username"] not in response.body.decode()
+
+
+def probe_patch_user(a, b):
+    response = b.admin.patch(f"/users/{a.consultant.user['id']}", {"active": False, "display_name": "pwned"})
+    assert response.status_code == 404
+    after = a.admin.get(f"/users/{a.consultant.user['id']}").json_body
+    assert after["active"] is True and after["display_name"] == a.consultant.user["display_name"]
+    assert a.consultant.get("/me").status_code == 200
+
+
+PROBES = {
+    ("GET", "/me"): probe_me,
+    ("POST", "/campuses"): probe_create_campus,
+    ("GET", "/campuses"): probe_list_campuses,
+    ("POST", "/users"): probe_create_user,
+    ("GET", "/users"): probe_list_users,
+    ("GET", "/users/{user_id}"): probe_get_user,
+    ("PATCH", "/users/{user_id}"): probe_patch_user,
+}
+
+
+def test_every_route_has_an_isolation_probe(app):
+    registered = {(s.method, s.path) for s in REGISTRY}
+    chalice_routes = {(m, path) for path, methods in app.routes.items() for m in methods if m != "OPTIONS"}
+    assert registered == chalice_routes  # nothing bypasses the endpoint wrapper
+    assert registered - PUBLIC == set(PROBES)
+    assert {(s.method, s.path) for s in REGISTRY if s.roles is None} == PUBLIC
+
+
+@pytest.fixture
+def two_schools(school, other_school):
+    school.supervisor = school.staff("supervisor")
+    school.consultant = school.staff("consultant", supervisor_id=school.supervisor.user["id"])
+    other_school.supervisor = other_school.staff("supervisor")
+    other_school.consultant = other_school.staff("consultant")
+    return school, other_school
+
+
+@pytest.mark.parametrize("route", sorted(PROBES), ids=lambda r: f"{r[0]} {r[1]}")
+def test_school_b_cannot_touch_school_a(two_schools, route):
+    a, b = two_schools
+    with telemetry.record() as rec:
+        PROBES[route](a, b)
+    assert "Scan" not in rec.operations
