@@ -31,6 +31,7 @@ def observe_request(event, get_response):
         logger.remove_keys(["tenant", "user"])
         if metrics.metric_set:
             metrics.flush_metrics()
+        metrics.clear_metrics()  # flush does not clear when metrics are disabled (local, tests)
 
 
 @app.on_dynamodb_record(stream_arn=settings.stream_arn, batch_size=100, starting_position="TRIM_HORIZON")

@@ -22,6 +22,7 @@ class Principal:
     role: Role
     campus_ids: tuple[str, ...]
     supervisor_id: str | None
+    user: User
 
     @classmethod
     def of(cls, tenant: str, record: UserRecord) -> Principal:
@@ -33,6 +34,7 @@ class Principal:
             role=record.role,
             campus_ids=tuple(record.campus_ids),
             supervisor_id=record.supervisor_id,
+            user=User.model_validate(record.model_dump()),
         )
 
 

@@ -1,0 +1,1 @@
+"""Benchmark sections: every module here is imported and registers with `@section`."""
