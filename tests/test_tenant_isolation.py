@@ -70,6 +70,42 @@ def probe_patch_user(a, b):
     assert a.consultant.get("/me").status_code == 200
 
 
+def _a_lead(a):
+    return a.lead["id"]
+
+
+def probe_create_lead(a, b):
+    # the same phone in another school is no duplicate, and reveals nothing of A's lead
+    response = b.admin.post(
+        "/leads",
+        {"name": "B 的孩子", "campus_id": b.campus["id"], "guardians": [{"name": "家长", "phones": [a.lead_phone]}]},
+    )
+    assert response.status_code == 201
+    assert a.admin.get(f"/leads/{_a_lead(a)}").json_body["name"] == "A 的孩子"
+
+
+def probe_list_leads(a, b):
+    for query in ("", "?scope=pool", f"?q={a.lead_phone}", "?q=A"):
+        assert _a_lead(a) not in _ids(b.admin.get(f"/leads{query}").json_body["items"])
+
+
+def probe_recycle_bin(a, b):
+    assert a.admin.delete(f"/leads/{a.deleted_lead}").status_code == 204
+    assert a.deleted_lead not in _ids(b.admin.get("/leads/recycle-bin").json_body["items"])
+
+
+def _lead_route_404(method, suffix, body=None, who="admin"):
+    def probe(a, b):
+        response = getattr(b, who).request(method, f"/leads/{_a_lead(a)}{suffix}", body)
+        assert response.status_code == 404, response.body
+        assert "A 的孩子" not in response.body.decode()
+        after = a.admin.get(f"/leads/{_a_lead(a)}").json_body
+        assert after["deleted_at"] is None and after["name"] == "A 的孩子"
+        assert after["owner_id"] == a.consultant.user["id"]
+
+    return probe
+
+
 PROBES = {
     ("GET", "/me"): probe_me,
     ("POST", "/campuses"): probe_create_campus,
@@ -78,6 +114,19 @@ PROBES = {
     ("GET", "/users"): probe_list_users,
     ("GET", "/users/{user_id}"): probe_get_user,
     ("PATCH", "/users/{user_id}"): probe_patch_user,
+    ("POST", "/leads"): probe_create_lead,
+    ("GET", "/leads"): probe_list_leads,
+    ("GET", "/leads/recycle-bin"): probe_recycle_bin,
+    ("GET", "/leads/{lead_id}"): _lead_route_404("GET", ""),
+    ("PATCH", "/leads/{lead_id}"): _lead_route_404("PATCH", "", {"name": "pwned"}),
+    ("DELETE", "/leads/{lead_id}"): _lead_route_404("DELETE", ""),
+    ("POST", "/leads/{lead_id}/restore"): _lead_route_404("POST", "/restore"),
+    ("POST", "/leads/{lead_id}/assign"): lambda a, b: _lead_route_404(
+        "POST", "/assign", {"owner_id": b.consultant.user["id"]}
+    )(a, b),
+    ("POST", "/leads/{lead_id}/claim"): _lead_route_404("POST", "/claim", who="consultant"),
+    ("POST", "/leads/{lead_id}/release"): _lead_route_404("POST", "/release"),
+    ("POST", "/leads/{lead_id}/reveal-phone"): _lead_route_404("POST", "/reveal-phone"),
 }
 
 
@@ -95,6 +144,13 @@ def two_schools(school, other_school):
     school.consultant = school.staff("consultant", supervisor_id=school.supervisor.user["id"])
     other_school.supervisor = other_school.staff("supervisor")
     other_school.consultant = other_school.staff("consultant")
+    school.lead_phone = "13900139000"
+    school.lead = school.consultant.post(
+        "/leads", {"name": "A 的孩子", "guardians": [{"name": "A 家长", "phones": [school.lead_phone]}]}
+    ).json_body
+    school.deleted_lead = school.consultant.post(
+        "/leads", {"name": "A 的另一个", "guardians": [{"name": "A 家长", "phones": ["13900139001"]}]}
+    ).json_body["id"]
     return school, other_school
 
 

@@ -37,6 +37,24 @@ class GSI2(GlobalSecondaryIndex):
     GSI2SK = UnicodeAttribute(range_key=True)
 
 
+class GSI3(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "GSI3"
+        projection = AllProjection()
+
+    GSI3PK = UnicodeAttribute(hash_key=True)
+    GSI3SK = UnicodeAttribute(range_key=True)
+
+
+class GSI4(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "GSI4"
+        projection = AllProjection()
+
+    GSI4PK = UnicodeAttribute(hash_key=True)
+    GSI4SK = UnicodeAttribute(range_key=True)
+
+
 class DueIndex(GlobalSecondaryIndex):
     """Sparse, cross-tenant: an item carries DUEPK/DUESK only while it is due."""
 
@@ -66,12 +84,18 @@ class BaseItem(Model):
     GSI1SK = UnicodeAttribute(null=True)
     GSI2PK = UnicodeAttribute(null=True)
     GSI2SK = UnicodeAttribute(null=True)
+    GSI3PK = UnicodeAttribute(null=True)
+    GSI3SK = UnicodeAttribute(null=True)
+    GSI4PK = UnicodeAttribute(null=True)
+    GSI4SK = UnicodeAttribute(null=True)
     DUEPK = UnicodeAttribute(null=True)
     DUESK = UnicodeAttribute(null=True)
     expires_at = NumberAttribute(null=True)  # TTL, epoch seconds
 
     gsi1 = GSI1()
     gsi2 = GSI2()
+    gsi3 = GSI3()
+    gsi4 = GSI4()
     due = DueIndex()
 
     @classmethod

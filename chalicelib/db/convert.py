@@ -4,7 +4,22 @@ from typing import Any
 
 from pynamodb.models import Model
 
-_KEY_ATTRS = {"PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "DUEPK", "DUESK", "kind", "expires_at"}
+_KEY_ATTRS = {
+    "PK",
+    "SK",
+    "GSI1PK",
+    "GSI1SK",
+    "GSI2PK",
+    "GSI2SK",
+    "GSI3PK",
+    "GSI3SK",
+    "GSI4PK",
+    "GSI4SK",
+    "DUEPK",
+    "DUESK",
+    "kind",
+    "expires_at",
+}
 
 
 def values(item: Model) -> dict[str, Any]:

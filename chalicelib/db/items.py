@@ -5,6 +5,7 @@ from __future__ import annotations
 from pynamodb.attributes import (
     BooleanAttribute,
     ListAttribute,
+    MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
 )
@@ -42,6 +43,7 @@ class UserItem(BaseItem, discriminator="User"):
     email = UnicodeAttribute(null=True)
     password_hash = UnicodeAttribute()
     token_version = NumberAttribute(default=0)
+    owned_leads = NumberAttribute(default=0)  # leads this user owns (the claim cap)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
 
@@ -57,3 +59,62 @@ class LoginGuardItem(BaseItem, discriminator="LoginGuard"):
 
     failures = NumberAttribute(default=0)
     locked_until = NumberAttribute(null=True)
+
+
+class LeadItem(BaseItem, discriminator="Lead"):
+    """A lead (潜在客户). Index keys place it in its owner's (or the pool's) and its campus's lists."""
+
+    id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    name_key = UnicodeAttribute()  # casefolded name, for prefix search
+    nickname = UnicodeAttribute(null=True)
+    gender = UnicodeAttribute(null=True)
+    birthday = UnicodeAttribute(null=True)
+    school = UnicodeAttribute(null=True)
+    grade = UnicodeAttribute(null=True)
+    age = NumberAttribute(null=True)
+    notes = UnicodeAttribute(null=True)
+    tags = ListAttribute(of=UnicodeAttribute, default=list)
+    guardians = ListAttribute(default=list)  # maps: name, relation, phones [{e164, raw}], ...
+    phones = ListAttribute(of=UnicodeAttribute, default=list)  # every guardian phone, E.164
+    source = UnicodeAttribute(null=True)
+    sub_source = UnicodeAttribute(null=True)
+    referrer_lead_id = UnicodeAttribute(null=True)
+    family_id = UnicodeAttribute()
+    campus_id = UnicodeAttribute()
+    owner_id = UnicodeAttribute(null=True)
+    owner_name = UnicodeAttribute(null=True)
+    status = UnicodeAttribute()
+    importance = UnicodeAttribute(null=True)
+    stage = UnicodeAttribute(null=True)
+    level = UnicodeAttribute(null=True)
+    intended_courses = ListAttribute(of=UnicodeAttribute, default=list)
+    created_by = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    owned_since = UnicodeAttribute(null=True)
+    last_contacted_at = UnicodeAttribute(null=True)
+    next_follow_up_at = UnicodeAttribute(null=True)
+    signed_on = UnicodeAttribute(null=True)
+    deleted_at = UnicodeAttribute(null=True)
+    version = NumberAttribute(default=0)
+
+
+class LeadHistoryItem(BaseItem, discriminator="LeadHistory"):
+    at = UnicodeAttribute()
+    by = UnicodeAttribute(null=True)
+    action = UnicodeAttribute()
+    details = MapAttribute(default=dict)
+
+
+class LeadLinkItem(BaseItem, discriminator="LeadLink"):
+    """In a lead's partition: a sibling (SIBLING#id) or a lead it referred (REFERRAL#id)."""
+
+    other_id = UnicodeAttribute()
+
+
+class PhoneItem(BaseItem, discriminator="Phone"):
+    """Claims a guardian phone for one family of leads in a tenant (duplicate detection)."""
+
+    family_id = UnicodeAttribute()
+    lead_ids = ListAttribute(of=UnicodeAttribute, default=list)

@@ -70,3 +70,49 @@ DUE_SHARDS = 4
 
 def due_pk(kind: str, bucket: str, shard: int) -> str:
     return f"DUE#{kind}#{bucket}#{shard}"
+
+
+# --- leads -------------------------------------------------------------------------
+# A lead's partition holds the lead (SK LEAD) and everything about it (history, links,
+# and later follow-ups, appointments, contracts and cards), so one Query reads it all.
+LEAD_SK = "LEAD"
+NO_DATE = "~"  # sorts after every ISO timestamp: leads with no next follow-up come last
+
+
+def lead_pk(tenant: str, lead_id: str) -> str:
+    return f"T#{tenant}#LEAD#{lead_id}"
+
+
+def history_sk(at_iso: str, entry_id: str) -> str:
+    return f"HIST#{at_iso}#{entry_id}"
+
+
+def sibling_sk(lead_id: str) -> str:
+    return f"SIBLING#{lead_id}"
+
+
+def referral_sk(lead_id: str) -> str:
+    return f"REFERRAL#{lead_id}"
+
+
+def owner_scope(tenant: str, owner_id: str | None, campus_id: str) -> str:
+    """GSI1/GSI2 partition: a consultant's leads, or the public pool of one campus."""
+    return f"T#{tenant}#OWNER#{owner_id}" if owner_id else f"T#{tenant}#POOL#{campus_id}"
+
+
+def campus_scope(tenant: str, campus_id: str) -> str:
+    """GSI3/GSI4 partition: every live lead of a campus (managers, admins)."""
+    return f"T#{tenant}#CAMPUS#{campus_id}"
+
+
+def recycle_bin(tenant: str) -> str:
+    """GSI1 partition of soft-deleted leads."""
+    return f"T#{tenant}#BIN"
+
+
+def sort_key(at_iso: str | None, lead_id: str) -> str:
+    return f"{at_iso or NO_DATE}#{lead_id}"
+
+
+def phone_pk(tenant: str, e164: str) -> str:
+    return f"T#{tenant}#PHONE#{e164}"

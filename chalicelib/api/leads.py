@@ -1,0 +1,173 @@
+from __future__ import annotations
+
+from chalice import Blueprint
+
+from chalicelib.api.routing import Call, endpoint
+from chalicelib.domain import leads
+from chalicelib.schemas.common import Page, PageQuery
+from chalicelib.schemas.leads import (
+    AssignRequest,
+    LeadCreateRequest,
+    LeadDetail,
+    LeadListQuery,
+    LeadOut,
+    LeadPatchRequest,
+    RevealPhoneResponse,
+)
+
+bp = Blueprint(__name__)
+TAGS = ["leads"]
+
+
+@endpoint(
+    bp,
+    "POST",
+    "/leads",
+    summary="Add a lead (潜在客户)",
+    tags=TAGS,
+    body=LeadCreateRequest,
+    response=LeadOut,
+    status=201,
+    errors=[409],
+)
+def create_lead(call: Call) -> LeadOut:
+    return leads.create_lead(call.principal, call.body)
+
+
+@endpoint(
+    bp,
+    "GET",
+    "/leads",
+    summary="Leads you may see, filtered, newest or next-follow-up first",
+    tags=TAGS,
+    query=LeadListQuery,
+    response=Page[LeadOut],
+)
+def list_leads(call: Call) -> Page[LeadOut]:
+    return leads.list_leads(call.principal, call.query)
+
+
+@endpoint(
+    bp,
+    "GET",
+    "/leads/recycle-bin",
+    summary="Deleted leads (回收站)",
+    tags=TAGS,
+    roles_allowed=leads.DELETERS,
+    query=PageQuery,
+    response=Page[LeadOut],
+)
+def list_deleted_leads(call: Call) -> Page[LeadOut]:
+    return leads.list_recycle_bin(call.principal, call.query.limit, call.query.cursor)
+
+
+@endpoint(
+    bp,
+    "GET",
+    "/leads/{lead_id}",
+    summary="A lead with its history, siblings and referrals",
+    tags=TAGS,
+    response=LeadDetail,
+    errors=[404],
+)
+def get_lead(call: Call) -> LeadDetail:
+    return leads.get_lead(call.principal, call.params["lead_id"])
+
+
+@endpoint(
+    bp,
+    "PATCH",
+    "/leads/{lead_id}",
+    summary="Change a lead",
+    tags=TAGS,
+    body=LeadPatchRequest,
+    response=LeadOut,
+    errors=[404, 409],
+)
+def patch_lead(call: Call) -> LeadOut:
+    return leads.patch_lead(call.principal, call.params["lead_id"], call.body)
+
+
+@endpoint(
+    bp,
+    "DELETE",
+    "/leads/{lead_id}",
+    summary="Move a lead to the recycle bin",
+    tags=TAGS,
+    roles_allowed=leads.DELETERS,
+    status=204,
+    errors=[404],
+)
+def delete_lead(call: Call) -> None:
+    leads.delete_lead(call.principal, call.params["lead_id"])
+
+
+@endpoint(
+    bp,
+    "POST",
+    "/leads/{lead_id}/restore",
+    summary="Bring a lead back from the recycle bin",
+    tags=TAGS,
+    roles_allowed=leads.DELETERS,
+    response=LeadOut,
+    errors=[404, 409],
+)
+def restore_lead(call: Call) -> LeadOut:
+    return leads.restore_lead(call.principal, call.params["lead_id"])
+
+
+@endpoint(
+    bp,
+    "POST",
+    "/leads/{lead_id}/assign",
+    summary="Give a lead to a consultant",
+    tags=TAGS,
+    roles_allowed=leads.ASSIGNERS,
+    body=AssignRequest,
+    response=LeadOut,
+    errors=[404, 409],
+)
+def assign_lead(call: Call) -> LeadOut:
+    return leads.assign(call.principal, call.params["lead_id"], call.body.owner_id)
+
+
+@endpoint(
+    bp,
+    "POST",
+    "/leads/{lead_id}/claim",
+    summary="Take a lead from the public pool (公海)",
+    tags=TAGS,
+    roles_allowed=leads.OWNERS,
+    response=LeadOut,
+    errors=[404, 409],
+)
+def claim_lead(call: Call) -> LeadOut:
+    return leads.claim(call.principal, call.params["lead_id"])
+
+
+@endpoint(
+    bp,
+    "POST",
+    "/leads/{lead_id}/release",
+    summary="Put a lead back into the public pool",
+    tags=TAGS,
+    roles_allowed=leads.OWNERS | leads.ASSIGNERS,
+    response=LeadOut,
+    errors=[404],
+)
+def release_lead(call: Call) -> LeadOut:
+    return leads.release(call.principal, call.params["lead_id"])
+
+
+@endpoint(
+    bp,
+    "POST",
+    "/leads/{lead_id}/reveal-phone",
+    summary="Show a lead's full phone numbers (recorded)",
+    tags=TAGS,
+    roles_allowed=leads.REVEALERS,
+    response=RevealPhoneResponse,
+    errors=[404],
+)
+def reveal_phone(call: Call) -> RevealPhoneResponse:
+    return leads.reveal_phone(call.principal, call.params["lead_id"], call.source_ip)

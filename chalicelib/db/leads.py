@@ -1,0 +1,328 @@
+"""Leads, their history and links, and guardian phone claims."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalicelib.db import keys, transactions
+from chalicelib.db.base import BaseItem
+from chalicelib.db.convert import values
+from chalicelib.db.items import LeadHistoryItem, LeadItem, LeadLinkItem, PhoneItem, UserItem
+from chalicelib.db.paging import Page, query_partitions
+from chalicelib.errors import ConflictError
+from chalicelib.schemas.leads import HistoryEntry, Lead
+
+
+@dataclass
+class PhoneClaim:
+    e164: str
+    family_id: str
+    lead_ids: list[str]
+
+
+@dataclass
+class LeadBundle:
+    """Everything in a lead's partition, read with one Query."""
+
+    lead: Lead
+    history: list[HistoryEntry] = field(default_factory=list)
+    siblings: list[str] = field(default_factory=list)
+    referrals: list[str] = field(default_factory=list)
+
+
+@dataclass
+class OwnerChange:
+    """Moves the owner counter with the lead: the new owner's count must stay under `cap`."""
+
+    old_owner: str | None
+    new_owner: str | None
+    cap: int
+
+
+class DuplicatePhoneError(Exception):
+    def __init__(self, e164: str):
+        super().__init__(e164)
+        self.e164 = e164
+
+
+class OwnerCapError(Exception):
+    pass
+
+
+def _item(tenant: str, lead: Lead) -> LeadItem:
+    data = lead.model_dump(mode="json")
+    item = LeadItem(keys.lead_pk(tenant, lead.id), keys.LEAD_SK, **data)
+    item.name_key = lead.name.casefold()
+    item.phones = lead.phones
+    created, nxt = data["created_at"], data.get("next_follow_up_at")
+    if lead.deleted_at is None:
+        owner = keys.owner_scope(tenant, lead.owner_id, lead.campus_id)
+        campus = keys.campus_scope(tenant, lead.campus_id)
+        item.GSI1PK, item.GSI1SK = owner, keys.sort_key(created, lead.id)
+        item.GSI2PK, item.GSI2SK = owner, keys.sort_key(nxt, lead.id)
+        item.GSI3PK, item.GSI3SK = campus, keys.sort_key(created, lead.id)
+        item.GSI4PK, item.GSI4SK = campus, keys.sort_key(nxt, lead.id)
+    else:
+        item.GSI1PK, item.GSI1SK = keys.recycle_bin(tenant), keys.sort_key(data["deleted_at"], lead.id)
+    return item
+
+
+def to_lead(item: LeadItem) -> Lead:
+    data = values(item)
+    data.pop("name_key", None)
+    data.pop("phones", None)
+    data.pop("version", None)
+    return Lead.model_validate(data)
+
+
+def _history(tenant: str, lead_id: str, entry: HistoryEntry, entry_id: str) -> LeadHistoryItem:
+    at = entry.model_dump(mode="json")["at"]
+    return LeadHistoryItem(
+        keys.lead_pk(tenant, lead_id),
+        keys.history_sk(at, entry_id),
+        at=at,
+        by=entry.by,
+        action=entry.action,
+        details=entry.details,
+    )
+
+
+def _owner_actions(tx: Any, tenant: str, change: OwnerChange | None) -> int:
+    """Adds the owner counter updates to `tx`; returns how many operations it added."""
+    if change is None or change.old_owner == change.new_owner:
+        return 0
+    added = 0
+    if change.new_owner:
+        user = UserItem(keys.users_pk(tenant), keys.user_sk(change.new_owner))
+        tx.update(
+            user,
+            actions=[UserItem.owned_leads.add(1)],
+            condition=UserItem.PK.exists()
+            & (UserItem.owned_leads.does_not_exist() | (UserItem.owned_leads < change.cap)),
+        )
+        added += 1
+    if change.old_owner:
+        user = UserItem(keys.users_pk(tenant), keys.user_sk(change.old_owner))
+        tx.update(user, actions=[UserItem.owned_leads.add(-1)], condition=UserItem.PK.exists())
+        added += 1
+    return added
+
+
+def create(
+    tenant: str,
+    lead: Lead,
+    history: HistoryEntry,
+    history_id: str,
+    *,
+    new_phones: list[str],
+    family_phones: list[str],
+    siblings: list[str],
+    owner: OwnerChange | None,
+) -> None:
+    """Writes the lead, claims its new phones, joins family phones, links siblings and the
+    referrer, and counts it against the owner's cap, all in one transaction."""
+    order: list[str] = []  # what each transaction operation was, to explain a failed condition
+    try:
+        with transactions.write() as tx:
+            tx.save(_item(tenant, lead), condition=LeadItem.PK.does_not_exist())
+            order.append("lead")
+            for phone in new_phones:
+                claim = PhoneItem(
+                    keys.phone_pk(tenant, phone), keys.UNIQUE_SK, family_id=lead.family_id, lead_ids=[lead.id]
+                )
+                tx.save(claim, condition=PhoneItem.PK.does_not_exist())
+                order.append(f"phone:{phone}")
+            for phone in family_phones:
+                claim = PhoneItem(keys.phone_pk(tenant, phone), keys.UNIQUE_SK)
+                tx.update(
+                    claim,
+                    actions=[PhoneItem.lead_ids.set(PhoneItem.lead_ids.append([lead.id]))],
+                    condition=PhoneItem.family_id == lead.family_id,
+                )
+                order.append(f"phone:{phone}")
+            for sibling in siblings:
+                tx.save(LeadLinkItem(keys.lead_pk(tenant, lead.id), keys.sibling_sk(sibling), other_id=sibling))
+                tx.save(LeadLinkItem(keys.lead_pk(tenant, sibling), keys.sibling_sk(lead.id), other_id=lead.id))
+                order += ["link", "link"]
+            if lead.referrer_lead_id:
+                link = LeadLinkItem(
+                    keys.lead_pk(tenant, lead.referrer_lead_id), keys.referral_sk(lead.id), other_id=lead.id
+                )
+                tx.save(link)
+                order.append("link")
+            tx.save(_history(tenant, lead.id, history, history_id))
+            order.append("history")
+            order += ["owner"] * _owner_actions(tx, tenant, owner)
+    except transactions.TransactionConflict as exc:
+        _explain(order, exc)
+
+
+def _explain(order: list[str], exc: transactions.TransactionConflict) -> None:
+    for index in exc.failed:
+        what = order[index] if index < len(order) else ""
+        if what.startswith("phone:"):
+            raise DuplicatePhoneError(what.split(":", 1)[1]) from exc
+        if what == "owner":
+            raise OwnerCapError() from exc
+    raise ConflictError(
+        "The lead changed while you were editing it; reload and try again.", code="EDIT_CONFLICT"
+    ) from exc
+
+
+def get(tenant: str, lead_id: str) -> Lead | None:
+    try:
+        return to_lead(LeadItem.get(keys.lead_pk(tenant, lead_id), keys.LEAD_SK))
+    except LeadItem.DoesNotExist:
+        return None
+
+
+def get_with_version(tenant: str, lead_id: str) -> tuple[Lead, int] | None:
+    try:
+        item = LeadItem.get(keys.lead_pk(tenant, lead_id), keys.LEAD_SK, consistent_read=True)
+    except LeadItem.DoesNotExist:
+        return None
+    return to_lead(item), int(item.version or 0)
+
+
+def bundle(tenant: str, lead_id: str) -> LeadBundle | None:
+    """The lead and everything in its partition: one Query."""
+    lead: Lead | None = None
+    result = LeadBundle(lead=None)  # type: ignore[arg-type]
+    for item in BaseItem.query(keys.lead_pk(tenant, lead_id)):  # the base class: no type filter
+        if isinstance(item, LeadItem):
+            lead = to_lead(item)
+        elif isinstance(item, LeadHistoryItem):
+            result.history.append(
+                HistoryEntry(
+                    at=item.at,
+                    by=item.by,
+                    action=item.action,
+                    details=item.details.as_dict() if hasattr(item.details, "as_dict") else dict(item.details or {}),
+                )
+            )
+        elif isinstance(item, LeadLinkItem):
+            (result.siblings if item.SK.startswith("SIBLING#") else result.referrals).append(item.other_id)
+    if lead is None:
+        return None
+    result.lead = lead
+    return result
+
+
+def save(
+    tenant: str,
+    lead: Lead,
+    expected_version: int,
+    history: list[tuple[HistoryEntry, str]] = (),
+    *,
+    new_phones: list[str] = (),
+    family_phones: list[str] = (),
+    released_phones: list[PhoneClaim] = (),
+    owner: OwnerChange | None = None,
+) -> None:
+    """Replaces the lead if nobody changed it since `expected_version` (optimistic lock),
+    with its phone claims, owner counters and history entries, in one transaction."""
+    item = _item(tenant, lead)
+    item.version = expected_version + 1
+    order: list[str] = []
+    try:
+        with transactions.write() as tx:
+            tx.save(item, condition=LeadItem.version == expected_version)
+            order.append("lead")
+            for phone in new_phones:
+                claim = PhoneItem(
+                    keys.phone_pk(tenant, phone), keys.UNIQUE_SK, family_id=lead.family_id, lead_ids=[lead.id]
+                )
+                tx.save(claim, condition=PhoneItem.PK.does_not_exist())
+                order.append(f"phone:{phone}")
+            for phone in family_phones:
+                claim = PhoneItem(keys.phone_pk(tenant, phone), keys.UNIQUE_SK)
+                tx.update(
+                    claim,
+                    actions=[PhoneItem.lead_ids.set(PhoneItem.lead_ids.append([lead.id]))],
+                    condition=PhoneItem.family_id == lead.family_id,
+                )
+                order.append(f"phone:{phone}")
+            for released in released_phones:
+                claim = PhoneItem(keys.phone_pk(tenant, released.e164), keys.UNIQUE_SK)
+                remaining = [i for i in released.lead_ids if i != lead.id]
+                if remaining:
+                    tx.update(
+                        claim,
+                        actions=[PhoneItem.lead_ids.set(remaining)],
+                        condition=PhoneItem.lead_ids == released.lead_ids,
+                    )
+                else:
+                    tx.delete(claim, condition=PhoneItem.lead_ids == released.lead_ids)
+                order.append("release")
+            for entry, entry_id in history:
+                tx.save(_history(tenant, lead.id, entry, entry_id))
+                order.append("history")
+            order += ["owner"] * _owner_actions(tx, tenant, owner)
+    except transactions.TransactionConflict as exc:
+        _explain(order, exc)
+
+
+def add_history(tenant: str, lead_id: str, entry: HistoryEntry, entry_id: str) -> None:
+    _history(tenant, lead_id, entry, entry_id).save()
+
+
+def phone_claim(tenant: str, e164: str) -> PhoneClaim | None:
+    try:
+        item = PhoneItem.get(keys.phone_pk(tenant, e164), keys.UNIQUE_SK)
+    except PhoneItem.DoesNotExist:
+        return None
+    return PhoneClaim(e164=e164, family_id=item.family_id, lead_ids=list(item.lead_ids or []))
+
+
+def list_page(
+    tenant: str,
+    *,
+    by_campus: bool,
+    partitions: list[str],
+    sort: str,
+    limit: int,
+    cursor: str | None,
+    scope: str,
+    range_from: str | None,
+    range_to: str | None,
+    filters: dict[str, Any],
+) -> tuple[list[Lead], str | None]:
+    newest = sort == "newest"
+    index = ("GSI3" if newest else "GSI4") if by_campus else ("GSI1" if newest else "GSI2")
+    sort_attr = getattr(LeadItem, f"{index}SK")
+    range_condition = None
+    if range_from or range_to:
+        range_condition = sort_attr.between(range_from or "0", (range_to or keys.NO_DATE) + "~")
+    condition = None
+    for name, value in filters.items():
+        if value is None:
+            continue
+        if name == "tag":
+            clause = LeadItem.tags.contains(value)
+        elif name == "name_prefix":
+            clause = LeadItem.name_key.startswith(value.casefold())
+        elif name == "campus_in":
+            clause = LeadItem.campus_id.is_in(*value)
+        else:
+            clause = getattr(LeadItem, name) == value
+        condition = clause if condition is None else condition & clause
+    page: Page = query_partitions(
+        LeadItem,
+        index,
+        partitions,
+        scope=scope,
+        limit=limit,
+        cursor=cursor,
+        ascending=not newest,
+        range_condition=range_condition,
+        filter_condition=condition,
+    )
+    return [to_lead(i) for i in page.items], page.cursor
+
+
+def list_bin(tenant: str, limit: int, cursor: str | None, scope: str) -> tuple[list[Lead], str | None]:
+    page = query_partitions(
+        LeadItem, "GSI1", [keys.recycle_bin(tenant)], scope=scope, limit=limit, cursor=cursor, ascending=False
+    )
+    return [to_lead(i) for i in page.items], page.cursor

@@ -1,0 +1,97 @@
+"""Bounded, merged pagination over one or more partitions of an index.
+
+A list scope can span several partitions (a supervisor's team is one partition per
+consultant; an admin's view is one per campus). Each page reads at most one DynamoDB
+page of `limit` items from each partition, merges them in sort order, and emits only
+items that no unread part of any partition could precede. The cursor keeps each
+partition's position, so every item is returned exactly once across pages, even while
+items are being added. Filters trim a page (it may hold fewer than `limit` items and
+still carry a cursor); they never make a page read more.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pynamodb.expressions.condition import Condition
+
+from chalicelib.db import cursor as cursors
+from chalicelib.db.base import BaseItem
+
+_DONE = "done"
+
+
+@dataclass
+class Page:
+    items: list[BaseItem]
+    cursor: str | None
+
+
+def _key_of(item: BaseItem, index: str) -> dict[str, Any]:
+    hk, rk = f"{index}PK", f"{index}SK"
+    return {
+        "PK": {"S": item.PK},
+        "SK": {"S": item.SK},
+        hk: {"S": getattr(item, hk)},
+        rk: {"S": getattr(item, rk)},
+    }
+
+
+def query_partitions(
+    model: type[BaseItem],
+    index: str,
+    partitions: list[str],
+    *,
+    scope: str,
+    limit: int,
+    cursor: str | None,
+    ascending: bool,
+    range_condition: Condition | None = None,
+    filter_condition: Condition | None = None,
+) -> Page:
+    state: dict[str, Any] = cursors.decode(cursor, scope) or {}
+    index_obj = getattr(model, index.lower())
+    sort_attr = f"{index}SK"
+    fetched: dict[str, tuple[list[BaseItem], dict[str, Any] | None]] = {}
+    for part in dict.fromkeys(partitions):
+        start = state.get(part)
+        if start == _DONE:
+            continue
+        result = index_obj.query(
+            part,
+            range_key_condition=range_condition,
+            filter_condition=filter_condition,
+            scan_index_forward=ascending,
+            limit=limit,
+            last_evaluated_key=start,
+        )
+        raw = next(result.page_iter, None) or {}
+        items = [model.from_raw_data(i) for i in raw.get("Items", [])]
+        fetched[part] = (items, raw.get("LastEvaluatedKey"))
+
+    # The furthest point every partition has been read to: nothing beyond it is safe to emit yet.
+    frontiers = [lek[sort_attr]["S"] for _, lek in fetched.values() if lek]
+    bound = (min(frontiers) if ascending else max(frontiers)) if frontiers else None
+
+    def within(item: BaseItem) -> bool:
+        if bound is None:
+            return True
+        value = getattr(item, sort_attr)
+        return value <= bound if ascending else value >= bound
+
+    candidates = [(getattr(i, sort_attr), part, i) for part, (items, _) in fetched.items() for i in items if within(i)]
+    candidates.sort(key=lambda c: c[0], reverse=not ascending)
+    taken = candidates[:limit]
+
+    new_state = {p: v for p, v in state.items() if v == _DONE and p in partitions}
+    for part, (items, lek) in fetched.items():
+        mine = [i for _, p, i in taken if p == part]
+        if len(mine) == len(items):  # everything read from this partition was emitted
+            new_state[part] = lek if lek else _DONE
+        elif mine:
+            new_state[part] = _key_of(mine[-1], index)
+        elif part in state:
+            new_state[part] = state[part]
+    more = any(v != _DONE for v in new_state.values()) or any(p not in new_state for p in partitions)
+    return Page(items=[i for _, _, i in taken], cursor=cursors.encode(new_state, scope) if more else None)

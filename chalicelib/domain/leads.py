@@ -1,0 +1,548 @@
+"""Leads: the shared customer base, who may see what, duplicates, and the public pool."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.db import leads as leads_db
+from chalicelib.db import tenants as tenants_db
+from chalicelib.db import users as users_db
+from chalicelib.db.leads import DuplicatePhoneError, LeadBundle, OwnerCapError, OwnerChange
+from chalicelib.domain import clock, ids, phones
+from chalicelib.domain.auth import Principal
+from chalicelib.domain.tenants import get_tenant
+from chalicelib.errors import ConflictError, ForbiddenError, NotFoundError, ValidationFailedError
+from chalicelib.schemas.common import Page
+from chalicelib.schemas.leads import (
+    Guardian,
+    GuardianIn,
+    GuardianOut,
+    HistoryEntry,
+    Lead,
+    LeadCreateRequest,
+    LeadDetail,
+    LeadListQuery,
+    LeadOut,
+    LeadPatchRequest,
+    Phone,
+    RevealPhoneResponse,
+)
+from chalicelib.schemas.users import Role
+
+# Until per-tenant dictionaries land, the default lead statuses (潜在, 意向, 准客户, 已签约, 流失, 黑名单).
+STATUSES = ("potential", "intent", "quasi", "signed", "lost", "blacklist")
+DEFAULT_CAP = 500  # leads one consultant may hold
+CAMPUS_WIDE = frozenset({Role.manager, Role.frontdesk, Role.finance})
+OWNERS = frozenset({Role.consultant, Role.supervisor})
+ASSIGNERS = frozenset({Role.admin, Role.manager, Role.supervisor})
+DELETERS = frozenset({Role.admin, Role.manager})
+REVEALERS = frozenset(Role) - {Role.teacher}
+
+
+def _not_found() -> NotFoundError:
+    return NotFoundError("No such lead.", code="LEAD_NOT_FOUND")
+
+
+# --- visibility --------------------------------------------------------------------
+
+
+def can_see(principal: Principal, lead: Lead) -> bool:
+    """Consultant: own + pool of their campuses. Supervisor: also the team's. Manager,
+    front desk, finance: their campuses. Admin: everything. Deleted leads: admin, manager."""
+    role = principal.role
+    if lead.deleted_at is not None and role not in DELETERS:
+        return False
+    if role is Role.admin:
+        return True
+    in_campus = lead.campus_id in principal.campus_ids
+    if role in CAMPUS_WIDE:
+        return in_campus
+    if role in OWNERS:
+        if lead.owner_id == principal.user_id or (lead.owner_id is None and in_campus):
+            return True
+        if role is Role.supervisor and lead.owner_id:
+            owner = users_db.get(principal.tenant, lead.owner_id)
+            return owner is not None and owner.supervisor_id == principal.user_id
+    return False
+
+
+def _visible(principal: Principal, lead_id: str) -> Lead:
+    lead = leads_db.get(principal.tenant, lead_id)
+    if lead is None or not can_see(principal, lead):
+        raise _not_found()  # a lead you may not see does not exist for you
+    return lead
+
+
+def _out(lead: Lead) -> LeadOut:
+    data = lead.model_dump()
+    data["guardians"] = [
+        GuardianOut(**{**g.model_dump(), "phones": [phones.mask(p.e164) for p in g.phones]}) for g in lead.guardians
+    ]
+    return LeadOut.model_validate(data)
+
+
+# --- input -------------------------------------------------------------------------
+
+
+def _guardians(items: list[GuardianIn], region: str) -> list[Guardian]:
+    seen: set[str] = set()
+    result = []
+    for gi, g in enumerate(items):
+        numbers = []
+        for pi, raw in enumerate(g.phones):
+            e164 = phones.normalise(raw, region, field=f"guardians.{gi}.phones.{pi}")
+            if e164 not in seen:
+                seen.add(e164)
+                numbers.append(Phone(e164=e164, raw=raw))
+        result.append(Guardian(**{**g.model_dump(), "phones": numbers}))
+    return result
+
+
+def _check_status(value: str | None, field: str = "status") -> None:
+    if value is not None and value not in STATUSES:
+        raise ValidationFailedError(
+            f"Unknown {field} {value!r}; one of: {', '.join(STATUSES)}.",
+            details=[{"field": field, "message": "unknown value"}],
+        )
+
+
+def _campus_for(principal: Principal, requested: str | None) -> str:
+    if requested is None:
+        if len(principal.campus_ids) == 1:
+            return principal.campus_ids[0]
+        raise ValidationFailedError(
+            "Say which campus the lead belongs to.", details=[{"field": "campus_id", "message": "required"}]
+        )
+    if principal.role is not Role.admin and requested not in principal.campus_ids:
+        raise ValidationFailedError(
+            "You can only add leads to your own campuses.", details=[{"field": "campus_id", "message": "not yours"}]
+        )
+    if not tenants_db.existing_campus_ids(principal.tenant, [requested]):
+        raise ValidationFailedError("Unknown campus.", details=[{"field": "campus_id", "message": "unknown campus"}])
+    return requested
+
+
+def _owner_user(principal: Principal, owner_id: str, campus_id: str, field: str = "owner_id"):
+    owner = users_db.get(principal.tenant, owner_id)
+    if owner is None or not owner.active or owner.role not in OWNERS or campus_id not in owner.campus_ids:
+        raise ValidationFailedError(
+            "The owner must be an active consultant or supervisor of the lead's campus.",
+            details=[{"field": field, "message": "not a possible owner"}],
+        )
+    if principal.role is Role.supervisor and owner.id != principal.user_id and owner.supervisor_id != principal.user_id:
+        raise ForbiddenError("A supervisor assigns leads within their own team.", code="NOT_YOUR_TEAM")
+    if principal.role is Role.consultant and owner.id != principal.user_id:
+        raise ForbiddenError("A consultant cannot give leads to others.", code="ROLE_FORBIDDEN")
+    return owner
+
+
+def _cap(tenant_slug: str) -> int:
+    return DEFAULT_CAP
+
+
+def _split_phones(principal: Principal, numbers: list[str], family_id: str, lead_id: str | None):
+    """(new claims, family claims to join); a number held by another family is a 409."""
+    new, family = [], []
+    for e164 in numbers:
+        claim = leads_db.phone_claim(principal.tenant, e164)
+        if claim is None:
+            new.append(e164)
+        elif lead_id in claim.lead_ids:
+            continue
+        elif claim.family_id == family_id:
+            family.append(e164)
+        else:
+            raise _duplicate(principal, e164)
+    return new, family
+
+
+def _duplicate(principal: Principal, e164: str) -> ConflictError:
+    """409 naming the existing lead; a caller who may not see it learns only who owns it."""
+    claim = leads_db.phone_claim(principal.tenant, e164)
+    details: dict[str, Any] = {"field": "guardians.phones", "phone": phones.mask(e164)}
+    if claim and claim.lead_ids:
+        existing = leads_db.get(principal.tenant, claim.lead_ids[0])
+        if existing is not None:
+            details.update(
+                lead_id=existing.id,
+                owner_id=existing.owner_id,
+                owner_name=existing.owner_name,
+                status=existing.status,
+                in_recycle_bin=existing.deleted_at is not None,
+                visible=can_see(principal, existing),
+            )
+            if details["visible"]:
+                details["name"] = existing.name
+    return ConflictError(
+        f"The phone {phones.mask(e164)} already belongs to another lead"
+        + (f" owned by {details.get('owner_name')}." if details.get("owner_name") else " in the public pool."),
+        code="DUPLICATE_PHONE",
+        details=[details],
+    )
+
+
+# --- create, read, change ----------------------------------------------------------
+
+
+def create_lead(principal: Principal, request: LeadCreateRequest) -> LeadOut:
+    tenant = get_tenant(principal.tenant)
+    _check_status(request.status)
+    campus_id = _campus_for(principal, request.campus_id)
+    owner = None
+    if request.owner_id and not request.to_pool:
+        owner = _owner_user(principal, request.owner_id, campus_id)
+    elif not request.to_pool and principal.role in OWNERS:
+        owner = users_db.get(principal.tenant, principal.user_id)
+    guardians = _guardians(request.guardians, tenant.phone_region)
+    lead_id = ids.new_id()
+    family_id, siblings = lead_id, []
+    if request.sibling_of:
+        sibling = leads_db.bundle(principal.tenant, request.sibling_of)
+        if sibling is None or not can_see(principal, sibling.lead):
+            raise ValidationFailedError(
+                "Unknown sibling.", details=[{"field": "sibling_of", "message": "no such lead"}]
+            )
+        family_id, siblings = sibling.lead.family_id, [sibling.lead.id, *sibling.siblings]
+    if request.referrer_lead_id and leads_db.get(principal.tenant, request.referrer_lead_id) is None:
+        raise ValidationFailedError(
+            "Unknown referrer.", details=[{"field": "referrer_lead_id", "message": "no such lead"}]
+        )
+    now = clock.now()
+    lead = Lead(
+        **request.model_dump(
+            exclude={
+                "guardians",
+                "campus_id",
+                "owner_id",
+                "to_pool",
+                "sibling_of",
+                "status",
+                "tags",
+                "intended_courses",
+            }
+        ),
+        id=lead_id,
+        guardians=guardians,
+        family_id=family_id,
+        campus_id=campus_id,
+        owner_id=owner.id if owner else None,
+        owner_name=owner.display_name if owner else None,
+        owned_since=now if owner else None,
+        status=request.status or "potential",
+        tags=request.tags or [],
+        intended_courses=request.intended_courses or [],
+        created_by=principal.user_id,
+        created_at=now,
+        updated_at=now,
+    )
+    new, family = _split_phones(principal, lead.phones, family_id, None)
+    entry = HistoryEntry(
+        at=now,
+        by=principal.user_id,
+        action="created",
+        details={"owner_id": lead.owner_id, "sibling_of": request.sibling_of},
+    )
+    try:
+        leads_db.create(
+            principal.tenant,
+            lead,
+            entry,
+            ids.new_id(),
+            new_phones=new,
+            family_phones=family,
+            siblings=siblings,
+            owner=OwnerChange(None, lead.owner_id, _cap(principal.tenant)) if lead.owner_id else None,
+        )
+    except DuplicatePhoneError as exc:  # lost a race for the phone
+        raise _duplicate(principal, exc.e164) from exc
+    except OwnerCapError as exc:
+        raise _cap_error() from exc
+    return _out(lead)
+
+
+def _cap_error() -> ConflictError:
+    return ConflictError("That consultant already holds the most leads the school allows.", code="OWNER_CAP_REACHED")
+
+
+def get_lead(principal: Principal, lead_id: str) -> LeadDetail:
+    found: LeadBundle | None = leads_db.bundle(principal.tenant, lead_id)
+    if found is None or not can_see(principal, found.lead):
+        raise _not_found()
+    out = _out(found.lead)
+    return LeadDetail(
+        **out.model_dump(),
+        history=sorted(found.history, key=lambda h: h.at),
+        siblings=found.siblings,
+        referrals=found.referrals,
+    )
+
+
+def _load_for_change(principal: Principal, lead_id: str) -> tuple[Lead, int]:
+    loaded = leads_db.get_with_version(principal.tenant, lead_id)
+    if loaded is None or not can_see(principal, loaded[0]):
+        raise _not_found()
+    return loaded
+
+
+def patch_lead(principal: Principal, lead_id: str, request: LeadPatchRequest) -> LeadOut:
+    lead, version = _load_for_change(principal, lead_id)
+    if lead.deleted_at is not None:
+        raise ConflictError("Restore the lead from the recycle bin first.", code="LEAD_DELETED")
+    changes = request.model_dump(exclude_unset=True)
+    _check_status(changes.get("status"))
+    for name in ("name", "guardians", "status"):
+        if name in changes and changes[name] is None:
+            raise ValidationFailedError(f"{name} cannot be null.", details=[{"field": name, "message": "not nullable"}])
+    new, family, released = [], [], []
+    if "guardians" in changes:
+        region = get_tenant(principal.tenant).phone_region
+        guardians = _guardians(request.guardians or [], region)
+        before, after = set(lead.phones), {p.e164 for g in guardians for p in g.phones}
+        new, family = _split_phones(principal, sorted(after - before), lead.family_id, lead.id)
+        for e164 in sorted(before - after):
+            claim = leads_db.phone_claim(principal.tenant, e164)
+            if claim is not None and lead.id in claim.lead_ids:
+                released.append(claim)
+        changes["guardians"] = guardians
+    for name in ("tags", "intended_courses"):
+        if name in changes and changes[name] is None:
+            changes[name] = []
+    updated = lead.model_copy(update={**changes, "updated_at": clock.now()})
+    try:
+        leads_db.save(
+            principal.tenant, updated, version, new_phones=new, family_phones=family, released_phones=released
+        )
+    except DuplicatePhoneError as exc:
+        raise _duplicate(principal, exc.e164) from exc
+    return _out(updated)
+
+
+def _change_owner(principal: Principal, lead: Lead, version: int, owner, action: str) -> LeadOut:
+    now = clock.now()
+    updated = lead.model_copy(
+        update={
+            "owner_id": owner.id if owner else None,
+            "owner_name": owner.display_name if owner else None,
+            "owned_since": now if owner else None,
+            "updated_at": now,
+        }
+    )
+    entry = HistoryEntry(
+        at=now, by=principal.user_id, action=action, details={"from": lead.owner_id, "to": updated.owner_id}
+    )
+    try:
+        leads_db.save(
+            principal.tenant,
+            updated,
+            version,
+            [(entry, ids.new_id())],
+            owner=OwnerChange(lead.owner_id, updated.owner_id, _cap(principal.tenant)),
+        )
+    except OwnerCapError as exc:
+        raise _cap_error() from exc
+    return _out(updated)
+
+
+def assign(principal: Principal, lead_id: str, owner_id: str) -> LeadOut:
+    lead, version = _load_for_change(principal, lead_id)
+    owner = _owner_user(principal, owner_id, lead.campus_id)
+    if lead.owner_id == owner.id:
+        return _out(lead)
+    return _change_owner(principal, lead, version, owner, "assigned")
+
+
+def claim(principal: Principal, lead_id: str) -> LeadOut:
+    lead, version = _load_for_change(principal, lead_id)
+    if lead.owner_id == principal.user_id:
+        return _out(lead)
+    if lead.owner_id is not None:
+        raise ConflictError("Only leads in the public pool can be claimed.", code="NOT_IN_POOL")
+    me = users_db.get(principal.tenant, principal.user_id)
+    return _change_owner(principal, lead, version, me, "claimed")
+
+
+def release(principal: Principal, lead_id: str) -> LeadOut:
+    lead, version = _load_for_change(principal, lead_id)
+    if lead.owner_id is None:
+        return _out(lead)
+    if lead.owner_id != principal.user_id and principal.role not in ASSIGNERS:
+        raise ForbiddenError("Only the owner or a supervisor can release a lead.", code="ROLE_FORBIDDEN")
+    return _change_owner(principal, lead, version, None, "released")
+
+
+def reveal_phone(principal: Principal, lead_id: str, source_ip: str | None) -> RevealPhoneResponse:
+    if principal.role not in REVEALERS:
+        raise ForbiddenError("Your role may not see full phone numbers.", code="ROLE_FORBIDDEN")
+    lead = _visible(principal, lead_id)
+    entry = HistoryEntry(at=clock.now(), by=principal.user_id, action="phone_revealed", details={"ip": source_ip})
+    leads_db.add_history(principal.tenant, lead.id, entry, ids.new_id())
+    return RevealPhoneResponse(lead_id=lead.id, guardians=lead.guardians)
+
+
+def delete_lead(principal: Principal, lead_id: str) -> None:
+    lead, version = _load_for_change(principal, lead_id)
+    if lead.deleted_at is not None:
+        return
+    now = clock.now()
+    updated = lead.model_copy(update={"deleted_at": now, "updated_at": now})
+    entry = HistoryEntry(at=now, by=principal.user_id, action="deleted", details={})
+    leads_db.save(
+        principal.tenant,
+        updated,
+        version,
+        [(entry, ids.new_id())],
+        owner=OwnerChange(lead.owner_id, None, 0) if lead.owner_id else None,
+    )
+
+
+def restore_lead(principal: Principal, lead_id: str) -> LeadOut:
+    lead, version = _load_for_change(principal, lead_id)
+    if lead.deleted_at is None:
+        return _out(lead)
+    now = clock.now()
+    owner = users_db.get(principal.tenant, lead.owner_id) if lead.owner_id else None
+    keep_owner = owner is not None and owner.active
+    updated = lead.model_copy(
+        update={
+            "deleted_at": None,
+            "updated_at": now,
+            **({} if keep_owner else {"owner_id": None, "owner_name": None, "owned_since": None}),
+        }
+    )
+    entry = HistoryEntry(at=now, by=principal.user_id, action="restored", details={"owner_id": updated.owner_id})
+    try:
+        leads_db.save(
+            principal.tenant,
+            updated,
+            version,
+            [(entry, ids.new_id())],
+            owner=OwnerChange(None, updated.owner_id, _cap(principal.tenant)) if updated.owner_id else None,
+        )
+    except OwnerCapError as exc:
+        raise _cap_error() from exc
+    return _out(updated)
+
+
+# --- lists -------------------------------------------------------------------------
+
+
+def _looks_like_phone(text: str) -> bool:
+    digits = sum(c.isdigit() for c in text)
+    return digits >= 6 and digits >= len(text.replace(" ", "").replace("-", "")) - 1
+
+
+def _all_campuses(tenant: str) -> list[str]:
+    found, cursor = [], None
+    while True:
+        items, cursor = tenants_db.list_campuses(tenant, 100, cursor)
+        found += [c.id for c in items]
+        if not cursor:
+            return found
+
+
+def _team(principal: Principal) -> list[str]:
+    members, cursor = [principal.user_id], None
+    while True:
+        items, cursor = users_db.list_team(principal.tenant, principal.user_id, 100, cursor)
+        members += [u.id for u in items]
+        if not cursor:
+            return members
+
+
+def list_leads(principal: Principal, query: LeadListQuery) -> Page[LeadOut]:
+    if query.q and _looks_like_phone(query.q):
+        return _by_phone(principal, query.q)
+    role, tenant = principal.role, principal.tenant
+    if role is Role.teacher:
+        raise ForbiddenError("Teachers see leads through their classes.", code="ROLE_FORBIDDEN")
+    campuses = _all_campuses(tenant) if role is Role.admin else list(principal.campus_ids)
+    if query.campus:
+        if query.campus not in campuses:
+            return Page[LeadOut](items=[])
+        campuses = [query.campus]
+    from chalicelib.db import keys
+
+    by_campus = False
+    scope = query.scope
+    if scope == "visible":
+        scope = {Role.consultant: "mine+pool", Role.supervisor: "team+pool"}.get(role, "campus")
+    if query.owner:
+        if role is Role.consultant and query.owner != principal.user_id:
+            return Page[LeadOut](items=[])
+        if role is Role.supervisor and query.owner not in _team(principal):
+            return Page[LeadOut](items=[])
+        partitions = [keys.owner_scope(tenant, query.owner, "")]
+    elif scope == "mine":
+        partitions = [keys.owner_scope(tenant, principal.user_id, "")]
+    elif scope == "pool":
+        partitions = [keys.owner_scope(tenant, None, c) for c in campuses]
+    elif scope in ("team", "team+pool"):
+        if role not in (Role.supervisor,):
+            raise ForbiddenError("Only supervisors have a team.", code="ROLE_FORBIDDEN")
+        partitions = [keys.owner_scope(tenant, u, "") for u in _team(principal)]
+        if scope == "team+pool":
+            partitions += [keys.owner_scope(tenant, None, c) for c in campuses]
+    elif scope == "mine+pool":
+        partitions = [keys.owner_scope(tenant, principal.user_id, "")]
+        partitions += [keys.owner_scope(tenant, None, c) for c in campuses]
+    else:
+        partitions, by_campus = [keys.campus_scope(tenant, c) for c in campuses], True
+    if not partitions:
+        return Page[LeadOut](items=[])
+    if query.sort == "newest":
+        lo, hi = query.created_from, query.created_to
+    else:
+        lo, hi = query.next_from, query.next_to
+    filters: dict[str, Any] = {
+        "status": query.status,
+        "source": query.source,
+        "stage": query.stage,
+        "importance": query.importance,
+        "level": query.level,
+        "tag": query.tag,
+        "name_prefix": query.q,
+        "campus_in": campuses if not by_campus and (query.campus or role is not Role.admin) else None,
+    }
+    if query.sort == "newest" and (query.next_from or query.next_to):
+        raise ValidationFailedError(
+            "Filter by next follow-up with sort=next_follow_up.",
+            details=[{"field": "next_from", "message": "needs sort=next_follow_up"}],
+        )
+    if query.sort != "newest" and (query.created_from or query.created_to):
+        raise ValidationFailedError(
+            "Filter by creation date with sort=newest.",
+            details=[{"field": "created_from", "message": "needs sort=newest"}],
+        )
+    items, cursor = leads_db.list_page(
+        tenant,
+        by_campus=by_campus,
+        partitions=partitions,
+        sort=query.sort,
+        limit=query.limit,
+        cursor=query.cursor,
+        scope=f"{tenant}:leads:{principal.user_id}:{scope}:{query.sort}",
+        range_from=clock.iso(lo) if lo else None,
+        range_to=clock.iso(hi) if hi else None,
+        filters=filters,
+    )
+    return Page[LeadOut](items=[_out(i) for i in items], next_cursor=cursor)
+
+
+def _by_phone(principal: Principal, text: str) -> Page[LeadOut]:
+    """A phone search goes straight to the phone's claim item."""
+    region = get_tenant(principal.tenant).phone_region
+    e164 = phones.normalise(text, region, field="q")
+    claim = leads_db.phone_claim(principal.tenant, e164)
+    found = []
+    for lead_id in claim.lead_ids if claim else []:
+        lead = leads_db.get(principal.tenant, lead_id)
+        if lead is not None and lead.deleted_at is None and can_see(principal, lead):
+            found.append(_out(lead))
+    return Page[LeadOut](items=found)
+
+
+def list_recycle_bin(principal: Principal, limit: int, cursor: str | None) -> Page[LeadOut]:
+    items, next_cursor = leads_db.list_bin(principal.tenant, limit, cursor, f"{principal.tenant}:bin")
+    if principal.role is not Role.admin:
+        items = [i for i in items if i.campus_id in principal.campus_ids]
+    return Page[LeadOut](items=[_out(i) for i in items], next_cursor=next_cursor)

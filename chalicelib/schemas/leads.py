@@ -1,0 +1,217 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from chalicelib.schemas.common import Entity, StrictModel
+
+Text50 = Field(min_length=1, max_length=50)
+
+
+class Gender(StrEnum):
+    male = "male"
+    female = "female"
+    other = "other"
+
+
+class GuardianIn(StrictModel):
+    name: str = Field(min_length=1, max_length=50, examples=["王妈妈"])
+    relation: str | None = Field(default=None, max_length=20, examples=["mother"])
+    phones: list[str] = Field(default_factory=list, max_length=5, examples=[["138 0013 8000"]])
+    email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
+    wechat: str | None = Field(default=None, max_length=64)
+    preferred_contact_time: str | None = Field(default=None, max_length=50)
+    sms_opt_out: bool = False
+    email_opt_out: bool = False
+
+
+class Phone(Entity):
+    e164: str
+    raw: str
+
+
+class Guardian(Entity):
+    name: str
+    relation: str | None = None
+    phones: list[Phone] = Field(default_factory=list)
+    email: str | None = None
+    wechat: str | None = None
+    preferred_contact_time: str | None = None
+    sms_opt_out: bool = False
+    email_opt_out: bool = False
+
+
+class GuardianOut(Entity):
+    name: str
+    relation: str | None = None
+    phones: list[str] = Field(description="Masked (138****8000); POST /leads/{id}/reveal-phone shows them")
+    email: str | None = None
+    wechat: str | None = None
+    preferred_contact_time: str | None = None
+    sms_opt_out: bool = False
+    email_opt_out: bool = False
+
+
+class _LeadFields(StrictModel):
+    nickname: str | None = Field(default=None, max_length=50)
+    gender: Gender | None = None
+    birthday: date | None = None
+    school: str | None = Field(default=None, max_length=100)
+    grade: str | None = Field(default=None, max_length=50)
+    age: int | None = Field(default=None, ge=0, le=120)
+    notes: str | None = Field(default=None, max_length=4000)
+    tags: list[str] | None = Field(default=None, max_length=30)
+    source: str | None = Field(default=None, max_length=50)
+    sub_source: str | None = Field(default=None, max_length=50)
+    status: str | None = Field(default=None, max_length=50)
+    importance: str | None = Field(default=None, max_length=50)
+    stage: str | None = Field(default=None, max_length=50)
+    intended_courses: list[str] | None = Field(default=None, max_length=20)
+
+
+class LeadCreateRequest(_LeadFields):
+    name: str = Field(min_length=1, max_length=50, examples=["王小明"])
+    guardians: list[GuardianIn] = Field(min_length=1, max_length=5)
+    campus_id: str | None = Field(default=None, max_length=40, description="Default: the creator's only campus")
+    owner_id: str | None = Field(
+        default=None, max_length=40, description="Default: the creating consultant; others: the public pool"
+    )
+    to_pool: bool = Field(default=False, description="Put the lead straight into the public pool (公海)")
+    sibling_of: str | None = Field(
+        default=None, max_length=40, description="Link as a sibling of this lead: shared guardian phones allowed"
+    )
+    referrer_lead_id: str | None = Field(default=None, max_length=40, description="Who referred it (转介绍)")
+
+
+class LeadPatchRequest(_LeadFields):
+    name: str | None = Field(default=None, min_length=1, max_length=50)
+    guardians: list[GuardianIn] | None = Field(default=None, min_length=1, max_length=5)
+
+
+class Lead(Entity):
+    id: str
+    name: str
+    nickname: str | None = None
+    gender: Gender | None = None
+    birthday: date | None = None
+    school: str | None = None
+    grade: str | None = None
+    age: int | None = None
+    notes: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    guardians: list[Guardian]
+    source: str | None = None
+    sub_source: str | None = None
+    referrer_lead_id: str | None = None
+    family_id: str
+    campus_id: str
+    owner_id: str | None = None
+    owner_name: str | None = None
+    status: str = "potential"
+    importance: str | None = None
+    stage: str | None = None
+    level: str | None = None
+    intended_courses: list[str] = Field(default_factory=list)
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    owned_since: datetime | None = None
+    last_contacted_at: datetime | None = None
+    next_follow_up_at: datetime | None = None
+    signed_on: date | None = None
+    deleted_at: datetime | None = None
+
+    @property
+    def phones(self) -> list[str]:
+        return [p.e164 for g in self.guardians for p in g.phones]
+
+
+class LeadOut(Entity):
+    """A lead as the API shows it: phones masked."""
+
+    id: str
+    name: str
+    nickname: str | None = None
+    gender: Gender | None = None
+    birthday: date | None = None
+    school: str | None = None
+    grade: str | None = None
+    age: int | None = None
+    notes: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    guardians: list[GuardianOut]
+    source: str | None = None
+    sub_source: str | None = None
+    referrer_lead_id: str | None = None
+    family_id: str
+    campus_id: str
+    owner_id: str | None = Field(default=None, description="null: in the public pool (公海)")
+    owner_name: str | None = None
+    status: str
+    importance: str | None = None
+    stage: str | None = None
+    level: str | None = None
+    intended_courses: list[str] = Field(default_factory=list)
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    owned_since: datetime | None = None
+    last_contacted_at: datetime | None = None
+    next_follow_up_at: datetime | None = None
+    signed_on: date | None = None
+    deleted_at: datetime | None = None
+
+
+class HistoryEntry(Entity):
+    at: datetime
+    by: str | None = Field(description="user id; null for the system")
+    action: str = Field(examples=["created", "assigned", "claimed", "released", "level_changed", "phone_revealed"])
+    details: dict = Field(default_factory=dict)
+
+
+class LeadDetail(LeadOut):
+    history: list[HistoryEntry] = Field(default_factory=list)
+    siblings: list[str] = Field(default_factory=list, description="ids of the other leads of the family")
+    referrals: list[str] = Field(default_factory=list, description="ids of the leads this one referred")
+
+
+class LeadListQuery(StrictModel):
+    limit: int = Field(default=50, ge=1, le=100)
+    cursor: str | None = Field(default=None, max_length=4096)
+    scope: Literal["visible", "mine", "team", "pool"] = Field(
+        default="visible", description="visible: all you may see; mine; team (supervisors); pool (公海)"
+    )
+    sort: Literal["newest", "next_follow_up"] = "newest"
+    status: str | None = Field(default=None, max_length=50)
+    source: str | None = Field(default=None, max_length=50)
+    stage: str | None = Field(default=None, max_length=50)
+    importance: str | None = Field(default=None, max_length=50)
+    level: str | None = Field(default=None, max_length=50)
+    owner: str | None = Field(default=None, max_length=40)
+    campus: str | None = Field(default=None, max_length=40)
+    tag: str | None = Field(default=None, max_length=50)
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    next_from: datetime | None = None
+    next_to: datetime | None = None
+    q: str | None = Field(default=None, min_length=1, max_length=50, description="Name prefix, or a phone number")
+
+    @model_validator(mode="after")
+    def _ranges(self) -> LeadListQuery:
+        if self.created_from and self.created_to and self.created_from > self.created_to:
+            raise ValueError("created_from is after created_to")
+        if self.next_from and self.next_to and self.next_from > self.next_to:
+            raise ValueError("next_from is after next_to")
+        return self
+
+
+class AssignRequest(StrictModel):
+    owner_id: str = Field(max_length=40)
+
+
+class RevealPhoneResponse(Entity):
+    lead_id: str
+    guardians: list[Guardian]

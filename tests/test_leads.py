@@ -1,0 +1,249 @@
+"""Leads: the shared customer base, visibility by role, duplicates, the pool."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import secrets
+
+import pytest
+
+from chalicelib.db import telemetry
+
+
+def _phone() -> str:
+    return "139" + "".join(secrets.choice("0123456789") for _ in range(8))
+
+
+def lead_body(name="王小明", phone=None, **extra):
+    phone = phone or _phone()
+    return {
+        "name": name,
+        "birthday": "2021-05-03",
+        "guardians": [{"name": "王妈妈", "relation": "mother", "phones": [phone]}],
+        **extra,
+    }
+
+
+@pytest.fixture
+def sales(school):
+    """A campus team: a supervisor with two consultants, a consultant outside the team, a manager."""
+    school.supervisor = school.staff("supervisor", display_name="主管老周")
+    school.alice = school.staff("consultant", display_name="顾问Alice", supervisor_id=school.supervisor.user["id"])
+    school.bob = school.staff("consultant", display_name="顾问Bob", supervisor_id=school.supervisor.user["id"])
+    school.carol = school.staff("consultant", display_name="顾问Carol")
+    school.manager = school.staff("manager")
+    return school
+
+
+def _ids(page):
+    return {item["id"] for item in page["items"]}
+
+
+def test_a_consultant_adds_a_lead_and_owns_it(sales):
+    response = sales.alice.post("/leads", lead_body(phone="138 0013 8000"))
+    assert response.status_code == 201
+    lead = response.json_body
+    assert lead["id"] and lead["name"] == "王小明"
+    assert lead["owner_id"] == sales.alice.user["id"] and lead["owner_name"] == "顾问Alice"
+    assert lead["guardians"][0]["phones"] == ["138****8000"]  # masked
+    assert "13800138000" not in response.body.decode()
+    detail = sales.alice.get(f"/leads/{lead['id']}").json_body
+    assert [h["action"] for h in detail["history"]] == ["created"]
+
+
+def test_a_duplicate_phone_in_another_format_is_a_409_naming_the_lead(sales):
+    first = sales.alice.post("/leads", lead_body(phone="138 0013 8001")).json_body
+    response = sales.alice.post("/leads", lead_body(name="李雷", phone="+86 13800138001"))
+    assert response.status_code == 409
+    error = response.json_body["error"]
+    assert error["code"] == "DUPLICATE_PHONE"
+    assert error["details"][0]["lead_id"] == first["id"]
+    assert error["details"][0]["owner_name"] == "顾问Alice"
+    assert error["details"][0]["status"] == "potential"
+
+
+def test_a_consultant_never_sees_the_full_phone_or_name_of_a_lead_outside_their_view(sales):
+    sales.alice.post("/leads", lead_body(name="保密的孩子", phone="13800138002"))
+    response = sales.carol.post("/leads", lead_body(phone="13800138002"))
+    assert response.status_code == 409
+    body = response.body.decode()
+    assert "13800138002" not in body and "保密的孩子" not in body
+    detail = response.json_body["error"]["details"][0]
+    assert detail["visible"] is False and detail["phone"] == "138****8002" and detail["lead_id"]
+
+
+def test_siblings_may_share_a_guardian_phone(sales):
+    twin_a = sales.alice.post("/leads", lead_body(name="大宝", phone="13800138003")).json_body
+    twin_b = sales.alice.post("/leads", lead_body(name="二宝", phone="13800138003", sibling_of=twin_a["id"]))
+    assert twin_b.status_code == 201
+    assert twin_b.json_body["family_id"] == twin_a["family_id"]
+    assert sales.alice.get(f"/leads/{twin_a['id']}").json_body["siblings"] == [twin_b.json_body["id"]]
+    found = sales.alice.get("/leads?q=13800138003").json_body["items"]
+    assert {x["name"] for x in found} == {"大宝", "二宝"}
+
+
+def test_two_concurrent_creates_with_one_phone_make_one_lead(sales):
+    from chalicelib.domain import auth, leads
+    from chalicelib.errors import ConflictError
+    from chalicelib.schemas.leads import LeadCreateRequest
+
+    principal = auth.authenticate(f"Bearer {sales.alice.token}")
+
+    def create(i):
+        try:
+            leads.create_lead(principal, LeadCreateRequest(**lead_body(name=f"孩子{i}", phone="13800138004")))
+            return 201
+        except ConflictError as exc:
+            assert exc.code == "DUPLICATE_PHONE"
+            return 409
+
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        assert sorted(pool.map(create, range(2))) == [201, 409]
+
+
+def test_visibility_by_role(sales):
+    alices = sales.alice.post("/leads", lead_body(name="Alice的")).json_body
+    carols = sales.carol.post("/leads", lead_body(name="Carol的")).json_body
+    pooled = sales.manager.post("/leads", lead_body(name="公海的")).json_body
+    assert pooled["owner_id"] is None  # a manager's new lead goes to the pool
+    expectations = {
+        "alice": {alices["id"], pooled["id"]},
+        "bob": {pooled["id"]},
+        "carol": {carols["id"], pooled["id"]},
+        "supervisor": {alices["id"], pooled["id"]},  # the team, not Carol
+        "manager": {alices["id"], carols["id"], pooled["id"]},
+        "admin": {alices["id"], carols["id"], pooled["id"]},
+    }
+    all_ids = {alices["id"], carols["id"], pooled["id"]}
+    for who, visible in expectations.items():
+        session = getattr(sales, who)
+        listed = _ids(session.get("/leads").json_body) & all_ids
+        assert listed == visible, who
+        for lead_id in all_ids:
+            status = session.get(f"/leads/{lead_id}").status_code
+            assert status == (200 if lead_id in visible else 404), (who, lead_id)
+
+
+def test_pool_claim_assign_release_are_recorded(sales):
+    lead = sales.manager.post("/leads", lead_body()).json_body
+    claimed = sales.bob.post(f"/leads/{lead['id']}/claim")
+    assert claimed.status_code == 200 and claimed.json_body["owner_id"] == sales.bob.user["id"]
+    # no longer in the pool: Alice cannot claim it, nor see it
+    assert sales.alice.post(f"/leads/{lead['id']}/claim").status_code == 404
+    moved = sales.supervisor.post(f"/leads/{lead['id']}/assign", {"owner_id": sales.alice.user["id"]})
+    assert moved.json_body["owner_name"] == "顾问Alice"
+    outsider = sales.supervisor.post(f"/leads/{lead['id']}/assign", {"owner_id": sales.carol.user["id"]})
+    assert outsider.status_code == 403  # Carol is not in the supervisor's team
+    assert sales.alice.post(f"/leads/{lead['id']}/release").json_body["owner_id"] is None
+    history = sales.manager.get(f"/leads/{lead['id']}").json_body["history"]
+    assert [(h["action"], h["details"].get("to")) for h in history] == [
+        ("created", None),
+        ("claimed", sales.bob.user["id"]),
+        ("assigned", sales.alice.user["id"]),
+        ("released", None),
+    ]
+
+
+def test_a_consultant_cannot_assign(sales):
+    lead = sales.alice.post("/leads", lead_body()).json_body
+    assert sales.alice.post(f"/leads/{lead['id']}/assign", {"owner_id": sales.bob.user["id"]}).status_code == 403
+
+
+def test_the_claim_cap_is_enforced_by_the_database(sales, monkeypatch):
+    from chalicelib.domain import leads
+
+    monkeypatch.setattr(leads, "_cap", lambda tenant: 2)
+    sales.bob.post("/leads", lead_body())
+    sales.bob.post("/leads", lead_body())
+    pooled = sales.manager.post("/leads", lead_body()).json_body
+    response = sales.bob.post(f"/leads/{pooled['id']}/claim")
+    assert response.status_code == 409
+    assert response.json_body["error"]["code"] == "OWNER_CAP_REACHED"
+    assert sales.manager.get(f"/leads/{pooled['id']}").json_body["owner_id"] is None
+
+
+def test_filters_and_name_prefix(sales):
+    sales.alice.post("/leads", lead_body(name="张三", status="intent", tags=["钢琴"]))
+    sales.alice.post("/leads", lead_body(name="张四", status="potential"))
+    sales.alice.post("/leads", lead_body(name="Zhang Wei", tags=["钢琴"]))
+    names = lambda q: sorted(i["name"] for i in sales.alice.get(f"/leads?scope=mine&{q}").json_body["items"])  # noqa: E731
+    assert names("status=intent") == ["张三"]
+    assert names("tag=钢琴") == ["Zhang Wei", "张三"]
+    assert names("q=张") == ["张三", "张四"]
+    assert names("q=zhang") == ["Zhang Wei"]
+
+
+def test_pages_return_every_lead_exactly_once_while_leads_are_added(sales):
+    for i in range(7):
+        sales.alice.post("/leads", lead_body(name=f"初始{i}"))
+    for i in range(5):
+        sales.manager.post("/leads", lead_body(name=f"公海{i}"))
+    seen, cursor, added = [], None, 0
+    while True:
+        url = "/leads?limit=3" + (f"&cursor={cursor}" if cursor else "")
+        page = sales.alice.get(url).json_body
+        seen += [i["id"] for i in page["items"]]
+        if added < 3:  # new leads arrive while the consultant pages (newest first: they sort before the cursor)
+            sales.alice.post("/leads", lead_body(name=f"新来的{added}"))
+            added += 1
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert len(seen) == len(set(seen))
+    assert len(seen) >= 12
+
+
+def test_every_page_is_a_bounded_number_of_queries_and_never_a_scan(sales):
+    for i in range(6):
+        sales.alice.post("/leads", lead_body(name=f"线索{i}"))
+    with telemetry.record() as rec:
+        page = sales.alice.get("/leads?limit=2&status=potential").json_body
+    assert len(page["items"]) <= 2
+    assert "Scan" not in rec.operations
+    queries = [c for c in rec.calls if c.operation == "Query"]
+    # one Query per partition of the scope (own leads + the pool of one campus), plus the user lookup
+    assert len(queries) <= 2
+    assert all(c.params.get("Limit") == 2 for c in queries)
+
+
+def test_reveal_phone_shows_the_number_and_is_recorded(sales):
+    lead = sales.alice.post("/leads", lead_body(phone="13800138005")).json_body
+    revealed = sales.alice.post(f"/leads/{lead['id']}/reveal-phone")
+    assert revealed.json_body["guardians"][0]["phones"][0]["e164"] == "+8613800138005"
+    assert sales.carol.post(f"/leads/{lead['id']}/reveal-phone").status_code == 404
+    history = sales.alice.get(f"/leads/{lead['id']}").json_body["history"]
+    assert history[-1]["action"] == "phone_revealed" and history[-1]["by"] == sales.alice.user["id"]
+
+
+def test_delete_moves_to_the_recycle_bin_and_restore_brings_it_back(sales):
+    lead = sales.alice.post("/leads", lead_body(phone="13800138006")).json_body
+    assert sales.alice.delete(f"/leads/{lead['id']}").status_code == 403
+    assert sales.manager.delete(f"/leads/{lead['id']}").status_code == 204
+    assert sales.alice.get(f"/leads/{lead['id']}").status_code == 404
+    assert lead["id"] not in _ids(sales.alice.get("/leads").json_body)
+    assert lead["id"] in _ids(sales.manager.get("/leads/recycle-bin").json_body)
+    # the phone is still taken while the lead is in the bin
+    dup = sales.bob.post("/leads", lead_body(phone="13800138006"))
+    assert dup.json_body["error"]["details"][0]["in_recycle_bin"] is True
+    restored = sales.manager.post(f"/leads/{lead['id']}/restore")
+    assert restored.status_code == 200
+    assert sales.alice.get(f"/leads/{lead['id']}").status_code == 200
+
+
+def test_editing_phones_frees_the_old_number(sales):
+    lead = sales.alice.post("/leads", lead_body(phone="13800138007")).json_body
+    guardians = [{"name": "王爸爸", "relation": "father", "phones": ["13800138008"]}]
+    assert sales.alice.patch(f"/leads/{lead['id']}", {"guardians": guardians}).status_code == 200
+    assert sales.bob.post("/leads", lead_body(phone="13800138007")).status_code == 201
+    assert sales.bob.post("/leads", lead_body(phone="13800138008")).status_code == 409
+
+
+def test_bad_lead_input_names_the_field(sales):
+    no_guardian = sales.alice.post("/leads", {"name": "x", "guardians": []})
+    assert no_guardian.status_code == 400 and no_guardian.json_body["error"]["details"][0]["field"] == "guardians"
+    bad_phone = sales.alice.post("/leads", lead_body(phone="12"))
+    assert bad_phone.json_body["error"]["details"][0]["field"] == "guardians.0.phones.0"
+    bad_status = sales.alice.post("/leads", lead_body(status="vip"))
+    assert bad_status.json_body["error"]["details"][0]["field"] == "status"
+    bad_date = sales.alice.post("/leads", lead_body(birthday="2021-13-45"))
+    assert bad_date.json_body["error"]["details"][0]["field"] == "birthday"
