@@ -106,6 +106,24 @@ def _lead_route_404(method, suffix, body=None, who="admin"):
     return probe
 
 
+def probe_dictionary(a, b):
+    a.admin.put("/settings/dictionaries/sources", {"entries": [{"key": "a_only", "label": "A 的来源"}]})
+    b.admin.put("/settings/dictionaries/sources", {"entries": [{"key": "b_only", "label": "B 的来源"}]})
+    assert [e["key"] for e in a.admin.get("/settings/dictionaries/sources").json_body["entries"]] == ["a_only"]
+    assert [e["key"] for e in b.admin.get("/settings/dictionaries/sources").json_body["entries"]] == ["b_only"]
+
+
+def probe_lead_settings(a, b):
+    b.admin.patch("/settings/leads", {"protection_days": 2})
+    assert a.admin.get("/settings/leads").json_body["protection_days"] == 30
+
+
+def probe_assessment(a, b):
+    config = {"questionnaires": [], "levels": [{"level": "B-only", "min_score": 0}]}
+    assert b.admin.put("/settings/assessment", config).status_code == 200
+    assert a.admin.get("/settings/assessment").json_body["levels"] == []
+
+
 PROBES = {
     ("GET", "/me"): probe_me,
     ("POST", "/campuses"): probe_create_campus,
@@ -127,6 +145,15 @@ PROBES = {
     ("POST", "/leads/{lead_id}/claim"): _lead_route_404("POST", "/claim", who="consultant"),
     ("POST", "/leads/{lead_id}/release"): _lead_route_404("POST", "/release"),
     ("POST", "/leads/{lead_id}/reveal-phone"): _lead_route_404("POST", "/reveal-phone"),
+    ("POST", "/leads/{lead_id}/assessments"): _lead_route_404(
+        "POST", "/assessments", {"questionnaire_id": "q", "answers": {"x": "y"}}
+    ),
+    ("GET", "/settings/dictionaries/{kind}"): probe_dictionary,
+    ("PUT", "/settings/dictionaries/{kind}"): probe_dictionary,
+    ("GET", "/settings/leads"): probe_lead_settings,
+    ("PATCH", "/settings/leads"): probe_lead_settings,
+    ("GET", "/settings/assessment"): probe_assessment,
+    ("PUT", "/settings/assessment"): probe_assessment,
 }
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib.api.routing import Call, endpoint
-from chalicelib.domain import leads
+from chalicelib.domain import assessments, leads
 from chalicelib.schemas.common import Page, PageQuery
 from chalicelib.schemas.leads import (
     AssignRequest,
@@ -14,6 +14,7 @@ from chalicelib.schemas.leads import (
     LeadPatchRequest,
     RevealPhoneResponse,
 )
+from chalicelib.schemas.settings import AssessmentAnswerRequest, AssessmentResult
 
 bp = Blueprint(__name__)
 TAGS = ["leads"]
@@ -171,3 +172,17 @@ def release_lead(call: Call) -> LeadOut:
 )
 def reveal_phone(call: Call) -> RevealPhoneResponse:
     return leads.reveal_phone(call.principal, call.params["lead_id"], call.source_ip)
+
+
+@endpoint(
+    bp,
+    "POST",
+    "/leads/{lead_id}/assessments",
+    summary="Answer a questionnaire; may change the level",
+    tags=TAGS,
+    body=AssessmentAnswerRequest,
+    response=AssessmentResult,
+    errors=[404, 409],
+)
+def answer_assessment(call: Call) -> AssessmentResult:
+    return assessments.answer(call.principal, call.params["lead_id"], call.body)

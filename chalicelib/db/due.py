@@ -15,3 +15,14 @@ def due_items(kind: str, bucket: str) -> list[dict[str, Any]]:
         for item in BaseItem.due.query(keys.due_pk(kind, bucket, shard)):
             found.append({"PK": item.PK, "SK": item.SK, **values(item)})
     return found
+
+
+def reclaim_candidates(day: str) -> list[tuple[str, str]]:
+    """(tenant, lead id) of owned leads whose protection period ends on `day`, every tenant."""
+    found = []
+    for shard in range(keys.DUE_SHARDS):
+        for item in BaseItem.due.query(keys.due_pk("RECLAIM", day, shard)):
+            tenant = keys.tenant_of_key(item.PK)
+            if tenant:
+                found.append((tenant, item.DUESK))
+    return found

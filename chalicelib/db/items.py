@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pynamodb.attributes import (
     BooleanAttribute,
+    JSONAttribute,
     ListAttribute,
     MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
 )
 
 from chalicelib.db.base import BaseItem
@@ -97,6 +99,9 @@ class LeadItem(BaseItem, discriminator="Lead"):
     next_follow_up_at = UnicodeAttribute(null=True)
     signed_on = UnicodeAttribute(null=True)
     deleted_at = UnicodeAttribute(null=True)
+    reclaim_on = UnicodeAttribute(null=True)  # protection period end (tenant-local date)
+    assessments = JSONAttribute(null=True)
+    assessment_total = NumberAttribute(null=True)
     version = NumberAttribute(default=0)
 
 
@@ -118,3 +123,10 @@ class PhoneItem(BaseItem, discriminator="Phone"):
 
     family_id = UnicodeAttribute()
     lead_ids = ListAttribute(of=UnicodeAttribute, default=list)
+
+
+class ConfigItem(BaseItem, discriminator="Config"):
+    """A piece of tenant configuration (a dictionary, lead settings, the assessment)."""
+
+    body = JSONAttribute(null=True)  # null: the built-in defaults
+    used_keys = UnicodeSetAttribute(null=True)  # dictionaries: keys some lead has used

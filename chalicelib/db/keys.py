@@ -116,3 +116,22 @@ def sort_key(at_iso: str | None, lead_id: str) -> str:
 
 def phone_pk(tenant: str, e164: str) -> str:
     return f"T#{tenant}#PHONE#{e164}"
+
+
+# Tenant configuration lives in the tenant partition under CONFIG#, read with one Query.
+CONFIG_PREFIX = "CONFIG#"
+LEAD_SETTINGS_SK = "CONFIG#LEADS"
+ASSESSMENT_SK = "CONFIG#ASSESSMENT"
+
+
+def dictionary_sk(kind: str) -> str:
+    return f"CONFIG#DICT#{kind}"
+
+
+def reclaim_due(day: str, lead_id: str) -> tuple[str, str]:
+    """DUE keys of an owned lead whose protection period ends on `day` (UTC date)."""
+    return due_pk("RECLAIM", day, shard_of(lead_id)), lead_id
+
+
+def shard_of(item_id: str) -> int:
+    return sum(item_id.encode()) % DUE_SHARDS

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from chalicelib.db import config as config_db
 from chalicelib.db import keys, transactions
 from chalicelib.db.base import BaseItem
 from chalicelib.db.convert import values
@@ -63,6 +64,8 @@ def _item(tenant: str, lead: Lead) -> LeadItem:
         item.GSI2PK, item.GSI2SK = owner, keys.sort_key(nxt, lead.id)
         item.GSI3PK, item.GSI3SK = campus, keys.sort_key(created, lead.id)
         item.GSI4PK, item.GSI4SK = campus, keys.sort_key(nxt, lead.id)
+        if lead.owner_id and lead.reclaim_on:
+            item.DUEPK, item.DUESK = keys.reclaim_due(data["reclaim_on"], lead.id)
     else:
         item.GSI1PK, item.GSI1SK = keys.recycle_bin(tenant), keys.sort_key(data["deleted_at"], lead.id)
     return item
@@ -119,6 +122,7 @@ def create(
     family_phones: list[str],
     siblings: list[str],
     owner: OwnerChange | None,
+    used: dict[str, set[str]] | None = None,
 ) -> None:
     """Writes the lead, claims its new phones, joins family phones, links siblings and the
     referrer, and counts it against the owner's cap, all in one transaction."""
@@ -154,6 +158,9 @@ def create(
             tx.save(_history(tenant, lead.id, history, history_id))
             order.append("history")
             order += ["owner"] * _owner_actions(tx, tenant, owner)
+            for kind, values_used in (used or {}).items():
+                config_db.mark_used(tx, tenant, kind, values_used)
+                order.append("config")
     except transactions.TransactionConflict as exc:
         _explain(order, exc)
 
@@ -219,6 +226,7 @@ def save(
     family_phones: list[str] = (),
     released_phones: list[PhoneClaim] = (),
     owner: OwnerChange | None = None,
+    used: dict[str, set[str]] | None = None,
 ) -> None:
     """Replaces the lead if nobody changed it since `expected_version` (optimistic lock),
     with its phone claims, owner counters and history entries, in one transaction."""
@@ -259,6 +267,9 @@ def save(
                 tx.save(_history(tenant, lead.id, entry, entry_id))
                 order.append("history")
             order += ["owner"] * _owner_actions(tx, tenant, owner)
+            for kind, values_used in (used or {}).items():
+                config_db.mark_used(tx, tenant, kind, values_used)
+                order.append("config")
     except transactions.TransactionConflict as exc:
         _explain(order, exc)
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from chalicelib.db import leads as leads_db
 from chalicelib.db import tenants as tenants_db
 from chalicelib.db import users as users_db
 from chalicelib.db.leads import DuplicatePhoneError, LeadBundle, OwnerCapError, OwnerChange
 from chalicelib.domain import clock, ids, phones
+from chalicelib.domain import config as tenant_config
 from chalicelib.domain.auth import Principal
+from chalicelib.domain.config import TenantConfig
 from chalicelib.domain.tenants import get_tenant
 from chalicelib.errors import ConflictError, ForbiddenError, NotFoundError, ValidationFailedError
 from chalicelib.schemas.common import Page
@@ -27,11 +31,9 @@ from chalicelib.schemas.leads import (
     Phone,
     RevealPhoneResponse,
 )
+from chalicelib.schemas.settings import LeadSettings
 from chalicelib.schemas.users import Role
 
-# Until per-tenant dictionaries land, the default lead statuses (潜在, 意向, 准客户, 已签约, 流失, 黑名单).
-STATUSES = ("potential", "intent", "quasi", "signed", "lost", "blacklist")
-DEFAULT_CAP = 500  # leads one consultant may hold
 CAMPUS_WIDE = frozenset({Role.manager, Role.frontdesk, Role.finance})
 OWNERS = frozenset({Role.consultant, Role.supervisor})
 ASSIGNERS = frozenset({Role.admin, Role.manager, Role.supervisor})
@@ -98,12 +100,15 @@ def _guardians(items: list[GuardianIn], region: str) -> list[Guardian]:
     return result
 
 
-def _check_status(value: str | None, field: str = "status") -> None:
-    if value is not None and value not in STATUSES:
-        raise ValidationFailedError(
-            f"Unknown {field} {value!r}; one of: {', '.join(STATUSES)}.",
-            details=[{"field": field, "message": "unknown value"}],
-        )
+def _protected_until(lead: Lead, settings: LeadSettings, timezone: str) -> Lead:
+    """The protection period (保护期): an owned lead with no follow-up for N days returns to
+    the pool. It runs from the later of taking the lead and its last contact, in the
+    school's own calendar."""
+    if lead.owner_id is None or lead.owned_since is None or lead.deleted_at is not None:
+        return lead.model_copy(update={"reclaim_on": None})
+    start = max(filter(None, (lead.owned_since, lead.last_contacted_at)))
+    local_day = start.astimezone(ZoneInfo(timezone)).date()
+    return lead.model_copy(update={"reclaim_on": local_day + timedelta(days=settings.protection_days)})
 
 
 def _campus_for(principal: Principal, requested: str | None) -> str:
@@ -136,8 +141,8 @@ def _owner_user(principal: Principal, owner_id: str, campus_id: str, field: str 
     return owner
 
 
-def _cap(tenant_slug: str) -> int:
-    return DEFAULT_CAP
+def _cap(config: TenantConfig) -> int:
+    return config.lead_settings.max_leads_per_consultant
 
 
 def _split_phones(principal: Principal, numbers: list[str], family_id: str, lead_id: str | None):
@@ -186,7 +191,9 @@ def _duplicate(principal: Principal, e164: str) -> ConflictError:
 
 def create_lead(principal: Principal, request: LeadCreateRequest) -> LeadOut:
     tenant = get_tenant(principal.tenant)
-    _check_status(request.status)
+    config = tenant_config.load(principal.tenant)
+    values = {**request.model_dump(), "status": request.status or "potential"}
+    used = tenant_config.check_lead_values(config, values, {})
     campus_id = _campus_for(principal, request.campus_id)
     owner = None
     if request.owner_id and not request.to_pool:
@@ -235,6 +242,7 @@ def create_lead(principal: Principal, request: LeadCreateRequest) -> LeadOut:
         created_at=now,
         updated_at=now,
     )
+    lead = _protected_until(lead, config.lead_settings, tenant.timezone)
     new, family = _split_phones(principal, lead.phones, family_id, None)
     entry = HistoryEntry(
         at=now,
@@ -251,7 +259,8 @@ def create_lead(principal: Principal, request: LeadCreateRequest) -> LeadOut:
             new_phones=new,
             family_phones=family,
             siblings=siblings,
-            owner=OwnerChange(None, lead.owner_id, _cap(principal.tenant)) if lead.owner_id else None,
+            owner=OwnerChange(None, lead.owner_id, _cap(config)) if lead.owner_id else None,
+            used=used,
         )
     except DuplicatePhoneError as exc:  # lost a race for the phone
         raise _duplicate(principal, exc.e164) from exc
@@ -277,7 +286,7 @@ def get_lead(principal: Principal, lead_id: str) -> LeadDetail:
     )
 
 
-def _load_for_change(principal: Principal, lead_id: str) -> tuple[Lead, int]:
+def load_for_change(principal: Principal, lead_id: str) -> tuple[Lead, int]:
     loaded = leads_db.get_with_version(principal.tenant, lead_id)
     if loaded is None or not can_see(principal, loaded[0]):
         raise _not_found()
@@ -285,11 +294,13 @@ def _load_for_change(principal: Principal, lead_id: str) -> tuple[Lead, int]:
 
 
 def patch_lead(principal: Principal, lead_id: str, request: LeadPatchRequest) -> LeadOut:
-    lead, version = _load_for_change(principal, lead_id)
+    lead, version = load_for_change(principal, lead_id)
     if lead.deleted_at is not None:
         raise ConflictError("Restore the lead from the recycle bin first.", code="LEAD_DELETED")
     changes = request.model_dump(exclude_unset=True)
-    _check_status(changes.get("status"))
+    config = tenant_config.load(principal.tenant)
+    before = lead.model_dump()
+    used = tenant_config.check_lead_values(config, {**before, **changes}, before)
     for name in ("name", "guardians", "status"):
         if name in changes and changes[name] is None:
             raise ValidationFailedError(f"{name} cannot be null.", details=[{"field": name, "message": "not nullable"}])
@@ -310,7 +321,13 @@ def patch_lead(principal: Principal, lead_id: str, request: LeadPatchRequest) ->
     updated = lead.model_copy(update={**changes, "updated_at": clock.now()})
     try:
         leads_db.save(
-            principal.tenant, updated, version, new_phones=new, family_phones=family, released_phones=released
+            principal.tenant,
+            updated,
+            version,
+            new_phones=new,
+            family_phones=family,
+            released_phones=released,
+            used=used,
         )
     except DuplicatePhoneError as exc:
         raise _duplicate(principal, exc.e164) from exc
@@ -319,6 +336,7 @@ def patch_lead(principal: Principal, lead_id: str, request: LeadPatchRequest) ->
 
 def _change_owner(principal: Principal, lead: Lead, version: int, owner, action: str) -> LeadOut:
     now = clock.now()
+    config = tenant_config.load(principal.tenant)
     updated = lead.model_copy(
         update={
             "owner_id": owner.id if owner else None,
@@ -327,6 +345,7 @@ def _change_owner(principal: Principal, lead: Lead, version: int, owner, action:
             "updated_at": now,
         }
     )
+    updated = _protected_until(updated, config.lead_settings, get_tenant(principal.tenant).timezone)
     entry = HistoryEntry(
         at=now, by=principal.user_id, action=action, details={"from": lead.owner_id, "to": updated.owner_id}
     )
@@ -336,7 +355,7 @@ def _change_owner(principal: Principal, lead: Lead, version: int, owner, action:
             updated,
             version,
             [(entry, ids.new_id())],
-            owner=OwnerChange(lead.owner_id, updated.owner_id, _cap(principal.tenant)),
+            owner=OwnerChange(lead.owner_id, updated.owner_id, _cap(config)),
         )
     except OwnerCapError as exc:
         raise _cap_error() from exc
@@ -344,7 +363,7 @@ def _change_owner(principal: Principal, lead: Lead, version: int, owner, action:
 
 
 def assign(principal: Principal, lead_id: str, owner_id: str) -> LeadOut:
-    lead, version = _load_for_change(principal, lead_id)
+    lead, version = load_for_change(principal, lead_id)
     owner = _owner_user(principal, owner_id, lead.campus_id)
     if lead.owner_id == owner.id:
         return _out(lead)
@@ -352,7 +371,7 @@ def assign(principal: Principal, lead_id: str, owner_id: str) -> LeadOut:
 
 
 def claim(principal: Principal, lead_id: str) -> LeadOut:
-    lead, version = _load_for_change(principal, lead_id)
+    lead, version = load_for_change(principal, lead_id)
     if lead.owner_id == principal.user_id:
         return _out(lead)
     if lead.owner_id is not None:
@@ -362,7 +381,7 @@ def claim(principal: Principal, lead_id: str) -> LeadOut:
 
 
 def release(principal: Principal, lead_id: str) -> LeadOut:
-    lead, version = _load_for_change(principal, lead_id)
+    lead, version = load_for_change(principal, lead_id)
     if lead.owner_id is None:
         return _out(lead)
     if lead.owner_id != principal.user_id and principal.role not in ASSIGNERS:
@@ -380,11 +399,11 @@ def reveal_phone(principal: Principal, lead_id: str, source_ip: str | None) -> R
 
 
 def delete_lead(principal: Principal, lead_id: str) -> None:
-    lead, version = _load_for_change(principal, lead_id)
+    lead, version = load_for_change(principal, lead_id)
     if lead.deleted_at is not None:
         return
     now = clock.now()
-    updated = lead.model_copy(update={"deleted_at": now, "updated_at": now})
+    updated = lead.model_copy(update={"deleted_at": now, "updated_at": now, "reclaim_on": None})
     entry = HistoryEntry(at=now, by=principal.user_id, action="deleted", details={})
     leads_db.save(
         principal.tenant,
@@ -396,7 +415,7 @@ def delete_lead(principal: Principal, lead_id: str) -> None:
 
 
 def restore_lead(principal: Principal, lead_id: str) -> LeadOut:
-    lead, version = _load_for_change(principal, lead_id)
+    lead, version = load_for_change(principal, lead_id)
     if lead.deleted_at is None:
         return _out(lead)
     now = clock.now()
@@ -409,6 +428,8 @@ def restore_lead(principal: Principal, lead_id: str) -> LeadOut:
             **({} if keep_owner else {"owner_id": None, "owner_name": None, "owned_since": None}),
         }
     )
+    config = tenant_config.load(principal.tenant)
+    updated = _protected_until(updated, config.lead_settings, get_tenant(principal.tenant).timezone)
     entry = HistoryEntry(at=now, by=principal.user_id, action="restored", details={"owner_id": updated.owner_id})
     try:
         leads_db.save(
@@ -416,7 +437,7 @@ def restore_lead(principal: Principal, lead_id: str) -> LeadOut:
             updated,
             version,
             [(entry, ids.new_id())],
-            owner=OwnerChange(None, updated.owner_id, _cap(principal.tenant)) if updated.owner_id else None,
+            owner=OwnerChange(None, updated.owner_id, _cap(config)) if updated.owner_id else None,
         )
     except OwnerCapError as exc:
         raise _cap_error() from exc
@@ -546,3 +567,39 @@ def list_recycle_bin(principal: Principal, limit: int, cursor: str | None) -> Pa
     if principal.role is not Role.admin:
         items = [i for i in items if i.campus_id in principal.campus_ids]
     return Page[LeadOut](items=[_out(i) for i in items], next_cursor=next_cursor)
+
+
+# --- the protection period ---------------------------------------------------------
+
+
+def reclaim_expired(day: date) -> dict[str, int]:
+    """Returns to the pool every owned lead whose protection period ended on `day` without a
+    follow-up. Reads only that day's sparse DUE bucket; re-checks each lead, so a lead
+    followed up in the meantime (its date moved) or already released is left alone."""
+    from chalicelib.db import due as due_db
+
+    released = skipped = 0
+    for tenant, lead_id in due_db.reclaim_candidates(day.isoformat()):
+        loaded = leads_db.get_with_version(tenant, lead_id)
+        if loaded is None:
+            continue
+        lead, version = loaded
+        if lead.owner_id is None or lead.deleted_at is not None or lead.reclaim_on is None or lead.reclaim_on > day:
+            skipped += 1
+            continue
+        now = clock.now()
+        updated = lead.model_copy(
+            update={"owner_id": None, "owner_name": None, "owned_since": None, "reclaim_on": None, "updated_at": now}
+        )
+        entry = HistoryEntry(
+            at=now,
+            by=None,
+            action="reclaimed",
+            details={"from": lead.owner_id, "reason": f"no follow-up before {lead.reclaim_on.isoformat()}"},
+        )
+        try:
+            leads_db.save(tenant, updated, version, [(entry, ids.new_id())], owner=OwnerChange(lead.owner_id, None, 0))
+            released += 1
+        except ConflictError:
+            skipped += 1  # changed meanwhile: the next run sees its new date
+    return {"released": released, "skipped": skipped}

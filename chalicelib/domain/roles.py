@@ -10,3 +10,4 @@ READ_USERS = frozenset({Role.admin, Role.manager, Role.supervisor})
 MANAGE_CAMPUSES = frozenset({Role.admin})
 # Roles that work inside campuses must belong to at least one.
 NEEDS_CAMPUS = frozenset(Role) - {Role.admin, Role.finance}
+MANAGE_SETTINGS = frozenset({Role.admin})

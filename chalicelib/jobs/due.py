@@ -23,3 +23,12 @@ def birthdays(at: datetime) -> dict[str, Any]:
 @job("scheduled_messages")
 def scheduled_messages(at: datetime) -> dict[str, Any]:
     return {"due": len(due.items(due.SMS, due.minute_bucket(at)))}
+
+
+@job("pool_reclaim")
+def pool_reclaim(at: datetime) -> dict[str, Any]:
+    """Leads whose protection period ended go back to the public pool (公海). Runnable from
+    the console now; its daily schedule and the owner's warnings come with messaging."""
+    from chalicelib.domain import leads
+
+    return leads.reclaim_expired(at.date())

@@ -123,6 +123,9 @@ class Lead(Entity):
     next_follow_up_at: datetime | None = None
     signed_on: date | None = None
     deleted_at: datetime | None = None
+    reclaim_on: date | None = None
+    assessments: dict[str, dict] = Field(default_factory=dict)
+    assessment_total: float | None = None
 
     @property
     def phones(self) -> list[str]:
@@ -163,6 +166,10 @@ class LeadOut(Entity):
     next_follow_up_at: datetime | None = None
     signed_on: date | None = None
     deleted_at: datetime | None = None
+    reclaim_on: date | None = Field(
+        default=None, description="Protected until: without a follow-up by then it returns to the pool"
+    )
+    assessment_total: float | None = None
 
 
 class HistoryEntry(Entity):

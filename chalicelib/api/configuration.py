@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+from chalice import Blueprint
+
+from chalicelib.api.routing import Call, endpoint
+from chalicelib.domain import config, roles
+from chalicelib.errors import ValidationFailedError
+from chalicelib.schemas.settings import (
+    AssessmentConfig,
+    Dictionary,
+    DictionaryKind,
+    DictionaryPutRequest,
+    LeadSettings,
+    LeadSettingsPatch,
+)
+
+bp = Blueprint(__name__)
+TAGS = ["settings"]
+
+
+def _kind(call: Call) -> DictionaryKind:
+    try:
+        return DictionaryKind(call.params["kind"])
+    except ValueError as exc:
+        choices = ", ".join(k.value for k in DictionaryKind)
+        raise ValidationFailedError(
+            f"Unknown dictionary; one of: {choices}.", details=[{"field": "kind", "message": "unknown dictionary"}]
+        ) from exc
+
+
+@endpoint(
+    bp, "GET", "/settings/dictionaries/{kind}", summary="A configurable list (基础配置)", tags=TAGS, response=Dictionary
+)
+def get_dictionary(call: Call) -> Dictionary:
+    return config.get_dictionary(call.principal.tenant, _kind(call))
+
+
+@endpoint(
+    bp,
+    "PUT",
+    "/settings/dictionaries/{kind}",
+    summary="Replace a list; used values can only be retired",
+    tags=TAGS,
+    roles_allowed=roles.MANAGE_SETTINGS,
+    body=DictionaryPutRequest,
+    response=Dictionary,
+    errors=[409],
+)
+def put_dictionary(call: Call) -> Dictionary:
+    return config.put_dictionary(call.principal.tenant, _kind(call), call.body)
+
+
+@endpoint(bp, "GET", "/settings/leads", summary="Protection period and lead cap", tags=TAGS, response=LeadSettings)
+def get_lead_settings(call: Call) -> LeadSettings:
+    return config.get_lead_settings(call.principal.tenant)
+
+
+@endpoint(
+    bp,
+    "PATCH",
+    "/settings/leads",
+    summary="Change the protection period or the lead cap",
+    tags=TAGS,
+    roles_allowed=roles.MANAGE_SETTINGS,
+    body=LeadSettingsPatch,
+    response=LeadSettings,
+)
+def patch_lead_settings(call: Call) -> LeadSettings:
+    return config.patch_lead_settings(call.principal.tenant, call.body)
+
+
+@endpoint(
+    bp,
+    "GET",
+    "/settings/assessment",
+    summary="Questionnaires and levels (客户评估)",
+    tags=TAGS,
+    response=AssessmentConfig,
+)
+def get_assessment(call: Call) -> AssessmentConfig:
+    return config.get_assessment(call.principal.tenant)
+
+
+@endpoint(
+    bp,
+    "PUT",
+    "/settings/assessment",
+    summary="Replace the questionnaires and levels",
+    tags=TAGS,
+    roles_allowed=roles.MANAGE_SETTINGS,
+    body=AssessmentConfig,
+    response=AssessmentConfig,
+)
+def put_assessment(call: Call) -> AssessmentConfig:
+    return config.put_assessment(call.principal.tenant, call.body)

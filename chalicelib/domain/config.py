@@ -1,0 +1,171 @@
+"""A tenant's configuration: dictionaries (基础配置), lead settings, the assessment.
+
+Read once per request with one Query; missing pieces fall back to the defaults below.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalicelib.db import config as config_db
+from chalicelib.db import keys
+from chalicelib.errors import ConflictError, ValidationFailedError
+from chalicelib.schemas.settings import (
+    AssessmentConfig,
+    Dictionary,
+    DictionaryEntry,
+    DictionaryKind,
+    DictionaryPutRequest,
+    LeadSettings,
+    LeadSettingsPatch,
+)
+
+
+def _entries(*pairs: tuple[str, str]) -> list[DictionaryEntry]:
+    return [DictionaryEntry(key=k, label=v) for k, v in pairs]
+
+
+DEFAULTS: dict[DictionaryKind, list[DictionaryEntry]] = {
+    DictionaryKind.statuses: _entries(
+        ("potential", "潜在"),
+        ("intent", "意向"),
+        ("quasi", "准客户"),
+        ("signed", "已签约"),
+        ("lost", "流失"),
+        ("blacklist", "黑名单"),
+    ),
+    DictionaryKind.sources: _entries(
+        ("walk_in", "上门"),
+        ("phone", "电话咨询"),
+        ("website", "官网"),
+        ("referral", "转介绍"),
+        ("event", "活动"),
+        ("ad", "广告"),
+    ),
+    DictionaryKind.importance: _entries(("high", "重要"), ("normal", "一般"), ("low", "低")),
+    DictionaryKind.stages: _entries(
+        ("new", "初次接触"),
+        ("contacted", "已联系"),
+        ("visited", "已到访"),
+        ("trial", "已试听"),
+        ("negotiating", "商谈中"),
+    ),
+    DictionaryKind.follow_up_methods: _entries(
+        ("phone", "电话"),
+        ("sms", "短信"),
+        ("email", "邮件"),
+        ("wechat", "微信"),
+        ("qq", "QQ"),
+        ("visit", "面谈"),
+    ),
+}
+
+# Lead fields checked against a dictionary.
+LEAD_FIELDS: dict[str, DictionaryKind] = {
+    "status": DictionaryKind.statuses,
+    "source": DictionaryKind.sources,
+    "sub_source": DictionaryKind.sources,
+    "importance": DictionaryKind.importance,
+    "stage": DictionaryKind.stages,
+}
+
+
+@dataclass
+class TenantConfig:
+    dictionaries: dict[DictionaryKind, Dictionary]
+    lead_settings: LeadSettings
+    assessment: AssessmentConfig
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    def entry(self, kind: DictionaryKind, key: str) -> DictionaryEntry | None:
+        return next((e for e in self.dictionaries[kind].entries if e.key == key), None)
+
+
+def load(tenant: str) -> TenantConfig:
+    raw = config_db.load_all(tenant)
+    dictionaries = {}
+    for kind in DictionaryKind:
+        body, used = raw.get(keys.dictionary_sk(kind.value), (None, set()))
+        entries = [DictionaryEntry(**e) for e in body] if body else DEFAULTS[kind]
+        dictionaries[kind] = Dictionary(kind=kind, entries=entries, used=sorted(used))
+    settings_body = raw.get(keys.LEAD_SETTINGS_SK, (None, set()))[0]
+    assessment_body = raw.get(keys.ASSESSMENT_SK, (None, set()))[0]
+    return TenantConfig(
+        dictionaries=dictionaries,
+        lead_settings=LeadSettings(**(settings_body or {})),
+        assessment=AssessmentConfig(**(assessment_body or {})),
+        raw=raw,
+    )
+
+
+def check_lead_values(config: TenantConfig, values: dict[str, Any], before: dict[str, Any]) -> dict[str, set[str]]:
+    """Validates dictionary-valued lead fields; returns the keys to mark as used, by kind.
+
+    A retired value may stay on a lead that already has it, but cannot be newly chosen.
+    """
+    newly: dict[str, set[str]] = {}
+    for name, kind in LEAD_FIELDS.items():
+        value = values.get(name)
+        if value is None:
+            continue
+        entry = config.entry(kind, value)
+        unchanged = before.get(name) == value
+        if entry is None or (entry.retired and not unchanged):
+            choices = ", ".join(e.key for e in config.dictionaries[kind].entries if not e.retired)
+            raise ValidationFailedError(
+                f"Unknown or retired {name} {value!r}; one of: {choices}.",
+                details=[{"field": name, "message": "not in the school's list"}],
+            )
+        if name == "sub_source" and (entry.parent is None or entry.parent != values.get("source")):
+            raise ValidationFailedError(
+                f"{value!r} is not a sub-source of {values.get('source')!r}.",
+                details=[{"field": "sub_source", "message": "not under the chosen source"}],
+            )
+        if value not in config.dictionaries[kind].used:
+            newly.setdefault(kind.value, set()).add(value)
+    return newly
+
+
+def get_dictionary(tenant: str, kind: DictionaryKind) -> Dictionary:
+    return load(tenant).dictionaries[kind]
+
+
+def put_dictionary(tenant: str, kind: DictionaryKind, request: DictionaryPutRequest) -> Dictionary:
+    if kind is not DictionaryKind.sources and any(e.parent for e in request.entries):
+        raise ValidationFailedError(
+            "Only sources have sub-entries.", details=[{"field": "entries", "message": "parent is for sources only"}]
+        )
+    current = load(tenant).dictionaries[kind]
+    removed = {e.key for e in current.entries} - {e.key for e in request.entries}
+    in_use = sorted(removed & set(current.used))
+    if not in_use:
+        body = [e.model_dump() for e in request.entries]
+        if config_db.put(tenant, keys.dictionary_sk(kind.value), body, must_not_use=removed):
+            return load(tenant).dictionaries[kind]
+        in_use = sorted(removed & set(load(tenant).dictionaries[kind].used))
+    raise ConflictError(
+        "Values in use cannot be deleted; set them retired instead: " + ", ".join(in_use),
+        code="VALUE_IN_USE",
+        details=[{"field": "entries", "key": k, "message": "in use; retire it"} for k in in_use],
+    )
+
+
+def get_lead_settings(tenant: str) -> LeadSettings:
+    return load(tenant).lead_settings
+
+
+def patch_lead_settings(tenant: str, request: LeadSettingsPatch) -> LeadSettings:
+    current = load(tenant).lead_settings
+    updated = current.model_copy(update=request.model_dump(exclude_unset=True, exclude_none=True))
+    config_db.put(tenant, keys.LEAD_SETTINGS_SK, updated.model_dump())
+    return updated
+
+
+def get_assessment(tenant: str) -> AssessmentConfig:
+    return load(tenant).assessment
+
+
+def put_assessment(tenant: str, request: AssessmentConfig) -> AssessmentConfig:
+    config_db.put(tenant, keys.ASSESSMENT_SK, request.model_dump())
+    return request

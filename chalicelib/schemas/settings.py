@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import Field, model_validator
+
+from chalicelib.schemas.common import Entity, StrictModel
+
+KEY_PATTERN = r"^[\w-]{1,40}$"
+
+
+class DictionaryKind(StrEnum):
+    sources = "sources"  # 客户来源 (with sub-sources via `parent`)
+    statuses = "statuses"
+    importance = "importance"  # 重要程度
+    stages = "stages"  # 销售进程
+    follow_up_methods = "follow_up_methods"
+
+
+class DictionaryEntry(StrictModel):
+    key: str = Field(pattern=KEY_PATTERN, examples=["referral"])
+    label: str = Field(min_length=1, max_length=50, examples=["转介绍"])
+    retired: bool = Field(default=False, description="Kept for old leads; cannot be chosen any more")
+    parent: str | None = Field(default=None, pattern=KEY_PATTERN, description="sources only: the parent source")
+
+
+class DictionaryPutRequest(StrictModel):
+    entries: list[DictionaryEntry] = Field(min_length=1, max_length=200)
+
+    @model_validator(mode="after")
+    def _unique(self) -> DictionaryPutRequest:
+        keys = [e.key for e in self.entries]
+        if len(keys) != len(set(keys)):
+            raise ValueError("keys must be unique")
+        for e in self.entries:
+            if e.parent is not None and e.parent not in keys:
+                raise ValueError(f"parent {e.parent!r} of {e.key!r} is not in the list")
+        return self
+
+
+class Dictionary(Entity):
+    kind: DictionaryKind
+    entries: list[DictionaryEntry]
+    used: list[str] = Field(default_factory=list, description="keys used by some lead: retire, never delete")
+
+
+class LeadSettings(StrictModel):
+    protection_days: int = Field(default=30, ge=1, le=365, description="Days without follow-up before 公海")
+    reclaim_warning_days: int = Field(default=3, ge=0, le=30)
+    max_leads_per_consultant: int = Field(default=500, ge=1, le=100000)
+
+
+class LeadSettingsPatch(StrictModel):
+    protection_days: int | None = Field(default=None, ge=1, le=365)
+    reclaim_warning_days: int | None = Field(default=None, ge=0, le=30)
+    max_leads_per_consultant: int | None = Field(default=None, ge=1, le=100000)
+
+
+# --- assessments (客户评估) ----------------------------------------------------------
+
+
+class AnswerOption(StrictModel):
+    id: str = Field(pattern=KEY_PATTERN)
+    label: str = Field(min_length=1, max_length=200)
+    score: float = Field(ge=-1000, le=1000)
+
+
+class Question(StrictModel):
+    id: str = Field(pattern=KEY_PATTERN)
+    text: str = Field(min_length=1, max_length=500)
+    options: list[AnswerOption] = Field(min_length=2, max_length=20)
+
+
+class Questionnaire(StrictModel):
+    id: str = Field(pattern=KEY_PATTERN, examples=["economy"])
+    title: str = Field(min_length=1, max_length=100, examples=["经济能力"])
+    weight: float = Field(default=1.0, gt=0, le=100)
+    questions: list[Question] = Field(min_length=1, max_length=50)
+
+
+class Level(StrictModel):
+    level: str = Field(min_length=1, max_length=20, examples=["A"])
+    min_score: float = Field(description="The weighted total at which a lead reaches this level")
+    label: str | None = Field(default=None, max_length=50)
+
+
+class AssessmentConfig(StrictModel):
+    questionnaires: list[Questionnaire] = Field(default_factory=list, max_length=20)
+    levels: list[Level] = Field(default_factory=list, max_length=20)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AssessmentConfig:
+        ids = [q.id for q in self.questionnaires]
+        if len(ids) != len(set(ids)):
+            raise ValueError("questionnaire ids must be unique")
+        for q in self.questionnaires:
+            qids = [x.id for x in q.questions]
+            if len(qids) != len(set(qids)):
+                raise ValueError(f"question ids must be unique in {q.id}")
+            for x in q.questions:
+                if len({o.id for o in x.options}) != len(x.options):
+                    raise ValueError(f"option ids must be unique in {q.id}.{x.id}")
+        names = [lv.level for lv in self.levels]
+        if len(names) != len(set(names)):
+            raise ValueError("levels must be unique")
+        return self
+
+
+class AssessmentAnswerRequest(StrictModel):
+    questionnaire_id: str = Field(pattern=KEY_PATTERN)
+    answers: dict[str, str] = Field(description="question id -> option id", min_length=1, max_length=50)
+
+
+class AssessmentResult(Entity):
+    lead_id: str
+    questionnaire_id: str
+    score: float
+    total: float = Field(description="Weighted total over every answered questionnaire")
+    level: str | None
+    previous_level: str | None
+    level_changed: bool
