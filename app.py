@@ -29,6 +29,14 @@ def observe_request(event, get_response):
         return response
     finally:
         logger.remove_keys(["tenant", "user"])
+
+
+@app.middleware("all")
+def flush_metrics(event, get_response):
+    """Every invocation (HTTP, stream, schedule) publishes its business metrics once."""
+    try:
+        return get_response(event)
+    finally:
         if metrics.metric_set:
             metrics.flush_metrics()
         metrics.clear_metrics()  # flush does not clear when metrics are disabled (local, tests)

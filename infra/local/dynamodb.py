@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -45,6 +46,17 @@ def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 60.0) -> 
     raise TimeoutError(f"DynamoDB Local did not open port {port}")
 
 
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM when the process that started us dies (Linux), so a
+    killed `make run` or test session never leaves Java behind."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def start(port: int, data_dir: Path | None = None, log_path: Path | None = None) -> subprocess.Popen:
     """DynamoDB Local on 127.0.0.1:port with -sharedDb; in memory unless `data_dir` is given."""
     java = shutil.which("java")
@@ -67,7 +79,14 @@ def start(port: int, data_dir: Path | None = None, log_path: Path | None = None)
         data_dir.mkdir(parents=True, exist_ok=True)
         args += ["-dbPath", str(data_dir)]
     out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 - owned by the child
-    proc = subprocess.Popen(args, cwd=jar.parent, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(  # noqa: S603 - fixed arguments
+        args,
+        cwd=jar.parent,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        preexec_fn=_die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509
+    )
     _wait_for_port(port, proc)
     return proc
 
