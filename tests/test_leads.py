@@ -247,3 +247,16 @@ def test_bad_lead_input_names_the_field(sales):
     assert bad_status.json_body["error"]["details"][0]["field"] == "status"
     bad_date = sales.alice.post("/leads", lead_body(birthday="2021-13-45"))
     assert bad_date.json_body["error"]["details"][0]["field"] == "birthday"
+
+
+def test_a_lead_records_who_referred_it_and_referrals_are_listed(sales):
+    # GIVEN a member-to-be who tells a friend (转介绍)
+    referrer = sales.alice.post("/leads", lead_body(name="老带新")).json_body
+    # WHEN the friend's child is added with the referrer
+    friend = sales.alice.post("/leads", lead_body(name="新朋友", referrer_lead_id=referrer["id"], source="referral"))
+    assert friend.status_code == 201
+    # THEN the referrer lists the referral and the new lead names its referrer
+    assert sales.alice.get(f"/leads/{referrer['id']}").json_body["referrals"] == [friend.json_body["id"]]
+    assert friend.json_body["referrer_lead_id"] == referrer["id"]
+    unknown = sales.alice.post("/leads", lead_body(referrer_lead_id="01NOSUCHLEAD00000000000000"))
+    assert unknown.json_body["error"]["details"][0]["field"] == "referrer_lead_id"
