@@ -260,3 +260,22 @@ def test_a_lead_records_who_referred_it_and_referrals_are_listed(sales):
     assert friend.json_body["referrer_lead_id"] == referrer["id"]
     unknown = sales.alice.post("/leads", lead_body(referrer_lead_id="01NOSUCHLEAD00000000000000"))
     assert unknown.json_body["error"]["details"][0]["field"] == "referrer_lead_id"
+
+
+def test_editing_a_lead_into_a_family_lets_it_share_the_phone(sales):
+    # GIVEN two leads added separately, the second without the family's phone
+    elder = sales.alice.post("/leads", lead_body(name="哥哥", phone="13800138011")).json_body
+    younger = sales.alice.post("/leads", lead_body(name="弟弟", phone="13800138012")).json_body
+    shared = [{"name": "妈妈", "phones": ["13800138011", "13800138012"]}]
+    # WHEN the younger one gets the elder's phone without saying they are siblings THEN it is a duplicate
+    assert sales.alice.patch(f"/leads/{younger['id']}", {"guardians": shared}).status_code == 409
+    # WHEN it says so THEN it joins the family, and both phones now belong to the family
+    linked = sales.alice.patch(f"/leads/{younger['id']}", {"guardians": shared, "sibling_of": elder["id"]})
+    assert linked.status_code == 200, linked.body
+    assert linked.json_body["family_id"] == elder["family_id"]
+    assert sales.alice.get(f"/leads/{elder['id']}").json_body["siblings"] == [younger["id"]]
+    third = sales.alice.post("/leads", lead_body(name="妹妹", phone="13800138012", sibling_of=elder["id"]))
+    assert third.status_code == 201
+    assert sales.bob.post("/leads", lead_body(phone="13800138012")).status_code == 409
+    history = sales.alice.get(f"/leads/{younger['id']}").json_body["history"]
+    assert history[-1]["action"] == "edited" and history[-1]["details"]["sibling_of"] == elder["id"]

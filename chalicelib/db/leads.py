@@ -124,12 +124,49 @@ def create(
     owner: OwnerChange | None,
     used: dict[str, set[str]] | None = None,
 ) -> None:
-    """Writes the lead, claims its new phones, joins family phones, links siblings and the
+    """Writes a new lead, claims its new phones, joins family phones, links siblings and the
     referrer, and counts it against the owner's cap, all in one transaction."""
-    order: list[str] = []  # what each transaction operation was, to explain a failed condition
+    _write(
+        tenant,
+        lead,
+        None,
+        [(history, history_id)],
+        new_phones=new_phones,
+        family_phones=family_phones,
+        siblings=siblings,
+        owner=owner,
+        used=used,
+        referrer=lead.referrer_lead_id,
+    )
+
+
+def _write(
+    tenant: str,
+    lead: Lead,
+    expected_version: int | None,
+    history: list[tuple[HistoryEntry, str]],
+    *,
+    new_phones: list[str] = (),
+    family_phones: list[str] = (),
+    released_phones: list[PhoneClaim] = (),
+    refamilied_phones: list[PhoneClaim] = (),
+    siblings: list[str] = (),
+    owner: OwnerChange | None = None,
+    used: dict[str, set[str]] | None = None,
+    referrer: str | None = None,
+) -> None:
+    """One transaction: the lead (new, or conditional on its version) and everything that
+    must change with it. A failed condition is explained as the right domain error."""
+    item = _item(tenant, lead)
+    if expected_version is None:
+        condition = LeadItem.PK.does_not_exist()
+    else:
+        item.version = expected_version + 1
+        condition = LeadItem.version == expected_version
+    order: list[str] = []  # what each operation was, to explain a failed condition
     try:
         with transactions.write() as tx:
-            tx.save(_item(tenant, lead), condition=LeadItem.PK.does_not_exist())
+            tx.save(item, condition=condition)
             order.append("lead")
             for phone in new_phones:
                 claim = PhoneItem(
@@ -145,18 +182,36 @@ def create(
                     condition=PhoneItem.family_id == lead.family_id,
                 )
                 order.append(f"phone:{phone}")
+            for released in released_phones:
+                claim = PhoneItem(keys.phone_pk(tenant, released.e164), keys.UNIQUE_SK)
+                remaining = [i for i in released.lead_ids if i != lead.id]
+                if remaining:
+                    tx.update(
+                        claim,
+                        actions=[PhoneItem.lead_ids.set(remaining)],
+                        condition=PhoneItem.lead_ids == released.lead_ids,
+                    )
+                else:
+                    tx.delete(claim, condition=PhoneItem.lead_ids == released.lead_ids)
+                order.append("release")
+            for moved in refamilied_phones:  # the lead's own numbers follow it into its new family
+                claim = PhoneItem(keys.phone_pk(tenant, moved.e164), keys.UNIQUE_SK)
+                tx.update(
+                    claim,
+                    actions=[PhoneItem.family_id.set(lead.family_id)],
+                    condition=PhoneItem.lead_ids == moved.lead_ids,
+                )
+                order.append("release")
             for sibling in siblings:
                 tx.save(LeadLinkItem(keys.lead_pk(tenant, lead.id), keys.sibling_sk(sibling), other_id=sibling))
                 tx.save(LeadLinkItem(keys.lead_pk(tenant, sibling), keys.sibling_sk(lead.id), other_id=lead.id))
                 order += ["link", "link"]
-            if lead.referrer_lead_id:
-                link = LeadLinkItem(
-                    keys.lead_pk(tenant, lead.referrer_lead_id), keys.referral_sk(lead.id), other_id=lead.id
-                )
-                tx.save(link)
+            if referrer:
+                tx.save(LeadLinkItem(keys.lead_pk(tenant, referrer), keys.referral_sk(lead.id), other_id=lead.id))
                 order.append("link")
-            tx.save(_history(tenant, lead.id, history, history_id))
-            order.append("history")
+            for entry, entry_id in history:
+                tx.save(_history(tenant, lead.id, entry, entry_id))
+                order.append("history")
             order += ["owner"] * _owner_actions(tx, tenant, owner)
             for kind, values_used in (used or {}).items():
                 config_db.mark_used(tx, tenant, kind, values_used)
@@ -221,57 +276,11 @@ def save(
     lead: Lead,
     expected_version: int,
     history: list[tuple[HistoryEntry, str]] = (),
-    *,
-    new_phones: list[str] = (),
-    family_phones: list[str] = (),
-    released_phones: list[PhoneClaim] = (),
-    owner: OwnerChange | None = None,
-    used: dict[str, set[str]] | None = None,
+    **changes: Any,
 ) -> None:
     """Replaces the lead if nobody changed it since `expected_version` (optimistic lock),
-    with its phone claims, owner counters and history entries, in one transaction."""
-    item = _item(tenant, lead)
-    item.version = expected_version + 1
-    order: list[str] = []
-    try:
-        with transactions.write() as tx:
-            tx.save(item, condition=LeadItem.version == expected_version)
-            order.append("lead")
-            for phone in new_phones:
-                claim = PhoneItem(
-                    keys.phone_pk(tenant, phone), keys.UNIQUE_SK, family_id=lead.family_id, lead_ids=[lead.id]
-                )
-                tx.save(claim, condition=PhoneItem.PK.does_not_exist())
-                order.append(f"phone:{phone}")
-            for phone in family_phones:
-                claim = PhoneItem(keys.phone_pk(tenant, phone), keys.UNIQUE_SK)
-                tx.update(
-                    claim,
-                    actions=[PhoneItem.lead_ids.set(PhoneItem.lead_ids.append([lead.id]))],
-                    condition=PhoneItem.family_id == lead.family_id,
-                )
-                order.append(f"phone:{phone}")
-            for released in released_phones:
-                claim = PhoneItem(keys.phone_pk(tenant, released.e164), keys.UNIQUE_SK)
-                remaining = [i for i in released.lead_ids if i != lead.id]
-                if remaining:
-                    tx.update(
-                        claim,
-                        actions=[PhoneItem.lead_ids.set(remaining)],
-                        condition=PhoneItem.lead_ids == released.lead_ids,
-                    )
-                else:
-                    tx.delete(claim, condition=PhoneItem.lead_ids == released.lead_ids)
-                order.append("release")
-            for entry, entry_id in history:
-                tx.save(_history(tenant, lead.id, entry, entry_id))
-                order.append("history")
-            order += ["owner"] * _owner_actions(tx, tenant, owner)
-            for kind, values_used in (used or {}).items():
-                config_db.mark_used(tx, tenant, kind, values_used)
-                order.append("config")
-    except transactions.TransactionConflict as exc:
-        _explain(order, exc)
+    with its phone claims, sibling links, owner counters and history, in one transaction."""
+    _write(tenant, lead, expected_version, list(history), **changes)
 
 
 def add_history(tenant: str, lead_id: str, entry: HistoryEntry, entry_id: str) -> None:

@@ -298,40 +298,73 @@ def patch_lead(principal: Principal, lead_id: str, request: LeadPatchRequest) ->
     if lead.deleted_at is not None:
         raise ConflictError("Restore the lead from the recycle bin first.", code="LEAD_DELETED")
     changes = request.model_dump(exclude_unset=True)
-    config = tenant_config.load(principal.tenant)
-    before = lead.model_dump()
-    used = tenant_config.check_lead_values(config, {**before, **changes}, before)
     for name in ("name", "guardians", "status"):
         if name in changes and changes[name] is None:
             raise ValidationFailedError(f"{name} cannot be null.", details=[{"field": name, "message": "not nullable"}])
+    config = tenant_config.load(principal.tenant)
+    current = lead.model_dump()
+    used = tenant_config.check_lead_values(config, {**current, **changes}, current)
+    family_id, siblings, refamilied = lead.family_id, [], []
+    sibling_of = changes.pop("sibling_of", None)
+    if sibling_of:
+        family_id, siblings = _join_family(principal, lead, sibling_of)
+        if siblings:
+            refamilied = [
+                claim
+                for claim in (leads_db.phone_claim(principal.tenant, e) for e in lead.phones)
+                if claim is not None and claim.lead_ids == [lead.id]
+            ]
     new, family, released = [], [], []
     if "guardians" in changes:
-        region = get_tenant(principal.tenant).phone_region
-        guardians = _guardians(request.guardians or [], region)
-        before, after = set(lead.phones), {p.e164 for g in guardians for p in g.phones}
-        new, family = _split_phones(principal, sorted(after - before), lead.family_id, lead.id)
-        for e164 in sorted(before - after):
+        guardians = _guardians(request.guardians or [], get_tenant(principal.tenant).phone_region)
+        old_numbers, new_numbers = set(lead.phones), {p.e164 for g in guardians for p in g.phones}
+        new, family = _split_phones(principal, sorted(new_numbers - old_numbers), family_id, lead.id)
+        for e164 in sorted(old_numbers - new_numbers):
             claim = leads_db.phone_claim(principal.tenant, e164)
             if claim is not None and lead.id in claim.lead_ids:
                 released.append(claim)
+        refamilied = [c for c in refamilied if c.e164 in new_numbers]
         changes["guardians"] = guardians
     for name in ("tags", "intended_courses"):
         if name in changes and changes[name] is None:
             changes[name] = []
-    updated = lead.model_copy(update={**changes, "updated_at": clock.now()})
+    now = clock.now()
+    updated = lead.model_copy(update={**changes, "family_id": family_id, "updated_at": now})
+    entry = HistoryEntry(
+        at=now,
+        by=principal.user_id,
+        action="edited",
+        details={"fields": sorted(changes), **({"sibling_of": sibling_of} if siblings else {})},
+    )
     try:
         leads_db.save(
             principal.tenant,
             updated,
             version,
+            [(entry, ids.new_id())],
             new_phones=new,
             family_phones=family,
             released_phones=released,
+            refamilied_phones=refamilied,
+            siblings=siblings,
             used=used,
         )
     except DuplicatePhoneError as exc:
         raise _duplicate(principal, exc.e164) from exc
     return _out(updated)
+
+
+def _join_family(principal: Principal, lead: Lead, sibling_id: str) -> tuple[str, list[str]]:
+    """(family id, leads to link) for linking `lead` as a sibling of `sibling_id`."""
+    sibling = leads_db.bundle(principal.tenant, sibling_id)
+    if sibling is None or not can_see(principal, sibling.lead) or sibling_id == lead.id:
+        raise ValidationFailedError("Unknown sibling.", details=[{"field": "sibling_of", "message": "no such lead"}])
+    if sibling.lead.family_id == lead.family_id:
+        return lead.family_id, []
+    mine = leads_db.bundle(principal.tenant, lead.id)
+    if mine is not None and mine.siblings:
+        raise ConflictError("This lead already belongs to another family.", code="ALREADY_IN_FAMILY")
+    return sibling.lead.family_id, [sibling.lead.id, *sibling.siblings]
 
 
 def _change_owner(principal: Principal, lead: Lead, version: int, owner, action: str) -> LeadOut:

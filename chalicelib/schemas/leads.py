@@ -89,6 +89,9 @@ class LeadCreateRequest(_LeadFields):
 class LeadPatchRequest(_LeadFields):
     name: str | None = Field(default=None, min_length=1, max_length=50)
     guardians: list[GuardianIn] | None = Field(default=None, min_length=1, max_length=5)
+    sibling_of: str | None = Field(
+        default=None, max_length=40, description="Join this lead's family: shared guardian phones allowed"
+    )
 
 
 class Lead(Entity):
