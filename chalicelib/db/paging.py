@@ -18,6 +18,7 @@ from pynamodb.expressions.condition import Condition
 
 from chalicelib.db import cursor as cursors
 from chalicelib.db.base import BaseItem
+from chalicelib.db.convert import values
 
 _DONE = "done"
 
@@ -95,3 +96,9 @@ def query_partitions(
             new_state[part] = state[part]
     more = any(v != _DONE for v in new_state.values()) or any(p not in new_state for p in partitions)
     return Page(items=[i for _, _, i in taken], cursor=cursors.encode(new_state, scope) if more else None)
+
+
+def single(result: Any, scope: str, entity: type) -> tuple[list[Any], str | None]:
+    """One page of a one-partition Query (`limit` already applied) as entities and a cursor."""
+    items = [entity.model_validate(values(i)) for i in result]
+    return items, cursors.encode(result.last_evaluated_key, scope)

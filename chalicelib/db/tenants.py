@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chalicelib.db import cursor as cursors
-from chalicelib.db import keys
+from chalicelib.db import keys, paging
 from chalicelib.db.convert import values
 from chalicelib.db.items import CampusItem, TenantItem
 from chalicelib.schemas.campuses import Campus
@@ -33,8 +33,7 @@ def list_all(limit: int, cursor: str | None) -> tuple[list[Tenant], str | None]:
     """The platform directory (console only): GSI1 partition PLATFORM#TENANTS."""
     scope = "platform:tenants"
     result = TenantItem.gsi1.query(keys.TENANT_DIRECTORY, limit=limit, last_evaluated_key=cursors.decode(cursor, scope))
-    items = [Tenant.model_validate(values(i)) for i in result]
-    return items, cursors.encode(result.last_evaluated_key, scope)
+    return paging.single(result, scope, Tenant)
 
 
 def create_campus(tenant: str, campus: Campus) -> None:
@@ -51,8 +50,7 @@ def list_campuses(tenant: str, limit: int, cursor: str | None) -> tuple[list[Cam
         limit=limit,
         last_evaluated_key=cursors.decode(cursor, scope),
     )
-    items = [Campus.model_validate(values(i)) for i in result]
-    return items, cursors.encode(result.last_evaluated_key, scope)
+    return paging.single(result, scope, Campus)
 
 
 def existing_campus_ids(tenant: str, campus_ids: list[str]) -> set[str]:

@@ -7,7 +7,7 @@ from typing import Any
 from pynamodb.exceptions import UpdateError
 
 from chalicelib.db import cursor as cursors
-from chalicelib.db import keys, transactions
+from chalicelib.db import keys, paging, transactions
 from chalicelib.db.convert import values
 from chalicelib.db.items import LoginGuardItem, TenantItem, UniqueItem, UserItem
 from chalicelib.db.tenants import tenant_item
@@ -81,8 +81,7 @@ def list_users(tenant: str, limit: int, cursor: str | None) -> tuple[list[User],
         limit=limit,
         last_evaluated_key=cursors.decode(cursor, scope),
     )
-    items = [User.model_validate(values(i)) for i in result]
-    return items, cursors.encode(result.last_evaluated_key, scope)
+    return paging.single(result, scope, User)
 
 
 def list_team(tenant: str, supervisor_id: str, limit: int, cursor: str | None) -> tuple[list[User], str | None]:
@@ -92,8 +91,7 @@ def list_team(tenant: str, supervisor_id: str, limit: int, cursor: str | None) -
         limit=limit,
         last_evaluated_key=cursors.decode(cursor, scope),
     )
-    items = [User.model_validate(values(i)) for i in result]
-    return items, cursors.encode(result.last_evaluated_key, scope)
+    return paging.single(result, scope, User)
 
 
 def update(tenant: str, user_id: str, changes: dict[str, Any], *, bump_token_version: bool = False) -> UserRecord:

@@ -94,49 +94,8 @@ class LeadPatchRequest(_LeadFields):
     )
 
 
-class Lead(Entity):
-    id: str
-    name: str
-    nickname: str | None = None
-    gender: Gender | None = None
-    birthday: date | None = None
-    school: str | None = None
-    grade: str | None = None
-    age: int | None = None
-    notes: str | None = None
-    tags: list[str] = Field(default_factory=list)
-    guardians: list[Guardian]
-    source: str | None = None
-    sub_source: str | None = None
-    referrer_lead_id: str | None = None
-    family_id: str
-    campus_id: str
-    owner_id: str | None = None
-    owner_name: str | None = None
-    status: str = "potential"
-    importance: str | None = None
-    stage: str | None = None
-    level: str | None = None
-    intended_courses: list[str] = Field(default_factory=list)
-    created_by: str
-    created_at: datetime
-    updated_at: datetime
-    owned_since: datetime | None = None
-    last_contacted_at: datetime | None = None
-    next_follow_up_at: datetime | None = None
-    signed_on: date | None = None
-    deleted_at: datetime | None = None
-    reclaim_on: date | None = None
-    assessments: dict[str, dict] = Field(default_factory=dict)
-    assessment_total: float | None = None
-
-    @property
-    def phones(self) -> list[str]:
-        return [p.e164 for g in self.guardians for p in g.phones]
-
-
-class LeadOut(Entity):
-    """A lead as the API shows it: phones masked."""
+class _LeadCommon(Entity):
+    """The fields a lead has both as stored and as shown."""
 
     id: str
     name: str
@@ -148,7 +107,6 @@ class LeadOut(Entity):
     age: int | None = None
     notes: str | None = None
     tags: list[str] = Field(default_factory=list)
-    guardians: list[GuardianOut]
     source: str | None = None
     sub_source: str | None = None
     referrer_lead_id: str | None = None
@@ -156,7 +114,7 @@ class LeadOut(Entity):
     campus_id: str
     owner_id: str | None = Field(default=None, description="null: in the public pool (公海)")
     owner_name: str | None = None
-    status: str
+    status: str = "potential"
     importance: str | None = None
     stage: str | None = None
     level: str | None = None
@@ -173,6 +131,23 @@ class LeadOut(Entity):
         default=None, description="Protected until: without a follow-up by then it returns to the pool"
     )
     assessment_total: float | None = None
+
+
+class Lead(_LeadCommon):
+    """A lead as stored, with full phone numbers and assessment answers."""
+
+    guardians: list[Guardian]
+    assessments: dict[str, dict] = Field(default_factory=dict)
+
+    @property
+    def phones(self) -> list[str]:
+        return [p.e164 for g in self.guardians for p in g.phones]
+
+
+class LeadOut(_LeadCommon):
+    """A lead as the API shows it: phones masked."""
+
+    guardians: list[GuardianOut]
 
 
 class HistoryEntry(Entity):
