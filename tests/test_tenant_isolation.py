@@ -124,6 +124,26 @@ def probe_assessment(a, b):
     assert a.admin.get("/settings/assessment").json_body["levels"] == []
 
 
+def probe_follow_ups(a, b):
+    for query in ("", f"?lead={_a_lead(a)}", f"?consultant={a.consultant.user['id']}"):
+        response = b.admin.get(f"/follow-ups{query}")
+        assert response.status_code in (200, 404)
+        assert "A 的跟进" not in response.body.decode()
+
+
+def probe_patch_plan(a, b):
+    response = b.admin.patch(f"/leads/{_a_lead(a)}/plans/{a.plan['id']}", {"status": "cancelled"})
+    assert response.status_code == 404
+    plans = a.admin.get(f"/leads/{_a_lead(a)}").json_body["plans"]
+    assert plans[0]["status"] == "open"
+
+
+def probe_today(a, b):
+    today = b.admin.get("/dashboard/today").json_body
+    names = [i["name"] for bucket in ("contacts_due", "contacts_overdue") for i in today[bucket]["items"]]
+    assert "A 的孩子" not in names
+
+
 PROBES = {
     ("GET", "/me"): probe_me,
     ("POST", "/campuses"): probe_create_campus,
@@ -148,6 +168,15 @@ PROBES = {
     ("POST", "/leads/{lead_id}/assessments"): _lead_route_404(
         "POST", "/assessments", {"questionnaire_id": "q", "answers": {"x": "y"}}
     ),
+    ("POST", "/leads/{lead_id}/follow-ups"): _lead_route_404(
+        "POST", "/follow-ups", {"method": "phone", "content": "B 的跟进"}
+    ),
+    ("GET", "/follow-ups"): probe_follow_ups,
+    ("POST", "/leads/{lead_id}/plans"): _lead_route_404(
+        "POST", "/plans", {"planned_at": "2099-01-01T10:00:00Z", "purpose": "x"}
+    ),
+    ("PATCH", "/leads/{lead_id}/plans/{plan_id}"): probe_patch_plan,
+    ("GET", "/dashboard/today"): probe_today,
     ("GET", "/settings/dictionaries/{kind}"): probe_dictionary,
     ("PUT", "/settings/dictionaries/{kind}"): probe_dictionary,
     ("GET", "/settings/leads"): probe_lead_settings,
@@ -178,6 +207,14 @@ def two_schools(school, other_school):
     school.deleted_lead = school.consultant.post(
         "/leads", {"name": "A 的另一个", "guardians": [{"name": "A 家长", "phones": ["13900139001"]}]}
     ).json_body["id"]
+    lead_url = f"/leads/{school.lead['id']}"
+    school.consultant.post(
+        f"{lead_url}/follow-ups",
+        {"method": "phone", "content": "A 的跟进", "next_follow_up_at": "2099-01-01T10:00:00Z"},
+    )
+    school.plan = school.consultant.post(
+        f"{lead_url}/plans", {"planned_at": "2099-01-01T10:00:00Z", "purpose": "A 的计划"}
+    ).json_body["plan"]
     return school, other_school
 
 

@@ -130,3 +130,38 @@ class ConfigItem(BaseItem, discriminator="Config"):
 
     body = JSONAttribute(null=True)  # null: the built-in defaults
     used_keys = UnicodeSetAttribute(null=True)  # dictionaries: keys some lead has used
+
+
+class FollowUpItem(BaseItem, discriminator="FollowUp"):
+    """A contact with a lead (跟进), in the lead's partition; listed by consultant and campus."""
+
+    id = UnicodeAttribute()
+    lead_id = UnicodeAttribute()
+    lead_name = UnicodeAttribute()
+    campus_id = UnicodeAttribute()
+    method = UnicodeAttribute()
+    content = UnicodeAttribute()
+    followed_at = UnicodeAttribute()
+    next_follow_up_at = UnicodeAttribute(null=True)
+    by = UnicodeAttribute()
+    by_name = UnicodeAttribute()
+    changes = MapAttribute(default=dict)
+    plan_id = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+
+
+class PlanItem(BaseItem, discriminator="Plan"):
+    """A planned contact (工作计划), in the lead's partition; GSI1 only while open."""
+
+    id = UnicodeAttribute()
+    lead_id = UnicodeAttribute()
+    lead_name = UnicodeAttribute()
+    planned_at = UnicodeAttribute()
+    purpose = UnicodeAttribute()
+    assignee_id = UnicodeAttribute()
+    assignee_name = UnicodeAttribute()
+    created_by = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    status = UnicodeAttribute(default="open")
+    done_at = UnicodeAttribute(null=True)
+    follow_up_id = UnicodeAttribute(null=True)

@@ -7,6 +7,8 @@ only exceptions and are named as such. See docs/data-model.md.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 
 def tenant_pk(tenant: str) -> str:
     return f"T#{tenant}"
@@ -83,8 +85,8 @@ def lead_pk(tenant: str, lead_id: str) -> str:
     return f"T#{tenant}#LEAD#{lead_id}"
 
 
-def history_sk(at_iso: str, entry_id: str) -> str:
-    return f"HIST#{at_iso}#{entry_id}"
+def history_sk(at: str | datetime, entry_id: str) -> str:
+    return f"HIST#{stamp(at)}#{entry_id}"
 
 
 def sibling_sk(lead_id: str) -> str:
@@ -110,8 +112,17 @@ def recycle_bin(tenant: str) -> str:
     return f"T#{tenant}#BIN"
 
 
-def sort_key(at_iso: str | None, lead_id: str) -> str:
-    return f"{at_iso or NO_DATE}#{lead_id}"
+def stamp(value: str | datetime | None) -> str | None:
+    """One fixed form for times inside keys (UTC, milliseconds, Z), so keys sort by time:
+    pydantic writes 10:00:00Z but 10:00:00.5Z, which would not sort as strings."""
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) else value
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def sort_key(at: str | datetime | None, item_id: str) -> str:
+    return f"{stamp(at) or NO_DATE}#{item_id}"
 
 
 def phone_pk(tenant: str, e164: str) -> str:
@@ -135,3 +146,31 @@ def reclaim_due(day: str, lead_id: str) -> tuple[str, str]:
 
 def shard_of(item_id: str) -> int:
     return sum(item_id.encode()) % DUE_SHARDS
+
+
+# --- follow-ups and work plans (in the lead's partition) ----------------------------
+FOLLOW_UP_PREFIX = "FU#"
+PLAN_PREFIX = "PLAN#"
+
+
+def follow_up_sk(at: str | datetime, follow_up_id: str) -> str:
+    return f"FU#{stamp(at)}#{follow_up_id}"
+
+
+def follow_ups_by(tenant: str, user_id: str) -> str:
+    """GSI1: a consultant's follow-ups by time."""
+    return f"T#{tenant}#FUBY#{user_id}"
+
+
+def follow_ups_in(tenant: str, campus_id: str) -> str:
+    """GSI3: a campus's follow-ups by time."""
+    return f"T#{tenant}#FUCAMPUS#{campus_id}"
+
+
+def plan_sk(plan_id: str) -> str:
+    return f"PLAN#{plan_id}"
+
+
+def plans_of(tenant: str, user_id: str) -> str:
+    """GSI1 (sparse, open plans only): a consultant's plans by planned time."""
+    return f"T#{tenant}#PLANS#{user_id}"

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.db import config as config_db
+from chalicelib.db import followups as followups_db
 from chalicelib.db import keys, transactions
 from chalicelib.db.base import BaseItem
 from chalicelib.db.convert import values
-from chalicelib.db.items import LeadHistoryItem, LeadItem, LeadLinkItem, PhoneItem, UserItem
+from chalicelib.db.items import FollowUpItem, LeadHistoryItem, LeadItem, LeadLinkItem, PhoneItem, PlanItem, UserItem
 from chalicelib.db.paging import Page, query_partitions
 from chalicelib.errors import ConflictError
 from chalicelib.schemas.leads import HistoryEntry, Lead
@@ -30,6 +32,8 @@ class LeadBundle:
     history: list[HistoryEntry] = field(default_factory=list)
     siblings: list[str] = field(default_factory=list)
     referrals: list[str] = field(default_factory=list)
+    follow_ups: list[Any] = field(default_factory=list)
+    plans: list[Any] = field(default_factory=list)
 
 
 @dataclass
@@ -154,9 +158,11 @@ def _write(
     owner: OwnerChange | None = None,
     used: dict[str, set[str]] | None = None,
     referrer: str | None = None,
+    also: Callable[[Any], list[str]] | None = None,
 ) -> None:
     """One transaction: the lead (new, or conditional on its version) and everything that
-    must change with it. A failed condition is explained as the right domain error."""
+    must change with it; `also(tx)` adds more operations (a follow-up, a plan) and returns
+    a label for each. A failed condition is explained as the right domain error."""
     item = _item(tenant, lead)
     if expected_version is None:
         condition = LeadItem.PK.does_not_exist()
@@ -216,6 +222,8 @@ def _write(
             for kind, values_used in (used or {}).items():
                 config_db.mark_used(tx, tenant, kind, values_used)
                 order.append("config")
+            if also is not None:
+                order += also(tx)
     except transactions.TransactionConflict as exc:
         _explain(order, exc)
 
@@ -227,6 +235,8 @@ def _explain(order: list[str], exc: transactions.TransactionConflict) -> None:
             raise DuplicatePhoneError(what.split(":", 1)[1]) from exc
         if what == "owner":
             raise OwnerCapError() from exc
+        if what.startswith("conflict:"):
+            raise ConflictError(what.split(":", 2)[2], code=what.split(":", 2)[1]) from exc
     raise ConflictError(
         "The lead changed while you were editing it; reload and try again.", code="EDIT_CONFLICT"
     ) from exc
@@ -265,6 +275,10 @@ def bundle(tenant: str, lead_id: str) -> LeadBundle | None:
             )
         elif isinstance(item, LeadLinkItem):
             (result.siblings if item.SK.startswith("SIBLING#") else result.referrals).append(item.other_id)
+        elif isinstance(item, FollowUpItem):
+            result.follow_ups.append(followups_db.to_follow_up(item))
+        elif isinstance(item, PlanItem):
+            result.plans.append(followups_db.to_plan(item))
     if lead is None:
         return None
     result.lead = lead

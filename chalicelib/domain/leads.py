@@ -68,7 +68,7 @@ def can_see(principal: Principal, lead: Lead) -> bool:
     return False
 
 
-def _visible(principal: Principal, lead_id: str) -> Lead:
+def visible_lead(principal: Principal, lead_id: str) -> Lead:
     lead = leads_db.get(principal.tenant, lead_id)
     if lead is None or not can_see(principal, lead):
         raise _not_found()  # a lead you may not see does not exist for you
@@ -100,7 +100,7 @@ def _guardians(items: list[GuardianIn], region: str) -> list[Guardian]:
     return result
 
 
-def _protected_until(lead: Lead, settings: LeadSettings, timezone: str) -> Lead:
+def protected_until(lead: Lead, settings: LeadSettings, timezone: str) -> Lead:
     """The protection period (保护期): an owned lead with no follow-up for N days returns to
     the pool. It runs from the later of taking the lead and its last contact, in the
     school's own calendar."""
@@ -242,7 +242,7 @@ def create_lead(principal: Principal, request: LeadCreateRequest) -> LeadOut:
         created_at=now,
         updated_at=now,
     )
-    lead = _protected_until(lead, config.lead_settings, tenant.timezone)
+    lead = protected_until(lead, config.lead_settings, tenant.timezone)
     new, family = _split_phones(principal, lead.phones, family_id, None)
     entry = HistoryEntry(
         at=now,
@@ -280,6 +280,8 @@ def get_lead(principal: Principal, lead_id: str) -> LeadDetail:
     out = _out(found.lead)
     return LeadDetail(
         **out.model_dump(),
+        follow_ups=sorted(found.follow_ups, key=lambda f: f.followed_at, reverse=True),
+        plans=sorted(found.plans, key=lambda p: (p.status != "open", p.planned_at)),
         history=sorted(found.history, key=lambda h: h.at),
         siblings=found.siblings,
         referrals=found.referrals,
@@ -378,7 +380,7 @@ def _change_owner(principal: Principal, lead: Lead, version: int, owner, action:
             "updated_at": now,
         }
     )
-    updated = _protected_until(updated, config.lead_settings, get_tenant(principal.tenant).timezone)
+    updated = protected_until(updated, config.lead_settings, get_tenant(principal.tenant).timezone)
     entry = HistoryEntry(
         at=now, by=principal.user_id, action=action, details={"from": lead.owner_id, "to": updated.owner_id}
     )
@@ -425,7 +427,7 @@ def release(principal: Principal, lead_id: str) -> LeadOut:
 def reveal_phone(principal: Principal, lead_id: str, source_ip: str | None) -> RevealPhoneResponse:
     if principal.role not in REVEALERS:
         raise ForbiddenError("Your role may not see full phone numbers.", code="ROLE_FORBIDDEN")
-    lead = _visible(principal, lead_id)
+    lead = visible_lead(principal, lead_id)
     entry = HistoryEntry(at=clock.now(), by=principal.user_id, action="phone_revealed", details={"ip": source_ip})
     leads_db.add_history(principal.tenant, lead.id, entry, ids.new_id())
     return RevealPhoneResponse(lead_id=lead.id, guardians=lead.guardians)
@@ -462,7 +464,7 @@ def restore_lead(principal: Principal, lead_id: str) -> LeadOut:
         }
     )
     config = tenant_config.load(principal.tenant)
-    updated = _protected_until(updated, config.lead_settings, get_tenant(principal.tenant).timezone)
+    updated = protected_until(updated, config.lead_settings, get_tenant(principal.tenant).timezone)
     entry = HistoryEntry(at=now, by=principal.user_id, action="restored", details={"owner_id": updated.owner_id})
     try:
         leads_db.save(
@@ -485,7 +487,7 @@ def _looks_like_phone(text: str) -> bool:
     return digits >= 6 and digits >= len(text.replace(" ", "").replace("-", "")) - 1
 
 
-def _all_campuses(tenant: str) -> list[str]:
+def all_campuses(tenant: str) -> list[str]:
     found, cursor = [], None
     while True:
         items, cursor = tenants_db.list_campuses(tenant, 100, cursor)
@@ -494,7 +496,7 @@ def _all_campuses(tenant: str) -> list[str]:
             return found
 
 
-def _team(principal: Principal) -> list[str]:
+def team_of(principal: Principal) -> list[str]:
     members, cursor = [principal.user_id], None
     while True:
         items, cursor = users_db.list_team(principal.tenant, principal.user_id, 100, cursor)
@@ -503,13 +505,23 @@ def _team(principal: Principal) -> list[str]:
             return members
 
 
+def staff_of(tenant: str, campuses: list[str]) -> list[str]:
+    """Active consultants and supervisors of these campuses (today's plans for managers)."""
+    found, cursor = [], None
+    while True:
+        items, cursor = users_db.list_users(tenant, 100, cursor)
+        found += [u.id for u in items if u.active and u.role in OWNERS and set(u.campus_ids) & set(campuses)]
+        if not cursor:
+            return found
+
+
 def list_leads(principal: Principal, query: LeadListQuery) -> Page[LeadOut]:
     if query.q and _looks_like_phone(query.q):
         return _by_phone(principal, query.q)
     role, tenant = principal.role, principal.tenant
     if role is Role.teacher:
         raise ForbiddenError("Teachers see leads through their classes.", code="ROLE_FORBIDDEN")
-    campuses = _all_campuses(tenant) if role is Role.admin else list(principal.campus_ids)
+    campuses = all_campuses(tenant) if role is Role.admin else list(principal.campus_ids)
     if query.campus:
         if query.campus not in campuses:
             return Page[LeadOut](items=[])
@@ -523,7 +535,7 @@ def list_leads(principal: Principal, query: LeadListQuery) -> Page[LeadOut]:
     if query.owner:
         if role is Role.consultant and query.owner != principal.user_id:
             return Page[LeadOut](items=[])
-        if role is Role.supervisor and query.owner not in _team(principal):
+        if role is Role.supervisor and query.owner not in team_of(principal):
             return Page[LeadOut](items=[])
         partitions = [keys.owner_scope(tenant, query.owner, "")]
     elif scope == "mine":
@@ -533,7 +545,7 @@ def list_leads(principal: Principal, query: LeadListQuery) -> Page[LeadOut]:
     elif scope in ("team", "team+pool"):
         if role not in (Role.supervisor,):
             raise ForbiddenError("Only supervisors have a team.", code="ROLE_FORBIDDEN")
-        partitions = [keys.owner_scope(tenant, u, "") for u in _team(principal)]
+        partitions = [keys.owner_scope(tenant, u, "") for u in team_of(principal)]
         if scope == "team+pool":
             partitions += [keys.owner_scope(tenant, None, c) for c in campuses]
     elif scope == "mine+pool":

@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from chalice import Blueprint
+
+from chalicelib.api.routing import Call, endpoint
+from chalicelib.domain import followups
+from chalicelib.schemas.common import Page
+from chalicelib.schemas.followups import (
+    FollowUp,
+    FollowUpCreateRequest,
+    FollowUpListQuery,
+    Plan,
+    PlanCreated,
+    PlanCreateRequest,
+    PlanPatchRequest,
+    Today,
+)
+
+bp = Blueprint(__name__)
+
+
+@endpoint(
+    bp,
+    "POST",
+    "/leads/{lead_id}/follow-ups",
+    summary="Record a contact (跟进) and what it changed",
+    tags=["follow-ups"],
+    body=FollowUpCreateRequest,
+    response=FollowUp,
+    status=201,
+    errors=[404, 409],
+)
+def create_follow_up(call: Call) -> FollowUp:
+    return followups.record(call.principal, call.params["lead_id"], call.body)
+
+
+@endpoint(
+    bp,
+    "GET",
+    "/follow-ups",
+    summary="Follow-up history (历史跟进记录), newest first",
+    tags=["follow-ups"],
+    query=FollowUpListQuery,
+    response=Page[FollowUp],
+)
+def list_follow_ups(call: Call) -> Page[FollowUp]:
+    return followups.list_follow_ups(call.principal, call.query)
+
+
+@endpoint(
+    bp,
+    "POST",
+    "/leads/{lead_id}/plans",
+    summary="Plan a contact (工作计划); shows plans already there",
+    tags=["follow-ups"],
+    body=PlanCreateRequest,
+    response=PlanCreated,
+    status=201,
+    errors=[404],
+)
+def create_plan(call: Call) -> PlanCreated:
+    return followups.create_plan(call.principal, call.params["lead_id"], call.body)
+
+
+@endpoint(
+    bp,
+    "PATCH",
+    "/leads/{lead_id}/plans/{plan_id}",
+    summary="Move, hand over or cancel a plan",
+    tags=["follow-ups"],
+    body=PlanPatchRequest,
+    response=Plan,
+    errors=[404, 409],
+)
+def patch_plan(call: Call) -> Plan:
+    return followups.patch_plan(call.principal, call.params["lead_id"], call.params["plan_id"], call.body)
+
+
+@endpoint(
+    bp,
+    "GET",
+    "/dashboard/today",
+    summary="Today's work (工作任务) in the school's time zone",
+    tags=["follow-ups"],
+    response=Today,
+)
+def get_today(call: Call) -> Today:
+    return followups.today(call.principal)

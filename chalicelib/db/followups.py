@@ -1,0 +1,120 @@
+"""Follow-ups and work plans: items in the lead's partition, listed through GSI1/GSI3."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.db import keys
+from chalicelib.db.convert import values
+from chalicelib.db.items import FollowUpItem, LeadItem, PlanItem
+from chalicelib.db.paging import query_partitions
+from chalicelib.schemas.followups import FollowUp, Plan
+
+
+def follow_up_item(tenant: str, follow_up: FollowUp) -> FollowUpItem:
+    data = follow_up.model_dump(mode="json")
+    at = data["followed_at"]
+    item = FollowUpItem(keys.lead_pk(tenant, follow_up.lead_id), keys.follow_up_sk(at, follow_up.id), **data)
+    item.GSI1PK, item.GSI1SK = keys.follow_ups_by(tenant, follow_up.by), keys.sort_key(at, follow_up.id)
+    item.GSI3PK, item.GSI3SK = keys.follow_ups_in(tenant, follow_up.campus_id), keys.sort_key(at, follow_up.id)
+    return item
+
+
+def plan_item(tenant: str, plan: Plan) -> PlanItem:
+    data = plan.model_dump(mode="json")
+    item = PlanItem(keys.lead_pk(tenant, plan.lead_id), keys.plan_sk(plan.id), **data)
+    if plan.status == "open":
+        item.GSI1PK = keys.plans_of(tenant, plan.assignee_id)
+        item.GSI1SK = keys.sort_key(data["planned_at"], plan.id)
+    return item
+
+
+def to_follow_up(item: FollowUpItem) -> FollowUp:
+    data = values(item)
+    data["changes"] = item.changes.as_dict() if hasattr(item.changes, "as_dict") else dict(item.changes or {})
+    return FollowUp.model_validate(data)
+
+
+def to_plan(item: PlanItem) -> Plan:
+    return Plan.model_validate(values(item))
+
+
+def get_plan(tenant: str, lead_id: str, plan_id: str) -> Plan | None:
+    try:
+        return to_plan(PlanItem.get(keys.lead_pk(tenant, lead_id), keys.plan_sk(plan_id), consistent_read=True))
+    except PlanItem.DoesNotExist:
+        return None
+
+
+def save_plan(tenant: str, plan: Plan, *, new: bool) -> None:
+    condition = PlanItem.PK.does_not_exist() if new else PlanItem.PK.exists()
+    plan_item(tenant, plan).save(condition=condition)
+
+
+def plans_of_lead(tenant: str, lead_id: str) -> list[Plan]:
+    return [to_plan(i) for i in PlanItem.query(keys.lead_pk(tenant, lead_id), PlanItem.SK.startswith(keys.PLAN_PREFIX))]
+
+
+def list_follow_ups(
+    tenant: str,
+    *,
+    lead_id: str | None,
+    partitions: list[str],
+    by_campus: bool,
+    limit: int,
+    cursor: str | None,
+    scope: str,
+    range_from: str | None,
+    range_to: str | None,
+    method: str | None,
+) -> tuple[list[FollowUp], str | None]:
+    """Newest first: one lead's partition, or the merged consultant/campus partitions."""
+    condition = FollowUpItem.method == method if method else None
+    low, high = range_from or "0", (range_to or keys.NO_DATE) + "~"
+    if lead_id:
+        result = FollowUpItem.query(
+            keys.lead_pk(tenant, lead_id),
+            FollowUpItem.SK.between(keys.FOLLOW_UP_PREFIX + low, keys.FOLLOW_UP_PREFIX + high),
+            filter_condition=condition,
+            scan_index_forward=False,
+            limit=limit,
+        )
+        return [to_follow_up(i) for i in result], None
+    index = "GSI3" if by_campus else "GSI1"
+    sort_attr = getattr(FollowUpItem, f"{index}SK")
+    page = query_partitions(
+        FollowUpItem,
+        index,
+        partitions,
+        scope=scope,
+        limit=limit,
+        cursor=cursor,
+        ascending=False,
+        range_condition=sort_attr.between(low, high),
+        filter_condition=condition,
+    )
+    return [to_follow_up(i) for i in page.items], page.cursor
+
+
+def due_leads(partitions: list[str], *, by_campus: bool, until_iso: str, limit: int) -> tuple[list[Any], bool]:
+    """Leads whose next follow-up is at or before `until_iso`, soonest first (GSI2/GSI4)."""
+    index = "GSI4" if by_campus else "GSI2"
+    found, more = [], False
+    for part in partitions:
+        result = getattr(LeadItem, index.lower()).query(
+            part, getattr(LeadItem, f"{index}SK").between("0", until_iso + "~"), limit=limit
+        )
+        raw = next(result.page_iter, None) or {}
+        found += [LeadItem.from_raw_data(i) for i in raw.get("Items", [])]
+        more = more or bool(raw.get("LastEvaluatedKey"))
+    return found, more
+
+
+def plans_due(partitions: list[str], *, until_iso: str, limit: int) -> tuple[list[Plan], bool]:
+    found, more = [], False
+    for part in partitions:
+        result = PlanItem.gsi1.query(part, PlanItem.GSI1SK.between("0", until_iso + "~"), limit=limit)
+        raw = next(result.page_iter, None) or {}
+        found += [to_plan(PlanItem.from_raw_data(i)) for i in raw.get("Items", [])]
+        more = more or bool(raw.get("LastEvaluatedKey"))
+    return found, more

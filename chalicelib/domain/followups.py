@@ -1,0 +1,297 @@
+"""Follow-ups (跟进), work plans (工作计划) and today's work (工作任务)."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from chalicelib.db import followups as followups_db
+from chalicelib.db import leads as leads_db
+from chalicelib.db import users as users_db
+from chalicelib.domain import clock, ids, leads
+from chalicelib.domain import config as tenant_config
+from chalicelib.domain.auth import Principal
+from chalicelib.domain.tenants import get_tenant
+from chalicelib.errors import ConflictError, ForbiddenError, NotFoundError, ValidationFailedError
+from chalicelib.schemas.common import Page
+from chalicelib.schemas.followups import (
+    DueLead,
+    FollowUp,
+    FollowUpCreateRequest,
+    FollowUpListQuery,
+    Plan,
+    PlanCreated,
+    PlanCreateRequest,
+    PlanPatchRequest,
+    Today,
+    TodayBucket,
+)
+from chalicelib.schemas.settings import DictionaryKind
+from chalicelib.schemas.users import Role, UserRecord
+
+CLOCK_SKEW = timedelta(minutes=1)
+
+
+def school_time(value: datetime | None, timezone: str) -> datetime | None:
+    """A time without an offset is the school's local time."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=ZoneInfo(timezone)) if value.tzinfo is None else value
+
+
+def _not_in_past(value: datetime | None, field: str) -> None:
+    if value is not None and value < clock.now() - CLOCK_SKEW:
+        raise ValidationFailedError(
+            f"{field} is in the past.", details=[{"field": field, "message": "must not be before now"}]
+        )
+
+
+# --- follow-ups --------------------------------------------------------------------
+
+
+def record(principal: Principal, lead_id: str, request: FollowUpCreateRequest) -> FollowUp:
+    """A contact with the lead; the lead's status, stage, importance, last contact, next
+    follow-up and protection period change with it, in one transaction."""
+    lead, version = leads.load_for_change(principal, lead_id)
+    if lead.deleted_at is not None:
+        raise ConflictError("Restore the lead from the recycle bin first.", code="LEAD_DELETED")
+    tenant = get_tenant(principal.tenant)
+    config = tenant_config.load(principal.tenant)
+    now = clock.now()
+    followed_at = school_time(request.followed_at, tenant.timezone) or now
+    if followed_at > now + CLOCK_SKEW:
+        raise ValidationFailedError(
+            "followed_at is in the future.", details=[{"field": "followed_at", "message": "must not be in the future"}]
+        )
+    next_at = school_time(request.next_follow_up_at, tenant.timezone)
+    _not_in_past(next_at, "next_follow_up_at")
+    method = config.entry(DictionaryKind.follow_up_methods, request.method)
+    if method is None or method.retired:
+        raise ValidationFailedError(
+            f"Unknown follow-up method {request.method!r}.",
+            details=[{"field": "method", "message": "not in the school's list"}],
+        )
+    changes = {k: v for k, v in request.model_dump(include={"status", "importance", "stage"}).items() if v}
+    current = lead.model_dump()
+    used = tenant_config.check_lead_values(config, {**current, **changes}, current)
+    if request.method not in config.dictionaries[DictionaryKind.follow_up_methods].used:
+        used.setdefault(DictionaryKind.follow_up_methods.value, set()).add(request.method)
+    plan = None
+    if request.plan_id:
+        plan = followups_db.get_plan(principal.tenant, lead.id, request.plan_id)
+        if plan is None or plan.status != "open":
+            raise ValidationFailedError(
+                "That plan is not open on this lead.", details=[{"field": "plan_id", "message": "no open plan"}]
+            )
+    follow_up = FollowUp(
+        id=ids.new_id(),
+        lead_id=lead.id,
+        lead_name=lead.name,
+        campus_id=lead.campus_id,
+        method=request.method,
+        content=request.content,
+        followed_at=followed_at,
+        next_follow_up_at=next_at,
+        by=principal.user_id,
+        by_name=principal.display_name,
+        changes=changes,
+        plan_id=request.plan_id,
+        created_at=now,
+    )
+    if next_at is None and lead.next_follow_up_at is not None and lead.next_follow_up_at <= now:
+        next_lead_at = None  # this contact was the one that was due
+    else:
+        next_lead_at = next_at or lead.next_follow_up_at
+    last = max(filter(None, (lead.last_contacted_at, followed_at)))
+    updated = lead.model_copy(
+        update={**changes, "last_contacted_at": last, "next_follow_up_at": next_lead_at, "updated_at": now}
+    )
+    updated = leads.protected_until(updated, config.lead_settings, tenant.timezone)
+
+    def also(tx: Any) -> list[str]:
+        item = followups_db.follow_up_item(principal.tenant, follow_up)
+        tx.save(item, condition=type(item).PK.does_not_exist())
+        labels = ["follow-up"]
+        if plan is not None:
+            done = plan.model_copy(update={"status": "done", "done_at": now, "follow_up_id": follow_up.id})
+            plan_item = followups_db.plan_item(principal.tenant, done)
+            tx.save(plan_item, condition=type(plan_item).status == "open")
+            labels.append("conflict:PLAN_CLOSED:The plan was closed meanwhile.")
+        return labels
+
+    leads_db.save(principal.tenant, updated, version, used=used, also=also)
+    return follow_up
+
+
+def list_follow_ups(principal: Principal, query: FollowUpListQuery) -> Page[FollowUp]:
+    from chalicelib.db import keys
+
+    tenant = principal.tenant
+    lo = clock.iso(query.from_) if query.from_ else None
+    hi = clock.iso(query.to) if query.to else None
+    common = dict(limit=query.limit, cursor=query.cursor, range_from=lo, range_to=hi, method=query.method)
+    if query.lead:
+        lead = leads.visible_lead(principal, query.lead)
+        items, cursor = followups_db.list_follow_ups(
+            tenant, lead_id=lead.id, partitions=[], by_campus=False, scope="", **common
+        )
+        return Page[FollowUp](items=items, next_cursor=cursor)
+    role = principal.role
+    if role is Role.teacher:
+        raise ForbiddenError("Teachers see follow-ups through their classes.", code="ROLE_FORBIDDEN")
+    by_campus = False
+    if query.consultant:
+        allowed = (
+            role in (Role.admin, *leads.CAMPUS_WIDE)
+            or query.consultant == principal.user_id
+            or (role is Role.supervisor and query.consultant in leads.team_of(principal))
+        )
+        if not allowed:
+            raise ForbiddenError("You may not look at that consultant's follow-ups.", code="ROLE_FORBIDDEN")
+        partitions = [keys.follow_ups_by(tenant, query.consultant)]
+    elif role is Role.consultant:
+        partitions = [keys.follow_ups_by(tenant, principal.user_id)]
+    elif role is Role.supervisor:
+        partitions = [keys.follow_ups_by(tenant, u) for u in leads.team_of(principal)]
+    else:
+        campuses = leads.all_campuses(tenant) if role is Role.admin else list(principal.campus_ids)
+        if query.campus:
+            campuses = [c for c in campuses if c == query.campus]
+        partitions, by_campus = [keys.follow_ups_in(tenant, c) for c in campuses], True
+    if not partitions:
+        return Page[FollowUp](items=[])
+    items, cursor = followups_db.list_follow_ups(
+        tenant,
+        lead_id=None,
+        partitions=partitions,
+        by_campus=by_campus,
+        scope=f"{tenant}:follow-ups:{principal.user_id}:{query.consultant}:{query.campus}",
+        **common,
+    )
+    if role in leads.CAMPUS_WIDE:
+        items = [i for i in items if i.campus_id in principal.campus_ids]
+    return Page[FollowUp](items=items, next_cursor=cursor)
+
+
+# --- work plans --------------------------------------------------------------------
+
+
+def _assignee(principal: Principal, assignee_id: str, campus_id: str) -> UserRecord:
+    """Plans go to yourself or a teammate (same supervisor); supervisors and up: anyone in the campus."""
+    user = users_db.get(principal.tenant, assignee_id)
+    if user is None or not user.active or user.role not in leads.OWNERS or campus_id not in user.campus_ids:
+        raise ValidationFailedError(
+            "A plan goes to an active consultant or supervisor of the lead's campus.",
+            details=[{"field": "assignee_id", "message": "not a possible assignee"}],
+        )
+    if principal.role is Role.consultant and user.id != principal.user_id:
+        me = users_db.get(principal.tenant, principal.user_id)
+        if me is None or me.supervisor_id is None or user.supervisor_id != me.supervisor_id:
+            raise ForbiddenError("A consultant hands plans only to teammates.", code="NOT_YOUR_TEAM")
+    return user
+
+
+def create_plan(principal: Principal, lead_id: str, request: PlanCreateRequest) -> PlanCreated:
+    lead = leads.visible_lead(principal, lead_id)
+    tenant = get_tenant(principal.tenant)
+    planned_at = school_time(request.planned_at, tenant.timezone)
+    _not_in_past(planned_at, "planned_at")
+    assignee = _assignee(principal, request.assignee_id or principal.user_id, lead.campus_id)
+    others = [p for p in followups_db.plans_of_lead(principal.tenant, lead.id) if p.status == "open"]
+    plan = Plan(
+        id=ids.new_id(),
+        lead_id=lead.id,
+        lead_name=lead.name,
+        planned_at=planned_at,
+        purpose=request.purpose,
+        assignee_id=assignee.id,
+        assignee_name=assignee.display_name,
+        created_by=principal.user_id,
+        created_at=clock.now(),
+    )
+    followups_db.save_plan(principal.tenant, plan, new=True)
+    return PlanCreated(plan=plan, other_plans=sorted(others, key=lambda p: p.planned_at))
+
+
+def patch_plan(principal: Principal, lead_id: str, plan_id: str, request: PlanPatchRequest) -> Plan:
+    lead = leads.visible_lead(principal, lead_id)
+    plan = followups_db.get_plan(principal.tenant, lead.id, plan_id)
+    if plan is None:
+        raise NotFoundError("No such plan.", code="PLAN_NOT_FOUND")
+    if plan.status != "open":
+        raise ConflictError("The plan is already closed.", code="PLAN_CLOSED")
+    changes: dict[str, Any] = {}
+    if request.planned_at is not None:
+        changes["planned_at"] = school_time(request.planned_at, get_tenant(principal.tenant).timezone)
+        _not_in_past(changes["planned_at"], "planned_at")
+    if request.purpose is not None:
+        changes["purpose"] = request.purpose
+    if request.assignee_id is not None and request.assignee_id != plan.assignee_id:
+        assignee = _assignee(principal, request.assignee_id, lead.campus_id)
+        changes.update(assignee_id=assignee.id, assignee_name=assignee.display_name)
+    if request.status == "cancelled":
+        changes.update(status="cancelled", done_at=clock.now())
+    updated = plan.model_copy(update=changes)
+    followups_db.save_plan(principal.tenant, updated, new=False)
+    return updated
+
+
+# --- today -------------------------------------------------------------------------
+
+
+def today(principal: Principal, limit: int = 100) -> Today:
+    """Today's work in the school's time zone, scoped like the lead lists. Each list is one
+    bounded Query per owner, team member or campus: its cost does not grow with history."""
+    from chalicelib.db import keys
+
+    tenant = get_tenant(principal.tenant)
+    zone = ZoneInfo(tenant.timezone)
+    local_today = clock.now().astimezone(zone).date()
+    start = datetime.combine(local_today, time.min, tzinfo=zone)
+    end = start + timedelta(days=1) - timedelta(milliseconds=1)
+    role = principal.role
+    if role is Role.consultant:
+        members, campuses = [principal.user_id], []
+    elif role is Role.supervisor:
+        members, campuses = leads.team_of(principal), []
+    elif role is Role.teacher:
+        members, campuses = [], []
+    else:
+        campuses = leads.all_campuses(principal.tenant) if role is Role.admin else list(principal.campus_ids)
+        members = leads.staff_of(principal.tenant, campuses)
+    if campuses:
+        lead_parts, by_campus = [keys.campus_scope(principal.tenant, c) for c in campuses], True
+    else:
+        lead_parts, by_campus = [keys.owner_scope(principal.tenant, u, "") for u in members], False
+    due, more = followups_db.due_leads(lead_parts, by_campus=by_campus, until_iso=clock.iso(end), limit=limit)
+    rows = []
+    for i in due:
+        if not i.next_follow_up_at:
+            continue
+        at = datetime.fromisoformat(i.next_follow_up_at.replace("Z", "+00:00"))
+        rows.append(
+            DueLead(
+                id=i.id,
+                name=i.name,
+                owner_id=i.owner_id,
+                owner_name=i.owner_name,
+                status=i.status,
+                next_follow_up_at=at,
+                overdue=at < start,
+            )
+        )
+    rows.sort(key=lambda r: r.next_follow_up_at)
+    plans, plans_more = followups_db.plans_due(
+        [keys.plans_of(principal.tenant, u) for u in members], until_iso=clock.iso(end), limit=limit
+    )
+    plans.sort(key=lambda p: p.planned_at)
+    overdue = [r for r in rows if r.overdue]
+    due_today = [r for r in rows if not r.overdue]
+    return Today(
+        date=local_today.isoformat(),
+        timezone=tenant.timezone,
+        contacts_due=TodayBucket(count=len(due_today), more=more, items=due_today),
+        contacts_overdue=TodayBucket(count=len(overdue), more=more, items=overdue),
+        plans_due=TodayBucket(count=len(plans), more=plans_more, items=plans),
+    )
