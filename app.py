@@ -3,7 +3,7 @@
 from chalice import Chalice, CORSConfig
 
 from chalicelib import jobs
-from chalicelib.api import auth, campuses, configuration, followups, leads, openapi, users
+from chalicelib.api import auth, campuses, configuration, followups, leads, openapi, schedule, users
 from chalicelib.observability import logger, metrics
 from chalicelib.settings import get_settings
 from chalicelib.streams import processor
@@ -16,7 +16,16 @@ app.api.cors = CORSConfig(
     max_age=600,
 )
 
-for blueprint in (auth.bp, campuses.bp, users.bp, leads.bp, followups.bp, configuration.bp, openapi.bp):
+for blueprint in (
+    auth.bp,
+    campuses.bp,
+    users.bp,
+    leads.bp,
+    followups.bp,
+    schedule.bp,
+    configuration.bp,
+    openapi.bp,
+):
     app.register_blueprint(blueprint)
 
 

@@ -171,4 +171,5 @@ def test_today_in_shanghai_around_midnight(team):
     assert {i["name"] for i in team_today["contacts_overdue"]["items"]} >= {"晚上联系"}
     assert "Scan" not in rec.operations
     members = 3  # the supervisor, Alice, Bob
-    assert rec.operations.count("Query") <= 1 + 2 * members  # team lookup + (leads, plans) per member
+    # the team lookup, then for each member: leads due, plans due, appointments today
+    assert rec.operations.count("Query") == 1 + 3 * members

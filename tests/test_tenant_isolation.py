@@ -144,6 +144,60 @@ def probe_today(a, b):
     assert "A 的孩子" not in names
 
 
+def probe_courses_and_classes(a, b):
+    assert b.admin.post("/courses", {"name": "B 课程", "lesson_cost": "1"}).status_code == 201
+    assert a.course["id"] not in _ids(b.admin.get("/courses").json_body["items"])
+    assert a.cls["id"] not in _ids(b.admin.get("/classes").json_body["items"])
+    assert "B 课程" not in {c["name"] for c in a.admin.get("/courses").json_body["items"]}
+
+
+def probe_create_class(a, b):
+    response = b.admin.post(
+        "/classes",
+        {
+            "course_id": a.course["id"],
+            "campus_id": b.campus["id"],
+            "teacher": "x",
+            "capacity": 1,
+            "slots": [{"weekday": 1, "start": "10:00", "end": "11:00"}],
+            "start_date": "2099-01-05",
+            "end_date": "2099-01-06",
+        },
+    )
+    assert response.status_code == 400  # A's course is unknown to B
+
+
+def probe_generate_sessions(a, b):
+    response = b.admin.post(f"/classes/{a.cls['id']}/sessions", {"from": "2099-01-05", "to": "2099-01-06"})
+    assert response.status_code == 404
+
+
+def probe_sessions(a, b):
+    assert b.admin.get(f"/sessions?date={a.session['date']}").json_body["items"] == []
+    assert b.admin.patch(f"/sessions/{a.session['id']}", {"capacity": 99}).status_code == 404
+    assert a.admin.get(f"/sessions?date={a.session['date']}").json_body["items"][0]["capacity"] == 3
+
+
+def probe_events(a, b):
+    assert (
+        b.admin.post("/events", {"name": "B 活动", "starts_at": "2099-01-05T10:00:00", "capacity": 1}).status_code
+        == 201
+    )
+    assert a.event["id"] not in _ids(b.admin.get(f"/events?date={a.event_day}").json_body["items"])
+    assert b.admin.get(f"/events/{a.event['id']}").status_code == 404
+    sheet = b.admin.get(f"/events/{a.event['id']}/sign-in-sheet")
+    assert sheet.status_code == 404 and "A 的孩子" not in sheet.body.decode()
+
+
+def probe_appointments(a, b):
+    assert a.appointment["id"] not in _ids(b.admin.get("/appointments").json_body["items"])
+    for method, body in (("PATCH", {"attendance": "arrived"}), ("DELETE", None)):
+        response = b.admin.request(method, f"/appointments/{a.appointment['id']}", body)
+        assert response.status_code == 404
+    mine = a.admin.get("/appointments").json_body["items"]
+    assert [(x["status"], x["attendance"]) for x in mine if x["id"] == a.appointment["id"]] == [("booked", None)]
+
+
 PROBES = {
     ("GET", "/me"): probe_me,
     ("POST", "/campuses"): probe_create_campus,
@@ -177,6 +231,24 @@ PROBES = {
     ),
     ("PATCH", "/leads/{lead_id}/plans/{plan_id}"): probe_patch_plan,
     ("GET", "/dashboard/today"): probe_today,
+    ("POST", "/courses"): probe_courses_and_classes,
+    ("GET", "/courses"): probe_courses_and_classes,
+    ("POST", "/classes"): probe_create_class,
+    ("GET", "/classes"): probe_courses_and_classes,
+    ("POST", "/classes/{class_id}/sessions"): probe_generate_sessions,
+    ("GET", "/sessions"): probe_sessions,
+    ("PATCH", "/sessions/{session_id}"): probe_sessions,
+    ("POST", "/events"): probe_events,
+    ("GET", "/events"): probe_events,
+    ("GET", "/events/{event_id}"): probe_events,
+    ("GET", "/events/{event_id}/sign-in-sheet"): probe_events,
+    ("POST", "/leads/{lead_id}/appointments"): _lead_route_404(
+        "POST", "/appointments", {"kind": "visit", "at": "2099-01-01T10:00:00"}
+    ),
+    ("GET", "/appointments"): probe_appointments,
+    ("PATCH", "/appointments/{appointment_id}"): probe_appointments,
+    ("DELETE", "/appointments/{appointment_id}"): probe_appointments,
+    ("POST", "/leads/{lead_id}/walk-ins"): _lead_route_404("POST", "/walk-ins", {"content": "B 的到访"}),
     ("GET", "/settings/dictionaries/{kind}"): probe_dictionary,
     ("PUT", "/settings/dictionaries/{kind}"): probe_dictionary,
     ("GET", "/settings/leads"): probe_lead_settings,
@@ -215,6 +287,30 @@ def two_schools(school, other_school):
     school.plan = school.consultant.post(
         f"{lead_url}/plans", {"planned_at": "2099-01-01T10:00:00Z", "purpose": "A 的计划"}
     ).json_body["plan"]
+    school.course = school.admin.post("/courses", {"name": "A 课程", "lesson_cost": "1"}).json_body
+    school.cls = school.admin.post(
+        "/classes",
+        {
+            "course_id": school.course["id"],
+            "campus_id": school.campus["id"],
+            "teacher": "A 老师",
+            "capacity": 3,
+            "slots": [{"weekday": 1, "start": "10:00", "end": "11:00"}],
+            "start_date": "2099-01-05",
+            "end_date": "2099-01-05",
+        },
+    ).json_body
+    school.session = school.admin.post(
+        f"/classes/{school.cls['id']}/sessions", {"from": "2099-01-05", "to": "2099-01-05"}
+    ).json_body["sessions"][0]
+    school.event = school.admin.post(
+        "/events", {"name": "A 活动", "starts_at": "2099-02-01T10:00:00", "capacity": 5}
+    ).json_body
+    school.event_day = "2099-02-01"
+    school.appointment = school.consultant.post(
+        f"{lead_url}/appointments", {"kind": "trial", "session_id": school.session["id"]}
+    ).json_body
+    school.consultant.post(f"{lead_url}/appointments", {"kind": "event", "event_id": school.event["id"]})
     return school, other_school
 
 

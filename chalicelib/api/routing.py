@@ -119,6 +119,7 @@ def endpoint(
     status: int = 200,
     errors: Iterable[int] = (),
     public: bool = False,
+    content_type: str = JSON,
 ) -> Callable[[Callable[[Call], Any]], Callable[..., Response]]:
     allowed = None if public else frozenset(roles_allowed or ())
 
@@ -167,6 +168,7 @@ def endpoint(
                 response=response,
                 status=status,
                 errors=spec_errors,
+                content_type=content_type,
             )
         )
         bp.route(path, methods=[method.upper()])(view)

@@ -38,4 +38,4 @@ def put(tenant: str, sk: str, body: Any, *, must_not_use: set[str] = frozenset()
 def mark_used(tx: Any, tenant: str, kind: str, used: set[str]) -> None:
     """Inside a lead's transaction: record that these dictionary keys are in use."""
     item = ConfigItem(keys.tenant_pk(tenant), keys.dictionary_sk(kind))
-    tx.update(item, actions=[ConfigItem.used_keys.add(used), ConfigItem.kind.set(ConfigItem)])
+    tx.update(item, actions=[ConfigItem.used_keys.add(used), ConfigItem.kind.set(ConfigItem)], label="config")

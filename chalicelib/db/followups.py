@@ -118,3 +118,14 @@ def plans_due(partitions: list[str], *, until_iso: str, limit: int) -> tuple[lis
         found += [to_plan(PlanItem.from_raw_data(i)) for i in raw.get("Items", [])]
         more = more or bool(raw.get("LastEvaluatedKey"))
     return found, more
+
+
+def add_to_lead_write(tx: Any, tenant: str, follow_up: FollowUp, done_plan: Plan | None) -> None:
+    """Inside the lead's transaction: the follow-up, and the plan it fulfils (still open)."""
+    tx.save(follow_up_item(tenant, follow_up), condition=FollowUpItem.PK.does_not_exist(), label="follow-up")
+    if done_plan is not None:
+        tx.save(
+            plan_item(tenant, done_plan),
+            condition=PlanItem.status == "open",
+            label="conflict:PLAN_CLOSED:The plan was closed meanwhile.",
+        )

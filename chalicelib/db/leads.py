@@ -95,11 +95,10 @@ def _history(tenant: str, lead_id: str, entry: HistoryEntry, entry_id: str) -> L
     )
 
 
-def _owner_actions(tx: Any, tenant: str, change: OwnerChange | None) -> int:
-    """Adds the owner counter updates to `tx`; returns how many operations it added."""
+def _owner_actions(tx: Any, tenant: str, change: OwnerChange | None) -> None:
+    """Adds the owner counter updates to `tx` (labelled "owner")."""
     if change is None or change.old_owner == change.new_owner:
-        return 0
-    added = 0
+        return
     if change.new_owner:
         user = UserItem(keys.users_pk(tenant), keys.user_sk(change.new_owner))
         tx.update(
@@ -107,13 +106,11 @@ def _owner_actions(tx: Any, tenant: str, change: OwnerChange | None) -> int:
             actions=[UserItem.owned_leads.add(1)],
             condition=UserItem.PK.exists()
             & (UserItem.owned_leads.does_not_exist() | (UserItem.owned_leads < change.cap)),
+            label="owner",
         )
-        added += 1
     if change.old_owner:
         user = UserItem(keys.users_pk(tenant), keys.user_sk(change.old_owner))
-        tx.update(user, actions=[UserItem.owned_leads.add(-1)], condition=UserItem.PK.exists())
-        added += 1
-    return added
+        tx.update(user, actions=[UserItem.owned_leads.add(-1)], condition=UserItem.PK.exists(), label="owner")
 
 
 def create(
@@ -158,36 +155,34 @@ def _write(
     owner: OwnerChange | None = None,
     used: dict[str, set[str]] | None = None,
     referrer: str | None = None,
-    also: Callable[[Any], list[str]] | None = None,
+    also: Callable[[Any], None] | None = None,
 ) -> None:
     """One transaction: the lead (new, or conditional on its version) and everything that
-    must change with it; `also(tx)` adds more operations (a follow-up, a plan) and returns
-    a label for each. A failed condition is explained as the right domain error."""
+    must change with it; `also(tx)` adds more operations (a follow-up, a plan), labelled
+    "conflict:<CODE>:<message>" where a failed condition needs its own error. A failed
+    condition is explained as the right domain error."""
     item = _item(tenant, lead)
     if expected_version is None:
         condition = LeadItem.PK.does_not_exist()
     else:
         item.version = expected_version + 1
         condition = LeadItem.version == expected_version
-    order: list[str] = []  # what each operation was, to explain a failed condition
     try:
         with transactions.write() as tx:
-            tx.save(item, condition=condition)
-            order.append("lead")
+            tx.save(item, condition=condition, label="lead")
             for phone in new_phones:
                 claim = PhoneItem(
                     keys.phone_pk(tenant, phone), keys.UNIQUE_SK, family_id=lead.family_id, lead_ids=[lead.id]
                 )
-                tx.save(claim, condition=PhoneItem.PK.does_not_exist())
-                order.append(f"phone:{phone}")
+                tx.save(claim, condition=PhoneItem.PK.does_not_exist(), label=f"phone:{phone}")
             for phone in family_phones:
                 claim = PhoneItem(keys.phone_pk(tenant, phone), keys.UNIQUE_SK)
                 tx.update(
                     claim,
                     actions=[PhoneItem.lead_ids.set(PhoneItem.lead_ids.append([lead.id]))],
                     condition=PhoneItem.family_id == lead.family_id,
+                    label=f"phone:{phone}",
                 )
-                order.append(f"phone:{phone}")
             for released in released_phones:
                 claim = PhoneItem(keys.phone_pk(tenant, released.e164), keys.UNIQUE_SK)
                 remaining = [i for i in released.lead_ids if i != lead.id]
@@ -196,47 +191,43 @@ def _write(
                         claim,
                         actions=[PhoneItem.lead_ids.set(remaining)],
                         condition=PhoneItem.lead_ids == released.lead_ids,
+                        label="release",
                     )
                 else:
-                    tx.delete(claim, condition=PhoneItem.lead_ids == released.lead_ids)
-                order.append("release")
+                    tx.delete(claim, condition=PhoneItem.lead_ids == released.lead_ids, label="release")
             for moved in refamilied_phones:  # the lead's own numbers follow it into its new family
                 claim = PhoneItem(keys.phone_pk(tenant, moved.e164), keys.UNIQUE_SK)
                 tx.update(
                     claim,
                     actions=[PhoneItem.family_id.set(lead.family_id)],
                     condition=PhoneItem.lead_ids == moved.lead_ids,
+                    label="release",
                 )
-                order.append("release")
             for sibling in siblings:
                 tx.save(LeadLinkItem(keys.lead_pk(tenant, lead.id), keys.sibling_sk(sibling), other_id=sibling))
                 tx.save(LeadLinkItem(keys.lead_pk(tenant, sibling), keys.sibling_sk(lead.id), other_id=lead.id))
-                order += ["link", "link"]
             if referrer:
                 tx.save(LeadLinkItem(keys.lead_pk(tenant, referrer), keys.referral_sk(lead.id), other_id=lead.id))
-                order.append("link")
             for entry, entry_id in history:
                 tx.save(_history(tenant, lead.id, entry, entry_id))
-                order.append("history")
-            order += ["owner"] * _owner_actions(tx, tenant, owner)
+            _owner_actions(tx, tenant, owner)
             for kind, values_used in (used or {}).items():
                 config_db.mark_used(tx, tenant, kind, values_used)
-                order.append("config")
             if also is not None:
-                order += also(tx)
+                also(tx)
     except transactions.TransactionConflict as exc:
-        _explain(order, exc)
+        _explain(exc)
 
 
-def _explain(order: list[str], exc: transactions.TransactionConflict) -> None:
-    for index in exc.failed:
-        what = order[index] if index < len(order) else ""
+def _explain(exc: transactions.TransactionConflict) -> None:
+    for what in exc.failed:
         if what.startswith("phone:"):
             raise DuplicatePhoneError(what.split(":", 1)[1]) from exc
         if what == "owner":
             raise OwnerCapError() from exc
         if what.startswith("conflict:"):
-            raise ConflictError(what.split(":", 2)[2], code=what.split(":", 2)[1]) from exc
+            _, code, message = what.split(":", 2)
+            raise ConflictError(message, code=code) from exc
     raise ConflictError(
         "The lead changed while you were editing it; reload and try again.", code="EDIT_CONFLICT"
     ) from exc

@@ -37,8 +37,8 @@ def create(tenant: str, record: UserRecord) -> None:
     """Writes the user and claims its login name in one transaction."""
     try:
         with transactions.write() as tx:
-            tx.save(_username_claim(tenant, record), condition=UniqueItem.PK.does_not_exist())
-            tx.save(_item(tenant, record), condition=UserItem.PK.does_not_exist())
+            tx.save(_username_claim(tenant, record), condition=UniqueItem.PK.does_not_exist(), label="username")
+            tx.save(_item(tenant, record), condition=UserItem.PK.does_not_exist(), label="user")
     except transactions.TransactionConflict as exc:
         raise ConflictError(
             "That login name is already taken in this school.",
@@ -51,9 +51,9 @@ def create_tenant_with_admin(tenant: Tenant, admin: UserRecord) -> None:
     """The tenant, its directory entry and its first admin, all or nothing."""
     try:
         with transactions.write() as tx:
-            tx.save(tenant_item(tenant), condition=TenantItem.PK.does_not_exist())
-            tx.save(_username_claim(tenant.slug, admin), condition=UniqueItem.PK.does_not_exist())
-            tx.save(_item(tenant.slug, admin), condition=UserItem.PK.does_not_exist())
+            tx.save(tenant_item(tenant), condition=TenantItem.PK.does_not_exist(), label="tenant")
+            tx.save(_username_claim(tenant.slug, admin), condition=UniqueItem.PK.does_not_exist(), label="username")
+            tx.save(_item(tenant.slug, admin), condition=UserItem.PK.does_not_exist(), label="user")
     except transactions.TransactionConflict as exc:
         raise ConflictError(f"A tenant with the slug {tenant.slug!r} already exists.", code="TENANT_EXISTS") from exc
 

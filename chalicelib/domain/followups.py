@@ -109,16 +109,12 @@ def record(principal: Principal, lead_id: str, request: FollowUpCreateRequest) -
     )
     updated = leads.protected_until(updated, config.lead_settings, tenant.timezone)
 
-    def also(tx: Any) -> list[str]:
-        item = followups_db.follow_up_item(principal.tenant, follow_up)
-        tx.save(item, condition=type(item).PK.does_not_exist())
-        labels = ["follow-up"]
-        if plan is not None:
-            done = plan.model_copy(update={"status": "done", "done_at": now, "follow_up_id": follow_up.id})
-            plan_item = followups_db.plan_item(principal.tenant, done)
-            tx.save(plan_item, condition=type(plan_item).status == "open")
-            labels.append("conflict:PLAN_CLOSED:The plan was closed meanwhile.")
-        return labels
+    done_plan = None
+    if plan is not None:
+        done_plan = plan.model_copy(update={"status": "done", "done_at": now, "follow_up_id": follow_up.id})
+
+    def also(tx: Any) -> None:
+        followups_db.add_to_lead_write(tx, principal.tenant, follow_up, done_plan)
 
     leads_db.save(principal.tenant, updated, version, used=used, also=also)
     return follow_up
@@ -288,10 +284,33 @@ def today(principal: Principal, limit: int = 100) -> Today:
     plans.sort(key=lambda p: p.planned_at)
     overdue = [r for r in rows if r.overdue]
     due_today = [r for r in rows if not r.overdue]
+    from chalicelib.domain import schedule
+
+    if role is Role.teacher:
+        booked, booked_more = [], False
+    else:
+        booked, booked_more = schedule.appointments_between(
+            principal, clock.iso(start), clock.iso(end), limit, team=members if role is Role.supervisor else None
+        )
+    booked.sort(key=lambda a: a.at)
+
+    def kind(name: str) -> TodayBucket:
+        items = [a for a in booked if a.kind == name]
+        return TodayBucket(count=len(items), more=booked_more, items=items)
+
     return Today(
         date=local_today.isoformat(),
         timezone=tenant.timezone,
         contacts_due=TodayBucket(count=len(due_today), more=more, items=due_today),
         contacts_overdue=TodayBucket(count=len(overdue), more=more, items=overdue),
         plans_due=TodayBucket(count=len(plans), more=plans_more, items=plans),
+        visits=kind("visit"),
+        trials=kind("trial"),
+        events=kind("event"),
     )
+
+
+def check_next(principal: Principal, request: FollowUpCreateRequest) -> None:
+    """Validates a follow-up's next time before other writes depend on it (walk-ins)."""
+    timezone = get_tenant(principal.tenant).timezone
+    _not_in_past(school_time(request.next_follow_up_at, timezone), "next_follow_up_at")

@@ -11,3 +11,4 @@ MANAGE_CAMPUSES = frozenset({Role.admin})
 # Roles that work inside campuses must belong to at least one.
 NEEDS_CAMPUS = frozenset(Role) - {Role.admin, Role.finance}
 MANAGE_SETTINGS = frozenset({Role.admin})
+MANAGE_SCHEDULE = frozenset({Role.admin, Role.manager})

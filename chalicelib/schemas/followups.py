@@ -105,3 +105,6 @@ class Today(Entity):
     contacts_due: TodayBucket
     contacts_overdue: TodayBucket
     plans_due: TodayBucket
+    visits: TodayBucket = Field(description="今日参观")
+    trials: TodayBucket = Field(description="今日试听")
+    events: TodayBucket = Field(description="今日活动")

@@ -1,0 +1,272 @@
+from __future__ import annotations
+
+import csv
+import io
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from chalice import Blueprint, Response
+from pydantic import Field
+
+from chalicelib.api.routing import Call, endpoint
+from chalicelib.domain import roles, schedule, walkins
+from chalicelib.domain.tenants import get_tenant
+from chalicelib.rendering import render
+from chalicelib.schemas.common import Page, StrictModel
+from chalicelib.schemas.schedule import (
+    Appointment,
+    AppointmentCreateRequest,
+    AppointmentListQuery,
+    AppointmentPatchRequest,
+    ClassCreateRequest,
+    ClassOut,
+    Course,
+    CourseCreateRequest,
+    EventCreateRequest,
+    EventListQuery,
+    EventOut,
+    GeneratedSessions,
+    SessionGenerateRequest,
+    SessionListQuery,
+    SessionOut,
+    SessionPatchRequest,
+    WalkInRequest,
+    WalkInResult,
+)
+
+bp = Blueprint(__name__)
+PLANNERS = roles.MANAGE_SCHEDULE
+
+
+@endpoint(
+    bp,
+    "POST",
+    "/courses",
+    summary="Add a course",
+    tags=["schedule"],
+    roles_allowed=PLANNERS,
+    body=CourseCreateRequest,
+    response=Course,
+    status=201,
+)
+def create_course(call: Call) -> Course:
+    return schedule.create_course(call.principal, call.body)
+
+
+@endpoint(bp, "GET", "/courses", summary="Courses", tags=["schedule"], response=Page[Course])
+def list_courses(call: Call) -> Page[Course]:
+    return schedule.list_courses(call.principal)
+
+
+@endpoint(
+    bp,
+    "POST",
+    "/classes",
+    summary="Add a class with weekly slots",
+    tags=["schedule"],
+    roles_allowed=PLANNERS,
+    body=ClassCreateRequest,
+    response=ClassOut,
+    status=201,
+)
+def create_class(call: Call) -> ClassOut:
+    return schedule.create_class(call.principal, call.body)
+
+
+@endpoint(bp, "GET", "/classes", summary="Classes", tags=["schedule"], response=Page[ClassOut])
+def list_classes(call: Call) -> Page[ClassOut]:
+    return schedule.list_classes(call.principal)
+
+
+@endpoint(
+    bp,
+    "POST",
+    "/classes/{class_id}/sessions",
+    summary="Generate a class's sessions for a date range",
+    tags=["schedule"],
+    roles_allowed=PLANNERS,
+    body=SessionGenerateRequest,
+    response=GeneratedSessions,
+    status=201,
+    errors=[404],
+)
+def generate_sessions(call: Call) -> GeneratedSessions:
+    return schedule.generate_sessions(call.principal, call.params["class_id"], call.body)
+
+
+@endpoint(
+    bp,
+    "GET",
+    "/sessions",
+    summary="A day's class sessions with seats left",
+    tags=["schedule"],
+    query=SessionListQuery,
+    response=Page[SessionOut],
+)
+def list_sessions(call: Call) -> Page[SessionOut]:
+    return schedule.sessions_on(call.principal, call.query.date, call.query.campus)
+
+
+@endpoint(
+    bp,
+    "PATCH",
+    "/sessions/{session_id}",
+    summary="Change or cancel a session",
+    tags=["schedule"],
+    roles_allowed=PLANNERS,
+    body=SessionPatchRequest,
+    response=SessionOut,
+    errors=[404, 409],
+)
+def patch_session(call: Call) -> SessionOut:
+    return schedule.patch_session(call.principal, call.params["session_id"], call.body)
+
+
+@endpoint(
+    bp,
+    "POST",
+    "/events",
+    summary="Add an event (活动)",
+    tags=["schedule"],
+    roles_allowed=PLANNERS,
+    body=EventCreateRequest,
+    response=EventOut,
+    status=201,
+)
+def create_event(call: Call) -> EventOut:
+    return schedule.create_event(call.principal, call.body)
+
+
+@endpoint(
+    bp, "GET", "/events", summary="A day's events", tags=["schedule"], query=EventListQuery, response=Page[EventOut]
+)
+def list_events(call: Call) -> Page[EventOut]:
+    return schedule.events_on(call.principal, call.query.date)
+
+
+@endpoint(
+    bp,
+    "GET",
+    "/events/{event_id}",
+    summary="An event with seats left",
+    tags=["schedule"],
+    response=EventOut,
+    errors=[404],
+)
+def get_event(call: Call) -> EventOut:
+    return schedule.get_event(call.principal, call.params["event_id"])
+
+
+class SheetQuery(StrictModel):
+    format: Literal["html", "csv"] = Field(default="html")
+
+
+@endpoint(
+    bp,
+    "GET",
+    "/events/{event_id}/sign-in-sheet",
+    summary="Printable sign-in sheet (HTML or CSV)",
+    tags=["schedule"],
+    query=SheetQuery,
+    errors=[404],
+    content_type="text/html",
+)
+def get_sign_in_sheet(call: Call) -> Response:
+    event, guests = schedule.sign_in_sheet(call.principal, call.params["event_id"])
+    zone = ZoneInfo(get_tenant(call.principal.tenant).timezone)
+    starts_local = event.starts_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    if call.query.format == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["#", "学员 Learner", "顾问 Consultant", "到场 Arrived", "签名 Signature"])
+        for n, guest in enumerate(guests, 1):
+            writer.writerow(
+                [
+                    n,
+                    guest["lead_name"],
+                    guest.get("owner_name") or "",
+                    "✓" if guest.get("attendance") == "arrived" else "",
+                    "",
+                ]
+            )
+        # A BOM so that Excel opens the UTF-8 file with its Chinese intact
+        return Response(
+            body="\ufeff" + out.getvalue(),
+            status_code=200,
+            headers={
+                "Content-Type": "text/csv; charset=utf-8",
+                "Content-Disposition": f'attachment; filename="sign-in-{event.id}.csv"',
+            },
+        )
+    html = render("sign_in_sheet.html", event=event, guests=guests, starts_local=starts_local)
+    return Response(body=html, status_code=200, headers={"Content-Type": "text/html; charset=utf-8"})
+
+
+@endpoint(
+    bp,
+    "POST",
+    "/leads/{lead_id}/appointments",
+    summary="Invite a lead: visit, trial class or event",
+    tags=["appointments"],
+    body=AppointmentCreateRequest,
+    response=Appointment,
+    status=201,
+    errors=[404, 409],
+)
+def create_appointment(call: Call) -> Appointment:
+    return schedule.book(call.principal, call.params["lead_id"], call.body)
+
+
+@endpoint(
+    bp,
+    "GET",
+    "/appointments",
+    summary="Appointments (历史到访), filtered",
+    tags=["appointments"],
+    query=AppointmentListQuery,
+    response=Page[Appointment],
+)
+def list_appointments(call: Call) -> Page[Appointment]:
+    return schedule.list_appointments(call.principal, call.query)
+
+
+@endpoint(
+    bp,
+    "PATCH",
+    "/appointments/{appointment_id}",
+    summary="Mark arrived or no-show",
+    tags=["appointments"],
+    body=AppointmentPatchRequest,
+    response=Appointment,
+    errors=[404, 409],
+)
+def patch_appointment(call: Call) -> Appointment:
+    return schedule.mark_attendance(call.principal, call.params["appointment_id"], call.body)
+
+
+@endpoint(
+    bp,
+    "DELETE",
+    "/appointments/{appointment_id}",
+    summary="Cancel; the seat goes to the waitlist",
+    tags=["appointments"],
+    status=204,
+    errors=[404],
+)
+def cancel_appointment(call: Call) -> None:
+    schedule.cancel(call.principal, call.params["appointment_id"])
+
+
+@endpoint(
+    bp,
+    "POST",
+    "/leads/{lead_id}/walk-ins",
+    summary="A walk-in: follow-up, visit arrived, maybe a trial",
+    tags=["appointments"],
+    body=WalkInRequest,
+    response=WalkInResult,
+    status=201,
+    errors=[404, 409],
+)
+def record_walk_in(call: Call) -> WalkInResult:
+    return walkins.record(call.principal, call.params["lead_id"], call.body)

@@ -1,0 +1,326 @@
+"""Courses, classes, sessions, events and the appointments booked into them.
+
+Seats are an invariant of the database, not of Python: a booking is one transaction that
+raises the session's `taken` under the condition `taken < capacity`, writes the lead's
+booking item under `attribute_not_exists` (one per lead and session), the lead's trial
+marker for the course (one active trial per course), and the appointment.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.exceptions import PutError, UpdateError
+
+from chalicelib.db import keys, transactions
+from chalicelib.db.convert import values
+from chalicelib.db.items import (
+    AppointmentItem,
+    BookingItem,
+    ClassItem,
+    CourseItem,
+    EventItem,
+    NotificationItem,
+    SessionItem,
+    TrialMarkerItem,
+)
+from chalicelib.db.paging import query_partitions
+from chalicelib.errors import ConflictError
+from chalicelib.schemas.schedule import Appointment
+
+
+def _conflicted(exc: Exception) -> bool:
+    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+# --- courses and classes (tenant partition) ----------------------------------------
+
+
+def put_course(tenant: str, data: dict[str, Any]) -> None:
+    CourseItem(keys.tenant_pk(tenant), keys.course_sk(data["id"]), **data).save(
+        condition=CourseItem.PK.does_not_exist()
+    )
+
+
+def get_course(tenant: str, course_id: str) -> dict[str, Any] | None:
+    try:
+        return values(CourseItem.get(keys.tenant_pk(tenant), keys.course_sk(course_id)))
+    except CourseItem.DoesNotExist:
+        return None
+
+
+def list_courses(tenant: str) -> list[dict[str, Any]]:
+    return [values(i) for i in CourseItem.query(keys.tenant_pk(tenant), CourseItem.SK.startswith(keys.COURSE_PREFIX))]
+
+
+def put_class(tenant: str, data: dict[str, Any]) -> None:
+    ClassItem(keys.tenant_pk(tenant), keys.class_sk(data["id"]), **data).save(condition=ClassItem.PK.does_not_exist())
+
+
+def get_class(tenant: str, class_id: str) -> dict[str, Any] | None:
+    try:
+        return values(ClassItem.get(keys.tenant_pk(tenant), keys.class_sk(class_id)))
+    except ClassItem.DoesNotExist:
+        return None
+
+
+def list_classes(tenant: str) -> list[dict[str, Any]]:
+    return [values(i) for i in ClassItem.query(keys.tenant_pk(tenant), ClassItem.SK.startswith(keys.CLASS_PREFIX))]
+
+
+# --- sessions ----------------------------------------------------------------------
+
+
+def put_session_if_absent(tenant: str, data: dict[str, Any]) -> bool:
+    """Creates a session unless it exists (session ids are deterministic: regenerating is safe)."""
+    item = SessionItem(keys.session_pk(tenant, data["id"]), keys.SESSION_SK, **data)
+    item.GSI1PK = keys.sessions_on(tenant, data["date"])
+    item.GSI1SK = f"{data['campus_id']}#{data['start']}#{data['id']}"
+    try:
+        item.save(condition=SessionItem.PK.does_not_exist())
+    except PutError as exc:
+        if _conflicted(exc):
+            return False
+        raise
+    return True
+
+
+def get_session(tenant: str, session_id: str) -> dict[str, Any] | None:
+    try:
+        return values(SessionItem.get(keys.session_pk(tenant, session_id), keys.SESSION_SK, consistent_read=True))
+    except SessionItem.DoesNotExist:
+        return None
+
+
+def sessions_on(tenant: str, day: str, campus_id: str | None) -> list[dict[str, Any]]:
+    condition = SessionItem.GSI1SK.startswith(f"{campus_id}#") if campus_id else None
+    return [values(i) for i in SessionItem.gsi1.query(keys.sessions_on(tenant, day), condition)]
+
+
+def update_session(tenant: str, session_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+    """Capacity never drops below the seats taken; a cancelled session stays cancelled."""
+    item = SessionItem(keys.session_pk(tenant, session_id), keys.SESSION_SK)
+    actions = [getattr(SessionItem, k).set(v) for k, v in changes.items()]
+    condition = SessionItem.PK.exists() & (SessionItem.cancelled == False)  # noqa: E712 - a DynamoDB condition
+    if "capacity" in changes:
+        condition &= SessionItem.taken <= changes["capacity"]
+    try:
+        item.update(actions=actions, condition=condition)
+    except UpdateError as exc:
+        if _conflicted(exc):
+            raise ConflictError(
+                "The session is cancelled, or more seats are taken than the new capacity.", code="SESSION_CONFLICT"
+            ) from exc
+        raise
+    return values(item)
+
+
+# --- events ------------------------------------------------------------------------
+
+
+def put_event(tenant: str, data: dict[str, Any], day: str) -> None:
+    item = EventItem(keys.event_pk(tenant, data["id"]), keys.EVENT_SK, **data)
+    item.GSI1PK, item.GSI1SK = keys.events_on(tenant, day), keys.sort_key(data["starts_at"], data["id"])
+    item.save(condition=EventItem.PK.does_not_exist())
+
+
+def get_event(tenant: str, event_id: str) -> dict[str, Any] | None:
+    try:
+        return values(EventItem.get(keys.event_pk(tenant, event_id), keys.EVENT_SK, consistent_read=True))
+    except EventItem.DoesNotExist:
+        return None
+
+
+def events_on(tenant: str, day: str) -> list[dict[str, Any]]:
+    return [values(i) for i in EventItem.gsi1.query(keys.events_on(tenant, day))]
+
+
+def bookings(tenant: str, target_pk: str) -> list[dict[str, Any]]:
+    return [values(i) for i in BookingItem.query(target_pk, BookingItem.SK.startswith(keys.BOOKING_PREFIX))]
+
+
+# --- appointments ------------------------------------------------------------------
+
+
+def appointment_item(tenant: str, appointment: Appointment) -> AppointmentItem:
+    data = appointment.model_dump(mode="json")
+    data["appointment_kind"] = data.pop("kind")
+    item = AppointmentItem(keys.lead_pk(tenant, appointment.lead_id), keys.appointment_sk(appointment.id), **data)
+    sort = keys.sort_key(appointment.at, appointment.id)
+    if appointment.owner_id:
+        item.GSI2PK, item.GSI2SK = keys.appointments_by(tenant, appointment.owner_id), sort
+    item.GSI4PK, item.GSI4SK = keys.appointments_in(tenant, appointment.campus_id), sort
+    return item
+
+
+def to_appointment(item: AppointmentItem) -> Appointment:
+    data = values(item)
+    data["kind"] = data.pop("appointment_kind")
+    return Appointment.model_validate(data)
+
+
+def get_appointment(tenant: str, lead_id: str, appointment_id: str) -> Appointment | None:
+    try:
+        item = AppointmentItem.get(
+            keys.lead_pk(tenant, lead_id), keys.appointment_sk(appointment_id), consistent_read=True
+        )
+    except AppointmentItem.DoesNotExist:
+        return None
+    return to_appointment(item)
+
+
+def put_visit(tenant: str, appointment: Appointment) -> None:
+    appointment_item(tenant, appointment).save(condition=AppointmentItem.PK.does_not_exist())
+
+
+def _target(tenant: str, appointment: Appointment) -> tuple[type, Any]:
+    if appointment.session_id:
+        return SessionItem, SessionItem(keys.session_pk(tenant, appointment.session_id), keys.SESSION_SK)
+    return EventItem, EventItem(keys.event_pk(tenant, appointment.event_id), keys.EVENT_SK)
+
+
+def book(tenant: str, appointment: Appointment, owner_name: str | None) -> None:
+    """Books a seat (status booked) or a waitlist place (status waitlisted), all or nothing."""
+    model, target = _target(tenant, appointment)
+    seat = appointment.status == "booked"
+    booking = BookingItem(
+        target.PK,
+        keys.booking_sk(appointment.lead_id),
+        lead_id=appointment.lead_id,
+        lead_name=appointment.lead_name,
+        appointment_id=appointment.id,
+        state=appointment.status,
+        owner_name=owner_name,
+        waited_at=None if seat else keys.stamp(appointment.created_at),
+    )
+    usable = model.PK.exists() & (model.cancelled == False)  # noqa: E712 - a DynamoDB condition
+    try:
+        with transactions.write() as tx:
+            if seat:
+                actions = [model.taken.add(1)] + ([model.trials.add(1)] if model is SessionItem else [])
+                tx.update(target, actions=actions, condition=usable & (model.taken < model.capacity), label="full")
+            else:
+                tx.update(target, actions=[model.waitlist.add(1)], condition=usable, label="gone")
+            tx.save(booking, condition=BookingItem.PK.does_not_exist(), label="booked")
+            if appointment.kind == "trial" and appointment.course_id:
+                marker = TrialMarkerItem(
+                    keys.lead_pk(tenant, appointment.lead_id),
+                    keys.trial_marker_sk(appointment.course_id),
+                    appointment_id=appointment.id,
+                )
+                tx.save(marker, condition=TrialMarkerItem.PK.does_not_exist(), label="trial")
+            tx.save(appointment_item(tenant, appointment), condition=AppointmentItem.PK.does_not_exist())
+    except transactions.TransactionConflict as exc:
+        failed = set(exc.failed)
+        if "booked" in failed:
+            raise ConflictError("This lead is already booked here.", code="ALREADY_BOOKED") from exc
+        if "trial" in failed:
+            raise ConflictError("This lead already has an active trial of this course.", code="ALREADY_BOOKED") from exc
+        if "full" in failed:
+            raise ConflictError("No seats left.", code="SESSION_FULL") from exc
+        raise ConflictError("It was cancelled meanwhile.", code="NOT_BOOKABLE") from exc
+
+
+def cancel(tenant: str, appointment: Appointment, cancelled: Appointment) -> None:
+    """Cancels an appointment and gives back exactly what it held (a seat or a waitlist place)."""
+    with transactions.write() as tx:
+        tx.save(appointment_item(tenant, cancelled), condition=AppointmentItem.status == appointment.status)
+        if appointment.kind == "visit":
+            return
+        model, target = _target(tenant, appointment)
+        if appointment.status == "booked":
+            actions = [model.taken.add(-1)] + ([model.trials.add(-1)] if model is SessionItem else [])
+        else:
+            actions = [model.waitlist.add(-1)]
+        tx.update(target, actions=actions, condition=model.PK.exists())
+        booking = BookingItem(target.PK, keys.booking_sk(appointment.lead_id))
+        tx.delete(booking, condition=BookingItem.appointment_id == appointment.id)
+        if appointment.kind == "trial" and appointment.course_id:
+            marker = TrialMarkerItem(
+                keys.lead_pk(tenant, appointment.lead_id), keys.trial_marker_sk(appointment.course_id)
+            )
+            tx.delete(marker, condition=TrialMarkerItem.appointment_id == appointment.id)
+
+
+def first_waitlisted(tenant: str, target_pk: str) -> dict[str, Any] | None:
+    waiting = [b for b in bookings(tenant, target_pk) if b["state"] == "waitlisted"]
+    return min(waiting, key=lambda b: (b["waited_at"] or "", b["appointment_id"])) if waiting else None
+
+
+def promote(tenant: str, waiting: Appointment, promoted: Appointment) -> bool:
+    """Moves a waitlisted appointment into a free seat; False if the seat went meanwhile."""
+    model, target = _target(tenant, waiting)
+    actions = [model.taken.add(1), model.waitlist.add(-1)] + ([model.trials.add(1)] if model is SessionItem else [])
+    booking = BookingItem(target.PK, keys.booking_sk(waiting.lead_id))
+    try:
+        with transactions.write() as tx:
+            tx.update(target, actions=actions, condition=(model.taken < model.capacity) & (model.cancelled == False))  # noqa: E712
+            tx.update(booking, actions=[BookingItem.state.set("booked")], condition=BookingItem.state == "waitlisted")
+            tx.save(appointment_item(tenant, promoted), condition=AppointmentItem.status == "waitlisted")
+    except transactions.TransactionConflict:
+        return False
+    return True
+
+
+def set_attendance(tenant: str, before: Appointment, after: Appointment) -> None:
+    with transactions.write() as tx:
+        tx.save(appointment_item(tenant, after), condition=AppointmentItem.status == "booked")
+        if before.kind == "visit":
+            return
+        model, target = _target(tenant, before)
+        booking = BookingItem(target.PK, keys.booking_sk(before.lead_id))
+        tx.update(
+            booking,
+            actions=[BookingItem.attendance.set(after.attendance)],
+            condition=BookingItem.appointment_id == before.id,
+        )
+        if before.kind == "trial" and after.attendance == "no_show" and before.course_id:
+            # a no-show frees the lead to book another trial of the course
+            marker = TrialMarkerItem(keys.lead_pk(tenant, before.lead_id), keys.trial_marker_sk(before.course_id))
+            tx.delete(marker, condition=TrialMarkerItem.appointment_id == before.id)
+
+
+def list_appointments(
+    tenant: str,
+    *,
+    partitions: list[str],
+    by_campus: bool,
+    limit: int,
+    cursor: str | None,
+    scope: str,
+    range_from: str | None,
+    range_to: str | None,
+    filters: dict[str, Any],
+) -> tuple[list[Appointment], str | None]:
+    index = "GSI4" if by_campus else "GSI2"
+    sort_attr = getattr(AppointmentItem, f"{index}SK")
+    condition = None
+    for name, value in filters.items():
+        if value is None:
+            continue
+        attr = AppointmentItem.appointment_kind if name == "kind" else getattr(AppointmentItem, name)
+        clause = attr == value
+        condition = clause if condition is None else condition & clause
+    page = query_partitions(
+        AppointmentItem,
+        index,
+        partitions,
+        scope=scope,
+        limit=limit,
+        cursor=cursor,
+        ascending=True,
+        range_condition=sort_attr.between(range_from or "0", (range_to or keys.NO_DATE) + "~"),
+        filter_condition=condition,
+    )
+    return [to_appointment(i) for i in page.items], page.cursor
+
+
+def notify(tenant: str, user_id: str, notification_id: str, message: str, lead_id: str | None, at: str) -> None:
+    NotificationItem(
+        keys.notifications_pk(tenant, user_id),
+        f"{at}#{notification_id}",
+        id=notification_id,
+        message=message,
+        lead_id=lead_id,
+        created_at=at,
+    ).save()

@@ -1,0 +1,400 @@
+"""The schedule trial classes and events need, and appointments (邀约): visits, trials, events."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from chalicelib.db import keys
+from chalicelib.db import schedule as schedule_db
+from chalicelib.db import tenants as tenants_db
+from chalicelib.domain import clock, ids, leads
+from chalicelib.domain.auth import Principal
+from chalicelib.domain.followups import school_time
+from chalicelib.domain.tenants import get_tenant
+from chalicelib.errors import ConflictError, ForbiddenError, NotFoundError, ValidationFailedError
+from chalicelib.schemas.common import Page
+from chalicelib.schemas.leads import Lead
+from chalicelib.schemas.schedule import (
+    Appointment,
+    AppointmentCreateRequest,
+    AppointmentListQuery,
+    AppointmentPatchRequest,
+    ClassCreateRequest,
+    ClassOut,
+    Course,
+    CourseCreateRequest,
+    EventCreateRequest,
+    EventOut,
+    GeneratedSessions,
+    SessionGenerateRequest,
+    SessionOut,
+    SessionPatchRequest,
+)
+from chalicelib.schemas.users import Role
+
+ATTENDANCE_ROLES = frozenset({Role.admin, Role.manager, Role.frontdesk, Role.teacher, Role.supervisor, Role.consultant})
+
+
+def _invalid(field: str, message: str) -> ValidationFailedError:
+    return ValidationFailedError(message, details=[{"field": field, "message": message}])
+
+
+def _local_day_range(day: date, timezone: str) -> tuple[str, str]:
+    zone = ZoneInfo(timezone)
+    start = datetime.combine(day, time.min, tzinfo=zone)
+    return clock.iso(start), clock.iso(start + timedelta(days=1) - timedelta(milliseconds=1))
+
+
+def _check_campus(principal: Principal, campus_id: str) -> None:
+    if principal.role is not Role.admin and campus_id not in principal.campus_ids:
+        raise _invalid("campus_id", "not one of your campuses")
+    if not tenants_db.existing_campus_ids(principal.tenant, [campus_id]):
+        raise _invalid("campus_id", "unknown campus")
+
+
+# --- courses, classes, sessions ----------------------------------------------------
+
+
+def create_course(principal: Principal, request: CourseCreateRequest) -> Course:
+    course = Course(id=ids.new_id(), created_at=clock.now(), **request.model_dump())
+    data = course.model_dump(mode="json")
+    data["lesson_cost"] = str(course.lesson_cost)
+    schedule_db.put_course(principal.tenant, data)
+    return course
+
+
+def list_courses(principal: Principal) -> Page[Course]:
+    return Page[Course](items=[Course.model_validate(c) for c in schedule_db.list_courses(principal.tenant)])
+
+
+def create_class(principal: Principal, request: ClassCreateRequest) -> ClassOut:
+    course = schedule_db.get_course(principal.tenant, request.course_id)
+    if course is None:
+        raise _invalid("course_id", "unknown course")
+    _check_campus(principal, request.campus_id)
+    cls = ClassOut(id=ids.new_id(), course_name=course["name"], created_at=clock.now(), **request.model_dump())
+    schedule_db.put_class(principal.tenant, cls.model_dump(mode="json"))
+    return cls
+
+
+def list_classes(principal: Principal) -> Page[ClassOut]:
+    return Page[ClassOut](items=[ClassOut.model_validate(c) for c in schedule_db.list_classes(principal.tenant)])
+
+
+def _session_out(data: dict[str, Any]) -> SessionOut:
+    return SessionOut(
+        **{k: v for k, v in data.items() if k not in ("taken", "trials")},
+        trials=int(data.get("trials") or 0),
+        seats_left=max(0, int(data["capacity"]) - int(data.get("taken") or 0)),
+    )
+
+
+def generate_sessions(principal: Principal, class_id: str, request: SessionGenerateRequest) -> GeneratedSessions:
+    """Creates the class's sessions for a date range; running it again creates nothing twice."""
+    cls = schedule_db.get_class(principal.tenant, class_id)
+    if cls is None:
+        raise NotFoundError("No such class.", code="CLASS_NOT_FOUND")
+    zone = ZoneInfo(get_tenant(principal.tenant).timezone)
+    first = max(request.from_, date.fromisoformat(cls["start_date"]))
+    last = min(request.to, date.fromisoformat(cls["end_date"]))
+    created = existing = 0
+    sessions = []
+    day = first
+    while day <= last:
+        for slot in cls["slots"]:
+            if slot["weekday"] != day.isoweekday():
+                continue
+            hour, minute = map(int, slot["start"].split(":"))
+            starts_at = datetime.combine(day, time(hour, minute), tzinfo=zone)
+            data = {
+                "id": f"{class_id}-{day:%Y%m%d}-{slot['start'].replace(':', '')}",
+                "class_id": class_id,
+                "course_id": cls["course_id"],
+                "course_name": cls["course_name"],
+                "campus_id": cls["campus_id"],
+                "teacher": cls["teacher"],
+                "room": cls.get("room"),
+                "date": day.isoformat(),
+                "start": slot["start"],
+                "end": slot["end"],
+                "starts_at": clock.iso(starts_at),
+                "capacity": int(cls["capacity"]),
+                "regular": 0,
+                "trials": 0,
+                "taken": 0,
+                "waitlist": 0,
+                "cancelled": False,
+            }
+            if schedule_db.put_session_if_absent(principal.tenant, data):
+                created += 1
+            else:
+                existing += 1
+            sessions.append(_session_out(data))
+        day += timedelta(days=1)
+    return GeneratedSessions(created=created, existing=existing, sessions=sessions)
+
+
+def sessions_on(principal: Principal, day: date, campus_id: str | None) -> Page[SessionOut]:
+    found = schedule_db.sessions_on(principal.tenant, day.isoformat(), campus_id)
+    return Page[SessionOut](items=[_session_out(s) for s in found])
+
+
+def patch_session(principal: Principal, session_id: str, request: SessionPatchRequest) -> SessionOut:
+    current = schedule_db.get_session(principal.tenant, session_id)
+    if current is None:
+        raise NotFoundError("No such session.", code="SESSION_NOT_FOUND")
+    changes = request.model_dump(exclude_unset=True, exclude_none=True)
+    if not changes:
+        return _session_out(current)
+    return _session_out(schedule_db.update_session(principal.tenant, session_id, changes))
+
+
+# --- events ------------------------------------------------------------------------
+
+
+def _event_out(data: dict[str, Any]) -> EventOut:
+    taken = int(data.get("taken") or 0)
+    return EventOut(
+        **{k: v for k, v in data.items() if k != "taken"},
+        booked=taken,
+        seats_left=max(0, int(data["capacity"]) - taken),
+    )
+
+
+def create_event(principal: Principal, request: EventCreateRequest) -> EventOut:
+    timezone = get_tenant(principal.tenant).timezone
+    starts_at = school_time(request.starts_at, timezone)
+    if starts_at < clock.now():
+        raise _invalid("starts_at", "must not be in the past")
+    if request.campus_id:
+        _check_campus(principal, request.campus_id)
+    data = {
+        **request.model_dump(mode="json"),
+        "id": ids.new_id(),
+        "starts_at": clock.iso(starts_at),
+        "taken": 0,
+        "waitlist": 0,
+        "cancelled": False,
+        "created_at": clock.iso(clock.now()),
+    }
+    for money in ("fee_credits", "fee_amount"):
+        data[money] = str(getattr(request, money)) if getattr(request, money) is not None else None
+    day = starts_at.astimezone(ZoneInfo(timezone)).date().isoformat()
+    schedule_db.put_event(principal.tenant, data, day)
+    return _event_out(data)
+
+
+def get_event(principal: Principal, event_id: str) -> EventOut:
+    data = schedule_db.get_event(principal.tenant, event_id)
+    if data is None:
+        raise NotFoundError("No such event.", code="EVENT_NOT_FOUND")
+    return _event_out(data)
+
+
+def events_on(principal: Principal, day: date | None) -> Page[EventOut]:
+    timezone = get_tenant(principal.tenant).timezone
+    day = day or clock.now().astimezone(ZoneInfo(timezone)).date()
+    return Page[EventOut](items=[_event_out(e) for e in schedule_db.events_on(principal.tenant, day.isoformat())])
+
+
+def sign_in_sheet(principal: Principal, event_id: str) -> tuple[EventOut, list[dict[str, Any]]]:
+    """The event and its booked guests, by name (for the printed sheet)."""
+    event = get_event(principal, event_id)
+    guests = [
+        b
+        for b in schedule_db.bookings(principal.tenant, keys.event_pk(principal.tenant, event_id))
+        if b["state"] == "booked"
+    ]
+    return event, sorted(guests, key=lambda b: b["lead_name"])
+
+
+# --- appointments ------------------------------------------------------------------
+
+
+def _owner_for(principal: Principal, lead: Lead) -> str | None:
+    if lead.owner_id:
+        return lead.owner_id
+    return principal.user_id if principal.role in leads.OWNERS else None
+
+
+def book(
+    principal: Principal, lead_id: str, request: AppointmentCreateRequest, *, allow_started: bool = False
+) -> Appointment:
+    if principal.role is Role.teacher:
+        raise ForbiddenError("Teachers do not book appointments.", code="ROLE_FORBIDDEN")
+    lead = leads.visible_lead(principal, lead_id)
+    if lead.deleted_at is not None:
+        raise ConflictError("Restore the lead from the recycle bin first.", code="LEAD_DELETED")
+    tenant = get_tenant(principal.tenant)
+    now = clock.now()
+    base: dict[str, Any] = dict(
+        id=f"{lead.id}-{ids.new_id()}",
+        lead_id=lead.id,
+        lead_name=lead.name,
+        kind=request.kind,
+        owner_id=_owner_for(principal, lead),
+        booked_by=principal.user_id,
+        created_at=now,
+        note=request.note,
+        campus_id=lead.campus_id,
+        status="booked",
+    )
+    if request.kind == "visit":
+        at = school_time(request.at, tenant.timezone)
+        if at < now - timedelta(minutes=1) and not allow_started:
+            raise _invalid("at", "must not be in the past")
+        appointment = Appointment(**base, at=at, title="到中心参观")
+        schedule_db.put_visit(principal.tenant, appointment)
+        return appointment
+    if request.kind == "trial":
+        target = schedule_db.get_session(principal.tenant, request.session_id)
+        field, extra = "session_id", {}
+        if target is not None:
+            extra = dict(
+                session_id=target["id"],
+                course_id=target["course_id"],
+                title=target["course_name"],
+                campus_id=target["campus_id"],
+            )
+    else:
+        target = schedule_db.get_event(principal.tenant, request.event_id)
+        field, extra = "event_id", {}
+        if target is not None:
+            extra = dict(
+                event_id=target["id"], title=target["name"], campus_id=target.get("campus_id") or lead.campus_id
+            )
+    if target is None:
+        raise _invalid(field, f"unknown {'session' if field == 'session_id' else 'event'}")
+    if target.get("cancelled"):
+        raise _invalid(field, "it was cancelled")
+    starts_at = datetime.fromisoformat(target["starts_at"].replace("Z", "+00:00"))
+    started_today = (
+        allow_started
+        and starts_at.astimezone(ZoneInfo(tenant.timezone)).date() == now.astimezone(ZoneInfo(tenant.timezone)).date()
+    )
+    if starts_at < now and not started_today:
+        raise _invalid(field, "it is in the past")
+    appointment = Appointment(**{**base, **extra}, at=starts_at)
+    try:
+        schedule_db.book(principal.tenant, appointment, lead.owner_name)
+    except ConflictError as exc:
+        if exc.code != "SESSION_FULL" or not request.waitlist:
+            raise
+        appointment = appointment.model_copy(update={"status": "waitlisted"})
+        schedule_db.book(principal.tenant, appointment, lead.owner_name)
+    return appointment
+
+
+def _load(principal: Principal, appointment_id: str) -> Appointment:
+    lead_id = appointment_id.split("-", 1)[0]
+    leads.visible_lead(principal, lead_id)  # 404 for a lead you may not see
+    appointment = schedule_db.get_appointment(principal.tenant, lead_id, appointment_id)
+    if appointment is None:
+        raise NotFoundError("No such appointment.", code="APPOINTMENT_NOT_FOUND")
+    return appointment
+
+
+def cancel(principal: Principal, appointment_id: str) -> Appointment | None:
+    """Cancels and releases the seat; the first on the waitlist takes it and their consultant is told."""
+    appointment = _load(principal, appointment_id)
+    if appointment.status == "cancelled":
+        return None
+    cancelled = appointment.model_copy(update={"status": "cancelled", "cancelled_at": clock.now()})
+    schedule_db.cancel(principal.tenant, appointment, cancelled)
+    if appointment.status == "booked" and appointment.kind != "visit":
+        return _promote_waitlist(principal.tenant, appointment)
+    return None
+
+
+def _promote_waitlist(tenant: str, freed: Appointment) -> Appointment | None:
+    target_pk = keys.session_pk(tenant, freed.session_id) if freed.session_id else keys.event_pk(tenant, freed.event_id)
+    for _ in range(5):  # another cancellation or booking may race us; a few tries settle it
+        first = schedule_db.first_waitlisted(tenant, target_pk)
+        if first is None:
+            return None
+        waiting = schedule_db.get_appointment(tenant, first["lead_id"], first["appointment_id"])
+        if waiting is None or waiting.status != "waitlisted":
+            return None
+        promoted = waiting.model_copy(update={"status": "booked"})
+        if schedule_db.promote(tenant, waiting, promoted):
+            if promoted.owner_id:
+                now = clock.iso(clock.now())
+                message = f"{promoted.lead_name} 已从候补转为正式预约：{promoted.title}"
+                schedule_db.notify(tenant, promoted.owner_id, ids.new_id(), message, promoted.lead_id, now)
+            return promoted
+    return None
+
+
+def mark_attendance(principal: Principal, appointment_id: str, request: AppointmentPatchRequest) -> Appointment:
+    if principal.role not in ATTENDANCE_ROLES:
+        raise ForbiddenError("Your role may not mark attendance.", code="ROLE_FORBIDDEN")
+    appointment = _load(principal, appointment_id)
+    if appointment.status != "booked":
+        raise ConflictError("Only a booked appointment can be marked.", code="NOT_BOOKED")
+    arrived_at = None
+    if request.attendance == "arrived":
+        arrived_at = school_time(request.arrived_at, get_tenant(principal.tenant).timezone) or clock.now()
+        if arrived_at > clock.now() + timedelta(minutes=1):
+            raise _invalid("arrived_at", "must not be in the future")
+    updated = appointment.model_copy(update={"attendance": request.attendance, "arrived_at": arrived_at})
+    schedule_db.set_attendance(principal.tenant, appointment, updated)
+    return updated
+
+
+def list_appointments(principal: Principal, query: AppointmentListQuery) -> Page[Appointment]:
+    tenant = get_tenant(principal.tenant)
+    partitions, by_campus = appointment_partitions(principal)
+    if not partitions:
+        return Page[Appointment](items=[])
+    lo = hi = None
+    if query.date:
+        lo, hi = _local_day_range(query.date, tenant.timezone)
+    items, cursor = schedule_db.list_appointments(
+        principal.tenant,
+        partitions=partitions,
+        by_campus=by_campus,
+        limit=query.limit,
+        cursor=query.cursor,
+        scope=f"{principal.tenant}:appointments:{principal.user_id}:{query.date}",
+        range_from=lo,
+        range_to=hi,
+        filters={"kind": query.kind, "status": query.status, "attendance": query.attendance},
+    )
+    return Page[Appointment](items=items, next_cursor=cursor)
+
+
+def appointment_partitions(principal: Principal, team: list[str] | None = None) -> tuple[list[str], bool]:
+    role, tenant = principal.role, principal.tenant
+    if role is Role.teacher:
+        raise ForbiddenError("Teachers see their classes through sessions.", code="ROLE_FORBIDDEN")
+    if role is Role.consultant:
+        return [keys.appointments_by(tenant, principal.user_id)], False
+    if role is Role.supervisor:
+        return [keys.appointments_by(tenant, u) for u in team or leads.team_of(principal)], False
+    campuses = leads.all_campuses(tenant) if role is Role.admin else list(principal.campus_ids)
+    return [keys.appointments_in(tenant, c) for c in campuses], True
+
+
+def appointments_between(
+    principal: Principal, lo: str, hi: str, limit: int, team: list[str] | None = None
+) -> tuple[list[Appointment], bool]:
+    """Booked appointments in a time range for the dashboard (one Query per partition)."""
+    partitions, by_campus = appointment_partitions(principal, team)
+    found, more = [], False
+    for part in partitions:
+        items, cursor = schedule_db.list_appointments(
+            principal.tenant,
+            partitions=[part],
+            by_campus=by_campus,
+            limit=limit,
+            cursor=None,
+            scope="dash",
+            range_from=lo,
+            range_to=hi,
+            filters={"status": "booked"},
+        )
+        found += items
+        more = more or cursor is not None
+    return found, more
