@@ -198,6 +198,10 @@ def probe_appointments(a, b):
     assert [(x["status"], x["attendance"]) for x in mine if x["id"] == a.appointment["id"]] == [("booked", None)]
 
 
+def probe_notifications(a, b):
+    assert b.consultant.get("/notifications").json_body["items"] == []
+
+
 PROBES = {
     ("GET", "/me"): probe_me,
     ("POST", "/campuses"): probe_create_campus,
@@ -249,6 +253,7 @@ PROBES = {
     ("PATCH", "/appointments/{appointment_id}"): probe_appointments,
     ("DELETE", "/appointments/{appointment_id}"): probe_appointments,
     ("POST", "/leads/{lead_id}/walk-ins"): _lead_route_404("POST", "/walk-ins", {"content": "B 的到访"}),
+    ("GET", "/notifications"): lambda a, b: probe_notifications(a, b),
     ("GET", "/settings/dictionaries/{kind}"): probe_dictionary,
     ("PUT", "/settings/dictionaries/{kind}"): probe_dictionary,
     ("GET", "/settings/leads"): probe_lead_settings,

@@ -4,11 +4,12 @@ from chalice import Blueprint
 
 from chalicelib.api.routing import Call, endpoint
 from chalicelib.domain import followups
-from chalicelib.schemas.common import Page
+from chalicelib.schemas.common import Page, PageQuery
 from chalicelib.schemas.followups import (
     FollowUp,
     FollowUpCreateRequest,
     FollowUpListQuery,
+    Notification,
     Plan,
     PlanCreated,
     PlanCreateRequest,
@@ -86,3 +87,16 @@ def patch_plan(call: Call) -> Plan:
 )
 def get_today(call: Call) -> Today:
     return followups.today(call.principal)
+
+
+@endpoint(
+    bp,
+    "GET",
+    "/notifications",
+    summary="Your in-app notifications, newest first",
+    tags=["follow-ups"],
+    query=PageQuery,
+    response=Page[Notification],
+)
+def list_notifications(call: Call) -> Page[Notification]:
+    return followups.notifications(call.principal, call.query.limit, call.query.cursor)

@@ -324,3 +324,17 @@ def notify(tenant: str, user_id: str, notification_id: str, message: str, lead_i
         lead_id=lead_id,
         created_at=at,
     ).save()
+
+
+def list_notifications(tenant: str, user_id: str, limit: int, cursor: str | None) -> tuple[list[dict], str | None]:
+    from chalicelib.db import cursor as cursors
+
+    scope = f"{tenant}:notifications:{user_id}"
+    result = NotificationItem.query(
+        keys.notifications_pk(tenant, user_id),
+        scan_index_forward=False,
+        limit=limit,
+        last_evaluated_key=cursors.decode(cursor, scope),
+    )
+    items = [values(i) for i in result]
+    return items, cursors.encode(result.last_evaluated_key, scope)

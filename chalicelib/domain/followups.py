@@ -20,6 +20,7 @@ from chalicelib.schemas.followups import (
     FollowUp,
     FollowUpCreateRequest,
     FollowUpListQuery,
+    Notification,
     Plan,
     PlanCreated,
     PlanCreateRequest,
@@ -314,3 +315,10 @@ def check_next(principal: Principal, request: FollowUpCreateRequest) -> None:
     """Validates a follow-up's next time before other writes depend on it (walk-ins)."""
     timezone = get_tenant(principal.tenant).timezone
     _not_in_past(school_time(request.next_follow_up_at, timezone), "next_follow_up_at")
+
+
+def notifications(principal: Principal, limit: int, cursor: str | None) -> Page[Notification]:
+    from chalicelib.db import schedule as schedule_db
+
+    items, next_cursor = schedule_db.list_notifications(principal.tenant, principal.user_id, limit, cursor)
+    return Page[Notification](items=[Notification.model_validate(i) for i in items], next_cursor=next_cursor)

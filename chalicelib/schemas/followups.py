@@ -108,3 +108,11 @@ class Today(Entity):
     visits: TodayBucket = Field(description="今日参观")
     trials: TodayBucket = Field(description="今日试听")
     events: TodayBucket = Field(description="今日活动")
+
+
+class Notification(Entity):
+    id: str
+    message: str
+    lead_id: str | None = None
+    created_at: datetime
+    read: bool = False
