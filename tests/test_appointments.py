@@ -199,6 +199,7 @@ def test_a_walk_in_records_contact_visit_and_trial_in_one_call(centre):
     assert result["visit"]["attendance"] == "arrived" and result["trial"]["attendance"] == "arrived"
     detail = centre.alice.get(f"/leads/{lead['id']}").json_body
     assert detail["follow_ups"][0]["method"] == "visit" and detail["last_contacted_at"]
+    assert sorted(a["kind"] for a in detail["appointments"]) == ["trial", "visit"]
 
 
 def test_today_counts_trials_on_the_right_day_in_the_school_time_zone(centre):

@@ -8,10 +8,20 @@ from typing import Any
 
 from chalicelib.db import config as config_db
 from chalicelib.db import followups as followups_db
+from chalicelib.db import schedule as schedule_db
 from chalicelib.db import keys, transactions
 from chalicelib.db.base import BaseItem
 from chalicelib.db.convert import values
-from chalicelib.db.items import FollowUpItem, LeadHistoryItem, LeadItem, LeadLinkItem, PhoneItem, PlanItem, UserItem
+from chalicelib.db.items import (
+    AppointmentItem,
+    FollowUpItem,
+    LeadHistoryItem,
+    LeadItem,
+    LeadLinkItem,
+    PhoneItem,
+    PlanItem,
+    UserItem,
+)
 from chalicelib.db.paging import Page, query_partitions
 from chalicelib.errors import ConflictError
 from chalicelib.schemas.leads import HistoryEntry, Lead
@@ -34,6 +44,7 @@ class LeadBundle:
     referrals: list[str] = field(default_factory=list)
     follow_ups: list[Any] = field(default_factory=list)
     plans: list[Any] = field(default_factory=list)
+    appointments: list[Any] = field(default_factory=list)
 
 
 @dataclass
@@ -270,6 +281,8 @@ def bundle(tenant: str, lead_id: str) -> LeadBundle | None:
             result.follow_ups.append(followups_db.to_follow_up(item))
         elif isinstance(item, PlanItem):
             result.plans.append(followups_db.to_plan(item))
+        elif isinstance(item, AppointmentItem):
+            result.appointments.append(schedule_db.to_appointment(item))
     if lead is None:
         return None
     result.lead = lead

@@ -282,6 +282,7 @@ def get_lead(principal: Principal, lead_id: str) -> LeadDetail:
         **out.model_dump(),
         follow_ups=sorted(found.follow_ups, key=lambda f: f.followed_at, reverse=True),
         plans=sorted(found.plans, key=lambda p: (p.status != "open", p.planned_at)),
+        appointments=sorted(found.appointments, key=lambda a: a.at, reverse=True),
         history=sorted(found.history, key=lambda h: h.at),
         siblings=found.siblings,
         referrals=found.referrals,

@@ -8,6 +8,7 @@ from pydantic import Field, model_validator
 
 from chalicelib.schemas.common import Entity, StrictModel
 from chalicelib.schemas.followups import FollowUp, Plan
+from chalicelib.schemas.schedule import Appointment
 
 Text50 = Field(min_length=1, max_length=50)
 
@@ -161,6 +162,7 @@ class HistoryEntry(Entity):
 class LeadDetail(LeadOut):
     follow_ups: list[FollowUp] = Field(default_factory=list, description="Newest first (历史跟进记录)")
     plans: list[Plan] = Field(default_factory=list, description="Work plans on this lead, open ones first")
+    appointments: list[Appointment] = Field(default_factory=list, description="Visits, trials and events, newest first")
     history: list[HistoryEntry] = Field(default_factory=list)
     siblings: list[str] = Field(default_factory=list, description="ids of the other leads of the family")
     referrals: list[str] = Field(default_factory=list, description="ids of the leads this one referred")
