@@ -8,8 +8,8 @@ from typing import Any
 
 from chalicelib.db import config as config_db
 from chalicelib.db import followups as followups_db
-from chalicelib.db import schedule as schedule_db
 from chalicelib.db import keys, transactions
+from chalicelib.db import schedule as schedule_db
 from chalicelib.db.base import BaseItem
 from chalicelib.db.convert import values
 from chalicelib.db.items import (
