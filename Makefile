@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NODE_STAMP := infra/local/node_modules/.installed
+STAGE ?= prod
 
 .PHONY: run test check lint fmt package bench openapi clean
 
@@ -45,8 +46,10 @@ openapi: $(STAMP)
 ## package: SAM/CloudFormation template + zip under build/, checked by cfn-lint
 package: $(STAMP)
 	rm -rf build/package
-	$(BIN)/chalice package --stage prod --merge-template infra/table.yml build/package
-	$(BIN)/cfn-lint build/package/sam.json
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package --stage $(STAGE) \
+		--merge-template infra/table.yml build/package
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/cfn-lint build/package/sam.yaml
+	@ls -l build/package/deployment.zip
 
 ## bench: cold import, warm latency, capacity and package size, as ratios to baselines
 bench: $(STAMP) $(NODE_STAMP)

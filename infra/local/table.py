@@ -33,8 +33,13 @@ def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
 _CfnLoader.add_multi_constructor("!", _intrinsic)
 
 
+def parse(text: str) -> dict[str, Any]:
+    """CloudFormation YAML (ours, or what `chalice package` writes) as plain data."""
+    return yaml.load(text, Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass
+
+
 def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
-    return yaml.load(path.read_text(encoding="utf-8"), Loader=_CfnLoader)  # noqa: S506 - safe loader subclass
+    return parse(path.read_text(encoding="utf-8"))
 
 
 def table_properties(path: Path = TEMPLATE) -> dict[str, Any]:
