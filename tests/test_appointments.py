@@ -220,3 +220,13 @@ def test_today_counts_trials_on_the_right_day_in_the_school_time_zone(centre):
     with clock.frozen(sunday_night_utc - timedelta(hours=12)):  # 19:30 Sunday in Shanghai
         alice = centre.sign_in(centre.alice.user["username"], centre.alice.password)
         assert alice.get("/dashboard/today").json_body["trials"]["count"] == 0
+
+
+def test_front_desk_marks_arrival_and_a_teacher_may_not_yet(centre):
+    frontdesk = centre.staff("frontdesk")
+    teacher = centre.staff("teacher")
+    lead = _lead(centre)
+    appointment = _trial(centre.alice, lead, centre.sessions[0]["id"]).json_body
+    assert teacher.patch(f"/appointments/{appointment['id']}", {"attendance": "arrived"}).status_code == 403
+    arrived = frontdesk.patch(f"/appointments/{appointment['id']}", {"attendance": "arrived"})
+    assert arrived.status_code == 200 and arrived.json_body["attendance"] == "arrived"
