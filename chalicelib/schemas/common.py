@@ -10,11 +10,12 @@ T = TypeVar("T")
 class StrictModel(BaseModel):
     """Request bodies: unknown fields are an error, strings are stripped."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
 
 
 class Entity(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    # defer_build: a model's validator is built on first use, not at import (cold start)
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
 
 class Page(BaseModel, Generic[T]):
