@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from pynamodb.exceptions import UpdateError
@@ -10,15 +11,43 @@ from chalicelib.db import keys
 from chalicelib.db.items import ConfigItem
 
 
-def load_all(tenant: str) -> dict[str, tuple[Any, set[str]]]:
-    """Every configuration item of a tenant: SK -> (body or None, used keys). One Query."""
-    found: dict[str, tuple[Any, set[str]]] = {}
+@dataclass
+class StoredConfig:
+    """What a tenant has stored; None where it keeps the defaults."""
+
+    dictionaries: dict[str, tuple[Any, set[str]]] = field(default_factory=dict)  # kind -> (entries, used keys)
+    lead_settings: Any = None
+    assessment: Any = None
+
+
+def load_all(tenant: str) -> StoredConfig:
+    """Every configuration item of a tenant, in one Query."""
+    found = StoredConfig()
+    dictionary_prefix = keys.dictionary_sk("")
     for item in ConfigItem.query(keys.tenant_pk(tenant), ConfigItem.SK.startswith(keys.CONFIG_PREFIX)):
-        found[item.SK] = (item.body, set(item.used_keys or ()))
+        if item.SK.startswith(dictionary_prefix):
+            found.dictionaries[item.SK[len(dictionary_prefix) :]] = (item.body, set(item.used_keys or ()))
+        elif item.SK == keys.LEAD_SETTINGS_SK:
+            found.lead_settings = item.body
+        elif item.SK == keys.ASSESSMENT_SK:
+            found.assessment = item.body
     return found
 
 
-def put(tenant: str, sk: str, body: Any, *, must_not_use: set[str] = frozenset()) -> bool:
+def put_dictionary(tenant: str, kind: str, entries: Any, *, must_not_use: set[str]) -> bool:
+    """Replaces a dictionary unless one of `must_not_use` became used meanwhile (then False)."""
+    return _put(tenant, keys.dictionary_sk(kind), entries, must_not_use=must_not_use)
+
+
+def put_lead_settings(tenant: str, body: Any) -> None:
+    _put(tenant, keys.LEAD_SETTINGS_SK, body)
+
+
+def put_assessment(tenant: str, body: Any) -> None:
+    _put(tenant, keys.ASSESSMENT_SK, body)
+
+
+def _put(tenant: str, sk: str, body: Any, *, must_not_use: set[str] = frozenset()) -> bool:
     """Writes a configuration body, keeping its used keys; False if one of `must_not_use`
     became used meanwhile (the caller re-reads and explains)."""
     item = ConfigItem(keys.tenant_pk(tenant), sk)

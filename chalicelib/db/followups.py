@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.db import cursor as cursors
 from chalicelib.db import keys
 from chalicelib.db.convert import values
 from chalicelib.db.items import FollowUpItem, LeadItem, PlanItem
-from chalicelib.db.paging import query_partitions
+from chalicelib.db.paging import Scope, query_partitions
 from chalicelib.schemas.followups import FollowUp, Plan
 
 
@@ -59,8 +60,7 @@ def list_follow_ups(
     tenant: str,
     *,
     lead_id: str | None,
-    partitions: list[str],
-    by_campus: bool,
+    where: Scope,
     limit: int,
     cursor: str | None,
     scope: str,
@@ -78,8 +78,18 @@ def list_follow_ups(
             filter_condition=condition,
             scan_index_forward=False,
             limit=limit,
+            page_size=limit,
+            last_evaluated_key=cursors.decode(cursor, scope),
         )
-        return [to_follow_up(i) for i in result], None
+        raw = next(result.page_iter, None) or {}
+        items = [to_follow_up(FollowUpItem.from_raw_data(i)) for i in raw.get("Items", [])]
+        return items, cursors.encode(raw.get("LastEvaluatedKey"), scope)
+    by_campus = where.by_campus
+    partitions = (
+        [keys.follow_ups_in(tenant, c) for c in where.campuses]
+        if by_campus
+        else [keys.follow_ups_by(tenant, u) for u in where.users]
+    )
     index = "GSI3" if by_campus else "GSI1"
     sort_attr = getattr(FollowUpItem, f"{index}SK")
     page = query_partitions(
@@ -96,8 +106,14 @@ def list_follow_ups(
     return [to_follow_up(i) for i in page.items], page.cursor
 
 
-def due_leads(partitions: list[str], *, by_campus: bool, until_iso: str, limit: int) -> tuple[list[Any], bool]:
+def due_leads(tenant: str, where: Scope, *, until_iso: str, limit: int) -> tuple[list[Any], bool]:
     """Leads whose next follow-up is at or before `until_iso`, soonest first (GSI2/GSI4)."""
+    by_campus = where.by_campus
+    partitions = (
+        [keys.campus_scope(tenant, c) for c in where.campuses]
+        if by_campus
+        else [keys.owner_scope(tenant, u, "") for u in where.users]
+    )
     index = "GSI4" if by_campus else "GSI2"
     found, more = [], False
     for part in partitions:
@@ -110,9 +126,9 @@ def due_leads(partitions: list[str], *, by_campus: bool, until_iso: str, limit: 
     return found, more
 
 
-def plans_due(partitions: list[str], *, until_iso: str, limit: int) -> tuple[list[Plan], bool]:
+def plans_due(tenant: str, users: list[str], *, until_iso: str, limit: int) -> tuple[list[Plan], bool]:
     found, more = [], False
-    for part in partitions:
+    for part in (keys.plans_of(tenant, u) for u in users):
         result = PlanItem.gsi1.query(part, PlanItem.GSI1SK.between("0", until_iso + "~"), limit=limit)
         raw = next(result.page_iter, None) or {}
         found += [to_plan(PlanItem.from_raw_data(i)) for i in raw.get("Items", [])]

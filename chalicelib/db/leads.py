@@ -22,7 +22,7 @@ from chalicelib.db.items import (
     PlanItem,
     UserItem,
 )
-from chalicelib.db.paging import Page, query_partitions
+from chalicelib.db.paging import Page, Scope, query_partitions
 from chalicelib.errors import ConflictError
 from chalicelib.schemas.leads import HistoryEntry, Lead
 
@@ -316,8 +316,7 @@ def phone_claim(tenant: str, e164: str) -> PhoneClaim | None:
 def list_page(
     tenant: str,
     *,
-    by_campus: bool,
-    partitions: list[str],
+    scope_of: Scope,
     sort: str,
     limit: int,
     cursor: str | None,
@@ -327,6 +326,12 @@ def list_page(
     filters: dict[str, Any],
 ) -> tuple[list[Lead], str | None]:
     newest = sort == "newest"
+    by_campus = scope_of.by_campus
+    if by_campus:
+        partitions = [keys.campus_scope(tenant, c) for c in scope_of.campuses]
+    else:
+        partitions = [keys.owner_scope(tenant, u, "") for u in scope_of.users]
+        partitions += [keys.owner_scope(tenant, None, c) for c in scope_of.pools]
     index = ("GSI3" if newest else "GSI4") if by_campus else ("GSI1" if newest else "GSI2")
     sort_attr = getattr(LeadItem, f"{index}SK")
     range_condition = None

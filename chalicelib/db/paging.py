@@ -102,3 +102,21 @@ def single(result: Any, scope: str, entity: type) -> tuple[list[Any], str | None
     """One page of a one-partition Query (`limit` already applied) as entities and a cursor."""
     items = [entity.model_validate(values(i)) for i in result]
     return items, cursors.encode(result.last_evaluated_key, scope)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose items a list reads, as the domain says it: some users' own partitions, the
+    public pools of some campuses, or whole campuses. db turns it into partition keys."""
+
+    users: tuple[str, ...] = ()
+    pools: tuple[str, ...] = ()
+    campuses: tuple[str, ...] = ()
+
+    @property
+    def by_campus(self) -> bool:
+        return bool(self.campuses)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.users or self.pools or self.campuses)

@@ -24,7 +24,7 @@ from chalicelib.db.items import (
     SessionItem,
     TrialMarkerItem,
 )
-from chalicelib.db.paging import query_partitions
+from chalicelib.db.paging import Scope, query_partitions
 from chalicelib.errors import ConflictError
 from chalicelib.schemas.schedule import Appointment
 
@@ -135,8 +135,14 @@ def events_on(tenant: str, day: str) -> list[dict[str, Any]]:
     return [values(i) for i in EventItem.gsi1.query(keys.events_on(tenant, day))]
 
 
-def bookings(tenant: str, target_pk: str) -> list[dict[str, Any]]:
-    return [values(i) for i in BookingItem.query(target_pk, BookingItem.SK.startswith(keys.BOOKING_PREFIX))]
+def _target_pk(tenant: str, session_id: str | None, event_id: str | None) -> str:
+    return keys.session_pk(tenant, session_id) if session_id else keys.event_pk(tenant, event_id)
+
+
+def bookings(tenant: str, *, session_id: str | None = None, event_id: str | None = None) -> list[dict[str, Any]]:
+    """The bookings and waitlist places of a session or an event (one Query)."""
+    target = _target_pk(tenant, session_id, event_id)
+    return [values(i) for i in BookingItem.query(target, BookingItem.SK.startswith(keys.BOOKING_PREFIX))]
 
 
 # --- appointments ------------------------------------------------------------------
@@ -242,8 +248,8 @@ def cancel(tenant: str, appointment: Appointment, cancelled: Appointment) -> Non
             tx.delete(marker, condition=TrialMarkerItem.appointment_id == appointment.id)
 
 
-def first_waitlisted(tenant: str, target_pk: str) -> dict[str, Any] | None:
-    waiting = [b for b in bookings(tenant, target_pk) if b["state"] == "waitlisted"]
+def first_waitlisted(tenant: str, session_id: str | None, event_id: str | None) -> dict[str, Any] | None:
+    waiting = [b for b in bookings(tenant, session_id=session_id, event_id=event_id) if b["state"] == "waitlisted"]
     return min(waiting, key=lambda b: (b["waited_at"] or "", b["appointment_id"])) if waiting else None
 
 
@@ -283,8 +289,7 @@ def set_attendance(tenant: str, before: Appointment, after: Appointment) -> None
 def list_appointments(
     tenant: str,
     *,
-    partitions: list[str],
-    by_campus: bool,
+    where: Scope,
     limit: int,
     cursor: str | None,
     scope: str,
@@ -292,6 +297,12 @@ def list_appointments(
     range_to: str | None,
     filters: dict[str, Any],
 ) -> tuple[list[Appointment], str | None]:
+    by_campus = where.by_campus
+    partitions = (
+        [keys.appointments_in(tenant, c) for c in where.campuses]
+        if by_campus
+        else [keys.appointments_by(tenant, u) for u in where.users]
+    )
     index = "GSI4" if by_campus else "GSI2"
     sort_attr = getattr(AppointmentItem, f"{index}SK")
     condition = None

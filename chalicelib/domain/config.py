@@ -5,11 +5,10 @@ Read once per request with one Query; missing pieces fall back to the defaults b
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.db import config as config_db
-from chalicelib.db import keys
 from chalicelib.errors import ConflictError, ValidationFailedError
 from chalicelib.schemas.settings import (
     AssessmentConfig,
@@ -76,7 +75,6 @@ class TenantConfig:
     dictionaries: dict[DictionaryKind, Dictionary]
     lead_settings: LeadSettings
     assessment: AssessmentConfig
-    raw: dict[str, Any] = field(default_factory=dict)
 
     def entry(self, kind: DictionaryKind, key: str) -> DictionaryEntry | None:
         return next((e for e in self.dictionaries[kind].entries if e.key == key), None)
@@ -86,16 +84,13 @@ def load(tenant: str) -> TenantConfig:
     raw = config_db.load_all(tenant)
     dictionaries = {}
     for kind in DictionaryKind:
-        body, used = raw.get(keys.dictionary_sk(kind.value), (None, set()))
+        body, used = raw.dictionaries.get(kind.value, (None, set()))
         entries = [DictionaryEntry(**e) for e in body] if body else DEFAULTS[kind]
         dictionaries[kind] = Dictionary(kind=kind, entries=entries, used=sorted(used))
-    settings_body = raw.get(keys.LEAD_SETTINGS_SK, (None, set()))[0]
-    assessment_body = raw.get(keys.ASSESSMENT_SK, (None, set()))[0]
     return TenantConfig(
         dictionaries=dictionaries,
-        lead_settings=LeadSettings(**(settings_body or {})),
-        assessment=AssessmentConfig(**(assessment_body or {})),
-        raw=raw,
+        lead_settings=LeadSettings(**(raw.lead_settings or {})),
+        assessment=AssessmentConfig(**(raw.assessment or {})),
     )
 
 
@@ -141,7 +136,7 @@ def put_dictionary(tenant: str, kind: DictionaryKind, request: DictionaryPutRequ
     in_use = sorted(removed & set(current.used))
     if not in_use:
         body = [e.model_dump() for e in request.entries]
-        if config_db.put(tenant, keys.dictionary_sk(kind.value), body, must_not_use=removed):
+        if config_db.put_dictionary(tenant, kind.value, body, must_not_use=removed):
             return load(tenant).dictionaries[kind]
         in_use = sorted(removed & set(load(tenant).dictionaries[kind].used))
     raise ConflictError(
@@ -158,7 +153,7 @@ def get_lead_settings(tenant: str) -> LeadSettings:
 def patch_lead_settings(tenant: str, request: LeadSettingsPatch) -> LeadSettings:
     current = load(tenant).lead_settings
     updated = current.model_copy(update=request.model_dump(exclude_unset=True, exclude_none=True))
-    config_db.put(tenant, keys.LEAD_SETTINGS_SK, updated.model_dump())
+    config_db.put_lead_settings(tenant, updated.model_dump())
     return updated
 
 
@@ -167,5 +162,5 @@ def get_assessment(tenant: str) -> AssessmentConfig:
 
 
 def put_assessment(tenant: str, request: AssessmentConfig) -> AssessmentConfig:
-    config_db.put(tenant, keys.ASSESSMENT_SK, request.model_dump())
+    config_db.put_assessment(tenant, request.model_dump())
     return request

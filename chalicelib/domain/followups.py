@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from chalicelib.db import followups as followups_db
 from chalicelib.db import leads as leads_db
 from chalicelib.db import users as users_db
+from chalicelib.db.paging import Scope
 from chalicelib.domain import clock, ids, leads
 from chalicelib.domain import config as tenant_config
 from chalicelib.domain.auth import Principal
@@ -122,8 +123,6 @@ def record(principal: Principal, lead_id: str, request: FollowUpCreateRequest) -
 
 
 def list_follow_ups(principal: Principal, query: FollowUpListQuery) -> Page[FollowUp]:
-    from chalicelib.db import keys
-
     tenant = principal.tenant
     lo = clock.iso(query.from_) if query.from_ else None
     hi = clock.iso(query.to) if query.to else None
@@ -131,13 +130,12 @@ def list_follow_ups(principal: Principal, query: FollowUpListQuery) -> Page[Foll
     if query.lead:
         lead = leads.visible_lead(principal, query.lead)
         items, cursor = followups_db.list_follow_ups(
-            tenant, lead_id=lead.id, partitions=[], by_campus=False, scope="", **common
+            tenant, lead_id=lead.id, where=Scope(), scope=f"{tenant}:follow-ups:lead:{lead.id}", **common
         )
         return Page[FollowUp](items=items, next_cursor=cursor)
     role = principal.role
     if role is Role.teacher:
         raise ForbiddenError("Teachers see follow-ups through their classes.", code="ROLE_FORBIDDEN")
-    by_campus = False
     if query.consultant:
         allowed = (
             role in (Role.admin, *leads.CAMPUS_WIDE)
@@ -146,23 +144,22 @@ def list_follow_ups(principal: Principal, query: FollowUpListQuery) -> Page[Foll
         )
         if not allowed:
             raise ForbiddenError("You may not look at that consultant's follow-ups.", code="ROLE_FORBIDDEN")
-        partitions = [keys.follow_ups_by(tenant, query.consultant)]
+        where = Scope(users=(query.consultant,))
     elif role is Role.consultant:
-        partitions = [keys.follow_ups_by(tenant, principal.user_id)]
+        where = Scope(users=(principal.user_id,))
     elif role is Role.supervisor:
-        partitions = [keys.follow_ups_by(tenant, u) for u in leads.team_of(principal)]
+        where = Scope(users=tuple(leads.team_of(principal)))
     else:
         campuses = leads.all_campuses(tenant) if role is Role.admin else list(principal.campus_ids)
         if query.campus:
             campuses = [c for c in campuses if c == query.campus]
-        partitions, by_campus = [keys.follow_ups_in(tenant, c) for c in campuses], True
-    if not partitions:
+        where = Scope(campuses=tuple(campuses))
+    if where.empty:
         return Page[FollowUp](items=[])
     items, cursor = followups_db.list_follow_ups(
         tenant,
         lead_id=None,
-        partitions=partitions,
-        by_campus=by_campus,
+        where=where,
         scope=f"{tenant}:follow-ups:{principal.user_id}:{query.consultant}:{query.campus}",
         **common,
     )
@@ -240,8 +237,6 @@ def patch_plan(principal: Principal, lead_id: str, plan_id: str, request: PlanPa
 def today(principal: Principal, limit: int = 100) -> Today:
     """Today's work in the school's time zone, scoped like the lead lists. Each list is one
     bounded Query per owner, team member or campus: its cost does not grow with history."""
-    from chalicelib.db import keys
-
     tenant = get_tenant(principal.tenant)
     zone = ZoneInfo(tenant.timezone)
     local_today = clock.now().astimezone(zone).date()
@@ -257,11 +252,8 @@ def today(principal: Principal, limit: int = 100) -> Today:
     else:
         campuses = leads.all_campuses(principal.tenant) if role is Role.admin else list(principal.campus_ids)
         members = leads.staff_of(principal.tenant, campuses)
-    if campuses:
-        lead_parts, by_campus = [keys.campus_scope(principal.tenant, c) for c in campuses], True
-    else:
-        lead_parts, by_campus = [keys.owner_scope(principal.tenant, u, "") for u in members], False
-    due, more = followups_db.due_leads(lead_parts, by_campus=by_campus, until_iso=clock.iso(end), limit=limit)
+    where = Scope(campuses=tuple(campuses)) if campuses else Scope(users=tuple(members))
+    due, more = followups_db.due_leads(principal.tenant, where, until_iso=clock.iso(end), limit=limit)
     rows = []
     for i in due:
         if not i.next_follow_up_at:
@@ -279,9 +271,7 @@ def today(principal: Principal, limit: int = 100) -> Today:
             )
         )
     rows.sort(key=lambda r: r.next_follow_up_at)
-    plans, plans_more = followups_db.plans_due(
-        [keys.plans_of(principal.tenant, u) for u in members], until_iso=clock.iso(end), limit=limit
-    )
+    plans, plans_more = followups_db.plans_due(principal.tenant, members, until_iso=clock.iso(end), limit=limit)
     plans.sort(key=lambda p: p.planned_at)
     overdue = [r for r in rows if r.overdue]
     due_today = [r for r in rows if not r.overdue]

@@ -10,6 +10,7 @@ from chalicelib.db import leads as leads_db
 from chalicelib.db import tenants as tenants_db
 from chalicelib.db import users as users_db
 from chalicelib.db.leads import DuplicatePhoneError, LeadBundle, OwnerCapError, OwnerChange
+from chalicelib.db.paging import Scope
 from chalicelib.domain import clock, ids, phones
 from chalicelib.domain import config as tenant_config
 from chalicelib.domain.auth import Principal
@@ -527,34 +528,29 @@ def list_leads(principal: Principal, query: LeadListQuery) -> Page[LeadOut]:
         if query.campus not in campuses:
             return Page[LeadOut](items=[])
         campuses = [query.campus]
-    from chalicelib.db import keys
-
-    by_campus = False
     scope = query.scope
     if scope == "visible":
         scope = {Role.consultant: "mine+pool", Role.supervisor: "team+pool"}.get(role, "campus")
+    me, pools = (principal.user_id,), tuple(campuses)
     if query.owner:
         if role is Role.consultant and query.owner != principal.user_id:
             return Page[LeadOut](items=[])
         if role is Role.supervisor and query.owner not in team_of(principal):
             return Page[LeadOut](items=[])
-        partitions = [keys.owner_scope(tenant, query.owner, "")]
+        where = Scope(users=(query.owner,))
     elif scope == "mine":
-        partitions = [keys.owner_scope(tenant, principal.user_id, "")]
+        where = Scope(users=me)
     elif scope == "pool":
-        partitions = [keys.owner_scope(tenant, None, c) for c in campuses]
+        where = Scope(pools=pools)
     elif scope in ("team", "team+pool"):
-        if role not in (Role.supervisor,):
+        if role is not Role.supervisor:
             raise ForbiddenError("Only supervisors have a team.", code="ROLE_FORBIDDEN")
-        partitions = [keys.owner_scope(tenant, u, "") for u in team_of(principal)]
-        if scope == "team+pool":
-            partitions += [keys.owner_scope(tenant, None, c) for c in campuses]
+        where = Scope(users=tuple(team_of(principal)), pools=pools if scope == "team+pool" else ())
     elif scope == "mine+pool":
-        partitions = [keys.owner_scope(tenant, principal.user_id, "")]
-        partitions += [keys.owner_scope(tenant, None, c) for c in campuses]
+        where = Scope(users=me, pools=pools)
     else:
-        partitions, by_campus = [keys.campus_scope(tenant, c) for c in campuses], True
-    if not partitions:
+        where = Scope(campuses=pools)
+    if where.empty:
         return Page[LeadOut](items=[])
     if query.sort == "newest":
         lo, hi = query.created_from, query.created_to
@@ -568,7 +564,7 @@ def list_leads(principal: Principal, query: LeadListQuery) -> Page[LeadOut]:
         "level": query.level,
         "tag": query.tag,
         "name_prefix": query.q,
-        "campus_in": campuses if not by_campus and (query.campus or role is not Role.admin) else None,
+        "campus_in": campuses if not where.by_campus and (query.campus or role is not Role.admin) else None,
     }
     if query.sort == "newest" and (query.next_from or query.next_to):
         raise ValidationFailedError(
@@ -582,8 +578,7 @@ def list_leads(principal: Principal, query: LeadListQuery) -> Page[LeadOut]:
         )
     items, cursor = leads_db.list_page(
         tenant,
-        by_campus=by_campus,
-        partitions=partitions,
+        scope_of=where,
         sort=query.sort,
         limit=query.limit,
         cursor=query.cursor,

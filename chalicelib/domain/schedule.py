@@ -6,9 +6,9 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from chalicelib.db import keys
 from chalicelib.db import schedule as schedule_db
 from chalicelib.db import tenants as tenants_db
+from chalicelib.db.paging import Scope
 from chalicelib.domain import clock, ids, leads
 from chalicelib.domain.auth import Principal
 from chalicelib.domain.followups import school_time
@@ -204,11 +204,7 @@ def events_on(principal: Principal, day: date | None) -> Page[EventOut]:
 def sign_in_sheet(principal: Principal, event_id: str) -> tuple[EventOut, list[dict[str, Any]]]:
     """The event and its booked guests, by name (for the printed sheet)."""
     event = get_event(principal, event_id)
-    guests = [
-        b
-        for b in schedule_db.bookings(principal.tenant, keys.event_pk(principal.tenant, event_id))
-        if b["state"] == "booked"
-    ]
+    guests = [b for b in schedule_db.bookings(principal.tenant, event_id=event_id) if b["state"] == "booked"]
     return event, sorted(guests, key=lambda b: b["lead_name"])
 
 
@@ -311,9 +307,8 @@ def cancel(principal: Principal, appointment_id: str) -> Appointment | None:
 
 
 def _promote_waitlist(tenant: str, freed: Appointment) -> Appointment | None:
-    target_pk = keys.session_pk(tenant, freed.session_id) if freed.session_id else keys.event_pk(tenant, freed.event_id)
     for _ in range(5):  # another cancellation or booking may race us; a few tries settle it
-        first = schedule_db.first_waitlisted(tenant, target_pk)
+        first = schedule_db.first_waitlisted(tenant, freed.session_id, freed.event_id)
         if first is None:
             return None
         waiting = schedule_db.get_appointment(tenant, first["lead_id"], first["appointment_id"])
@@ -347,16 +342,15 @@ def mark_attendance(principal: Principal, appointment_id: str, request: Appointm
 
 def list_appointments(principal: Principal, query: AppointmentListQuery) -> Page[Appointment]:
     tenant = get_tenant(principal.tenant)
-    partitions, by_campus = appointment_partitions(principal)
-    if not partitions:
+    where = appointment_scope(principal)
+    if where.empty:
         return Page[Appointment](items=[])
     lo = hi = None
     if query.date:
         lo, hi = _local_day_range(query.date, tenant.timezone)
     items, cursor = schedule_db.list_appointments(
         principal.tenant,
-        partitions=partitions,
-        by_campus=by_campus,
+        where=where,
         limit=query.limit,
         cursor=query.cursor,
         scope=f"{principal.tenant}:appointments:{principal.user_id}:{query.date}",
@@ -367,29 +361,30 @@ def list_appointments(principal: Principal, query: AppointmentListQuery) -> Page
     return Page[Appointment](items=items, next_cursor=cursor)
 
 
-def appointment_partitions(principal: Principal, team: list[str] | None = None) -> tuple[list[str], bool]:
-    role, tenant = principal.role, principal.tenant
+def appointment_scope(principal: Principal, team: list[str] | None = None) -> Scope:
+    role = principal.role
     if role is Role.teacher:
         raise ForbiddenError("Teachers see their classes through sessions.", code="ROLE_FORBIDDEN")
     if role is Role.consultant:
-        return [keys.appointments_by(tenant, principal.user_id)], False
+        return Scope(users=(principal.user_id,))
     if role is Role.supervisor:
-        return [keys.appointments_by(tenant, u) for u in team or leads.team_of(principal)], False
-    campuses = leads.all_campuses(tenant) if role is Role.admin else list(principal.campus_ids)
-    return [keys.appointments_in(tenant, c) for c in campuses], True
+        return Scope(users=tuple(team or leads.team_of(principal)))
+    campuses = leads.all_campuses(principal.tenant) if role is Role.admin else list(principal.campus_ids)
+    return Scope(campuses=tuple(campuses))
 
 
 def appointments_between(
     principal: Principal, lo: str, hi: str, limit: int, team: list[str] | None = None
 ) -> tuple[list[Appointment], bool]:
     """Booked appointments in a time range for the dashboard (one Query per partition)."""
-    partitions, by_campus = appointment_partitions(principal, team)
+    where = appointment_scope(principal, team)
     found, more = [], False
-    for part in partitions:
+    # one partition at a time, so each contributes up to `limit` of the day's appointments
+    singles = [Scope(campuses=(c,)) for c in where.campuses] or [Scope(users=(u,)) for u in where.users]
+    for single in singles:
         items, cursor = schedule_db.list_appointments(
             principal.tenant,
-            partitions=[part],
-            by_campus=by_campus,
+            where=single,
             limit=limit,
             cursor=None,
             scope="dash",
