@@ -128,7 +128,7 @@ def login(client, tenant: str, username: str, password: str):
 class School:
     """Factory for a fresh tenant with an admin, and for more staff inside it."""
 
-    def __init__(self, client):
+    def __init__(self, client, timezone: str = "Asia/Shanghai"):
         from chalicelib.domain.tenants import create_tenant
 
         self.client = client
@@ -137,7 +137,7 @@ class School:
         create_tenant(
             slug=self.slug,
             name="测试学校 " + self.slug,
-            timezone="Asia/Shanghai",
+            timezone=timezone,
             phone_region="CN",
             admin_username="admin",
             admin_password=self.admin_password,

@@ -146,16 +146,40 @@ def test_the_protection_period_returns_untouched_leads_to_the_pool(school):
         lead = consultant.post("/leads", lead_body()).json_body
     assert lead["reclaim_on"] == "2030-01-15"
     # the day before, nothing happens; on the day, it returns to the pool, recorded
+    # 23:00 on 14 January in Shanghai: not yet
     with telemetry.record() as rec:
-        assert leads.reclaim_expired(date(2030, 1, 14))["released"] == 0
+        assert leads.reclaim_expired(datetime(2030, 1, 14, 15, 0, tzinfo=UTC))["released"] == 0
     assert "Scan" not in rec.operations
-    with clock.frozen(datetime(2030, 1, 15, 0, 5, tzinfo=UTC)):
-        result = leads.reclaim_expired(date(2030, 1, 15))
+    assert rec.operations.count("Query") == 3 * 4  # the DUE buckets of three days, four shards each
+    # 00:05 on 15 January in Shanghai (still the 14th in UTC): it goes back to the pool
+    with clock.frozen(datetime(2030, 1, 14, 16, 5, tzinfo=UTC)):
+        result = leads.reclaim_expired(clock.now())
     assert result["released"] >= 1
     after = school.admin.get(f"/leads/{lead['id']}").json_body
     assert after["owner_id"] is None and after["reclaim_on"] is None
     assert after["history"][-1]["action"] == "reclaimed" and after["history"][-1]["by"] is None
     # a lead followed up meanwhile would have a later date: the job only reads the day's bucket
+
+
+def test_the_protection_period_ends_at_midnight_in_each_schools_own_time_zone(client):
+    from chalicelib.domain import leads
+    from tests.conftest import School
+
+    # GIVEN a school in Los Angeles whose consultant took a lead at noon on 1 March 2030
+    la = School(client, timezone="America/Los_Angeles")
+    la.admin.patch("/settings/leads", {"protection_days": 10})
+    consultant = la.staff("consultant")
+    with clock.frozen(datetime(2030, 3, 1, 20, 0, tzinfo=UTC)):
+        consultant = la.sign_in(consultant.user["username"], consultant.password)
+        lead = consultant.post("/leads", lead_body()).json_body
+    assert lead["reclaim_on"] == "2030-03-11"
+    # WHEN it is 06:30 UTC on 11 March: 23:30 on the 10th in Los Angeles (already the 11th in Shanghai)
+    leads.reclaim_expired(datetime(2030, 3, 11, 6, 30, tzinfo=UTC))
+    # THEN the lead is still the consultant's
+    assert la.admin.get(f"/leads/{lead['id']}").json_body["owner_id"] == consultant.user["id"]
+    # AND an hour later, past midnight in Los Angeles, it is back in the pool
+    leads.reclaim_expired(datetime(2030, 3, 11, 7, 30, tzinfo=UTC))
+    assert la.admin.get(f"/leads/{lead['id']}").json_body["owner_id"] is None
 
 
 def test_claiming_again_restarts_the_protection_period(school):

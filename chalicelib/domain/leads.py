@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -613,19 +613,36 @@ def list_recycle_bin(principal: Principal, limit: int, cursor: str | None) -> Pa
 # --- the protection period ---------------------------------------------------------
 
 
-def reclaim_expired(day: date) -> dict[str, int]:
-    """Returns to the pool every owned lead whose protection period ended on `day` without a
-    follow-up. Reads only that day's sparse DUE bucket; re-checks each lead, so a lead
-    followed up in the meantime (its date moved) or already released is left alone."""
+def reclaim_expired(at: datetime) -> dict[str, int]:
+    """Returns to the pool every owned lead whose protection period has ended, by its school's
+    own calendar, at the instant `at`. The DUE buckets are keyed by the school-local date, so
+    one run reads the buckets of the UTC day before, of and after `at` (every time zone's
+    today is among them) and releases a lead only when its school's today has reached its
+    date. Each lead is re-checked, so one followed up meanwhile (its date moved) is left alone."""
     from chalicelib.db import due as due_db
 
+    utc_day = at.astimezone(ZoneInfo("UTC")).date()
+    zones: dict[str, ZoneInfo] = {}
+    candidates = [
+        c
+        for day in (utc_day - timedelta(days=1), utc_day, utc_day + timedelta(days=1))
+        for c in due_db.reclaim_candidates(day.isoformat())
+    ]
     released = skipped = 0
-    for tenant, lead_id in due_db.reclaim_candidates(day.isoformat()):
+    for tenant, lead_id in candidates:
+        if tenant not in zones:
+            zones[tenant] = ZoneInfo(get_tenant(tenant).timezone)
+        local_today = at.astimezone(zones[tenant]).date()
         loaded = leads_db.get_with_version(tenant, lead_id)
         if loaded is None:
             continue
         lead, version = loaded
-        if lead.owner_id is None or lead.deleted_at is not None or lead.reclaim_on is None or lead.reclaim_on > day:
+        if (
+            lead.owner_id is None
+            or lead.deleted_at is not None
+            or lead.reclaim_on is None
+            or lead.reclaim_on > local_today
+        ):
             skipped += 1
             continue
         now = clock.now()

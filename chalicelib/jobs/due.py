@@ -27,8 +27,9 @@ def scheduled_messages(at: datetime) -> dict[str, Any]:
 
 @job("pool_reclaim")
 def pool_reclaim(at: datetime) -> dict[str, Any]:
-    """Leads whose protection period ended go back to the public pool (公海). Runnable from
-    the console now; its daily schedule and the owner's warnings come with messaging."""
+    """Leads whose protection period ended (in their school's calendar) go back to the public
+    pool (公海). Runnable from the console now; its hourly schedule and the owner's warnings
+    come with messaging."""
     from chalicelib.domain import leads
 
-    return leads.reclaim_expired(at.date())
+    return leads.reclaim_expired(at)
