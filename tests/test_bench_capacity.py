@@ -207,3 +207,16 @@ def test_a_recorded_getitem_keeps_its_item_and_is_priced_half_a_unit(table):
     cost = capacity.cost_call(call)
     assert cost.rru == 0.5
     assert cost.total == pytest.approx(call.capacity_units)
+
+
+def test_nested_recorders_each_see_their_calls(table):
+    # GIVEN two recorders, one inside the other, that see identical calls
+    from chalicelib.db import telemetry, tenants
+
+    with telemetry.record() as outer:
+        with telemetry.record() as inner:
+            tenants.get("no-such-school")
+        tenants.get("no-such-school")
+    # THEN leaving the inner one does not drop the outer one, and each has its own count
+    assert inner.operations == ["GetItem"]
+    assert outer.operations == ["GetItem", "GetItem"]

@@ -180,7 +180,7 @@ def _assignee(principal: Principal, assignee_id: str, campus_id: str) -> UserRec
             details=[{"field": "assignee_id", "message": "not a possible assignee"}],
         )
     if principal.role is Role.consultant and user.id != principal.user_id:
-        me = users_db.get(principal.tenant, principal.user_id)
+        me = principal.user  # read by authentication already
         if me is None or me.supervisor_id is None or user.supervisor_id != me.supervisor_id:
             raise ForbiddenError("A consultant hands plans only to teammates.", code="NOT_YOUR_TEAM")
     return user

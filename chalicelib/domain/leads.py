@@ -200,7 +200,7 @@ def create_lead(principal: Principal, request: LeadCreateRequest) -> LeadOut:
     if request.owner_id and not request.to_pool:
         owner = _owner_user(principal, request.owner_id, campus_id)
     elif not request.to_pool and principal.role in OWNERS:
-        owner = users_db.get(principal.tenant, principal.user_id)
+        owner = principal.user  # read by authentication already
     guardians = _guardians(request.guardians, tenant.phone_region)
     lead_id = ids.new_id()
     family_id, siblings = lead_id, []
@@ -413,7 +413,7 @@ def claim(principal: Principal, lead_id: str) -> LeadOut:
         return _out(lead)
     if lead.owner_id is not None:
         raise ConflictError("Only leads in the public pool can be claimed.", code="NOT_IN_POOL")
-    me = users_db.get(principal.tenant, principal.user_id)
+    me = principal.user  # read by authentication already
     return _change_owner(principal, lead, version, me, "claimed")
 
 
