@@ -90,12 +90,3 @@ def as_user(stack, token: str):
         return response
 
     return call
-
-
-def timed(fn, runs: int) -> list[float]:
-    samples = []
-    for _ in range(runs):
-        began = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - began) * 1000)
-    return samples
