@@ -8,7 +8,7 @@ from chalicelib.db import cursor as cursors
 from chalicelib.db import keys
 from chalicelib.db.convert import values
 from chalicelib.db.items import FollowUpItem, LeadItem, PlanItem
-from chalicelib.db.paging import Scope, query_partitions
+from chalicelib.db.paging import Scope, first_page, query_partitions
 from chalicelib.schemas.followups import FollowUp, Plan
 
 
@@ -81,15 +81,10 @@ def list_follow_ups(
             page_size=limit,
             last_evaluated_key=cursors.decode(cursor, scope),
         )
-        raw = next(result.page_iter, None) or {}
-        items = [to_follow_up(FollowUpItem.from_raw_data(i)) for i in raw.get("Items", [])]
-        return items, cursors.encode(raw.get("LastEvaluatedKey"), scope)
+        items, last_key = first_page(result, FollowUpItem)
+        return [to_follow_up(i) for i in items], cursors.encode(last_key, scope)
     by_campus = where.by_campus
-    partitions = (
-        [keys.follow_ups_in(tenant, c) for c in where.campuses]
-        if by_campus
-        else [keys.follow_ups_by(tenant, u) for u in where.users]
-    )
+    partitions = where.partitions(lambda u: keys.follow_ups_by(tenant, u), lambda c: keys.follow_ups_in(tenant, c))
     index = "GSI3" if by_campus else "GSI1"
     sort_attr = getattr(FollowUpItem, f"{index}SK")
     page = query_partitions(
@@ -109,20 +104,16 @@ def list_follow_ups(
 def due_leads(tenant: str, where: Scope, *, until_iso: str, limit: int) -> tuple[list[Any], bool]:
     """Leads whose next follow-up is at or before `until_iso`, soonest first (GSI2/GSI4)."""
     by_campus = where.by_campus
-    partitions = (
-        [keys.campus_scope(tenant, c) for c in where.campuses]
-        if by_campus
-        else [keys.owner_scope(tenant, u, "") for u in where.users]
-    )
+    partitions = where.partitions(lambda u: keys.owner_scope(tenant, u, ""), lambda c: keys.campus_scope(tenant, c))
     index = "GSI4" if by_campus else "GSI2"
     found, more = [], False
     for part in partitions:
         result = getattr(LeadItem, index.lower()).query(
             part, getattr(LeadItem, f"{index}SK").between("0", until_iso + "~"), limit=limit
         )
-        raw = next(result.page_iter, None) or {}
-        found += [LeadItem.from_raw_data(i) for i in raw.get("Items", [])]
-        more = more or bool(raw.get("LastEvaluatedKey"))
+        items, last_key = first_page(result, LeadItem)
+        found += items
+        more = more or last_key is not None
     return found, more
 
 
@@ -130,9 +121,9 @@ def plans_due(tenant: str, users: list[str], *, until_iso: str, limit: int) -> t
     found, more = [], False
     for part in (keys.plans_of(tenant, u) for u in users):
         result = PlanItem.gsi1.query(part, PlanItem.GSI1SK.between("0", until_iso + "~"), limit=limit)
-        raw = next(result.page_iter, None) or {}
-        found += [to_plan(PlanItem.from_raw_data(i)) for i in raw.get("Items", [])]
-        more = more or bool(raw.get("LastEvaluatedKey"))
+        items, last_key = first_page(result, PlanItem)
+        found += [to_plan(i) for i in items]
+        more = more or last_key is not None
     return found, more
 
 

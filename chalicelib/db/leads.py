@@ -327,11 +327,11 @@ def list_page(
 ) -> tuple[list[Lead], str | None]:
     newest = sort == "newest"
     by_campus = scope_of.by_campus
-    if by_campus:
-        partitions = [keys.campus_scope(tenant, c) for c in scope_of.campuses]
-    else:
-        partitions = [keys.owner_scope(tenant, u, "") for u in scope_of.users]
-        partitions += [keys.owner_scope(tenant, None, c) for c in scope_of.pools]
+    partitions = scope_of.partitions(
+        lambda u: keys.owner_scope(tenant, u, ""),
+        lambda c: keys.campus_scope(tenant, c),
+        lambda c: keys.owner_scope(tenant, None, c),
+    )
     index = ("GSI3" if newest else "GSI4") if by_campus else ("GSI1" if newest else "GSI2")
     sort_attr = getattr(LeadItem, f"{index}SK")
     range_condition = None

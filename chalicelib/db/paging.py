@@ -11,6 +11,7 @@ still carry a cursor); they never make a page read more.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,13 @@ _DONE = "done"
 class Page:
     items: list[BaseItem]
     cursor: str | None
+
+
+def first_page(result: Any, model: type[BaseItem]) -> tuple[list[BaseItem], dict[str, Any] | None]:
+    """One DynamoDB page of a pynamodb query (pynamodb's own iteration would keep paging until
+    `limit` items passed the filter: unbounded work) and its LastEvaluatedKey."""
+    raw = next(result.page_iter, None) or {}
+    return [model.from_raw_data(i) for i in raw.get("Items", [])], raw.get("LastEvaluatedKey")
 
 
 def _key_of(item: BaseItem, index: str) -> dict[str, Any]:
@@ -67,9 +75,7 @@ def query_partitions(
             limit=limit,
             last_evaluated_key=start,
         )
-        raw = next(result.page_iter, None) or {}
-        items = [model.from_raw_data(i) for i in raw.get("Items", [])]
-        fetched[part] = (items, raw.get("LastEvaluatedKey"))
+        fetched[part] = first_page(result, model)
 
     # The furthest point every partition has been read to: nothing beyond it is safe to emit yet.
     frontiers = [lek[sort_attr]["S"] for _, lek in fetched.values() if lek]
@@ -120,3 +126,15 @@ class Scope:
     @property
     def empty(self) -> bool:
         return not (self.users or self.pools or self.campuses)
+
+    def partitions(
+        self,
+        user_key: Callable[[str], str],
+        campus_key: Callable[[str], str],
+        pool_key: Callable[[str], str] | None = None,
+    ) -> list[str]:
+        """The partition keys of this scope, each built by the family's key function."""
+        if self.by_campus:
+            return [campus_key(c) for c in self.campuses]
+        pools = [pool_key(c) for c in self.pools] if pool_key else []
+        return [user_key(u) for u in self.users] + pools

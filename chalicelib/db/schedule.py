@@ -298,11 +298,7 @@ def list_appointments(
     filters: dict[str, Any],
 ) -> tuple[list[Appointment], str | None]:
     by_campus = where.by_campus
-    partitions = (
-        [keys.appointments_in(tenant, c) for c in where.campuses]
-        if by_campus
-        else [keys.appointments_by(tenant, u) for u in where.users]
-    )
+    partitions = where.partitions(lambda u: keys.appointments_by(tenant, u), lambda c: keys.appointments_in(tenant, c))
     index = "GSI4" if by_campus else "GSI2"
     sort_attr = getattr(AppointmentItem, f"{index}SK")
     condition = None

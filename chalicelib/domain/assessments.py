@@ -6,8 +6,8 @@ from chalicelib.db import leads as leads_db
 from chalicelib.domain import clock, ids
 from chalicelib.domain import config as tenant_config
 from chalicelib.domain.auth import Principal
-from chalicelib.domain.leads import load_for_change
-from chalicelib.errors import ConflictError, ValidationFailedError
+from chalicelib.domain.leads import load_for_change, require_live
+from chalicelib.errors import ValidationFailedError
 from chalicelib.schemas.leads import HistoryEntry
 from chalicelib.schemas.settings import AssessmentAnswerRequest, AssessmentConfig, AssessmentResult
 
@@ -25,8 +25,7 @@ def weighted_total(config: AssessmentConfig, scores: dict[str, float]) -> float:
 
 def answer(principal: Principal, lead_id: str, request: AssessmentAnswerRequest) -> AssessmentResult:
     lead, version = load_for_change(principal, lead_id)  # 404 before anything else is said
-    if lead.deleted_at is not None:
-        raise ConflictError("Restore the lead from the recycle bin first.", code="LEAD_DELETED")
+    require_live(lead)
     config = tenant_config.load(principal.tenant).assessment
     questionnaire = next((q for q in config.questionnaires if q.id == request.questionnaire_id), None)
     if questionnaire is None:

@@ -56,8 +56,7 @@ def record(principal: Principal, lead_id: str, request: FollowUpCreateRequest) -
     """A contact with the lead; the lead's status, stage, importance, last contact, next
     follow-up and protection period change with it, in one transaction."""
     lead, version = leads.load_for_change(principal, lead_id)
-    if lead.deleted_at is not None:
-        raise ConflictError("Restore the lead from the recycle bin first.", code="LEAD_DELETED")
+    leads.require_live(lead)
     tenant = get_tenant(principal.tenant)
     config = tenant_config.load(principal.tenant)
     now = clock.now()

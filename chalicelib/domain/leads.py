@@ -290,6 +290,13 @@ def get_lead(principal: Principal, lead_id: str) -> LeadDetail:
     )
 
 
+def require_live(lead: Lead) -> Lead:
+    """A lead in the recycle bin takes no changes until it is restored."""
+    if lead.deleted_at is not None:
+        raise ConflictError("Restore the lead from the recycle bin first.", code="LEAD_DELETED")
+    return lead
+
+
 def load_for_change(principal: Principal, lead_id: str) -> tuple[Lead, int]:
     loaded = leads_db.get_with_version(principal.tenant, lead_id)
     if loaded is None or not can_see(principal, loaded[0]):
@@ -299,8 +306,7 @@ def load_for_change(principal: Principal, lead_id: str) -> tuple[Lead, int]:
 
 def patch_lead(principal: Principal, lead_id: str, request: LeadPatchRequest) -> LeadOut:
     lead, version = load_for_change(principal, lead_id)
-    if lead.deleted_at is not None:
-        raise ConflictError("Restore the lead from the recycle bin first.", code="LEAD_DELETED")
+    require_live(lead)
     changes = request.model_dump(exclude_unset=True)
     for name in ("name", "guardians", "status"):
         if name in changes and changes[name] is None:

@@ -222,9 +222,7 @@ def book(
 ) -> Appointment:
     if principal.role is Role.teacher:
         raise ForbiddenError("Teachers do not book appointments.", code="ROLE_FORBIDDEN")
-    lead = leads.visible_lead(principal, lead_id)
-    if lead.deleted_at is not None:
-        raise ConflictError("Restore the lead from the recycle bin first.", code="LEAD_DELETED")
+    lead = leads.require_live(leads.visible_lead(principal, lead_id))
     tenant = get_tenant(principal.tenant)
     now = clock.now()
     base: dict[str, Any] = dict(
