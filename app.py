@@ -3,7 +3,7 @@
 from chalice import Chalice, CORSConfig
 
 from chalicelib import jobs
-from chalicelib.api import auth, campuses, configuration, followups, leads, openapi, schedule, users
+from chalicelib.api import auth, campuses, cards, configuration, followups, leads, openapi, schedule, users
 from chalicelib.observability import logger, metrics
 from chalicelib.settings import get_settings
 from chalicelib.streams import processor
@@ -23,6 +23,7 @@ for blueprint in (
     leads.bp,
     followups.bp,
     schedule.bp,
+    cards.bp,
     configuration.bp,
     openapi.bp,
 ):

@@ -202,6 +202,74 @@ def probe_notifications(a, b):
     assert b.consultant.get("/notifications").json_body["items"] == []
 
 
+def _a_money_unchanged(a):
+    contract = a.admin.get(f"/contracts/{a.contract['id']}").json_body
+    assert (contract["paid"], contract["refunded"], contract["status"]) == ("100.00", "0.00", "partly_paid")
+    card = a.admin.get(f"/cards/{a.card['id']}").json_body
+    assert (card["status"], card["credits"], card["cash"], card["number"]) == ("active", "10.00", "0.00", "A-CARD-1")
+    assert card["sub_card_ids"] == [] and card["lots"][0]["ends_on"] == a.contract["ends_on"]
+
+
+def _contract_route_404(method, suffix, body=None):
+    def probe(a, b):
+        response = b.admin.request(method, f"/contracts/{a.contract['id']}{suffix}", body)
+        assert response.status_code == 404, response.body
+        assert "A 会员" not in response.body.decode()
+        _a_money_unchanged(a)
+
+    return probe
+
+
+def _card_route_404(method, suffix, body=None):
+    def probe(a, b):
+        response = b.admin.request(method, f"/cards/{a.card['id']}{suffix}", body)
+        assert response.status_code == 404, response.body
+        assert "A 会员" not in response.body.decode() and "A-CARD-1" not in response.body.decode()
+        _a_money_unchanged(a)
+
+    return probe
+
+
+def probe_sign_contract(a, b):
+    body = {
+        "lead_ids": [a.member["id"]],
+        "credits": "1",
+        "price": "1",
+        "starts_on": "2099-01-01",
+        "ends_on": "2099-02-01",
+    }
+    assert b.admin.post("/contracts", body).status_code == 404
+    assert [c["id"] for c in a.admin.get(f"/leads/{a.member['id']}/contracts").json_body["items"]] == [a.contract["id"]]
+
+
+def probe_contract_lists(a, b):
+    day = a.contract["signed_on"]
+    assert b.admin.get(f"/contracts?from={day}&to={day}").json_body["items"] == []
+    assert b.admin.get(f"/payments?from={day}&to={day}").json_body["items"] == []
+    assert b.admin.get(f"/leads/{a.member['id']}/contracts").status_code == 404
+    assert len(a.admin.get(f"/payments?from={day}&to={day}").json_body["items"]) == 1
+
+
+def probe_open_card(a, b):
+    response = b.admin.post("/cards", {"holder_lead_id": a.member["id"], "contract_ids": [a.contract["id"]]})
+    assert response.status_code == 404
+    # the same printed number is free in another school, and finds nothing of A's
+    assert b.admin.get("/cards?number=A-CARD-1").json_body["items"] == []
+    assert b.admin.get(f"/cards?lead_id={a.member['id']}").status_code == 404
+    _a_money_unchanged(a)
+
+
+def probe_check_in(a, b):
+    response = b.admin.post(f"/sessions/{a.session['id']}/check-ins", {"lead_id": a.member["id"]})
+    assert response.status_code == 404
+    _a_money_unchanged(a)
+
+
+def probe_card_settings(a, b):
+    b.admin.patch("/settings/cards", {"exchange_rate": "99.00"})
+    assert a.admin.get("/settings/cards").json_body["exchange_rate"] is None
+
+
 PROBES = {
     ("GET", "/me"): probe_me,
     ("POST", "/campuses"): probe_create_campus,
@@ -260,6 +328,38 @@ PROBES = {
     ("PATCH", "/settings/leads"): probe_lead_settings,
     ("GET", "/settings/assessment"): probe_assessment,
     ("PUT", "/settings/assessment"): probe_assessment,
+    ("GET", "/settings/cards"): probe_card_settings,
+    ("PATCH", "/settings/cards"): probe_card_settings,
+    ("POST", "/contracts"): probe_sign_contract,
+    ("GET", "/contracts"): probe_contract_lists,
+    ("GET", "/payments"): probe_contract_lists,
+    ("GET", "/leads/{lead_id}/contracts"): probe_contract_lists,
+    ("GET", "/contracts/{contract_id}"): _contract_route_404("GET", ""),
+    ("POST", "/contracts/{contract_id}/payments"): _contract_route_404(
+        "POST", "/payments", {"amount": "1", "method": "cash"}
+    ),
+    ("POST", "/contracts/{contract_id}/refunds"): _contract_route_404(
+        "POST", "/refunds", {"amount": "100", "reason": "B"}
+    ),
+    ("POST", "/contracts/{contract_id}/void"): _contract_route_404("POST", "/void", {"reason": "B"}),
+    ("POST", "/cards"): probe_open_card,
+    ("GET", "/cards"): probe_open_card,
+    ("GET", "/cards/{card_id}"): _card_route_404("GET", ""),
+    ("PATCH", "/cards/{card_id}"): _card_route_404("PATCH", "", {"holder_note": "B"}),
+    ("GET", "/cards/{card_id}/ledger"): _card_route_404("GET", "/ledger"),
+    ("GET", "/cards/{card_id}/history"): _card_route_404("GET", "/history"),
+    ("POST", "/cards/{card_id}/movements"): _card_route_404(
+        "POST", "/movements", {"kind": "deduction", "credits": "1"}
+    ),
+    ("POST", "/cards/{card_id}/contracts"): _card_route_404("POST", "/contracts", {"contract_id": "x"}),
+    ("POST", "/cards/{card_id}/sub-cards"): _card_route_404(
+        "POST", "/sub-cards", {"holder_lead_id": "x", "shared": True}
+    ),
+    ("POST", "/cards/{card_id}/report-lost"): _card_route_404("POST", "/report-lost"),
+    ("POST", "/cards/{card_id}/reissue"): _card_route_404("POST", "/reissue", {}),
+    ("POST", "/cards/{card_id}/freeze"): _card_route_404("POST", "/freeze", {"reason": "B"}),
+    ("POST", "/cards/{card_id}/unfreeze"): _card_route_404("POST", "/unfreeze"),
+    ("POST", "/sessions/{session_id}/check-ins"): probe_check_in,
 }
 
 
@@ -316,6 +416,23 @@ def two_schools(school, other_school):
         f"{lead_url}/appointments", {"kind": "trial", "session_id": school.session["id"]}
     ).json_body
     school.consultant.post(f"{lead_url}/appointments", {"kind": "event", "event_id": school.event["id"]})
+    school.member = school.consultant.post(
+        "/leads", {"name": "A 会员", "guardians": [{"name": "A 家长", "phones": ["13900139002"]}]}
+    ).json_body
+    school.contract = school.consultant.post(
+        "/contracts",
+        {
+            "lead_ids": [school.member["id"]],
+            "credits": "10",
+            "price": "500.00",
+            "starts_on": "2026-01-01",
+            "ends_on": "2099-12-31",
+        },
+    ).json_body
+    school.admin.post(f"/contracts/{school.contract['id']}/payments", {"amount": "100.00", "method": "cash"})
+    school.card = school.admin.post(
+        "/cards", {"holder_lead_id": school.member["id"], "contract_ids": [school.contract["id"]], "number": "A-CARD-1"}
+    ).json_body
     return school, other_school
 
 

@@ -7,6 +7,8 @@ from chalicelib.domain import config, roles
 from chalicelib.errors import ValidationFailedError
 from chalicelib.schemas.settings import (
     AssessmentConfig,
+    CardSettings,
+    CardSettingsPatch,
     Dictionary,
     DictionaryKind,
     DictionaryPutRequest,
@@ -93,3 +95,29 @@ def get_assessment(call: Call) -> AssessmentConfig:
 )
 def put_assessment(call: Call) -> AssessmentConfig:
     return config.put_assessment(call.principal.tenant, call.body)
+
+
+@endpoint(
+    bp,
+    "GET",
+    "/settings/cards",
+    summary="Card rules: deduction order, exchange rate, freezing",
+    tags=TAGS,
+    response=CardSettings,
+)
+def get_card_settings(call: Call) -> CardSettings:
+    return config.get_card_settings(call.principal.tenant)
+
+
+@endpoint(
+    bp,
+    "PATCH",
+    "/settings/cards",
+    summary="Change the card rules",
+    tags=TAGS,
+    roles_allowed=roles.MANAGE_SETTINGS,
+    body=CardSettingsPatch,
+    response=CardSettings,
+)
+def patch_card_settings(call: Call) -> CardSettings:
+    return config.patch_card_settings(call.principal.tenant, call.body)

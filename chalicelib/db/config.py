@@ -18,6 +18,7 @@ class StoredConfig:
     dictionaries: dict[str, tuple[Any, set[str]]] = field(default_factory=dict)  # kind -> (entries, used keys)
     lead_settings: Any = None
     assessment: Any = None
+    card_settings: Any = None
 
 
 def load_all(tenant: str) -> StoredConfig:
@@ -31,6 +32,8 @@ def load_all(tenant: str) -> StoredConfig:
             found.lead_settings = item.body
         elif item.SK == keys.ASSESSMENT_SK:
             found.assessment = item.body
+        elif item.SK == keys.CARD_SETTINGS_SK:
+            found.card_settings = item.body
     return found
 
 
@@ -45,6 +48,10 @@ def put_lead_settings(tenant: str, body: Any) -> None:
 
 def put_assessment(tenant: str, body: Any) -> None:
     _put(tenant, keys.ASSESSMENT_SK, body)
+
+
+def put_card_settings(tenant: str, body: Any) -> None:
+    _put(tenant, keys.CARD_SETTINGS_SK, body)
 
 
 def _put(tenant: str, sk: str, body: Any, *, must_not_use: set[str] = frozenset()) -> bool:

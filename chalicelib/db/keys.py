@@ -133,6 +133,7 @@ def phone_pk(tenant: str, e164: str) -> str:
 CONFIG_PREFIX = "CONFIG#"
 LEAD_SETTINGS_SK = "CONFIG#LEADS"
 ASSESSMENT_SK = "CONFIG#ASSESSMENT"
+CARD_SETTINGS_SK = "CONFIG#CARDS"
 
 
 def dictionary_sk(kind: str) -> str:
@@ -237,3 +238,63 @@ def appointments_in(tenant: str, campus_id: str) -> str:
 
 def notifications_pk(tenant: str, user_id: str) -> str:
     return f"T#{tenant}#NOTIFY#{user_id}"
+
+
+# --- contracts, cards, the ledger --------------------------------------------------
+# A contract and a card each have their own partition: the contract with its payments and
+# refunds, the card with its ledger and history. Each learner's partition holds a link to
+# every contract and card of theirs (CONTRACT#<id>, CARD#<id>), so the lead's one Query
+# reads them too. Card numbers are claimed with a uniqueness item; a replaced number's
+# claim stays forever, so it can never be issued again.
+CONTRACT_SK = "CONTRACT"
+CARD_SK = "CARD"
+CONTRACT_LINK_PREFIX = "CONTRACT#"
+CARD_LINK_PREFIX = "CARD#"
+PAYMENT_PREFIX = "PAY#"
+LEDGER_PREFIX = "LEDGER#"
+HISTORY_PREFIX = "HIST#"
+
+
+def contract_pk(tenant: str, contract_id: str) -> str:
+    return f"T#{tenant}#CONTRACT#{contract_id}"
+
+
+def contract_link_sk(contract_id: str) -> str:
+    return f"CONTRACT#{contract_id}"
+
+
+def contracts_in(tenant: str, month: str) -> str:
+    """GSI1: contracts signed in a month (yyyy-mm, school time), by signing time."""
+    return f"T#{tenant}#CONTRACTS#{month}"
+
+
+def payment_sk(at: str | datetime, payment_id: str) -> str:
+    return f"PAY#{stamp(at)}#{payment_id}"
+
+
+def payments_in(tenant: str, month: str) -> str:
+    """GSI1: payments and refunds of a month (yyyy-mm of the date paid), by date."""
+    return f"T#{tenant}#PAYMENTS#{month}"
+
+
+def card_pk(tenant: str, card_id: str) -> str:
+    return f"T#{tenant}#CARD#{card_id}"
+
+
+def card_link_sk(card_id: str) -> str:
+    return f"CARD#{card_id}"
+
+
+def card_number_pk(tenant: str, number: str) -> str:
+    return f"T#{tenant}#CARDNO#{number.upper()}"
+
+
+def ledger_sk(at: str | datetime, entry_id: str) -> str:
+    return f"LEDGER#{stamp(at)}#{entry_id}"
+
+
+def idempotency_pk(tenant: str, key: str) -> str:
+    return f"T#{tenant}#IDEM#{key}"
+
+
+IDEMPOTENCY_SK = "IDEM"

@@ -66,7 +66,7 @@ class OwnerCapError(Exception):
     pass
 
 
-def _item(tenant: str, lead: Lead) -> LeadItem:
+def lead_item(tenant: str, lead: Lead) -> LeadItem:
     data = lead.model_dump(mode="json")
     item = LeadItem(keys.lead_pk(tenant, lead.id), keys.LEAD_SK, **data)
     item.name_key = lead.name.casefold()
@@ -172,7 +172,7 @@ def _write(
     must change with it; `also(tx)` adds more operations (a follow-up, a plan), labelled
     "conflict:<CODE>:<message>" where a failed condition needs its own error. A failed
     condition is explained as the right domain error."""
-    item = _item(tenant, lead)
+    item = lead_item(tenant, lead)
     if expected_version is None:
         condition = LeadItem.PK.does_not_exist()
     else:

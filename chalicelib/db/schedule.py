@@ -227,6 +227,32 @@ def book(tenant: str, appointment: Appointment, owner_name: str | None) -> None:
         raise ConflictError("It was cancelled meanwhile.", code="NOT_BOOKABLE") from exc
 
 
+def check_in_ops(
+    tenant: str, session_id: str, lead_id: str, lead_name: str, entry_id: str, at: str
+) -> tuple[tuple[Any, str], tuple[Any, list[Any], Any, str]]:
+    """A member checked into a class: their booking (one per lead and session) and a regular
+    seat taken under the capacity, for the caller's transaction (with the credit deduction).
+    Labels name the conflict each condition means."""
+    pk = keys.session_pk(tenant, session_id)
+    booking = BookingItem(
+        pk,
+        keys.booking_sk(lead_id),
+        lead_id=lead_id,
+        lead_name=lead_name,
+        appointment_id=f"checkin-{entry_id}",
+        state="attended",
+        attendance="arrived",
+        waited_at=at,
+    )
+    seat = (
+        SessionItem(pk, keys.SESSION_SK),
+        [SessionItem.taken.add(1), SessionItem.regular.add(1)],
+        SessionItem.PK.exists() & (SessionItem.cancelled == False) & (SessionItem.taken < SessionItem.capacity),  # noqa: E712
+        "conflict:SESSION_FULL:No seats left in this session, or it was cancelled.",
+    )
+    return (booking, "conflict:ALREADY_CHECKED_IN:This learner is already booked or checked in here."), seat
+
+
 def cancel(tenant: str, appointment: Appointment, cancelled: Appointment) -> None:
     """Cancels an appointment and gives back exactly what it held (a seat or a waitlist place)."""
     with transactions.write() as tx:

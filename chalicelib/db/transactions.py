@@ -26,6 +26,10 @@ class TransactionConflict(Exception):
         self.failed = failed
 
 
+class TransactionBusy(Exception):
+    """Another transaction was changing the same items at that moment; safe to try again."""
+
+
 class Transaction:
     """A TransactWrite whose operations are labelled (see the module docstring)."""
 
@@ -73,4 +77,6 @@ def write(client_request_token: str | None = None) -> Iterator[Transaction]:
         ]
         if failed:
             raise TransactionConflict(failed) from exc
+        if any(reason is not None and reason.code == "TransactionConflict" for reason in reasons):
+            raise TransactionBusy(str(exc)) from exc
         raise

@@ -12,6 +12,8 @@ from chalicelib.db import config as config_db
 from chalicelib.errors import ConflictError, ValidationFailedError
 from chalicelib.schemas.settings import (
     AssessmentConfig,
+    CardSettings,
+    CardSettingsPatch,
     Dictionary,
     DictionaryEntry,
     DictionaryKind,
@@ -75,6 +77,7 @@ class TenantConfig:
     dictionaries: dict[DictionaryKind, Dictionary]
     lead_settings: LeadSettings
     assessment: AssessmentConfig
+    card_settings: CardSettings
 
     def entry(self, kind: DictionaryKind, key: str) -> DictionaryEntry | None:
         return next((e for e in self.dictionaries[kind].entries if e.key == key), None)
@@ -91,6 +94,7 @@ def load(tenant: str) -> TenantConfig:
         dictionaries=dictionaries,
         lead_settings=LeadSettings(**(raw.lead_settings or {})),
         assessment=AssessmentConfig(**(raw.assessment or {})),
+        card_settings=CardSettings(**(raw.card_settings or {})),
     )
 
 
@@ -154,6 +158,17 @@ def patch_lead_settings(tenant: str, request: LeadSettingsPatch) -> LeadSettings
     current = load(tenant).lead_settings
     updated = current.model_copy(update=request.model_dump(exclude_unset=True, exclude_none=True))
     config_db.put_lead_settings(tenant, updated.model_dump())
+    return updated
+
+
+def get_card_settings(tenant: str) -> CardSettings:
+    return load(tenant).card_settings
+
+
+def patch_card_settings(tenant: str, request: CardSettingsPatch) -> CardSettings:
+    current = load(tenant).card_settings
+    updated = current.model_copy(update=request.model_dump(exclude_unset=True, exclude_none=True))
+    config_db.put_card_settings(tenant, updated.model_dump(mode="json"))
     return updated
 
 

@@ -102,11 +102,11 @@ def _guardians(items: list[GuardianIn], region: str) -> list[Guardian]:
 
 
 def protected_until(lead: Lead, settings: LeadSettings, timezone: str) -> Lead:
-    """The protection period (保护期): an owned lead with no follow-up for N days returns to
+    """The protection period (保护期): an owned lead (not yet a member) with no follow-up for N days returns to
     the pool. It runs from the later of taking the lead and its last contact, in the
     school's own calendar."""
-    if lead.owner_id is None or lead.owned_since is None or lead.deleted_at is not None:
-        return lead.model_copy(update={"reclaim_on": None})
+    if lead.owner_id is None or lead.owned_since is None or lead.deleted_at is not None or lead.signed_on:
+        return lead.model_copy(update={"reclaim_on": None})  # members are not reclaimed
     start = max(filter(None, (lead.owned_since, lead.last_contacted_at)))
     local_day = start.astimezone(ZoneInfo(timezone)).date()
     return lead.model_copy(update={"reclaim_on": local_day + timedelta(days=settings.protection_days)})
@@ -647,6 +647,7 @@ def reclaim_expired(at: datetime) -> dict[str, int]:
             lead.owner_id is None
             or lead.deleted_at is not None
             or lead.reclaim_on is None
+            or lead.signed_on is not None
             or lead.reclaim_on > local_today
         ):
             skipped += 1

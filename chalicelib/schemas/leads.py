@@ -127,7 +127,8 @@ class _LeadCommon(Entity):
     owned_since: datetime | None = None
     last_contacted_at: datetime | None = None
     next_follow_up_at: datetime | None = None
-    signed_on: date | None = None
+    signed_on: date | None = Field(default=None, description="First contract signed (签约): a member from then on")
+    conversion_days: int | None = Field(default=None, description="Days from the lead's creation to signing (转化周期)")
     deleted_at: datetime | None = None
     reclaim_on: date | None = Field(
         default=None, description="Protected until: without a follow-up by then it returns to the pool"

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+from decimal import Decimal
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import Field, model_validator
 
@@ -48,6 +50,26 @@ class LeadSettings(StrictModel):
     protection_days: int = Field(default=30, ge=1, le=365, description="Days without follow-up before 公海")
     reclaim_warning_days: int = Field(default=3, ge=0, le=30)
     max_leads_per_consultant: int = Field(default=500, ge=1, le=100000)
+
+
+class CardSettings(StrictModel):
+    """How cards spend and keep credits (会员卡设置)."""
+
+    deduction_order: Literal["expiring_first", "oldest_first"] = Field(
+        default="expiring_first", description="Which contract's credits a deduction takes first"
+    )
+    exchange_rate: Decimal | None = Field(
+        default=None, ge=0, le=100000, decimal_places=2, description="Cash per lesson credit; null or 0: no exchange"
+    )
+    extend_when_frozen: bool = Field(default=True, description="Unfreezing extends validity by the days frozen")
+    max_sub_cards: int = Field(default=5, ge=0, le=20)
+
+
+class CardSettingsPatch(StrictModel):
+    deduction_order: Literal["expiring_first", "oldest_first"] | None = None
+    exchange_rate: Decimal | None = Field(default=None, ge=0, le=100000, decimal_places=2)
+    extend_when_frozen: bool | None = None
+    max_sub_cards: int | None = Field(default=None, ge=0, le=20)
 
 
 class LeadSettingsPatch(StrictModel):
