@@ -38,7 +38,7 @@ def seed_leads(stack, owners: list[str], mine: str, start: int, stop: int) -> fl
                 next_follow_up_at=now + timedelta(days=30 + n % 30),
                 guardians=[Guardian(name="家长", phones=[Phone(e164=f"+86139{n:08d}", raw=f"139{n:08d}")])],
             )
-            batch.save(leads_db._item(stack.tenant, lead))
+            batch.save(leads_db.lead_item(stack.tenant, lead))
             written += 1
             if n % 10 == 0:
                 visit = Appointment(

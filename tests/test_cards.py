@@ -88,6 +88,7 @@ def test_signing_twins_makes_both_members_with_their_conversion_cycle(desk):
         assert any(h["action"] == "signed" for h in lead["history"])
         mine = desk.alice.get(f"/leads/{twin['id']}/contracts").json_body["items"]
         assert [c["id"] for c in mine] == [contract["id"]]
+        assert lead["contract_ids"] == [contract["id"]]  # the lead's own Query reads the link
 
 
 def test_contract_input_is_checked(desk):

@@ -3,7 +3,7 @@
 The section seeds its own school (a tenant with one campus, an admin, a manager, the
 consultant being measured, a colleague who creates leads and seven more consultants) so
 what other sections seed does not change its sizes. Leads are written straight to the
-table with BatchWriteItem (`LeadItem.batch_write()`, items built by `db.leads._item` from
+table with BatchWriteItem (`LeadItem.batch_write()`, items built by `db.leads.lead_item` from
 `Lead` entities, each with its phone claim), never through 10,000 HTTP calls.
 
 The consultant's own scope is the same at both sizes: 200 leads of their own and 100 in
@@ -144,7 +144,7 @@ def _write_leads(school: School, numbered: list[tuple[int, str | None]]) -> int:
                 next_follow_up_at=now + timedelta(days=n % 60) if n % 4 else None,
                 guardians=[Guardian(name="家长", relation="mother", phones=[Phone(e164="+86" + raw, raw=raw)])],
             )
-            batch.save(leads_db._item(school.tenant, lead))
+            batch.save(leads_db.lead_item(school.tenant, lead))
             claim = PhoneItem(
                 keys.phone_pk(school.tenant, "+86" + raw), keys.UNIQUE_SK, family_id=lead_id, lead_ids=[lead_id]
             )

@@ -381,6 +381,20 @@ def _card_item(tenant: str, data: dict[str, Any]) -> CardItem:
     return CardItem(keys.card_pk(tenant, data["id"]), keys.CARD_SK, **data)
 
 
+def _new_card(tx: transactions.Transaction, tenant: str, card: dict[str, Any]) -> None:
+    """A card that must not exist yet, its number's claim, and the link in its holder's partition."""
+    tx.save(_card_item(tenant, card), condition=CardItem.PK.does_not_exist(), label="card")
+    claim = UniqueItem(keys.card_number_pk(tenant, card["number"]), keys.UNIQUE_SK, owner_id=card["id"])
+    tx.save(claim, condition=UniqueItem.PK.does_not_exist(), label="number")
+    link = MemberLinkItem(
+        keys.lead_pk(tenant, card["holder_lead_id"]),
+        keys.card_link_sk(card["id"]),
+        other_id=card["id"],
+        at=card["created_at"],
+    )
+    tx.save(link, label="link")
+
+
 def open_card(
     tenant: str,
     card: dict[str, Any],
@@ -395,16 +409,7 @@ def open_card(
     credits it takes (each under its version) and the credit movement; for a sub-card, the
     primary's entry (and, for an unshared one, the credits it hands over). One transaction."""
     with transactions.write() as tx:
-        tx.save(_card_item(tenant, card), condition=CardItem.PK.does_not_exist(), label="card")
-        claim = UniqueItem(keys.card_number_pk(tenant, card["number"]), keys.UNIQUE_SK, owner_id=card["id"])
-        tx.save(claim, condition=UniqueItem.PK.does_not_exist(), label="number")
-        link = MemberLinkItem(
-            keys.lead_pk(tenant, card["holder_lead_id"]),
-            keys.card_link_sk(card["id"]),
-            other_id=card["id"],
-            at=card["created_at"],
-        )
-        tx.save(link, label="link")
+        _new_card(tx, tenant, card)
         tx.save(_history(keys.card_pk(tenant, card["id"]), *history), label="history")
         for contract_id, version, changes in allocations:
             _contract_update(tx, tenant, contract_id, version, changes)
@@ -490,16 +495,7 @@ def reissue(
             condition=condition,
             label="old",
         )
-        tx.save(_card_item(tenant, new), condition=CardItem.PK.does_not_exist(), label="card")
-        claim = UniqueItem(keys.card_number_pk(tenant, new["number"]), keys.UNIQUE_SK, owner_id=new["id"])
-        tx.save(claim, condition=UniqueItem.PK.does_not_exist(), label="number")
-        link = MemberLinkItem(
-            keys.lead_pk(tenant, new["holder_lead_id"]),
-            keys.card_link_sk(new["id"]),
-            other_id=new["id"],
-            at=new["created_at"],
-        )
-        tx.save(link, label="link")
+        _new_card(tx, tenant, new)
         for entry, pk in ((out_entry, old_pk), (in_entry, keys.card_pk(tenant, new["id"]))):
             if entry is not None:
                 tx.save(LedgerItem(pk, keys.ledger_sk(entry["at"], entry["id"]), **entry), label="ledger")

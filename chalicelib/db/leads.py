@@ -18,6 +18,7 @@ from chalicelib.db.items import (
     LeadHistoryItem,
     LeadItem,
     LeadLinkItem,
+    MemberLinkItem,
     PhoneItem,
     PlanItem,
     UserItem,
@@ -45,6 +46,8 @@ class LeadBundle:
     follow_ups: list[Any] = field(default_factory=list)
     plans: list[Any] = field(default_factory=list)
     appointments: list[Any] = field(default_factory=list)
+    contract_ids: list[str] = field(default_factory=list)
+    card_ids: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -283,6 +286,9 @@ def bundle(tenant: str, lead_id: str) -> LeadBundle | None:
             result.plans.append(followups_db.to_plan(item))
         elif isinstance(item, AppointmentItem):
             result.appointments.append(schedule_db.to_appointment(item))
+        elif isinstance(item, MemberLinkItem):
+            is_contract = item.SK.startswith(keys.CONTRACT_LINK_PREFIX)
+            (result.contract_ids if is_contract else result.card_ids).append(item.other_id)
     if lead is None:
         return None
     result.lead = lead

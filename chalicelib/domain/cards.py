@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from chalicelib.db import cards as cards_db
 from chalicelib.db import schedule as schedule_db
 from chalicelib.db import transactions
-from chalicelib.domain import clock, config, contracts, idempotency, ids, leads, wallets
+from chalicelib.domain import clock, config, contracts, idempotency, ids, leads, retry, wallets
 from chalicelib.domain.auth import Principal
 from chalicelib.domain.tenants import get_tenant
 from chalicelib.errors import ConflictError, ForbiddenError, NotFoundError, ValidationFailedError
@@ -243,34 +243,34 @@ def _card_data(ctx: Context, principal: Principal, holder, number: str, **fields
     }
 
 
-def _open(
-    principal: Principal,
-    ctx: Context,
-    build: Any,
-    number: str | None,
-) -> dict[str, Any]:
-    """Writes a new card built by `build(number)`; an issued number that collides is re-drawn."""
-    for attempt in range(contracts.TRIES):
+def _number_taken(number: str | None) -> Any:
+    """A failed number claim: the number asked for is someone else's; an issued one is re-drawn."""
+
+    def check(exc: transactions.TransactionConflict) -> None:
+        if "number" in exc.failed and number:
+            raise ConflictError(f"Card number {number} is taken.", code="CARD_NUMBER_TAKEN") from exc
+
+    return check
+
+
+def _open(principal: Principal, build: Any, number: str | None) -> dict[str, Any]:
+    """Writes a new card built by `build(number)`; contracts changed meanwhile are read again."""
+
+    def attempt() -> dict[str, Any]:
         card, history, credit, allocations, funding, primary_id = build(number or _new_number())
-        try:
-            cards_db.open_card(
-                principal.tenant, card, history, credit, allocations, funding=funding, primary_id=primary_id
-            )
-            return card
-        except transactions.TransactionConflict as exc:
-            if "number" in exc.failed:
-                if number:
-                    raise ConflictError(f"Card number {number} is taken.", code="CARD_NUMBER_TAKEN") from exc
-                continue
-            if "primary" in exc.failed or "wallet" in exc.failed:
-                raise ConflictError(
-                    "The primary card changed meanwhile (not active, or its credits moved); try again.",
-                    code="CARD_CONFLICT",
-                ) from exc
-            contracts.pause(attempt)  # a contract changed meanwhile
-        except transactions.TransactionBusy:
-            contracts.pause(attempt)
-    raise ConflictError("The contracts kept changing; try again.", code="EDIT_CONFLICT")
+        cards_db.open_card(principal.tenant, card, history, credit, allocations, funding=funding, primary_id=primary_id)
+        return card
+
+    def on_conflict(exc: transactions.TransactionConflict) -> None:
+        _number_taken(number)(exc)
+        if "primary" in exc.failed or "wallet" in exc.failed:
+            raise ConflictError(
+                "The primary card changed meanwhile (not active, or its credits moved); try again.",
+                code="CARD_CONFLICT",
+            ) from exc
+
+    give_up = ConflictError("The contracts kept changing; try again.", code="EDIT_CONFLICT")
+    return retry.until_written(attempt, tries=contracts.TRIES, give_up=give_up, on_conflict=on_conflict)
 
 
 def open_card(principal: Principal, request: CardOpenRequest) -> Card:
@@ -311,7 +311,7 @@ def open_card(principal: Principal, request: CardOpenRequest) -> Card:
         history = _history(principal, ctx, "opened", number=number, contracts=list(lots))
         return card, history, credit, allocations, None, None
 
-    return to_card(_open(principal, ctx, build, request.number), ctx)
+    return to_card(_open(principal, build, request.number), ctx)
 
 
 def open_sub_card(principal: Principal, primary_id: str, request: SubCardRequest) -> Card:
@@ -350,7 +350,7 @@ def open_sub_card(principal: Principal, primary_id: str, request: SubCardRequest
         credit = cards_db.WalletChange(card["id"], into, credits=wanted)
         return card, history, credit, [], funding, primary_id
 
-    return to_card(_open(principal, ctx, build, request.number), ctx)
+    return to_card(_open(principal, build, request.number), ctx)
 
 
 def add_contract(principal: Principal, card_id: str, request: CardContractRequest, key: str | None) -> Movement:
@@ -360,7 +360,7 @@ def add_contract(principal: Principal, card_id: str, request: CardContractReques
     print_ = idempotency.fingerprint("card-contract", card_id, request.model_dump(mode="json"))
 
     def run(guard: idempotency.Guard) -> Movement:
-        for attempt in range(contracts.TRIES):
+        def attempt() -> Movement:
             ctx = Context(principal.tenant)
             card = _load(principal, card_id)
             _require_usable(card, ctx)
@@ -387,22 +387,12 @@ def add_contract(principal: Principal, card_id: str, request: CardContractReques
                 today=ctx.day,
             )
             movement = to_movement(entry)
-            try:
-                cards_db.move(
-                    principal.tenant,
-                    [change],
-                    claim=guard.claim(movement, 201),
-                    contracts=[(cid, version, changes)],
-                )
-            except transactions.TransactionConflict as exc:
-                guard.check(exc.failed)
-                contracts.pause(attempt)
-                continue
-            except transactions.TransactionBusy:
-                contracts.pause(attempt)
-                continue
+            claim = guard.claim(movement, 201)
+            cards_db.move(principal.tenant, [change], claim=claim, contracts=[(cid, version, changes)])
             return movement
-        raise ConflictError("The card or contract kept changing; try again.", code="EDIT_CONFLICT")
+
+        give_up = ConflictError("The card or contract kept changing; try again.", code="EDIT_CONFLICT")
+        return retry.until_written(attempt, tries=contracts.TRIES, give_up=give_up, on_conflict=guard.on_conflict)
 
     return idempotency.once(principal.tenant, key, print_, Movement, run)
 
@@ -506,9 +496,12 @@ def _run(principal: Principal, card_id: str, guard: idempotency.Guard, plan: Any
     """Reads, plans (`plan(card, wallet, ctx)` → a WalletChange and extra write arguments),
     writes; on a lost race reads again. Conditions, not this loop, keep balances >= 0."""
     ctx = Context(principal.tenant)
-    for attempt in range(TRIES):
+    first = [True]
+
+    def attempt() -> Movement:
         ctx.tick()
-        card = _load(principal, card_id, visible=attempt == 0)
+        card = _load(principal, card_id, visible=first[0])
+        first[0] = False
         wallet = _wallet(principal, card, ctx)
         change, extra = plan(card, wallet, ctx)
         if card["id"] != wallet["id"]:
@@ -518,21 +511,18 @@ def _run(principal: Principal, card_id: str, guard: idempotency.Guard, plan: Any
         if guard.key:
             change.entry["idempotency_key"] = guard.key
         movement = to_movement(change.entry)
-        try:
-            cards_db.move(principal.tenant, [change], claim=guard.claim(movement, 201), **extra)
-        except transactions.TransactionConflict as exc:
-            guard.check(exc.failed)
-            for label in exc.failed:
-                if label.startswith("conflict:"):
-                    _, code, message = label.split(":", 2)
-                    raise ConflictError(message, code=code) from exc
-            contracts.pause(attempt)
-            continue
-        except transactions.TransactionBusy:
-            contracts.pause(attempt)
-            continue
+        cards_db.move(principal.tenant, [change], claim=guard.claim(movement, 201), **extra)
         return movement
-    raise ConflictError("The card is busy; try again.", code="CARD_BUSY")
+
+    def on_conflict(exc: transactions.TransactionConflict) -> None:
+        guard.check(exc.failed)
+        for label in exc.failed:
+            if label.startswith("conflict:"):
+                _, code, message = label.split(":", 2)
+                raise ConflictError(message, code=code) from exc
+
+    give_up = ConflictError("The card is busy; try again.", code="CARD_BUSY")
+    return retry.until_written(attempt, tries=TRIES, give_up=give_up, on_conflict=on_conflict)
 
 
 def _take(wallet: dict[str, Any], wanted: int, ctx: Context, course_id: str | None = None) -> dict[str, int]:
@@ -804,9 +794,12 @@ def reissue(principal: Principal, card_id: str, request: ReissueRequest) -> Card
     for good (its claim stays, so it is never issued again) and still finds the old card."""
     if principal.role not in ISSUERS:
         raise ForbiddenError("Your role may not reissue cards.", code="ROLE_FORBIDDEN")
-    for attempt in range(contracts.TRIES):
-        ctx = Context(principal.tenant)
-        old = _load(principal, card_id, visible=attempt == 0)
+    ctx = Context(principal.tenant)
+    _load(principal, card_id)  # visible to the caller, once
+
+    def attempt() -> Card:
+        ctx.tick()
+        old = _load(principal, card_id, visible=False)
         if old["status"] == "replaced":
             _require_usable(old, ctx)
         number = request.number or _new_number()
@@ -845,17 +838,11 @@ def reissue(principal: Principal, card_id: str, request: ReissueRequest) -> Card
         said = _history(principal, ctx, "reissued", new_card=new["id"], new_number=number, reason=request.reason)
         told = _history(principal, ctx, "issued_as_replacement", old_card=old["id"], old_number=old["number"])
         histories = [(old["id"], *said), (new["id"], *told)]
-        try:
-            cards_db.reissue(principal.tenant, old, new, out_entry, in_entry, histories)
-        except transactions.TransactionConflict as exc:
-            if "number" in exc.failed:
-                if request.number:
-                    raise ConflictError(f"Card number {number} is taken.", code="CARD_NUMBER_TAKEN") from exc
-                continue
-            contracts.pause(attempt)  # a movement got in first: read the balances again
-            continue
-        except transactions.TransactionBusy:
-            contracts.pause(attempt)
-            continue
+        cards_db.reissue(principal.tenant, old, new, out_entry, in_entry, histories)
         return to_card(new, ctx)
-    raise ConflictError("The card kept changing; try again.", code="CARD_BUSY")
+
+    # a movement that got in first changes the balances: read them again
+    give_up = ConflictError("The card kept changing; try again.", code="CARD_BUSY")
+    return retry.until_written(
+        attempt, tries=contracts.TRIES, give_up=give_up, on_conflict=_number_taken(request.number)
+    )

@@ -7,8 +7,6 @@ nothing is paid twice. Its status is derived, never stored.
 
 from __future__ import annotations
 
-import random
-import time
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,7 +15,7 @@ from chalicelib.db import cards as cards_db
 from chalicelib.db import schedule as schedule_db
 from chalicelib.db import transactions
 from chalicelib.db import users as users_db
-from chalicelib.domain import clock, idempotency, ids, leads, wallets
+from chalicelib.domain import clock, idempotency, ids, leads, retry, wallets
 from chalicelib.domain.auth import Principal
 from chalicelib.domain.tenants import get_tenant
 from chalicelib.errors import ConflictError, ForbiddenError, NotFoundError, ValidationFailedError
@@ -55,9 +53,8 @@ def today_for(tenant: str) -> date:
     return clock.now().astimezone(ZoneInfo(get_tenant(tenant).timezone)).date()
 
 
-def pause(attempt: int) -> None:
-    """Back off a little (with jitter) before retrying a write that raced another."""
-    time.sleep(random.uniform(0, 0.005 * (attempt + 1)))  # noqa: S311 - jitter, not a secret
+def _busy() -> ConflictError:
+    return ConflictError("The contract kept changing; try again.", code="EDIT_CONFLICT")
 
 
 def status_of(data: dict[str, Any], today: date) -> str:
@@ -150,7 +147,8 @@ def sign(principal: Principal, request: ContractCreateRequest) -> Contract:
         if schedule_db.get_course(principal.tenant, course_id) is None:
             raise _invalid("course_ids", f"unknown course {course_id}")
     zone = ZoneInfo(get_tenant(principal.tenant).timezone)
-    for attempt in range(TRIES):
+
+    def attempt() -> Contract:
         now = clock.now()
         today = now.astimezone(zone).date()
         loaded = []
@@ -203,13 +201,11 @@ def sign(principal: Principal, request: ContractCreateRequest) -> Contract:
                 details={"contract_id": contract_id, "credits": str(request.credits), "price": str(request.price)},
             )
             signed.append((lead.model_copy(update=changes), version, entry, ids.new_id()))
-        try:
-            cards_db.sign(principal.tenant, data, signed)
-        except (transactions.TransactionConflict, transactions.TransactionBusy):
-            pause(attempt)  # a learner changed meanwhile: read again
-            continue
+        cards_db.sign(principal.tenant, data, signed)  # each lead under its version
         return to_contract(data, today)
-    raise ConflictError("A learner kept changing while signing; try again.", code="EDIT_CONFLICT")
+
+    give_up = ConflictError("A learner kept changing while signing; try again.", code="EDIT_CONFLICT")
+    return retry.until_written(attempt, tries=TRIES, give_up=give_up)
 
 
 # --- reading -----------------------------------------------------------------------
@@ -268,38 +264,31 @@ def _campus_filter(principal: Principal, campus: str | None) -> str | None:
     return campus
 
 
-def list_contracts(principal: Principal, query: PeriodQuery) -> Page[Contract]:
+def _period(principal: Principal, query: PeriodQuery, what: str) -> tuple[list[dict[str, Any]], str | None]:
+    """Contracts signed, or payments and refunds made, in a period (finance, managers, admins)."""
     if principal.role not in CASHIERS:
-        raise ForbiddenError("Contract lists are for finance, managers and admins.", code="ROLE_FORBIDDEN")
+        raise ForbiddenError(f"Lists of {what} are for finance, managers and admins.", code="ROLE_FORBIDDEN")
     campus = _campus_filter(principal, query.campus)
-    items, cursor = cards_db.list_by_month(
+    return cards_db.list_by_month(
         principal.tenant,
-        "contracts",
+        what,
         query.from_.isoformat(),
         query.to.isoformat(),
         limit=query.limit,
         cursor=query.cursor,
-        scope=f"{principal.tenant}:contracts:{campus}:{query.from_}:{query.to}",
+        scope=f"{principal.tenant}:{what}:{campus}:{query.from_}:{query.to}",
         campus=campus,
     )
+
+
+def list_contracts(principal: Principal, query: PeriodQuery) -> Page[Contract]:
+    items, cursor = _period(principal, query, "contracts")
     today = today_for(principal.tenant)
     return Page[Contract](items=[to_contract(c, today) for c in items], next_cursor=cursor)
 
 
 def list_payments(principal: Principal, query: PeriodQuery) -> Page[Payment]:
-    if principal.role not in CASHIERS:
-        raise ForbiddenError("Payments are for finance, managers and admins.", code="ROLE_FORBIDDEN")
-    campus = _campus_filter(principal, query.campus)
-    items, cursor = cards_db.list_by_month(
-        principal.tenant,
-        "payments",
-        query.from_.isoformat(),
-        query.to.isoformat(),
-        limit=query.limit,
-        cursor=query.cursor,
-        scope=f"{principal.tenant}:payments:{campus}:{query.from_}:{query.to}",
-        campus=campus,
-    )
+    items, cursor = _period(principal, query, "payments")
     return Page[Payment](items=[to_payment(p) for p in items], next_cursor=cursor)
 
 
@@ -325,7 +314,8 @@ def _pay(principal: Principal, contract_id: str, request: PaymentRequest, guard:
     if paid_on > today:
         raise _invalid("paid_on", "must not be in the future")
     amount = wallets.units(request.amount)
-    for attempt in range(TRIES):
+
+    def attempt() -> PaymentResult:
         data, version = _load(principal, contract_id)
         state = status_of(data, today)
         if state in ("void", "refunded"):
@@ -354,19 +344,12 @@ def _pay(principal: Principal, contract_id: str, request: PaymentRequest, guard:
         }
         changes = {"paid": int(data.get("paid") or 0) + amount}
         result = PaymentResult(payment=to_payment(payment), contract=to_contract({**data, **changes}, today))
-        try:
-            cards_db.record_payment(
-                principal.tenant, contract_id, version, changes, payment, claim=guard.claim(result, 201)
-            )
-        except transactions.TransactionConflict as exc:
-            guard.check(exc.failed)
-            pause(attempt)
-            continue
-        except transactions.TransactionBusy:
-            pause(attempt)
-            continue
+        cards_db.record_payment(
+            principal.tenant, contract_id, version, changes, payment, claim=guard.claim(result, 201)
+        )
         return result
-    raise ConflictError("The contract kept changing; try again.", code="EDIT_CONFLICT")
+
+    return retry.until_written(attempt, tries=TRIES, give_up=_busy(), on_conflict=guard.on_conflict)
 
 
 def refund(principal: Principal, contract_id: str, request: RefundRequest, key: str | None) -> PaymentResult:
@@ -397,7 +380,8 @@ def _refund(principal: Principal, contract_id: str, request: RefundRequest, guar
     today = today_for(principal.tenant)
     refunded_on = request.refunded_on or today
     amount = wallets.units(request.amount)
-    for attempt in range(TRIES):
+
+    def attempt() -> PaymentResult:
         data, version = _load(principal, contract_id)
         if data.get("voided_at"):
             raise ConflictError("The contract is void.", code="CONTRACT_CLOSED")
@@ -465,25 +449,19 @@ def _refund(principal: Principal, contract_id: str, request: RefundRequest, guar
             "unallocated": unallocated - from_pool,
         }
         result = PaymentResult(payment=to_payment(payment), contract=to_contract({**data, **changes}, today))
-        try:
-            cards_db.record_payment(
-                principal.tenant,
-                contract_id,
-                version,
-                changes,
-                payment,
-                claim=guard.claim(result, 201),
-                wallets=changes_on_cards,
-            )
-        except transactions.TransactionConflict as exc:
-            guard.check(exc.failed)
-            pause(attempt)  # the contract or a card moved meanwhile: read again
-            continue
-        except transactions.TransactionBusy:
-            pause(attempt)
-            continue
+        cards_db.record_payment(
+            principal.tenant,
+            contract_id,
+            version,
+            changes,
+            payment,
+            claim=guard.claim(result, 201),
+            wallets=changes_on_cards,
+        )
         return result
-    raise ConflictError("The contract kept changing; try again.", code="EDIT_CONFLICT")
+
+    # the contract or a card may move meanwhile: then everything is read and decided again
+    return retry.until_written(attempt, tries=TRIES, give_up=_busy(), on_conflict=guard.on_conflict)
 
 
 def void(principal: Principal, contract_id: str, request: VoidRequest) -> Contract:

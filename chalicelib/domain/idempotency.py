@@ -44,6 +44,10 @@ class Guard:
         if LABEL in failed:
             raise Replayed()
 
+    def on_conflict(self, exc: Exception) -> None:
+        """For `retry.until_written`: a claimed key ends the retrying (the replay answers)."""
+        self.check(getattr(exc, "failed", []))
+
 
 def fingerprint(*parts: Any) -> str:
     raw = json.dumps(parts, sort_keys=True, default=str, ensure_ascii=False)

@@ -287,6 +287,8 @@ def get_lead(principal: Principal, lead_id: str) -> LeadDetail:
         history=sorted(found.history, key=lambda h: h.at),
         siblings=found.siblings,
         referrals=found.referrals,
+        contract_ids=found.contract_ids,
+        card_ids=found.card_ids,
     )
 
 

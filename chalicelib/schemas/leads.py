@@ -167,6 +167,10 @@ class LeadDetail(LeadOut):
     history: list[HistoryEntry] = Field(default_factory=list)
     siblings: list[str] = Field(default_factory=list, description="ids of the other leads of the family")
     referrals: list[str] = Field(default_factory=list, description="ids of the leads this one referred")
+    contract_ids: list[str] = Field(
+        default_factory=list, description="Contracts signing this learner (GET /contracts/{id})"
+    )
+    card_ids: list[str] = Field(default_factory=list, description="Cards this learner holds (GET /cards/{id})")
 
 
 class LeadListQuery(StrictModel):
