@@ -473,3 +473,42 @@ def test_take_never_overdraws_a_lot_nor_touches_an_ended_one(lots, wanted, order
     for contract_id, delta in taken.items():
         assert 0 < -delta <= lots[contract_id]["units"]
         assert wallets.usable(lots[contract_id], today)
+
+
+def test_a_paid_event_takes_its_fee_in_credits_or_cash(desk):
+    from datetime import datetime
+
+    starts = (datetime.now() + timedelta(days=3)).replace(microsecond=0).isoformat()
+    event = desk.manager.post(
+        "/events",
+        {"name": "圣诞亲子活动", "starts_at": starts, "capacity": 20, "fee_credits": "2", "fee_amount": "80.00"},
+    ).json_body
+    contract = _contract(desk.alice, [desk.twin_a["id"]], credits="5")
+    card = _card(desk.front, desk.twin_a["id"], [contract["id"]])
+    by_credits = _move(desk.front, card["id"], kind="event_fee", event_id=event["id"]).json_body
+    assert (by_credits["credits"], by_credits["amount"], by_credits["event_id"]) == ("-2.00", "0.00", event["id"])
+    _move(desk.front, card["id"], kind="top_up", amount="100", method="alipay")
+    by_cash = _move(desk.front, card["id"], kind="event_fee", event_id=event["id"], pay_with="cash").json_body
+    assert (by_cash["credits"], by_cash["amount"]) == ("0.00", "-80.00")
+    assert _balances(desk.front, card["id"]) == ("3.00", "20.00")
+    unknown = _move(desk.front, card["id"], kind="event_fee", event_id="nope")
+    assert unknown.status_code == 400 and "event_id" in unknown.json_body["error"]["message"]
+    cards_of_twin = desk.front.get(f"/cards?lead_id={desk.twin_a['id']}").json_body["items"]
+    assert [c["id"] for c in cards_of_twin] == [card["id"]]
+
+
+def test_a_freeze_with_a_last_day_ends_by_itself_and_extends_validity(desk):
+    from chalicelib.domain import clock
+
+    contract = _contract(desk.alice, [desk.twin_a["id"]], credits="5")
+    card = _card(desk.front, desk.twin_a["id"], [contract["id"]])
+    until = (date.today() + timedelta(days=6)).isoformat()
+    desk.front.post(f"/cards/{card['id']}/freeze", {"reason": "寒假", "until": until})
+    assert _move(desk.front, card["id"], kind="deduction", credits="1").json_body["error"]["code"] == "CARD_FROZEN"
+    with clock.frozen(clock.now() + timedelta(days=8)):
+        front = desk.sign_in(desk.front.user["username"], desk.front.password)
+        assert front.get(f"/cards/{card['id']}").json_body["status"] == "active"
+        assert _move(front, card["id"], kind="deduction", credits="1").status_code == 201
+        thawed = front.get(f"/cards/{card['id']}").json_body
+    assert thawed["frozen_until"] is None
+    assert thawed["lots"][0]["ends_on"] == (date.fromisoformat(contract["ends_on"]) + timedelta(days=7)).isoformat()
