@@ -3,7 +3,7 @@
 from chalice import Chalice, CORSConfig
 
 from chalicelib import jobs
-from chalicelib.api import auth, campuses, cards, configuration, followups, leads, openapi, schedule, users
+from chalicelib.api import auth, campuses, cards, configuration, followups, leads, messaging, openapi, schedule, users
 from chalicelib.observability import logger, metrics
 from chalicelib.settings import get_settings
 from chalicelib.streams import processor
@@ -24,6 +24,7 @@ for blueprint in (
     followups.bp,
     schedule.bp,
     cards.bp,
+    messaging.bp,
     configuration.bp,
     openapi.bp,
 ):

@@ -28,8 +28,12 @@ class Settings(BaseModel):
     # Sign-in lockout: after this many failures in the window the account is locked.
     login_max_failures: int = 5
     login_lock_seconds: int = 900
-    # Messaging provider (later issues): outbox | sns | ses
-    messaging_provider: str = "outbox"
+    # Messaging providers: SMS through `outbox` or `sms-voice` (AWS End User Messaging SMS),
+    # e-mail through `outbox` or `ses`; the origination identity and sender they use.
+    sms_provider: str = "outbox"
+    email_provider: str = "outbox"
+    sms_origination: str | None = None
+    email_from: str | None = None
     metrics_namespace: str = "CampusCRM"
     # Placeholder ARN given to chalice at package time; infra/ overrides it with the table's.
     stream_arn: str = "arn:aws:dynamodb:us-east-1:000000000000:table/campus-crm/stream/placeholder"
@@ -52,7 +56,10 @@ class Settings(BaseModel):
             "cors_origin": "CRM_CORS_ORIGIN",
             "login_max_failures": "CRM_LOGIN_MAX_FAILURES",
             "login_lock_seconds": "CRM_LOGIN_LOCK_SECONDS",
-            "messaging_provider": "CRM_MESSAGING_PROVIDER",
+            "sms_provider": "CRM_SMS_PROVIDER",
+            "email_provider": "CRM_EMAIL_PROVIDER",
+            "sms_origination": "CRM_SMS_ORIGINATION",
+            "email_from": "CRM_EMAIL_FROM",
             "metrics_namespace": "POWERTOOLS_METRICS_NAMESPACE",
             "stream_arn": "CRM_STREAM_ARN",
         }

@@ -16,17 +16,21 @@ def _due_item(tenant: str, name: str, kind: str, bucket: str, shard: int) -> Non
     item.save()
 
 
-def test_the_minute_job_reads_its_minute_across_shards_and_nothing_else(school):
-    # GIVEN two messages due at 09:30 UTC in different shards and one due at 09:31
+def test_the_minute_job_reads_a_few_minute_buckets_across_shards_and_nothing_else(school):
+    # GIVEN things filed under 09:30 UTC in two shards, and under 09:45
     _due_item(school.slug, "a", "SMS", "2031-03-04T09:30", 0)
     _due_item(school.slug, "b", "SMS", "2031-03-04T09:30", 3)
-    _due_item(school.slug, "c", "SMS", "2031-03-04T09:31", 1)
-    # WHEN the job runs at 09:30
+    _due_item(school.slug, "c", "SMS", "2031-03-04T09:45", 1)
+    # WHEN the job runs at 09:31 (its cursor says it last read 09:30)
+    from chalicelib.db import messaging as messaging_db
+
+    messaging_db.advance_job_cursor("scheduled_messages", "2031-03-04T09:30")
     with telemetry.record() as rec:
-        result = jobs.run("scheduled_messages", at=datetime(2031, 3, 4, 9, 30, 12, tzinfo=UTC))
-    # THEN it finds the two, with one Query per shard and no Scan
-    assert result["due"] == 2
-    assert rec.operations == ["Query"] * keys.DUE_SHARDS
+        jobs.run("scheduled_messages", at=datetime(2031, 3, 4, 9, 31, 12, tzinfo=UTC))
+    # THEN it read the last three minutes (09:29-09:31): one Query per shard each, no Scan,
+    # plus its cursor; what was due at 09:45 was not read at all
+    assert rec.operations.count("Query") == 3 * keys.DUE_SHARDS
+    assert "Scan" not in rec.operations
 
 
 def test_the_app_exposes_the_three_scheduled_functions(app):

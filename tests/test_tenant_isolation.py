@@ -270,6 +270,37 @@ def probe_card_settings(a, b):
     assert a.admin.get("/settings/cards").json_body["exchange_rate"] is None
 
 
+def probe_templates(a, b):
+    assert a.template["id"] not in _ids(b.admin.get("/templates").json_body["items"])
+    assert b.admin.get(f"/templates/{a.template['id']}").status_code == 404
+    body = {"name": "B", "channel": "sms", "body": "B 的模板"}
+    assert b.admin.put(f"/templates/{a.template['id']}", body).status_code == 404
+    assert b.admin.delete(f"/templates/{a.template['id']}").status_code == 404
+    assert b.admin.post("/templates", body).status_code == 201
+    mine = a.admin.get(f"/templates/{a.template['id']}").json_body
+    assert mine["body"] == "A 的模板 {{ learner.name }}"
+    assert "B" not in {t["name"] for t in a.admin.get("/templates").json_body["items"]}
+
+
+def probe_messages(a, b):
+    assert b.admin.get("/messages").json_body["items"] == []
+    record = b.admin.get(f"/messages/{a.message['id']}")
+    assert record.status_code == 404 and "A 会员" not in record.body.decode()
+    # B cannot send to A's leads: they do not exist for B
+    sent = b.admin.post(
+        "/messages",
+        {"channel": "sms", "purpose": "notice", "text": "x", "recipients": {"lead_ids": [a.member["id"]]}},
+    ).json_body
+    assert (sent["sent"], sent["skipped_by_reason"]) == (0, {"not_found": 1})
+    assert all("A 会员" not in e["body"] for e in b.admin.get("/outbox").json_body["items"])
+    assert a.message["id"] not in {e["reference"].split("#")[0] for e in b.admin.get("/outbox").json_body["items"]}
+
+
+def probe_messaging_settings(a, b):
+    b.admin.patch("/settings/messaging", {"quiet_from": "18:00"})
+    assert a.admin.get("/settings/messaging").json_body["quiet_from"] == "21:00"
+
+
 PROBES = {
     ("GET", "/me"): probe_me,
     ("POST", "/campuses"): probe_create_campus,
@@ -360,6 +391,17 @@ PROBES = {
     ("POST", "/cards/{card_id}/freeze"): _card_route_404("POST", "/freeze", {"reason": "B"}),
     ("POST", "/cards/{card_id}/unfreeze"): _card_route_404("POST", "/unfreeze"),
     ("POST", "/sessions/{session_id}/check-ins"): probe_check_in,
+    ("POST", "/templates"): probe_templates,
+    ("GET", "/templates"): probe_templates,
+    ("GET", "/templates/{template_id}"): probe_templates,
+    ("PUT", "/templates/{template_id}"): probe_templates,
+    ("DELETE", "/templates/{template_id}"): probe_templates,
+    ("POST", "/messages"): probe_messages,
+    ("GET", "/messages"): probe_messages,
+    ("GET", "/messages/{message_id}"): probe_messages,
+    ("GET", "/outbox"): probe_messages,
+    ("GET", "/settings/messaging"): probe_messaging_settings,
+    ("PATCH", "/settings/messaging"): probe_messaging_settings,
 }
 
 
@@ -432,6 +474,18 @@ def two_schools(school, other_school):
     school.admin.post(f"/contracts/{school.contract['id']}/payments", {"amount": "100.00", "method": "cash"})
     school.card = school.admin.post(
         "/cards", {"holder_lead_id": school.member["id"], "contract_ids": [school.contract["id"]], "number": "A-CARD-1"}
+    ).json_body
+    school.template = school.admin.post(
+        "/templates", {"name": "A 模板", "channel": "sms", "body": "A 的模板 {{ learner.name }}"}
+    ).json_body
+    school.message = school.admin.post(
+        "/messages",
+        {
+            "channel": "sms",
+            "purpose": "notice",
+            "template_id": school.template["id"],
+            "recipients": {"lead_ids": [school.member["id"]]},
+        },
     ).json_body
     return school, other_school
 

@@ -307,7 +307,8 @@ def _wallet(tx: transactions.Transaction, tenant: str, change: WalletChange) -> 
         else:
             condition &= units.exists()
     for contract_id, lot in change.new_lots.items():
-        actions.append(CardItem.lots[contract_id].set(lot))
+        # no NULLs in a lot: `ends_on` absent means "no end" to the conditions above
+        actions.append(CardItem.lots[contract_id].set({k: v for k, v in lot.items() if v is not None}))
         condition &= CardItem.lots[contract_id].does_not_exist()
     if change.usable:
         today = change.today or datetime.now(UTC).date().isoformat()

@@ -19,6 +19,7 @@ class StoredConfig:
     lead_settings: Any = None
     assessment: Any = None
     card_settings: Any = None
+    messaging: Any = None
 
 
 def load_all(tenant: str) -> StoredConfig:
@@ -34,6 +35,8 @@ def load_all(tenant: str) -> StoredConfig:
             found.assessment = item.body
         elif item.SK == keys.CARD_SETTINGS_SK:
             found.card_settings = item.body
+        elif item.SK == keys.MESSAGING_SETTINGS_SK:
+            found.messaging = item.body
     return found
 
 
@@ -52,6 +55,10 @@ def put_assessment(tenant: str, body: Any) -> None:
 
 def put_card_settings(tenant: str, body: Any) -> None:
     _put(tenant, keys.CARD_SETTINGS_SK, body)
+
+
+def put_messaging_settings(tenant: str, body: Any) -> None:
+    _put(tenant, keys.MESSAGING_SETTINGS_SK, body)
 
 
 def _put(tenant: str, sk: str, body: Any, *, must_not_use: set[str] = frozenset()) -> bool:

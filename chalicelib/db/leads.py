@@ -254,6 +254,12 @@ def get(tenant: str, lead_id: str) -> Lead | None:
         return None
 
 
+def batch_get(tenant: str, lead_ids: list[str]) -> list[Lead]:
+    """Leads by id, in batches of 100 (BatchGetItem); missing ids are left out."""
+    keys_ = [(keys.lead_pk(tenant, i), keys.LEAD_SK) for i in dict.fromkeys(lead_ids)]
+    return [to_lead(item) for item in LeadItem.batch_get(keys_)]
+
+
 def get_with_version(tenant: str, lead_id: str) -> tuple[Lead, int] | None:
     try:
         item = LeadItem.get(keys.lead_pk(tenant, lead_id), keys.LEAD_SK, consistent_read=True)

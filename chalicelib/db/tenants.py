@@ -53,8 +53,12 @@ def list_campuses(tenant: str, limit: int, cursor: str | None) -> tuple[list[Cam
     return paging.single(result, scope, Campus)
 
 
-def existing_campus_ids(tenant: str, campus_ids: list[str]) -> set[str]:
+def campuses_by_id(tenant: str, campus_ids: list[str]) -> dict[str, Campus]:
     if not campus_ids:
-        return set()
+        return {}
     wanted = [(keys.tenant_pk(tenant), keys.campus_sk(c)) for c in dict.fromkeys(campus_ids)]
-    return {item.id for item in CampusItem.batch_get(wanted)}
+    return {item.id: Campus.model_validate(values(item)) for item in CampusItem.batch_get(wanted)}
+
+
+def existing_campus_ids(tenant: str, campus_ids: list[str]) -> set[str]:
+    return set(campuses_by_id(tenant, campus_ids))

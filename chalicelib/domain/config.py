@@ -10,6 +10,7 @@ from typing import Any
 
 from chalicelib.db import config as config_db
 from chalicelib.errors import ConflictError, ValidationFailedError
+from chalicelib.schemas.messaging import MessagingSettings, MessagingSettingsPatch
 from chalicelib.schemas.settings import (
     AssessmentConfig,
     CardSettings,
@@ -78,6 +79,7 @@ class TenantConfig:
     lead_settings: LeadSettings
     assessment: AssessmentConfig
     card_settings: CardSettings
+    messaging: MessagingSettings
 
     def entry(self, kind: DictionaryKind, key: str) -> DictionaryEntry | None:
         return next((e for e in self.dictionaries[kind].entries if e.key == key), None)
@@ -95,6 +97,7 @@ def load(tenant: str) -> TenantConfig:
         lead_settings=LeadSettings(**(raw.lead_settings or {})),
         assessment=AssessmentConfig(**(raw.assessment or {})),
         card_settings=CardSettings(**(raw.card_settings or {})),
+        messaging=MessagingSettings(**(raw.messaging or {})),
     )
 
 
@@ -169,6 +172,21 @@ def patch_card_settings(tenant: str, request: CardSettingsPatch) -> CardSettings
     current = load(tenant).card_settings
     updated = current.model_copy(update=request.model_dump(exclude_unset=True, exclude_none=True))
     config_db.put_card_settings(tenant, updated.model_dump(mode="json"))
+    return updated
+
+
+def get_messaging_settings(tenant: str) -> MessagingSettings:
+    return load(tenant).messaging
+
+
+def patch_messaging_settings(tenant: str, request: MessagingSettingsPatch) -> MessagingSettings:
+    current = load(tenant).messaging
+    # null clears a template choice; for every other setting null means "unchanged"
+    changes = {
+        k: v for k, v in request.model_dump(exclude_unset=True).items() if v is not None or k.endswith("template_id")
+    }
+    updated = MessagingSettings.model_validate({**current.model_dump(), **changes})
+    config_db.put_messaging_settings(tenant, updated.model_dump(mode="json"))
     return updated
 
 

@@ -22,7 +22,10 @@ def birthdays(at: datetime) -> dict[str, Any]:
 
 @job("scheduled_messages")
 def scheduled_messages(at: datetime) -> dict[str, Any]:
-    return {"due": len(due.items(due.SMS, due.minute_bucket(at)))}
+    """Every minute: sends what is due, in every tenant (DUE `SMS#<minute>` buckets)."""
+    from chalicelib.domain import messaging
+
+    return messaging.run_due(at)
 
 
 @job("pool_reclaim")

@@ -1,0 +1,168 @@
+"""Templates, messages (bulk, scheduled, typed numbers), the send records and the outbox."""
+
+from __future__ import annotations
+
+from chalice import Blueprint, Response
+
+from chalicelib.api.routing import Call, endpoint
+from chalicelib.domain import config, messaging, roles, templates
+from chalicelib.schemas.common import Page, PageQuery
+from chalicelib.schemas.messaging import (
+    DryRun,
+    Message,
+    MessageDetail,
+    MessageDetailQuery,
+    MessageQuery,
+    MessageRequest,
+    MessagingSettings,
+    MessagingSettingsPatch,
+    OutboxEntry,
+    Template,
+    TemplateRequest,
+)
+from chalicelib.schemas.users import Role
+
+bp = Blueprint(__name__)
+TAGS = ["messaging"]
+EDITORS = frozenset({Role.admin, Role.manager})
+
+
+@endpoint(
+    bp,
+    "POST",
+    "/templates",
+    summary="Add an SMS or e-mail template (checked against sample data)",
+    tags=TAGS,
+    roles_allowed=EDITORS,
+    body=TemplateRequest,
+    response=Template,
+    status=201,
+)
+def create_template(call: Call) -> Template:
+    return templates.create(call.principal.tenant, call.body)
+
+
+@endpoint(bp, "GET", "/templates", summary="Templates, by name", tags=TAGS, response=Page[Template])
+def list_templates(call: Call) -> Page[Template]:
+    return Page[Template](items=templates.list_all(call.principal.tenant))
+
+
+@endpoint(bp, "GET", "/templates/{template_id}", summary="A template", tags=TAGS, response=Template, errors=[404])
+def get_template(call: Call) -> Template:
+    return templates.get(call.principal.tenant, call.params["template_id"])
+
+
+@endpoint(
+    bp,
+    "PUT",
+    "/templates/{template_id}",
+    summary="Replace a template",
+    tags=TAGS,
+    roles_allowed=EDITORS,
+    body=TemplateRequest,
+    response=Template,
+    errors=[404],
+)
+def put_template(call: Call) -> Template:
+    return templates.replace(call.principal.tenant, call.params["template_id"], call.body)
+
+
+@endpoint(
+    bp,
+    "DELETE",
+    "/templates/{template_id}",
+    summary="Delete a template",
+    tags=TAGS,
+    roles_allowed=EDITORS,
+    status=204,
+    errors=[404],
+)
+def delete_template(call: Call) -> None:
+    templates.delete(call.principal.tenant, call.params["template_id"])
+
+
+@endpoint(
+    bp,
+    "POST",
+    "/messages",
+    summary="Send or schedule SMS or e-mail; ?dry_run=true previews recipients, skips and segments",
+    tags=TAGS,
+    body=MessageRequest,
+    query=MessageQuery,
+    response=Message,
+    status=201,
+    errors=[404],
+)
+def send_message(call: Call) -> Message | Response:
+    result = messaging.send(call.principal, call.body, call.query.dry_run)
+    if isinstance(result, DryRun):  # a preview creates nothing: 200, not 201
+        return Response(body=result.model_dump_json(), status_code=200, headers={"Content-Type": "application/json"})
+    return result
+
+
+@endpoint(
+    bp,
+    "GET",
+    "/messages",
+    summary="Send records (发送记录), newest first",
+    tags=TAGS,
+    query=PageQuery,
+    response=Page[Message],
+)
+def list_messages(call: Call) -> Page[Message]:
+    return messaging.list_messages(call.principal, call.query.limit, call.query.cursor)
+
+
+@endpoint(
+    bp,
+    "GET",
+    "/messages/{message_id}",
+    summary="A send record with each recipient's status and segments",
+    tags=TAGS,
+    query=MessageDetailQuery,
+    response=MessageDetail,
+    errors=[404],
+)
+def get_message(call: Call) -> MessageDetail:
+    return messaging.get_message(call.principal, call.params["message_id"], call.query)
+
+
+@endpoint(
+    bp,
+    "GET",
+    "/outbox",
+    summary="What the outbox provider 'sent' (not in production)",
+    tags=TAGS,
+    roles_allowed=EDITORS,
+    query=PageQuery,
+    response=Page[OutboxEntry],
+    errors=[404],
+)
+def get_outbox(call: Call) -> Page[OutboxEntry]:
+    return messaging.outbox(call.principal, call.query.limit, call.query.cursor)
+
+
+@endpoint(
+    bp,
+    "GET",
+    "/settings/messaging",
+    summary="Quiet hours, caps, greetings, digests",
+    tags=["settings"],
+    response=MessagingSettings,
+)
+def get_messaging_settings(call: Call) -> MessagingSettings:
+    return config.get_messaging_settings(call.principal.tenant)
+
+
+@endpoint(
+    bp,
+    "PATCH",
+    "/settings/messaging",
+    summary="Change the messaging settings",
+    tags=["settings"],
+    roles_allowed=roles.MANAGE_SETTINGS,
+    body=MessagingSettingsPatch,
+    response=MessagingSettings,
+)
+def patch_messaging_settings(call: Call) -> MessagingSettings:
+    return config.patch_messaging_settings(call.principal.tenant, call.body)
