@@ -147,6 +147,7 @@ def sign(
                 other_id=contract["id"],
                 at=contract["signed_at"],
             )
+            link.GSI1PK, link.GSI1SK = keys.members_of(tenant), f"{lead.id}#{contract['id']}"
             tx.save(link, label="link")
 
 
@@ -247,6 +248,12 @@ def member_links(tenant: str, lead_id: str, prefix: str) -> list[str]:
     """Ids of a learner's contracts or cards (links in the lead's partition): one Query."""
     query = MemberLinkItem.query(keys.lead_pk(tenant, lead_id), MemberLinkItem.SK.startswith(prefix))
     return [i.other_id for i in query]
+
+
+def members(tenant: str) -> list[str]:
+    """Every learner who signed a contract (sparse GSI1 of the contract links), once each."""
+    query = MemberLinkItem.gsi1.query(keys.members_of(tenant))
+    return list(dict.fromkeys(item.GSI1SK.split("#", 1)[0] for item in query))
 
 
 def batch_contracts(tenant: str, contract_ids: list[str]) -> list[dict[str, Any]]:

@@ -26,3 +26,14 @@ def reclaim_candidates(day: str) -> list[tuple[str, str]]:
             if tenant:
                 found.append((tenant, item.DUESK))
     return found
+
+
+def keyed_candidates(kind: str, bucket: str) -> list[tuple[str, str]]:
+    """(tenant, item PK) of everything filed under a bucket whose DUESK is the item's PK."""
+    found = []
+    for shard in range(keys.DUE_SHARDS):
+        for item in BaseItem.due.query(keys.due_pk(kind, bucket, shard)):
+            tenant = keys.tenant_of_key(item.PK)
+            if tenant:
+                found.append((tenant, item.PK))
+    return found

@@ -476,3 +476,9 @@ class JobCursorItem(BaseItem, discriminator="JobCursor"):
     """How far a platform job has read its time buckets."""
 
     bucket = UnicodeAttribute()
+
+
+class BirthdayItem(BaseItem, discriminator="Birthday"):
+    """In a lead's partition: files a live lead with a birthday under DUE `BIRTHDAY#<MM-DD>`."""
+
+    month_day = UnicodeAttribute()

@@ -141,6 +141,14 @@ def dictionary_sk(kind: str) -> str:
     return f"CONFIG#DICT#{kind}"
 
 
+BIRTHDAY_SK = "BIRTHDAY"
+
+
+def birthday_due(month_day: str, lead_pk_value: str) -> tuple[str, str]:
+    """DUE keys of a learner's birthday (MM-DD; 02-29 stays 02-29)."""
+    return due_pk("BIRTHDAY", month_day, shard_of(lead_pk_value)), lead_pk_value
+
+
 def reclaim_due(day: str, lead_id: str) -> tuple[str, str]:
     """DUE keys of an owned lead whose protection period ends on `day` (UTC date)."""
     return due_pk("RECLAIM", day, shard_of(lead_id)), lead_id
@@ -262,6 +270,11 @@ def contract_pk(tenant: str, contract_id: str) -> str:
 
 def contract_link_sk(contract_id: str) -> str:
     return f"CONTRACT#{contract_id}"
+
+
+def members_of(tenant: str) -> str:
+    """GSI1 (sparse): the contract links of every member, for greetings to all members."""
+    return f"T#{tenant}#MEMBERS"
 
 
 def contracts_in(tenant: str, month: str) -> str:

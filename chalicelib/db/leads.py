@@ -14,6 +14,7 @@ from chalicelib.db.base import BaseItem
 from chalicelib.db.convert import values
 from chalicelib.db.items import (
     AppointmentItem,
+    BirthdayItem,
     FollowUpItem,
     LeadHistoryItem,
     LeadItem,
@@ -170,6 +171,7 @@ def _write(
     used: dict[str, set[str]] | None = None,
     referrer: str | None = None,
     also: Callable[[Any], None] | None = None,
+    birthday: bool = False,
 ) -> None:
     """One transaction: the lead (new, or conditional on its version) and everything that
     must change with it; `also(tx)` adds more operations (a follow-up, a plan), labelled
@@ -227,10 +229,24 @@ def _write(
             _owner_actions(tx, tenant, owner)
             for kind, values_used in (used or {}).items():
                 config_db.mark_used(tx, tenant, kind, values_used)
+            if birthday or expected_version is None:
+                _birthday_marker(tx, tenant, lead)
             if also is not None:
                 also(tx)
     except transactions.TransactionConflict as exc:
         _explain(exc)
+
+
+def _birthday_marker(tx: Any, tenant: str, lead: Lead) -> None:
+    """A live lead with a birthday is filed under its MM-DD on the DUE index (a marker item
+    in its partition, so the lead's own DUE slot stays free for its protection period)."""
+    marker = BirthdayItem(keys.lead_pk(tenant, lead.id), keys.BIRTHDAY_SK)
+    if lead.birthday is None or lead.deleted_at is not None:
+        tx.delete(marker, label="birthday")
+        return
+    marker.month_day = lead.birthday.strftime("%m-%d")
+    marker.DUEPK, marker.DUESK = keys.birthday_due(marker.month_day, keys.lead_pk(tenant, lead.id))
+    tx.save(marker, label="birthday")
 
 
 def _explain(exc: transactions.TransactionConflict) -> None:

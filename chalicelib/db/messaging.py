@@ -70,18 +70,41 @@ def _minute(at: str) -> str:
     return datetime.fromisoformat(at.replace("Z", "+00:00")).astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
 
 
-def create_message(tenant: str, header: dict[str, Any], recipients: list[dict[str, Any]]) -> None:
-    """The recipients first (BatchWriteItem), then the header, which makes the message live:
-    it alone carries the DUE keys, so a crash in between leaves nothing that would be sent."""
+def create_message(
+    tenant: str, header: dict[str, Any], recipients: list[dict[str, Any]], *, exclusive: bool = False
+) -> bool:
+    """The recipients first, then the header, which makes the message live: it alone carries
+    the DUE keys, so a crash in between leaves nothing that would be sent.
+
+    `exclusive` (a job's message under a deterministic id): nothing is written if the header
+    exists, and each recipient only if absent, so an overlapping run can never reset a
+    recipient that was already sent. Returns False when the message already existed."""
     pk = keys.message_pk(tenant, header["id"])
-    with RecipientItem.batch_write() as batch:
+    if exclusive:
+        if get_message(tenant, header["id"]) is not None:
+            return False
         for data in recipients:
-            batch.save(RecipientItem(pk, keys.recipient_sk(data["n"]), **data))
+            recipient = RecipientItem(pk, keys.recipient_sk(data["n"]), **data)
+            try:
+                recipient.save(condition=RecipientItem.PK.does_not_exist())
+            except PutError as exc:
+                if not _conflicted(exc):
+                    raise
+    else:
+        with RecipientItem.batch_write() as batch:
+            for data in recipients:
+                batch.save(RecipientItem(pk, keys.recipient_sk(data["n"]), **data))
     item = MessageItem(pk, keys.MESSAGE_SK, **header)
     item.GSI1PK, item.GSI1SK = keys.messages_of(tenant), keys.sort_key(header["created_at"], header["id"])
     if header["queued"]:
         item.DUEPK, item.DUESK = keys.message_due(_minute(header["send_at"]), pk)
-    item.save(condition=MessageItem.PK.does_not_exist())
+    try:
+        item.save(condition=MessageItem.PK.does_not_exist())
+    except PutError as exc:
+        if exclusive and _conflicted(exc):
+            return False
+        raise
+    return True
 
 
 def create_message_once(tenant: str, header: dict[str, Any], recipients: list[dict[str, Any]]) -> bool:

@@ -186,6 +186,11 @@ def patch_messaging_settings(tenant: str, request: MessagingSettingsPatch) -> Me
         k: v for k, v in request.model_dump(exclude_unset=True).items() if v is not None or k.endswith("template_id")
     }
     updated = MessagingSettings.model_validate({**current.model_dump(), **changes})
+    from chalicelib.domain import templates  # (templates reads the table; config is imported everywhere)
+
+    chosen = [updated.birthday_template_id, updated.reminder_template_id, updated.card_alert_template_id]
+    for template_id in filter(None, chosen + [h.template_id for h in updated.holidays]):
+        templates.get_data(tenant, template_id)  # 404 TEMPLATE_NOT_FOUND for an unknown one
     config_db.put_messaging_settings(tenant, updated.model_dump(mode="json"))
     return updated
 

@@ -358,6 +358,7 @@ def patch_lead(principal: Principal, lead_id: str, request: LeadPatchRequest) ->
             family_phones=family,
             released_phones=released,
             refamilied_phones=refamilied,
+            birthday="birthday" in changes,
             siblings=siblings,
             used=used,
         )
@@ -456,6 +457,7 @@ def delete_lead(principal: Principal, lead_id: str) -> None:
         version,
         [(entry, ids.new_id())],
         owner=OwnerChange(lead.owner_id, None, 0) if lead.owner_id else None,
+        birthday=True,
     )
 
 
@@ -483,6 +485,7 @@ def restore_lead(principal: Principal, lead_id: str) -> LeadOut:
             version,
             [(entry, ids.new_id())],
             owner=OwnerChange(None, updated.owner_id, _cap(config)) if updated.owner_id else None,
+            birthday=True,
         )
     except OwnerCapError as exc:
         raise _cap_error() from exc

@@ -431,9 +431,11 @@ def enqueue(
         planned=planned,
         source=source,
     )
-    if not messaging_db.create_message_once(tenant, header, planned.recipients):
-        return None
-    return header["id"]
+    if len(planned.recipients) <= 90:
+        made = messaging_db.create_message_once(tenant, header, planned.recipients)
+    else:
+        made = messaging_db.create_message(tenant, header, planned.recipients, exclusive=True)
+    return header["id"] if made else None
 
 
 # --- sending -------------------------------------------------------------------------

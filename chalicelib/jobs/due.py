@@ -17,7 +17,10 @@ def due_follow_ups(at: datetime) -> dict[str, Any]:
 
 @job("birthdays")
 def birthdays(at: datetime) -> dict[str, Any]:
-    return {"due": len(due.items(due.BIRTHDAY, due.month_day_bucket(at)))}
+    """Hourly: birthday greetings (from each school's greeting hour) and holiday greetings."""
+    from chalicelib.domain import care
+
+    return care.birthdays(at)
 
 
 @job("scheduled_messages")
