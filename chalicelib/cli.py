@@ -12,7 +12,7 @@ import json
 import os
 import secrets
 import sys
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime
 
 import click
 
@@ -167,8 +167,9 @@ def jobs() -> None:
 
 @jobs.command("run")
 @click.argument("name")
-@click.option("--date", "day", default=None, help="YYYY-MM-DD (UTC); default now")
-def jobs_run(name: str, day: str | None) -> None:
+@click.option("--date", "day", default=None, help="YYYY-MM-DD (UTC): run as of that day at this time of day")
+@click.option("--tenant", "slug", default=None, help="only this school (default: every school)")
+def jobs_run(name: str, day: str | None, slug: str | None) -> None:
     """Run one scheduled function once, now or as of a date."""
     from chalicelib import jobs as job_registry
     from chalicelib.jobs import due  # noqa: F401 - registers the jobs
@@ -178,10 +179,11 @@ def jobs_run(name: str, day: str | None) -> None:
     at = None
     if day:
         try:
-            at = datetime.combine(datetime.strptime(day, "%Y-%m-%d").date(), time(0, 0), tzinfo=UTC)
+            now = datetime.now(UTC)
+            at = datetime.combine(datetime.strptime(day, "%Y-%m-%d").date(), now.time(), tzinfo=UTC)
         except ValueError as exc:
             raise click.BadParameter("use YYYY-MM-DD", param_hint="--date") from exc
-    click.echo(json.dumps(job_registry.run(name, at=at), ensure_ascii=False))
+    click.echo(json.dumps(job_registry.run(name, at=at, tenant=slug), ensure_ascii=False))
 
 
 @cli.command("openapi")

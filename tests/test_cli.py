@@ -112,9 +112,27 @@ def test_user_list_and_password_reset(school):
     assert login(school.client, school.slug, consultant.user["username"], "new-password-123").status_code == 200
 
 
-def test_jobs_run_once_from_the_console(table):
-    result = run("jobs", "run", "birthdays", "--date", "2028-02-29")
+def test_jobs_run_once_from_the_console_for_one_school(school):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    school.admin.patch("/settings/messaging", {"greeting_hour": 0, "quiet_from": "00:00", "quiet_to": "00:00"})
+    body = {
+        "name": "今天生日",
+        "birthday": f"2020-{today:%m-%d}",
+        "campus_id": school.campus["id"],
+        "guardians": [{"name": "家长", "phones": ["13911112222"]}],
+    }
+    assert school.admin.post("/leads", body).status_code == 201
+    result = run("jobs", "run", "birthdays", "--tenant", school.slug)
     assert result.exit_code == 0, result.output
-    assert '"job": "birthdays"' in result.output
+    assert '"job": "birthdays"' in result.output and '"birthdays": 1' in result.output
+    sent = run("jobs", "run", "scheduled_messages", "--tenant", school.slug)
+    assert '"sent": 1' in sent.output, sent.output
+    greeting = school.admin.get("/outbox").json_body["items"][0]
+    assert greeting["body"].startswith("亲爱的今天生日小朋友") and greeting["to"] == "+8613911112222"
+    again = run("jobs", "run", "birthdays", "--tenant", school.slug, "--date", today.isoformat())
+    assert '"birthdays": 0' in again.output  # once a year
     unknown = CliRunner().invoke(cli, ["jobs", "run", "nope"])
     assert unknown.exit_code == 2 and "unknown job" in unknown.output

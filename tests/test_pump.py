@@ -473,3 +473,24 @@ def test_the_scheduled_event_is_a_cloudwatch_scheduled_event_and_a_failing_job_i
     assert event.context.get_remaining_time_in_millis() > 0
     # AND the failing job is scheduled again
     assert {fn.name: fn.next_run for fn in scheduler.functions}["boom"] == datetime(2031, 3, 4, 11, 1, tzinfo=UTC)
+
+
+def test_the_pump_prints_what_the_outbox_sent(dynamodb_endpoint, table, school, tmp_path, caplog):
+    import logging
+
+    pump, _ = _pump(dynamodb_endpoint, tmp_path / "checkpoint.json")
+    pump.poll_once()
+    caplog.set_level(logging.INFO, logger="crm.local.outbox")
+    sent = school.admin.post(
+        "/messages",
+        {
+            "channel": "sms",
+            "purpose": "notice",
+            "text": "明天停课，请留意 🌧",
+            "recipients": {"phones": ["13800138000"]},
+        },
+    )
+    assert sent.status_code == 201, sent.body
+    _pump_until(pump, lambda: any("SMS to +8613800138000" in r.getMessage() for r in caplog.records))
+    line = next(r.getMessage() for r in caplog.records if "SMS to" in r.getMessage())
+    assert line == f"{school.slug}: SMS to +8613800138000, 1 segment(s): 明天停课，请留意 🌧"

@@ -57,14 +57,15 @@ def _utc_days(at: datetime) -> list[date]:
     return [utc - timedelta(days=1), utc, utc + timedelta(days=1)]
 
 
-def birthdays(at: datetime) -> dict[str, int]:
+def birthdays(at: datetime, only: str | None = None) -> dict[str, int]:
     """Greets every learner whose birthday is today in their school's calendar, once a year,
     from the school's greeting hour on. Reads the MM-DD buckets of the days around `at`."""
     buckets = set().union(*(_month_days(d) for d in _utc_days(at)))
     by_tenant: dict[str, list[str]] = defaultdict(list)
     for bucket in sorted(buckets):
         for tenant, pk in due_db.keyed_candidates("BIRTHDAY", bucket):
-            by_tenant[tenant].append(pk.rsplit("#", 1)[-1])
+            if only is None or tenant == only:
+                by_tenant[tenant].append(pk.rsplit("#", 1)[-1])
     greeted = waiting = 0
     for tenant, lead_ids in by_tenant.items():
         contexts = Contexts(tenant)
@@ -92,7 +93,7 @@ def birthdays(at: datetime) -> dict[str, int]:
                 settings=settings,
             )
             greeted += made is not None
-    greeted_holidays = holidays(at)
+    greeted_holidays = holidays(at, only)
     return {"birthdays": greeted, "not_yet": waiting, "holiday_greetings": greeted_holidays}
 
 
@@ -109,11 +110,13 @@ def _holiday_today(settings: MessagingSettings, today: date) -> list[Any]:
     return [h for h in settings.holidays if h.date in (today.strftime("%m-%d"), today.isoformat())]
 
 
-def holidays(at: datetime) -> int:
+def holidays(at: datetime, only: str | None = None) -> int:
     """Greets every member (a learner with a contract) on the school's holidays, once each.
     Reads the tenant directory, and members through the sparse members index."""
     made = 0
     for tenant in _tenants():
+        if only is not None and tenant.slug != only:
+            continue
         settings = config.load(tenant.slug).messaging
         if not settings.holidays:
             continue

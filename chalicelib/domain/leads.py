@@ -624,7 +624,7 @@ def list_recycle_bin(principal: Principal, limit: int, cursor: str | None) -> Pa
 # --- the protection period ---------------------------------------------------------
 
 
-def reclaim_expired(at: datetime) -> dict[str, int]:
+def reclaim_expired(at: datetime, only: str | None = None) -> dict[str, int]:
     """Returns to the pool every owned lead whose protection period has ended, by its school's
     own calendar, at the instant `at`. The DUE buckets are keyed by the school-local date, so
     one run reads the buckets of the UTC day before, of and after `at` (every time zone's
@@ -638,6 +638,7 @@ def reclaim_expired(at: datetime) -> dict[str, int]:
         c
         for day in (utc_day - timedelta(days=1), utc_day, utc_day + timedelta(days=1))
         for c in due_db.reclaim_candidates(day.isoformat())
+        if only is None or c[0] == only
     ]
     released = skipped = 0
     for tenant, lead_id in candidates:

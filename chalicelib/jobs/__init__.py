@@ -12,7 +12,7 @@ from typing import Any
 
 from chalicelib.observability import logger
 
-JobFn = Callable[[datetime], dict[str, Any]]
+JobFn = Callable[[datetime, str | None], dict[str, Any]]  # (when, only this tenant or all)
 JOBS: dict[str, JobFn] = {}
 
 
@@ -24,11 +24,13 @@ def job(name: str) -> Callable[[JobFn], JobFn]:
     return register
 
 
-def run(name: str, event: dict[str, Any] | None = None, at: datetime | None = None) -> dict[str, Any]:
+def run(
+    name: str, event: dict[str, Any] | None = None, at: datetime | None = None, tenant: str | None = None
+) -> dict[str, Any]:
     from chalicelib.domain import clock
     from chalicelib.jobs import due  # noqa: F401 - registers the jobs
 
     when = at or clock.now()
-    result = JOBS[name](when)
-    logger.info("job finished", extra={"job": name, "at": clock.iso(when), **result})
+    result = JOBS[name](when, tenant)
+    logger.info("job finished", extra={"job": name, "at": clock.iso(when), "tenant": tenant, **result})
     return {"job": name, **result}

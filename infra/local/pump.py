@@ -36,6 +36,7 @@ from typing import Any
 ACCOUNT = "000000000000"
 stream_log = logging.getLogger("crm.local.stream")
 cron_log = logging.getLogger("crm.local.cron")
+outbox_log = logging.getLogger("crm.local.outbox")
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
@@ -92,6 +93,24 @@ def lambda_record(record: dict[str, Any], stream_arn: str, region: str) -> dict[
     if "userIdentity" in record:  # TTL deletions
         out["userIdentity"] = record["userIdentity"]
     return out
+
+
+def outbox_lines(records: list[dict[str, Any]]) -> list[str]:
+    """What the outbox provider 'sent', one line each, from a batch of stream records: the
+    local stand-in for a phone buzzing."""
+    lines = []
+    for record in records:
+        image = (record.get("dynamodb") or {}).get("NewImage") or {}
+        if record.get("eventName") != "INSERT" or (image.get("type") or {}).get("S") != "Outbox":
+            continue
+        text = {k: (v.get("S") or v.get("N") or "") for k, v in image.items()}
+        tenant = text.get("PK", "").split("#")[1] if text.get("PK", "").startswith("T#") else "?"
+        cost = f", {text.get('segments')} segment(s)" if text.get("channel") == "sms" else ""
+        subject = f" [{text['subject']}]" if text.get("subject") else ""
+        lines.append(
+            f"{tenant}: {text.get('channel', '?').upper()} to {text.get('to')}{cost}{subject}: {text.get('body')}"
+        )
+    return lines
 
 
 def _error_code(exc: Exception) -> str | None:
@@ -351,6 +370,8 @@ class StreamPump:
             if not failed:
                 stream_log.info("batch %s ok in %.0f ms", span, ms)
                 self._commit(shard_id, seqs[-1])
+                for line in outbox_lines(pending):
+                    outbox_log.info("%s", line)
                 return True
             # An unknown or empty identifier fails the whole batch (Lambda does the same).
             first = min((seqs.index(f) for f in failed if f in seqs), default=0) if None not in failed else 0
