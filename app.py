@@ -71,3 +71,18 @@ def birthdays(event):
 @app.schedule("rate(1 minute)", name="scheduled_messages")
 def scheduled_messages(event):
     return jobs.run("scheduled_messages", event.to_dict())
+
+
+@app.schedule("cron(15 * * * ? *)", name="appointment_reminders")
+def appointment_reminders(event):
+    return jobs.run("appointment_reminders", event.to_dict())
+
+
+@app.schedule("cron(25 * * * ? *)", name="pool_reclaim")
+def pool_reclaim(event):
+    return jobs.run("pool_reclaim", event.to_dict())
+
+
+@app.schedule("cron(35 * * * ? *)", name="card_alerts")
+def card_alerts(event):
+    return jobs.run("card_alerts", event.to_dict())

@@ -118,3 +118,126 @@ def test_holiday_greetings_go_to_members_once(school):
     assert _run(at)["holiday_greetings"] == 0
     bodies = [i["body"] for i in school.admin.get("/outbox").json_body["items"] if i["reference"].startswith("holiday")]
     assert bodies == ["会员国庆节快乐"]
+
+
+def _outbox_of(school, prefix):
+    return [i for i in school.admin.get("/outbox?limit=100").json_body["items"] if i["reference"].startswith(prefix)]
+
+
+def test_the_guardian_is_reminded_the_day_before_a_trial_once(school):
+    from datetime import date, timedelta
+
+    lead = _lead(school, "试听宝宝", "2021-01-01")
+    course = school.admin.post("/courses", {"name": "乐高", "lesson_cost": "1"}).json_body
+    day = date.today() + timedelta(days=10)
+    cls = school.admin.post(
+        "/classes",
+        {
+            "course_id": course["id"],
+            "campus_id": school.campus["id"],
+            "teacher": "周老师",
+            "capacity": 5,
+            "slots": [{"weekday": day.isoweekday(), "start": "15:30", "end": "16:30"}],
+            "start_date": day.isoformat(),
+            "end_date": day.isoformat(),
+        },
+    ).json_body
+    session = school.admin.post(f"/classes/{cls['id']}/sessions", {"from": day.isoformat(), "to": day.isoformat()})
+    booked = school.admin.post(
+        f"/leads/{lead['id']}/appointments", {"kind": "trial", "session_id": session.json_body["sessions"][0]["id"]}
+    )
+    assert booked.status_code == 201, booked.body
+    two_days_before = datetime.combine(day - timedelta(days=2), datetime.min.time(), tzinfo=UTC).replace(hour=3)
+    _run_job("appointment_reminders", two_days_before)
+    assert _outbox_of(school, "remind-") == []
+    day_before = two_days_before + timedelta(days=1)  # 11:00 in Shanghai, the day before
+    _run_job("appointment_reminders", day_before)
+    _run_job("appointment_reminders", day_before + timedelta(hours=1))
+    sent = _outbox_of(school, "remind-")
+    assert len(sent) == 1
+    assert "试听宝宝明天" in sent[0]["body"] and "15:30" in sent[0]["body"] and "乐高" in sent[0]["body"]
+
+
+def _run_job(name, at):
+    with clock.frozen(at):
+        result = jobs.run(name, at=at)
+        jobs.run("scheduled_messages", at=at)
+    return result
+
+
+def test_the_owner_is_warned_before_the_protection_period_ends_then_told_it_went(school):
+    from datetime import timedelta
+
+    alice = school.staff("consultant", display_name="Alice")
+    school.admin.patch("/settings/leads", {"protection_days": 5, "reclaim_warning_days": 2})
+    start = datetime(2031, 4, 1, 2, 0, tzinfo=UTC)
+    with clock.frozen(start):
+        me = school.sign_in(alice.user["username"], alice.password)
+        lead = me.post("/leads", lead_body(name="快到期", phone=f"135{uuid.uuid4().int % 10**8:08d}")).json_body
+    assert lead["reclaim_on"] == "2031-04-06"
+    assert _run_job("pool_reclaim", start + timedelta(days=2))["warned"] == 0
+    assert _run_job("pool_reclaim", start + timedelta(days=3))["warned"] == 1  # 2 days before 04-06
+    assert _run_job("pool_reclaim", start + timedelta(days=3, hours=1))["warned"] == 0  # once
+    reclaimed = _run_job("pool_reclaim", start + timedelta(days=5))
+    assert reclaimed["released"] == 1
+    with clock.frozen(start + timedelta(days=5)):
+        me = school.sign_in(alice.user["username"], alice.password)
+        notes = [n["message"] for n in me.get("/notifications").json_body["items"]]
+    assert notes[0] == "线索「快到期」保护期内未跟进，已退回公海。"
+    assert notes[1] == "线索「快到期」2天后（2031-04-06）将退回公海，请及时跟进。"
+
+
+def test_staff_get_todays_work_at_the_digest_hour_once(school):
+    from datetime import timedelta
+
+    alice = school.staff("consultant", display_name="Alice", phone="13600001111")
+    school.admin.patch("/settings/messaging", {"digest_hour": 8, "digest_channel": "sms"})
+    morning = datetime(2031, 5, 20, 0, 30, tzinfo=UTC)  # 08:30 in Shanghai
+    with clock.frozen(morning - timedelta(days=1)):
+        me = school.sign_in(alice.user["username"], alice.password)
+        lead = me.post("/leads", lead_body(name="今天联系", phone=f"135{uuid.uuid4().int % 10**8:08d}")).json_body
+        me.post(
+            f"/leads/{lead['id']}/follow-ups",
+            {"method": "phone", "content": "约明天", "next_follow_up_at": "2031-05-20T15:00:00"},
+        )
+    assert _run_job("due_follow_ups", morning - timedelta(hours=1))["digests"] == 0  # 07:30: not yet
+    assert _run_job("due_follow_ups", morning)["digests"] >= 1
+    assert _run_job("due_follow_ups", morning)["digests"] == 0  # once a day
+    with clock.frozen(morning):
+        me = school.sign_in(alice.user["username"], alice.password)
+        notes = [n["message"] for n in me.get("/notifications").json_body["items"]]
+    assert notes[0].startswith("今日工作（2031-05-20）：待联系1")
+    sms = [e for e in _outbox_of(school, "digest-") if e["to"] == "+8613600001111"]
+    assert len(sms) == 1 and sms[0]["body"].startswith("Alice早上好！今天待联系1位")
+
+
+def test_a_card_running_low_or_about_to_expire_tells_the_member_and_the_consultant(school):
+    from datetime import date, timedelta
+
+    alice = school.staff("consultant", display_name="Alice")
+    lead = alice.post("/leads", lead_body(name="卡快用完", phone=f"135{uuid.uuid4().int % 10**8:08d}")).json_body
+    today = date.today()
+    contract = alice.post(
+        "/contracts",
+        {
+            "lead_ids": [lead["id"]],
+            "credits": "3",
+            "price": "300",
+            "starts_on": today.isoformat(),
+            "ends_on": (today + timedelta(days=40)).isoformat(),
+        },
+    ).json_body
+    card = school.admin.post("/cards", {"holder_lead_id": lead["id"], "contract_ids": [contract["id"]]}).json_body
+    school.admin.post(f"/cards/{card['id']}/movements", {"kind": "deduction", "credits": "2"})  # 1 left: below 2
+    now = datetime.now(UTC).replace(hour=3)  # 11:00 in Shanghai
+    assert _run_job("card_alerts", now)["card_alerts"] == 1
+    assert _run_job("card_alerts", now)["card_alerts"] == 0
+    low = _outbox_of(school, "card-low-")
+    assert len(low) == 1 and "剩余1.00课时" in low[0]["body"]
+    notes = [n["message"] for n in alice.get("/notifications").json_body["items"]]
+    assert any("卡快用完的会员卡" in n and "课时不足" in n for n in notes)
+    # 14 days before the contract ends, the card comes up again: its credits are about to expire
+    later = now + timedelta(days=27)
+    assert _run_job("card_alerts", later)["card_alerts"] >= 1
+    expiring = _outbox_of(school, "card-expiring-")
+    assert len(expiring) == 1 and "到期" in expiring[0]["body"]

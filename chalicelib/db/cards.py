@@ -386,7 +386,34 @@ def card_id_by_number(tenant: str, number: str) -> str | None:
 
 
 def _card_item(tenant: str, data: dict[str, Any]) -> CardItem:
-    return CardItem(keys.card_pk(tenant, data["id"]), keys.CARD_SK, **data)
+    alert_on = data.pop("alert_on", None)
+    item = CardItem(keys.card_pk(tenant, data["id"]), keys.CARD_SK, **data)
+    if alert_on:
+        item.DUEPK, item.DUESK = keys.card_alert_due(alert_on, item.PK)
+    return item
+
+
+def file_alert(tenant: str, card_id: str, day: str | None) -> None:
+    """Files a card to be looked at on a UTC date (or takes it off the DUE index)."""
+    pk = keys.card_pk(tenant, card_id)
+    item = CardItem(pk, keys.CARD_SK)
+    if day is None:
+        actions = [CardItem.DUEPK.remove(), CardItem.DUESK.remove()]
+    else:
+        due_pk, due_sk = keys.card_alert_due(day, pk)
+        actions = [CardItem.DUEPK.set(due_pk), CardItem.DUESK.set(due_sk)]
+    item.update(actions=actions, condition=CardItem.PK.exists())
+
+
+def alert_candidates(day: str) -> list[tuple[str, str]]:
+    """(tenant, card id) of every card filed under a UTC date, every tenant."""
+    found = []
+    for shard in range(keys.DUE_SHARDS):
+        for item in CardItem.due.query(keys.due_pk("CARDALERT", day, shard)):
+            tenant = keys.tenant_of_key(item.PK)
+            if tenant and isinstance(item, CardItem):
+                found.append((tenant, item.id))
+    return found
 
 
 def _new_card(tx: transactions.Transaction, tenant: str, card: dict[str, Any]) -> None:

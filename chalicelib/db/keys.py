@@ -245,6 +245,16 @@ def appointments_in(tenant: str, campus_id: str) -> str:
     return f"T#{tenant}#APPTC#{campus_id}"
 
 
+def reminder_due(day: str, appointment_pk: str, appointment_id: str) -> tuple[str, str]:
+    """DUE keys of a booked visit, trial or event, by the UTC date it happens on."""
+    return due_pk("REMIND", day, shard_of(appointment_id)), f"{appointment_pk}|{appointment_id}"
+
+
+def told_sk(what: str, when: str) -> str:
+    """In the partition of what it is about: a marker that someone was told (once)."""
+    return f"TOLD#{what}#{when}"
+
+
 def notifications_pk(tenant: str, user_id: str) -> str:
     return f"T#{tenant}#NOTIFY#{user_id}"
 
@@ -297,6 +307,11 @@ def card_pk(tenant: str, card_id: str) -> str:
 
 def card_link_sk(card_id: str) -> str:
     return f"CARD#{card_id}"
+
+
+def card_alert_due(day: str, card_pk_value: str) -> tuple[str, str]:
+    """DUE keys of a card to look at on a UTC date: low credits, or credits about to expire."""
+    return due_pk("CARDALERT", day, shard_of(card_pk_value)), card_pk_value
 
 
 def card_number_pk(tenant: str, number: str) -> str:

@@ -23,6 +23,7 @@ from chalicelib.db.items import (
     NotificationItem,
     SessionItem,
     TrialMarkerItem,
+    UniqueItem,
 )
 from chalicelib.db.paging import Scope, query_partitions
 from chalicelib.errors import ConflictError
@@ -156,6 +157,9 @@ def appointment_item(tenant: str, appointment: Appointment) -> AppointmentItem:
     if appointment.owner_id:
         item.GSI2PK, item.GSI2SK = keys.appointments_by(tenant, appointment.owner_id), sort
     item.GSI4PK, item.GSI4SK = keys.appointments_in(tenant, appointment.campus_id), sort
+    if appointment.status == "booked" and appointment.attendance is None:
+        # filed by the UTC date of the visit until it happens; the reminder job reads it the day before
+        item.DUEPK, item.DUESK = keys.reminder_due(keys.stamp(appointment.at)[:10], item.PK, appointment.id)
     return item
 
 
@@ -359,6 +363,36 @@ def notify(tenant: str, user_id: str, notification_id: str, message: str, lead_i
     ).save()
 
 
+def notify_once(
+    tenant: str,
+    user_id: str,
+    notification_id: str,
+    message: str,
+    lead_id: str | None,
+    at: str,
+    *,
+    once: tuple[str, str],
+) -> bool:
+    """A notification guarded by a marker item (`once` = its key), written together: a job
+    that runs twice tells nobody twice. False if it was already told."""
+    marker = UniqueItem(once[0], once[1], owner_id=user_id)
+    note = NotificationItem(
+        keys.notifications_pk(tenant, user_id),
+        f"{at}#{notification_id}",
+        id=notification_id,
+        message=message,
+        lead_id=lead_id,
+        created_at=at,
+    )
+    try:
+        with transactions.write() as tx:
+            tx.save(marker, condition=UniqueItem.PK.does_not_exist(), label="once")
+            tx.save(note, label="note")
+    except transactions.TransactionConflict:
+        return False
+    return True
+
+
 def list_notifications(tenant: str, user_id: str, limit: int, cursor: str | None) -> tuple[list[dict], str | None]:
     from chalicelib.db import cursor as cursors
 
@@ -371,3 +405,14 @@ def list_notifications(tenant: str, user_id: str, limit: int, cursor: str | None
     )
     items = [values(i) for i in result]
     return items, cursors.encode(result.last_evaluated_key, scope)
+
+
+def reminder_candidates(day: str) -> list[tuple[str, Appointment]]:
+    """(tenant, appointment) of every booked appointment on a UTC date, every tenant."""
+    found = []
+    for shard in range(keys.DUE_SHARDS):
+        for item in AppointmentItem.due.query(keys.due_pk("REMIND", day, shard)):
+            tenant = keys.tenant_of_key(item.PK)
+            if tenant and isinstance(item, AppointmentItem):
+                found.append((tenant, to_appointment(item)))
+    return found

@@ -84,6 +84,16 @@ def list_users(tenant: str, limit: int, cursor: str | None) -> tuple[list[User],
     return paging.single(result, scope, User)
 
 
+def active_records(tenant: str) -> list[UserRecord]:
+    """Every active member of staff of a tenant (one partition, paged through): for jobs."""
+    query = UserItem.query(
+        keys.users_pk(tenant),
+        UserItem.SK.startswith(keys.USER_PREFIX),
+        filter_condition=UserItem.active == True,  # noqa: E712
+    )
+    return [_record(item) for item in query]
+
+
 def list_team(tenant: str, supervisor_id: str, limit: int, cursor: str | None) -> tuple[list[User], str | None]:
     scope = f"{tenant}:team:{supervisor_id}"
     result = UserItem.gsi1.query(

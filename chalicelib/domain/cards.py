@@ -64,7 +64,9 @@ class Context:
         self.zone = ZoneInfo(get_tenant(tenant).timezone)
         self.now = clock.now()
         self.today = self.now.astimezone(self.zone).date()
-        self.rules = config.load(tenant).card_settings
+        loaded = config.load(tenant)
+        self.rules = loaded.card_settings
+        self.alerts = loaded.messaging  # low-credit threshold, expiry warning days
 
     def tick(self) -> Context:
         """The same tenant and rules, the time read again (for a retry)."""
@@ -78,6 +80,28 @@ class Context:
 
     def day_start(self, day: date) -> datetime:
         return datetime.combine(day, time.min, tzinfo=self.zone)
+
+
+def alert_on(lots: dict[str, dict[str, Any]], warning_days: int, after: date) -> str | None:
+    """The next day a card should be looked at for credits about to expire: the earliest
+    (end − warning days) of a lot still holding credits, not before `after`."""
+    days = [
+        max(date.fromisoformat(lot["ends_on"]) - timedelta(days=warning_days), after)
+        for lot in lots.values()
+        if lot.get("ends_on") and int(lot.get("units") or 0) > 0 and lot["ends_on"] >= after.isoformat()
+    ]
+    return min(days).isoformat() if days else None
+
+
+def _after_movement(principal: Principal, wallet: dict[str, Any], change: Any, ctx: Context) -> None:
+    """A movement that takes usable credits below the school's threshold files the card for
+    today's card_alerts run (an extra write only when the threshold is crossed)."""
+    if change.credits >= 0:
+        return
+    threshold = wallets.units(ctx.alerts.low_credit_threshold)
+    before = wallets.available(wallet.get("lots") or {}, ctx.day)
+    if before >= threshold > before + change.credits:
+        cards_db.file_alert(principal.tenant, wallet["id"], ctx.now.date().isoformat())
 
 
 def effective_status(card: dict[str, Any], today: date) -> str:
@@ -296,6 +320,7 @@ def open_card(principal: Principal, request: CardOpenRequest) -> Card:
             lots=lots,
             holder_phone=request.holder_phone,
             holder_note=request.holder_note,
+            alert_on=alert_on(lots, ctx.alerts.expiry_warning_days, ctx.today),
         )
         credit = None
         if total:
@@ -343,7 +368,7 @@ def open_sub_card(principal: Principal, primary_id: str, request: SubCardRequest
         except wallets.Insufficient as exc:
             raise _insufficient(exc) from exc
         lots = {cid: {**fresh["lots"][cid], "units": -delta} for cid, delta in taken.items()}
-        card |= {"credits": wanted, "lots": lots}
+        card |= {"credits": wanted, "lots": lots, "alert_on": alert_on(lots, ctx.alerts.expiry_warning_days, ctx.today)}
         out = _entry(ctx, principal, primary_id, "share", credits=-wanted, lots=taken, reason=f"sub-card {number}")
         funding = cards_db.WalletChange(primary_id, out, credits=-wanted, lots=taken, today=ctx.day)
         into = _entry(ctx, principal, card["id"], "share", credits=wanted, lots={c: -d for c, d in taken.items()})
@@ -512,6 +537,7 @@ def _run(principal: Principal, card_id: str, guard: idempotency.Guard, plan: Any
             change.entry["idempotency_key"] = guard.key
         movement = to_movement(change.entry)
         cards_db.move(principal.tenant, [change], claim=guard.claim(movement, 201), **extra)
+        _after_movement(principal, wallet, change, ctx)
         return movement
 
     def on_conflict(exc: transactions.TransactionConflict) -> None:
@@ -817,6 +843,7 @@ def reissue(principal: Principal, card_id: str, request: ReissueRequest) -> Card
         }
         if old["status"] == "frozen":
             new |= {k: old.get(k) for k in ("frozen_reason", "frozen_on", "frozen_until")}
+        new["alert_on"] = alert_on(old.get("lots") or {}, ctx.alerts.expiry_warning_days, ctx.today)
         credits, cash, lots = int(old.get("credits") or 0), int(old.get("cash") or 0), old.get("lots") or {}
         out_entry = in_entry = None
         if credits or cash or any(int(v.get("units") or 0) for v in lots.values()):

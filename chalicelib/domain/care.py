@@ -14,19 +14,33 @@ import hashlib
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from chalicelib.db import cards as cards_db
 from chalicelib.db import due as due_db
+from chalicelib.db import keys
 from chalicelib.db import leads as leads_db
 from chalicelib.db import messaging as messaging_db
+from chalicelib.db import schedule as schedule_db
 from chalicelib.db import tenants as tenants_db
-from chalicelib.domain import config
+from chalicelib.db import users as users_db
+from chalicelib.domain import clock, config, ids, phones
 from chalicelib.domain.messaging import Contexts, Target, enqueue
+from chalicelib.errors import ValidationFailedError
 from chalicelib.schemas.messaging import MessagingSettings
 
 DEFAULTS = {
     "birthday": "亲爱的{{ learner.name }}小朋友，{{ school.name }}全体老师祝你生日快乐，健康成长！",
     "holiday": "{{ guardian.name }}您好，{{ school.name }}祝您和{{ learner.name }}{{ holiday.name }}快乐！",
+    "digest": (
+        "{{ consultant.name }}早上好！今天待联系{{ work.contacts }}位（逾期{{ work.overdue }}位），"
+        "计划{{ work.plans }}项，到访{{ work.visits }}，试听{{ work.trials }}，活动{{ work.events }}。"
+    ),
+    "card_alert": (
+        "{{ guardian.name }}您好，{{ learner.name }}的会员卡{{ card.number }}剩余{{ card.credits }}课时"
+        "{% if card.expires_on %}，其中部分课时将于{{ card.expires_on }}到期{% endif %}"
+        "，请联系{{ consultant.name }}老师。"
+    ),
     "reminder": (
         "{{ guardian.name }}您好，提醒您：{{ learner.name }}明天（{{ appointment.date }}）{{ appointment.time }}"
         "在{{ campus.name }}有{{ appointment.title }}。{{ campus.address }}"
@@ -146,3 +160,227 @@ def holidays(at: datetime, only: str | None = None) -> int:
                 is not None
             )
     return made
+
+
+WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
+
+
+def reminders(at: datetime, only: str | None = None) -> dict[str, int]:
+    """The day before a visit, trial class or event, reminds the guardian (once), from the
+    school's greeting hour on. Reads the booked appointments of the next UTC days."""
+    utc = at.astimezone(UTC).date()
+    by_tenant: dict[str, list[Any]] = defaultdict(list)
+    for day in (utc, utc + timedelta(days=1), utc + timedelta(days=2)):
+        for tenant, appointment in schedule_db.reminder_candidates(day.isoformat()):
+            if only is None or tenant == only:
+                by_tenant[tenant].append(appointment)
+    made = 0
+    for tenant, appointments in by_tenant.items():
+        contexts = Contexts(tenant)
+        settings = config.load(tenant).messaging
+        local = at.astimezone(contexts.zone)
+        if local.hour < settings.greeting_hour:
+            continue
+        tomorrow = local.date() + timedelta(days=1)
+        wanted = [a for a in appointments if a.at.astimezone(contexts.zone).date() == tomorrow]
+        found = {lead.id: lead for lead in leads_db.batch_get(tenant, [a.lead_id for a in wanted])}
+        body, subject, channel = _body(tenant, settings.reminder_template_id, "reminder")
+        for appointment in wanted:
+            lead = found.get(appointment.lead_id)
+            if lead is None or lead.deleted_at:
+                continue
+            when = appointment.at.astimezone(contexts.zone)
+            about = {
+                "kind": appointment.kind,
+                "title": appointment.title,
+                "date": when.date().isoformat(),
+                "time": when.strftime("%H:%M"),
+                "weekday": WEEKDAYS[when.weekday()],
+            }
+            made += (
+                enqueue(
+                    tenant,
+                    channel=channel,
+                    purpose="notice",
+                    body=body,
+                    subject=subject,
+                    targets=[Target(lead=lead, extra={"appointment": about})],
+                    send_at=at,
+                    source="reminder",
+                    message_id=f"remind-{appointment.id}",
+                    contexts=contexts,
+                    settings=settings,
+                )
+                is not None
+            )
+    return {"reminders": made}
+
+
+def reclaim_warnings(at: datetime, only: str | None = None) -> dict[str, int]:
+    """Warns each owner the set number of days (a tenant setting) before a lead's protection
+    period ends, once. The RECLAIM buckets are keyed by the school-local date the period
+    ends; one read per distinct warning period among the schools, for the days around."""
+    periods: dict[str, tuple[int, ZoneInfo]] = {}
+    for tenant in _tenants():
+        if only is None or tenant.slug == only:
+            days = config.load(tenant.slug).lead_settings.reclaim_warning_days
+            if days:
+                periods[tenant.slug] = (days, ZoneInfo(tenant.timezone))
+    warned = 0
+    for days in sorted({d for d, _ in periods.values()}):
+        for utc_day in _utc_days(at):
+            for tenant, lead_id in due_db.reclaim_candidates((utc_day + timedelta(days=days)).isoformat()):
+                if periods.get(tenant, (None,))[0] != days:
+                    continue
+                ends = at.astimezone(periods[tenant][1]).date() + timedelta(days=days)
+                lead = leads_db.get(tenant, lead_id)
+                if lead is None or not lead.owner_id or lead.reclaim_on != ends or lead.signed_on or lead.deleted_at:
+                    continue
+                message = f"线索「{lead.name}」{days}天后（{ends.isoformat()}）将退回公海，请及时跟进。"
+                marker = (keys.lead_pk(tenant, lead.id), keys.told_sk("reclaim", ends.isoformat()))
+                warned += schedule_db.notify_once(
+                    tenant, lead.owner_id, ids.new_id(), message, lead.id, clock.iso(at), once=marker
+                )
+    return {"warned": warned}
+
+
+DIGEST_ROLES = ("consultant", "supervisor", "manager", "frontdesk")
+
+
+def digests(at: datetime, only: str | None = None) -> dict[str, int]:
+    """每日提醒: at each school's digest hour, every member of staff who follows leads gets
+    today's work as an in-app notification (and, if the school wants, an SMS or e-mail),
+    once a day. Each count is the dashboard's bounded Queries for that person; the cost
+    follows the staff, never the number of leads."""
+    from chalicelib.domain import followups
+    from chalicelib.domain.auth import Principal
+
+    told = sent = 0
+    for tenant in _tenants():
+        if only is not None and tenant.slug != only:
+            continue
+        settings = config.load(tenant.slug).messaging
+        local = at.astimezone(ZoneInfo(tenant.timezone))
+        if local.hour != settings.digest_hour:
+            continue
+        day = local.date().isoformat()
+        contexts = Contexts(tenant.slug)
+        for record in users_db.active_records(tenant.slug):
+            if record.role.value not in DIGEST_ROLES:
+                continue
+            with clock.frozen(at):
+                work = followups.today(Principal.of(tenant.slug, record))
+            counts = {
+                "contacts": work.contacts_due.count,
+                "overdue": work.contacts_overdue.count,
+                "plans": work.plans_due.count,
+                "visits": work.visits.count,
+                "trials": work.trials.count,
+                "events": work.events.count,
+            }
+            message = (
+                f"今日工作（{day}）：待联系{counts['contacts']}，逾期{counts['overdue']}，计划{counts['plans']}，"
+                f"到访{counts['visits']}，试听{counts['trials']}，活动{counts['events']}"
+            )
+            marker = (keys.users_pk(tenant.slug), keys.told_sk(f"digest#{record.id}", day))
+            if not schedule_db.notify_once(
+                tenant.slug, record.id, ids.new_id(), message, None, clock.iso(at), once=marker
+            ):
+                continue
+            told += 1
+            channel = settings.digest_channel
+            to = record.email if channel == "email" else None
+            if channel == "sms" and record.phone:
+                try:
+                    to = phones.normalise(record.phone, tenant.phone_region)
+                except ValidationFailedError:
+                    to = None  # a staff phone that is no phone number: the notification is enough
+            if to:
+                staff = {"consultant": {"name": record.display_name, "phone": record.phone}, "work": counts}
+                made = enqueue(
+                    tenant.slug,
+                    channel=channel,
+                    purpose="notice",
+                    body=DEFAULTS["digest"],
+                    subject=f"今日工作 {day}" if channel == "email" else None,
+                    targets=[Target(to=to, name=record.display_name, extra=staff)],
+                    send_at=at,
+                    source="digest",
+                    message_id=f"digest-{record.id}-{day}",
+                    contexts=contexts,
+                    settings=settings,
+                )
+                sent += made is not None
+    return {"digests": told, "digest_messages": sent}
+
+
+def card_alerts(at: datetime, only: str | None = None) -> dict[str, int]:
+    """Tells the member (an SMS to the guardian) and the consultant (a notification) when a
+    card's credits fall below the school's threshold, or credits of one of its contracts
+    end within the warning days. Cards are filed on the DUE index by the day to look."""
+    from chalicelib.domain import cards, wallets
+
+    found: dict[str, list[str]] = defaultdict(list)
+    for day in _utc_days(at):
+        for tenant, card_id in cards_db.alert_candidates(day.isoformat()):
+            if (only is None or tenant == only) and card_id not in found[tenant]:
+                found[tenant].append(card_id)
+    told = 0
+    for tenant, card_ids in found.items():
+        contexts = Contexts(tenant)
+        settings = config.load(tenant).messaging
+        local = at.astimezone(contexts.zone)
+        today = local.date()
+        if local.hour < settings.greeting_hour:
+            continue
+        body, subject, channel = _body(tenant, settings.card_alert_template_id, "card_alert")
+        threshold = wallets.units(settings.low_credit_threshold)
+        for card_id in card_ids:
+            card = cards_db.get_card(tenant, card_id)
+            if card is None or card["status"] == "replaced":
+                continue
+            lots = card.get("lots") or {}
+            usable = wallets.available(lots, today.isoformat())
+            horizon = (today + timedelta(days=settings.expiry_warning_days)).isoformat()
+            ending = sorted(
+                (lot["ends_on"], contract_id)
+                for contract_id, lot in lots.items()
+                if lot.get("ends_on") and today.isoformat() <= lot["ends_on"] <= horizon and int(lot.get("units") or 0)
+            )
+            reasons = []
+            if usable < threshold:
+                reasons.append(("low", today.isoformat()))
+            reasons += [("expiring", f"{contract_id}-{ends_on}") for ends_on, contract_id in ending]
+            lead = leads_db.get(tenant, card["holder_lead_id"])
+            for reason, key in reasons:
+                facts = {
+                    "number": card["number"],
+                    "credits": str(wallets.decimal(usable)),
+                    "cash": str(wallets.decimal(card.get("cash"))),
+                    "expires_on": ending[0][0] if reason == "expiring" else None,
+                }
+                made = None
+                if lead is not None and not lead.deleted_at:
+                    made = enqueue(
+                        tenant,
+                        channel=channel,
+                        purpose="notice",
+                        body=body,
+                        subject=subject,
+                        targets=[Target(lead=lead, extra={"card": facts})],
+                        send_at=at,
+                        source="card_alert",
+                        message_id=f"card-{reason}-{card_id}-{key}",
+                        contexts=contexts,
+                        settings=settings,
+                    )
+                if made is None:
+                    continue
+                told += 1
+                if lead.owner_id:
+                    what = "课时不足" if reason == "low" else f"部分课时将于{facts['expires_on']}到期"
+                    message = f"{lead.name}的会员卡{card['number']}{what}（剩余{facts['credits']}课时）"
+                    schedule_db.notify(tenant, lead.owner_id, ids.new_id(), message, lead.id, clock.iso(at))
+            following = cards.alert_on(lots, settings.expiry_warning_days, today + timedelta(days=1))
+            cards_db.file_alert(tenant, card_id, following)
+    return {"card_alerts": told}

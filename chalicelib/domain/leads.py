@@ -671,6 +671,10 @@ def reclaim_expired(at: datetime, only: str | None = None) -> dict[str, int]:
         try:
             leads_db.save(tenant, updated, version, [(entry, ids.new_id())], owner=OwnerChange(lead.owner_id, None, 0))
             released += 1
+            from chalicelib.db import schedule as schedule_db
+
+            message = f"线索「{lead.name}」保护期内未跟进，已退回公海。"
+            schedule_db.notify(tenant, lead.owner_id, ids.new_id(), message, lead.id, clock.iso(now))
         except ConflictError:
             skipped += 1  # changed meanwhile: the next run sees its new date
     return {"released": released, "skipped": skipped}

@@ -1,18 +1,20 @@
-"""The time-driven jobs. At this stage they read their due buckets; the actions on what
-they find (digests, greetings, sending) arrive with the messaging issue."""
+"""The time-driven jobs. Each finds its work on the sparse DUE index (or, for what concerns
+a whole school, the tenant directory) and leaves the sending to `scheduled_messages`."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from chalicelib.domain import due
 from chalicelib.jobs import job
 
 
 @job("due_follow_ups")
 def due_follow_ups(at: datetime, tenant: str | None = None) -> dict[str, Any]:
-    return {"due": len(due.items(due.FOLLOW_UP, due.day_bucket(at)))}
+    """Hourly: at each school's digest hour, today's work for every member of staff."""
+    from chalicelib.domain import care
+
+    return care.digests(at, tenant)
 
 
 @job("birthdays")
@@ -33,9 +35,25 @@ def scheduled_messages(at: datetime, tenant: str | None = None) -> dict[str, Any
 
 @job("pool_reclaim")
 def pool_reclaim(at: datetime, tenant: str | None = None) -> dict[str, Any]:
-    """Leads whose protection period ended (in their school's calendar) go back to the public
-    pool (公海). Runnable from the console now; its hourly schedule and the owner's warnings
-    come with messaging."""
-    from chalicelib.domain import leads
+    """Hourly: warn owners a set number of days before a lead's protection period ends; then
+    return the leads whose period ended (in their school's calendar) to the public pool
+    (公海), telling the owner."""
+    from chalicelib.domain import care, leads
 
-    return leads.reclaim_expired(at, tenant)
+    return {**care.reclaim_warnings(at, tenant), **leads.reclaim_expired(at, tenant)}
+
+
+@job("appointment_reminders")
+def appointment_reminders(at: datetime, tenant: str | None = None) -> dict[str, Any]:
+    """Hourly: the day before a visit, trial or event, remind the guardian."""
+    from chalicelib.domain import care
+
+    return care.reminders(at, tenant)
+
+
+@job("card_alerts")
+def card_alerts(at: datetime, tenant: str | None = None) -> dict[str, Any]:
+    """Hourly: low credits and credits about to expire, to the member and the consultant."""
+    from chalicelib.domain import care
+
+    return care.card_alerts(at, tenant)
