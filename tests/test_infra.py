@@ -31,6 +31,9 @@ FUNCTIONS = {
     "DueFollowUps": "ApiRole",
     "Birthdays": "ApiRole",
     "ScheduledMessages": "ApiRole",
+    "AppointmentReminders": "ApiRole",
+    "PoolReclaim": "ApiRole",
+    "CardAlerts": "ApiRole",
     "HandleStream": "StreamRole",
 }
 STREAM_EVENT = "HandleStreamDynamodbEventSource"  # the event key chalice gives handle_stream
@@ -173,11 +176,21 @@ def test_each_function_runs_with_its_own_least_privilege_role(template):
         ]
 
 
-def test_the_api_and_jobs_role_can_use_items_and_read_the_token_secret_only(template):
+def test_the_api_and_jobs_role_can_use_items_read_the_token_secret_and_send_from_the_schools_senders_only(
+    template,
+):
     # GIVEN what the API and the scheduled functions may do
     granted = _role_actions(template, "ApiRole")
     # THEN item operations (transactions included: IAM checks them per item) on the table and its indexes
-    assert set(granted) == ITEM_ACTIONS | {"ssm:GetParameter"}
+    assert set(granted) == ITEM_ACTIONS | {"ssm:GetParameter", "sms-voice:SendTextMessage", "ses:SendEmail"}
+    # AND SMS from the one pool, e-mail from the one verified domain
+    assert granted["sms-voice:SendTextMessage"] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:sms-voice:${AWS::Region}:${AWS::AccountId}:pool/${SmsPoolId}"}
+    ]
+    assert granted["ses:SendEmail"] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${EmailDomain}"}
+    ]
+    assert "sms-voice:SendTextMessage" not in _role_actions(template, "StreamRole")
     for action in ITEM_ACTIONS:
         assert granted[action] == TABLE_RESOURCES, action
     # AND the one SSM parameter holding the JWT secret, whose name begins with "/" (no "parameter//")
@@ -254,7 +267,12 @@ def test_every_function_is_told_the_table_and_the_secret_parameter(template):
     # GIVEN the SAM Globals from infra/table.yml (SAM merges them into each function's variables)
     variables = template["Globals"]["Function"]["Environment"]["Variables"]
     # THEN the table and the secret's parameter come from the stack, and no function overrides them
-    assert variables == {"CRM_TABLE": {"Ref": "CrmTable"}, "CRM_JWT_SECRET_PARAM": {"Ref": "JwtSecretParameterName"}}
+    assert variables == {
+        "CRM_TABLE": {"Ref": "CrmTable"},
+        "CRM_JWT_SECRET_PARAM": {"Ref": "JwtSecretParameterName"},
+        "CRM_SMS_ORIGINATION": {"Ref": "SmsPoolId"},
+        "CRM_EMAIL_FROM": {"Fn::Sub": "no-reply@${EmailDomain}"},
+    }
     for name in FUNCTIONS:
         own = template["Resources"][name]["Properties"]["Environment"]["Variables"]
         assert not set(own) & set(variables), name

@@ -408,6 +408,9 @@ def test_the_scheduler_fires_the_apps_functions_when_their_time_comes(app):
         "due_follow_ups": "cron(0 * * * ? *)",
         "birthdays": "cron(5 * * * ? *)",
         "scheduled_messages": "rate(1 minute)",
+        "appointment_reminders": "cron(15 * * * ? *)",
+        "pool_reclaim": "cron(25 * * * ? *)",
+        "card_alerts": "cron(35 * * * ? *)",
     }
     # WHEN nothing is due yet
     # THEN nothing fires
@@ -434,6 +437,9 @@ def test_the_scheduler_fires_the_apps_functions_when_their_time_comes(app):
         "due_follow_ups": datetime(2031, 3, 4, 12, 0, tzinfo=UTC),
         "birthdays": datetime(2031, 3, 4, 12, 5, tzinfo=UTC),
         "scheduled_messages": datetime(2031, 3, 4, 11, 6, tzinfo=UTC),
+        "appointment_reminders": datetime(2031, 3, 4, 11, 15, tzinfo=UTC),
+        "pool_reclaim": datetime(2031, 3, 4, 11, 25, tzinfo=UTC),
+        "card_alerts": datetime(2031, 3, 4, 11, 35, tzinfo=UTC),
     }
 
 

@@ -49,7 +49,9 @@ def encoding(text: str) -> Encoding:
 def _units(text: str, enc: Encoding) -> int:
     if enc == "GSM-7":
         return sum(2 if ch in GSM7_EXTENSION else 1 for ch in text)
-    return len(text.encode("utf-16-le")) // 2
+    # characters beyond the BMP take a surrogate pair; counted without encoding, so that a
+    # lone surrogate (valid in JSON, not in UTF-16) counts one unit instead of raising
+    return sum(2 if ord(ch) > 0xFFFF else 1 for ch in text)
 
 
 def units(text: str) -> int:

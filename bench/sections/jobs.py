@@ -1,0 +1,268 @@
+"""The scheduled functions (issue 6): read capacity at 1,000 and at 50,000 leads with the
+same due work, and how fast `scheduled_messages` dispatches through the outbox.
+
+The due work is fixed: learners whose birthday is today, visits tomorrow, leads whose
+protection period ends in the warning days, cards running low, one morning digest per
+member of staff. The background grows: leads with birthdays on other days of the year,
+protection periods ending next month, past visits. Each job reads its DUE buckets, so its
+read capacity should not move (ratio near 1). Figures are for the steady state: the run
+after the one that made the messages, which is what every further hourly run costs.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bench import capacity
+from bench.context import Context
+from bench.registry import Check, Column, Result, Table, section
+from bench.seeding import consultant
+
+SMALL, LARGE = 1_000, int(os.environ.get("BENCH_JOBS_N", "50000"))
+JOBS = ("birthdays", "appointment_reminders", "pool_reclaim", "card_alerts", "due_follow_ups", "scheduled_messages")
+DUE = 10  # of each kind
+BULK = 200  # recipients of the dispatch-rate message
+
+
+def _seed(stack, owner: str, start: int, stop: int, zone: ZoneInfo) -> float:
+    """Background leads: birthdays spread over the year but never within two days of today,
+    owned with a protection period ending 20-50 days out, one past visit per 10 leads."""
+    from chalicelib.db import keys
+    from chalicelib.db import leads as leads_db
+    from chalicelib.db import schedule as schedule_db
+    from chalicelib.db.items import BirthdayItem, LeadItem
+    from chalicelib.domain import clock, ids
+    from chalicelib.schemas.leads import Guardian, Lead, Phone
+    from chalicelib.schemas.schedule import Appointment
+
+    now = clock.now()
+    today = now.astimezone(zone).date()
+    began, written = time.perf_counter(), 0
+    with LeadItem.batch_write() as batch:
+        for n in range(start, stop):
+            lead_id = ids.new_id()
+            birthday = date(2021, 1, 1) + timedelta(days=n % 365)  # 2021: no 29 February
+            if abs((birthday.replace(year=today.year) - today).days) % 363 <= 2:  # not near today (nor New Year's)
+                birthday += timedelta(days=5)
+            lead = Lead(
+                id=lead_id,
+                name=f"背景{n}",
+                family_id=lead_id,
+                campus_id=stack.campus_id,
+                owner_id=owner,
+                owner_name="x",
+                owned_since=now,
+                reclaim_on=today + timedelta(days=20 + n % 30),
+                status="potential",
+                birthday=birthday,
+                created_by=owner,
+                created_at=now,
+                updated_at=now,
+                guardians=[Guardian(name="家长", phones=[Phone(e164=f"+86138{n:08d}", raw=f"138{n:08d}")])],
+            )
+            batch.save(leads_db.lead_item(stack.tenant, lead))
+            marker = BirthdayItem(keys.lead_pk(stack.tenant, lead_id), keys.BIRTHDAY_SK, month_day=f"{birthday:%m-%d}")
+            marker.DUEPK, marker.DUESK = keys.birthday_due(marker.month_day, marker.PK)
+            batch.save(marker)
+            written += 2
+            if n % 10 == 0:
+                visit = Appointment(
+                    id=f"{lead_id}-{ids.new_id()}",
+                    lead_id=lead_id,
+                    lead_name=lead.name,
+                    kind="visit",
+                    at=now - timedelta(days=3 + n % 300),
+                    campus_id=stack.campus_id,
+                    owner_id=owner,
+                    status="booked",
+                    booked_by=owner,
+                    created_at=now,
+                )
+                batch.save(schedule_db.appointment_item(stack.tenant, visit))
+                written += 1
+    return written / (time.perf_counter() - began)
+
+
+def _due_work(stack, owner: str, zone: ZoneInfo) -> None:
+    """The fixed due work, through the API."""
+    today = datetime.now(zone).date()
+    tomorrow = today + timedelta(days=1)
+    call = stack.call
+    call("PATCH", "/settings/leads", {"protection_days": 3, "reclaim_warning_days": 3})
+    for i in range(DUE):
+        phone = f"137{secrets.randbelow(10**8):08d}"
+        body = {
+            "name": f"今天生日{i}",
+            "campus_id": stack.campus_id,
+            "birthday": f"2020-{today:%m-%d}" if f"{today:%m-%d}" != "02-29" else "2020-02-29",
+            "guardians": [{"name": "家长", "phones": [phone]}],
+            "owner_id": owner,
+        }
+        lead = call("POST", "/leads", body, expect=201).json_body
+        at = f"{tomorrow.isoformat()}T10:{i:02d}:00"
+        call("POST", f"/leads/{lead['id']}/appointments", {"kind": "visit", "at": at}, expect=201)
+        contract = call(
+            "POST",
+            "/contracts",
+            {
+                "lead_ids": [lead["id"]],
+                "credits": "3",
+                "price": "300",
+                "starts_on": today.isoformat(),
+                "ends_on": (today + timedelta(days=90)).isoformat(),
+            },
+            expect=201,
+        ).json_body
+        card = call(
+            "POST", "/cards", {"holder_lead_id": lead["id"], "contract_ids": [contract["id"]]}, expect=201
+        ).json_body
+        call("POST", f"/cards/{card['id']}/movements", {"kind": "deduction", "credits": "2"}, expect=201)
+    call("PATCH", "/settings/leads", {"protection_days": 30})
+
+
+def _reads(stack, at: datetime) -> dict[str, tuple[float, int]]:
+    """Each job's (read units by AWS's rules, DynamoDB calls) for one run at `at`."""
+    from chalicelib import jobs
+    from chalicelib.db import telemetry
+    from chalicelib.domain import clock
+
+    indexes = capacity.indexes_from_table(stack.table)
+    found = {}
+    for name in JOBS:
+        with clock.frozen(at), telemetry.record() as rec:
+            jobs.run(name, at=at, tenant=stack.tenant)
+        cost = capacity.cost_calls([c for c in rec.calls if c.operation in capacity.READ_OPERATIONS], indexes=indexes)
+        found[name] = (cost.rru, len(rec.calls))
+    return found
+
+
+@section("jobs", "Scheduled functions at 1,000 and 50,000 leads; dispatch rate", order=80, skip_env="BENCH_SKIP_JOBS")
+def scheduled_functions(ctx: Context) -> Result:
+    from chalicelib.domain import clock
+
+    stack = ctx.stack()
+    notes: list[str] = []
+    zone = ZoneInfo("Asia/Shanghai")
+    with stack.quiet(notes):
+        owner, _ = consultant(stack, "jobs" + secrets.token_hex(3))
+        local_hour = datetime.now(zone).hour
+        stack.call(
+            "PATCH",
+            "/settings/messaging",
+            {"greeting_hour": 0, "digest_hour": local_hour, "quiet_from": "00:00", "quiet_to": "00:00"},
+        )
+        _due_work(stack, owner, zone)
+    at = clock.now()
+    rows = []
+    rates = []
+    with stack.quiet(notes):
+        rates.append(_seed(stack, owner, 0, SMALL - DUE, zone))
+        _reads(stack, at)  # the run that makes the messages
+        small = _reads(stack, at)
+        rates.append(_seed(stack, owner, SMALL, LARGE, zone))
+        large = _reads(stack, at)
+    worst = 0.0
+    for name in JOBS:
+        ratio = large[name][0] / small[name][0] if small[name][0] else None
+        worst = max(worst, ratio or 0)
+        rows.append(
+            {
+                "job": name,
+                "small": small[name][0],
+                "large": large[name][0],
+                "calls_small": small[name][1],
+                "calls_large": large[name][1],
+                "ratio": ratio,
+            }
+        )
+    reads = Table(
+        f"Read units of one steady-state run, for one school, at {SMALL:,} and {LARGE:,} leads (same due work)",
+        [
+            Column("job", "job"),
+            Column("small", f"RRU at {SMALL:,}", "{:.1f}"),
+            Column("large", f"RRU at {LARGE:,}", "{:.1f}"),
+            Column("calls_small", "calls"),
+            Column("calls_large", "calls"),
+            Column("ratio", "ratio", "{:.2f}"),
+        ],
+        rows,
+    )
+    dispatch = _dispatch_rate(stack, notes)
+    notes.append(f"seeding wrote {min(rates):,.0f}–{max(rates):,.0f} items/s (BatchWriteItem)")
+    return Result(
+        tables=[reads, dispatch],
+        notes=notes,
+        checks=[Check(f"worst job read ratio {LARGE:,} vs {SMALL:,} leads", worst, 1.2, "x")],
+        details={"rows": rows, "dispatch": dispatch.rows},
+    )
+
+
+def _dispatch_rate(stack, notes: list[str]) -> Table:
+    """BULK typed numbers scheduled for one minute, then one scheduled_messages run, timed;
+    against bare PutItems of outbox-sized items in the same run."""
+    from chalicelib import jobs
+    from chalicelib.domain import clock
+
+    phones = [f"13{secrets.randbelow(10**9):09d}" for _ in range(BULK)]
+    zone = ZoneInfo("Asia/Shanghai")
+    send_at = (datetime.now(zone) + timedelta(minutes=2)).replace(second=0, microsecond=0)
+    with stack.quiet(notes):
+        made = stack.call(
+            "POST",
+            "/messages",
+            {
+                "channel": "sms",
+                "purpose": "notice",
+                "text": "本周六上午十点亲子运动会，欢迎全家参加！回复TD退订",
+                "send_at": send_at.replace(tzinfo=None).isoformat(),
+                "recipients": {"phones": phones},
+            },
+            expect=201,
+        ).json_body
+        at = send_at.astimezone(ZoneInfo("UTC")) + timedelta(seconds=1)
+        began = time.perf_counter()
+        with clock.frozen(at):
+            result = jobs.run("scheduled_messages", at=at, tenant=stack.tenant)
+        seconds = time.perf_counter() - began
+    table = stack.table["TableName"]
+    item = {"PK": {"S": f"T#{stack.tenant}#BENCHPUT"}, "channel": {"S": "sms"}, "body": {"S": "x" * 60}}
+    began = time.perf_counter()
+    for n in range(BULK):
+        stack.ddb.put_item(TableName=table, Item={**item, "SK": {"S": f"{n:06d}"}})
+    bare = time.perf_counter() - began
+    sent = result.get("sent", 0)
+    rows = [
+        {
+            "what": f"scheduled_messages, {BULK} recipients (outbox)",
+            "sent": sent,
+            "seconds": seconds,
+            "rate": sent / seconds if seconds else None,
+            "ratio": (sent / seconds) / (BULK / bare) if seconds and bare else None,
+        },
+        {
+            "what": "bare PutItem of an outbox-sized item",
+            "sent": BULK,
+            "seconds": bare,
+            "rate": BULK / bare,
+            "ratio": 1.0,
+        },
+    ]
+    notes.append(
+        f"message {made['id']}: {made['recipients']} recipients, {made['segments']} segments; each recipient is a "
+        "claim (a transaction), the provider's write and a settle (a transaction): 3 writes against the bare 1."
+    )
+    return Table(
+        "Dispatch rate, interleaving not possible (one run): ratio to bare PutItems timed right after",
+        [
+            Column("what", "operation"),
+            Column("sent", "messages"),
+            Column("seconds", "seconds", "{:.2f}"),
+            Column("rate", "messages/s", "{:.0f}"),
+            Column("ratio", "rate / bare PutItem rate", "{:.2f}"),
+        ],
+        rows,
+    )
