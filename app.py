@@ -3,7 +3,19 @@
 from chalice import Chalice, CORSConfig
 
 from chalicelib import jobs
-from chalicelib.api import auth, campuses, cards, configuration, followups, leads, messaging, openapi, schedule, users
+from chalicelib.api import (
+    auth,
+    campuses,
+    cards,
+    configuration,
+    followups,
+    leads,
+    messaging,
+    openapi,
+    reports,
+    schedule,
+    users,
+)
 from chalicelib.observability import logger, metrics
 from chalicelib.settings import get_settings
 from chalicelib.streams import processor
@@ -25,6 +37,7 @@ for blueprint in (
     schedule.bp,
     cards.bp,
     messaging.bp,
+    reports.bp,
     configuration.bp,
     openapi.bp,
 ):

@@ -186,6 +186,67 @@ def jobs_run(name: str, day: str | None, slug: str | None) -> None:
     click.echo(json.dumps(job_registry.run(name, at=at, tenant=slug), ensure_ascii=False))
 
 
+@cli.group()
+def admin() -> None:
+    """Frozen accounts (anti-scraping)."""
+
+
+@admin.command("frozen")
+@click.option("--tenant", "slug", required=True)
+def admin_frozen(slug: str) -> None:
+    """List a school's frozen accounts."""
+    from chalicelib.db import users as users_db
+
+    found = users_db.frozen(slug)
+    if not found:
+        click.echo("no frozen accounts")
+    for user in found:
+        since = f"{user.frozen_at:%Y-%m-%d %H:%M} UTC"
+        click.echo(f"{user.username:<24} {user.role.value:<11} frozen {since}: {user.frozen_reason}")
+
+
+@admin.command("unfreeze")
+@click.option("--tenant", "slug", required=True)
+@click.option("--user", "username", required=True, help="login name")
+@click.option("--reason", required=True)
+def admin_unfreeze(slug: str, username: str, reason: str) -> None:
+    """Unfreeze an account (audited as done by the platform console)."""
+    from chalicelib.db import users as users_db
+    from chalicelib.domain import audit
+
+    record = users_db.get_by_username(slug, username)
+    if record is None:
+        raise click.BadParameter(f"no user {username!r} in {slug!r}", param_hint="--user")
+    try:
+        audit.unfreeze(slug, record.id, reason, console=True)
+    except Exception as exc:  # noqa: BLE001 - the console says what went wrong
+        _fail(exc)
+    click.echo(f"{username} unfrozen; they can sign in again")
+
+
+@cli.command("usage")
+@click.option("--month", required=True, help="YYYY-MM")
+def usage(month: str) -> None:
+    """Every school's usage of a month, as CSV (the billing export)."""
+    import csv
+
+    from chalicelib.db import tenants as tenants_db
+    from chalicelib.domain import reports
+
+    writer = csv.writer(sys.stdout)
+    writer.writerow(["tenant", "month", "api_requests", "sms", "sms_segments", "emails", "active_leads"])
+    cursor = None
+    while True:
+        page, cursor = tenants_db.list_all(100, cursor)
+        for tenant in page:
+            row = reports.usage(tenant.slug, month)
+            writer.writerow(
+                [row.tenant, row.month, row.api_requests, row.sms, row.sms_segments, row.emails, row.active_leads]
+            )
+        if not cursor:
+            return
+
+
 @cli.command("openapi")
 def openapi() -> None:
     """Print the OpenAPI document (what GET /openapi.json serves)."""

@@ -301,6 +301,41 @@ def probe_messaging_settings(a, b):
     assert a.admin.get("/settings/messaging").json_body["quiet_from"] == "21:00"
 
 
+def probe_reports(a, b):
+    from datetime import date
+
+    today = date.today().isoformat()
+    for path in ("/reports/funnel", "/reports/consultants"):
+        assert b.admin.get(f"{path}?from={today}&to={today}&campus={a.campus['id']}").status_code in (200, 400)
+    funnel = b.admin.get(f"/reports/funnel?from={today}&to={today}").json_body
+    assert funnel["campus"] is None and funnel["contracts"] == 0  # B's stream figures only (none were pumped)
+    rows = b.admin.get(f"/reports/consultants?from={today}&to={today}").json_body["items"]
+    assert a.consultant.user["id"] not in {r["user_id"] for r in rows}
+
+
+def probe_audit(a, b):
+    mine = b.admin.get("/audit").json_body["items"]
+    assert all(e.get("user_id") != a.consultant.user["id"] for e in mine)
+    assert b.admin.get(f"/audit?user={a.consultant.user['id']}").json_body["items"] == []
+    assert b.admin.get(f"/audit?lead={a.lead['id']}").json_body["items"] == []
+    assert a.admin.get(f"/audit?lead={a.lead['id']}").json_body["items"]  # A's own audit has them
+
+
+def probe_frozen(a, b):
+    assert b.admin.get("/admin/frozen-users").json_body["items"] == []
+    answer = b.admin.post(f"/admin/users/{a.consultant.user['id']}/unfreeze", {"reason": "B"})
+    assert answer.status_code == 404
+    assert b.admin.patch("/settings/security", {"reads_per_minute": 1}).status_code == 200
+    assert a.admin.get("/settings/security").json_body["reads_per_minute"] == 120
+
+
+def probe_usage(a, b):
+    from datetime import date
+
+    usage = b.admin.get(f"/usage?month={date.today():%Y-%m}").json_body
+    assert usage["tenant"] == b.slug
+
+
 PROBES = {
     ("GET", "/me"): probe_me,
     ("POST", "/campuses"): probe_create_campus,
@@ -402,6 +437,14 @@ PROBES = {
     ("GET", "/outbox"): probe_messages,
     ("GET", "/settings/messaging"): probe_messaging_settings,
     ("PATCH", "/settings/messaging"): probe_messaging_settings,
+    ("GET", "/reports/funnel"): probe_reports,
+    ("GET", "/reports/consultants"): probe_reports,
+    ("GET", "/audit"): probe_audit,
+    ("GET", "/admin/frozen-users"): probe_frozen,
+    ("POST", "/admin/users/{user_id}/unfreeze"): probe_frozen,
+    ("GET", "/usage"): probe_usage,
+    ("GET", "/settings/security"): probe_frozen,
+    ("PATCH", "/settings/security"): probe_frozen,
 }
 
 

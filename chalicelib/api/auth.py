@@ -3,7 +3,9 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib.api.routing import Call, endpoint
-from chalicelib.domain import auth, users
+from chalicelib.db import tenants as tenants_db
+from chalicelib.domain import audit, auth, users
+from chalicelib.errors import CrmError
 from chalicelib.observability import count
 from chalicelib.schemas.users import LoginRequest, LoginResponse, MeResponse
 
@@ -19,10 +21,18 @@ bp = Blueprint(__name__)
     public=True,
     body=LoginRequest,
     response=LoginResponse,
-    errors=[401, 429],
+    errors=[401, 423, 429],
 )
 def login(call: Call) -> LoginResponse:
-    result = auth.login(call.body)
+    tenant = call.body.tenant.strip().lower()
+    seen = {"username": call.body.username.strip(), "ip": call.source_ip, "user_agent": call.user_agent}
+    try:
+        result = auth.login(call.body)
+    except CrmError as exc:
+        if tenants_db.get(tenant) is not None:  # a school that exists: its audit shows the attempt
+            audit.record(tenant, action="sign_in_failed", status=exc.status, details=exc.code, **seen)
+        raise
+    audit.record(tenant, action="sign_in", status=200, **seen)
     count("SignIns")
     return result
 

@@ -18,7 +18,7 @@ from typing import Any
 from chalice import Blueprint, Response
 from pydantic import BaseModel, ValidationError
 
-from chalicelib.domain import auth, roles
+from chalicelib.domain import audit, auth, roles
 from chalicelib.domain.auth import Principal
 from chalicelib.errors import CrmError, ForbiddenError, ThrottledError, ValidationFailedError
 from chalicelib.observability import logger
@@ -105,6 +105,25 @@ def _render(result: Any, status: int) -> Response:
     return Response(body=body, status_code=status, headers={"Content-Type": JSON})
 
 
+def _audit(principal, method, path, params, status, identity, headers, call) -> None:
+    """Every authenticated request is an audit entry; successful reads of customer data carry
+    their anti-scraping weight (counted by the stream processor)."""
+    query = call.query if call is not None else None
+    weight = audit.weight_of(method, path, query) if status < 400 else 0
+    audit.record(
+        principal.tenant,
+        action="read" if method == "GET" else "write",
+        principal=principal,
+        method=method,
+        route=path,
+        params=params,
+        status=status,
+        ip=identity.get("sourceIp"),
+        user_agent=headers.get("user-agent"),
+        weight=weight,
+    )
+
+
 def endpoint(
     bp: Blueprint,
     method: str,
@@ -129,8 +148,8 @@ def endpoint(
             request = bp.current_request
             headers = {k.lower(): v for k, v in (request.headers or {}).items()}
             identity = (request.context or {}).get("identity") or {}
+            principal, call = None, None
             try:
-                principal = None
                 if allowed is not None:
                     principal = auth.authenticate(headers.get("authorization"))
                     logger.append_keys(tenant=principal.tenant, user=principal.user_id)
@@ -145,16 +164,19 @@ def endpoint(
                     user_agent=headers.get("user-agent"),
                     headers=headers,
                 )
-                return _render(fn(call), status)
+                response = _render(fn(call), status)
             except CrmError as exc:
                 if exc.status >= 500:
                     logger.exception("server error")
-                return error_response(exc)
+                response = error_response(exc)
             except Exception:  # noqa: BLE001 - the envelope, not a bare 500, for anything unforeseen
                 logger.exception("unhandled error")
-                return error_response(CrmError("Something went wrong on our side; it was logged."))
+                response = error_response(CrmError("Something went wrong on our side; it was logged."))
+            if principal is not None:
+                _audit(principal, method.upper(), path, params, response.status_code, identity, headers, call)
+            return response
 
-        spec_errors = sorted(set(errors) | {400} | (set() if public else {401, 403}))
+        spec_errors = sorted(set(errors) | {400} | (set() if public else {401, 403, 423}))
         REGISTRY.append(
             EndpointSpec(
                 method=method.upper(),

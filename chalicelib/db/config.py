@@ -20,6 +20,7 @@ class StoredConfig:
     assessment: Any = None
     card_settings: Any = None
     messaging: Any = None
+    security: Any = None
 
 
 def load_all(tenant: str) -> StoredConfig:
@@ -37,6 +38,8 @@ def load_all(tenant: str) -> StoredConfig:
             found.card_settings = item.body
         elif item.SK == keys.MESSAGING_SETTINGS_SK:
             found.messaging = item.body
+        elif item.SK == keys.SECURITY_SETTINGS_SK:
+            found.security = item.body
     return found
 
 
@@ -59,6 +62,10 @@ def put_card_settings(tenant: str, body: Any) -> None:
 
 def put_messaging_settings(tenant: str, body: Any) -> None:
     _put(tenant, keys.MESSAGING_SETTINGS_SK, body)
+
+
+def put_security_settings(tenant: str, body: Any) -> None:
+    _put(tenant, keys.SECURITY_SETTINGS_SK, body)
 
 
 def _put(tenant: str, sk: str, body: Any, *, must_not_use: set[str] = frozenset()) -> bool:

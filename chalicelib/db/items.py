@@ -46,6 +46,8 @@ class UserItem(BaseItem, discriminator="User"):
     password_hash = UnicodeAttribute()
     token_version = NumberAttribute(default=0)
     owned_leads = NumberAttribute(default=0)  # leads this user owns (the claim cap)
+    frozen_at = UnicodeAttribute(null=True)  # anti-scraping: GSI2 `T#<t>#FROZEN` while frozen
+    frozen_reason = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
 
@@ -482,3 +484,36 @@ class BirthdayItem(BaseItem, discriminator="Birthday"):
     """In a lead's partition: files a live lead with a birthday under DUE `BIRTHDAY#<MM-DD>`."""
 
     month_day = UnicodeAttribute()
+
+
+# --- derived data (the stream processor) ------------------------------------------------
+
+
+class AggregateItem(BaseItem, discriminator="Aggregate"):
+    """Counters of one period and dimension (report aggregates, access windows, usage). Its
+    counters are top-level numbers with free names, added to with `ADD` by the stream
+    processor and read raw (db/reports.py)."""
+
+
+class SeenItem(BaseItem, discriminator="Seen"):
+    """A stream record whose effects were applied (written with them); expires by TTL."""
+
+
+class AuditItem(BaseItem, discriminator="Audit"):
+    """Who did or read what, when, from where (系统操作历史); expires after the school's retention."""
+
+    id = UnicodeAttribute()
+    at = UnicodeAttribute()
+    user_id = UnicodeAttribute(null=True)
+    username = UnicodeAttribute(null=True)
+    role = UnicodeAttribute(null=True)
+    action = UnicodeAttribute()  # read | write | sign_in | sign_in_failed | freeze | unfreeze
+    method = UnicodeAttribute(null=True)
+    route = UnicodeAttribute(null=True)
+    params = MapAttribute(default=dict)
+    lead_id = UnicodeAttribute(null=True)
+    status = NumberAttribute(null=True)
+    ip = UnicodeAttribute(null=True)
+    user_agent = UnicodeAttribute(null=True)
+    weight = NumberAttribute(default=0)  # what it counts for anti-scraping
+    details = UnicodeAttribute(null=True)

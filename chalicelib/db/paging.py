@@ -44,7 +44,7 @@ def _key_of(item: BaseItem, index: str) -> dict[str, Any]:
         "SK": {"S": item.SK},
         hk: {"S": getattr(item, hk)},
         rk: {"S": getattr(item, rk)},
-    }
+    }  # for the table itself (index ""), hk and rk are PK and SK
 
 
 def query_partitions(
@@ -60,7 +60,7 @@ def query_partitions(
     filter_condition: Condition | None = None,
 ) -> Page:
     state: dict[str, Any] = cursors.decode(cursor, scope) or {}
-    index_obj = getattr(model, index.lower())
+    index_obj = getattr(model, index.lower()) if index else model  # "": the table's own partitions
     sort_attr = f"{index}SK"
     fetched: dict[str, tuple[list[BaseItem], dict[str, Any] | None]] = {}
     for part in dict.fromkeys(partitions):

@@ -94,6 +94,46 @@ def active_records(tenant: str) -> list[UserRecord]:
     return [_record(item) for item in query]
 
 
+def freeze(tenant: str, user_id: str, reason: str, at: str) -> bool:
+    """Freezes an account (its tokens die: token_version + 1) unless it already is."""
+    item = UserItem(keys.users_pk(tenant), keys.user_sk(user_id))
+    actions = [
+        UserItem.frozen_at.set(at),
+        UserItem.frozen_reason.set(reason),
+        UserItem.token_version.add(1),
+        UserItem.GSI2PK.set(keys.frozen_users(tenant)),
+        UserItem.GSI2SK.set(keys.user_sk(user_id)),
+    ]
+    try:
+        item.update(actions=actions, condition=UserItem.PK.exists() & UserItem.frozen_at.does_not_exist())
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def unfreeze(tenant: str, user_id: str) -> bool:
+    item = UserItem(keys.users_pk(tenant), keys.user_sk(user_id))
+    actions = [
+        UserItem.frozen_at.remove(),
+        UserItem.frozen_reason.remove(),
+        UserItem.GSI2PK.remove(),
+        UserItem.GSI2SK.remove(),
+    ]
+    try:
+        item.update(actions=actions, condition=UserItem.PK.exists() & UserItem.frozen_at.exists())
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def frozen(tenant: str) -> list[UserRecord]:
+    return [_record(item) for item in UserItem.gsi2.query(keys.frozen_users(tenant))]
+
+
 def list_team(tenant: str, supervisor_id: str, limit: int, cursor: str | None) -> tuple[list[User], str | None]:
     scope = f"{tenant}:team:{supervisor_id}"
     result = UserItem.gsi1.query(

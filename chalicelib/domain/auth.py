@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from chalicelib.db import users as users_db
 from chalicelib.domain import clock, passwords, tokens
-from chalicelib.errors import ThrottledError, UnauthorizedError
+from chalicelib.errors import AccountFrozenError, ThrottledError, UnauthorizedError
 from chalicelib.schemas.users import LoginRequest, LoginResponse, Role, User, UserRecord
 from chalicelib.settings import get_settings
 
@@ -39,6 +39,10 @@ class Principal:
 
 
 _BAD_CREDENTIALS = "Wrong school, login name or password."
+FROZEN_MESSAGE = (
+    "This account was frozen because it read customer data faster than the school allows (智能预警). "
+    "An administrator of your school can unfreeze it."
+)
 
 
 def login(request: LoginRequest) -> LoginResponse:
@@ -59,6 +63,8 @@ def login(request: LoginRequest) -> LoginResponse:
         ok = False
     else:
         ok = passwords.verify_password(request.password, record.password_hash) and record.active
+    if ok and record is not None and record.frozen_at:
+        raise AccountFrozenError(FROZEN_MESSAGE, code="ACCOUNT_FROZEN")
     if not ok or record is None:
         count = users_db.record_login_failure(tenant, username, now=now, window=settings.login_lock_seconds)
         if count >= settings.login_max_failures:
@@ -78,6 +84,8 @@ def authenticate(authorization: str | None) -> Principal:
     record = users_db.get(claims.tenant, claims.user_id)
     if record is None or not record.active:
         raise UnauthorizedError("This account is disabled.", code="ACCOUNT_DISABLED")
+    if record.frozen_at:
+        raise AccountFrozenError(FROZEN_MESSAGE, code="ACCOUNT_FROZEN")
     if record.token_version != claims.token_version:
         raise UnauthorizedError("This session was ended; please sign in again.", code="TOKEN_REVOKED")
     return Principal.of(claims.tenant, record)

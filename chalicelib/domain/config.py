@@ -21,6 +21,8 @@ from chalicelib.schemas.settings import (
     DictionaryPutRequest,
     LeadSettings,
     LeadSettingsPatch,
+    SecuritySettings,
+    SecuritySettingsPatch,
 )
 
 
@@ -80,6 +82,7 @@ class TenantConfig:
     assessment: AssessmentConfig
     card_settings: CardSettings
     messaging: MessagingSettings
+    security: SecuritySettings
 
     def entry(self, kind: DictionaryKind, key: str) -> DictionaryEntry | None:
         return next((e for e in self.dictionaries[kind].entries if e.key == key), None)
@@ -98,6 +101,7 @@ def load(tenant: str) -> TenantConfig:
         assessment=AssessmentConfig(**(raw.assessment or {})),
         card_settings=CardSettings(**(raw.card_settings or {})),
         messaging=MessagingSettings(**(raw.messaging or {})),
+        security=SecuritySettings(**(raw.security or {})),
     )
 
 
@@ -192,6 +196,17 @@ def patch_messaging_settings(tenant: str, request: MessagingSettingsPatch) -> Me
     for template_id in filter(None, chosen + [h.template_id for h in updated.holidays]):
         templates.get_data(tenant, template_id)  # 404 TEMPLATE_NOT_FOUND for an unknown one
     config_db.put_messaging_settings(tenant, updated.model_dump(mode="json"))
+    return updated
+
+
+def get_security_settings(tenant: str) -> SecuritySettings:
+    return load(tenant).security
+
+
+def patch_security_settings(tenant: str, request: SecuritySettingsPatch) -> SecuritySettings:
+    current = load(tenant).security
+    updated = current.model_copy(update=request.model_dump(exclude_unset=True, exclude_none=True))
+    config_db.put_security_settings(tenant, updated.model_dump())
     return updated
 
 

@@ -72,6 +72,24 @@ class CardSettingsPatch(StrictModel):
     max_sub_cards: int | None = Field(default=None, ge=0, le=20)
 
 
+class SecuritySettings(StrictModel):
+    """Anti-scraping (智能预警) thresholds on weighted customer-data reads, and audit retention.
+    A lead's detail counts 1, a page of the lead list 1 per 20 leads asked for, showing a
+    full phone number 3; an account going over a threshold in its window is frozen."""
+
+    reads_per_minute: int = Field(default=120, ge=1, le=100000)
+    reads_per_hour: int = Field(default=1500, ge=1, le=1000000)
+    reads_per_day: int = Field(default=6000, ge=1, le=10000000)
+    audit_retention_days: int = Field(default=180, ge=7, le=3650)
+
+
+class SecuritySettingsPatch(StrictModel):
+    reads_per_minute: int | None = Field(default=None, ge=1, le=100000)
+    reads_per_hour: int | None = Field(default=None, ge=1, le=1000000)
+    reads_per_day: int | None = Field(default=None, ge=1, le=10000000)
+    audit_retention_days: int | None = Field(default=None, ge=7, le=3650)
+
+
 class LeadSettingsPatch(StrictModel):
     protection_days: int | None = Field(default=None, ge=1, le=365)
     reclaim_warning_days: int | None = Field(default=None, ge=0, le=30)

@@ -33,6 +33,8 @@ class User(Entity):
     active: bool = True
     phone: str | None = None
     email: str | None = None
+    frozen_at: datetime | None = Field(default=None, description="Frozen by anti-scraping (智能预警) since")
+    frozen_reason: str | None = None
     created_at: datetime
     updated_at: datetime
 

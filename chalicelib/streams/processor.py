@@ -1,31 +1,90 @@
-"""Turns table changes into derived data, one record at a time, failures reported per record.
+"""Turns table changes into derived data: report aggregates, access counters, usage.
 
-DynamoDB Streams delivers at least once, in order per item only. Each handler registered
-here must be idempotent; a record whose handler raises is reported in
-`batchItemFailures` (ReportBatchItemFailures) and retried alone, while the rest proceed.
-Report aggregates, audit and anti-scraping counters register here as they land.
+DynamoDB Streams delivers at least once, in order per item only, and a batch may be split
+and retried. So a record's effect is never a bare `ADD`:
+
+1. Each record is turned into *effects*: (aggregate key, counter deltas), by the functions
+   registered with `@effects(kind)`. A record that cannot be turned (a poisoned record)
+   is left out and reported as failed.
+2. The effects of the batch are **coalesced** (one UpdateItem per aggregate key, however
+   many records touch it) and written in transactions together with one **marker per
+   record** (`attribute_not_exists`). A record whose marker exists was applied before:
+   it is dropped and the transaction retried without it. Deltas and markers commit
+   together, so replaying a batch, or a part of it, changes no figure.
+3. powertools' batch utility then reports, per record, what failed
+   (`ReportBatchItemFailures`); Lambda redelivers from the first failure, and the markers
+   make the redelivery exact.
+4. Functions registered with `@after` see the committed records (the anti-scraping check).
+
+Handlers registered with `on(kind)` are called per record as before (the local pump's tests).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.observability import count, logger
 
+
+@dataclass(frozen=True)
+class Effect:
+    """Add `add` to the counters of item (pk, sk); `ttl` (epoch seconds) sets its expiry."""
+
+    pk: str
+    sk: str
+    add: tuple[tuple[str, int], ...]
+    ttl: int | None = None
+
+
+@dataclass
+class StreamRecord:
+    sequence: str
+    event_id: str
+    event_name: str
+    kind: str | None
+    tenant: str | None
+    old: dict[str, Any] | None
+    new: dict[str, Any] | None
+    effects: list[Effect] = field(default_factory=list)
+    error: str | None = None
+
+
+EffectFn = Callable[[StreamRecord], list[Effect]]
+AfterFn = Callable[[list[StreamRecord]], None]
 Handler = Callable[[str, dict[str, Any] | None, dict[str, Any] | None], None]
 _handlers: dict[str, list[Handler]] = {}
+_effects: dict[str, list[EffectFn]] = {}
+_after: list[AfterFn] = []
+# Tests inject failures here: fault(record, stage) may raise, stage "before" or "after" the write.
+fault: Callable[[StreamRecord, str], None] | None = None
 
 
 def on(kind: str) -> Callable[[Handler], Handler]:
-    """Register `fn(event_name, old_image, new_image)` for items whose `type` is `kind`."""
+    """Register `fn(event_name, old_image, new_image)` (raw images) for items of `kind`."""
 
     def register(fn: Handler) -> Handler:
         _handlers.setdefault(kind, []).append(fn)
         return fn
 
     return register
+
+
+def effects(kind: str) -> Callable[[EffectFn], EffectFn]:
+    """Register `fn(record) -> [Effect]` for items whose `type` is `kind`; it must be pure."""
+
+    def register(fn: EffectFn) -> EffectFn:
+        _effects.setdefault(kind, []).append(fn)
+        return fn
+
+    return register
+
+
+def after(fn: AfterFn) -> AfterFn:
+    _after.append(fn)
+    return fn
 
 
 def item_kind(record: dict[str, Any]) -> str | None:
@@ -36,21 +95,87 @@ def item_kind(record: dict[str, Any]) -> str | None:
     return None
 
 
+def _load() -> None:
+    from chalicelib.streams import access, aggregates  # noqa: F401 - register their effects
+
+
+def parse(raw: dict[str, Any]) -> StreamRecord:
+    from boto3.dynamodb.types import TypeDeserializer
+
+    from chalicelib.db import keys
+
+    plain = TypeDeserializer()
+
+    def image(values: dict[str, Any] | None) -> dict[str, Any] | None:
+        if not values:
+            return None
+        # an empty map can come through as {} (DynamoDB Local does so): it means nothing here
+        return {k: plain.deserialize(v) for k, v in values.items() if v}
+
+    images = raw.get("dynamodb", {})
+    old, new = images.get("OldImage"), images.get("NewImage")
+    key = (images.get("Keys") or {}).get("PK", {}).get("S", "")
+    return StreamRecord(
+        sequence=images.get("SequenceNumber", ""),
+        event_id=raw.get("eventID") or images.get("SequenceNumber", ""),
+        event_name=raw.get("eventName", ""),
+        kind=item_kind(raw),
+        tenant=keys.tenant_of_key(key),
+        old=image(old),
+        new=image(new),
+    )
+
+
 def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
     from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
+    from chalicelib.db import streams as streams_db
+
+    _load()
+    raws = event.get("Records") or []
+    records: dict[str, StreamRecord] = {}
+    for raw in raws:
+        record = parse(raw)
+        records[record.sequence] = record
+        try:
+            if fault is not None:
+                fault(record, "before")
+            for fn in _effects.get(record.kind or "", []):
+                record.effects += fn(record)
+        except Exception as exc:  # noqa: BLE001 - a poisoned record fails alone
+            record.error = f"{type(exc).__name__}: {exc}"
+            record.effects = []
+    ready = [r for r in records.values() if r.error is None]
+    try:
+        streams_db.apply([r for r in ready if r.effects and r.tenant])
+    except Exception as exc:  # noqa: BLE001 - nothing was written: every record of the batch is retried
+        logger.exception("stream batch could not be written")
+        for record in ready:
+            record.error = f"not written: {type(exc).__name__}"
+    committed = [r for r in records.values() if r.error is None]
+    for fn in _after:
+        try:
+            fn(committed)
+        except Exception:  # noqa: BLE001 - the figures are written; a failed check runs again next batch
+            logger.exception("after-stream check failed")
+
     seen: Counter[str] = Counter()
 
-    def process(record: DynamoDBRecord) -> None:
+    def process(record: DynamoDBRecord) -> None:  # powertools passes it as `record=`
         raw = record.raw_event
-        kind = item_kind(raw) or "unknown"
-        seen[kind] += 1
+        mine = records[raw.get("dynamodb", {}).get("SequenceNumber", "")]
+        seen[mine.kind or "unknown"] += 1
+        if mine.error:
+            raise RuntimeError(mine.error)
         images = raw.get("dynamodb", {})
-        for fn in _handlers.get(kind, []):
+        for fn in _handlers.get(mine.kind or "", []):
             fn(raw.get("eventName", ""), images.get("OldImage"), images.get("NewImage"))
+        if fault is not None:
+            fault(mine, "after")
 
-    processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+    # a batch whose every record failed is reported record by record too, not raised
+    processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
     result = process_partial_response(event=event, record_handler=process, processor=processor, context=context)
     if seen:
         logger.info("stream batch", extra={"records": dict(seen), "failures": len(result["batchItemFailures"])})

@@ -1,0 +1,142 @@
+"""Reports (查询统计), the operation audit (系统操作历史), frozen accounts (智能预警), usage."""
+
+from __future__ import annotations
+
+from chalice import Blueprint, Response
+
+from chalicelib.api.routing import Call, endpoint
+from chalicelib.domain import audit, config, reports, roles
+from chalicelib.rendering import render
+from chalicelib.schemas.common import Page
+from chalicelib.schemas.reports import (
+    AuditEntry,
+    AuditQuery,
+    ConsultantsReport,
+    Funnel,
+    ReportQuery,
+    UnfreezeRequest,
+    Usage,
+    UsageQuery,
+)
+from chalicelib.schemas.settings import SecuritySettings, SecuritySettingsPatch
+from chalicelib.schemas.users import Role, User
+
+bp = Blueprint(__name__)
+ADMINS = frozenset({Role.admin})
+
+
+@endpoint(
+    bp,
+    "GET",
+    "/reports/funnel",
+    summary="The sales funnel of a period (?format=html draws it)",
+    tags=["reports"],
+    query=ReportQuery,
+    response=Funnel,
+    content_type="application/json",
+)
+def funnel(call: Call) -> Funnel | Response:
+    report = reports.funnel(call.principal, call.query)
+    if call.query.format == "html":
+        page = render("report_funnel.html", report=report)
+        return Response(body=page, status_code=200, headers={"Content-Type": "text/html; charset=utf-8"})
+    return report
+
+
+@endpoint(
+    bp,
+    "GET",
+    "/reports/consultants",
+    summary="Each consultant's follow-ups, visits, trials, conversions and cycle (顾问销售效率)",
+    tags=["reports"],
+    query=ReportQuery,
+    response=ConsultantsReport,
+)
+def consultants(call: Call) -> ConsultantsReport:
+    return reports.consultants(call.principal, call.query)
+
+
+@endpoint(
+    bp,
+    "GET",
+    "/audit",
+    summary="Audit entries (系统操作历史), newest first, by user, lead or day",
+    tags=["audit"],
+    query=AuditQuery,
+    response=Page[AuditEntry],
+)
+def audit_entries(call: Call) -> Page[AuditEntry]:
+    q = call.query
+    return audit.entries(
+        call.principal, user=q.user, lead=q.lead, day_from=q.from_, day_to=q.to, limit=q.limit, cursor=q.cursor
+    )
+
+
+@endpoint(
+    bp,
+    "GET",
+    "/admin/frozen-users",
+    summary="Accounts frozen by anti-scraping",
+    tags=["audit"],
+    roles_allowed=ADMINS,
+    response=Page[User],
+)
+def frozen_users(call: Call) -> Page[User]:
+    return audit.frozen_users(call.principal)
+
+
+@endpoint(
+    bp,
+    "POST",
+    "/admin/users/{user_id}/unfreeze",
+    summary="Unfreeze an account (audited)",
+    tags=["audit"],
+    roles_allowed=ADMINS,
+    body=UnfreezeRequest,
+    response=User,
+    errors=[404],
+)
+def unfreeze(call: Call) -> User:
+    record = audit.unfreeze(call.principal.tenant, call.params["user_id"], call.body.reason, by=call.principal)
+    return User.model_validate(record.model_dump())
+
+
+@endpoint(
+    bp,
+    "GET",
+    "/usage",
+    summary="This school's usage of a month (pay per use)",
+    tags=["audit"],
+    roles_allowed=ADMINS,
+    query=UsageQuery,
+    response=Usage,
+)
+def usage(call: Call) -> Usage:
+    return reports.usage(call.principal.tenant, call.query.month)
+
+
+@endpoint(
+    bp,
+    "GET",
+    "/settings/security",
+    summary="Anti-scraping thresholds, audit retention",
+    tags=["settings"],
+    roles_allowed=ADMINS,
+    response=SecuritySettings,
+)
+def get_security(call: Call) -> SecuritySettings:
+    return config.get_security_settings(call.principal.tenant)
+
+
+@endpoint(
+    bp,
+    "PATCH",
+    "/settings/security",
+    summary="Change the anti-scraping thresholds or the audit retention",
+    tags=["settings"],
+    roles_allowed=roles.MANAGE_SETTINGS,
+    body=SecuritySettingsPatch,
+    response=SecuritySettings,
+)
+def patch_security(call: Call) -> SecuritySettings:
+    return config.patch_security_settings(call.principal.tenant, call.body)

@@ -1,0 +1,72 @@
+"""Audit entries: by day, by user (GSI1), by lead (GSI2); each expires after the retention."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.db import keys
+from chalicelib.db.convert import values
+from chalicelib.db.items import AuditItem
+from chalicelib.db.paging import query_partitions
+
+
+def _entry(item: AuditItem) -> dict[str, Any]:
+    return {k: (v.as_dict() if hasattr(v, "as_dict") else v) for k, v in values(item).items()}
+
+
+def put(tenant: str, data: dict[str, Any], expires_at: int) -> None:
+    sort = keys.sort_key(data["at"], data["id"])
+    item = AuditItem(keys.audit_pk(tenant, keys.stamp(data["at"])[:10]), sort, **data)
+    if data.get("user_id"):
+        item.GSI1PK, item.GSI1SK = keys.audit_by(tenant, data["user_id"]), sort
+    if data.get("lead_id"):
+        item.GSI2PK, item.GSI2SK = keys.audit_of_lead(tenant, data["lead_id"]), sort
+    item.expires_at = expires_at
+    item.save()
+
+
+def page(
+    tenant: str,
+    *,
+    user: str | None,
+    lead: str | None,
+    days: list[str],
+    lo: str,
+    hi: str,
+    limit: int,
+    cursor: str | None,
+    scope: str,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Newest first: one partition for a user or a lead (the other as a filter), else one
+    day partition per day of the range, merged."""
+    between = (lo, hi + "~")
+    if user:
+        index, parts = "GSI1", [keys.audit_by(tenant, user)]
+        condition, extra = AuditItem.GSI1SK.between(*between), (AuditItem.lead_id == lead) if lead else None
+    elif lead:
+        index, parts = "GSI2", [keys.audit_of_lead(tenant, lead)]
+        condition, extra = AuditItem.GSI2SK.between(*between), None
+    else:
+        found = query_partitions(
+            AuditItem,
+            "",
+            [keys.audit_pk(tenant, d) for d in days],
+            scope=scope,
+            limit=limit,
+            cursor=cursor,
+            ascending=False,
+            range_condition=AuditItem.SK.between(*between),
+        )
+        return [_entry(i) for i in found.items], found.cursor
+    found = query_partitions(
+        AuditItem,
+        index,
+        parts,
+        scope=scope,
+        limit=limit,
+        cursor=cursor,
+        ascending=False,
+        range_condition=condition,
+        filter_condition=extra,
+    )
+    return [_entry(i) for i in found.items], found.cursor

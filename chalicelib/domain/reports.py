@@ -1,0 +1,151 @@
+"""Reports (查询统计) from the aggregates the stream processor keeps, and usage metering.
+
+A report reads one aggregate item per period (a day for ranges up to 62 days, else whole
+months) and dimension: a bounded number of reads, whatever the size of the school.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, timedelta
+
+from chalicelib.db import keys
+from chalicelib.db import reports as reports_db
+from chalicelib.db import users as users_db
+from chalicelib.domain import wallets
+from chalicelib.domain.auth import Principal
+from chalicelib.errors import ForbiddenError, ValidationFailedError
+from chalicelib.schemas.reports import Attendance, ConsultantRow, ConsultantsReport, Funnel, ReportQuery, Usage
+from chalicelib.schemas.users import Role
+
+READERS = frozenset({Role.admin, Role.manager, Role.supervisor, Role.finance})
+MAX_DAYS = 62
+CYCLES = ("0_7", "8_30", "31_90", "91_")
+
+
+def _invalid(field: str, message: str) -> ValidationFailedError:
+    return ValidationFailedError(f"{field}: {message}", details=[{"field": field, "message": message}])
+
+
+def periods(lo: date, hi: date) -> list[str]:
+    """Days for a short range; whole months for a long one."""
+    if (hi - lo).days < MAX_DAYS:
+        return [(lo + timedelta(days=n)).isoformat() for n in range((hi - lo).days + 1)]
+    last_of_month = (hi.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    if lo.day != 1 or hi != last_of_month:
+        raise _invalid("from", f"a range over {MAX_DAYS} days must run from the 1st of a month to the end of one")
+    months, cursor = [], lo
+    while cursor <= hi:
+        months.append(cursor.isoformat()[:7])
+        cursor = (cursor.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return months
+
+
+def _campus(principal: Principal, campus: str | None) -> str | None:
+    if principal.role not in READERS:
+        raise ForbiddenError("Reports are for managers, supervisors, finance and admins.", code="ROLE_FORBIDDEN")
+    if principal.role is Role.admin or (principal.role is Role.finance and not principal.campus_ids):
+        return campus
+    if campus is None:
+        if len(principal.campus_ids) != 1:
+            raise _invalid("campus", "choose one of your campuses")
+        return principal.campus_ids[0]
+    if campus not in principal.campus_ids:
+        raise _invalid("campus", "not one of your campuses")
+    return campus
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def funnel(principal: Principal, query: ReportQuery) -> Funnel:
+    campus = _campus(principal, query.campus)
+    dim = keys.dimension_sk("campus", campus) if campus else keys.ALL_DIMENSION
+    spans = periods(query.from_, query.to)
+    found = reports_db.get_many([(keys.aggregate_pk(principal.tenant, p), dim) for p in spans])
+    total: Counter = Counter()
+    daily = []
+    for p in spans:
+        counts = found.get((keys.aggregate_pk(principal.tenant, p), dim), {})
+        total.update({k: v for k, v in counts.items() if isinstance(v, int)})
+        daily.append(
+            {"period": p, "new_leads": counts.get("new_leads", 0), "conversions": counts.get("conversions", 0)}
+        )
+    return Funnel(
+        from_=query.from_,
+        to=query.to,
+        campus=campus,
+        new_leads=total["new_leads"],
+        follow_ups=total["follow_ups"],
+        follow_ups_by_method={k[len("follow_ups_") :]: v for k, v in total.items() if k.startswith("follow_ups_")},
+        visits=_attendance(total, "visits"),
+        trials=_attendance(total, "trials"),
+        events=_attendance(total, "events"),
+        conversions=total["conversions"],
+        conversion_rate=_rate(total["conversions"], total["new_leads"]),
+        cycle_days_average=round(total["cycle_days"] / total["conversions"], 1) if total["conversions"] else None,
+        cycle_days={c: total[f"cycle_{c}"] for c in CYCLES},
+        contracts=total["contracts"],
+        contract_value=str(wallets.decimal(total["contract_value"])),
+        revenue=str(wallets.decimal(total["revenue"])),
+        refunds=str(wallets.decimal(total["refunds"])),
+        credits_consumed=str(wallets.decimal(total["credits_consumed"])),
+        daily=daily,
+    )
+
+
+def _attendance(total: Counter, kind: str) -> Attendance:
+    return Attendance(
+        booked=total[f"{kind}_booked"], arrived=total[f"{kind}_arrived"], no_show=total[f"{kind}_no_show"]
+    )
+
+
+def consultants(principal: Principal, query: ReportQuery) -> ConsultantsReport:
+    """顾问销售效率: per consultant (and campus), one Query per period."""
+    campus = _campus(principal, query.campus)
+    prefix = keys.dimension_sk("consultant", f"{campus}|" if campus else "")
+    rows: dict[str, Counter] = {}
+    for p in periods(query.from_, query.to):
+        for sk, counts in reports_db.query(keys.aggregate_pk(principal.tenant, p), prefix).items():
+            rows.setdefault(sk, Counter()).update({k: v for k, v in counts.items() if isinstance(v, int)})
+    names = {u.id: u.display_name for u in users_db.active_records(principal.tenant)}
+    items = []
+    for sk, total in rows.items():
+        campus_id, user_id = sk.split("#", 1)[1].split("|", 1)
+        items.append(
+            ConsultantRow(
+                user_id=user_id,
+                name=names.get(user_id, "公海" if user_id == "pool" else None),
+                campus_id=campus_id,
+                new_leads=total["new_leads"],
+                follow_ups=total["follow_ups"],
+                visits_arrived=total["visits_arrived"],
+                trials_arrived=total["trials_arrived"],
+                conversions=total["conversions"],
+                conversion_rate=_rate(total["conversions"], total["new_leads"]),
+                cycle_days_average=round(total["cycle_days"] / total["conversions"], 1)
+                if total["conversions"]
+                else None,
+                contracts=total["contracts"],
+                contract_value=str(wallets.decimal(total["contract_value"])),
+            )
+        )
+    items.sort(key=lambda r: (-r.conversions, -r.follow_ups, r.user_id))
+    return ConsultantsReport(from_=query.from_, to=query.to, campus=campus, items=items)
+
+
+def usage(tenant: str, month: str) -> Usage:
+    """One school's month: one Query of its usage partition (a row per month)."""
+    months = reports_db.query(keys.usage_pk(tenant))
+    this = months.get(month, {})
+    alive = sum(int(row.get("leads_change", 0)) for m, row in months.items() if m <= month)
+    return Usage(
+        tenant=tenant,
+        month=month,
+        api_requests=int(this.get("api_requests", 0)),
+        sms=int(this.get("sms", 0)),
+        sms_segments=int(this.get("sms_segments", 0)),
+        emails=int(this.get("emails", 0)),
+        active_leads=alive,
+    )

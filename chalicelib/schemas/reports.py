@@ -1,0 +1,120 @@
+"""Reports (查询统计) answered from the stream's aggregates; the audit; usage."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from chalicelib.schemas.common import Entity, PageQuery, StrictModel
+
+
+class ReportQuery(StrictModel):
+    from_: date = Field(alias="from")
+    to: date
+    campus: str | None = Field(default=None, max_length=40)
+    format: Literal["json", "html"] = "json"
+
+    @model_validator(mode="after")
+    def _range(self) -> ReportQuery:
+        if self.to < self.from_:
+            raise ValueError("to: before from")
+        if (self.to - self.from_).days > 366:
+            raise ValueError("to: at most a year after from")
+        return self
+
+
+class Attendance(Entity):
+    booked: int = 0
+    arrived: int = 0
+    no_show: int = 0
+
+
+class Funnel(Entity):
+    """The sales funnel of a period: leads in, contacts, visits and trials, conversions, money."""
+
+    from_: date = Field(serialization_alias="from")
+    to: date
+    campus: str | None = None
+    new_leads: int = 0
+    follow_ups: int = 0
+    follow_ups_by_method: dict[str, int] = Field(default_factory=dict)
+    visits: Attendance
+    trials: Attendance
+    events: Attendance
+    conversions: int = 0
+    conversion_rate: float | None = Field(default=None, description="conversions / new leads")
+    cycle_days_average: float | None = Field(default=None, description="转化周期: days from lead to contract")
+    cycle_days: dict[str, int] = Field(default_factory=dict, description="How many converted within 0-7, 8-30, ...")
+    contracts: int = 0
+    contract_value: str = "0.00"
+    revenue: str = "0.00"
+    refunds: str = "0.00"
+    credits_consumed: str = "0.00"
+    daily: list[dict[str, Any]] = Field(default_factory=list, description="Per day (or month): new leads, conversions")
+
+
+class ConsultantRow(Entity):
+    user_id: str
+    name: str | None = None
+    campus_id: str
+    new_leads: int = 0
+    follow_ups: int = 0
+    visits_arrived: int = 0
+    trials_arrived: int = 0
+    conversions: int = 0
+    conversion_rate: float | None = None
+    cycle_days_average: float | None = None
+    contracts: int = 0
+    contract_value: str = "0.00"
+
+
+class ConsultantsReport(Entity):
+    from_: date = Field(serialization_alias="from")
+    to: date
+    campus: str | None = None
+    items: list[ConsultantRow]
+
+
+class AuditQuery(PageQuery):
+    user: str | None = Field(default=None, max_length=40)
+    lead: str | None = Field(default=None, max_length=40)
+    from_: date | None = Field(default=None, alias="from")
+    to: date | None = None
+
+
+class AuditEntry(Entity):
+    id: str
+    at: datetime
+    action: str = Field(examples=["read", "write", "sign_in", "sign_in_failed", "freeze", "unfreeze"])
+    user_id: str | None = None
+    username: str | None = None
+    role: str | None = None
+    method: str | None = None
+    route: str | None = Field(default=None, examples=["/leads/{lead_id}"])
+    params: dict[str, str] = Field(default_factory=dict, description="The ids in the path")
+    lead_id: str | None = None
+    status: int | None = None
+    ip: str | None = None
+    user_agent: str | None = None
+    weight: int = Field(default=0, description="What it counted for anti-scraping")
+    details: str | None = None
+
+
+class UnfreezeRequest(StrictModel):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class UsageQuery(StrictModel):
+    month: str = Field(pattern=r"^\d{4}-\d{2}$", examples=["2026-11"])
+
+
+class Usage(Entity):
+    tenant: str
+    month: str
+    api_requests: int = 0
+    sms: int = 0
+    sms_segments: int = 0
+    emails: int = 0
+    active_leads: int = Field(default=0, description="Leads alive at the month's end (changes summed since the start)")
