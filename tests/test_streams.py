@@ -190,6 +190,23 @@ def test_reports_show_the_history(school, tap):
     alice = next(r for r in rows if r["name"] == "Alice")
     assert (alice["new_leads"], alice["conversions"], alice["contracts"]) == (4, 1, 1)
     assert school.staff("consultant").get(f"/reports/funnel?from={today}&to={today}").status_code == 403
+    channels = {
+        r["source"]: r for r in school.admin.get(f"/reports/sources?from={today}&to={today}").json_body["items"]
+    }
+    assert channels["website"]["new_leads"] == 2 and channels["referral"]["new_leads"] == 2
+    assert channels["website"]["conversions"] == 1 and channels["referral"]["label"] == "转介绍"
+    money = school.admin.get(f"/reports/finance?from={today}&to={today}").json_body
+    assert (money["revenue"], money["refunds"], money["net"]) == ("400.00", "0.00", "400.00")
+    assert money["periods"] == [
+        {"period": today, "revenue": "400.00", "payments": 1, "refunds": "0.00", "refund_count": 0}
+    ]
+    for path in ("consultants", "sources", "finance"):
+        page = school.admin.get(f"/reports/{path}?from={today}&to={today}&format=html")
+        assert page.status_code == 200 and "<svg" in page.body.decode() and "<table>" in page.body.decode()
+    month = school.admin.get(f"/reports/funnel?from={today[:8]}01&to={today}").json_body
+    assert month["new_leads"] == 4  # the same figures, read day by day
+    long = school.admin.get("/reports/funnel?from=2026-01-05&to=2026-11-23")
+    assert long.status_code == 400 and "1st of a month" in long.json_body["error"]["message"]
 
 
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

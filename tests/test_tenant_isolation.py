@@ -311,6 +311,8 @@ def probe_reports(a, b):
     assert funnel["campus"] is None and funnel["contracts"] == 0  # B's stream figures only (none were pumped)
     rows = b.admin.get(f"/reports/consultants?from={today}&to={today}").json_body["items"]
     assert a.consultant.user["id"] not in {r["user_id"] for r in rows}
+    assert b.admin.get(f"/reports/sources?from={today}&to={today}").json_body["items"] == []
+    assert b.admin.get(f"/reports/finance?from={today}&to={today}").json_body["revenue"] == "0.00"
 
 
 def probe_audit(a, b):
@@ -439,6 +441,8 @@ PROBES = {
     ("PATCH", "/settings/messaging"): probe_messaging_settings,
     ("GET", "/reports/funnel"): probe_reports,
     ("GET", "/reports/consultants"): probe_reports,
+    ("GET", "/reports/sources"): probe_reports,
+    ("GET", "/reports/finance"): probe_reports,
     ("GET", "/audit"): probe_audit,
     ("GET", "/admin/frozen-users"): probe_frozen,
     ("POST", "/admin/users/{user_id}/unfreeze"): probe_frozen,

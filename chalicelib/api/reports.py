@@ -12,8 +12,10 @@ from chalicelib.schemas.reports import (
     AuditEntry,
     AuditQuery,
     ConsultantsReport,
+    FinanceReport,
     Funnel,
     ReportQuery,
+    SourcesReport,
     UnfreezeRequest,
     Usage,
     UsageQuery,
@@ -43,6 +45,12 @@ def funnel(call: Call) -> Funnel | Response:
     return report
 
 
+def _page(title: str, columns: list[tuple[str, str]], rows: list, chart: str) -> Response:
+    data = [row.model_dump() for row in rows]
+    html = render("report_table.html", title=title, columns=columns, rows=data, chart=chart)
+    return Response(body=html, status_code=200, headers={"Content-Type": "text/html; charset=utf-8"})
+
+
 @endpoint(
     bp,
     "GET",
@@ -52,8 +60,68 @@ def funnel(call: Call) -> Funnel | Response:
     query=ReportQuery,
     response=ConsultantsReport,
 )
-def consultants(call: Call) -> ConsultantsReport:
-    return reports.consultants(call.principal, call.query)
+def consultants(call: Call) -> ConsultantsReport | Response:
+    report = reports.consultants(call.principal, call.query)
+    if call.query.format == "html":
+        columns = [
+            ("name", "顾问"),
+            ("new_leads", "新增"),
+            ("follow_ups", "跟进"),
+            ("visits_arrived", "到访"),
+            ("trials_arrived", "试听"),
+            ("conversions", "签约"),
+            ("conversion_rate", "转化率"),
+            ("cycle_days_average", "平均周期(天)"),
+            ("contract_value", "签约金额"),
+        ]
+        return _page(f"顾问销售效率 {report.from_} – {report.to}", columns, report.items, "conversions")
+    return report
+
+
+@endpoint(
+    bp,
+    "GET",
+    "/reports/sources",
+    summary="Channel analysis (渠道分析): leads and conversions by source",
+    tags=["reports"],
+    query=ReportQuery,
+    response=SourcesReport,
+)
+def sources(call: Call) -> SourcesReport | Response:
+    report = reports.sources(call.principal, call.query)
+    if call.query.format == "html":
+        columns = [
+            ("label", "渠道"),
+            ("new_leads", "新增线索"),
+            ("conversions", "签约"),
+            ("conversion_rate", "转化率"),
+            ("cycle_days_average", "平均周期(天)"),
+        ]
+        return _page(f"渠道分析 {report.from_} – {report.to}", columns, report.items, "new_leads")
+    return report
+
+
+@endpoint(
+    bp,
+    "GET",
+    "/reports/finance",
+    summary="Receipts and refunds by period (the payments themselves: GET /payments)",
+    tags=["reports"],
+    query=ReportQuery,
+    response=FinanceReport,
+)
+def finance(call: Call) -> FinanceReport | Response:
+    report = reports.finance(call.principal, call.query)
+    if call.query.format == "html":
+        columns = [
+            ("period", "日期"),
+            ("revenue", "收款"),
+            ("payments", "笔数"),
+            ("refunds", "退款"),
+            ("refund_count", "退款笔数"),
+        ]
+        return _page(f"收支 {report.from_} – {report.to}：净收 ¥{report.net}", columns, report.periods, "revenue")
+    return report
 
 
 @endpoint(

@@ -15,7 +15,18 @@ from chalicelib.db import users as users_db
 from chalicelib.domain import wallets
 from chalicelib.domain.auth import Principal
 from chalicelib.errors import ForbiddenError, ValidationFailedError
-from chalicelib.schemas.reports import Attendance, ConsultantRow, ConsultantsReport, Funnel, ReportQuery, Usage
+from chalicelib.schemas.reports import (
+    Attendance,
+    ConsultantRow,
+    ConsultantsReport,
+    FinancePeriod,
+    FinanceReport,
+    Funnel,
+    ReportQuery,
+    SourceRow,
+    SourcesReport,
+    Usage,
+)
 from chalicelib.schemas.users import Role
 
 READERS = frozenset({Role.admin, Role.manager, Role.supervisor, Role.finance})
@@ -60,10 +71,8 @@ def _rate(part: int, whole: int) -> float | None:
 
 
 def funnel(principal: Principal, query: ReportQuery) -> Funnel:
-    campus = _campus(principal, query.campus)
+    campus, spans, found = _read(principal, query)
     dim = keys.dimension_sk("campus", campus) if campus else keys.ALL_DIMENSION
-    spans = periods(query.from_, query.to)
-    found = reports_db.get_many([(keys.aggregate_pk(principal.tenant, p), dim) for p in spans])
     total: Counter = Counter()
     daily = []
     for p in spans:
@@ -133,6 +142,75 @@ def consultants(principal: Principal, query: ReportQuery) -> ConsultantsReport:
         )
     items.sort(key=lambda r: (-r.conversions, -r.follow_ups, r.user_id))
     return ConsultantsReport(from_=query.from_, to=query.to, campus=campus, items=items)
+
+
+def _read(principal: Principal, query: ReportQuery) -> tuple[str | None, list[str], dict]:
+    campus = _campus(principal, query.campus)
+    dim = keys.dimension_sk("campus", campus) if campus else keys.ALL_DIMENSION
+    spans = periods(query.from_, query.to)
+    return campus, spans, reports_db.get_many([(keys.aggregate_pk(principal.tenant, p), dim) for p in spans])
+
+
+def sources(principal: Principal, query: ReportQuery) -> SourcesReport:
+    """渠道分析 from the `source#` aggregates (school-wide: a lead's source is not per campus
+    in the figures, so a campus filter is refused rather than answered wrongly)."""
+    if query.campus:
+        raise _invalid("campus", "the channel analysis is school-wide")
+    if principal.role not in (Role.admin, Role.manager, Role.finance):
+        raise ForbiddenError("The channel analysis is for managers, finance and admins.", code="ROLE_FORBIDDEN")
+    rows: dict[str, Counter] = {}
+    for p in periods(query.from_, query.to):
+        for sk, counts in reports_db.query(keys.aggregate_pk(principal.tenant, p), "source#").items():
+            rows.setdefault(sk.split("#", 1)[1], Counter()).update(
+                {k: v for k, v in counts.items() if isinstance(v, int)}
+            )
+    from chalicelib.domain import config
+    from chalicelib.schemas.settings import DictionaryKind
+
+    labels = {e.key: e.label for e in config.load(principal.tenant).dictionaries[DictionaryKind.sources].entries}
+    items = [
+        SourceRow(
+            source=source,
+            label=labels.get(source),
+            new_leads=total["new_leads"],
+            conversions=total["conversions"],
+            conversion_rate=_rate(total["conversions"], total["new_leads"]),
+            cycle_days_average=round(total["cycle_days"] / total["conversions"], 1) if total["conversions"] else None,
+        )
+        for source, total in rows.items()
+    ]
+    items.sort(key=lambda r: (-r.new_leads, r.source))
+    return SourcesReport(from_=query.from_, to=query.to, items=items)
+
+
+def finance(principal: Principal, query: ReportQuery) -> FinanceReport:
+    if principal.role not in (Role.admin, Role.manager, Role.finance):
+        raise ForbiddenError("Finance reports are for finance, managers and admins.", code="ROLE_FORBIDDEN")
+    campus, spans, found = _read(principal, query)
+    dim = keys.dimension_sk("campus", campus) if campus else keys.ALL_DIMENSION
+    rows, revenue, refunds = [], 0, 0
+    for p in spans:
+        counts = found.get((keys.aggregate_pk(principal.tenant, p), dim), {})
+        revenue += counts.get("revenue", 0)
+        refunds += counts.get("refunds", 0)
+        rows.append(
+            FinancePeriod(
+                period=p,
+                revenue=str(wallets.decimal(counts.get("revenue", 0))),
+                payments=counts.get("revenue_count", 0),
+                refunds=str(wallets.decimal(counts.get("refunds", 0))),
+                refund_count=counts.get("refunds_count", 0),
+            )
+        )
+    return FinanceReport(
+        from_=query.from_,
+        to=query.to,
+        campus=campus,
+        revenue=str(wallets.decimal(revenue)),
+        refunds=str(wallets.decimal(refunds)),
+        net=str(wallets.decimal(revenue - refunds)),
+        periods=rows,
+    )
 
 
 def usage(tenant: str, month: str) -> Usage:

@@ -77,6 +77,44 @@ class ConsultantsReport(Entity):
     items: list[ConsultantRow]
 
 
+class SourceRow(Entity):
+    source: str
+    label: str | None = None
+    new_leads: int = 0
+    conversions: int = 0
+    conversion_rate: float | None = None
+    cycle_days_average: float | None = None
+
+
+class SourcesReport(Entity):
+    """渠道分析: which channels bring leads, and which of them sign."""
+
+    from_: date = Field(serialization_alias="from")
+    to: date
+    campus: str | None = None
+    items: list[SourceRow]
+
+
+class FinancePeriod(Entity):
+    period: str
+    revenue: str = "0.00"
+    payments: int = 0
+    refunds: str = "0.00"
+    refund_count: int = 0
+
+
+class FinanceReport(Entity):
+    """Receipts and refunds by day (or month); the payments themselves: GET /payments."""
+
+    from_: date = Field(serialization_alias="from")
+    to: date
+    campus: str | None = None
+    revenue: str
+    refunds: str
+    net: str
+    periods: list[FinancePeriod]
+
+
 class AuditQuery(PageQuery):
     user: str | None = Field(default=None, max_length=40)
     lead: str | None = Field(default=None, max_length=40)
