@@ -99,3 +99,8 @@ def pool_reclaim(event):
 @app.schedule("cron(35 * * * ? *)", name="card_alerts")
 def card_alerts(event):
     return jobs.run("card_alerts", event.to_dict())
+
+
+@app.schedule("cron(45 * * * ? *)", name="report_check")
+def report_check(event):
+    return jobs.run("report_check", event.to_dict())

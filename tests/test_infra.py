@@ -34,6 +34,7 @@ FUNCTIONS = {
     "AppointmentReminders": "ApiRole",
     "PoolReclaim": "ApiRole",
     "CardAlerts": "ApiRole",
+    "ReportCheck": "ApiRole",
     "HandleStream": "StreamRole",
 }
 STREAM_EVENT = "HandleStreamDynamodbEventSource"  # the event key chalice gives handle_stream

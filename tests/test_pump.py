@@ -411,6 +411,7 @@ def test_the_scheduler_fires_the_apps_functions_when_their_time_comes(app):
         "appointment_reminders": "cron(15 * * * ? *)",
         "pool_reclaim": "cron(25 * * * ? *)",
         "card_alerts": "cron(35 * * * ? *)",
+        "report_check": "cron(45 * * * ? *)",
     }
     # WHEN nothing is due yet
     # THEN nothing fires
@@ -440,6 +441,7 @@ def test_the_scheduler_fires_the_apps_functions_when_their_time_comes(app):
         "appointment_reminders": datetime(2031, 3, 4, 11, 15, tzinfo=UTC),
         "pool_reclaim": datetime(2031, 3, 4, 11, 25, tzinfo=UTC),
         "card_alerts": datetime(2031, 3, 4, 11, 35, tzinfo=UTC),
+        "report_check": datetime(2031, 3, 4, 11, 45, tzinfo=UTC),
     }
 
 

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pynamodb.expressions.operand import Path
 
 from chalicelib.db import keys
 from chalicelib.db import reports as reports_db
@@ -97,7 +98,7 @@ def _history(school, leads=6, seed=7):
         made.append(lead)
         for _ in range(rng.randint(0, 2)):
             alice.post(f"/leads/{lead['id']}/follow-ups", {"method": rng.choice(["phone", "wechat"]), "content": "聊"})
-    today = date.today()
+    today = school_today()
     visit = alice.post(
         f"/leads/{made[0]['id']}/appointments", {"kind": "visit", "at": f"{today + timedelta(days=1)}T10:00:00"}
     ).json_body
@@ -116,8 +117,16 @@ def _history(school, leads=6, seed=7):
     return made
 
 
+def school_today() -> date:
+    """Today in the test schools' time zone (Asia/Shanghai): the figures' calendar."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo("Asia/Shanghai")).date()
+
+
 def _days():
-    today = date.today()
+    today = school_today()
     return [str(today + timedelta(days=d)) for d in (-1, 0, 1)]
 
 
@@ -128,7 +137,7 @@ def test_faults_and_retries_leave_every_aggregate_exactly_right(school, tap):
     # the reference: every record applied once, in one go, with no fault
     lambda_like(records, batch_size=100)
     expected = figures(school.slug, _days())
-    assert expected[(str(date.today()), keys.ALL_DIMENSION)]["new_leads"] == 6
+    assert expected[(str(school_today()), keys.ALL_DIMENSION)]["new_leads"] == 6
     # now wipe nothing but replay the whole stream with 25% of records failing once, half
     # before their write and half after it, as Lambda would retry them
     failing = {
@@ -177,7 +186,7 @@ def test_a_poisoned_record_fails_alone_and_the_others_apply(school, tap):
 def test_reports_show_the_history(school, tap):
     made = _history(school, leads=4)
     lambda_like(tap.drain(), batch_size=25)
-    today = str(date.today())
+    today = str(school_today())
     funnel = school.admin.get(f"/reports/funnel?from={today}&to={today}").json_body
     assert (funnel["new_leads"], funnel["conversions"], funnel["contracts"]) == (4, 1, 1)
     assert funnel["revenue"] == "400.00" and funnel["contract_value"] == "1000.00"
@@ -228,8 +237,8 @@ def test_report_figures_equal_a_recount_of_the_source_items(school, tap, plan):
                     "lead_ids": [lead["id"]],
                     "credits": "1",
                     "price": "10",
-                    "starts_on": str(date.today()),
-                    "ends_on": str(date.today() + timedelta(days=30)),
+                    "starts_on": str(school_today()),
+                    "ends_on": str(school_today() + timedelta(days=30)),
                 },
             )
     lambda_like(tap.drain(), batch_size=random.Random(len(plan)).choice([3, 10, 50]))
@@ -237,7 +246,30 @@ def test_report_figures_equal_a_recount_of_the_source_items(school, tap, plan):
     mine = alice.get("/leads?scope=mine&limit=100").json_body["items"]
     recount_follow_ups = sum(len(alice.get(f"/leads/{lead['id']}").json_body["follow_ups"]) for lead in mine)
     recount_signed = sum(1 for lead in mine if lead["signed_on"])
-    today = str(date.today())
+    today = str(school_today())
     rows = school.admin.get(f"/reports/consultants?from={today}&to={today}").json_body["items"]
     me = next(r for r in rows if r["user_id"] == alice.user["id"])
     assert (me["new_leads"], me["follow_ups"], me["conversions"]) == (len(mine), recount_follow_ups, recount_signed)
+
+
+def test_the_nightly_self_check_finds_no_drift_and_reports_one(school, tap):
+    from datetime import UTC, datetime
+
+    from chalicelib import jobs
+    from chalicelib.db.items import AggregateItem
+
+    _history(school, leads=3)
+    lambda_like(tap.drain())
+    tomorrow = datetime.now(UTC) + timedelta(days=1)  # "yesterday" is today, in any time zone near UTC+8
+    today = str(school_today())
+    result = jobs.run("report_check", at=tomorrow, tenant=school.slug)
+    assert result["checked"] == 1
+    verdict = reports_db.get_many([(keys.aggregate_pk(school.slug, today), "check#all")])
+    assert next(iter(verdict.values()))["drift"] == "none"
+    # a figure that went wrong (say, a bug applied a follow-up twice) is found
+    AggregateItem(keys.aggregate_pk(school.slug, today), keys.ALL_DIMENSION).update(
+        actions=[AggregateItem.kind.set(AggregateItem), Path(["follow_ups"]).add(1)]
+    )
+    assert jobs.run("report_check", at=tomorrow, tenant=school.slug)["drifted"] == 1
+    verdict = reports_db.get_many([(keys.aggregate_pk(school.slug, today), "check#all")])
+    assert next(iter(verdict.values()))["drift"] == "follow_ups: 1"

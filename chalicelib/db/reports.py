@@ -55,3 +55,47 @@ def query(pk: str, prefix: str | None = None) -> dict[str, dict[str, Any]]:
         if not answer.get("LastEvaluatedKey"):
             return found
         params["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+
+
+def recount_day(tenant: str, campus_ids: list[str], lo: str, hi: str, day: str) -> dict[str, int]:
+    """Yesterday's figures recounted from the source items, through their indexes: the
+    follow-ups of each campus (GSI3 by time), the contracts signed (GSI1 by month, the day
+    as a filter) and the payments and refunds (GSI1 by month, by date). For the self-check."""
+    from collections import Counter
+
+    from chalicelib.db import keys
+    from chalicelib.db.items import ContractItem, FollowUpItem, PaymentItem
+
+    found: Counter = Counter()
+    for campus in campus_ids:
+        query = FollowUpItem.gsi3.query(keys.follow_ups_in(tenant, campus), FollowUpItem.GSI3SK.between(lo, hi + "~"))
+        for item in query:
+            found["follow_ups"] += 1
+            found[f"follow_ups_{item.method}"] += 1
+    month = day[:7]
+    for item in ContractItem.gsi1.query(
+        keys.contracts_in(tenant, month), filter_condition=ContractItem.signed_on == day
+    ):
+        found["contracts"] += 1
+        found["contract_value"] += int(item.price) - int(item.discount or 0)
+    for item in PaymentItem.gsi1.query(keys.payments_in(tenant, month), PaymentItem.GSI1SK.startswith(day + "#")):
+        what = "revenue" if item.payment_kind == "payment" else "refunds"
+        found[what] += int(item.amount)
+    return dict(found)
+
+
+def record_check(tenant: str, day: str, drift: dict[str, Any], checked_at: str) -> None:
+    """The self-check's verdict on a day, kept beside that day's figures."""
+    from chalicelib.db import keys
+
+    client, table = connection().client, get_settings().table_name
+    client.put_item(
+        TableName=table,
+        Item={
+            "PK": {"S": keys.aggregate_pk(tenant, day)},
+            "SK": {"S": "check#all"},
+            "type": {"S": "Aggregate"},
+            "checked_at": {"S": checked_at},
+            "drift": {"S": ", ".join(f"{k}: {v}" for k, v in sorted(drift.items())) or "none"},
+        },
+    )

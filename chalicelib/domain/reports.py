@@ -7,7 +7,7 @@ months) and dimension: a bounded number of reads, whatever the size of the schoo
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from chalicelib.db import keys
 from chalicelib.db import reports as reports_db
@@ -227,3 +227,44 @@ def usage(tenant: str, month: str) -> Usage:
         emails=int(this.get("emails", 0)),
         active_leads=alive,
     )
+
+
+CHECKED = ("follow_ups", "contracts", "contract_value", "revenue", "refunds")
+
+
+def self_check(at: datetime, only: str | None = None, hour: int = 3) -> dict[str, int]:
+    """Nightly, at 03:00 school time: recount yesterday's figures from the source items and
+    record any difference from the stream's aggregates (a drift is logged and kept beside
+    the day's figures as `check#all`)."""
+    from zoneinfo import ZoneInfo
+
+    from chalicelib.db import tenants as tenants_db
+    from chalicelib.domain import clock
+    from chalicelib.observability import count, logger
+
+    checked = drifted = 0
+    cursor = None
+    while True:
+        page, cursor = tenants_db.list_all(100, cursor)
+        for tenant in page:
+            local = at.astimezone(ZoneInfo(tenant.timezone))
+            if (only is not None and tenant.slug != only) or (only is None and local.hour != hour):
+                continue
+            day = local.date() - timedelta(days=1)
+            start = datetime.combine(day, datetime.min.time(), tzinfo=ZoneInfo(tenant.timezone))
+            lo, hi = clock.iso(start), clock.iso(start + timedelta(days=1) - timedelta(milliseconds=1))
+            campuses = [c.id for c in tenants_db.list_campuses(tenant.slug, 100, None)[0]]
+            recount = reports_db.recount_day(tenant.slug, campuses, lo, hi, day.isoformat())
+            kept = reports_db.get_many([(keys.aggregate_pk(tenant.slug, day.isoformat()), keys.ALL_DIMENSION)])
+            figures = next(iter(kept.values()), {})
+            names = set(CHECKED) | {k for k in recount if k.startswith("follow_ups_")}
+            drift = {n: int(figures.get(n, 0)) - int(recount.get(n, 0)) for n in names}
+            drift = {n: d for n, d in drift.items() if d}
+            reports_db.record_check(tenant.slug, day.isoformat(), drift, clock.iso(at))
+            checked += 1
+            if drift:
+                drifted += 1
+                logger.warning("report drift", extra={"tenant": tenant.slug, "day": day.isoformat(), "drift": drift})
+                count("ReportDrift", 1)
+        if not cursor:
+            return {"checked": checked, "drifted": drifted}

@@ -57,3 +57,11 @@ def card_alerts(at: datetime, tenant: str | None = None) -> dict[str, Any]:
     from chalicelib.domain import care
 
     return care.card_alerts(at, tenant)
+
+
+@job("report_check")
+def report_check(at: datetime, tenant: str | None = None) -> dict[str, Any]:
+    """Hourly, acting at 03:00 in each school: yesterday's figures against a recount."""
+    from chalicelib.domain import reports
+
+    return reports.self_check(at, tenant)
