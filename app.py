@@ -28,6 +28,9 @@ app.api.cors = CORSConfig(
     max_age=600,
 )
 
+# exports download as .xlsx: API Gateway must pass the bytes through (clients send a matching Accept)
+app.api.binary_types.append("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
 for blueprint in (
     auth.bp,
     campuses.bp,

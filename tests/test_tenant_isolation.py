@@ -338,6 +338,13 @@ def probe_usage(a, b):
     assert usage["tenant"] == b.slug
 
 
+def probe_export(a, b):
+    exported = b.admin.get("/leads/export?format=csv")
+    assert exported.status_code == 200
+    text = exported.body.decode("utf-8")
+    assert "A 的孩子" not in text and "A 会员" not in text and a.lead_phone not in text
+
+
 PROBES = {
     ("GET", "/me"): probe_me,
     ("POST", "/campuses"): probe_create_campus,
@@ -349,6 +356,7 @@ PROBES = {
     ("POST", "/leads"): probe_create_lead,
     ("GET", "/leads"): probe_list_leads,
     ("GET", "/leads/recycle-bin"): probe_recycle_bin,
+    ("GET", "/leads/export"): probe_export,
     ("GET", "/leads/{lead_id}"): _lead_route_404("GET", ""),
     ("PATCH", "/leads/{lead_id}"): _lead_route_404("PATCH", "", {"name": "pwned"}),
     ("DELETE", "/leads/{lead_id}"): _lead_route_404("DELETE", ""),

@@ -1,14 +1,15 @@
 from __future__ import annotations
 
-from chalice import Blueprint
+from chalice import Blueprint, Response
 
 from chalicelib.api.routing import Call, endpoint
-from chalicelib.domain import assessments, leads
+from chalicelib.domain import assessments, clock, exports, leads
 from chalicelib.schemas.common import Page, PageQuery
 from chalicelib.schemas.leads import (
     AssignRequest,
     LeadCreateRequest,
     LeadDetail,
+    LeadExportQuery,
     LeadListQuery,
     LeadOut,
     LeadPatchRequest,
@@ -46,6 +47,29 @@ def create_lead(call: Call) -> LeadOut:
 )
 def list_leads(call: Call) -> Page[LeadOut]:
     return leads.list_leads(call.principal, call.query)
+
+
+@endpoint(
+    bp,
+    "GET",
+    "/leads/export",
+    summary="Export the leads a filter finds (导出), .xlsx or .csv; audited, heavy for anti-scraping",
+    tags=TAGS,
+    query=LeadExportQuery,
+    content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+)
+def export_leads(call: Call) -> Response:
+    data = exports.rows(call.principal, call.query)
+    stamp = clock.now().strftime("%Y%m%d-%H%M")
+    if call.query.format == "csv":
+        body, kind = exports.as_csv(data), "text/csv; charset=utf-8"
+    else:
+        body, kind = exports.as_xlsx(data), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    headers = {
+        "Content-Type": kind,
+        "Content-Disposition": f'attachment; filename="leads-{stamp}.{call.query.format}"',
+    }
+    return Response(body=body, status_code=200, headers=headers)
 
 
 @endpoint(

@@ -210,3 +210,9 @@ class AssignRequest(StrictModel):
 class RevealPhoneResponse(Entity):
     lead_id: str
     guardians: list[Guardian]
+
+
+class LeadExportQuery(LeadListQuery):
+    """The lead list's filters; `limit` and `cursor` are not used (every match, up to 10,000)."""
+
+    format: Literal["xlsx", "csv"] = "xlsx"

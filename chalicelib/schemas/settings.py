@@ -50,6 +50,9 @@ class LeadSettings(StrictModel):
     protection_days: int = Field(default=30, ge=1, le=365, description="Days without follow-up before 公海")
     reclaim_warning_days: int = Field(default=3, ge=0, le=30)
     max_leads_per_consultant: int = Field(default=500, ge=1, le=100000)
+    export_roles: list[str] = Field(
+        default_factory=lambda: ["manager", "admin"], description="Roles that may export leads (导出)"
+    )
 
 
 class CardSettings(StrictModel):
@@ -94,6 +97,7 @@ class LeadSettingsPatch(StrictModel):
     protection_days: int | None = Field(default=None, ge=1, le=365)
     reclaim_warning_days: int | None = Field(default=None, ge=0, le=30)
     max_leads_per_consultant: int | None = Field(default=None, ge=1, le=100000)
+    export_roles: list[Literal["admin", "manager", "supervisor", "consultant", "frontdesk", "finance"]] | None = None
 
 
 # --- assessments (客户评估) ----------------------------------------------------------

@@ -1,0 +1,130 @@
+"""Lead export (导出): the lead list's filters, every match (up to 10,000), as .xlsx or .csv.
+
+Only roles the school permits may export (default: managers and admins). An export holds
+full phone numbers, so it is audited like every request and weighs 20 lead reads for
+anti-scraping.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from chalicelib.db import leads as leads_db
+from chalicelib.db import tenants as tenants_db
+from chalicelib.domain import config, leads
+from chalicelib.domain.auth import Principal
+from chalicelib.domain.tenants import get_tenant
+from chalicelib.errors import ForbiddenError, ValidationFailedError
+from chalicelib.schemas.leads import Lead, LeadExportQuery
+from chalicelib.schemas.settings import DictionaryKind
+
+MAX_ROWS = 10_000
+COLUMNS = (
+    ("name", "姓名 Name"),
+    ("gender", "性别 Gender"),
+    ("birthday", "生日 Birthday"),
+    ("guardian", "家长 Guardian"),
+    ("phone", "电话 Phone"),
+    ("other_phones", "其他电话 Other phones"),
+    ("source", "来源 Source"),
+    ("status", "状态 Status"),
+    ("owner", "顾问 Consultant"),
+    ("campus", "校区 Campus"),
+    ("created_at", "创建时间 Created"),
+    ("next_follow_up_at", "下次跟进 Next follow-up"),
+    ("notes", "备注 Notes"),
+)
+
+
+def _matching(principal: Principal, query: LeadExportQuery) -> Iterator[Lead]:
+    page_query = query.model_copy(update={"limit": 100, "cursor": None})
+    count = 0
+    while True:
+        page = leads.list_leads(principal, page_query)
+        for lead in leads_db.batch_get(principal.tenant, [item.id for item in page.items]):
+            count += 1
+            if count > MAX_ROWS:
+                raise ValidationFailedError(
+                    f"More than {MAX_ROWS:,} leads match; narrow the filter.",
+                    details=[{"field": "filter", "message": "too many rows"}],
+                )
+            yield lead
+        if not page.next_cursor:
+            return
+        page_query = page_query.model_copy(update={"cursor": page.next_cursor})
+
+
+def rows(principal: Principal, query: LeadExportQuery) -> list[dict[str, Any]]:
+    settings = config.load(principal.tenant)
+    if principal.role.value not in settings.lead_settings.export_roles:
+        raise ForbiddenError("Your school does not let your role export leads.", code="EXPORT_FORBIDDEN")
+    zone = ZoneInfo(get_tenant(principal.tenant).timezone)
+    labels = {
+        kind: {e.key: e.label for e in settings.dictionaries[kind].entries}
+        for kind in (DictionaryKind.sources, DictionaryKind.statuses)
+    }
+    out, found = [], []
+    for lead in _matching(principal, query):
+        numbers = [p.raw or p.e164 for g in lead.guardians for p in g.phones]
+        out.append(
+            {
+                "name": lead.name,
+                "gender": lead.gender.value if lead.gender else "",
+                "birthday": lead.birthday.isoformat() if lead.birthday else "",
+                "guardian": lead.guardians[0].name if lead.guardians else "",
+                "phone": lead.guardians[0].phones[0].e164 if lead.guardians and lead.guardians[0].phones else "",
+                "other_phones": " ".join(numbers[1:]),
+                "source": labels[DictionaryKind.sources].get(lead.source or "", lead.source or ""),
+                "status": labels[DictionaryKind.statuses].get(lead.status, lead.status),
+                "owner": lead.owner_name or "公海",
+                "campus": lead.campus_id,
+                "created_at": lead.created_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+                "next_follow_up_at": (
+                    lead.next_follow_up_at.astimezone(zone).strftime("%Y-%m-%d %H:%M") if lead.next_follow_up_at else ""
+                ),
+                "notes": lead.notes or "",
+            }
+        )
+        found.append(lead.campus_id)
+    names = {c: campus.name for c, campus in tenants_db.campuses_by_id(principal.tenant, found).items()}
+    for row in out:
+        row["campus"] = names.get(row["campus"], row["campus"])
+    return out
+
+
+TYPED = {"phone", "other_phones", "birthday", "created_at", "next_follow_up_at"}  # ours, not free text
+
+
+def _safe(key: str, value: Any) -> Any:
+    """Free text that a spreadsheet would take for a formula (= + - @ first) is kept as
+    text with a leading apostrophe (formula injection); phones and dates are ours."""
+    if key in TYPED or not isinstance(value, str):
+        return value
+    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
+
+
+def as_csv(data: list[dict[str, Any]]) -> str:
+    """UTF-8 with a BOM, so that Excel opens the Chinese intact."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([title for _, title in COLUMNS])
+    for row in data:
+        writer.writerow([_safe(key, row[key]) for key, _ in COLUMNS])
+    return "\ufeff" + buffer.getvalue()
+
+
+def as_xlsx(data: list[dict[str, Any]]) -> bytes:
+    from openpyxl import Workbook  # lazy: only exports and imports need it
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("客户 Leads")
+    sheet.append([title for _, title in COLUMNS])
+    for row in data:
+        sheet.append([_safe(key, row[key]) for key, _ in COLUMNS])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
