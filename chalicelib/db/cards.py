@@ -407,13 +407,9 @@ def file_alert(tenant: str, card_id: str, day: str | None) -> None:
 
 def alert_candidates(day: str) -> list[tuple[str, str]]:
     """(tenant, card id) of every card filed under a UTC date, every tenant."""
-    found = []
-    for shard in range(keys.DUE_SHARDS):
-        for item in CardItem.due.query(keys.due_pk("CARDALERT", day, shard)):
-            tenant = keys.tenant_of_key(item.PK)
-            if tenant and isinstance(item, CardItem):
-                found.append((tenant, item.id))
-    return found
+    from chalicelib.db import due as due_db
+
+    return [(tenant, item.id) for tenant, item in due_db.items("CARDALERT", day) if isinstance(item, CardItem)]
 
 
 def _new_card(tx: transactions.Transaction, tenant: str, card: dict[str, Any]) -> None:

@@ -14,7 +14,6 @@ from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib.db import cursor as cursors
 from chalicelib.db import keys, transactions
-from chalicelib.db.base import BaseItem
 from chalicelib.db.convert import values
 from chalicelib.db.items import CounterItem, JobCursorItem, MessageItem, OutboxItem, RecipientItem, TemplateItem
 from chalicelib.db.paging import first_page
@@ -273,12 +272,13 @@ def set_due(tenant: str, message_id: str, minute: str | None) -> None:
 
 def due_messages(minute: str) -> list[tuple[str, str]]:
     """(tenant, message id) of every message due in a UTC minute, every tenant: 4 Queries."""
+    from chalicelib.db import due as due_db
+
     found = []
-    for shard in range(keys.DUE_SHARDS):
-        for item in BaseItem.due.query(keys.due_pk("SMS", minute, shard)):
-            tenant = keys.tenant_of_key(item.PK)
-            if tenant and item.PK.startswith(keys.message_pk(tenant, "")):
-                found.append((tenant, item.PK[len(keys.message_pk(tenant, "")) :]))
+    for tenant, item in due_db.items("SMS", minute):
+        prefix = keys.message_pk(tenant, "")
+        if item.PK.startswith(prefix):
+            found.append((tenant, item.PK[len(prefix) :]))
     return found
 
 

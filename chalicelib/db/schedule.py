@@ -409,10 +409,6 @@ def list_notifications(tenant: str, user_id: str, limit: int, cursor: str | None
 
 def reminder_candidates(day: str) -> list[tuple[str, Appointment]]:
     """(tenant, appointment) of every booked appointment on a UTC date, every tenant."""
-    found = []
-    for shard in range(keys.DUE_SHARDS):
-        for item in AppointmentItem.due.query(keys.due_pk("REMIND", day, shard)):
-            tenant = keys.tenant_of_key(item.PK)
-            if tenant and isinstance(item, AppointmentItem):
-                found.append((tenant, to_appointment(item)))
-    return found
+    from chalicelib.db import due as due_db
+
+    return [(t, to_appointment(i)) for t, i in due_db.items("REMIND", day) if isinstance(i, AppointmentItem)]

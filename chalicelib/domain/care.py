@@ -111,11 +111,12 @@ def birthdays(at: datetime, only: str | None = None) -> dict[str, int]:
     return {"birthdays": greeted, "not_yet": waiting, "holiday_greetings": greeted_holidays}
 
 
-def _tenants() -> list[Any]:
+def _tenants(only: str | None = None) -> list[Any]:
+    """The schools a run covers: every school in the platform directory, or just `only`."""
     found, cursor = [], None
     while True:
         page, cursor = tenants_db.list_all(100, cursor)
-        found += page
+        found += [t for t in page if only is None or t.slug == only]
         if not cursor:
             return found
 
@@ -128,9 +129,7 @@ def holidays(at: datetime, only: str | None = None) -> int:
     """Greets every member (a learner with a contract) on the school's holidays, once each.
     Reads the tenant directory, and members through the sparse members index."""
     made = 0
-    for tenant in _tenants():
-        if only is not None and tenant.slug != only:
-            continue
+    for tenant in _tenants(only):
         settings = config.load(tenant.slug).messaging
         if not settings.holidays:
             continue
@@ -221,11 +220,10 @@ def reclaim_warnings(at: datetime, only: str | None = None) -> dict[str, int]:
     period ends, once. The RECLAIM buckets are keyed by the school-local date the period
     ends; one read per distinct warning period among the schools, for the days around."""
     periods: dict[str, tuple[int, ZoneInfo]] = {}
-    for tenant in _tenants():
-        if only is None or tenant.slug == only:
-            days = config.load(tenant.slug).lead_settings.reclaim_warning_days
-            if days:
-                periods[tenant.slug] = (days, ZoneInfo(tenant.timezone))
+    for tenant in _tenants(only):
+        days = config.load(tenant.slug).lead_settings.reclaim_warning_days
+        if days:
+            periods[tenant.slug] = (days, ZoneInfo(tenant.timezone))
     warned = 0
     for days in sorted({d for d, _ in periods.values()}):
         for utc_day in _utc_days(at):
@@ -256,9 +254,7 @@ def digests(at: datetime, only: str | None = None) -> dict[str, int]:
     from chalicelib.domain.auth import Principal
 
     told = sent = 0
-    for tenant in _tenants():
-        if only is not None and tenant.slug != only:
-            continue
+    for tenant in _tenants(only):
         settings = config.load(tenant.slug).messaging
         local = at.astimezone(ZoneInfo(tenant.timezone))
         if local.hour != settings.digest_hour:

@@ -252,23 +252,11 @@ def contracts_of(principal: Principal, lead_id: str) -> Page[Contract]:
     )
 
 
-def _campus_filter(principal: Principal, campus: str | None) -> str | None:
-    if principal.role is Role.admin or (principal.role is Role.finance and not principal.campus_ids):
-        return campus
-    if campus is None:
-        if len(principal.campus_ids) != 1:
-            raise _invalid("campus", "choose one of your campuses")
-        return principal.campus_ids[0]
-    if campus not in principal.campus_ids:
-        raise _invalid("campus", "not one of your campuses")
-    return campus
-
-
 def _period(principal: Principal, query: PeriodQuery, what: str) -> tuple[list[dict[str, Any]], str | None]:
     """Contracts signed, or payments and refunds made, in a period (finance, managers, admins)."""
     if principal.role not in CASHIERS:
         raise ForbiddenError(f"Lists of {what} are for finance, managers and admins.", code="ROLE_FORBIDDEN")
-    campus = _campus_filter(principal, query.campus)
+    campus = leads.campus_choice(principal, query.campus)
     return cards_db.list_by_month(
         principal.tenant,
         what,

@@ -500,6 +500,24 @@ def _looks_like_phone(text: str) -> bool:
     return digits >= 6 and digits >= len(text.replace(" ", "").replace("-", "")) - 1
 
 
+def campus_choice(principal: Principal, campus: str | None) -> str | None:
+    """The campus a school-wide list or report covers for this caller: any (None: all) for
+    admins and campus-less finance; else one of their own, the only one if they have one."""
+    if principal.role is Role.admin or (principal.role is Role.finance and not principal.campus_ids):
+        return campus
+    if campus is None:
+        if len(principal.campus_ids) != 1:
+            raise ValidationFailedError(
+                "campus: choose one of your campuses", details=[{"field": "campus", "message": "choose one"}]
+            )
+        return principal.campus_ids[0]
+    if campus not in principal.campus_ids:
+        raise ValidationFailedError(
+            "campus: not one of your campuses", details=[{"field": "campus", "message": "not one of yours"}]
+        )
+    return campus
+
+
 def all_campuses(tenant: str) -> list[str]:
     found, cursor = [], None
     while True:

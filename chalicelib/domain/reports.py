@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from chalicelib.db import keys
 from chalicelib.db import reports as reports_db
 from chalicelib.db import users as users_db
-from chalicelib.domain import wallets
+from chalicelib.domain import leads, wallets
 from chalicelib.domain.auth import Principal
 from chalicelib.errors import ForbiddenError, ValidationFailedError
 from chalicelib.schemas.reports import (
@@ -55,15 +55,7 @@ def periods(lo: date, hi: date) -> list[str]:
 def _campus(principal: Principal, campus: str | None) -> str | None:
     if principal.role not in READERS:
         raise ForbiddenError("Reports are for managers, supervisors, finance and admins.", code="ROLE_FORBIDDEN")
-    if principal.role is Role.admin or (principal.role is Role.finance and not principal.campus_ids):
-        return campus
-    if campus is None:
-        if len(principal.campus_ids) != 1:
-            raise _invalid("campus", "choose one of your campuses")
-        return principal.campus_ids[0]
-    if campus not in principal.campus_ids:
-        raise _invalid("campus", "not one of your campuses")
-    return campus
+    return leads.campus_choice(principal, campus)
 
 
 def _rate(part: int, whole: int) -> float | None:
