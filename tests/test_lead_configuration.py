@@ -199,5 +199,10 @@ def test_only_an_admin_changes_lead_settings(school):
     assert manager.patch("/settings/leads", {"protection_days": 1}).status_code == 403
     assert school.admin.patch("/settings/leads", {"protection_days": 0}).status_code == 400
     updated = school.admin.patch("/settings/leads", {"max_leads_per_consultant": 3}).json_body
-    assert updated == {"protection_days": 30, "reclaim_warning_days": 3, "max_leads_per_consultant": 3}
+    assert updated == {
+        "protection_days": 30,
+        "reclaim_warning_days": 3,
+        "max_leads_per_consultant": 3,
+        "export_roles": ["manager", "admin"],
+    }
     assert manager.get("/settings/leads").json_body["max_leads_per_consultant"] == 3
