@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from click.testing import CliRunner
 
@@ -62,7 +62,8 @@ def test_the_freeze_comes_at_n_plus_one_reads_and_locks_every_route(school, dyna
 
 def test_an_unfreeze_is_audited_and_the_account_works_again(school, dynamodb_endpoint, tmp_path):
     consultant, lead, tap = _setup(school, dynamodb_endpoint, tmp_path, per_minute=1)
-    with clock.frozen(datetime.now(UTC).replace(second=1, microsecond=0)):
+    minute = datetime.now(UTC).replace(second=1, microsecond=0)
+    with clock.frozen(minute):
         me = school.sign_in(consultant.user["username"], consultant.password)
         me.get(f"/leads/{lead['id']}")
         me.get(f"/leads/{lead['id']}")
@@ -75,8 +76,11 @@ def test_an_unfreeze_is_audited_and_the_account_works_again(school, dynamodb_end
     done = school.admin.post(f"/admin/users/{consultant.user['id']}/unfreeze", {"reason": "核实为正常工作"})
     assert done.status_code == 200 and done.json_body["frozen_at"] is None
     assert me.get("/me").status_code == 401  # the old token stays dead: sign in again
-    again = school.sign_in(consultant.user["username"], consultant.password)
-    assert again.get(f"/leads/{lead['id']}").status_code == 200
+    with clock.frozen(minute + timedelta(seconds=30)):  # the same minute: the old reads no longer count
+        again = school.sign_in(consultant.user["username"], consultant.password)
+        assert again.get(f"/leads/{lead['id']}").status_code == 200
+        lambda_like(tap.drain())
+        assert again.get("/me").status_code == 200
     entries = school.admin.get(f"/audit?user={school.admin.user['id']}").json_body["items"]
     unfreeze = next(e for e in entries if e["action"] == "unfreeze")
     assert unfreeze["params"] == {"user_id": consultant.user["id"]} and "核实为正常工作" in unfreeze["details"]

@@ -48,6 +48,7 @@ class UserItem(BaseItem, discriminator="User"):
     owned_leads = NumberAttribute(default=0)  # leads this user owns (the claim cap)
     frozen_at = UnicodeAttribute(null=True)  # anti-scraping: GSI2 `T#<t>#FROZEN` while frozen
     frozen_reason = UnicodeAttribute(null=True)
+    access_epoch = NumberAttribute(default=0)  # moves on each unfreeze: access counters start afresh
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
 
@@ -516,4 +517,5 @@ class AuditItem(BaseItem, discriminator="Audit"):
     ip = UnicodeAttribute(null=True)
     user_agent = UnicodeAttribute(null=True)
     weight = NumberAttribute(default=0)  # what it counts for anti-scraping
+    epoch = NumberAttribute(default=0)  # the user's access epoch when it was written
     details = UnicodeAttribute(null=True)

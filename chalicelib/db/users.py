@@ -120,6 +120,7 @@ def unfreeze(tenant: str, user_id: str) -> bool:
         UserItem.frozen_reason.remove(),
         UserItem.GSI2PK.remove(),
         UserItem.GSI2SK.remove(),
+        UserItem.access_epoch.add(1),  # the reads that led to the freeze no longer count
     ]
     try:
         item.update(actions=actions, condition=UserItem.PK.exists() & UserItem.frozen_at.exists())

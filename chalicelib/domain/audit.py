@@ -70,6 +70,7 @@ def record(
             "ip": ip,
             "user_agent": (user_agent or "")[:300] or None,
             "weight": weight,
+            "epoch": principal.access_epoch if principal else 0,
             "details": details,
         }
         audit_db.put(tenant, data, int((now + timedelta(days=days)).timestamp()))
@@ -130,13 +131,13 @@ def entries(
 # --- freezing ----------------------------------------------------------------------------
 
 
-def freeze(tenant: str, user_id: str, reason: str) -> bool:
+def freeze(tenant: str, user_id: str, reason: str, epoch: int = 0) -> bool:
     """Freezes an account (not an admin's); its tokens stop working at once. Tells the
     school's admins (a notification, and an SMS through the messaging machinery) and
     audits it. False if it was frozen already."""
     target = users_db.get(tenant, user_id)
-    if target is None or target.role is Role.admin:
-        return False
+    if target is None or target.role is Role.admin or target.access_epoch != epoch:
+        return False  # an admin; or reads from before an unfreeze, which no longer count
     now = clock.now()
     if not users_db.freeze(tenant, user_id, reason, clock.iso(now)):
         return False

@@ -23,6 +23,7 @@ class Principal:
     campus_ids: tuple[str, ...]
     supervisor_id: str | None
     user: User
+    access_epoch: int = 0
 
     @classmethod
     def of(cls, tenant: str, record: UserRecord) -> Principal:
@@ -35,6 +36,7 @@ class Principal:
             campus_ids=tuple(record.campus_ids),
             supervisor_id=record.supervisor_id,
             user=User.model_validate(record.model_dump()),
+            access_epoch=record.access_epoch,
         )
 
 

@@ -44,6 +44,7 @@ class UserRecord(User):
 
     password_hash: str
     token_version: int = 0
+    access_epoch: int = 0  # anti-scraping: counts restart from zero after each unfreeze
 
 
 class UserCreateRequest(StrictModel):

@@ -28,11 +28,13 @@ def _at(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def windows(at: datetime) -> list[tuple[str, str, int]]:
-    """(window, counter item SK, expiry epoch) of the minute, hour and day holding `at`."""
+def windows(at: datetime, epoch: int = 0) -> list[tuple[str, str, int]]:
+    """(window, counter item SK, expiry time) of the minute, hour and day holding `at`, in the
+    user's access epoch (it moves on each unfreeze, so counting starts afresh)."""
     out = []
     for name, pattern, length in WINDOWS:
-        out.append((name, f"{name}#{at.strftime(pattern)}", int((at + length + timedelta(hours=1)).timestamp())))
+        expiry = int((at + length + timedelta(hours=1)).timestamp())
+        out.append((name, f"{name}#{epoch}#{at.strftime(pattern)}", expiry))
     return out
 
 
@@ -46,7 +48,8 @@ def audit_counters(record: StreamRecord) -> list[Effect]:
     weight = int(new.get("weight") or 0)
     if weight and new.get("user_id"):
         pk = keys.access_pk(record.tenant, new["user_id"])
-        out += [Effect(pk, sk, (("weight", weight), ("requests", 1)), ttl) for _, sk, ttl in windows(at)]
+        epoch = int(new.get("epoch") or 0)
+        out += [Effect(pk, sk, (("weight", weight), ("requests", 1)), ttl) for _, sk, ttl in windows(at, epoch)]
     return out
 
 
@@ -81,18 +84,19 @@ def freeze_over_threshold(records: list[StreamRecord]) -> None:
     from chalicelib.db import reports as reports_db
     from chalicelib.domain import audit, config
 
-    touched: dict[tuple[str, str], set[str]] = defaultdict(set)
+    touched: dict[tuple[str, str, int], set[str]] = defaultdict(set)
     for record in records:
         new = record.new or {}
         counted = record.kind == "Audit" and record.event_name == "INSERT" and int(new.get("weight") or 0)
         if counted and new.get("role") != "admin" and new.get("user_id"):  # admins are never frozen
-            touched[(record.tenant, new["user_id"])] |= {sk for _, sk, _ in windows(_at(new["at"]))}
+            epoch = int(new.get("epoch") or 0)
+            touched[(record.tenant, new["user_id"], epoch)] |= {sk for _, sk, _ in windows(_at(new["at"]), epoch)}
     if not touched:
         return
-    wanted = [(keys.access_pk(t, u), sk) for (t, u), sks in touched.items() for sk in sorted(sks)]
+    wanted = [(keys.access_pk(t, u), sk) for (t, u, _), sks in touched.items() for sk in sorted(sks)]
     counters = reports_db.get_many(wanted)
     limits: dict[str, Any] = {}
-    for (tenant, user_id), sks in touched.items():
+    for (tenant, user_id, epoch), sks in touched.items():
         if tenant not in limits:
             limits[tenant] = config.load(tenant).security
         over = []
@@ -104,4 +108,4 @@ def freeze_over_threshold(records: list[StreamRecord]) -> None:
                     f"{used} reads in the {dict(m='minute', h='hour', d='day')[sk[0]]} {sk[2:]} (limit {limit})"
                 )
         if over:
-            audit.freeze(tenant, user_id, "; ".join(over))
+            audit.freeze(tenant, user_id, "; ".join(over), epoch)
