@@ -104,8 +104,7 @@ def freeze_over_threshold(records: list[StreamRecord]) -> None:
             used = int(counters.get((keys.access_pk(tenant, user_id), sk), {}).get("weight", 0))
             limit = getattr(limits[tenant], LIMITS[sk[0]])
             if used > limit:
-                over.append(
-                    f"{used} reads in the {dict(m='minute', h='hour', d='day')[sk[0]]} {sk[2:]} (limit {limit})"
-                )
+                window = dict(m="minute", h="hour", d="day")[sk[0]]
+                over.append(f"{used} reads in the {window} {sk.rsplit('#', 1)[1]} (limit {limit})")
         if over:
             audit.freeze(tenant, user_id, "; ".join(over), epoch)
