@@ -5,6 +5,7 @@ from chalice import Chalice, CORSConfig
 from chalicelib import jobs
 from chalicelib.api import (
     auth,
+    board,
     campuses,
     cards,
     configuration,
@@ -41,6 +42,7 @@ for blueprint in (
     cards.bp,
     messaging.bp,
     reports.bp,
+    board.bp,
     configuration.bp,
     openapi.bp,
 ):

@@ -345,6 +345,20 @@ def probe_export(a, b):
     assert "A 的孩子" not in text and "A 会员" not in text and a.lead_phone not in text
 
 
+def probe_board(a, b):
+    notice = a.admin.post("/announcements", {"title": "A 的公告", "body": "A"}).json_body
+    phrase = a.admin.post("/glossary", {"category": "A 类", "text": "A 的话术"}).json_body
+    assert all(x["title"] != "A 的公告" for x in b.admin.get("/announcements").json_body["items"])
+    assert b.admin.post(f"/announcements/{notice['id']}/read").status_code == 404
+    assert b.admin.delete(f"/announcements/{notice['id']}").status_code == 404
+    assert b.admin.get("/glossary").json_body["items"] == []
+    assert b.admin.delete(f"/glossary/{phrase['id']}").status_code == 404
+    b.admin.post("/announcements", {"title": "B", "body": "B"})
+    b.admin.post("/glossary", {"category": "B", "text": "B"})
+    assert [x["title"] for x in a.admin.get("/announcements").json_body["items"]] == ["A 的公告"]
+    assert [x["text"] for x in a.admin.get("/glossary").json_body["items"]] == ["A 的话术"]
+
+
 PROBES = {
     ("GET", "/me"): probe_me,
     ("POST", "/campuses"): probe_create_campus,
@@ -455,6 +469,13 @@ PROBES = {
     ("GET", "/admin/frozen-users"): probe_frozen,
     ("POST", "/admin/users/{user_id}/unfreeze"): probe_frozen,
     ("GET", "/usage"): probe_usage,
+    ("POST", "/announcements"): probe_board,
+    ("GET", "/announcements"): probe_board,
+    ("POST", "/announcements/{announcement_id}/read"): probe_board,
+    ("DELETE", "/announcements/{announcement_id}"): probe_board,
+    ("POST", "/glossary"): probe_board,
+    ("GET", "/glossary"): probe_board,
+    ("DELETE", "/glossary/{phrase_id}"): probe_board,
     ("GET", "/settings/security"): probe_frozen,
     ("PATCH", "/settings/security"): probe_frozen,
 }

@@ -519,3 +519,30 @@ class AuditItem(BaseItem, discriminator="Audit"):
     weight = NumberAttribute(default=0)  # what it counts for anti-scraping
     epoch = NumberAttribute(default=0)  # the user's access epoch when it was written
     details = UnicodeAttribute(null=True)
+
+
+class AnnouncementItem(BaseItem, discriminator="Announcement"):
+    """公告板: shown to every user at sign-in until they read it."""
+
+    id = UnicodeAttribute()
+    title = UnicodeAttribute()
+    body = UnicodeAttribute()
+    created_by = UnicodeAttribute()
+    created_by_name = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+
+
+class ReadItem(BaseItem, discriminator="Read"):
+    """A user read an announcement."""
+
+    at = UnicodeAttribute()
+
+
+class PhraseItem(BaseItem, discriminator="Phrase"):
+    """常用术语: a standard phrase staff can search, by category."""
+
+    id = UnicodeAttribute()
+    category = UnicodeAttribute()
+    text = UnicodeAttribute()
+    created_by = UnicodeAttribute()
+    created_at = UnicodeAttribute()

@@ -423,3 +423,21 @@ def frozen_users(tenant: str) -> str:
 
 
 SECURITY_SETTINGS_SK = "CONFIG#SECURITY"
+
+
+# --- announcements and the glossary (tenant partition) ---------------------------------
+ANNOUNCEMENT_PREFIX = "ANNOUNCE#"
+GLOSSARY_PREFIX = "GLOSSARY#"
+
+
+def announcement_sk(created_at: str, announcement_id: str) -> str:
+    return f"ANNOUNCE#{stamp(created_at)}#{announcement_id}"
+
+
+def reads_pk(tenant: str, user_id: str) -> str:
+    """The announcements a user has read (one item each)."""
+    return f"T#{tenant}#READ#{user_id}"
+
+
+def glossary_sk(phrase_id: str) -> str:
+    return f"GLOSSARY#{phrase_id}"

@@ -75,7 +75,15 @@ def login(request: LoginRequest) -> LoginResponse:
     if failures:
         users_db.clear_login_guard(tenant, username)
     token, expires = tokens.issue(tenant, record.id, record.role.value, record.token_version)
-    return LoginResponse(token=token, expires_at=expires, user=User.model_validate(record.model_dump()))
+    from chalicelib.domain import board
+
+    unread = board.unread(tenant, record.id)[:10]
+    return LoginResponse(
+        token=token,
+        expires_at=expires,
+        user=User.model_validate(record.model_dump()),
+        unread_announcements=unread,
+    )
 
 
 def authenticate(authorization: str | None) -> Principal:

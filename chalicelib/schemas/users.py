@@ -5,6 +5,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
+from chalicelib.schemas.board import Announcement
 from chalicelib.schemas.common import Entity, StrictModel
 from chalicelib.schemas.tenants import Tenant
 
@@ -85,6 +86,9 @@ class LoginResponse(Entity):
     token_type: str = "Bearer"
     expires_at: datetime
     user: User
+    unread_announcements: list[Announcement] = Field(
+        default_factory=list, description="公告板: announcements not yet read (POST /announcements/{id}/read)"
+    )
 
 
 class MeResponse(Entity):

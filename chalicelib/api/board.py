@@ -1,0 +1,111 @@
+"""Announcements (公告板) and the glossary (常用术语)."""
+
+from __future__ import annotations
+
+from chalice import Blueprint
+
+from chalicelib.api.routing import Call, endpoint
+from chalicelib.domain import board
+from chalicelib.schemas.board import Announcement, AnnouncementRequest, GlossaryQuery, Phrase, PhraseRequest
+from chalicelib.schemas.common import Page
+from chalicelib.schemas.users import Role
+
+bp = Blueprint(__name__)
+ADMINS = frozenset({Role.admin})
+EDITORS = frozenset({Role.admin, Role.manager})
+
+
+@endpoint(
+    bp,
+    "POST",
+    "/announcements",
+    summary="Publish an announcement (公告板); everyone sees it at sign-in until read",
+    tags=["board"],
+    roles_allowed=ADMINS,
+    body=AnnouncementRequest,
+    response=Announcement,
+    status=201,
+)
+def publish(call: Call) -> Announcement:
+    return board.publish(call.principal, call.body)
+
+
+@endpoint(
+    bp,
+    "GET",
+    "/announcements",
+    summary="The newest 50 announcements, read or not",
+    tags=["board"],
+    response=Page[Announcement],
+)
+def announcements(call: Call) -> Page[Announcement]:
+    return Page[Announcement](items=board.board(call.principal.tenant, call.principal.user_id))
+
+
+@endpoint(
+    bp,
+    "POST",
+    "/announcements/{announcement_id}/read",
+    summary="Mark an announcement read",
+    tags=["board"],
+    response=Announcement,
+    errors=[404],
+)
+def mark_read(call: Call) -> Announcement:
+    return board.mark_read(call.principal, call.params["announcement_id"])
+
+
+@endpoint(
+    bp,
+    "DELETE",
+    "/announcements/{announcement_id}",
+    summary="Withdraw an announcement",
+    tags=["board"],
+    roles_allowed=ADMINS,
+    status=204,
+    errors=[404],
+)
+def withdraw(call: Call) -> None:
+    board.withdraw(call.principal, call.params["announcement_id"])
+
+
+@endpoint(
+    bp,
+    "POST",
+    "/glossary",
+    summary="Add a standard phrase (常用术语)",
+    tags=["board"],
+    roles_allowed=EDITORS,
+    body=PhraseRequest,
+    response=Phrase,
+    status=201,
+)
+def add_phrase(call: Call) -> Phrase:
+    return board.add_phrase(call.principal, call.body)
+
+
+@endpoint(
+    bp,
+    "GET",
+    "/glossary",
+    summary="Standard phrases, by category, searchable",
+    tags=["board"],
+    query=GlossaryQuery,
+    response=Page[Phrase],
+)
+def glossary(call: Call) -> Page[Phrase]:
+    return board.glossary(call.principal, call.query)
+
+
+@endpoint(
+    bp,
+    "DELETE",
+    "/glossary/{phrase_id}",
+    summary="Remove a phrase",
+    tags=["board"],
+    roles_allowed=EDITORS,
+    status=204,
+    errors=[404],
+)
+def remove_phrase(call: Call) -> None:
+    board.remove_phrase(call.principal, call.params["phrase_id"])
