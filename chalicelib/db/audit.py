@@ -10,10 +10,6 @@ from chalicelib.db.items import AuditItem
 from chalicelib.db.paging import query_partitions
 
 
-def _entry(item: AuditItem) -> dict[str, Any]:
-    return {k: (v.as_dict() if hasattr(v, "as_dict") else v) for k, v in values(item).items()}
-
-
 def put(tenant: str, data: dict[str, Any], expires_at: int) -> None:
     sort = keys.sort_key(data["at"], data["id"])
     item = AuditItem(keys.audit_pk(tenant, keys.stamp(data["at"])[:10]), sort, **data)
@@ -57,7 +53,7 @@ def page(
             ascending=False,
             range_condition=AuditItem.SK.between(*between),
         )
-        return [_entry(i) for i in found.items], found.cursor
+        return [values(i) for i in found.items], found.cursor
     found = query_partitions(
         AuditItem,
         index,
@@ -69,4 +65,4 @@ def page(
         range_condition=condition,
         filter_condition=extra,
     )
-    return [_entry(i) for i in found.items], found.cursor
+    return [values(i) for i in found.items], found.cursor

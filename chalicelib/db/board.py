@@ -6,7 +6,7 @@ from typing import Any
 
 from pynamodb.exceptions import DeleteError
 
-from chalicelib.db import keys
+from chalicelib.db import keys, transactions
 from chalicelib.db.convert import values
 from chalicelib.db.items import AnnouncementItem, PhraseItem, ReadItem
 
@@ -41,7 +41,7 @@ def delete_announcement(tenant: str, created_at: str, announcement_id: str) -> b
     try:
         item.delete(condition=AnnouncementItem.PK.exists())
     except DeleteError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
+        if transactions.condition_failed(exc):
             return False
         raise
     return True
@@ -60,7 +60,7 @@ def delete_phrase(tenant: str, phrase_id: str) -> bool:
     try:
         PhraseItem(keys.tenant_pk(tenant), keys.glossary_sk(phrase_id)).delete(condition=PhraseItem.PK.exists())
     except DeleteError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
+        if transactions.condition_failed(exc):
             return False
         raise
     return True

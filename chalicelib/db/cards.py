@@ -30,19 +30,11 @@ from chalicelib.db.items import (
     PaymentItem,
     UniqueItem,
 )
-from chalicelib.db.leads import lead_item
+from chalicelib.db.leads import history_item, lead_item
 from chalicelib.db.paging import first_page, query_partitions
 from chalicelib.schemas.leads import HistoryEntry, Lead
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
-
-
-def _plain(value: Any) -> Any:
-    return value.as_dict() if hasattr(value, "as_dict") else value
-
-
-def _data(item: Model) -> dict[str, Any]:
-    return {k: _plain(v) for k, v in values(item).items()}
 
 
 @dataclass
@@ -84,18 +76,6 @@ def _claim(tx: transactions.Transaction, tenant: str, claim: IdempotencyClaim | 
     tx.save(item, condition=IdempotencyItem.PK.does_not_exist(), label="idempotency")
 
 
-def _history(pk: str, entry: HistoryEntry, entry_id: str) -> LeadHistoryItem:
-    data = entry.model_dump(mode="json")
-    return LeadHistoryItem(
-        pk,
-        keys.history_sk(data["at"], entry_id),
-        at=data["at"],
-        by=data["by"],
-        action=data["action"],
-        details=data["details"],
-    )
-
-
 # --- contracts ---------------------------------------------------------------------
 
 
@@ -111,7 +91,7 @@ def get_contract(tenant: str, contract_id: str) -> tuple[dict[str, Any], int] | 
         item = ContractItem.get(keys.contract_pk(tenant, contract_id), keys.CONTRACT_SK, consistent_read=True)
     except ContractItem.DoesNotExist:
         return None
-    data = _data(item)
+    data = values(item)
     return data, int(data.pop("version") or 0)
 
 
@@ -120,10 +100,10 @@ def contract_with_payments(tenant: str, contract_id: str) -> tuple[dict[str, Any
     contract, payments = None, []
     for item in BaseItem.query(keys.contract_pk(tenant, contract_id)):
         if isinstance(item, ContractItem):
-            contract = _data(item)
+            contract = values(item)
             contract.pop("version", None)
         elif isinstance(item, PaymentItem):
-            payments.append(_data(item))
+            payments.append(values(item))
     return contract, payments
 
 
@@ -140,7 +120,7 @@ def sign(
             item = lead_item(tenant, lead)
             item.version = version + 1
             tx.save(item, condition=type(item).version == version, label=f"lead:{lead.id}")
-            tx.save(_history(keys.lead_pk(tenant, lead.id), entry, entry_id), label="history")
+            tx.save(history_item(keys.lead_pk(tenant, lead.id), entry, entry_id), label="history")
             link = MemberLinkItem(
                 keys.lead_pk(tenant, lead.id),
                 keys.contract_link_sk(contract["id"]),
@@ -238,7 +218,7 @@ def list_by_month(
     )
     found = []
     for item in page.items:
-        data = _data(item)
+        data = values(item)
         data.pop("version", None)
         found.append(data)
     return found, page.cursor
@@ -259,7 +239,7 @@ def members(tenant: str) -> list[str]:
 def batch_contracts(tenant: str, contract_ids: list[str]) -> list[dict[str, Any]]:
     found = []
     for item in ContractItem.batch_get([(keys.contract_pk(tenant, c), keys.CONTRACT_SK) for c in contract_ids]):
-        data = _data(item)
+        data = values(item)
         data.pop("version", None)
         found.append(data)
     return found
@@ -369,13 +349,13 @@ def move(
 
 def get_card(tenant: str, card_id: str) -> dict[str, Any] | None:
     try:
-        return _data(CardItem.get(keys.card_pk(tenant, card_id), keys.CARD_SK, consistent_read=True))
+        return values(CardItem.get(keys.card_pk(tenant, card_id), keys.CARD_SK, consistent_read=True))
     except CardItem.DoesNotExist:
         return None
 
 
 def batch_cards(tenant: str, card_ids: list[str]) -> list[dict[str, Any]]:
-    return [_data(i) for i in CardItem.batch_get([(keys.card_pk(tenant, c), keys.CARD_SK) for c in card_ids])]
+    return [values(i) for i in CardItem.batch_get([(keys.card_pk(tenant, c), keys.CARD_SK) for c in card_ids])]
 
 
 def card_id_by_number(tenant: str, number: str) -> str | None:
@@ -441,7 +421,7 @@ def open_card(
     primary's entry (and, for an unshared one, the credits it hands over). One transaction."""
     with transactions.write() as tx:
         _new_card(tx, tenant, card)
-        tx.save(_history(keys.card_pk(tenant, card["id"]), *history), label="history")
+        tx.save(history_item(keys.card_pk(tenant, card["id"]), *history), label="history")
         for contract_id, version, changes in allocations:
             _contract_update(tx, tenant, contract_id, version, changes)
         if credit is not None:
@@ -463,10 +443,6 @@ def open_card(
                     condition=CardItem.status == "active",
                     label="primary",
                 )
-
-
-def add_history(tenant: str, card_id: str, entry: HistoryEntry, entry_id: str) -> None:
-    _history(keys.card_pk(tenant, card_id), entry, entry_id).save()
 
 
 def set_status(
@@ -492,7 +468,7 @@ def set_status(
         condition &= attr.does_not_exist() if value is None else attr == value
     with transactions.write() as tx:
         tx.update(item, actions, condition=condition, label="card")
-        tx.save(_history(keys.card_pk(tenant, card_id), *history), label="history")
+        tx.save(history_item(keys.card_pk(tenant, card_id), *history), label="history")
 
 
 def reissue(
@@ -545,7 +521,7 @@ def reissue(
                 label="primary",
             )
         for card_id, entry, entry_id in histories:
-            tx.save(_history(keys.card_pk(tenant, card_id), entry, entry_id), label="history")
+            tx.save(history_item(keys.card_pk(tenant, card_id), entry, entry_id), label="history")
 
 
 def ledger_page(
@@ -578,12 +554,12 @@ def ledger_page(
         last_evaluated_key=cursors.decode(cursor, scope),
     )
     items, last = first_page(result, LedgerItem)
-    return [_data(i) for i in items], cursors.encode(last, scope)
+    return [values(i) for i in items], cursors.encode(last, scope)
 
 
 def ledger_all(tenant: str, card_id: str) -> list[dict[str, Any]]:
     """Every entry of a card's ledger (tests and the self-check; pages through)."""
-    return [_data(i) for i in LedgerItem.query(keys.card_pk(tenant, card_id), LedgerItem.SK.startswith("LEDGER#"))]
+    return [values(i) for i in LedgerItem.query(keys.card_pk(tenant, card_id), LedgerItem.SK.startswith("LEDGER#"))]
 
 
 def history_page(
@@ -597,4 +573,4 @@ def history_page(
         last_evaluated_key=cursors.decode(cursor, scope),
     )
     items, last = first_page(result, LeadHistoryItem)
-    return [_data(i) for i in items], cursors.encode(last, scope)
+    return [values(i) for i in items], cursors.encode(last, scope)

@@ -7,7 +7,7 @@ from typing import Any
 
 from pynamodb.exceptions import UpdateError
 
-from chalicelib.db import keys
+from chalicelib.db import keys, transactions
 from chalicelib.db.items import ConfigItem
 
 
@@ -79,7 +79,7 @@ def _put(tenant: str, sk: str, body: Any, *, must_not_use: set[str] = frozenset(
     try:
         item.update(actions=[ConfigItem.body.set(body), ConfigItem.kind.set(ConfigItem)], condition=condition)
     except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
+        if transactions.condition_failed(exc):
             return False
         raise
     return True

@@ -23,5 +23,10 @@ _KEY_ATTRS = {
 
 
 def values(item: Model) -> dict[str, Any]:
-    """An item's business attributes, without its key and index attributes."""
-    return {k: v for k, v in item.attribute_values.items() if k not in _KEY_ATTRS}
+    """An item's business attributes, without its key and index attributes; maps come out
+    as plain dicts."""
+    return {
+        k: (v.as_dict() if hasattr(v, "as_dict") else v)
+        for k, v in item.attribute_values.items()
+        if k not in _KEY_ATTRS
+    }

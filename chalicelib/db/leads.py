@@ -98,16 +98,21 @@ def to_lead(item: LeadItem) -> Lead:
     return Lead.model_validate(data)
 
 
-def _history(tenant: str, lead_id: str, entry: HistoryEntry, entry_id: str) -> LeadHistoryItem:
-    at = entry.model_dump(mode="json")["at"]
+def history_item(pk: str, entry: HistoryEntry, entry_id: str) -> LeadHistoryItem:
+    """A history entry in the partition of what it is about (a lead, a card)."""
+    data = entry.model_dump(mode="json")
     return LeadHistoryItem(
-        keys.lead_pk(tenant, lead_id),
-        keys.history_sk(at, entry_id),
-        at=at,
-        by=entry.by,
-        action=entry.action,
-        details=entry.details,
+        pk,
+        keys.history_sk(data["at"], entry_id),
+        at=data["at"],
+        by=data["by"],
+        action=data["action"],
+        details=data["details"],
     )
+
+
+def _history(tenant: str, lead_id: str, entry: HistoryEntry, entry_id: str) -> LeadHistoryItem:
+    return history_item(keys.lead_pk(tenant, lead_id), entry, entry_id)
 
 
 def _owner_actions(tx: Any, tenant: str, change: OwnerChange | None) -> None:

@@ -22,14 +22,6 @@ OUTBOX_TTL = timedelta(days=30)
 COUNTER_TTL = timedelta(days=3)
 
 
-def _conflicted(exc: Exception) -> bool:
-    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
-
-
-def _plain(data: dict[str, Any]) -> dict[str, Any]:
-    return {k: (v.as_dict() if hasattr(v, "as_dict") else v) for k, v in data.items()}
-
-
 # --- templates (tenant partition) ----------------------------------------------------
 
 
@@ -40,7 +32,7 @@ def put_template(tenant: str, data: dict[str, Any], *, new: bool) -> bool:
     try:
         item.save(condition=condition)
     except PutError as exc:
-        if _conflicted(exc):
+        if transactions.condition_failed(exc):
             return False
         raise
     return True
@@ -87,7 +79,7 @@ def create_message(
             try:
                 recipient.save(condition=RecipientItem.PK.does_not_exist())
             except PutError as exc:
-                if not _conflicted(exc):
+                if not transactions.condition_failed(exc):
                     raise
     else:
         with RecipientItem.batch_write() as batch:
@@ -100,7 +92,7 @@ def create_message(
     try:
         item.save(condition=MessageItem.PK.does_not_exist())
     except PutError as exc:
-        if exclusive and _conflicted(exc):
+        if exclusive and transactions.condition_failed(exc):
             return False
         raise
     return True
@@ -129,7 +121,7 @@ def get_message(tenant: str, message_id: str) -> dict[str, Any] | None:
         item = MessageItem.get(keys.message_pk(tenant, message_id), keys.MESSAGE_SK, consistent_read=True)
     except MessageItem.DoesNotExist:
         return None
-    return _plain(values(item))
+    return values(item)
 
 
 def list_messages(
@@ -143,7 +135,7 @@ def list_messages(
         last_evaluated_key=cursors.decode(cursor, scope),
     )
     items, last = first_page(result, MessageItem)
-    return [_plain(values(i)) for i in items], cursors.encode(last, scope)
+    return [values(i) for i in items], cursors.encode(last, scope)
 
 
 def recipients_page(
@@ -266,7 +258,7 @@ def set_due(tenant: str, message_id: str, minute: str | None) -> None:
     try:
         header.update(actions=actions, condition=MessageItem.PK.exists())
     except UpdateError as exc:
-        if not _conflicted(exc):
+        if not transactions.condition_failed(exc):
             raise
 
 
@@ -318,5 +310,5 @@ def advance_job_cursor(job: str, bucket: str) -> None:
             condition=JobCursorItem.bucket.does_not_exist() | (JobCursorItem.bucket < bucket),
         )
     except UpdateError as exc:
-        if not _conflicted(exc):
+        if not transactions.condition_failed(exc):
             raise

@@ -29,11 +29,6 @@ from chalicelib.db.paging import Scope, query_partitions
 from chalicelib.errors import ConflictError
 from chalicelib.schemas.schedule import Appointment
 
-
-def _conflicted(exc: Exception) -> bool:
-    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
-
-
 # --- courses and classes (tenant partition) ----------------------------------------
 
 
@@ -80,7 +75,7 @@ def put_session_if_absent(tenant: str, data: dict[str, Any]) -> bool:
     try:
         item.save(condition=SessionItem.PK.does_not_exist())
     except PutError as exc:
-        if _conflicted(exc):
+        if transactions.condition_failed(exc):
             return False
         raise
     return True
@@ -108,7 +103,7 @@ def update_session(tenant: str, session_id: str, changes: dict[str, Any]) -> dic
     try:
         item.update(actions=actions, condition=condition)
     except UpdateError as exc:
-        if _conflicted(exc):
+        if transactions.condition_failed(exc):
             raise ConflictError(
                 "The session is cancelled, or more seats are taken than the new capacity.", code="SESSION_CONFLICT"
             ) from exc

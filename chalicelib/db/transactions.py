@@ -26,6 +26,11 @@ class TransactionConflict(Exception):
         self.failed = failed
 
 
+def condition_failed(exc: Exception) -> bool:
+    """A single write (PutItem, UpdateItem, DeleteItem) refused by its condition."""
+    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
 class TransactionBusy(Exception):
     """Another transaction was changing the same items at that moment; safe to try again."""
 

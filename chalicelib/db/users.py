@@ -107,7 +107,7 @@ def freeze(tenant: str, user_id: str, reason: str, at: str) -> bool:
     try:
         item.update(actions=actions, condition=UserItem.PK.exists() & UserItem.frozen_at.does_not_exist())
     except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
+        if transactions.condition_failed(exc):
             return False
         raise
     return True
@@ -125,7 +125,7 @@ def unfreeze(tenant: str, user_id: str) -> bool:
     try:
         item.update(actions=actions, condition=UserItem.PK.exists() & UserItem.frozen_at.exists())
     except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
+        if transactions.condition_failed(exc):
             return False
         raise
     return True
@@ -164,7 +164,7 @@ def update(tenant: str, user_id: str, changes: dict[str, Any], *, bump_token_ver
     try:
         item.update(actions=actions, condition=UserItem.PK.exists())
     except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
+        if transactions.condition_failed(exc):
             raise NotFoundError("No such user.") from exc
         raise
     return _record(item)
@@ -197,7 +197,7 @@ def record_login_failure(tenant: str, username: str, *, now: int, window: int) -
             condition=LoginGuardItem.PK.does_not_exist() | (LoginGuardItem.expires_at > now),
         )
     except UpdateError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
+        if not transactions.condition_failed(exc):
             raise
         item = LoginGuardItem(
             keys.login_guard_pk(tenant, username), keys.LOGIN_GUARD_SK, failures=1, expires_at=now + window

@@ -161,10 +161,14 @@ def get_lead_settings(tenant: str) -> LeadSettings:
     return load(tenant).lead_settings
 
 
+def _patched(current: Any, request: Any) -> Any:
+    """Settings with a PATCH applied: what it names changes, null or absent means unchanged."""
+    return current.model_copy(update=request.model_dump(exclude_unset=True, exclude_none=True))
+
+
 def patch_lead_settings(tenant: str, request: LeadSettingsPatch) -> LeadSettings:
-    current = load(tenant).lead_settings
-    updated = current.model_copy(update=request.model_dump(exclude_unset=True, exclude_none=True))
-    config_db.put_lead_settings(tenant, updated.model_dump())
+    updated = _patched(load(tenant).lead_settings, request)
+    config_db.put_lead_settings(tenant, updated.model_dump(mode="json"))
     return updated
 
 
@@ -173,8 +177,7 @@ def get_card_settings(tenant: str) -> CardSettings:
 
 
 def patch_card_settings(tenant: str, request: CardSettingsPatch) -> CardSettings:
-    current = load(tenant).card_settings
-    updated = current.model_copy(update=request.model_dump(exclude_unset=True, exclude_none=True))
+    updated = _patched(load(tenant).card_settings, request)
     config_db.put_card_settings(tenant, updated.model_dump(mode="json"))
     return updated
 
@@ -204,9 +207,8 @@ def get_security_settings(tenant: str) -> SecuritySettings:
 
 
 def patch_security_settings(tenant: str, request: SecuritySettingsPatch) -> SecuritySettings:
-    current = load(tenant).security
-    updated = current.model_copy(update=request.model_dump(exclude_unset=True, exclude_none=True))
-    config_db.put_security_settings(tenant, updated.model_dump())
+    updated = _patched(load(tenant).security, request)
+    config_db.put_security_settings(tenant, updated.model_dump(mode="json"))
     return updated
 
 
