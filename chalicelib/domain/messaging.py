@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -125,6 +125,7 @@ class Contexts:
     def __init__(self, tenant: str):
         self.tenant = tenant
         record = get_tenant(tenant)
+        self.region = record.phone_region
         self.school = {"name": record.name}
         self.zone = ZoneInfo(record.timezone)
         self.today = clock.now().astimezone(self.zone).date()
@@ -242,13 +243,12 @@ def plan(
     return Plan(recipients, skipped, total)
 
 
-def _targets(principal: Principal, request: MessageRequest) -> tuple[list[Target], Counter]:
+def _targets(principal: Principal, request: MessageRequest, region: str) -> tuple[list[Target], Counter]:
     recipients = request.recipients
     skipped: Counter = Counter()
     if recipients.phones is not None or recipients.emails is not None:
         if principal.role not in RAW_SENDERS:
             raise ForbiddenError("Typed numbers are for the front desk, managers and admins.", code="ROLE_FORBIDDEN")
-        region = get_tenant(principal.tenant).phone_region
         found = []
         for i, raw in enumerate(recipients.phones or []):
             try:
@@ -317,12 +317,12 @@ def send(principal: Principal, request: MessageRequest, dry_run: bool) -> Messag
     body, subject = _content(tenant, request)
     contexts = Contexts(tenant)
     now = clock.now()
-    when = school_time(request.send_at, get_tenant(tenant).timezone) if request.send_at else now
+    when = school_time(request.send_at, contexts.zone.key) if request.send_at else now
     if when < now - timedelta(minutes=1):
         raise ValidationFailedError("send_at: in the past", details=[{"field": "send_at", "message": "in the past"}])
     moved = quiet_until(when, contexts.zone, settings)
     when = moved or max(when, now)
-    targets, skipped = _targets(principal, request)
+    targets, skipped = _targets(principal, request, contexts.region)
     if not targets and not skipped:
         raise ValidationFailedError("recipients: nobody to send to", details=[{"field": "recipients"}])
     planned = plan(
@@ -624,7 +624,3 @@ def outbox(principal: Principal, limit: int, cursor: str | None) -> Page[OutboxE
         principal.tenant, limit=limit, cursor=cursor, scope=f"{principal.tenant}:outbox"
     )
     return Page[OutboxEntry](items=[OutboxEntry.model_validate(i) for i in items], next_cursor=next_cursor)
-
-
-def local_day(tenant: str, at: datetime) -> date:
-    return at.astimezone(ZoneInfo(get_tenant(tenant).timezone)).date()
