@@ -109,3 +109,8 @@ def card_alerts(event):
 @app.schedule("cron(45 * * * ? *)", name="report_check")
 def report_check(event):
     return jobs.run("report_check", event.to_dict())
+
+
+@app.schedule("rate(1 minute)", name="lead_imports")
+def lead_imports(event):
+    return jobs.run("lead_imports", event.to_dict())

@@ -35,6 +35,11 @@ class Settings(BaseModel):
     sms_origination: str | None = None
     email_from: str | None = None
     metrics_namespace: str = "CampusCRM"
+    # Files (imports, error sheets, attachments): the stack's S3 bucket in AWS; else a
+    # directory, served to browsers by the local file server at `files_url`.
+    bucket: str | None = None
+    files_dir: str = ".local/files"
+    files_url: str = "http://127.0.0.1:8001"
     # Placeholder ARN given to chalice at package time; infra/ overrides it with the table's.
     stream_arn: str = "arn:aws:dynamodb:us-east-1:000000000000:table/campus-crm/stream/placeholder"
 
@@ -61,6 +66,9 @@ class Settings(BaseModel):
             "sms_origination": "CRM_SMS_ORIGINATION",
             "email_from": "CRM_EMAIL_FROM",
             "metrics_namespace": "POWERTOOLS_METRICS_NAMESPACE",
+            "bucket": "CRM_BUCKET",
+            "files_dir": "CRM_FILES_DIR",
+            "files_url": "CRM_FILES_URL",
             "stream_arn": "CRM_STREAM_ARN",
         }
         values = {field: env[var] for field, var in mapping.items() if env.get(var)}

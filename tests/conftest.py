@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import os
 import secrets
+import tempfile
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,7 @@ os.environ.update(
         "AWS_REGION": "us-east-1",
         "CRM_TABLE": "campus-crm-test",
         "CRM_JWT_SECRET": "test-secret-" + secrets.token_hex(16),
+        "CRM_FILES_DIR": tempfile.mkdtemp(prefix="campus-crm-files-"),
         "POWERTOOLS_METRICS_DISABLED": "true",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
     }

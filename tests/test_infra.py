@@ -35,6 +35,7 @@ FUNCTIONS = {
     "PoolReclaim": "ApiRole",
     "CardAlerts": "ApiRole",
     "ReportCheck": "ApiRole",
+    "LeadImports": "ApiRole",
     "HandleStream": "StreamRole",
 }
 STREAM_EVENT = "HandleStreamDynamodbEventSource"  # the event key chalice gives handle_stream
@@ -183,7 +184,17 @@ def test_the_api_and_jobs_role_can_use_items_read_the_token_secret_and_send_from
     # GIVEN what the API and the scheduled functions may do
     granted = _role_actions(template, "ApiRole")
     # THEN item operations (transactions included: IAM checks them per item) on the table and its indexes
-    assert set(granted) == ITEM_ACTIONS | {"ssm:GetParameter", "sms-voice:SendTextMessage", "ses:SendEmail"}
+    assert set(granted) == ITEM_ACTIONS | {
+        "ssm:GetParameter",
+        "sms-voice:SendTextMessage",
+        "ses:SendEmail",
+        "s3:GetObject",
+        "s3:PutObject",
+    }
+    # AND objects of the stack's own (private) files bucket, nothing else in S3
+    assert granted["s3:GetObject"] == granted["s3:PutObject"] == [{"Fn::Sub": "${FilesBucket.Arn}/*"}]
+    bucket = template["Resources"]["FilesBucket"]["Properties"]
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
     # AND SMS from the one pool, e-mail from the one verified domain
     assert granted["sms-voice:SendTextMessage"] == [
         {"Fn::Sub": "arn:${AWS::Partition}:sms-voice:${AWS::Region}:${AWS::AccountId}:pool/${SmsPoolId}"}
@@ -273,6 +284,7 @@ def test_every_function_is_told_the_table_and_the_secret_parameter(template):
         "CRM_JWT_SECRET_PARAM": {"Ref": "JwtSecretParameterName"},
         "CRM_SMS_ORIGINATION": {"Ref": "SmsPoolId"},
         "CRM_EMAIL_FROM": {"Fn::Sub": "no-reply@${EmailDomain}"},
+        "CRM_BUCKET": {"Ref": "FilesBucket"},
     }
     for name in FUNCTIONS:
         own = template["Resources"][name]["Properties"]["Environment"]["Variables"]

@@ -204,5 +204,6 @@ def test_only_an_admin_changes_lead_settings(school):
         "reclaim_warning_days": 3,
         "max_leads_per_consultant": 3,
         "export_roles": ["manager", "admin"],
+        "import_roles": ["manager", "admin"],
     }
     assert manager.get("/settings/leads").json_body["max_leads_per_consultant"] == 3

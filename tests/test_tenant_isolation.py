@@ -359,6 +359,23 @@ def probe_board(a, b):
     assert [x["text"] for x in a.admin.get("/glossary").json_body["items"]] == ["A 的话术"]
 
 
+def probe_imports(a, b):
+    xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    sheet = f"姓名,电话\nB 的孩子,{a.lead_phone}\nA 的孩子,13900139077\n".encode("gbk")
+    # B imports A's lead's phone: B's school does not have it, so it becomes B's own lead
+    upload = {"Content-Type": "application/octet-stream"}
+    mine = b.admin.post(f"/leads/imports?campus_id={b.campus['id']}", sheet, headers=upload).json_body
+    assert mine["counts"]["imported"] == 2 and mine["counts"]["already_in_school"] == 0
+    theirs = a.admin.post(f"/leads/imports?campus_id={a.campus['id']}", sheet, headers=upload).json_body
+    assert theirs["counts"]["already_in_school"] == 1
+    assert b.admin.get(f"/leads/imports/{theirs['id']}").status_code == 404
+    assert b.admin.post(f"/leads/imports?campus_id={a.campus['id']}", sheet, headers=upload).status_code == 400
+    assert b.admin.get(f"/leads/imports/{theirs['id']}/errors", headers={"Accept": xlsx}).status_code == 404
+    assert [i["id"] for i in b.admin.get("/leads/imports").json_body["items"]] == [mine["id"]]
+    template = b.admin.get("/leads/import-template", headers={"Accept": xlsx})
+    assert template.status_code == 200 and "A 的".encode() not in template.body
+
+
 PROBES = {
     ("GET", "/me"): probe_me,
     ("POST", "/campuses"): probe_create_campus,
@@ -469,6 +486,11 @@ PROBES = {
     ("GET", "/admin/frozen-users"): probe_frozen,
     ("POST", "/admin/users/{user_id}/unfreeze"): probe_frozen,
     ("GET", "/usage"): probe_usage,
+    ("GET", "/leads/import-template"): probe_imports,
+    ("POST", "/leads/imports"): probe_imports,
+    ("GET", "/leads/imports"): probe_imports,
+    ("GET", "/leads/imports/{import_id}"): probe_imports,
+    ("GET", "/leads/imports/{import_id}/errors"): probe_imports,
     ("POST", "/announcements"): probe_board,
     ("GET", "/announcements"): probe_board,
     ("POST", "/announcements/{announcement_id}/read"): probe_board,

@@ -3,8 +3,9 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.api.routing import Call, endpoint
-from chalicelib.domain import assessments, clock, exports, leads
+from chalicelib.domain import assessments, clock, exports, imports, leads, sheets
 from chalicelib.schemas.common import Page, PageQuery
+from chalicelib.schemas.imports import ImportOut, ImportQuery, TemplateQuery
 from chalicelib.schemas.leads import (
     AssignRequest,
     LeadCreateRequest,
@@ -70,6 +71,80 @@ def export_leads(call: Call) -> Response:
         "Content-Disposition": f'attachment; filename="leads-{stamp}.{call.query.format}"',
     }
     return Response(body=body, status_code=200, headers=headers)
+
+
+def _xlsx(body: bytes, filename: str) -> Response:
+    headers = {"Content-Type": sheets.XLSX, "Content-Disposition": f'attachment; filename="{filename}"'}
+    return Response(body=body, status_code=200, headers=headers)
+
+
+@endpoint(
+    bp,
+    "GET",
+    "/leads/import-template",
+    summary="The import template (批量导入模板): columns, an example row, the school's choices",
+    tags=TAGS,
+    query=TemplateQuery,
+    content_type=sheets.XLSX,
+)
+def import_template(call: Call) -> Response:
+    return _xlsx(imports.template(call.principal, call.query.lang), f"leads-import-{call.query.lang}.xlsx")
+
+
+@endpoint(
+    bp,
+    "POST",
+    "/leads/imports",
+    summary="Import leads (批量导入) from an .xlsx or .csv (UTF-8 or GBK) sent as the body",
+    tags=TAGS,
+    query=ImportQuery,
+    response=ImportOut,
+    status=201,
+    uploads=[sheets.XLSX, "application/octet-stream"],
+)
+def start_import(call: Call) -> ImportOut:
+    return imports.start(call.principal, call.query, call.upload)
+
+
+@endpoint(
+    bp,
+    "GET",
+    "/leads/imports",
+    summary="Imports of your campuses, newest first",
+    tags=TAGS,
+    query=PageQuery,
+    response=Page[ImportOut],
+)
+def list_imports(call: Call) -> Page[ImportOut]:
+    return imports.list_imports(call.principal, call.query.limit, call.query.cursor)
+
+
+@endpoint(
+    bp,
+    "GET",
+    "/leads/imports/{import_id}",
+    summary="An import: queued, running, or done with its counts",
+    tags=TAGS,
+    response=ImportOut,
+    errors=[404],
+)
+def get_import(call: Call) -> ImportOut:
+    return imports.get(call.principal, call.params["import_id"])
+
+
+@endpoint(
+    bp,
+    "GET",
+    "/leads/imports/{import_id}/errors",
+    summary="The rejected rows of an import, each with its reason (.xlsx)",
+    tags=TAGS,
+    content_type=sheets.XLSX,
+    errors=[404],
+)
+def import_errors(call: Call) -> Response:
+    return _xlsx(
+        imports.error_sheet(call.principal, call.params["import_id"]), f"import-{call.params['import_id']}-errors.xlsx"
+    )
 
 
 @endpoint(

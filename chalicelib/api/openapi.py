@@ -78,6 +78,9 @@ def build(registry: list[EndpointSpec] | None = None) -> dict[str, Any]:
                 "required": True,
                 "content": {"application/json": {"schema": _ref(spec.body, "validation", refs)}},
             }
+        if spec.uploads:
+            binary = {"schema": {"type": "string", "format": "binary"}}
+            op["requestBody"] = {"required": True, "content": {kind: binary for kind in spec.uploads}}
         ok: dict[str, Any] = {"description": _STATUS_TEXT.get(spec.status, "OK")}
         if spec.response:
             ok["content"] = {spec.content_type: {"schema": _ref(spec.response, "serialization", refs)}}

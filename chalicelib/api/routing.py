@@ -41,6 +41,7 @@ class EndpointSpec:
     status: int
     errors: list[int] = field(default_factory=list)
     content_type: str = JSON
+    uploads: list[str] = field(default_factory=list)  # a file as the request body, of these types
 
 
 REGISTRY: list[EndpointSpec] = []
@@ -57,6 +58,7 @@ class Call:
     source_ip: str | None
     user_agent: str | None
     headers: dict[str, str]
+    upload: bytes | None = None  # the request body, for routes that take a file
 
 
 def error_response(exc: CrmError) -> Response:
@@ -139,6 +141,7 @@ def endpoint(
     errors: Iterable[int] = (),
     public: bool = False,
     content_type: str = JSON,
+    uploads: Iterable[str] = (),
 ) -> Callable[[Callable[[Call], Any]], Callable[..., Response]]:
     allowed = None if public else frozenset(roles_allowed or ())
 
@@ -163,6 +166,7 @@ def endpoint(
                     source_ip=identity.get("sourceIp"),
                     user_agent=headers.get("user-agent"),
                     headers=headers,
+                    upload=request.raw_body if uploads else None,
                 )
                 response = _render(fn(call), status)
             except CrmError as exc:
@@ -191,9 +195,11 @@ def endpoint(
                 status=status,
                 errors=spec_errors,
                 content_type=content_type,
+                uploads=list(uploads),
             )
         )
-        bp.route(path, methods=[method.upper()])(view)
+        route_options = {"content_types": list(uploads)} if uploads else {}
+        bp.route(path, methods=[method.upper()], **route_options)(view)
         return view
 
     return decorate

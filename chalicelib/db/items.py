@@ -546,3 +546,24 @@ class PhraseItem(BaseItem, discriminator="Phrase"):
     text = UnicodeAttribute()
     created_by = UnicodeAttribute()
     created_at = UnicodeAttribute()
+
+
+class ImportItem(BaseItem, discriminator="Import"):
+    """A lead import (批量导入): the uploaded file, its progress and its result."""
+
+    id = UnicodeAttribute()
+    status = UnicodeAttribute()  # queued, running, done, failed
+    file_name = UnicodeAttribute()
+    file_key = UnicodeAttribute()
+    campus_id = UnicodeAttribute()
+    owner_id = UnicodeAttribute(null=True)  # the default owner; none: the public pool
+    rows = NumberAttribute(default=0)
+    created_by = UnicodeAttribute()
+    created_by_name = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    started_at = UnicodeAttribute(null=True)
+    finished_at = UnicodeAttribute(null=True)
+    lease_until = UnicodeAttribute(null=True)  # a running import whose lease passed is taken up again
+    attempts = NumberAttribute(default=0)
+    result = JSONAttribute(null=True)  # counts, ignored columns, whether there is an error sheet
+    error = UnicodeAttribute(null=True)

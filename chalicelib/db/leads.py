@@ -53,11 +53,13 @@ class LeadBundle:
 
 @dataclass
 class OwnerChange:
-    """Moves the owner counter with the lead: the new owner's count must stay under `cap`."""
+    """Moves the owner counter with the lead (or `count` leads): the new owner's count must
+    stay within `cap`."""
 
     old_owner: str | None
     new_owner: str | None
     cap: int
+    count: int = 1
 
 
 class DuplicatePhoneError(Exception):
@@ -123,14 +125,16 @@ def _owner_actions(tx: Any, tenant: str, change: OwnerChange | None) -> None:
         user = UserItem(keys.users_pk(tenant), keys.user_sk(change.new_owner))
         tx.update(
             user,
-            actions=[UserItem.owned_leads.add(1)],
+            actions=[UserItem.owned_leads.add(change.count)],
             condition=UserItem.PK.exists()
-            & (UserItem.owned_leads.does_not_exist() | (UserItem.owned_leads < change.cap)),
+            & (UserItem.owned_leads.does_not_exist() | (UserItem.owned_leads <= change.cap - change.count)),
             label="owner",
         )
     if change.old_owner:
         user = UserItem(keys.users_pk(tenant), keys.user_sk(change.old_owner))
-        tx.update(user, actions=[UserItem.owned_leads.add(-1)], condition=UserItem.PK.exists(), label="owner")
+        tx.update(
+            user, actions=[UserItem.owned_leads.add(-change.count)], condition=UserItem.PK.exists(), label="owner"
+        )
 
 
 def create(
@@ -162,12 +166,27 @@ def create(
 
 
 def _write(
+    tenant: str, lead: Lead, expected_version: int | None, history: list[tuple[HistoryEntry, str]], **changes: Any
+) -> None:
+    """One transaction: the lead (new, or conditional on its version) and everything that
+    must change with it (see `lead_actions`). A failed condition is explained as the right
+    domain error."""
+    try:
+        with transactions.write() as tx:
+            lead_actions(tx, tenant, lead, expected_version, history, **changes)
+    except transactions.TransactionConflict as exc:
+        _explain(exc)
+
+
+def lead_actions(
+    tx: Any,
     tenant: str,
     lead: Lead,
     expected_version: int | None,
     history: list[tuple[HistoryEntry, str]],
     *,
     new_phones: list[str] = (),
+    claimants: dict[str, list[str]] | None = None,
     family_phones: list[str] = (),
     released_phones: list[PhoneClaim] = (),
     refamilied_phones: list[PhoneClaim] = (),
@@ -178,68 +197,68 @@ def _write(
     also: Callable[[Any], None] | None = None,
     birthday: bool = False,
 ) -> None:
-    """One transaction: the lead (new, or conditional on its version) and everything that
-    must change with it; `also(tx)` adds more operations (a follow-up, a plan), labelled
-    "conflict:<CODE>:<message>" where a failed condition needs its own error. A failed
-    condition is explained as the right domain error."""
+    """Adds to `tx` the lead (new, or conditional on its version) and everything that must
+    change with it: phone claims (a new one names its `claimants[phone]`, default the lead alone), sibling
+    links, the owner counter, dictionary use, history, the birthday marker; `also(tx)` adds
+    more operations (a follow-up, a plan), labelled "conflict:<CODE>:<message>" where a
+    failed condition needs its own error."""
     item = lead_item(tenant, lead)
     if expected_version is None:
         condition = LeadItem.PK.does_not_exist()
     else:
         item.version = expected_version + 1
         condition = LeadItem.version == expected_version
-    try:
-        with transactions.write() as tx:
-            tx.save(item, condition=condition, label="lead")
-            for phone in new_phones:
-                claim = PhoneItem(
-                    keys.phone_pk(tenant, phone), keys.UNIQUE_SK, family_id=lead.family_id, lead_ids=[lead.id]
-                )
-                tx.save(claim, condition=PhoneItem.PK.does_not_exist(), label=f"phone:{phone}")
-            for phone in family_phones:
-                claim = PhoneItem(keys.phone_pk(tenant, phone), keys.UNIQUE_SK)
-                tx.update(
-                    claim,
-                    actions=[PhoneItem.lead_ids.set(PhoneItem.lead_ids.append([lead.id]))],
-                    condition=PhoneItem.family_id == lead.family_id,
-                    label=f"phone:{phone}",
-                )
-            for released in released_phones:
-                claim = PhoneItem(keys.phone_pk(tenant, released.e164), keys.UNIQUE_SK)
-                remaining = [i for i in released.lead_ids if i != lead.id]
-                if remaining:
-                    tx.update(
-                        claim,
-                        actions=[PhoneItem.lead_ids.set(remaining)],
-                        condition=PhoneItem.lead_ids == released.lead_ids,
-                        label="release",
-                    )
-                else:
-                    tx.delete(claim, condition=PhoneItem.lead_ids == released.lead_ids, label="release")
-            for moved in refamilied_phones:  # the lead's own numbers follow it into its new family
-                claim = PhoneItem(keys.phone_pk(tenant, moved.e164), keys.UNIQUE_SK)
-                tx.update(
-                    claim,
-                    actions=[PhoneItem.family_id.set(lead.family_id)],
-                    condition=PhoneItem.lead_ids == moved.lead_ids,
-                    label="release",
-                )
-            for sibling in siblings:
-                tx.save(LeadLinkItem(keys.lead_pk(tenant, lead.id), keys.sibling_sk(sibling), other_id=sibling))
-                tx.save(LeadLinkItem(keys.lead_pk(tenant, sibling), keys.sibling_sk(lead.id), other_id=lead.id))
-            if referrer:
-                tx.save(LeadLinkItem(keys.lead_pk(tenant, referrer), keys.referral_sk(lead.id), other_id=lead.id))
-            for entry, entry_id in history:
-                tx.save(_history(tenant, lead.id, entry, entry_id))
-            _owner_actions(tx, tenant, owner)
-            for kind, values_used in (used or {}).items():
-                config_db.mark_used(tx, tenant, kind, values_used)
-            if birthday or expected_version is None:
-                _birthday_marker(tx, tenant, lead)
-            if also is not None:
-                also(tx)
-    except transactions.TransactionConflict as exc:
-        _explain(exc)
+    tx.save(item, condition=condition, label="lead")
+    for phone in new_phones:
+        claim = PhoneItem(
+            keys.phone_pk(tenant, phone),
+            keys.UNIQUE_SK,
+            family_id=lead.family_id,
+            lead_ids=(claimants or {}).get(phone) or [lead.id],
+        )
+        tx.save(claim, condition=PhoneItem.PK.does_not_exist(), label=f"phone:{phone}")
+    for phone in family_phones:
+        claim = PhoneItem(keys.phone_pk(tenant, phone), keys.UNIQUE_SK)
+        tx.update(
+            claim,
+            actions=[PhoneItem.lead_ids.set(PhoneItem.lead_ids.append([lead.id]))],
+            condition=PhoneItem.family_id == lead.family_id,
+            label=f"phone:{phone}",
+        )
+    for released in released_phones:
+        claim = PhoneItem(keys.phone_pk(tenant, released.e164), keys.UNIQUE_SK)
+        remaining = [i for i in released.lead_ids if i != lead.id]
+        if remaining:
+            tx.update(
+                claim,
+                actions=[PhoneItem.lead_ids.set(remaining)],
+                condition=PhoneItem.lead_ids == released.lead_ids,
+                label="release",
+            )
+        else:
+            tx.delete(claim, condition=PhoneItem.lead_ids == released.lead_ids, label="release")
+    for moved in refamilied_phones:  # the lead's own numbers follow it into its new family
+        claim = PhoneItem(keys.phone_pk(tenant, moved.e164), keys.UNIQUE_SK)
+        tx.update(
+            claim,
+            actions=[PhoneItem.family_id.set(lead.family_id)],
+            condition=PhoneItem.lead_ids == moved.lead_ids,
+            label="release",
+        )
+    for sibling in siblings:
+        tx.save(LeadLinkItem(keys.lead_pk(tenant, lead.id), keys.sibling_sk(sibling), other_id=sibling))
+        tx.save(LeadLinkItem(keys.lead_pk(tenant, sibling), keys.sibling_sk(lead.id), other_id=lead.id))
+    if referrer:
+        tx.save(LeadLinkItem(keys.lead_pk(tenant, referrer), keys.referral_sk(lead.id), other_id=lead.id))
+    for entry, entry_id in history:
+        tx.save(_history(tenant, lead.id, entry, entry_id))
+    _owner_actions(tx, tenant, owner)
+    for kind, values_used in (used or {}).items():
+        config_db.mark_used(tx, tenant, kind, values_used)
+    if birthday or (expected_version is None and lead.birthday):  # a new lead without one has no marker to clear
+        _birthday_marker(tx, tenant, lead)
+    if also is not None:
+        also(tx)
 
 
 def _birthday_marker(tx: Any, tenant: str, lead: Lead) -> None:
@@ -336,6 +355,52 @@ def save(
 
 def add_history(tenant: str, lead_id: str, entry: HistoryEntry, entry_id: str) -> None:
     _history(tenant, lead_id, entry, entry_id).save()
+
+
+def phone_claims(tenant: str, numbers: list[str]) -> dict[str, PhoneClaim]:
+    """The claims on these numbers that exist, by number (BatchGetItem, 100 a call)."""
+    keys_ = [(keys.phone_pk(tenant, e), keys.UNIQUE_SK) for e in dict.fromkeys(numbers)]
+    found = {}
+    for item in PhoneItem.batch_get(keys_):
+        e164 = item.PK.rsplit("#", 1)[1]
+        found[e164] = PhoneClaim(e164=e164, family_id=item.family_id, lead_ids=list(item.lead_ids or []))
+    return found
+
+
+@dataclass
+class NewLead:
+    """A lead to create together with others (an import): its history entry, the phone
+    claims it makes (naming every lead of its family that shares the number) and its
+    links to siblings created before it."""
+
+    lead: Lead
+    entry: HistoryEntry
+    entry_id: str
+    new_phones: list[str]
+    claimants: dict[str, list[str]]
+    siblings: list[str]
+
+
+def create_many(tenant: str, new: list[NewLead], owners: dict[str, int], cap: int, used: dict[str, set[str]]) -> None:
+    """Creates the leads in one transaction, the owners' counters moved by their counts
+    (each staying within `cap`). Raises TransactionConflict / TransactionBusy as they come:
+    the caller decides what to retry."""
+    with transactions.write() as tx:
+        for one in new:
+            lead_actions(
+                tx,
+                tenant,
+                one.lead,
+                None,
+                [(one.entry, one.entry_id)],
+                new_phones=one.new_phones,
+                claimants=one.claimants,
+                siblings=one.siblings,
+            )
+        for owner_id, count in owners.items():
+            _owner_actions(tx, tenant, OwnerChange(None, owner_id, cap, count))
+        for kind, values_used in used.items():
+            config_db.mark_used(tx, tenant, kind, values_used)
 
 
 def phone_claim(tenant: str, e164: str) -> PhoneClaim | None:

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from chalicelib.db import leads as leads_db
 from chalicelib.db import tenants as tenants_db
-from chalicelib.domain import config, leads
+from chalicelib.domain import config, leads, sheets
 from chalicelib.domain.auth import Principal
 from chalicelib.domain.tenants import get_tenant
 from chalicelib.errors import ForbiddenError, ValidationFailedError
@@ -102,9 +102,7 @@ TYPED = {"phone", "other_phones", "birthday", "created_at", "next_follow_up_at"}
 def _safe(key: str, value: Any) -> Any:
     """Free text that a spreadsheet would take for a formula (= + - @ first) is kept as
     text with a leading apostrophe (formula injection); phones and dates are ours."""
-    if key in TYPED or not isinstance(value, str):
-        return value
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
+    return value if key in TYPED else sheets.safe(value)
 
 
 def as_csv(data: list[dict[str, Any]]) -> str:
@@ -118,13 +116,5 @@ def as_csv(data: list[dict[str, Any]]) -> str:
 
 
 def as_xlsx(data: list[dict[str, Any]]) -> bytes:
-    from openpyxl import Workbook  # lazy: only exports and imports need it
-
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet("客户 Leads")
-    sheet.append([title for _, title in COLUMNS])
-    for row in data:
-        sheet.append([_safe(key, row[key]) for key, _ in COLUMNS])
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    rows = ([_safe(key, row[key]) for key, _ in COLUMNS] for row in data)
+    return sheets.xlsx("客户 Leads", [title for _, title in COLUMNS], rows)

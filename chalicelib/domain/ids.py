@@ -11,7 +11,11 @@ _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 def new_id() -> str:
     ms = int(clock.now().timestamp() * 1000)
-    value = (ms << 80) | secrets.randbits(80)
+    return from_int((ms << 80) | secrets.randbits(80))
+
+
+def from_int(value: int) -> str:
+    """A 128-bit number in the same 26-character form (ids derived from other ids)."""
     out = []
     for _ in range(26):
         out.append(_ALPHABET[value & 31])

@@ -65,3 +65,11 @@ def report_check(at: datetime, tenant: str | None = None) -> dict[str, Any]:
     from chalicelib.domain import reports
 
     return reports.self_check(at, tenant)
+
+
+@job("lead_imports")
+def lead_imports(at: datetime, tenant: str | None = None) -> dict[str, Any]:
+    """Every minute: lead imports too large for their upload request (批量导入)."""
+    from chalicelib.domain import imports
+
+    return imports.run_waiting(at, tenant)

@@ -53,6 +53,9 @@ class LeadSettings(StrictModel):
     export_roles: list[str] = Field(
         default_factory=lambda: ["manager", "admin"], description="Roles that may export leads (导出)"
     )
+    import_roles: list[str] = Field(
+        default_factory=lambda: ["manager", "admin"], description="Roles that may import leads (批量导入)"
+    )
 
 
 class CardSettings(StrictModel):
@@ -98,6 +101,7 @@ class LeadSettingsPatch(StrictModel):
     reclaim_warning_days: int | None = Field(default=None, ge=0, le=30)
     max_leads_per_consultant: int | None = Field(default=None, ge=1, le=100000)
     export_roles: list[Literal["admin", "manager", "supervisor", "consultant", "frontdesk", "finance"]] | None = None
+    import_roles: list[Literal["admin", "manager", "supervisor", "consultant", "frontdesk", "finance"]] | None = None
 
 
 # --- assessments (客户评估) ----------------------------------------------------------

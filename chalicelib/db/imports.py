@@ -1,0 +1,89 @@
+"""Lead imports (批量导入客户): the record of each upload, its lease while a job works on it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from pynamodb.exceptions import UpdateError
+
+from chalicelib.db import due, keys, transactions
+from chalicelib.db.convert import values
+from chalicelib.db.items import ImportItem
+from chalicelib.db.paging import query_partitions
+
+
+def _item(tenant: str, import_id: str) -> ImportItem:
+    return ImportItem(keys.import_pk(tenant, import_id), keys.IMPORT_SK)
+
+
+def create(tenant: str, data: dict[str, Any], *, queued: bool) -> None:
+    item = ImportItem(keys.import_pk(tenant, data["id"]), keys.IMPORT_SK, **data)
+    item.GSI1PK, item.GSI1SK = keys.imports_scope(tenant), keys.sort_key(data["created_at"], data["id"])
+    if queued:
+        item.DUEPK, item.DUESK = keys.import_due(item.PK)
+    item.save(condition=ImportItem.PK.does_not_exist())
+
+
+def get(tenant: str, import_id: str) -> dict[str, Any] | None:
+    try:
+        return values(ImportItem.get(keys.import_pk(tenant, import_id), keys.IMPORT_SK, consistent_read=True))
+    except ImportItem.DoesNotExist:
+        return None
+
+
+def list_page(tenant: str, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    page = query_partitions(
+        ImportItem,
+        "GSI1",
+        [keys.imports_scope(tenant)],
+        scope=f"{tenant}:imports",
+        limit=limit,
+        cursor=cursor,
+        ascending=False,
+    )
+    return [values(i) for i in page.items], page.cursor
+
+
+def waiting() -> Iterator[tuple[str, str]]:
+    """(tenant, import id) of every import waiting for the job, every tenant."""
+    for tenant, item in due.items("IMPORT", "queued"):
+        yield tenant, item.id
+
+
+def claim(tenant: str, import_id: str, now: str, lease_until: str) -> bool:
+    """Takes the import for one run: it must be queued, or running with its lease passed
+    (a run that died). Two overlapping runs cannot both take it."""
+    item = _item(tenant, import_id)
+    try:
+        item.update(
+            actions=[
+                ImportItem.status.set("running"),
+                ImportItem.started_at.set(now),
+                ImportItem.lease_until.set(lease_until),
+                ImportItem.attempts.add(1),
+            ],
+            condition=(ImportItem.status == "queued")
+            | ((ImportItem.status == "running") & (ImportItem.lease_until < now)),
+        )
+    except UpdateError as exc:
+        if transactions.condition_failed(exc):
+            return False
+        raise
+    return True
+
+
+def finish(tenant: str, import_id: str, *, status: str, at: str, result: dict | None, error: str | None) -> None:
+    """Done (or failed): the result kept, the import off the DUE index."""
+    actions = [
+        ImportItem.status.set(status),
+        ImportItem.finished_at.set(at),
+        ImportItem.lease_until.remove(),
+        ImportItem.DUEPK.remove(),
+        ImportItem.DUESK.remove(),
+    ]
+    if result is not None:
+        actions.append(ImportItem.result.set(result))
+    if error is not None:
+        actions.append(ImportItem.error.set(error))
+    _item(tenant, import_id).update(actions=actions, condition=ImportItem.PK.exists())

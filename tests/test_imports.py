@@ -1,0 +1,247 @@
+"""Lead import (批量导入客户): a real workbook and the same rows as a GBK CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from openpyxl import Workbook, load_workbook
+
+from chalicelib import jobs
+from chalicelib.domain import clock
+from chalicelib.domain import imports as imports_domain
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+HEADER = ["姓名", "性别", "生日", "家长", "电话", "来源", "备注"]
+ROWS = [  # spreadsheet rows 2..11
+    ["王小明", "男", date(2019, 5, 20), "王妈妈", "138 0013 8000", "转介绍", "周末上课"],  # 2: a real Excel date
+    ["李华", "女", "2018/3/8", "李爸爸", "+86 139-0013-9000", "Walk in", None],  # 3: key written as words
+    ["张三", "男", "2017年12月1日", "张妈妈", 13700137000, "官网", None],  # 4: the phone as a number cell
+    [None, None, None, None, None, None, None],  # 5: blank
+    ["王小明", "男", "2019-05-20", "王妈妈", "13800138000", "转介绍", None],  # 6: row 2 again
+    ["陈晨", "女", "2018-13-45", "陈妈妈", "13600136000", None, None],  # 7: no such date
+    ["王小红", "女", "2021.1.9", "王妈妈", "+8613800138000", None, "王小明的妹妹"],  # 8: row 2's sister
+    ["赵六", None, None, "赵妈妈", "135-0013-5000", None, None],  # 9: already a lead of the school
+    ["钱七", None, None, "钱妈妈", "13300133000", "抖音", None],  # 10: not one of the school's sources
+    ["-孙七", None, None, "孙妈妈", "not a phone", None, None],  # 11: a name a spreadsheet would compute; no phone
+]
+EXPECTED_COUNTS = {
+    "rows": 9,
+    "imported": 4,
+    "rejected": 5,
+    "invalid": 3,
+    "duplicate_in_file": 1,
+    "already_in_school": 1,
+    "conflict": 0,
+    "blank": 1,
+}
+
+
+def _xlsx(header=HEADER, rows=ROWS) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    sheet.append(header)
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _gbk_csv() -> bytes:
+    """The same rows as Chinese Excel's "CSV (逗号分隔)" writes them: GBK, dates as text."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(HEADER)
+    for row in ROWS:
+        writer.writerow(["" if c is None else c.isoformat() if isinstance(c, date) else c for c in row])
+    return out.getvalue().encode("gbk")
+
+
+def _upload(session, data: bytes, query: str = ""):
+    return session.post(f"/leads/imports{query}", data, headers={"Content-Type": XLSX})
+
+
+def _rejected(session, import_id: str) -> list[tuple[int, str, str]]:
+    response = session.get(f"/leads/imports/{import_id}/errors", headers={"Accept": XLSX})
+    assert response.status_code == 200, response.body
+    sheet = load_workbook(io.BytesIO(response.body)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:3] == ("行 Row", "原因 Reason", "姓名")
+    return [(row[0], row[1], row[2]) for row in rows[1:]]
+
+
+def _school_with_a_lead(make_school):
+    school = make_school()
+    manager = school.staff("manager")
+    existing = manager.post(
+        "/leads", {"name": "赵六", "guardians": [{"name": "赵妈妈", "phones": ["13500135000"]}], "to_pool": True}
+    )
+    assert existing.status_code == 201, existing.body
+    return school, manager
+
+
+@pytest.fixture
+def make_school(client):
+    from tests.conftest import School
+
+    return lambda: School(client)
+
+
+def _check_the_result(manager, result):
+    assert result["status"] == "done", result
+    assert result["counts"] == EXPECTED_COUNTS
+    rejected = _rejected(manager, result["id"])
+    assert [(number, name) for number, _, name in rejected] == [
+        (6, "王小明"),
+        (7, "陈晨"),
+        (9, "赵六"),
+        (10, "钱七"),
+        (11, "'-孙七"),  # kept as text in the error sheet, never a live formula
+    ]
+    reasons = {number: reason for number, reason, _ in rejected}
+    assert "duplicate of row 2" in reasons[6]
+    assert "生日 Birthday" in reasons[7] and "2018-13-45" in reasons[7]
+    assert "already a lead" in reasons[9]
+    assert "来源 Source" in reasons[10] and "抖音" in reasons[10]
+    assert "电话 Phone" in reasons[11] and "not a phone" in reasons[11]
+
+
+def test_a_workbook_imports_exactly_its_good_rows_and_explains_the_rest(make_school):
+    school, manager = _school_with_a_lead(make_school)
+    response = _upload(manager, _xlsx(), "?file_name=客户名单.xlsx")
+    assert response.status_code == 201, response.body
+    result = response.json_body
+    assert result["file_name"] == "客户名单.xlsx"
+    _check_the_result(manager, result)
+
+    # the imported leads are whole: phones normalised, dates and dictionary keys understood
+    found = {lead["name"]: lead for lead in manager.get("/leads?scope=pool&limit=100").json_body["items"]}
+    assert set(found) == {"王小明", "李华", "张三", "王小红", "赵六"}
+    assert found["王小明"]["birthday"] == "2019-05-20" and found["王小明"]["source"] == "referral"
+    assert found["李华"]["birthday"] == "2018-03-08" and found["李华"]["source"] == "walk_in"
+    assert found["张三"]["birthday"] == "2017-12-01" and found["张三"]["source"] == "website"
+    assert found["王小红"]["birthday"] == "2021-01-09"
+    revealed = manager.post(f"/leads/{found['张三']['id']}/reveal-phone").json_body
+    assert "+8613700137000" in str(revealed)
+    # the sister joined the family of row 2: one phone, two learners
+    sister = manager.get(f"/leads/{found['王小红']['id']}").json_body
+    assert sister["siblings"] == [found["王小明"]["id"]]
+    assert sister["history"][0]["action"] == "imported" and sister["history"][0]["details"]["row"] == 8
+
+    # running the same file again imports nothing new
+    again = _upload(manager, _xlsx()).json_body
+    assert again["counts"]["imported"] == 0
+    assert again["counts"]["already_in_school"] == 6 and again["counts"]["invalid"] == 3
+    assert len(manager.get("/leads?scope=pool&limit=100").json_body["items"]) == 5
+
+
+def test_the_same_rows_as_a_gbk_csv_give_the_same_result(make_school):
+    school, manager = _school_with_a_lead(make_school)
+    response = manager.post(
+        "/leads/imports?file_name=leads.csv", _gbk_csv(), headers={"Content-Type": "application/octet-stream"}
+    )
+    assert response.status_code == 201, response.body
+    _check_the_result(manager, response.json_body)
+
+
+def test_utf8_csv_with_a_bom_and_english_headers_and_an_owner_column(school):
+    manager = school.staff("manager")
+    consultant = school.staff("consultant", display_name="小李老师")
+    text = "\ufeffName,Phone,Consultant,Status\nTom,13100131000,小李老师,intent\nAmy,13100131001,公海,潜在\n"
+    result = manager.post(
+        "/leads/imports", text.encode("utf-8"), headers={"Content-Type": "application/octet-stream"}
+    ).json_body
+    assert result["counts"]["imported"] == 2, result
+    mine = consultant.get("/leads?scope=mine").json_body["items"]
+    assert [(lead["name"], lead["status"]) for lead in mine] == [("Tom", "intent")]
+    pool = manager.get("/leads?scope=pool").json_body["items"]
+    assert [lead["name"] for lead in pool] == ["Amy"]
+
+
+def test_who_may_import_and_what_is_refused_before_anything_is_stored(school):
+    consultant = school.staff("consultant")
+    manager = school.staff("manager")
+    refused = _upload(consultant, _xlsx())
+    assert refused.status_code == 403 and refused.json_body["error"]["code"] == "IMPORT_FORBIDDEN"
+    assert consultant.get("/leads/import-template", headers={"Accept": XLSX}).status_code == 403
+    old_xls = _upload(manager, b"\xd0\xcf\x11\xe0" + b"\0" * 100)
+    assert old_xls.status_code == 400 and old_xls.json_body["error"]["code"] == "UNREADABLE_FILE"
+    assert _upload(manager, b"").json_body["error"]["code"] == "UNREADABLE_FILE"
+    no_phone = _upload(manager, _xlsx(header=["姓名", "家长"], rows=[["王小明", "王妈妈"]]))
+    assert no_phone.status_code == 400 and no_phone.json_body["error"]["code"] == "MISSING_COLUMNS"
+    assert "电话 Phone" in no_phone.json_body["error"]["message"]
+    assert manager.get("/leads/imports").json_body["items"] == []
+    # a school may let consultants import
+    school.admin.patch("/settings/leads", {"import_roles": ["manager", "admin", "consultant"]})
+    assert _upload(consultant, _xlsx(rows=ROWS[:1])).json_body["counts"]["imported"] == 1
+
+
+@pytest.mark.parametrize("lang, first", [("zh", "姓名 *"), ("en", "Name *")])
+def test_the_template_has_the_columns_an_example_and_the_schools_choices(school, lang, first):
+    response = school.admin.get(f"/leads/import-template?lang={lang}", headers={"Accept": XLSX})
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == XLSX
+    book = load_workbook(io.BytesIO(response.body))
+    header, example = list(book.worksheets[0].iter_rows(values_only=True))
+    assert header[0] == first and len(header) == len(imports_domain.COLUMNS)
+    choices = [row[1] for row in book.worksheets[1].iter_rows(values_only=True)]
+    assert "转介绍" in choices and "潜在" in choices
+    # the template, filled in as it comes, imports its example row
+    result = _upload(school.admin, response.body, f"?campus_id={school.campus['id']}").json_body
+    assert result["counts"]["imported"] == 1, result
+
+
+def test_a_large_file_waits_for_the_job_which_survives_a_crash(school, monkeypatch):
+    manager = school.staff("manager")
+    monkeypatch.setattr(imports_domain, "INLINE_ROWS", 5)
+    rows = [[f"学员{i}", None, None, "家长", f"1390000{i:04d}", None, None] for i in range(100)]
+    queued = _upload(manager, _xlsx(rows=rows))
+    assert queued.status_code == 201
+    assert queued.json_body["status"] == "queued" and queued.json_body["rows"] == 100
+
+    # the first run dies after writing two of its transactions
+    from chalicelib.db import leads as leads_db
+
+    real, calls = leads_db.create_many, []
+
+    def dies_on_the_third(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("the Lambda ran out of time")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(imports_domain, "WRITERS", 1)
+    monkeypatch.setattr(leads_db, "create_many", dies_on_the_third)
+    with pytest.raises(RuntimeError):
+        jobs.run("lead_imports", tenant=school.slug)
+    monkeypatch.setattr(leads_db, "create_many", real)
+    assert manager.get(f"/leads/imports/{queued.json_body['id']}").json_body["status"] == "running"
+    # a run inside the lease leaves it alone; one after the lease takes it up again
+    assert jobs.run("lead_imports", tenant=school.slug)["imports"] == 0
+    with clock.frozen(datetime.now(UTC) + timedelta(minutes=16)):
+        assert jobs.run("lead_imports", tenant=school.slug)["imports"] == 1
+    done = manager.get(f"/leads/imports/{queued.json_body['id']}").json_body
+    assert done["status"] == "done" and done["counts"]["imported"] == 100 and done["counts"]["rejected"] == 0
+    assert done["error_sheet"] is None
+    names = set()
+    page = manager.get("/leads?scope=pool&limit=100").json_body
+    names.update(lead["name"] for lead in page["items"])
+    assert len(page["items"]) == 100 and len(names) == 100  # every row once, none twice
+    notes = [n["message"] for n in manager.get("/notifications").json_body["items"]]
+    assert any("100 imported" in n for n in notes)
+    assert manager.get("/leads/imports").json_body["items"][0]["id"] == done["id"]
+
+
+def test_an_owner_at_their_cap_gets_no_more_and_the_rows_say_why(school):
+    manager = school.staff("manager")
+    consultant = school.staff("consultant", display_name="小王")
+    school.admin.patch("/settings/leads", {"max_leads_per_consultant": 2})
+    rows = [[f"学员{i}", None, None, "家长", f"1380000{i:04d}", None, None] for i in range(3)]
+    result = _upload(manager, _xlsx(rows=rows), f"?owner_id={consultant.user['id']}").json_body
+    assert result["counts"]["imported"] == 2 and result["counts"]["conflict"] == 1, result
+    assert len(consultant.get("/leads?scope=mine").json_body["items"]) == 2
+    ((_, reason, _),) = _rejected(manager, result["id"])
+    assert "顾问 Consultant" in reason
