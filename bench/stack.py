@@ -7,6 +7,7 @@ import io
 import json
 import os
 import secrets
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,7 @@ def app_environment(endpoint: str | None = None) -> dict[str, str]:
         "AWS_EC2_METADATA_DISABLED": "true",
         "CRM_TABLE": TABLE,
         "CRM_JWT_SECRET": "bench-secret-" + secrets.token_hex(16),
+        "CRM_FILES_DIR": tempfile.mkdtemp(prefix="campus-crm-bench-files-"),
         "POWERTOOLS_METRICS_DISABLED": "true",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
     }

@@ -39,7 +39,7 @@ class Settings(BaseModel):
     # directory, served to browsers by the local file server at `files_url`.
     bucket: str | None = None
     files_dir: str = ".local/files"
-    files_url: str = "http://127.0.0.1:8001"
+    files_url: str = "http://127.0.0.1:8002"
     # Placeholder ARN given to chalice at package time; infra/ overrides it with the table's.
     stream_arn: str = "arn:aws:dynamodb:us-east-1:000000000000:table/campus-crm/stream/placeholder"
 

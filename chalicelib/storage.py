@@ -74,6 +74,12 @@ class LocalStorage:
     def upload_url(self, key: str, content_type: str) -> str:
         return self._url("PUT", key, content_type)
 
+    def verify(self, method: str, key: str, expires: str, given: str, content_type: str = "") -> bool:
+        """What the local file server checks: the signature, and that it has not expired."""
+        if not expires.isdigit() or int(expires) < time.time():
+            return False
+        return hmac.compare_digest(signature(self.secret, method, key, int(expires), content_type), given)
+
     def download_url(self, key: str, filename: str) -> str:
         return self._url("GET", key, filename=filename)
 
@@ -81,9 +87,11 @@ class LocalStorage:
 class S3Storage:
     def __init__(self, bucket: str, region: str):
         import boto3
+        from botocore.config import Config
 
         self.bucket = bucket
-        self.client = boto3.client("s3", region_name=region)
+        # SigV4 presigned URLs (SigV2 is deprecated, and cannot sign the Content-Type)
+        self.client = boto3.client("s3", region_name=region, config=Config(signature_version="s3v4"))
 
     def put(self, key: str, data: bytes, content_type: str) -> None:
         self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)

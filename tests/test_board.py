@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import pytest
+
 from tests.conftest import login
 
 
@@ -38,3 +44,104 @@ def test_the_glossary_is_searched_by_category_and_words(school):
     assert manager.delete(f"/glossary/{phrase['id']}").status_code == 204
     assert manager.delete(f"/glossary/{phrase['id']}").status_code == 404
     assert {p["category"] for p in consultant.get("/glossary").json_body["items"]} == {"电话邀约"}
+
+
+# --- attachments -------------------------------------------------------------------------
+
+PDF = b"%PDF-1.4\n" + "2027年春季课表".encode() + b"\n%%EOF\n"
+
+
+@pytest.fixture
+def file_server(monkeypatch):
+    """The local stand-in for S3 presigned URLs, as `make run` starts it, on a free port."""
+    from chalicelib.settings import reset_settings
+    from chalicelib.storage import store
+    from infra.local import files
+    from infra.local.dynamodb import free_port
+
+    port = free_port()
+    monkeypatch.setenv("CRM_FILES_URL", f"http://127.0.0.1:{port}")
+    reset_settings()
+    server = files.serve(store(), port)
+    yield
+    server.shutdown()
+    monkeypatch.undo()
+    reset_settings()
+
+
+def _http(method: str, url: str, data: bytes | None = None, content_type: str | None = None):
+    assert url.startswith("http://127.0.0.1:")  # the local file server only
+    request = urllib.request.Request(url, data=data, method=method)  # noqa: S310
+    if content_type:
+        request.add_header("Content-Type", content_type)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            return response.status, response.read(), dict(response.headers)
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read(), dict(exc.headers)
+
+
+def test_an_announcement_carries_an_attachment_uploaded_with_a_presigned_url(school, file_server):
+    consultant = school.staff("consultant")
+    asked = {"file_name": "2027年春季课表.pdf", "content_type": "application/pdf"}
+    assert consultant.post("/announcements/attachments", asked).status_code == 403
+    assert school.admin.post("/announcements/attachments", {**asked, "content_type": "text/html"}).status_code == 400
+    upload = school.admin.post("/announcements/attachments", asked)
+    assert upload.status_code == 201, upload.body
+    slot = upload.json_body
+    # the URL takes only the type it was signed for, and only unaltered
+    assert _http("PUT", slot["upload_url"], PDF, "image/png")[0] == 403
+    assert _http("PUT", slot["upload_url"].replace("signature=", "signature=0"), PDF, "application/pdf")[0] == 403
+    # publishing before the file is there is refused
+    ref = {"attachment_id": slot["attachment_id"], **asked}
+    early = school.admin.post("/announcements", {"title": "课表", "body": "见附件", "attachment": ref})
+    assert early.status_code == 400 and early.json_body["error"]["code"] == "ATTACHMENT_NOT_UPLOADED"
+    assert _http("PUT", slot["upload_url"], PDF, slot["headers"]["Content-Type"])[0] == 200
+
+    made = school.admin.post("/announcements", {"title": "春季课表", "body": "见附件", "attachment": ref})
+    assert made.status_code == 201, made.body
+    assert made.json_body["attachment"] == {
+        "id": slot["attachment_id"],
+        "file_name": "2027年春季课表.pdf",
+        "content_type": "application/pdf",
+        "size": len(PDF),
+    }
+    # everyone sees it at sign-in and downloads it through a URL of its own
+    signed_in = login(school.client, school.slug, consultant.user["username"], consultant.password).json_body
+    assert signed_in["unread_announcements"][0]["attachment"]["file_name"] == "2027年春季课表.pdf"
+    link = consultant.get(f"/announcements/{made.json_body['id']}/attachment")
+    assert link.status_code == 200
+    status, body, headers = _http("GET", link.json_body["download_url"])
+    assert status == 200 and body == PDF
+    assert "2027" in headers["Content-Disposition"] and "%E6%98%A5" in headers["Content-Disposition"]  # 春
+    assert _http("GET", link.json_body["download_url"].replace("signature=", "signature=0"))[0] == 403
+    plain = school.admin.post("/announcements", {"title": "无附件", "body": "x"}).json_body
+    assert consultant.get(f"/announcements/{plain['id']}/attachment").status_code == 404
+
+
+def test_the_s3_store_makes_the_real_calls_and_signs_what_it_promises():
+    from botocore.stub import Stubber
+
+    from chalicelib.storage import S3Storage
+
+    s3 = S3Storage("campus-crm-files", "us-east-1")
+    with Stubber(s3.client) as stub:
+        stub.add_response(
+            "put_object",
+            {},
+            {"Bucket": "campus-crm-files", "Key": "attachments/t/1", "Body": PDF, "ContentType": "application/pdf"},
+        )
+        stub.add_response(
+            "head_object", {"ContentLength": len(PDF)}, {"Bucket": "campus-crm-files", "Key": "attachments/t/1"}
+        )
+        stub.add_client_error("head_object", "404", http_status_code=404)
+        s3.put("attachments/t/1", PDF, "application/pdf")
+        assert s3.size("attachments/t/1") == len(PDF)
+        assert s3.size("attachments/t/2") is None
+        stub.assert_no_pending_responses()
+    upload = urllib.parse.urlsplit(s3.upload_url("attachments/t/1", "application/pdf"))
+    query = urllib.parse.parse_qs(upload.query)
+    assert upload.netloc.startswith("campus-crm-files.s3") and upload.path == "/attachments/t/1"
+    assert "content-type" in query["X-Amz-SignedHeaders"][0] and query["X-Amz-Expires"] == ["900"]
+    download = urllib.parse.parse_qs(urllib.parse.urlsplit(s3.download_url("attachments/t/1", "课表.pdf")).query)
+    assert download["response-content-disposition"] == ["attachment; filename*=UTF-8''%E8%AF%BE%E8%A1%A8.pdf"]

@@ -6,6 +6,8 @@ Every registered route must have a probe here: adding a route without one fails
 
 from __future__ import annotations
 
+import urllib.parse
+
 import pytest
 
 from chalicelib.api.routing import REGISTRY
@@ -359,6 +361,23 @@ def probe_board(a, b):
     assert [x["text"] for x in a.admin.get("/glossary").json_body["items"]] == ["A 的话术"]
 
 
+def probe_attachments(a, b):
+    from chalicelib.db import keys
+    from chalicelib.storage import store
+
+    asked = {"file_name": "A 的课表.pdf", "content_type": "application/pdf"}
+    slot = a.admin.post("/announcements/attachments", asked).json_body
+    store().put(keys.attachment_file(a.slug, slot["attachment_id"]), b"%PDF A", "application/pdf")
+    ref = {"attachment_id": slot["attachment_id"], **asked}
+    notice = a.admin.post("/announcements", {"title": "A", "body": "A", "attachment": ref}).json_body
+    assert b.admin.get(f"/announcements/{notice['id']}/attachment").status_code == 404
+    stolen = b.admin.post("/announcements", {"title": "B", "body": "B", "attachment": ref})
+    assert stolen.status_code == 400 and stolen.json_body["error"]["code"] == "ATTACHMENT_NOT_UPLOADED"
+    theirs = b.admin.post("/announcements/attachments", asked).json_body
+    assert f"attachments/{b.slug}/" in urllib.parse.unquote(theirs["upload_url"])
+    assert a.slug not in theirs["upload_url"]
+
+
 def probe_imports(a, b):
     xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     sheet = f"姓名,电话\nB 的孩子,{a.lead_phone}\nA 的孩子,13900139077\n".encode("gbk")
@@ -491,6 +510,8 @@ PROBES = {
     ("GET", "/leads/imports"): probe_imports,
     ("GET", "/leads/imports/{import_id}"): probe_imports,
     ("GET", "/leads/imports/{import_id}/errors"): probe_imports,
+    ("POST", "/announcements/attachments"): probe_attachments,
+    ("GET", "/announcements/{announcement_id}/attachment"): probe_attachments,
     ("POST", "/announcements"): probe_board,
     ("GET", "/announcements"): probe_board,
     ("POST", "/announcements/{announcement_id}/read"): probe_board,

@@ -6,13 +6,50 @@ from chalice import Blueprint
 
 from chalicelib.api.routing import Call, endpoint
 from chalicelib.domain import board
-from chalicelib.schemas.board import Announcement, AnnouncementRequest, GlossaryQuery, Phrase, PhraseRequest
+from chalicelib.schemas.board import (
+    Announcement,
+    AnnouncementRequest,
+    AttachmentDownload,
+    AttachmentUpload,
+    AttachmentUploadRequest,
+    GlossaryQuery,
+    Phrase,
+    PhraseRequest,
+)
 from chalicelib.schemas.common import Page
 from chalicelib.schemas.users import Role
 
 bp = Blueprint(__name__)
 ADMINS = frozenset({Role.admin})
 EDITORS = frozenset({Role.admin, Role.manager})
+
+
+@endpoint(
+    bp,
+    "POST",
+    "/announcements/attachments",
+    summary="Where to upload an announcement's attachment: a presigned PUT URL (S3; locally the file server)",
+    tags=["board"],
+    roles_allowed=ADMINS,
+    body=AttachmentUploadRequest,
+    response=AttachmentUpload,
+    status=201,
+)
+def attachment_upload(call: Call) -> AttachmentUpload:
+    return board.attachment_upload(call.principal, call.body)
+
+
+@endpoint(
+    bp,
+    "GET",
+    "/announcements/{announcement_id}/attachment",
+    summary="An announcement's attachment: a presigned download URL, valid 15 minutes",
+    tags=["board"],
+    response=AttachmentDownload,
+    errors=[404],
+)
+def attachment_download(call: Call) -> AttachmentDownload:
+    return board.attachment_download(call.principal, call.params["announcement_id"])
 
 
 @endpoint(
@@ -25,6 +62,7 @@ EDITORS = frozenset({Role.admin, Role.manager})
     body=AnnouncementRequest,
     response=Announcement,
     status=201,
+    errors=[400],
 )
 def publish(call: Call) -> Announcement:
     return board.publish(call.principal, call.body)

@@ -530,6 +530,7 @@ class AnnouncementItem(BaseItem, discriminator="Announcement"):
     created_by = UnicodeAttribute()
     created_by_name = UnicodeAttribute()
     created_at = UnicodeAttribute()
+    attachment = JSONAttribute(null=True)  # {id, file_name, content_type, size}; the file is in S3
 
 
 class ReadItem(BaseItem, discriminator="Read"):

@@ -464,3 +464,8 @@ def import_due(import_pk_value: str) -> tuple[str, str]:
 def import_file(tenant: str, import_id: str, name: str) -> str:
     """Where the uploaded file and its error sheet are stored (S3 key / local path)."""
     return f"imports/{tenant}/{import_id}/{name}"
+
+
+def attachment_file(tenant: str, attachment_id: str) -> str:
+    """Where an announcement's attachment is stored (S3 key / local path)."""
+    return f"attachments/{tenant}/{attachment_id}"

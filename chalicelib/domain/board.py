@@ -4,13 +4,58 @@ they read them. The glossary (常用术语): standard phrases by category, searc
 from __future__ import annotations
 
 from chalicelib.db import board as board_db
+from chalicelib.db import keys
 from chalicelib.domain import clock, ids
 from chalicelib.domain.auth import Principal
-from chalicelib.errors import NotFoundError
-from chalicelib.schemas.board import Announcement, AnnouncementRequest, GlossaryQuery, Phrase, PhraseRequest
+from chalicelib.errors import NotFoundError, ValidationFailedError
+from chalicelib.schemas.board import (
+    MAX_ATTACHMENT_BYTES,
+    Announcement,
+    AnnouncementRequest,
+    AttachmentDownload,
+    AttachmentRef,
+    AttachmentUpload,
+    AttachmentUploadRequest,
+    GlossaryQuery,
+    Phrase,
+    PhraseRequest,
+)
 from chalicelib.schemas.common import Page
+from chalicelib.storage import URL_SECONDS, store
 
 MAX_PHRASES = 500
+
+
+def attachment_upload(principal: Principal, request: AttachmentUploadRequest) -> AttachmentUpload:
+    """Where the browser puts an attachment: a presigned URL of the school's own key (S3, or
+    the local file server). The announcement names it once it is there."""
+    attachment_id = ids.new_id()
+    key = keys.attachment_file(principal.tenant, attachment_id)
+    return AttachmentUpload(
+        attachment_id=attachment_id,
+        upload_url=store().upload_url(key, request.content_type),
+        headers={"Content-Type": request.content_type},
+        expires_in=URL_SECONDS,
+    )
+
+
+def _attachment(principal: Principal, ref: AttachmentRef | None) -> dict | None:
+    if ref is None:
+        return None
+    size = store().size(keys.attachment_file(principal.tenant, ref.attachment_id))
+    if size is None:
+        raise ValidationFailedError(
+            "The attachment has not been uploaded (or not by this school).",
+            code="ATTACHMENT_NOT_UPLOADED",
+            details=[{"field": "attachment.attachment_id", "message": "no such upload"}],
+        )
+    if size > MAX_ATTACHMENT_BYTES:
+        raise ValidationFailedError(
+            f"An attachment may be at most {MAX_ATTACHMENT_BYTES // (1024 * 1024)} MB.",
+            code="ATTACHMENT_TOO_LARGE",
+            details=[{"field": "attachment", "message": "too large"}],
+        )
+    return {"id": ref.attachment_id, "file_name": ref.file_name, "content_type": ref.content_type, "size": size}
 
 
 def publish(principal: Principal, request: AnnouncementRequest) -> Announcement:
@@ -21,9 +66,22 @@ def publish(principal: Principal, request: AnnouncementRequest) -> Announcement:
         "created_by": principal.user_id,
         "created_by_name": principal.display_name,
         "created_at": clock.iso(clock.now()),
+        "attachment": _attachment(principal, request.attachment),
     }
     board_db.put_announcement(principal.tenant, data)
     return Announcement(**data)
+
+
+def attachment_download(principal: Principal, announcement_id: str) -> AttachmentDownload:
+    found = next((a for a in board(principal.tenant, principal.user_id) if a.id == announcement_id), None)
+    if found is None or found.attachment is None:
+        raise NotFoundError("No such attachment.", code="ATTACHMENT_NOT_FOUND")
+    key = keys.attachment_file(principal.tenant, found.attachment.id)
+    return AttachmentDownload(
+        **found.attachment.model_dump(),
+        download_url=store().download_url(key, found.attachment.file_name),
+        expires_in=URL_SECONDS,
+    )
 
 
 def board(tenant: str, user_id: str) -> list[Announcement]:

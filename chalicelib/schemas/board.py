@@ -3,15 +3,67 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import Field
 
 from chalicelib.schemas.common import Entity, StrictModel
 
+ATTACHMENT_TYPES = (
+    "application/pdf",
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "text/plain",
+    "application/msword",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.ms-excel",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.ms-powerpoint",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+)
+MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
+
+AttachmentType = Literal[ATTACHMENT_TYPES]  # type: ignore[valid-type]
+
+
+class AttachmentUploadRequest(StrictModel):
+    file_name: str = Field(min_length=1, max_length=200, examples=["2027年春季课表.pdf"])
+    content_type: AttachmentType = Field(examples=["application/pdf"])  # type: ignore[valid-type]
+
+
+class AttachmentUpload(Entity):
+    attachment_id: str
+    upload_url: str = Field(description="PUT the file here, with the same Content-Type, within expires_in seconds")
+    method: str = "PUT"
+    headers: dict[str, str]
+    expires_in: int
+
+
+class AttachmentRef(StrictModel):
+    attachment_id: str = Field(min_length=1, max_length=40)
+    file_name: str = Field(min_length=1, max_length=200)
+    content_type: AttachmentType  # type: ignore[valid-type]
+
+
+class Attachment(Entity):
+    id: str
+    file_name: str
+    content_type: str
+    size: int
+
+
+class AttachmentDownload(Attachment):
+    download_url: str
+    expires_in: int
+
 
 class AnnouncementRequest(StrictModel):
     title: str = Field(min_length=1, max_length=200, examples=["元旦放假通知"])
     body: str = Field(min_length=1, max_length=5000)
+    attachment: AttachmentRef | None = Field(
+        default=None, description="A file uploaded first through POST /announcements/attachments"
+    )
 
 
 class Announcement(Entity):
@@ -21,6 +73,7 @@ class Announcement(Entity):
     created_by: str
     created_by_name: str
     created_at: datetime
+    attachment: Attachment | None = Field(default=None, description="GET /announcements/{id}/attachment to download")
     read: bool = False
 
 

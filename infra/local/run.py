@@ -1,9 +1,11 @@
 """`make run`: the whole local stack in one terminal; Ctrl-C stops all of it.
 
 DynamoDB Local (persisted under .local/dynamodb) on 127.0.0.1:8001, the table from
-infra/table.yml, a demo school on first start, `chalice local` on 127.0.0.1:8000, and the
-event pump (the table's stream and the cron schedules) in this process.
-Ports: CRM_LOCAL_API_PORT and CRM_LOCAL_DDB_PORT. Start over with `rm -rf .local`.
+infra/table.yml, a demo school on first start, `chalice local` on 127.0.0.1:8000, the
+file server standing in for S3's presigned URLs on 127.0.0.1:8002 (files under
+.local/files), and the event pump (the table's stream and the cron schedules) in this
+process. Ports: CRM_LOCAL_API_PORT, CRM_LOCAL_DDB_PORT, CRM_LOCAL_FILES_PORT. Start over
+with `rm -rf .local`.
 """
 
 from __future__ import annotations
@@ -89,9 +91,11 @@ def jwt_secret(path: Path) -> str:
     return secret
 
 
-def local_env(ddb_port: int, secret: str) -> dict[str, str]:
+def local_env(ddb_port: int, secret: str, files_port: int = 8002, data: Path = DATA) -> dict[str, str]:
     return {
         "CRM_DYNAMODB_ENDPOINT": f"http://127.0.0.1:{ddb_port}",
+        "CRM_FILES_DIR": str(data / "files"),
+        "CRM_FILES_URL": f"http://127.0.0.1:{files_port}",
         "CRM_TABLE": TABLE,
         "CRM_JWT_SECRET": secret,
         "CRM_STAGE": STAGE,
@@ -236,6 +240,7 @@ class Stack:
         self.dynamodb: subprocess.Popen | None = None
         self.api: subprocess.Popen | None = None
         self.pump: Any = None
+        self.files: Any = None
         self.api_port = 8000
 
     def _check_stop(self) -> None:
@@ -245,11 +250,13 @@ class Stack:
     def start(self) -> None:
         api_port = self.api_port = _port("CRM_LOCAL_API_PORT", 8000)
         ddb_port = _port("CRM_LOCAL_DDB_PORT", 8001)
-        if api_port == ddb_port:
-            raise StartupError(f"the API and DynamoDB Local cannot share port {api_port}")
+        files_port = _port("CRM_LOCAL_FILES_PORT", 8002)
+        if len({api_port, ddb_port, files_port}) < 3:
+            raise StartupError("the API, DynamoDB Local and the file server need three different ports")
         for what, var, port in (
             ("the API", "CRM_LOCAL_API_PORT", api_port),
             ("DynamoDB Local", "CRM_LOCAL_DDB_PORT", ddb_port),
+            ("the file server", "CRM_LOCAL_FILES_PORT", files_port),
         ):
             if port_busy(port):
                 raise StartupError(
@@ -257,7 +264,7 @@ class Stack:
                     f" Stop it, or choose another port with {var}=..."
                 )
         self.data.mkdir(mode=0o700, exist_ok=True)
-        os.environ.update(local_env(ddb_port, jwt_secret(self.data / "jwt-secret")))
+        os.environ.update(local_env(ddb_port, jwt_secret(self.data / "jwt-secret"), files_port, self.data))
         for key, value in chalice_stage_env().items():
             os.environ.setdefault(key, value)
         _configure_logging(self.data / "pump.log")
@@ -286,6 +293,10 @@ class Stack:
 
         reset_settings()
         reset_connection()
+        from chalicelib.storage import store
+        from infra.local import files
+
+        self.files = files.serve(store(), files_port)
         demo_lines = ensure_demo(self.data, api_url)
         self._check_stop()
 
@@ -314,6 +325,8 @@ class Stack:
             f"  API               {api_url}   (chalice local, stage {STAGE}; log {_rel(self.data / 'api.log')})",
             f"  DynamoDB Local    {endpoint}   table {TABLE}; data {_rel(self.data / 'dynamodb')}/,"
             f" log {_rel(self.data / 'dynamodb.log')}",
+            f"  file server       {os.environ['CRM_FILES_URL']}   (presigned uploads and downloads;"
+            f" files in {_rel(self.data / 'files')}/)",
             f"  event pump        table stream -> handle_stream; schedules: {names}",
             f"                    log {_rel(self.data / 'pump.log')}, checkpoint"
             f" {_rel(self.data / 'stream-checkpoint.json')}",
@@ -362,6 +375,8 @@ class Stack:
             self.pump.join(timeout=15)
         if self.api is not None:
             stop_process_group(self.api, "chalice local")
+        if self.files is not None:
+            self.files.shutdown()
         if self.dynamodb is not None:
             from infra.local import dynamodb
 
