@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import io
 import json
 import os
 import secrets
+import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,6 +18,12 @@ if TYPE_CHECKING:
     from bench.context import Context
 
 TABLE = "campus-crm-bench"
+
+
+def _files_dir() -> str:
+    path = tempfile.mkdtemp(prefix="campus-crm-bench-files-")
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
 
 
 def app_environment(endpoint: str | None = None) -> dict[str, str]:
@@ -28,7 +36,7 @@ def app_environment(endpoint: str | None = None) -> dict[str, str]:
         "AWS_EC2_METADATA_DISABLED": "true",
         "CRM_TABLE": TABLE,
         "CRM_JWT_SECRET": "bench-secret-" + secrets.token_hex(16),
-        "CRM_FILES_DIR": tempfile.mkdtemp(prefix="campus-crm-bench-files-"),
+        "CRM_FILES_DIR": _files_dir(),
         "POWERTOOLS_METRICS_DISABLED": "true",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
     }

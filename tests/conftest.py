@@ -6,9 +6,11 @@ seeing each other's data, exactly as tenants do in production.
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import os
 import secrets
+import shutil
 import tempfile
 from dataclasses import dataclass
 from typing import Any
@@ -23,11 +25,14 @@ os.environ.update(
         "AWS_REGION": "us-east-1",
         "CRM_TABLE": "campus-crm-test",
         "CRM_JWT_SECRET": "test-secret-" + secrets.token_hex(16),
-        "CRM_FILES_DIR": tempfile.mkdtemp(prefix="campus-crm-files-"),
+        "CRM_FILES_DIR": (FILES := tempfile.mkdtemp(prefix="campus-crm-files-")),
         "POWERTOOLS_METRICS_DISABLED": "true",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
     }
 )
+
+
+atexit.register(shutil.rmtree, FILES, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
