@@ -379,3 +379,26 @@ def test_open_cohorts_leave_out_full_closed_and_past_ones_and_staff_data(academy
     assert (found.programme_name, found.seats_left, found.status) == ("少儿编程启蒙", 0, "open")
     assert programmes.cohort_for_application(academy.slug, "nope") is None
     assert programmes.cohort_for_application("another-school", open_["id"]) is None
+
+
+def test_a_cohort_takes_a_new_teacher_schedule_and_options(academy):
+    cohort = _cohort(academy.manager, academy.programme["id"], campus_id=academy.campus["id"])
+    changes = {
+        "teacher_id": academy.teacher.user["id"],
+        "schedule": "每周日 14:00-15:30",
+        "instalment_options": [{"name": "分2期", "count": 2}],
+        "ends_on": _day(120),
+    }
+    changed = academy.manager.patch(f"/cohorts/{cohort['id']}", changes).json_body
+    assert (changed["teacher_name"], changed["schedule"], changed["ends_on"]) == (
+        "王老师",
+        "每周日 14:00-15:30",
+        _day(120),
+    )
+    assert changed["instalment_options"] == [{"name": "分2期", "count": 2}]
+    enrolment = _enrol(academy.alice, cohort["id"], academy.lead["id"])
+    assert (enrolment["instalments"], enrolment["instalment_count"]) == ("分2期", 2)
+    bad = academy.manager.patch(f"/cohorts/{cohort['id']}", {"teacher_id": academy.alice.user["id"]})
+    assert bad.status_code == 400 and bad.json_body["error"]["details"][0]["field"] == "teacher_id"
+    assert academy.manager.patch(f"/cohorts/{cohort['id']}", {"seats": None}).status_code == 400
+    assert academy.alice.get(f"/cohorts/{cohort['id']}").json_body["teacher_name"] == "王老师"
