@@ -13,6 +13,7 @@ from chalicelib.api import (
     leads,
     messaging,
     openapi,
+    programmes,
     reports,
     schedule,
     users,
@@ -44,6 +45,7 @@ for blueprint in (
     reports.bp,
     board.bp,
     configuration.bp,
+    programmes.bp,
     openapi.bp,
 ):
     app.register_blueprint(blueprint)

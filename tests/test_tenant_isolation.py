@@ -395,6 +395,36 @@ def probe_imports(a, b):
     assert template.status_code == 200 and "A 的".encode() not in template.body
 
 
+def probe_programmes(a, b):
+    programme = a.admin.post("/programmes", {"name": "A 的课程"}).json_body
+    cohort_body = {"campus_id": a.campus["id"], "name": "A 班", "starts_on": "2099-03-01", "price": "1.00", "seats": 2}
+    cohort = a.admin.post(f"/programmes/{programme['id']}/cohorts", cohort_body).json_body
+    enrolment = a.admin.post(f"/cohorts/{cohort['id']}/enrolments", {"lead_id": a.lead["id"]}).json_body
+    a.admin.post(f"/enrolments/{enrolment['id']}/confirm")
+    assert all(p["name"] != "A 的课程" for p in b.admin.get("/programmes").json_body["items"])
+    assert b.admin.get(f"/programmes/{programme['id']}").status_code == 404
+    assert b.admin.patch(f"/programmes/{programme['id']}", {"name": "pwned"}).status_code == 404
+    b_cohort = {**cohort_body, "campus_id": b.campus["id"]}
+    assert b.admin.post(f"/programmes/{programme['id']}/cohorts", b_cohort).status_code == 404
+    assert b.admin.get("/cohorts?from=2000-01-01").json_body["items"] == []
+    assert b.admin.get(f"/cohorts?programme_id={programme['id']}&from=2000-01-01").json_body["items"] == []
+    assert b.admin.get(f"/cohorts/open?programme_id={programme['id']}").json_body["items"] == []
+    assert b.admin.get("/cohorts/open").json_body["items"] == []
+    assert b.admin.get(f"/cohorts/{cohort['id']}").status_code == 404
+    assert b.admin.patch(f"/cohorts/{cohort['id']}", {"status": "cancelled", "seats": 1}).status_code == 404
+    assert b.admin.get(f"/cohorts/{cohort['id']}/enrolments").status_code == 404
+    b_lead = b.consultant.post("/leads", {"name": "B 的孩子", "guardians": [{"name": "B", "phones": ["13900139555"]}]})
+    for lead_id in (a.lead["id"], b_lead.json_body["id"]):
+        assert b.admin.post(f"/cohorts/{cohort['id']}/enrolments", {"lead_id": lead_id}).status_code == 404
+    assert b.admin.post(f"/enrolments/{enrolment['id']}/decline").status_code == 404
+    assert b.admin.post(f"/enrolments/{enrolment['id']}/confirm").status_code == 404
+    seen = a.admin.get(f"/cohorts/{cohort['id']}").json_body
+    assert (seen["status"], seen["seats"], seen["confirmed"], seen["pending"]) == ("open", 2, 1, 0)
+    assert a.admin.get(f"/programmes/{programme['id']}").json_body["name"] == "A 的课程"
+    b.admin.post("/programmes", {"name": "B 的课程"})
+    assert [p["name"] for p in a.admin.get("/programmes").json_body["items"]] == ["A 的课程"]
+
+
 PROBES = {
     ("GET", "/me"): probe_me,
     ("POST", "/campuses"): probe_create_campus,
@@ -521,6 +551,19 @@ PROBES = {
     ("DELETE", "/glossary/{phrase_id}"): probe_board,
     ("GET", "/settings/security"): probe_frozen,
     ("PATCH", "/settings/security"): probe_frozen,
+    ("POST", "/programmes"): probe_programmes,
+    ("GET", "/programmes"): probe_programmes,
+    ("GET", "/programmes/{programme_id}"): probe_programmes,
+    ("PATCH", "/programmes/{programme_id}"): probe_programmes,
+    ("POST", "/programmes/{programme_id}/cohorts"): probe_programmes,
+    ("GET", "/cohorts"): probe_programmes,
+    ("GET", "/cohorts/open"): probe_programmes,
+    ("GET", "/cohorts/{cohort_id}"): probe_programmes,
+    ("PATCH", "/cohorts/{cohort_id}"): probe_programmes,
+    ("POST", "/cohorts/{cohort_id}/enrolments"): probe_programmes,
+    ("GET", "/cohorts/{cohort_id}/enrolments"): probe_programmes,
+    ("POST", "/enrolments/{enrolment_id}/confirm"): probe_programmes,
+    ("POST", "/enrolments/{enrolment_id}/decline"): probe_programmes,
 }
 
 

@@ -242,7 +242,7 @@ def settle(
 def add_skip_reason(tenant: str, message_id: str, reason: str) -> None:
     header = MessageItem(keys.message_pk(tenant, message_id), keys.MESSAGE_SK)
     path = MessageItem.skipped_by_reason[reason]
-    header.update(actions=[path.set(path.if_not_exists(0) + 1)])
+    header.update(actions=[path.set((path | 0) + 1)])  # `|`: if_not_exists
 
 
 def set_due(tenant: str, message_id: str, minute: str | None) -> None:

@@ -624,3 +624,21 @@ def outbox(principal: Principal, limit: int, cursor: str | None) -> Page[OutboxE
         principal.tenant, limit=limit, cursor=cursor, scope=f"{principal.tenant}:outbox"
     )
     return Page[OutboxEntry](items=[OutboxEntry.model_validate(i) for i in items], next_cursor=next_cursor)
+
+
+def cancel(tenant: str, message_id: str, reason: str = "cancelled") -> int:
+    """Stops a message's recipients still waiting (one being sent this instant goes out):
+    for a reminder whose reason went away. Safe to run twice; returns how many it stopped."""
+    stopped = 0
+    for recipient in messaging_db.waiting(tenant, message_id):
+        if recipient["status"] != "queued":
+            continue
+        n, fields = int(recipient["n"]), {"reason": reason}
+        if messaging_db.settle(
+            tenant, message_id, n, status="skipped", lease_until=None, fields=fields, count="skipped"
+        ):
+            messaging_db.add_skip_reason(tenant, message_id, reason)
+            stopped += 1
+    if not messaging_db.waiting(tenant, message_id):
+        messaging_db.set_due(tenant, message_id, None)
+    return stopped

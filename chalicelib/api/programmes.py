@@ -1,0 +1,211 @@
+"""Programmes (课程), cohorts (班级) and enrolments (报名)."""
+
+from __future__ import annotations
+
+from chalice import Blueprint
+
+from chalicelib.api.routing import Call, endpoint
+from chalicelib.domain import programmes
+from chalicelib.schemas.common import Page, PageQuery
+from chalicelib.schemas.programmes import (
+    Cohort,
+    CohortListQuery,
+    CohortPatch,
+    CohortRequest,
+    Enrolment,
+    EnrolmentRequest,
+    OpenCohortQuery,
+    Programme,
+    ProgrammePatch,
+    ProgrammeRequest,
+    PublicCohort,
+)
+
+bp = Blueprint(__name__)
+MANAGERS = programmes.MANAGERS
+ENROLLERS = programmes.ENROLLERS
+
+
+@endpoint(
+    bp,
+    "POST",
+    "/programmes",
+    summary="Create a programme: a course, workshop or seminar (课程)",
+    tags=["programmes"],
+    roles_allowed=MANAGERS,
+    body=ProgrammeRequest,
+    response=Programme,
+    status=201,
+)
+def create_programme(call: Call) -> Programme:
+    return programmes.create_programme(call.principal, call.body)
+
+
+@endpoint(
+    bp,
+    "GET",
+    "/programmes",
+    summary="Programmes, oldest first",
+    tags=["programmes"],
+    query=PageQuery,
+    response=Page[Programme],
+)
+def list_programmes(call: Call) -> Page[Programme]:
+    return programmes.list_programmes(call.principal, call.query)
+
+
+@endpoint(
+    bp,
+    "GET",
+    "/programmes/{programme_id}",
+    summary="A programme",
+    tags=["programmes"],
+    response=Programme,
+    errors=[404],
+)
+def get_programme(call: Call) -> Programme:
+    return programmes.get_programme(call.principal, call.params["programme_id"])
+
+
+@endpoint(
+    bp,
+    "PATCH",
+    "/programmes/{programme_id}",
+    summary="Change a programme (inactive: no new cohorts)",
+    tags=["programmes"],
+    roles_allowed=MANAGERS,
+    body=ProgrammePatch,
+    response=Programme,
+    errors=[404],
+)
+def patch_programme(call: Call) -> Programme:
+    return programmes.patch_programme(call.principal, call.params["programme_id"], call.body)
+
+
+@endpoint(
+    bp,
+    "POST",
+    "/programmes/{programme_id}/cohorts",
+    summary="Open a cohort (班级) of a programme: dates, teacher, schedule, price, instalments, seats",
+    tags=["programmes"],
+    roles_allowed=MANAGERS,
+    body=CohortRequest,
+    response=Cohort,
+    status=201,
+    errors=[404, 409],
+)
+def create_cohort(call: Call) -> Cohort:
+    return programmes.create_cohort(call.principal, call.params["programme_id"], call.body)
+
+
+@endpoint(
+    bp,
+    "GET",
+    "/cohorts",
+    summary="Cohorts starting on or after a day (default today), earliest first",
+    tags=["programmes"],
+    query=CohortListQuery,
+    response=Page[Cohort],
+)
+def list_cohorts(call: Call) -> Page[Cohort]:
+    return programmes.list_cohorts(call.principal, call.query)
+
+
+@endpoint(
+    bp,
+    "GET",
+    "/cohorts/open",
+    summary="Open cohorts with seats left, as the school's website will list them",
+    tags=["programmes"],
+    query=OpenCohortQuery,
+    response=Page[PublicCohort],
+)
+def open_cohorts(call: Call) -> Page[PublicCohort]:
+    q = call.query
+    return programmes.open_cohorts(call.principal.tenant, q.programme_id, q.limit, q.cursor)
+
+
+@endpoint(
+    bp,
+    "GET",
+    "/cohorts/{cohort_id}",
+    summary="A cohort with its enrolment counts and seats left",
+    tags=["programmes"],
+    response=Cohort,
+    errors=[404],
+)
+def get_cohort(call: Call) -> Cohort:
+    return programmes.get_cohort(call.principal, call.params["cohort_id"])
+
+
+@endpoint(
+    bp,
+    "PATCH",
+    "/cohorts/{cohort_id}",
+    summary="Change a cohort; close or cancel it (seats never below the confirmed enrolments)",
+    tags=["programmes"],
+    roles_allowed=MANAGERS,
+    body=CohortPatch,
+    response=Cohort,
+    errors=[404, 409],
+)
+def patch_cohort(call: Call) -> Cohort:
+    return programmes.patch_cohort(call.principal, call.params["cohort_id"], call.body)
+
+
+@endpoint(
+    bp,
+    "POST",
+    "/cohorts/{cohort_id}/enrolments",
+    summary="Enrol a lead in a cohort (pending until confirmed or declined)",
+    tags=["programmes"],
+    roles_allowed=ENROLLERS,
+    body=EnrolmentRequest,
+    response=Enrolment,
+    status=201,
+    errors=[404, 409],
+)
+def enrol(call: Call) -> Enrolment:
+    return programmes.enrol(call.principal, call.params["cohort_id"], call.body)
+
+
+@endpoint(
+    bp,
+    "GET",
+    "/cohorts/{cohort_id}/enrolments",
+    summary="A cohort's enrolments (of the leads you may see)",
+    tags=["programmes"],
+    query=PageQuery,
+    response=Page[Enrolment],
+    errors=[404],
+)
+def list_enrolments(call: Call) -> Page[Enrolment]:
+    return programmes.list_enrolments(call.principal, call.params["cohort_id"], call.query)
+
+
+@endpoint(
+    bp,
+    "POST",
+    "/enrolments/{enrolment_id}/confirm",
+    summary="Confirm an enrolment: it takes a seat (409 COHORT_FULL when none is left)",
+    tags=["programmes"],
+    roles_allowed=ENROLLERS,
+    response=Enrolment,
+    errors=[404, 409],
+)
+def confirm(call: Call) -> Enrolment:
+    return programmes.confirm(call.principal, call.params["enrolment_id"])
+
+
+@endpoint(
+    bp,
+    "POST",
+    "/enrolments/{enrolment_id}/decline",
+    summary="Decline an enrolment: a confirmed one gives its seat back; its reminder is stopped",
+    tags=["programmes"],
+    roles_allowed=ENROLLERS,
+    response=Enrolment,
+    errors=[404, 409],
+)
+def decline(call: Call) -> Enrolment:
+    return programmes.decline(call.principal, call.params["enrolment_id"])

@@ -1,0 +1,276 @@
+"""Programmes, cohorts and enrolments.
+
+Seats are an invariant of the database: confirming an enrolment is one transaction that
+moves the enrolment (conditional on its version) and raises the cohort's `confirmed`
+under `confirmed < seats` and `status = open`. A lead's enrolment is keyed by the lead in
+the cohort's partition, so it exists at most once. An open cohort carries the sparse
+GSI3/GSI4 keys the public list reads; closing or cancelling it removes them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.exceptions import UpdateError
+
+from chalicelib.db import cursor as cursors
+from chalicelib.db import keys, transactions
+from chalicelib.db.convert import values
+from chalicelib.db.items import CohortItem, EnrolmentItem, EnrolmentLinkItem, ProgrammeItem
+from chalicelib.db.paging import first_page
+from chalicelib.errors import ConflictError
+
+# --- programmes (tenant partition) ---------------------------------------------------
+
+
+def _programme(data: dict[str, Any]) -> dict[str, Any]:
+    out = dict(data)
+    out["kind"] = out.pop("programme_kind")
+    return out
+
+
+def put_programme(tenant: str, data: dict[str, Any]) -> None:
+    fields = {k: v for k, v in data.items() if k != "kind"}
+    item = ProgrammeItem(keys.tenant_pk(tenant), keys.programme_sk(data["id"]), programme_kind=data["kind"], **fields)
+    item.save(condition=ProgrammeItem.PK.does_not_exist())
+
+
+def get_programme(tenant: str, programme_id: str) -> dict[str, Any] | None:
+    try:
+        return _programme(values(ProgrammeItem.get(keys.tenant_pk(tenant), keys.programme_sk(programme_id))))
+    except ProgrammeItem.DoesNotExist:
+        return None
+
+
+def list_programmes(
+    tenant: str, *, active: bool | None, limit: int, cursor: str | None, scope: str
+) -> tuple[list[dict[str, Any]], str | None]:
+    result = ProgrammeItem.query(
+        keys.tenant_pk(tenant),
+        ProgrammeItem.SK.startswith(keys.PROGRAMME_PREFIX),
+        filter_condition=(ProgrammeItem.active == active) if active is not None else None,
+        limit=limit,
+        last_evaluated_key=cursors.decode(cursor, scope),
+    )
+    items, last = first_page(result, ProgrammeItem)
+    return [_programme(values(i)) for i in items], cursors.encode(last, scope)
+
+
+def update_programme(tenant: str, programme_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
+    item = ProgrammeItem(keys.tenant_pk(tenant), keys.programme_sk(programme_id))
+    actions = []
+    for name, value in changes.items():
+        attr = getattr(ProgrammeItem, "programme_kind" if name == "kind" else name)
+        actions.append(attr.set(value) if value is not None else attr.remove())
+    try:
+        item.update(actions=actions, condition=ProgrammeItem.PK.exists())
+    except UpdateError as exc:
+        if transactions.condition_failed(exc):
+            return None
+        raise
+    return _programme(values(item))
+
+
+# --- cohorts (own partition) -----------------------------------------------------------
+
+
+def _index_keys(tenant: str, data: dict[str, Any]) -> dict[str, str | None]:
+    sort = keys.cohort_sort(data["starts_on"], data["id"])
+    is_open = data["status"] == "open"
+    return {
+        "GSI1PK": keys.cohorts_of(tenant),
+        "GSI1SK": sort,
+        "GSI2PK": keys.cohorts_of_programme(tenant, data["programme_id"]),
+        "GSI2SK": sort,
+        "GSI3PK": keys.open_cohorts(tenant) if is_open else None,
+        "GSI3SK": sort if is_open else None,
+        "GSI4PK": keys.open_cohorts_of_programme(tenant, data["programme_id"]) if is_open else None,
+        "GSI4SK": sort if is_open else None,
+    }
+
+
+def put_cohort(tenant: str, data: dict[str, Any]) -> None:
+    item = CohortItem(keys.cohort_pk(tenant, data["id"]), keys.COHORT_SK, **data, **_index_keys(tenant, data))
+    item.save(condition=CohortItem.PK.does_not_exist())
+
+
+def get_cohort(tenant: str, cohort_id: str, *, consistent: bool = False) -> dict[str, Any] | None:
+    try:
+        item = CohortItem.get(keys.cohort_pk(tenant, cohort_id), keys.COHORT_SK, consistent_read=consistent)
+    except CohortItem.DoesNotExist:
+        return None
+    return values(item)
+
+
+def list_cohorts(
+    tenant: str,
+    *,
+    programme_id: str | None,
+    status: str | None,
+    from_day: str,
+    limit: int,
+    cursor: str | None,
+    scope: str,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """A school's (or a programme's) cohorts starting on or after a day, earliest first."""
+    if programme_id:
+        index, part, sort = CohortItem.gsi2, keys.cohorts_of_programme(tenant, programme_id), CohortItem.GSI2SK
+    else:
+        index, part, sort = CohortItem.gsi1, keys.cohorts_of(tenant), CohortItem.GSI1SK
+    result = index.query(
+        part,
+        sort >= from_day,
+        filter_condition=(CohortItem.status == status) if status else None,
+        limit=limit,
+        last_evaluated_key=cursors.decode(cursor, scope),
+    )
+    items, last = first_page(result, CohortItem)
+    return [values(i) for i in items], cursors.encode(last, scope)
+
+
+def open_cohorts(
+    tenant: str, *, programme_id: str | None, from_day: str, limit: int, cursor: str | None, scope: str
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Open cohorts (the sparse index) starting on or after a day, with seats left."""
+    if programme_id:
+        index, part, sort = CohortItem.gsi4, keys.open_cohorts_of_programme(tenant, programme_id), CohortItem.GSI4SK
+    else:
+        index, part, sort = CohortItem.gsi3, keys.open_cohorts(tenant), CohortItem.GSI3SK
+    result = index.query(
+        part,
+        sort >= from_day,
+        filter_condition=CohortItem.confirmed < CohortItem.seats,
+        limit=limit,
+        last_evaluated_key=cursors.decode(cursor, scope),
+    )
+    items, last = first_page(result, CohortItem)
+    return [values(i) for i in items], cursors.encode(last, scope)
+
+
+def update_cohort(tenant: str, before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """Writes the changed fields if nobody changed the cohort since `before` was read, and
+    never leaves fewer seats than confirmed enrolments (a condition, not a Python check)."""
+    item = CohortItem(keys.cohort_pk(tenant, before["id"]), keys.COHORT_SK)
+    actions = []
+    for name, value in after.items():
+        if name in ("confirmed", "pending", "declined", "version") or before.get(name) == value:
+            continue
+        attr = getattr(CohortItem, name)
+        actions.append(attr.set(value) if value is not None else attr.remove())
+    for name, value in _index_keys(tenant, after).items():
+        attr = getattr(CohortItem, name)
+        actions.append(attr.set(value) if value is not None else attr.remove())
+    actions.append(CohortItem.version.add(1))
+    condition = CohortItem.version == int(before.get("version") or 0)
+    if after["seats"] != before["seats"]:
+        condition &= CohortItem.confirmed <= after["seats"]
+    try:
+        item.update(actions=actions, condition=condition)
+    except UpdateError as exc:
+        if not transactions.condition_failed(exc):
+            raise
+        now = get_cohort(tenant, before["id"], consistent=True)
+        if now is not None and int(now.get("version") or 0) == int(before.get("version") or 0):
+            raise ConflictError(
+                f"{now['confirmed']} enrolments are confirmed: seats cannot go below that.",
+                code="SEATS_BELOW_CONFIRMED",
+            ) from exc
+        raise ConflictError("The cohort changed meanwhile; try again.", code="EDIT_CONFLICT") from exc
+    return values(item)
+
+
+# --- enrolments (in the cohort's partition) ------------------------------------------
+
+
+def _enrolment(tenant: str, data: dict[str, Any]) -> EnrolmentItem:
+    return EnrolmentItem(keys.cohort_pk(tenant, data["cohort_id"]), keys.enrolment_sk(data["lead_id"]), **data)
+
+
+def create_enrolment(tenant: str, data: dict[str, Any]) -> None:
+    """The enrolment (one per lead and cohort), the cohort's pending count and the lead's link."""
+    cohort = CohortItem(keys.cohort_pk(tenant, data["cohort_id"]), keys.COHORT_SK)
+    link = EnrolmentLinkItem(
+        keys.lead_pk(tenant, data["lead_id"]),
+        keys.enrolment_link_sk(data["cohort_id"]),
+        other_id=data["id"],
+        at=data["created_at"],
+    )
+    try:
+        with transactions.write() as tx:
+            tx.save(_enrolment(tenant, data), condition=EnrolmentItem.PK.does_not_exist(), label="enrolled")
+            tx.save(link)
+            tx.update(
+                cohort,
+                [CohortItem.pending.add(1)],
+                condition=CohortItem.PK.exists() & (CohortItem.status == "open"),
+                label="cohort",
+            )
+    except transactions.TransactionConflict as exc:
+        if "enrolled" in exc.failed:
+            raise ConflictError("This lead is already enrolled in this cohort.", code="ALREADY_ENROLLED") from exc
+        raise ConflictError("The cohort is no longer open.", code="COHORT_NOT_OPEN") from exc
+
+
+def get_enrolment(tenant: str, cohort_id: str, lead_id: str) -> dict[str, Any] | None:
+    try:
+        item = EnrolmentItem.get(keys.cohort_pk(tenant, cohort_id), keys.enrolment_sk(lead_id), consistent_read=True)
+    except EnrolmentItem.DoesNotExist:
+        return None
+    return values(item)
+
+
+def list_enrolments(
+    tenant: str, cohort_id: str, *, status: str | None, limit: int, cursor: str | None, scope: str
+) -> tuple[list[dict[str, Any]], str | None]:
+    result = EnrolmentItem.query(
+        keys.cohort_pk(tenant, cohort_id),
+        EnrolmentItem.SK.startswith(keys.ENROLMENT_PREFIX),
+        filter_condition=(EnrolmentItem.status == status) if status else None,
+        limit=limit,
+        last_evaluated_key=cursors.decode(cursor, scope),
+    )
+    items, last = first_page(result, EnrolmentItem)
+    return [values(i) for i in items], cursors.encode(last, scope)
+
+
+def confirmed_enrolments(tenant: str, cohort_id: str) -> list[dict[str, Any]]:
+    """Every confirmed enrolment of a cohort (at most its seats): one Query."""
+    query = EnrolmentItem.query(
+        keys.cohort_pk(tenant, cohort_id),
+        EnrolmentItem.SK.startswith(keys.ENROLMENT_PREFIX),
+        filter_condition=EnrolmentItem.status == "confirmed",
+    )
+    return [values(i) for i in query]
+
+
+def move_enrolment(tenant: str, before: dict[str, Any], after: dict[str, Any]) -> None:
+    """Moves an enrolment to another status with the cohort's counters, all or nothing.
+    Raises TransactionConflict with "enrolment" (it changed meanwhile) or "cohort" (the
+    cohort is full or not open) among the failed labels."""
+    cohort = CohortItem(keys.cohort_pk(tenant, before["cohort_id"]), keys.COHORT_SK)
+    old, new = before["status"], after["status"]
+    counters = [getattr(CohortItem, new).add(1), getattr(CohortItem, old).add(-1)]
+    condition = CohortItem.PK.exists()
+    if new == "confirmed":
+        condition &= (CohortItem.confirmed < CohortItem.seats) & (CohortItem.status == "open")
+    item = _enrolment(tenant, {**after, "version": int(before.get("version") or 0) + 1})
+    with transactions.write() as tx:
+        tx.save(item, condition=EnrolmentItem.version == int(before.get("version") or 0), label="enrolment")
+        tx.update(cohort, counters, condition=condition, label="cohort")
+
+
+def set_reminder(tenant: str, enrolment: dict[str, Any], message_id: str | None, at: str | None) -> bool:
+    """Records a rescheduled reminder if the enrolment is still as read (False if not)."""
+    item = EnrolmentItem(keys.cohort_pk(tenant, enrolment["cohort_id"]), keys.enrolment_sk(enrolment["lead_id"]))
+    actions = [
+        EnrolmentItem.reminder_message_id.set(message_id) if message_id else EnrolmentItem.reminder_message_id.remove(),
+        EnrolmentItem.reminder_at.set(at) if at else EnrolmentItem.reminder_at.remove(),
+        EnrolmentItem.version.add(1),
+    ]
+    try:
+        item.update(actions=actions, condition=EnrolmentItem.version == int(enrolment.get("version") or 0))
+    except UpdateError as exc:
+        if transactions.condition_failed(exc):
+            return False
+        raise
+    return True
