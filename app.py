@@ -16,6 +16,7 @@ from chalicelib.api import (
     reports,
     schedule,
     users,
+    website,
 )
 from chalicelib.observability import logger, metrics
 from chalicelib.settings import get_settings
@@ -44,6 +45,7 @@ for blueprint in (
     reports.bp,
     board.bp,
     configuration.bp,
+    website.bp,
     openapi.bp,
 ):
     app.register_blueprint(blueprint)

@@ -3,8 +3,9 @@
 `endpoint(...)` registers a Chalice route and, around the view: authenticates the bearer
 token, checks the role, parses the body and the query string with pydantic (unknown
 fields rejected), turns every error into the JSON envelope, and records the metadata the
-OpenAPI builder reads. Chalice turns any other exception into a bare 500 before
-middleware sees it, which is why this lives here and not in middleware.
+OpenAPI builder reads. Public routes may name a `gate` (headers, source IP -> caller, run
+before the input is read) and their own CORS. Chalice turns any other exception into a
+bare 500 before middleware sees it, which is why this lives here and not in middleware.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalice import Blueprint, Response
+from chalice import Blueprint, CORSConfig, Response
 from pydantic import BaseModel, ValidationError
 
 from chalicelib.domain import audit, auth, roles
@@ -57,6 +58,7 @@ class Call:
     source_ip: str | None
     user_agent: str | None
     headers: dict[str, str]
+    caller: Any = None  # public routes: what `gate` returned (a website's API key)
 
 
 def error_response(exc: CrmError) -> Response:
@@ -139,6 +141,8 @@ def endpoint(
     errors: Iterable[int] = (),
     public: bool = False,
     content_type: str = JSON,
+    cors: CORSConfig | None = None,
+    gate: Callable[[dict[str, str], str | None], Any] | None = None,
 ) -> Callable[[Callable[[Call], Any]], Callable[..., Response]]:
     allowed = None if public else frozenset(roles_allowed or ())
 
@@ -155,6 +159,7 @@ def endpoint(
                     logger.append_keys(tenant=principal.tenant, user=principal.user_id)
                     if principal.role not in allowed:
                         raise ForbiddenError("Your role may not do this.", code="ROLE_FORBIDDEN")
+                caller = gate(headers, identity.get("sourceIp")) if gate else None  # before reading the input
                 call = Call(
                     principal=principal,
                     params=params,
@@ -163,6 +168,7 @@ def endpoint(
                     source_ip=identity.get("sourceIp"),
                     user_agent=headers.get("user-agent"),
                     headers=headers,
+                    caller=caller,
                 )
                 response = _render(fn(call), status)
             except CrmError as exc:
@@ -193,7 +199,8 @@ def endpoint(
                 content_type=content_type,
             )
         )
-        bp.route(path, methods=[method.upper()])(view)
+        route_options = {"cors": cors} if cors is not None else {}  # else the app's CORS
+        bp.route(path, methods=[method.upper()], **route_options)(view)
         return view
 
     return decorate
