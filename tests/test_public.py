@@ -346,3 +346,11 @@ def test_a_duty_consultant_who_left_no_longer_receives_applications(web, client)
     assert apply(client, web.key, form(phone=phone)).status_code == 202
     assert leads_with(web, phone)[0]["owner_id"] is None
     assert len(notes(web.manager)) == 1
+
+
+def test_public_requests_are_in_the_schools_audit_as_their_key(web, client):
+    created = new_key(web)
+    assert apply(client, created["key"]).status_code == 202
+    entries = web.admin.get("/audit").json_body["items"]
+    mine = [e for e in entries if e.get("username") == f"api-key:{created['id']}"]
+    assert [(e["route"], e["status"]) for e in mine] == [("/public/applications", 202)]

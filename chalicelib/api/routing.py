@@ -152,7 +152,7 @@ def endpoint(
             request = bp.current_request
             headers = {k.lower(): v for k, v in (request.headers or {}).items()}
             identity = (request.context or {}).get("identity") or {}
-            principal, call = None, None
+            principal, call, caller = None, None, None
             try:
                 if allowed is not None:
                     principal = auth.authenticate(headers.get("authorization"))
@@ -180,6 +180,17 @@ def endpoint(
                 response = error_response(CrmError("Something went wrong on our side; it was logged."))
             if principal is not None:
                 _audit(principal, method.upper(), path, params, response.status_code, identity, headers, call)
+            elif getattr(caller, "tenant", None):  # a website's key: metered and traced like staff requests
+                audit.record(
+                    caller.tenant,
+                    action="read" if method.upper() == "GET" else "write",
+                    username=f"api-key:{caller.key_id}",
+                    method=method.upper(),
+                    route=path,
+                    status=response.status_code,
+                    ip=identity.get("sourceIp"),
+                    user_agent=headers.get("user-agent"),
+                )
             return response
 
         spec_errors = sorted(set(errors) | {400} | (set() if public else {401, 403, 423}))
