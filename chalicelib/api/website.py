@@ -93,7 +93,7 @@ def public_cohorts(call: Call) -> Page[PublicCohort]:
     body=ApplicationRequest,
     response=ApplicationReceipt,
     status=202,
-    errors=[401, 403, 429],
+    errors=[401, 403, 409, 429],
     cors=PUBLIC_CORS,
     gate=api_keys.authenticate,
 )

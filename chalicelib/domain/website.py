@@ -12,13 +12,14 @@ from typing import Any
 from chalicelib.db import leads as leads_db
 from chalicelib.db import schedule as schedule_db
 from chalicelib.db import tenants as tenants_db
+from chalicelib.db import transactions
 from chalicelib.db import users as users_db
 from chalicelib.db.leads import DuplicatePhoneError, OwnerCapError
-from chalicelib.domain import clock, ids, leads, phones
+from chalicelib.domain import clock, ids, leads, phones, retry
 from chalicelib.domain import config as tenant_config
 from chalicelib.domain.api_keys import PublicCaller
 from chalicelib.domain.tenants import DUTY_ROLES, get_tenant
-from chalicelib.errors import ValidationFailedError
+from chalicelib.errors import ConflictError, ValidationFailedError
 from chalicelib.observability import logger
 from chalicelib.schemas.common import Page, PageQuery
 from chalicelib.schemas.leads import Guardian, HistoryEntry, Lead, Phone
@@ -28,6 +29,7 @@ from chalicelib.schemas.website import ApplicationReceipt, ApplicationRequest, P
 
 SOURCE = "website"  # 官网, a default lead source
 CREATED_BY = "website"
+TRIES = 3
 
 
 def open_cohorts(caller: PublicCaller, query: PageQuery) -> Page[PublicCohort]:
@@ -61,16 +63,17 @@ def apply(caller: PublicCaller, request: ApplicationRequest) -> ApplicationRecei
         "cohort_id": request.cohort_id,
         "message": request.message,
     }
-    claim = leads_db.phone_claim(caller.tenant, e164)
-    if claim is None or not claim.lead_ids:
+    for attempt in range(TRIES):
+        claim = leads_db.phone_claim(caller.tenant, e164)
+        if claim is not None and claim.lead_ids:
+            _applied_again(caller.tenant, claim.lead_ids[0], details)
+            return ApplicationReceipt()
         try:
             _new_lead(caller, tenant.timezone, request, Phone(e164=e164, raw=request.phone), details)
             return ApplicationReceipt()
-        except DuplicatePhoneError:  # the same form sent twice at once: the other one won
-            claim = leads_db.phone_claim(caller.tenant, e164)
-    if claim is not None and claim.lead_ids:
-        _applied_again(caller.tenant, claim.lead_ids[0], details)
-    return ApplicationReceipt()
+        except (DuplicatePhoneError, transactions.TransactionBusy):  # the same form sent twice at once
+            retry.pause(attempt)  # then the other one's lead is there to be found
+    raise ConflictError("The form was sent twice at the same moment; please send it again.", code="TRY_AGAIN")
 
 
 def _new_lead(
