@@ -17,6 +17,7 @@ from chalicelib.api import (
     reports,
     schedule,
     users,
+    website,
 )
 from chalicelib.observability import logger, metrics
 from chalicelib.settings import get_settings
@@ -46,6 +47,7 @@ for blueprint in (
     board.bp,
     configuration.bp,
     programmes.bp,
+    website.bp,
     openapi.bp,
 ):
     app.register_blueprint(blueprint)

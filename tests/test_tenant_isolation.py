@@ -6,6 +6,7 @@ Every registered route must have a probe here: adding a route without one fails
 
 from __future__ import annotations
 
+import json
 import urllib.parse
 
 import pytest
@@ -13,7 +14,12 @@ import pytest
 from chalicelib.api.routing import REGISTRY
 from chalicelib.db import telemetry
 
-PUBLIC = {("POST", "/auth/login"), ("GET", "/openapi.json")}
+PUBLIC = {
+    ("POST", "/auth/login"),
+    ("GET", "/openapi.json"),
+    ("GET", "/public/cohorts"),
+    ("POST", "/public/applications"),
+}
 
 
 def _ids(items):
@@ -425,6 +431,35 @@ def probe_programmes(a, b):
     assert [p["name"] for p in a.admin.get("/programmes").json_body["items"]] == ["A 的课程"]
 
 
+def probe_api_keys(a, b):
+    key = a.admin.post("/settings/api-keys", {"name": "A 官网", "campus_id": a.campus["id"]}).json_body
+    assert b.admin.post("/settings/api-keys", {"name": "B", "campus_id": a.campus["id"]}).status_code == 400
+    assert key["id"] not in _ids(b.admin.get("/settings/api-keys").json_body["items"])
+    assert b.admin.delete(f"/settings/api-keys/{key['id']}").status_code == 404
+    assert [k["revoked"] for k in a.admin.get("/settings/api-keys").json_body["items"]] == [False]
+    # A's key reaches only A: the lead lands with A, even with the phone of a lead of B's
+    b_phone = "13700137000"
+    b.admin.post(
+        "/leads", {"name": "B 的孩子", "campus_id": b.campus["id"], "guardians": [{"name": "B", "phones": [b_phone]}]}
+    )
+    form = {"learner_name": "网上报名", "guardian_name": "家长", "phone": b_phone, "consent": True}
+    headers = {"X-Api-Key": key["key"], "Content-Type": "application/json"}
+    assert a.client.http.post("/public/applications", headers=headers, body=json.dumps(form)).status_code == 202
+    assert [x["name"] for x in a.admin.get(f"/leads?q={b_phone}").json_body["items"]] == ["网上报名"]
+    assert [x["name"] for x in b.admin.get(f"/leads?q={b_phone}").json_body["items"]] == ["B 的孩子"]
+
+
+def probe_patch_campus(a, b):
+    response = b.admin.patch(f"/campuses/{a.campus['id']}", {"duty_consultant_id": b.consultant.user["id"]})
+    assert response.status_code == 404
+    # nor can A's campus name B's consultant
+    response = a.admin.patch(f"/campuses/{a.campus['id']}", {"duty_consultant_id": b.consultant.user["id"]})
+    assert response.status_code == 400
+    assert {c["id"]: c for c in a.admin.get("/campuses").json_body["items"]}[a.campus["id"]][
+        "duty_consultant_id"
+    ] is None
+
+
 PROBES = {
     ("GET", "/me"): probe_me,
     ("POST", "/campuses"): probe_create_campus,
@@ -564,6 +599,10 @@ PROBES = {
     ("GET", "/cohorts/{cohort_id}/enrolments"): probe_programmes,
     ("POST", "/enrolments/{enrolment_id}/confirm"): probe_programmes,
     ("POST", "/enrolments/{enrolment_id}/decline"): probe_programmes,
+    ("POST", "/settings/api-keys"): probe_api_keys,
+    ("GET", "/settings/api-keys"): probe_api_keys,
+    ("DELETE", "/settings/api-keys/{key_id}"): probe_api_keys,
+    ("PATCH", "/campuses/{campus_id}"): probe_patch_campus,
 }
 
 

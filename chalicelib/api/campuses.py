@@ -4,10 +4,12 @@ from chalice import Blueprint
 
 from chalicelib.api.routing import Call, endpoint
 from chalicelib.domain import roles, tenants
-from chalicelib.schemas.campuses import Campus, CampusCreateRequest
+from chalicelib.schemas.campuses import Campus, CampusCreateRequest, CampusPatchRequest
 from chalicelib.schemas.common import Page, PageQuery
+from chalicelib.schemas.users import Role
 
 bp = Blueprint(__name__)
+CAMPUS_EDITORS = frozenset({Role.admin, Role.manager})
 
 
 @endpoint(
@@ -28,3 +30,18 @@ def create_campus(call: Call) -> Campus:
 @endpoint(bp, "GET", "/campuses", summary="List campuses", tags=["campuses"], query=PageQuery, response=Page[Campus])
 def list_campuses(call: Call) -> Page[Campus]:
     return tenants.list_campuses(call.principal, call.query.limit, call.query.cursor)
+
+
+@endpoint(
+    bp,
+    "PATCH",
+    "/campuses/{campus_id}",
+    summary="Name the campus's duty consultant (值班顾问), who receives its website applications",
+    tags=["campuses"],
+    roles_allowed=CAMPUS_EDITORS,
+    body=CampusPatchRequest,
+    response=Campus,
+    errors=[404],
+)
+def patch_campus(call: Call) -> Campus:
+    return tenants.patch_campus(call.principal, call.params["campus_id"], call.body)

@@ -3,8 +3,9 @@
 `endpoint(...)` registers a Chalice route and, around the view: authenticates the bearer
 token, checks the role, parses the body and the query string with pydantic (unknown
 fields rejected), turns every error into the JSON envelope, and records the metadata the
-OpenAPI builder reads. Chalice turns any other exception into a bare 500 before
-middleware sees it, which is why this lives here and not in middleware.
+OpenAPI builder reads. Public routes may name a `gate` (headers, source IP -> caller, run
+before the input is read) and their own CORS. Chalice turns any other exception into a
+bare 500 before middleware sees it, which is why this lives here and not in middleware.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalice import Blueprint, Response
+from chalice import Blueprint, CORSConfig, Response
 from pydantic import BaseModel, ValidationError
 
 from chalicelib.domain import audit, auth, roles
@@ -59,6 +60,7 @@ class Call:
     user_agent: str | None
     headers: dict[str, str]
     upload: bytes | None = None  # the request body, for routes that take a file
+    caller: Any = None  # public routes: what `gate` returned (a website's API key)
 
 
 def error_response(exc: CrmError) -> Response:
@@ -142,6 +144,8 @@ def endpoint(
     public: bool = False,
     content_type: str = JSON,
     uploads: Iterable[str] = (),
+    cors: CORSConfig | None = None,
+    gate: Callable[[dict[str, str], str | None], Any] | None = None,
 ) -> Callable[[Callable[[Call], Any]], Callable[..., Response]]:
     allowed = None if public else frozenset(roles_allowed or ())
 
@@ -151,13 +155,14 @@ def endpoint(
             request = bp.current_request
             headers = {k.lower(): v for k, v in (request.headers or {}).items()}
             identity = (request.context or {}).get("identity") or {}
-            principal, call = None, None
+            principal, call, caller = None, None, None
             try:
                 if allowed is not None:
                     principal = auth.authenticate(headers.get("authorization"))
                     logger.append_keys(tenant=principal.tenant, user=principal.user_id)
                     if principal.role not in allowed:
                         raise ForbiddenError("Your role may not do this.", code="ROLE_FORBIDDEN")
+                caller = gate(headers, identity.get("sourceIp")) if gate else None  # before reading the input
                 call = Call(
                     principal=principal,
                     params=params,
@@ -167,6 +172,7 @@ def endpoint(
                     user_agent=headers.get("user-agent"),
                     headers=headers,
                     upload=request.raw_body if uploads else None,
+                    caller=caller,
                 )
                 response = _render(fn(call), status)
             except CrmError as exc:
@@ -178,6 +184,17 @@ def endpoint(
                 response = error_response(CrmError("Something went wrong on our side; it was logged."))
             if principal is not None:
                 _audit(principal, method.upper(), path, params, response.status_code, identity, headers, call)
+            elif getattr(caller, "tenant", None):  # a website's key: metered and traced like staff requests
+                audit.record(
+                    caller.tenant,
+                    action="read" if method.upper() == "GET" else "write",
+                    username=f"api-key:{caller.key_id}",
+                    method=method.upper(),
+                    route=path,
+                    status=response.status_code,
+                    ip=identity.get("sourceIp"),
+                    user_agent=headers.get("user-agent"),
+                )
             return response
 
         spec_errors = sorted(set(errors) | {400} | (set() if public else {401, 403, 423}))
@@ -198,7 +215,11 @@ def endpoint(
                 uploads=list(uploads),
             )
         )
-        route_options = {"content_types": list(uploads)} if uploads else {}
+        route_options: dict[str, Any] = {}
+        if uploads:
+            route_options["content_types"] = list(uploads)
+        if cors is not None:
+            route_options["cors"] = cors  # else the app's CORS
         bp.route(path, methods=[method.upper()], **route_options)(view)
         return view
 

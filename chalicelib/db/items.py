@@ -31,6 +31,7 @@ class CampusItem(BaseItem, discriminator="Campus"):
     address = UnicodeAttribute(null=True)
     phone = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
+    duty_consultant_id = UnicodeAttribute(null=True)  # where website applications land
 
 
 class UserItem(BaseItem, discriminator="User"):
@@ -645,3 +646,23 @@ class EnrolmentLinkItem(BaseItem, discriminator="EnrolmentLink"):
 
     other_id = UnicodeAttribute()
     at = UnicodeAttribute()
+
+
+# --- website integration ------------------------------------------------------------
+
+
+class ApiKeyItem(BaseItem, discriminator="ApiKey"):
+    """A school's public API key: the listing (tenant partition) and the lookup by hash
+    (platform partition) carry the same fields; only the listing is shown to staff."""
+
+    id = UnicodeAttribute()
+    tenant = UnicodeAttribute()
+    name = UnicodeAttribute()
+    prefix = UnicodeAttribute()  # the key's first characters, to recognise it
+    key_hash = UnicodeAttribute()  # SHA-256 of the key, hex
+    campus_id = UnicodeAttribute()
+    allowed_origins = ListAttribute(of=UnicodeAttribute, default=list)
+    rate_limit = NumberAttribute()  # requests a minute
+    created_by = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    revoked_at = UnicodeAttribute(null=True)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pynamodb.exceptions import UpdateError
+
 from chalicelib.db import cursor as cursors
-from chalicelib.db import keys, paging
+from chalicelib.db import keys, paging, transactions
 from chalicelib.db.convert import values
 from chalicelib.db.items import CampusItem, TenantItem
 from chalicelib.schemas.campuses import Campus
@@ -62,3 +64,24 @@ def campuses_by_id(tenant: str, campus_ids: list[str]) -> dict[str, Campus]:
 
 def existing_campus_ids(tenant: str, campus_ids: list[str]) -> set[str]:
     return set(campuses_by_id(tenant, campus_ids))
+
+
+def get_campus(tenant: str, campus_id: str) -> Campus | None:
+    try:
+        item = CampusItem.get(keys.tenant_pk(tenant), keys.campus_sk(campus_id))
+    except CampusItem.DoesNotExist:
+        return None
+    return Campus.model_validate(values(item))
+
+
+def set_duty_consultant(tenant: str, campus_id: str, user_id: str | None) -> Campus | None:
+    """Sets (or clears) a campus's duty consultant; None if there is no such campus."""
+    item = CampusItem(keys.tenant_pk(tenant), keys.campus_sk(campus_id))
+    action = CampusItem.duty_consultant_id.set(user_id) if user_id else CampusItem.duty_consultant_id.remove()
+    try:
+        item.update(actions=[action], condition=CampusItem.PK.exists())
+    except UpdateError as exc:
+        if transactions.condition_failed(exc):
+            return None
+        raise
+    return Campus.model_validate(values(item))

@@ -146,11 +146,11 @@ def _cap(config: TenantConfig) -> int:
     return config.lead_settings.max_leads_per_consultant
 
 
-def _split_phones(principal: Principal, numbers: list[str], family_id: str, lead_id: str | None):
-    """(new claims, family claims to join); a number held by another family is a 409."""
+def _split_phones(tenant: str, numbers: list[str], family_id: str, lead_id: str | None):
+    """(new claims, family claims to join); a number held by another family raises DuplicatePhoneError."""
     new, family = [], []
     for e164 in numbers:
-        claim = leads_db.phone_claim(principal.tenant, e164)
+        claim = leads_db.phone_claim(tenant, e164)
         if claim is None:
             new.append(e164)
         elif lead_id in claim.lead_ids:
@@ -158,7 +158,7 @@ def _split_phones(principal: Principal, numbers: list[str], family_id: str, lead
         elif claim.family_id == family_id:
             family.append(e164)
         else:
-            raise _duplicate(principal, e164)
+            raise DuplicatePhoneError(e164)
     return new, family
 
 
@@ -243,8 +243,6 @@ def create_lead(principal: Principal, request: LeadCreateRequest) -> LeadOut:
         created_at=now,
         updated_at=now,
     )
-    lead = protected_until(lead, config.lead_settings, tenant.timezone)
-    new, family = _split_phones(principal, lead.phones, family_id, None)
     entry = HistoryEntry(
         at=now,
         by=principal.user_id,
@@ -252,22 +250,41 @@ def create_lead(principal: Principal, request: LeadCreateRequest) -> LeadOut:
         details={"owner_id": lead.owner_id, "sibling_of": request.sibling_of},
     )
     try:
-        leads_db.create(
-            principal.tenant,
-            lead,
-            entry,
-            ids.new_id(),
-            new_phones=new,
-            family_phones=family,
-            siblings=siblings,
-            owner=OwnerChange(None, lead.owner_id, _cap(config)) if lead.owner_id else None,
-            used=used,
-        )
-    except DuplicatePhoneError as exc:  # lost a race for the phone
+        lead = write_new_lead(principal.tenant, lead, entry, config, tenant.timezone, siblings=siblings, used=used)
+    except DuplicatePhoneError as exc:  # a phone of another family, or lost a race for it
         raise _duplicate(principal, exc.e164) from exc
     except OwnerCapError as exc:
         raise _cap_error() from exc
     return _out(lead)
+
+
+def write_new_lead(
+    tenant: str,
+    lead: Lead,
+    entry: HistoryEntry,
+    config: TenantConfig,
+    timezone: str,
+    *,
+    siblings: list[str] = (),
+    used: dict[str, set[str]] | None = None,
+) -> Lead:
+    """Stores a new lead with its protection period, phone claims, sibling links, history and
+    owner counter in one transaction; whoever made it (staff, the website) decided the owner.
+    Raises DuplicatePhoneError (a phone of another family) or OwnerCapError."""
+    lead = protected_until(lead, config.lead_settings, timezone)
+    new, family = _split_phones(tenant, lead.phones, lead.family_id, None)
+    leads_db.create(
+        tenant,
+        lead,
+        entry,
+        ids.new_id(),
+        new_phones=new,
+        family_phones=family,
+        siblings=list(siblings),
+        owner=OwnerChange(None, lead.owner_id, _cap(config)) if lead.owner_id else None,
+        used=used,
+    )
+    return lead
 
 
 def _cap_error() -> ConflictError:
@@ -330,7 +347,10 @@ def patch_lead(principal: Principal, lead_id: str, request: LeadPatchRequest) ->
     if "guardians" in changes:
         guardians = _guardians(request.guardians or [], get_tenant(principal.tenant).phone_region)
         old_numbers, new_numbers = set(lead.phones), {p.e164 for g in guardians for p in g.phones}
-        new, family = _split_phones(principal, sorted(new_numbers - old_numbers), family_id, lead.id)
+        try:
+            new, family = _split_phones(principal.tenant, sorted(new_numbers - old_numbers), family_id, lead.id)
+        except DuplicatePhoneError as exc:
+            raise _duplicate(principal, exc.e164) from exc
         for e164 in sorted(old_numbers - new_numbers):
             claim = leads_db.phone_claim(principal.tenant, e164)
             if claim is not None and lead.id in claim.lead_ids:

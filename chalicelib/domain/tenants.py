@@ -8,8 +8,8 @@ from chalicelib.db import tenants as tenants_db
 from chalicelib.db import users as users_db
 from chalicelib.domain import clock, ids, passwords
 from chalicelib.domain.auth import Principal
-from chalicelib.errors import NotFoundError, ValidationFailedError
-from chalicelib.schemas.campuses import Campus, CampusCreateRequest
+from chalicelib.errors import ForbiddenError, NotFoundError, ValidationFailedError
+from chalicelib.schemas.campuses import Campus, CampusCreateRequest, CampusPatchRequest
 from chalicelib.schemas.common import Page
 from chalicelib.schemas.tenants import Tenant
 from chalicelib.schemas.users import Role, UserCreateRequest, UserRecord
@@ -95,3 +95,27 @@ def create_campus(principal: Principal, request: CampusCreateRequest) -> Campus:
 def list_campuses(principal: Principal, limit: int, cursor: str | None) -> Page[Campus]:
     items, next_cursor = tenants_db.list_campuses(principal.tenant, limit, cursor)
     return Page[Campus](items=items, next_cursor=next_cursor)
+
+
+DUTY_ROLES = frozenset({Role.consultant, Role.supervisor})
+
+
+def patch_campus(principal: Principal, campus_id: str, request: CampusPatchRequest) -> Campus:
+    """Names (or clears) the campus's duty consultant (值班顾问): an active consultant or
+    supervisor of that campus. Managers change only their own campuses."""
+    if tenants_db.get_campus(principal.tenant, campus_id) is None:
+        raise NotFoundError("No such campus.", code="CAMPUS_NOT_FOUND")
+    if principal.role is not Role.admin and campus_id not in principal.campus_ids:
+        raise ForbiddenError("You can only change your own campuses.", code="NOT_YOUR_CAMPUS")
+    duty = request.duty_consultant_id
+    if duty is not None:
+        user = users_db.get(principal.tenant, duty)
+        if user is None or not user.active or user.role not in DUTY_ROLES or campus_id not in user.campus_ids:
+            raise ValidationFailedError(
+                "The duty consultant must be an active consultant or supervisor of this campus.",
+                details=[{"field": "duty_consultant_id", "message": "not a consultant of this campus"}],
+            )
+    campus = tenants_db.set_duty_consultant(principal.tenant, campus_id, duty)
+    if campus is None:
+        raise NotFoundError("No such campus.", code="CAMPUS_NOT_FOUND")
+    return campus

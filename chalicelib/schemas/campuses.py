@@ -13,9 +13,16 @@ class CampusCreateRequest(StrictModel):
     phone: str | None = Field(default=None, max_length=40)
 
 
+class CampusPatchRequest(StrictModel):
+    duty_consultant_id: str | None = Field(
+        max_length=40, description="Who receives the campus's website applications (值班顾问); null: the public pool"
+    )
+
+
 class Campus(Entity):
     id: str
     name: str
     address: str | None = None
     phone: str | None = None
     created_at: datetime
+    duty_consultant_id: str | None = Field(default=None, description="值班顾问: website applications land with them")

@@ -1,0 +1,102 @@
+"""Website integration: the school's public API keys, and the two routes its website calls."""
+
+from __future__ import annotations
+
+from chalice import Blueprint, CORSConfig
+
+from chalicelib.api.routing import Call, endpoint
+from chalicelib.domain import api_keys, website
+from chalicelib.schemas.common import Page, PageQuery
+from chalicelib.schemas.programmes import PublicCohort
+from chalicelib.schemas.users import Role
+from chalicelib.schemas.website import (
+    ApiKey,
+    ApiKeyCreated,
+    ApiKeyRequest,
+    ApplicationReceipt,
+    ApplicationRequest,
+    PublicCohortQuery,
+)
+
+bp = Blueprint(__name__)
+ADMINS = frozenset({Role.admin})
+# The form runs on the school's own website: any origin may call, the key decides.
+PUBLIC_CORS = CORSConfig(allow_origin="*", allow_headers=["X-Api-Key", "Content-Type"], max_age=600)
+
+
+@endpoint(
+    bp,
+    "POST",
+    "/settings/api-keys",
+    summary="Create a public API key for the school's website; the key is shown this once",
+    tags=["website"],
+    roles_allowed=ADMINS,
+    body=ApiKeyRequest,
+    response=ApiKeyCreated,
+    status=201,
+)
+def create_key(call: Call) -> ApiKeyCreated:
+    return api_keys.create_key(call.principal, call.body)
+
+
+@endpoint(
+    bp,
+    "GET",
+    "/settings/api-keys",
+    summary="The school's public API keys (never the keys themselves)",
+    tags=["website"],
+    roles_allowed=ADMINS,
+    query=PageQuery,
+    response=Page[ApiKey],
+)
+def list_keys(call: Call) -> Page[ApiKey]:
+    return api_keys.list_keys(call.principal, call.query.limit, call.query.cursor)
+
+
+@endpoint(
+    bp,
+    "DELETE",
+    "/settings/api-keys/{key_id}",
+    summary="Revoke a public API key: refused from now on",
+    tags=["website"],
+    roles_allowed=ADMINS,
+    status=204,
+    errors=[404],
+)
+def revoke_key(call: Call) -> None:
+    api_keys.revoke_key(call.principal, call.params["key_id"])
+
+
+@endpoint(
+    bp,
+    "GET",
+    "/public/cohorts",
+    summary="Open cohorts with seats left, for the school's website (X-Api-Key)",
+    tags=["public"],
+    public=True,
+    query=PublicCohortQuery,
+    response=Page[PublicCohort],
+    errors=[401, 403, 429],
+    cors=PUBLIC_CORS,
+    gate=api_keys.authenticate,
+)
+def public_cohorts(call: Call) -> Page[PublicCohort]:
+    return website.open_cohorts(call.caller, call.query)
+
+
+@endpoint(
+    bp,
+    "POST",
+    "/public/applications",
+    summary="An application from the school's web form (X-Api-Key): becomes a lead",
+    tags=["public"],
+    public=True,
+    body=ApplicationRequest,
+    response=ApplicationReceipt,
+    status=202,
+    errors=[401, 403, 409, 429],
+    cors=PUBLIC_CORS,
+    gate=api_keys.authenticate,
+)
+def apply(call: Call) -> ApplicationReceipt:
+    return website.apply(call.caller, call.body)
