@@ -31,7 +31,7 @@ from chalicelib.db.items import (
     UniqueItem,
 )
 from chalicelib.db.leads import history_item, lead_item
-from chalicelib.db.paging import first_page, query_partitions
+from chalicelib.db.paging import page_values, query_partitions
 from chalicelib.schemas.leads import HistoryEntry, Lead
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
@@ -553,8 +553,7 @@ def ledger_page(
         limit=limit,
         last_evaluated_key=cursors.decode(cursor, scope),
     )
-    items, last = first_page(result, LedgerItem)
-    return [values(i) for i in items], cursors.encode(last, scope)
+    return page_values(result, LedgerItem, scope)
 
 
 def ledger_all(tenant: str, card_id: str) -> list[dict[str, Any]]:
@@ -572,5 +571,4 @@ def history_page(
         limit=limit,
         last_evaluated_key=cursors.decode(cursor, scope),
     )
-    items, last = first_page(result, LeadHistoryItem)
-    return [values(i) for i in items], cursors.encode(last, scope)
+    return page_values(result, LeadHistoryItem, scope)

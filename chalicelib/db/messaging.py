@@ -16,7 +16,7 @@ from chalicelib.db import cursor as cursors
 from chalicelib.db import keys, transactions
 from chalicelib.db.convert import values
 from chalicelib.db.items import CounterItem, JobCursorItem, MessageItem, OutboxItem, RecipientItem, TemplateItem
-from chalicelib.db.paging import first_page
+from chalicelib.db.paging import page_values
 
 OUTBOX_TTL = timedelta(days=30)
 COUNTER_TTL = timedelta(days=3)
@@ -134,8 +134,7 @@ def list_messages(
         limit=limit,
         last_evaluated_key=cursors.decode(cursor, scope),
     )
-    items, last = first_page(result, MessageItem)
-    return [values(i) for i in items], cursors.encode(last, scope)
+    return page_values(result, MessageItem, scope)
 
 
 def recipients_page(
@@ -148,8 +147,7 @@ def recipients_page(
         limit=limit,
         last_evaluated_key=cursors.decode(cursor, scope),
     )
-    items, last = first_page(result, RecipientItem)
-    return [values(i) for i in items], cursors.encode(last, scope)
+    return page_values(result, RecipientItem, scope)
 
 
 def waiting(tenant: str, message_id: str) -> list[dict[str, Any]]:
@@ -287,8 +285,7 @@ def outbox_page(tenant: str, *, limit: int, cursor: str | None, scope: str) -> t
     result = OutboxItem.query(
         keys.outbox_pk(tenant), scan_index_forward=False, limit=limit, last_evaluated_key=cursors.decode(cursor, scope)
     )
-    items, last = first_page(result, OutboxItem)
-    return [values(i) for i in items], cursors.encode(last, scope)
+    return page_values(result, OutboxItem, scope)
 
 
 # --- job cursors ---------------------------------------------------------------------

@@ -37,6 +37,12 @@ def first_page(result: Any, model: type[BaseItem]) -> tuple[list[BaseItem], dict
     return [model.from_raw_data(i) for i in raw.get("Items", [])], raw.get("LastEvaluatedKey")
 
 
+def page_values(result: Any, model: type[BaseItem], scope: str) -> tuple[list[dict[str, Any]], str | None]:
+    """One DynamoDB page of a single-partition query, as plain values, and the cursor on."""
+    items, last = first_page(result, model)
+    return [values(i) for i in items], cursors.encode(last, scope)
+
+
 def _key_of(item: BaseItem, index: str) -> dict[str, Any]:
     hk, rk = f"{index}PK", f"{index}SK"
     return {

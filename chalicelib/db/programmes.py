@@ -17,7 +17,7 @@ from chalicelib.db import cursor as cursors
 from chalicelib.db import keys, transactions
 from chalicelib.db.convert import values
 from chalicelib.db.items import CohortItem, EnrolmentItem, EnrolmentLinkItem, ProgrammeItem
-from chalicelib.db.paging import first_page
+from chalicelib.db.paging import page_values
 from chalicelib.errors import ConflictError
 
 # --- programmes (tenant partition) ---------------------------------------------------
@@ -52,8 +52,8 @@ def list_programmes(
         limit=limit,
         last_evaluated_key=cursors.decode(cursor, scope),
     )
-    items, last = first_page(result, ProgrammeItem)
-    return [_programme(values(i)) for i in items], cursors.encode(last, scope)
+    found, next_cursor = page_values(result, ProgrammeItem, scope)
+    return [_programme(v) for v in found], next_cursor
 
 
 def update_programme(tenant: str, programme_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
@@ -124,8 +124,7 @@ def list_cohorts(
         limit=limit,
         last_evaluated_key=cursors.decode(cursor, scope),
     )
-    items, last = first_page(result, CohortItem)
-    return [values(i) for i in items], cursors.encode(last, scope)
+    return page_values(result, CohortItem, scope)
 
 
 def open_cohorts(
@@ -143,8 +142,7 @@ def open_cohorts(
         limit=limit,
         last_evaluated_key=cursors.decode(cursor, scope),
     )
-    items, last = first_page(result, CohortItem)
-    return [values(i) for i in items], cursors.encode(last, scope)
+    return page_values(result, CohortItem, scope)
 
 
 def update_cohort(tenant: str, before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
@@ -229,8 +227,7 @@ def list_enrolments(
         limit=limit,
         last_evaluated_key=cursors.decode(cursor, scope),
     )
-    items, last = first_page(result, EnrolmentItem)
-    return [values(i) for i in items], cursors.encode(last, scope)
+    return page_values(result, EnrolmentItem, scope)
 
 
 def confirmed_enrolments(tenant: str, cohort_id: str) -> list[dict[str, Any]]:
