@@ -215,8 +215,7 @@ def test_a_large_file_waits_for_the_job_which_survives_a_crash(school, monkeypat
 
     monkeypatch.setattr(imports_domain, "WRITERS", 1)
     monkeypatch.setattr(leads_db, "create_many", dies_on_the_third)
-    with pytest.raises(RuntimeError):
-        jobs.run("lead_imports", tenant=school.slug)
+    assert jobs.run("lead_imports", tenant=school.slug)["broken"] == 1
     monkeypatch.setattr(leads_db, "create_many", real)
     assert manager.get(f"/leads/imports/{queued.json_body['id']}").json_body["status"] == "running"
     # a run inside the lease leaves it alone; one after the lease takes it up again
@@ -224,7 +223,7 @@ def test_a_large_file_waits_for_the_job_which_survives_a_crash(school, monkeypat
     with clock.frozen(datetime.now(UTC) + timedelta(minutes=16)):
         assert jobs.run("lead_imports", tenant=school.slug)["imports"] == 1
     done = manager.get(f"/leads/imports/{queued.json_body['id']}").json_body
-    assert done["status"] == "done" and done["counts"]["imported"] == 100 and done["counts"]["rejected"] == 0
+    assert done["status"] == "done", done and done["counts"]["imported"] == 100 and done["counts"]["rejected"] == 0
     assert done["error_sheet"] is None
     names = set()
     page = manager.get("/leads?scope=pool&limit=100").json_body
@@ -245,3 +244,33 @@ def test_an_owner_at_their_cap_gets_no_more_and_the_rows_say_why(school):
     assert len(consultant.get("/leads?scope=mine").json_body["items"]) == 2
     ((_, reason, _),) = _rejected(manager, result["id"])
     assert "顾问 Consultant" in reason
+
+
+def test_an_import_that_keeps_breaking_is_given_up_and_the_uploader_told(school, monkeypatch):
+    manager = school.staff("manager")
+    monkeypatch.setattr(imports_domain, "INLINE_ROWS", 0)
+    started = _upload(manager, _xlsx(rows=ROWS[:1])).json_body
+    from chalicelib.db import leads as leads_db
+
+    def always_breaks(*args, **kwargs):
+        raise RuntimeError("DynamoDB is down")
+
+    monkeypatch.setattr(leads_db, "create_many", always_breaks)
+    now = datetime.now(UTC)
+    for attempt in range(3):  # each run after the last one's lease
+        with clock.frozen(now + timedelta(minutes=16 * attempt)):
+            assert jobs.run("lead_imports", tenant=school.slug)["broken"] == 1
+    with clock.frozen(now + timedelta(minutes=16 * 3)):
+        assert jobs.run("lead_imports", tenant=school.slug) == {
+            "job": "lead_imports",
+            "imports": 0,
+            "not_done": 1,
+            "broken": 0,
+        }
+    failed = manager.get(f"/leads/imports/{started['id']}").json_body
+    assert failed["status"] == "failed" and "3 attempts" in failed["error"]
+    notes = [n["message"] for n in manager.get("/notifications").json_body["items"]]
+    assert any(n.startswith("leads.xlsx: 导入失败 Import failed: Gave up after 3 attempts") for n in notes), notes
+    # off the queue: later runs do not see it
+    with clock.frozen(now + timedelta(minutes=16 * 4)):
+        assert jobs.run("lead_imports", tenant=school.slug)["not_done"] == 0

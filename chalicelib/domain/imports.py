@@ -42,6 +42,7 @@ from chalicelib.domain import config as tenant_config
 from chalicelib.domain.auth import Principal
 from chalicelib.domain.tenants import get_tenant
 from chalicelib.errors import ForbiddenError, NotFoundError, ValidationFailedError
+from chalicelib.observability import logger
 from chalicelib.schemas.common import Page
 from chalicelib.schemas.imports import ImportCounts, ImportOut, ImportQuery
 from chalicelib.schemas.leads import Guardian, HistoryEntry, Lead, LeadCreateRequest, Phone
@@ -51,6 +52,7 @@ from chalicelib.storage import store
 MAX_ROWS = 10_000
 INLINE_ROWS = 300  # up to this many rows are imported within the upload request
 LEASE = timedelta(minutes=15)  # one Lambda invocation at most
+MAX_ATTEMPTS = 3  # runs that broke before an import is given up
 MAX_ITEMS = 100  # DynamoDB's limit of items in one transaction
 WRITERS = 8  # transactions in flight at once
 
@@ -522,24 +524,21 @@ def _write_batch(job: Job, batch: list[tuple[Family, list[NewLead]]]) -> None:
         _write(job, batch)
         return
     except transactions.TransactionConflict:
-        if len(batch) == 1:
-            pass
-        else:
+        if len(batch) > 1:
             for one in batch:
                 _write_batch(job, [one])
             return
     family, new = batch[0]
-    existing = {lead.id for lead in leads_db.batch_get(job.tenant, [n.lead.id for n in new])}
-    if existing:  # written by an earlier run of this import
-        return
-    claims = leads_db.phone_claims(job.tenant, [e for n in new for e in n.new_phones])
+    if leads_db.batch_get(job.tenant, [n.lead.id for n in new]):
+        return  # written by an earlier run of this import
+    taken = leads_db.phone_claims(job.tenant, [e for n in new for e in n.new_phones])
+    reason = (
+        f"{_label('phone')}: 刚被他人录入 added by someone else meanwhile"
+        if taken
+        else f"{_label('owner')}: 顾问客户数已达上限 the consultant holds the most leads allowed"
+    )
     for row in family.rows:
-        if claims:
-            _reject(row, "conflict", f"{_label('phone')}: 刚被他人录入 added by someone else meanwhile")
-        else:
-            _reject(
-                row, "conflict", f"{_label('owner')}: 顾问客户数已达上限 the consultant holds the most leads allowed"
-            )
+        _reject(row, "conflict", reason)
 
 
 # --- running an import ---------------------------------------------------------------
@@ -604,38 +603,48 @@ def process(tenant: str, record: dict[str, Any]) -> dict[str, Any]:
 
 def _run(tenant: str, import_id: str) -> bool:
     """Takes the import (unless another run holds it), imports it, keeps the result and
-    tells the uploader. A failure is kept as the import's error, never half-reported."""
+    tells the uploader. A failure is kept as the import's error, never half-reported; an
+    import whose runs broke MAX_ATTEMPTS times is given up."""
     now = clock.now()
     if not imports_db.claim(tenant, import_id, clock.iso(now), clock.iso(now + LEASE)):
         return False
     record = imports_db.get(tenant, import_id)
-    try:
-        result = process(tenant, record)
-    except ValidationFailedError as exc:
-        imports_db.finish(tenant, import_id, status="failed", at=clock.iso(clock.now()), result=None, error=exc.message)
-        status, text = "failed", exc.message
+    result, error = None, None
+    if record["attempts"] > MAX_ATTEMPTS:
+        error = f"Gave up after {MAX_ATTEMPTS} attempts; the rows already imported stay. Please tell support."
     else:
-        imports_db.finish(tenant, import_id, status="done", at=clock.iso(clock.now()), result=result, error=None)
+        try:
+            result = process(tenant, record)
+        except ValidationFailedError as exc:
+            error = exc.message
+    status = "failed" if error else "done"
+    imports_db.finish(tenant, import_id, status=status, at=clock.iso(clock.now()), result=result, error=error)
+    if result:
         counts = result["counts"]
-        status = "done"
         text = f"导入完成 Import done: {counts['imported']} imported, {counts['rejected']} rejected"
-    schedule_db.notify(
-        tenant, record["created_by"], f"import-{import_id}", f"{record['file_name']}: {text}", None, clock.iso(now)
-    )
+    else:
+        text = f"导入失败 Import failed: {error}"
+    message = f"{record['file_name']}: {text}"
+    schedule_db.notify(tenant, record["created_by"], f"import-{import_id}", message, None, clock.iso(now))
     return status == "done"
 
 
 def run_waiting(at: datetime, tenant: str | None = None) -> dict[str, Any]:
-    """The `lead_imports` job: every import waiting (or whose run died), one after another."""
-    done = failed = 0
+    """The `lead_imports` job: every import waiting (or whose run died), one after another.
+    One that breaks is logged and left under its lease: a later run takes it up again."""
+    done = not_done = broken = 0
     for owner, import_id in list(imports_db.waiting()):
         if tenant is not None and owner != tenant:
             continue
-        if _run(owner, import_id):
-            done += 1
-        else:
-            failed += 1
-    return {"imports": done, "not_done": failed}
+        try:
+            if _run(owner, import_id):
+                done += 1
+            else:
+                not_done += 1
+        except Exception:  # noqa: BLE001 - one broken import must not hold back the others
+            logger.exception("import broke", extra={"tenant": owner, "import": import_id})
+            broken += 1
+    return {"imports": done, "not_done": not_done, "broken": broken}
 
 
 # --- the API -------------------------------------------------------------------------
@@ -651,9 +660,9 @@ def start(principal: Principal, query: ImportQuery, data: bytes | None) -> Impor
             details=[{"field": "file", "message": "missing"}],
         )
     table = read_table(data)
-    campus_id = leads._campus_for(principal, query.campus_id)
+    campus_id = leads.campus_for(principal, query.campus_id)
     if query.owner_id:
-        leads._owner_user(principal, query.owner_id, campus_id)
+        leads.owner_user(principal, query.owner_id, campus_id)
     import_id = ids.new_id()
     file_key = keys.import_file(principal.tenant, import_id, "source")
     store().put(file_key, data, "application/octet-stream")

@@ -112,7 +112,7 @@ def protected_until(lead: Lead, settings: LeadSettings, timezone: str) -> Lead:
     return lead.model_copy(update={"reclaim_on": local_day + timedelta(days=settings.protection_days)})
 
 
-def _campus_for(principal: Principal, requested: str | None) -> str:
+def campus_for(principal: Principal, requested: str | None) -> str:
     if requested is None:
         if len(principal.campus_ids) == 1:
             return principal.campus_ids[0]
@@ -128,7 +128,7 @@ def _campus_for(principal: Principal, requested: str | None) -> str:
     return requested
 
 
-def _owner_user(principal: Principal, owner_id: str, campus_id: str, field: str = "owner_id"):
+def owner_user(principal: Principal, owner_id: str, campus_id: str, field: str = "owner_id"):
     owner = users_db.get(principal.tenant, owner_id)
     if owner is None or not owner.active or owner.role not in OWNERS or campus_id not in owner.campus_ids:
         raise ValidationFailedError(
@@ -195,10 +195,10 @@ def create_lead(principal: Principal, request: LeadCreateRequest) -> LeadOut:
     config = tenant_config.load(principal.tenant)
     values = {**request.model_dump(), "status": request.status or "potential"}
     used = tenant_config.check_lead_values(config, values, {})
-    campus_id = _campus_for(principal, request.campus_id)
+    campus_id = campus_for(principal, request.campus_id)
     owner = None
     if request.owner_id and not request.to_pool:
-        owner = _owner_user(principal, request.owner_id, campus_id)
+        owner = owner_user(principal, request.owner_id, campus_id)
     elif not request.to_pool and principal.role in OWNERS:
         owner = principal.user  # read by authentication already
     guardians = _guardians(request.guardians, tenant.phone_region)
@@ -430,7 +430,7 @@ def _change_owner(principal: Principal, lead: Lead, version: int, owner, action:
 
 def assign(principal: Principal, lead_id: str, owner_id: str) -> LeadOut:
     lead, version = load_for_change(principal, lead_id)
-    owner = _owner_user(principal, owner_id, lead.campus_id)
+    owner = owner_user(principal, owner_id, lead.campus_id)
     if lead.owner_id == owner.id:
         return _out(lead)
     return _change_owner(principal, lead, version, owner, "assigned")
