@@ -154,6 +154,7 @@ def test_enrol_confirm_decline_and_the_seat_comes_back(academy):
     assert (enrolment["instalments"], enrolment["instalment_count"]) == ("分3期", 3)
     again = academy.alice.post(f"/cohorts/{cohort['id']}/enrolments", {"lead_id": academy.lead["id"]})
     assert again.status_code == 409 and again.json_body["error"]["code"] == "ALREADY_ENROLLED"
+    assert academy.alice.get(f"/leads/{academy.lead['id']}").json_body["enrolment_ids"] == [enrolment["id"]]
 
     confirmed = academy.alice.post(f"/enrolments/{enrolment['id']}/confirm")
     assert confirmed.status_code == 200 and confirmed.json_body["status"] == "confirmed"

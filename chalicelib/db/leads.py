@@ -15,6 +15,7 @@ from chalicelib.db.convert import values
 from chalicelib.db.items import (
     AppointmentItem,
     BirthdayItem,
+    EnrolmentLinkItem,
     FollowUpItem,
     LeadHistoryItem,
     LeadItem,
@@ -49,6 +50,7 @@ class LeadBundle:
     appointments: list[Any] = field(default_factory=list)
     contract_ids: list[str] = field(default_factory=list)
     card_ids: list[str] = field(default_factory=list)
+    enrolment_ids: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -332,6 +334,8 @@ def bundle(tenant: str, lead_id: str) -> LeadBundle | None:
             result.plans.append(followups_db.to_plan(item))
         elif isinstance(item, AppointmentItem):
             result.appointments.append(schedule_db.to_appointment(item))
+        elif isinstance(item, EnrolmentLinkItem):
+            result.enrolment_ids.append(item.other_id)
         elif isinstance(item, MemberLinkItem):
             is_contract = item.SK.startswith(keys.CONTRACT_LINK_PREFIX)
             (result.contract_ids if is_contract else result.card_ids).append(item.other_id)

@@ -306,6 +306,7 @@ def get_lead(principal: Principal, lead_id: str) -> LeadDetail:
         referrals=found.referrals,
         contract_ids=found.contract_ids,
         card_ids=found.card_ids,
+        enrolment_ids=found.enrolment_ids,
     )
 
 

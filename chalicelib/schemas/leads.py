@@ -171,6 +171,9 @@ class LeadDetail(LeadOut):
         default_factory=list, description="Contracts signing this learner (GET /contracts/{id})"
     )
     card_ids: list[str] = Field(default_factory=list, description="Cards this learner holds (GET /cards/{id})")
+    enrolment_ids: list[str] = Field(
+        default_factory=list, description="The learner's enrolments in cohorts (报名; id <cohort>-<lead>)"
+    )
 
 
 class LeadListQuery(StrictModel):
