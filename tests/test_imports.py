@@ -274,3 +274,58 @@ def test_an_import_that_keeps_breaking_is_given_up_and_the_uploader_told(school,
     # off the queue: later runs do not see it
     with clock.frozen(now + timedelta(minutes=16 * 4)):
         assert jobs.run("lead_imports", tenant=school.slug)["not_done"] == 0
+
+
+def test_rows_a_school_would_not_expect_are_refused_not_crashed_on(school):
+    manager = school.staff("manager")
+    # ten learners on one phone: too many to write whole in one transaction
+    crowd = [[f"学员{i}", None, "2019-01-01", "前台", "0755 8888 1234", None, None] for i in range(10)]
+    result = _upload(manager, _xlsx(rows=[ROWS[0], *crowd])).json_body
+    assert result["status"] == "done", result
+    assert (result["counts"]["imported"], result["counts"]["invalid"]) == (1, 10)
+    assert "too many learners on one phone" in _rejected(manager, result["id"])[0][1]
+    # a stray cell far below and far right costs nothing and is not a row
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["姓名", "电话"])
+    sheet.append(["吴一", "13000130000"])
+    sheet.cell(row=900_000, column=1, value="x")
+    sheet.cell(row=3, column=5_000, value="y")
+    out = io.BytesIO()
+    book.save(out)
+    stray = _upload(manager, out.getvalue()).json_body
+    assert stray["counts"]["rows"] == 1 and stray["counts"]["imported"] == 1, stray
+    # a damaged file is a 400, wherever it breaks
+    long_cell = ("姓名,电话,备注\n王五,13000130001," + "长" * 140_000 + "\n").encode("utf-8")
+    broken = manager.post("/leads/imports", long_cell, headers={"Content-Type": "application/octet-stream"})
+    assert broken.status_code == 400 and broken.json_body["error"]["code"] == "UNREADABLE_FILE"
+    cut = _upload(manager, _xlsx()[:-200])
+    assert cut.status_code == 400 and cut.json_body["error"]["code"] == "UNREADABLE_FILE"
+    # a header that a spreadsheet would run is text in the error sheet
+    tricky = '姓名,电话,=HYPERLINK("http://x")\n王六,not a phone,1\n'.encode()
+    made = manager.post("/leads/imports", tricky, headers={"Content-Type": "application/octet-stream"}).json_body
+    sheet = load_workbook(io.BytesIO(manager.get(f"/leads/imports/{made['id']}/errors", headers={"Accept": XLSX}).body))
+    assert sheet.active.cell(row=1, column=5).value == '\'=HYPERLINK("http://x")'
+
+
+def test_the_consultant_column_follows_the_rules_of_assigning_by_hand(school):
+    consultant = school.staff("consultant", display_name="小陈")
+    school.staff("consultant", display_name="小周")
+    school.admin.patch("/settings/leads", {"import_roles": ["manager", "admin", "consultant"]})
+    text = "姓名,电话,顾问\n甲,13000130010,小陈\n乙,13000130011,小周\n"
+    result = consultant.post(
+        "/leads/imports", text.encode(), headers={"Content-Type": "application/octet-stream"}
+    ).json_body
+    assert (result["counts"]["imported"], result["counts"]["invalid"]) == (1, 1)
+    assert [lead["name"] for lead in consultant.get("/leads?scope=mine").json_body["items"]] == ["甲"]
+
+
+def test_a_default_owner_who_left_before_the_job_ran_fails_the_import(school, monkeypatch):
+    manager = school.staff("manager")
+    consultant = school.staff("consultant")
+    monkeypatch.setattr(imports_domain, "INLINE_ROWS", 0)
+    queued = _upload(manager, _xlsx(rows=ROWS[:1]), f"?owner_id={consultant.user['id']}").json_body
+    school.admin.patch(f"/users/{consultant.user['id']}", {"active": False})
+    jobs.run("lead_imports", tenant=school.slug)
+    failed = manager.get(f"/leads/imports/{queued['id']}").json_body
+    assert failed["status"] == "failed" and "can no longer take" in failed["error"]

@@ -85,6 +85,12 @@ def _put(tenant: str, sk: str, body: Any, *, must_not_use: set[str] = frozenset(
     return True
 
 
+def mark_used_now(tenant: str, kind: str, used: set[str]) -> None:
+    """Outside a transaction (an import marks its values once, before its many writes)."""
+    item = ConfigItem(keys.tenant_pk(tenant), keys.dictionary_sk(kind))
+    item.update(actions=[ConfigItem.used_keys.add(used), ConfigItem.kind.set(ConfigItem)])
+
+
 def mark_used(tx: Any, tenant: str, kind: str, used: set[str]) -> None:
     """Inside a lead's transaction: record that these dictionary keys are in use."""
     item = ConfigItem(keys.tenant_pk(tenant), keys.dictionary_sk(kind))

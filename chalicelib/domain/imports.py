@@ -22,7 +22,9 @@ rows come back as an error sheet: the row number, the reason, the row as it was.
 from __future__ import annotations
 
 import hashlib
+import random
 import re
+import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -31,6 +33,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from chalicelib.db import config as config_db
 from chalicelib.db import imports as imports_db
 from chalicelib.db import keys, transactions
 from chalicelib.db import leads as leads_db
@@ -47,6 +50,7 @@ from chalicelib.schemas.common import Page
 from chalicelib.schemas.imports import ImportCounts, ImportOut, ImportQuery
 from chalicelib.schemas.leads import Guardian, HistoryEntry, Lead, LeadCreateRequest, Phone
 from chalicelib.schemas.settings import DictionaryKind
+from chalicelib.schemas.users import Role
 from chalicelib.storage import store
 
 MAX_ROWS = 10_000
@@ -55,6 +59,7 @@ LEASE = timedelta(minutes=15)  # one Lambda invocation at most
 MAX_ATTEMPTS = 3  # runs that broke before an import is given up
 MAX_ITEMS = 100  # DynamoDB's limit of items in one transaction
 WRITERS = 8  # transactions in flight at once
+BUSY_TRIES = 6
 
 
 @dataclass(frozen=True)
@@ -151,7 +156,7 @@ def template(principal: Principal, lang: str) -> bytes:
     header = [(c.zh if zh else c.en) + (" *" if c.required else "") for c in COLUMNS]
     example = [c.example if zh else EXAMPLE_EN.get(c.key, c.example) for c in COLUMNS]
     choices = [
-        [column.zh if zh else column.en, entry.label, entry.key]
+        [column.zh if zh else column.en, sheets.safe(entry.label), entry.key]
         for column in COLUMNS
         if column.key in DICTIONARY_COLUMNS
         for entry in config.dictionaries[DICTIONARY_COLUMNS[column.key]].entries
@@ -180,14 +185,16 @@ def _blank(cells: Iterable[Any]) -> bool:
 
 
 def read_table(data: bytes) -> Table:
-    """The header (the first row with anything in it) mapped to our columns, and the rows."""
-    raw = sheets.read(data)
-    start = next((i for i, row in enumerate(raw) if not _blank(row)), None)
-    if start is None:
+    """The header (the first row with anything in it) mapped to our columns, and the
+    non-blank rows, read lazily: more than MAX_ROWS is refused as soon as it is seen, and a
+    long run of blank rows ends the sheet (a stray cell far below costs nothing)."""
+    raw = enumerate(sheets.read(data), start=1)
+    found = next(((n, row) for n, row in raw if not _blank(row)), None)
+    if found is None:
         raise ValidationFailedError(
             "The file has no header row.", code="UNREADABLE_FILE", details=[{"field": "file", "message": "empty"}]
         )
-    header = [_text(h) for h in raw[start]]
+    header = [_text(h) for h in found[1]]
     names: dict[str, str] = {}
     for column in COLUMNS:
         for name in (column.zh, column.en, column.zh + column.en, *column.aliases):
@@ -206,22 +213,22 @@ def read_table(data: bytes) -> Table:
             code="MISSING_COLUMNS",
             details=[{"field": "header", "message": f"missing {m}"} for m in missing],
         )
-    rows, blank = [], 0
-    for offset, cells in enumerate(raw[start + 1 :], start=start + 2):
-        if _blank(cells):
-            blank += 1
+    rows, blank, run = [], 0, 0
+    for number, cells in raw:
+        if not _blank(cells):
+            blank, run = blank + run, 0  # blank rows count only between rows with data
+            rows.append((number, list(cells)))
+            if len(rows) > MAX_ROWS:
+                raise ValidationFailedError(
+                    f"The file has more than {MAX_ROWS:,} rows; import at most {MAX_ROWS:,} at a time.",
+                    code="TOO_MANY_ROWS",
+                    details=[{"field": "file", "message": "too many rows"}],
+                )
         else:
-            rows.append((offset, list(cells)))
-    # blank rows after the last one with data are not rows at all
-    last = rows[-1][0] if rows else start + 1
-    blank -= len(raw) - last
-    if len(rows) > MAX_ROWS:
-        raise ValidationFailedError(
-            f"The file has {len(rows):,} rows; import at most {MAX_ROWS:,} at a time.",
-            code="TOO_MANY_ROWS",
-            details=[{"field": "file", "message": "too many rows"}],
-        )
-    return Table(header=header, columns=columns, ignored=ignored, rows=rows, blank=max(blank, 0))
+            run += 1
+            if run > sheets.MAX_BLANK_RUN:
+                break
+    return Table(header=header, columns=columns, ignored=ignored, rows=rows, blank=blank)
 
 
 # --- checking one row ----------------------------------------------------------------
@@ -480,15 +487,19 @@ def _size(new: list[NewLead]) -> int:
 
 
 def _batches(job: Job, families: list[Family]) -> list[list[tuple[Family, list[NewLead]]]]:
-    """Families packed into transactions of at most 100 items (owners and dictionary marks
-    included); a family larger than that is refused (it cannot be written whole)."""
+    """Families packed into transactions of at most 100 items (owner counters included).
+    A family too large for one transaction (many learners on one phone: sibling links grow
+    with the square of their number) cannot be written whole and is refused."""
     batches, current, size = [], [], 0
-    reserve = len(DICTIONARY_COLUMNS) + 1
     for family in families:
         new = _new_leads(job, family)
-        owners = {n.lead.owner_id for pair in current for n in pair[1]} | {n.lead.owner_id for n in new}
         need = _size(new)
-        if current and size + need + reserve + len(owners) > MAX_ITEMS:
+        if need + 1 > MAX_ITEMS:
+            for row in family.rows:
+                _reject(row, "invalid", f"{_label('phone')}: 同一电话的学员过多 too many learners on one phone")
+            continue
+        owners = {n.lead.owner_id for pair in current for n in pair[1]} | {n.lead.owner_id for n in new}
+        if current and size + need + len(owners) > MAX_ITEMS:
             batches.append(current)
             current, size = [], 0
         current.append((family, new))
@@ -499,22 +510,45 @@ def _batches(job: Job, families: list[Family]) -> list[list[tuple[Family, list[N
 
 
 def _write(job: Job, batch: list[tuple[Family, list[NewLead]]]) -> None:
-    new = [n for _, items in batch for n in items]
     owners: dict[str, int] = {}
+    new = [n for _, items in batch for n in items]
     for n in new:
         if n.lead.owner_id:
             owners[n.lead.owner_id] = owners.get(n.lead.owner_id, 0) + 1
-    used: dict[str, set[str]] = {}
-    for n in new:
-        for kind, keys_used in tenant_config.check_lead_values(job.config, n.lead.model_dump(), {}).items():
-            used.setdefault(kind, set()).update(keys_used)
-    for attempt in range(5):
+    for attempt in range(BUSY_TRIES):
         try:
-            leads_db.create_many(job.tenant, new, owners, job.config.lead_settings.max_leads_per_consultant, used)
+            leads_db.create_many(job.tenant, new, owners, job.config.lead_settings.max_leads_per_consultant, {})
             return
-        except transactions.TransactionBusy:
-            if attempt == 4:
+        except transactions.TransactionBusy:  # someone wrote one of these items at that moment
+            if attempt == BUSY_TRIES - 1:
                 raise
+            time.sleep(random.uniform(0, 0.05 * 2**attempt))  # noqa: S311 - jitter
+
+
+def _mark_used(job: Job, families: list[Family]) -> None:
+    """The dictionary values the file uses, marked once before the writes (not in each of
+    the parallel transactions, where one item written by all would make them collide).
+    Marking a value the import then fails to use only keeps it from being deleted."""
+    used: dict[str, set[str]] = {}
+    for row in (row for family in families for row in family.rows):
+        values = {**row.values, "status": row.values.get("status") or "potential"}
+        for kind, keys_used in tenant_config.check_lead_values(job.config, values, {}).items():
+            used.setdefault(kind, set()).update(keys_used)
+    for kind, keys_used in used.items():
+        config_db.mark_used_now(job.tenant, kind, keys_used)
+
+
+def _write_all(job: Job, batches: list[list[tuple[Family, list[NewLead]]]]) -> None:
+    """Batches without owners run 8 at a time. Batches that move a consultant's counter run
+    one after another: parallel transactions on the one counter item would collide."""
+    owned, pooled = [], []
+    for batch in batches:
+        (owned if any(n.lead.owner_id for _, new in batch for n in new) else pooled).append(batch)
+    with ThreadPoolExecutor(max_workers=WRITERS) as pool:
+        done = [pool.submit(lambda: [_write_batch(job, b) for b in owned])]
+        done += [pool.submit(_write_batch, job, b) for b in pooled]
+        for future in done:
+            future.result()
 
 
 def _write_batch(job: Job, batch: list[tuple[Family, list[NewLead]]]) -> None:
@@ -545,11 +579,23 @@ def _write_batch(job: Job, batch: list[tuple[Family, list[NewLead]]]) -> None:
 
 
 def _context(job: Job) -> Context:
+    """What checking rows needs: the school's region and choices, and the consultants the
+    consultant column may name, by the same rules as assigning by hand: anyone of the
+    campus for admins and managers, their team for a supervisor, themselves for a
+    consultant."""
+    importer = users_db.get(job.tenant, job.record["created_by"])
     owners = {}
     for user in users_db.active_records(job.tenant):
-        if user.role in leads.OWNERS and job.record["campus_id"] in user.campus_ids:
-            owners.setdefault(_norm(user.username), user)
-            owners.setdefault(_norm(user.display_name), user)
+        if user.role not in leads.OWNERS or job.record["campus_id"] not in user.campus_ids:
+            continue
+        if importer is None or (
+            importer.role in leads.OWNERS
+            and user.id != importer.id
+            and not (importer.role is Role.supervisor and user.supervisor_id == importer.id)
+        ):
+            continue
+        owners.setdefault(_norm(user.username), user)
+        owners.setdefault(_norm(user.display_name), user)
     return Context(
         tenant=job.tenant,
         region=get_tenant(job.tenant).phone_region,
@@ -558,8 +604,26 @@ def _context(job: Job) -> Context:
     )
 
 
+def _default_owner(tenant: str, record: dict[str, Any]) -> Any:
+    """The consultant chosen at upload, still able to take the campus's leads now."""
+    if not record.get("owner_id"):
+        return None
+    owner = users_db.get(tenant, record["owner_id"])
+    if (
+        owner is None
+        or not owner.active
+        or owner.role not in leads.OWNERS
+        or record["campus_id"] not in owner.campus_ids
+    ):
+        raise ValidationFailedError(
+            "The consultant chosen for this import can no longer take the campus's leads; import again.",
+            code="OWNER_UNAVAILABLE",
+        )
+    return owner
+
+
 def _error_sheet(table: Table, rejected: list[Row]) -> bytes:
-    header = ["行 Row", "原因 Reason", *table.header]
+    header = ["行 Row", "原因 Reason", *(sheets.safe(h) for h in table.header)]
     rows = ([row.number, "；".join(row.reasons), *(sheets.safe(_text(c)) for c in row.cells)] for row in rejected)
     return sheets.xlsx("未导入 Rejected", header, rows, widths=[8, 60])
 
@@ -571,8 +635,9 @@ def process(tenant: str, record: dict[str, Any]) -> dict[str, Any]:
         raise ValidationFailedError("The uploaded file is gone.", code="FILE_MISSING")
     table = read_table(data)
     tenant_record = get_tenant(tenant)
-    default_owner = users_db.get(tenant, record["owner_id"]) if record.get("owner_id") else None
-    job = Job(record, tenant, tenant_record.timezone, tenant_config.load(tenant), default_owner, clock.now())
+    job = Job(
+        record, tenant, tenant_record.timezone, tenant_config.load(tenant), _default_owner(tenant, record), clock.now()
+    )
     ctx = _context(job)
     rows = [Row(number, cells) for number, cells in table.rows]
     for row in rows:
@@ -581,8 +646,8 @@ def process(tenant: str, record: dict[str, Any]) -> dict[str, Any]:
     claims = leads_db.phone_claims(tenant, [p for row in rows if not row.kind for p, _ in row.phones])
     claimed = {e164 for e164, claim in claims.items() if not ours.intersection(claim.lead_ids)}
     families = _families(rows, claimed)
-    with ThreadPoolExecutor(max_workers=WRITERS) as pool:
-        list(pool.map(lambda batch: _write_batch(job, batch), _batches(job, families)))
+    _mark_used(job, families)
+    _write_all(job, _batches(job, families))
     rejected = [row for row in rows if row.kind]
     by_kind = {kind: sum(1 for r in rejected if r.kind == kind) for kind in ImportCounts.model_fields}
     counts = ImportCounts(
@@ -715,7 +780,8 @@ def list_imports(principal: Principal, limit: int, cursor: str | None) -> Page[I
 
 def error_sheet(principal: Principal, import_id: str) -> bytes:
     record = _visible(principal, import_id)
-    data = store().get(keys.import_file(principal.tenant, import_id, "errors.xlsx"))
-    if not (record.get("result") or {}).get("has_errors") or data is None:
-        raise NotFoundError("This import has no rejected rows.", code="NO_ERROR_SHEET")
+    has_errors = (record.get("result") or {}).get("has_errors")
+    data = store().get(keys.import_file(principal.tenant, import_id, "errors.xlsx")) if has_errors else None
+    if data is None:
+        raise NotFoundError("This import has no rejected rows (or its sheet has expired).", code="NO_ERROR_SHEET")
     return data

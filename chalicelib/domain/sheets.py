@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.errors import ValidationFailedError
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-MAX_BYTES = 8 * 1024 * 1024  # under API Gateway's 10 MB request limit
+# API Gateway hands Lambda at most 6 MB, and a binary body arrives base64-encoded (4/3)
+MAX_BYTES = 4 * 1024 * 1024
+MAX_COLUMNS = 60  # cells beyond are not read: a stray cell far right costs nothing
+MAX_BLANK_RUN = 1000  # this many blank rows in a row end the sheet (a stray cell far down)
 
 
 def _unreadable(message: str) -> ValidationFailedError:
@@ -40,34 +43,42 @@ def decode_csv(data: bytes) -> str:
         raise _unreadable("The file is neither UTF-8 nor GBK text; save it as .xlsx or CSV UTF-8.") from exc
 
 
-def read(data: bytes) -> list[list[Any]]:
-    """Rows of the first sheet of an .xlsx, or of a .csv (comma, semicolon or tab separated)."""
+def read(data: bytes) -> Iterator[list[Any]]:
+    """Rows of the first sheet of an .xlsx, or of a .csv (comma, semicolon or tab
+    separated), lazily, at most MAX_COLUMNS wide. A file that breaks while being read
+    (truncated, a cell too long) is a 400, whenever it breaks."""
     if not data:
         raise _unreadable("The file is empty.")
     if len(data) > MAX_BYTES:
         raise _unreadable(f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB; split it.")
     if data.startswith(b"\xd0\xcf\x11\xe0"):
         raise _unreadable("Old .xls files are not read; save the sheet as .xlsx or CSV.")
-    if data.startswith(b"PK"):
-        return _read_xlsx(data)
+    rows = _xlsx_rows(data) if data.startswith(b"PK") else _csv_rows(data)
+    try:
+        yield from rows
+    except ValidationFailedError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - whatever a damaged file makes the parser raise
+        raise _unreadable("The file is damaged or not a spreadsheet; save it again as .xlsx or CSV.") from exc
+
+
+def _csv_rows(data: bytes) -> Iterator[list[Any]]:
     text = decode_csv(data)
-    sample = text[:4096]
-    delimiter = max((",", ";", "\t"), key=sample.count)
-    return [list(row) for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
+    delimiter = max((",", ";", "\t"), key=text[:4096].count)
+    for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
+        yield row[:MAX_COLUMNS]
 
 
-def _read_xlsx(data: bytes) -> list[list[Any]]:
-    from zipfile import BadZipFile
-
+def _xlsx_rows(data: bytes) -> Iterator[list[Any]]:
     from openpyxl import load_workbook
 
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (BadZipFile, KeyError, ValueError, OSError) as exc:
+    except Exception as exc:  # noqa: BLE001 - a zip that is no workbook, or a broken one
         raise _unreadable("The file is not a readable .xlsx workbook.") from exc
     try:
-        sheet = book.worksheets[0]
-        return [list(row) for row in sheet.iter_rows(values_only=True)]
+        for row in book.worksheets[0].iter_rows(values_only=True, max_col=MAX_COLUMNS):
+            yield list(row)
     finally:
         book.close()
 
