@@ -97,16 +97,25 @@ class S3Storage:
         self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
 
     def get(self, key: str) -> bytes | None:
+        """None for a missing key: S3 says 403, not 404, to a role without s3:ListBucket."""
+        from botocore.exceptions import ClientError
+
         try:
             return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
-        except self.client.exceptions.NoSuchKey:
-            return None
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "AccessDenied", "404", "403"):
+                return None
+            raise
 
     def size(self, key: str) -> int | None:
+        from botocore.exceptions import ClientError
+
         try:
             return int(self.client.head_object(Bucket=self.bucket, Key=key)["ContentLength"])
-        except self.client.exceptions.ClientError:
-            return None
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "AccessDenied", "404", "403"):
+                return None
+            raise
 
     def upload_url(self, key: str, content_type: str) -> str:
         return self.client.generate_presigned_url(

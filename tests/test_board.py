@@ -92,8 +92,10 @@ def test_an_announcement_carries_an_attachment_uploaded_with_a_presigned_url(sch
     # the URL takes only the type it was signed for, and only unaltered
     assert _http("PUT", slot["upload_url"], PDF, "image/png")[0] == 403
     assert _http("PUT", slot["upload_url"].replace("signature=", "signature=0"), PDF, "application/pdf")[0] == 403
-    # publishing before the file is there is refused
+    # publishing before the file is there is refused; so is a name that is no upload's
     ref = {"attachment_id": slot["attachment_id"], **asked}
+    climbing = {**ref, "attachment_id": f"../{school.slug}/{slot['attachment_id']}"}
+    assert school.admin.post("/announcements", {"title": "x", "body": "y", "attachment": climbing}).status_code == 400
     early = school.admin.post("/announcements", {"title": "课表", "body": "见附件", "attachment": ref})
     assert early.status_code == 400 and early.json_body["error"]["code"] == "ATTACHMENT_NOT_UPLOADED"
     assert _http("PUT", slot["upload_url"], PDF, slot["headers"]["Content-Type"])[0] == 200

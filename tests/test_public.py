@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from chalicelib.domain import clock
+from chalicelib.errors import ThrottledError
 
 
 def _phone() -> str:
@@ -396,3 +397,22 @@ def test_public_requests_are_in_the_schools_audit_as_their_key(web, client):
     entries = web.admin.get("/audit").json_body["items"]
     mine = [e for e in entries if e.get("username") == f"api-key:{created['id']}"]
     assert [(e["route"], e["status"]) for e in mine] == [("/public/applications", 202)]
+
+
+def test_an_address_over_its_limit_does_not_use_up_the_schools_key(web):
+    from chalicelib.domain import api_keys
+
+    key = new_key(web, rate_limit_per_minute=12)["key"]
+    headers = {"x-api-key": key}
+    with clock.frozen(datetime(2031, 5, 1, 9, 0, 5, tzinfo=UTC)):
+        for _ in range(api_keys.IP_LIMIT_PER_MINUTE):
+            api_keys.authenticate(headers, "203.0.113.7")
+        with pytest.raises(ThrottledError) as refused:
+            api_keys.authenticate(headers, "203.0.113.7")
+        assert refused.value.code == "RATE_LIMITED"
+        # the refused request was not counted on the key: another family still gets through
+        api_keys.authenticate(headers, "198.51.100.2")
+        api_keys.authenticate(headers, "198.51.100.2")
+        with pytest.raises(ThrottledError) as full:
+            api_keys.authenticate(headers, "198.51.100.2")
+        assert full.value.code == "RATE_LIMITED"

@@ -89,9 +89,9 @@ def authenticate(headers: dict[str, str], source_ip: str | None) -> PublicCaller
     if allowed and origin not in allowed:
         raise ForbiddenError("This website may not use this API key.", code="ORIGIN_FORBIDDEN")
     caller = PublicCaller(tenant=found["tenant"], key_id=found["id"], campus_id=found["campus_id"])
-    _limit(caller.tenant, "KEY", caller.key_id, int(found["rate_limit"]))
-    if source_ip:
+    if source_ip:  # first: one address over its limit must not use up the school's key
         _limit(caller.tenant, "IP", source_ip, IP_LIMIT_PER_MINUTE)
+    _limit(caller.tenant, "KEY", caller.key_id, int(found["rate_limit"]))
     return caller
 
 

@@ -367,7 +367,7 @@ def confirm(principal: Principal, enrolment_id: str) -> Enrolment:
     """Takes a seat. Confirming again changes nothing (and makes sure the reminder exists)."""
     _, after = _decide(principal, enrolment_id, "confirmed")
     if after.get("reminder_message_id"):
-        cohort = _load_cohort(principal.tenant, after["cohort_id"])
+        cohort = _load_cohort(principal.tenant, after["cohort_id"], consistent=True)  # a cancel just now counts
         if cohort["status"] != "cancelled":
             _send_reminder(principal.tenant, cohort, after)
             latest = _load_enrolment(principal, enrolment_id)

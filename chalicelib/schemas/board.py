@@ -41,7 +41,7 @@ class AttachmentUpload(Entity):
 
 
 class AttachmentRef(StrictModel):
-    attachment_id: str = Field(min_length=1, max_length=40)
+    attachment_id: str = Field(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$", description="From POST /announcements/attachments")
     file_name: str = Field(min_length=1, max_length=200)
     content_type: AttachmentType  # type: ignore[valid-type]
 
