@@ -27,6 +27,8 @@ class Storage(Protocol):
 
     def size(self, key: str) -> int | None: ...
 
+    def delete(self, key: str) -> None: ...
+
     def upload_url(self, key: str, content_type: str) -> str: ...
 
     def download_url(self, key: str, filename: str) -> str: ...
@@ -65,6 +67,9 @@ class LocalStorage:
     def size(self, key: str) -> int | None:
         target = self.path(key)
         return target.stat().st_size if target.is_file() else None
+
+    def delete(self, key: str) -> None:
+        self.path(key).unlink(missing_ok=True)
 
     def _url(self, method: str, key: str, content_type: str = "", **extra: str) -> str:
         expires = int(time.time()) + URL_SECONDS
@@ -116,6 +121,9 @@ class S3Storage:
             if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "AccessDenied", "404", "403"):
                 return None
             raise
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=key)  # S3: deleting nothing is no error
 
     def upload_url(self, key: str, content_type: str) -> str:
         return self.client.generate_presigned_url(

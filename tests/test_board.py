@@ -119,6 +119,9 @@ def test_an_announcement_carries_an_attachment_uploaded_with_a_presigned_url(sch
     assert _http("GET", link.json_body["download_url"].replace("signature=", "signature=0"))[0] == 403
     plain = school.admin.post("/announcements", {"title": "无附件", "body": "x"}).json_body
     assert consultant.get(f"/announcements/{plain['id']}/attachment").status_code == 404
+    # withdrawing the announcement removes its file: even a URL signed before finds nothing
+    assert school.admin.delete(f"/announcements/{made.json_body['id']}").status_code == 204
+    assert _http("GET", link.json_body["download_url"])[0] == 404
 
 
 def test_the_s3_store_makes_the_real_calls_and_signs_what_it_promises():
@@ -137,9 +140,11 @@ def test_the_s3_store_makes_the_real_calls_and_signs_what_it_promises():
             "head_object", {"ContentLength": len(PDF)}, {"Bucket": "campus-crm-files", "Key": "attachments/t/1"}
         )
         stub.add_client_error("head_object", "404", http_status_code=404)
+        stub.add_response("delete_object", {}, {"Bucket": "campus-crm-files", "Key": "attachments/t/1"})
         s3.put("attachments/t/1", PDF, "application/pdf")
         assert s3.size("attachments/t/1") == len(PDF)
         assert s3.size("attachments/t/2") is None
+        s3.delete("attachments/t/1")
         stub.assert_no_pending_responses()
     upload = urllib.parse.urlsplit(s3.upload_url("attachments/t/1", "application/pdf"))
     query = urllib.parse.parse_qs(upload.query)

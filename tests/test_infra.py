@@ -190,9 +190,11 @@ def test_the_api_and_jobs_role_can_use_items_read_the_token_secret_and_send_from
         "ses:SendEmail",
         "s3:GetObject",
         "s3:PutObject",
+        "s3:DeleteObject",
     }
     # AND objects of the stack's own (private) files bucket, nothing else in S3
-    assert granted["s3:GetObject"] == granted["s3:PutObject"] == [{"Fn::Sub": "${FilesBucket.Arn}/*"}]
+    files = [{"Fn::Sub": "${FilesBucket.Arn}/*"}]
+    assert granted["s3:GetObject"] == granted["s3:PutObject"] == granted["s3:DeleteObject"] == files
     bucket = template["Resources"]["FilesBucket"]["Properties"]
     assert all(bucket["PublicAccessBlockConfiguration"].values())
     # AND SMS from the one pool, e-mail from the one verified domain

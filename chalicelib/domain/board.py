@@ -103,9 +103,13 @@ def mark_read(principal: Principal, announcement_id: str) -> Announcement:
 
 
 def withdraw(principal: Principal, announcement_id: str) -> None:
+    """Removes the announcement, then its attachment's file (a withdrawn file may hold what
+    should not have been published)."""
     found = next((a for a in board(principal.tenant, principal.user_id) if a.id == announcement_id), None)
     if found is None or not board_db.delete_announcement(principal.tenant, clock.iso(found.created_at), found.id):
         raise NotFoundError("No such announcement.", code="ANNOUNCEMENT_NOT_FOUND")
+    if found.attachment is not None:
+        store().delete(keys.attachment_file(principal.tenant, found.attachment.id))
 
 
 def add_phrase(principal: Principal, request: PhraseRequest) -> Phrase:
