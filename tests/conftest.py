@@ -174,6 +174,14 @@ class School:
         return self.sign_in(username, password)
 
 
+def without_quiet_hours(school: School) -> None:
+    """A send "now" goes out now, whatever the hour the suite runs at. By default 21:00-08:00
+    school time is quiet and a send waits for the morning (quiet hours have their own tests,
+    on a frozen clock)."""
+    response = school.admin.patch("/settings/messaging", {"quiet_from": "00:00", "quiet_to": "00:00"})
+    assert response.status_code == 200, response.body
+
+
 @pytest.fixture
 def school(client) -> School:
     return School(client)

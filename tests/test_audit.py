@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from chalicelib.api.routing import REGISTRY
 from chalicelib.cli import cli
 from chalicelib.domain import clock
-from tests.conftest import login
+from tests.conftest import login, without_quiet_hours
 from tests.test_leads import lead_body
 from tests.test_streams import Tap, lambda_like
 
@@ -136,6 +136,7 @@ def test_the_audit_tells_who_read_which_lead_from_where(school, dynamodb_endpoin
 
 
 def test_usage_counts_requests_and_messages(school, dynamodb_endpoint, tmp_path):
+    without_quiet_hours(school)
     tap = Tap(dynamodb_endpoint, tmp_path, school.slug)
     for _ in range(3):
         school.admin.get("/me")

@@ -13,7 +13,7 @@ from chalicelib.db import messaging as messaging_db
 from chalicelib.domain import clock
 from chalicelib.domain import messaging as messaging_domain
 from chalicelib.messaging import ProviderError
-from tests.conftest import School
+from tests.conftest import School, without_quiet_hours
 from tests.test_leads import lead_body
 
 
@@ -36,6 +36,7 @@ def families(school):
     school.twin_a = post("/leads", lead_body(name="赵大宝", phone=shared)).json_body
     school.twin_b = post("/leads", lead_body(name="赵二宝", phone=shared, sibling_of=school.twin_a["id"])).json_body
     school.lead_ids = [school.ming["id"], school.quiet["id"], school.twin_a["id"], school.twin_b["id"]]
+    without_quiet_hours(school)
     return school
 
 
@@ -138,6 +139,7 @@ def test_typed_numbers_are_for_the_front_desk_and_invalid_ones_are_counted(famil
 
 
 def test_quiet_hours_move_a_send_to_the_morning(families):
+    families.admin.patch("/settings/messaging", {"quiet_from": "21:00", "quiet_to": "08:00"})  # the default
     evening = datetime(2031, 3, 4, 14, 30, tzinfo=UTC)  # 22:30 in Shanghai
     with clock.frozen(evening):
         alice = families.sign_in(families.alice.user["username"], families.alice.password)

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from infra.local.pump import Scheduler, StreamPump, parse_schedule
+from tests.conftest import without_quiet_hours
 
 
 def _pump(endpoint: str, checkpoint, **kw: Any) -> tuple[StreamPump, list[tuple[dict, Any]]]:
@@ -491,6 +492,7 @@ def test_the_pump_prints_what_the_outbox_sent(dynamodb_endpoint, table, school, 
     pump, _ = _pump(dynamodb_endpoint, tmp_path / "checkpoint.json")
     pump.poll_once()
     caplog.set_level(logging.INFO, logger="crm.local.outbox")
+    without_quiet_hours(school)
     sent = school.admin.post(
         "/messages",
         {
