@@ -30,6 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
@@ -278,6 +279,7 @@ class Context:
     region: str
     choices: dict[str, dict[str, str]]
     owners: dict[str, Any]  # normalised username / display name -> UserRecord
+    today: date  # in the school's time zone: no birthday after it
 
 
 def _check(row: Row, table: Table, ctx: Context) -> None:
@@ -305,7 +307,7 @@ def _check(row: Row, table: Table, ctx: Context) -> None:
             values["birthday"] = _date(cell("birthday"))
         except ValueError:
             bad("birthday", f"“{cell('birthday')}” 不是日期 is not a date (2019-05-20)")
-    if values.get("birthday") and not date(1900, 1, 1) <= values["birthday"] <= clock.now().date():
+    if values.get("birthday") and not date(1900, 1, 1) <= values["birthday"] <= ctx.today:
         bad("birthday", f"“{values['birthday']}” 不在合理范围 is out of range")
     for key in ("school", "grade", "notes"):
         if cell(key):
@@ -601,6 +603,7 @@ def _context(job: Job) -> Context:
         region=get_tenant(job.tenant).phone_region,
         choices=_choices(job.config),
         owners=owners,
+        today=job.now.astimezone(ZoneInfo(job.timezone)).date(),
     )
 
 
