@@ -73,7 +73,7 @@ def publish(principal: Principal, request: AnnouncementRequest) -> Announcement:
 
 
 def attachment_download(principal: Principal, announcement_id: str) -> AttachmentDownload:
-    found = next((a for a in board(principal.tenant, principal.user_id) if a.id == announcement_id), None)
+    found = _on_board(principal, announcement_id)
     if found is None or found.attachment is None:
         raise NotFoundError("No such attachment.", code="ATTACHMENT_NOT_FOUND")
     key = keys.attachment_file(principal.tenant, found.attachment.id)
@@ -90,12 +90,17 @@ def board(tenant: str, user_id: str) -> list[Announcement]:
     return [Announcement(**a, read=a["id"] in read) for a in board_db.recent_announcements(tenant)]
 
 
+def _on_board(principal: Principal, announcement_id: str) -> Announcement | None:
+    """An announcement the user can see (on their board), or None."""
+    return next((a for a in board(principal.tenant, principal.user_id) if a.id == announcement_id), None)
+
+
 def unread(tenant: str, user_id: str) -> list[Announcement]:
     return [a for a in board(tenant, user_id) if not a.read]
 
 
 def mark_read(principal: Principal, announcement_id: str) -> Announcement:
-    found = next((a for a in board(principal.tenant, principal.user_id) if a.id == announcement_id), None)
+    found = _on_board(principal, announcement_id)
     if found is None:
         raise NotFoundError("No such announcement.", code="ANNOUNCEMENT_NOT_FOUND")
     board_db.mark_read(principal.tenant, principal.user_id, announcement_id, clock.iso(clock.now()))
@@ -105,7 +110,7 @@ def mark_read(principal: Principal, announcement_id: str) -> Announcement:
 def withdraw(principal: Principal, announcement_id: str) -> None:
     """Removes the announcement, then its attachment's file (a withdrawn file may hold what
     should not have been published)."""
-    found = next((a for a in board(principal.tenant, principal.user_id) if a.id == announcement_id), None)
+    found = _on_board(principal, announcement_id)
     if found is None or not board_db.delete_announcement(principal.tenant, clock.iso(found.created_at), found.id):
         raise NotFoundError("No such announcement.", code="ANNOUNCEMENT_NOT_FOUND")
     if found.attachment is not None:
