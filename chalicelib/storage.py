@@ -89,6 +89,11 @@ class LocalStorage:
         return self._url("GET", key, filename=filename)
 
 
+def _missing(exc: Exception) -> bool:
+    """S3's answer for a key that is not there: 404, or 403 to a role without s3:ListBucket."""
+    return exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "AccessDenied", "404", "403")
+
+
 class S3Storage:
     def __init__(self, bucket: str, region: str):
         import boto3
@@ -102,13 +107,13 @@ class S3Storage:
         self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
 
     def get(self, key: str) -> bytes | None:
-        """None for a missing key: S3 says 403, not 404, to a role without s3:ListBucket."""
+        """None for a missing key."""
         from botocore.exceptions import ClientError
 
         try:
             return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "AccessDenied", "404", "403"):
+            if _missing(exc):
                 return None
             raise
 
@@ -118,7 +123,7 @@ class S3Storage:
         try:
             return int(self.client.head_object(Bucket=self.bucket, Key=key)["ContentLength"])
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "AccessDenied", "404", "403"):
+            if _missing(exc):
                 return None
             raise
 
