@@ -22,9 +22,7 @@ rows come back as an error sheet: the row number, the reason, the row as it was.
 from __future__ import annotations
 
 import hashlib
-import random
 import re
-import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -41,7 +39,7 @@ from chalicelib.db import leads as leads_db
 from chalicelib.db import schedule as schedule_db
 from chalicelib.db import users as users_db
 from chalicelib.db.leads import NewLead
-from chalicelib.domain import clock, ids, leads, phones, sheets
+from chalicelib.domain import clock, ids, leads, phones, retry, sheets
 from chalicelib.domain import config as tenant_config
 from chalicelib.domain.auth import Principal
 from chalicelib.domain.tenants import get_tenant
@@ -524,7 +522,7 @@ def _write(job: Job, batch: list[tuple[Family, list[NewLead]]]) -> None:
         except transactions.TransactionBusy:  # someone wrote one of these items at that moment
             if attempt == BUSY_TRIES - 1:
                 raise
-            time.sleep(random.uniform(0, 0.05 * 2**attempt))  # noqa: S311 - jitter
+            retry.backoff(attempt)
 
 
 def _mark_used(job: Job, families: list[Family]) -> None:
@@ -631,12 +629,17 @@ def _error_sheet(table: Table, rejected: list[Row]) -> bytes:
     return sheets.xlsx("未导入 Rejected", header, rows, widths=[8, 60])
 
 
-def process(tenant: str, record: dict[str, Any]) -> dict[str, Any]:
-    """Checks, plans and writes one import; returns its result (counts, ignored columns)."""
+def _stored_table(record: dict[str, Any]) -> Table:
     data = store().get(record["file_key"])
     if data is None:
         raise ValidationFailedError("The uploaded file is gone.", code="FILE_MISSING")
-    table = read_table(data)
+    return read_table(data)
+
+
+def process(tenant: str, record: dict[str, Any], table: Table | None = None) -> dict[str, Any]:
+    """Checks, plans and writes one import; returns its result (counts, ignored columns).
+    `table`: the file as the upload request already read it; else it is read from store."""
+    table = table or _stored_table(record)
     tenant_record = get_tenant(tenant)
     job = Job(
         record, tenant, tenant_record.timezone, tenant_config.load(tenant), _default_owner(tenant, record), clock.now()
@@ -669,7 +672,7 @@ def process(tenant: str, record: dict[str, Any]) -> dict[str, Any]:
     return {"counts": counts.model_dump(), "ignored_columns": table.ignored, "has_errors": has_errors}
 
 
-def _run(tenant: str, import_id: str) -> bool:
+def _run(tenant: str, import_id: str, table: Table | None = None) -> bool:
     """Takes the import (unless another run holds it), imports it, keeps the result and
     tells the uploader. A failure is kept as the import's error, never half-reported; an
     import whose runs broke MAX_ATTEMPTS times is given up."""
@@ -682,7 +685,7 @@ def _run(tenant: str, import_id: str) -> bool:
         error = f"Gave up after {MAX_ATTEMPTS} attempts; the rows already imported stay. Please tell support."
     else:
         try:
-            result = process(tenant, record)
+            result = process(tenant, record, table)
         except ValidationFailedError as exc:
             error = exc.message
     status = "failed" if error else "done"
@@ -748,7 +751,7 @@ def start(principal: Principal, query: ImportQuery, data: bytes | None) -> Impor
     }
     imports_db.create(principal.tenant, record, queued=True)
     if len(table.rows) <= INLINE_ROWS:
-        _run(principal.tenant, import_id)
+        _run(principal.tenant, import_id, table)
     return get(principal, import_id)
 
 
@@ -762,10 +765,15 @@ def _out(record: dict[str, Any]) -> ImportOut:
     )
 
 
+def _in_scope(principal: Principal, record: dict[str, Any]) -> bool:
+    """An admin sees every campus's imports; others, their campuses'."""
+    return principal.role is Role.admin or record["campus_id"] in principal.campus_ids
+
+
 def _visible(principal: Principal, import_id: str) -> dict[str, Any]:
     _may_import(principal)
     record = imports_db.get(principal.tenant, import_id)
-    if record is None or (principal.role.value != "admin" and record["campus_id"] not in principal.campus_ids):
+    if record is None or not _in_scope(principal, record):
         raise NotFoundError("No such import.", code="IMPORT_NOT_FOUND")
     return record
 
@@ -777,7 +785,7 @@ def get(principal: Principal, import_id: str) -> ImportOut:
 def list_imports(principal: Principal, limit: int, cursor: str | None) -> Page[ImportOut]:
     _may_import(principal)
     records, next_cursor = imports_db.list_page(principal.tenant, limit, cursor)
-    mine = [r for r in records if principal.role.value == "admin" or r["campus_id"] in principal.campus_ids]
+    mine = [r for r in records if _in_scope(principal, r)]
     return Page[ImportOut](items=[_out(r) for r in mine], next_cursor=next_cursor)
 
 
