@@ -11,6 +11,7 @@ from typing import Any
 class CrmError(Exception):
     status = 500
     code = "INTERNAL"
+    reads = 0  # customer records this answer still tells, for anti-scraping (a duplicate phone's 409)
 
     def __init__(self, message: str, *, code: str | None = None, details: list[dict[str, Any]] | None = None):
         super().__init__(message)
@@ -46,6 +47,41 @@ class NotFoundError(CrmError):
 class ConflictError(CrmError):
     status = 409
     code = "CONFLICT"
+
+
+class BusyError(ConflictError):
+    """DynamoDB kept refusing a write because others were writing the same items at that
+    moment (a transaction conflict) or the table was throttling. Nothing was written; the
+    same request sent again after `retry_after` seconds can succeed."""
+
+    code = "BUSY"
+
+    def __init__(self, message: str = "", *, retry_after: int = 1, **kwargs: Any):
+        super().__init__(message or "The records are busy right now; nothing was changed. Try again.", **kwargs)
+        self.retry_after = retry_after
+
+
+# what DynamoDB answers when it throttles (a whole call, or one item of a transaction)
+THROTTLE_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "ProvisionedThroughputExceeded",
+        "ThrottlingError",
+    }
+)
+
+
+def busy_cause(exc: BaseException) -> bool:
+    """A store error that only says "busy, try again" (throttled), wherever it surfaced."""
+    seen = 0
+    while exc is not None and seen < 5:
+        if getattr(exc, "cause_response_code", None) in THROTTLE_CODES:
+            return True
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+        seen += 1
+    return False
 
 
 class AccountFrozenError(CrmError):

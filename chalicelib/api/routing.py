@@ -21,8 +21,9 @@ from pydantic import BaseModel, ValidationError
 
 from chalicelib.domain import audit, auth, roles
 from chalicelib.domain.auth import Principal
-from chalicelib.errors import CrmError, ForbiddenError, ThrottledError, ValidationFailedError
+from chalicelib.errors import BusyError, CrmError, ForbiddenError, ThrottledError, ValidationFailedError, busy_cause
 from chalicelib.observability import logger
+from chalicelib.schemas.common import INPUT
 from chalicelib.schemas.users import Role
 
 JSON = "application/json"
@@ -43,6 +44,7 @@ class EndpointSpec:
     errors: list[int] = field(default_factory=list)
     content_type: str = JSON
     uploads: list[str] = field(default_factory=list)  # a file as the request body, of these types
+    reads_customers: bool = False  # returns customer data: weighed for anti-scraping, refused when spent
 
 
 REGISTRY: list[EndpointSpec] = []
@@ -61,11 +63,22 @@ class Call:
     headers: dict[str, str]
     upload: bytes | None = None  # the request body, for routes that take a file
     caller: Any = None  # public routes: what `gate` returned (a website's API key)
+    reads_left: int | None = None  # customer-data routes: what the caller may still read (None: no limit)
+    records: int | None = None  # customer-data routes: records returned, when not the result's items
+
+
+def customer_records(result: Any, call: Call | None) -> int:
+    """What a customer-data answer weighs: the records the view says it returned, else a
+    page's items, else one record."""
+    if call is not None and call.records is not None:
+        return call.records
+    items = getattr(result, "items", None)
+    return len(items) if isinstance(items, list) else 1
 
 
 def error_response(exc: CrmError) -> Response:
     headers = {"Content-Type": JSON}
-    if isinstance(exc, ThrottledError) and exc.retry_after:
+    if isinstance(exc, (ThrottledError, BusyError)) and exc.retry_after:
         headers["Retry-After"] = str(exc.retry_after)
     return Response(body=json.dumps(exc.to_body(), ensure_ascii=False), status_code=exc.status, headers=headers)
 
@@ -85,14 +98,14 @@ def _parse_body(raw: bytes | None, model: type[BaseModel]) -> BaseModel:
     if not raw:
         raise ValidationFailedError("A JSON body is required.", details=[{"field": "body", "message": "missing"}])
     try:
-        return model.model_validate_json(raw)
+        return model.model_validate_json(raw, context=INPUT)
     except ValidationError as exc:
         raise validation_error(exc, "body") from exc
 
 
 def _parse_query(params: dict[str, str] | None, model: type[BaseModel]) -> BaseModel:
     try:
-        return model.model_validate(dict(params or {}))
+        return model.model_validate(dict(params or {}), context=INPUT)
     except ValidationError as exc:
         raise validation_error(exc, "query") from exc
 
@@ -109,11 +122,9 @@ def _render(result: Any, status: int) -> Response:
     return Response(body=body, status_code=status, headers={"Content-Type": JSON})
 
 
-def _audit(principal, method, path, params, status, identity, headers, call) -> None:
-    """Every authenticated request is an audit entry; successful reads of customer data carry
-    their anti-scraping weight (counted by the stream processor)."""
-    query = call.query if call is not None else None
-    weight = audit.weight_of(method, path, query) if status < 400 else 0
+def _audit(principal, method, path, params, status, identity, headers, reads) -> None:
+    """Every authenticated request is an audit entry; reads of customer data carry their
+    anti-scraping weight, the records they returned (counted by the stream processor)."""
     audit.record(
         principal.tenant,
         action="read" if method == "GET" else "write",
@@ -124,7 +135,7 @@ def _audit(principal, method, path, params, status, identity, headers, call) -> 
         status=status,
         ip=identity.get("sourceIp"),
         user_agent=headers.get("user-agent"),
-        weight=weight,
+        weight=reads,
     )
 
 
@@ -146,8 +157,13 @@ def endpoint(
     uploads: Iterable[str] = (),
     cors: CORSConfig | None = None,
     gate: Callable[[dict[str, str], str | None], Any] | None = None,
+    reads_customers: bool = False,
 ) -> Callable[[Callable[[Call], Any]], Callable[..., Response]]:
+    """`reads_customers`: the route returns customer data (names, phones of leads). It is
+    refused while the caller's read window is spent, and weighs the records it returned."""
     allowed = None if public else frozenset(roles_allowed or ())
+    if reads_customers and allowed is None:
+        raise ValueError(f"{path}: a public route cannot read customer data")
 
     def decorate(fn: Callable[[Call], Any]) -> Callable[..., Response]:
         @functools.wraps(fn)
@@ -155,7 +171,7 @@ def endpoint(
             request = bp.current_request
             headers = {k.lower(): v for k, v in (request.headers or {}).items()}
             identity = (request.context or {}).get("identity") or {}
-            principal, call, caller = None, None, None
+            principal, call, caller, reads = None, None, None, 0
             try:
                 if allowed is not None:
                     principal = auth.authenticate(headers.get("authorization"))
@@ -174,16 +190,25 @@ def endpoint(
                     upload=request.raw_body if uploads else None,
                     caller=caller,
                 )
-                response = _render(fn(call), status)
+                if reads_customers:
+                    call.reads_left = audit.reads_left(principal)  # 423 when a window is spent
+                result = fn(call)
+                response = _render(result, status)
+                reads = customer_records(result, call) if reads_customers else 0
             except CrmError as exc:
                 if exc.status >= 500:
                     logger.exception("server error")
+                reads = exc.reads
                 response = error_response(exc)
-            except Exception:  # noqa: BLE001 - the envelope, not a bare 500, for anything unforeseen
-                logger.exception("unhandled error")
-                response = error_response(CrmError("Something went wrong on our side; it was logged."))
+            except Exception as exc:  # noqa: BLE001 - the envelope, not a bare 500, for anything unforeseen
+                if busy_cause(exc):  # DynamoDB throttled past the client's own retries
+                    logger.warning("store busy", extra={"error": type(exc).__name__})
+                    response = error_response(BusyError())
+                else:
+                    logger.exception("unhandled error")
+                    response = error_response(CrmError("Something went wrong on our side; it was logged."))
             if principal is not None:
-                _audit(principal, method.upper(), path, params, response.status_code, identity, headers, call)
+                _audit(principal, method.upper(), path, params, response.status_code, identity, headers, reads)
             elif getattr(caller, "tenant", None):  # a website's key: metered and traced like staff requests
                 audit.record(
                     caller.tenant,
@@ -213,6 +238,7 @@ def endpoint(
                 errors=spec_errors,
                 content_type=content_type,
                 uploads=list(uploads),
+                reads_customers=reads_customers,
             )
         )
         route_options: dict[str, Any] = {}

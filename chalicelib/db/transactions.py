@@ -4,11 +4,22 @@ pynamodb sends a transaction's operations grouped by type (condition checks, del
 puts, updates), not in call order, and DynamoDB reports cancellation reasons by position.
 So every operation here carries a label, kept in the order pynamodb sends them, and a
 failed condition comes back as the labels of the operations that failed.
+
+DynamoDB cancels a transaction that touches an item another transaction is writing at
+that moment (reason `TransactionConflict`), or while it throttles; DynamoDB Local never
+does either. Such a cancellation wrote nothing and the very same operations may be sent
+again (their conditions are checked afresh), so `write` sends them again a few times with
+jittered, doubling pauses (BUSY_PAUSES, under a second in all, well inside a request's
+budget), and only then raises TransactionBusy: a 409 `BUSY` with `Retry-After`. A throttled
+call (the whole TransactWriteItems refused) has been retried by botocore already
+(pynamodb's standard retry mode) and is TransactionBusy at once.
 """
 
 from __future__ import annotations
 
 import contextlib
+import random
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +27,11 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.db.base import connection
+from chalicelib.errors import THROTTLE_CODES, BusyError
+
+# seconds: the ceiling of each jittered pause before sending a busy transaction again
+BUSY_PAUSES = (0.025, 0.05, 0.1, 0.2, 0.4)
+BUSY_REASONS = frozenset({"TransactionConflict"}) | THROTTLE_CODES
 
 
 class TransactionConflict(Exception):
@@ -31,8 +47,10 @@ def condition_failed(exc: Exception) -> bool:
     return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
 
 
-class TransactionBusy(Exception):
-    """Another transaction was changing the same items at that moment; safe to try again."""
+class TransactionBusy(BusyError):
+    """Another transaction was changing the same items at that moment (or DynamoDB was
+    throttling), still after BUSY_PAUSES; nothing was written and it is safe to try again.
+    Uncaught, it is the API's 409 `BUSY` with `Retry-After`."""
 
 
 class Transaction:
@@ -66,22 +84,29 @@ class Transaction:
 
 @contextlib.contextmanager
 def write(client_request_token: str | None = None) -> Iterator[Transaction]:
-    """`with write() as tx: tx.save(item, condition, label="...")`; raises TransactionConflict."""
+    """`with write() as tx: tx.save(item, condition, label="...")`; raises TransactionConflict
+    when a condition fails, TransactionBusy when DynamoDB stayed busy (see the module docstring)."""
     tx = TransactWrite(connection=connection(), client_request_token=client_request_token)
     labelled = Transaction(tx)
-    try:
-        with tx:
-            yield labelled
-    except TransactWriteError as exc:
-        reasons = exc.cancellation_reasons or []
-        order = labelled.sent_order()
-        failed = [
-            order[i] if i < len(order) else ""
-            for i, reason in enumerate(reasons)
-            if reason is not None and reason.code == "ConditionalCheckFailed"
-        ]
-        if failed:
-            raise TransactionConflict(failed) from exc
-        if any(reason is not None and reason.code == "TransactionConflict" for reason in reasons):
-            raise TransactionBusy(str(exc)) from exc
-        raise
+    yield labelled  # an exception in the block propagates from here: nothing is sent
+    for pause in (*BUSY_PAUSES, None):
+        try:
+            tx._commit()  # what TransactWrite.__exit__ does, here so that it can be sent again
+            return
+        except TransactWriteError as exc:
+            reasons = [r.code for r in exc.cancellation_reasons or [] if r is not None]
+            order = labelled.sent_order()
+            failed = [
+                order[i] if i < len(order) else ""
+                for i, reason in enumerate(exc.cancellation_reasons or [])
+                if reason is not None and reason.code == "ConditionalCheckFailed"
+            ]
+            if failed:
+                raise TransactionConflict(failed) from exc
+            if exc.cause_response_code in THROTTLE_CODES:  # botocore has retried the call already
+                raise TransactionBusy() from exc
+            if not BUSY_REASONS & set(reasons):
+                raise
+            if pause is None:
+                raise TransactionBusy() from exc
+            time.sleep(random.uniform(pause / 2, pause))  # noqa: S311 - jitter, not a secret

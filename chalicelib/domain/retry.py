@@ -37,14 +37,13 @@ def until_written(
     on_conflict: Callable[[transactions.TransactionConflict], None] | None = None,
 ) -> T:
     """Runs `attempt` until it returns. `on_conflict` sees each failed condition first and
-    may raise the error it means (an idempotent replay, a taken number, a full session)."""
+    may raise the error it means (an idempotent replay, a taken number, a full session).
+    TransactionBusy passes through (409 BUSY): `transactions.write` has retried it already."""
     for n in range(tries):
         try:
             return attempt()
         except transactions.TransactionConflict as exc:
             if on_conflict is not None:
                 on_conflict(exc)
-        except transactions.TransactionBusy:
-            pass
-        pause(n)
+        pause(n)  # a TransactionBusy is not caught: the write already sent itself again
     raise give_up
