@@ -15,6 +15,7 @@ from chalicelib.api import (
     openapi,
     programmes,
     reports,
+    routing,
     schedule,
     users,
     website,
@@ -62,6 +63,12 @@ def observe_request(event, get_response):
         return response
     finally:
         logger.remove_keys(["tenant", "user"])
+
+
+@app.middleware("http")
+def error_envelope(event, get_response):
+    """Answers Chalice gives before a view runs (405, 415, a download without Accept) in the envelope."""
+    return routing.in_envelope(get_response(event))
 
 
 @app.middleware("all")

@@ -27,3 +27,31 @@ def test_chinese_text_round_trips_unescaped(school):
     response = school.admin.post("/campuses", {"name": "浦东新区校区 🌱"})
     assert "浦东新区校区 🌱" in response.body.decode("utf-8")
     assert response.json_body["name"] == "浦东新区校区 🌱"
+
+
+def _enveloped(response, status: int, code: str) -> None:
+    assert response.status_code == status, response.body
+    assert response.headers["Content-Type"].startswith("application/json")
+    error = response.json_body["error"]
+    assert set(error) == {"code", "message", "details"}
+    assert error["code"] == code
+
+
+def test_an_unknown_method_is_a_405_in_the_envelope(school):
+    response = school.admin.request("PUT", "/campuses", {"name": "x"})
+    _enveloped(response, 405, "METHOD_NOT_ALLOWED")
+    assert "GET" in response.headers["Allow"]
+
+
+def test_a_body_of_another_content_type_is_a_415_in_the_envelope(school):
+    response = school.admin.post("/campuses", "name=x", headers={"Content-Type": "application/x-www-form-urlencoded"})
+    _enveloped(response, 415, "UNSUPPORTED_MEDIA_TYPE")
+
+
+def test_a_download_works_with_accept_any_and_asks_for_accept_in_the_envelope_without_it(school):
+    manager = school.staff("manager")
+    response = manager.get("/leads/export?format=xlsx", headers={"Accept": "*/*"})
+    assert response.status_code == 200, response.body
+    assert response.body[:2] == b"PK"  # an .xlsx (a zip)
+    refused = manager.get("/leads/export?format=xlsx", headers={"Accept": "application/json"})
+    _enveloped(refused, 406, "NOT_ACCEPTABLE")

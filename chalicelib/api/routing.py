@@ -83,6 +83,30 @@ def error_response(exc: CrmError) -> Response:
     return Response(body=json.dumps(exc.to_body(), ensure_ascii=False), status_code=exc.status, headers=headers)
 
 
+# Chalice answers a few requests itself, before any view runs, as {"Code": ..., "Message": ...}
+CHALICE_ERRORS: dict[str, tuple[str, str]] = {
+    "MethodNotAllowedError": ("METHOD_NOT_ALLOWED", "This path does not take that method."),
+    "UnsupportedMediaType": ("UNSUPPORTED_MEDIA_TYPE", "This route does not take a body of that Content-Type."),
+    "BadRequest": ("NOT_ACCEPTABLE", "This route answers with a file: send Accept: */* or the file's type."),
+    "InternalServerError": ("INTERNAL", "Something went wrong on our side; it was logged."),
+}
+
+
+def in_envelope(response: Response) -> Response:
+    """Chalice's own answers (an unknown method, a wrong Content-Type, a file asked for without
+    a matching Accept, an error outside a view) in the one error envelope."""
+    body = response.body
+    if not (isinstance(body, dict) and set(body) == {"Code", "Message"}):
+        return response
+    code, message = CHALICE_ERRORS.get(str(body["Code"]), ("INTERNAL", "Something went wrong on our side."))
+    status = 406 if code == "NOT_ACCEPTABLE" else response.status_code
+    error = CrmError(message, code=code, details=[{"field": "request", "message": str(body["Message"])[:300]}])
+    error.status = status
+    enveloped = error_response(error)
+    enveloped.headers = {**(response.headers or {}), **enveloped.headers}
+    return enveloped
+
+
 def validation_error(exc: ValidationError, where: str) -> ValidationFailedError:
     details = []
     for err in exc.errors(include_url=False, include_context=False, include_input=False):
