@@ -4,20 +4,47 @@ In AWS they live in the stack's S3 bucket (`CRM_BUCKET`); locally and in tests, 
 directory (`CRM_FILES_DIR`, `.local/files` for `make run`). A browser puts and gets
 attachments directly with presigned URLs: S3's own, or locally the stack's small file
 server (`infra/local/files.py`), which checks an HMAC signature the same way.
+
+An upload URL is made only for a key under `uploads/` and writes it once (it signs
+`If-None-Match: *`, so S3 refuses a second PUT). What is published is a copy made by
+`publish`: the size checked against the object that was measured (its ETag), the SHA-256
+recorded, at a key no upload URL can reach.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import quote, urlencode
 
+from chalicelib.db.keys import UPLOADS_PREFIX
 from chalicelib.settings import get_settings
 
 URL_SECONDS = 900  # a presigned URL works for 15 minutes
+# Sent with every upload PUT (and signed into the URL): the key is written once, never replaced.
+UPLOAD_HEADERS = {"If-None-Match": "*"}
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    size: int
+    etag: str
+
+
+class NotAnUploadKeyError(ValueError):
+    """An upload URL was asked for a key outside `uploads/` (a published file, an import)."""
+
+
+def _upload_key(key: str) -> str:
+    if not key.startswith(UPLOADS_PREFIX) or ".." in key.split("/"):
+        raise NotAnUploadKeyError(f"upload URLs are made for {UPLOADS_PREFIX} keys only: {key!r}")
+    return key
 
 
 class Storage(Protocol):
@@ -26,6 +53,13 @@ class Storage(Protocol):
     def get(self, key: str) -> bytes | None: ...
 
     def size(self, key: str) -> int | None: ...
+
+    def head(self, key: str) -> FileInfo | None: ...
+
+    def publish(self, source: str, target: str, etag: str) -> str | None:
+        """Copies `source` to `target` if it is still the object with `etag`; the copy's
+        SHA-256 (base64), or None when the source is gone or has changed."""
+        ...
 
     def delete(self, key: str) -> None: ...
 
@@ -68,6 +102,32 @@ class LocalStorage:
         target = self.path(key)
         return target.stat().st_size if target.is_file() else None
 
+    def put_new(self, key: str, data: bytes) -> bool:
+        """Writes a key that does not exist yet (what a PUT with `If-None-Match: *` does);
+        False, and nothing written, if it exists."""
+        target = self.path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f"{target.name}.{os.getpid()}.{time.monotonic_ns()}.part")
+        partial.write_bytes(data)
+        try:
+            os.link(partial, target)  # atomic, and fails if the target is there
+        except FileExistsError:
+            return False
+        finally:
+            partial.unlink()
+        return True
+
+    def head(self, key: str) -> FileInfo | None:
+        data = self.get(key)
+        return None if data is None else FileInfo(size=len(data), etag=hashlib.md5(data).hexdigest())  # noqa: S324
+
+    def publish(self, source: str, target: str, etag: str) -> str | None:
+        data = self.get(source)
+        if data is None or hashlib.md5(data).hexdigest() != etag:  # noqa: S324 - S3's ETag, not security
+            return None
+        self.put(target, data, "")
+        return base64.b64encode(hashlib.sha256(data).digest()).decode()
+
     def delete(self, key: str) -> None:
         self.path(key).unlink(missing_ok=True)
 
@@ -77,7 +137,7 @@ class LocalStorage:
         return f"{self.base_url}/{quote(key)}?{urlencode({**query, **extra})}"
 
     def upload_url(self, key: str, content_type: str) -> str:
-        return self._url("PUT", key, content_type)
+        return self._url("PUT", _upload_key(key), content_type)
 
     def verify(self, method: str, key: str, expires: str, given: str, content_type: str = "") -> bool:
         """What the local file server checks: the signature, and that it has not expired."""
@@ -127,13 +187,43 @@ class S3Storage:
                 return None
             raise
 
+    def head(self, key: str) -> FileInfo | None:
+        from botocore.exceptions import ClientError
+
+        try:
+            found = self.client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if _missing(exc):
+                return None
+            raise
+        return FileInfo(size=int(found["ContentLength"]), etag=found["ETag"])
+
+    def publish(self, source: str, target: str, etag: str) -> str | None:
+        """A server-side copy, only of the object measured (CopySourceIfMatch), with S3
+        computing the copy's SHA-256."""
+        from botocore.exceptions import ClientError
+
+        try:
+            copied = self.client.copy_object(
+                Bucket=self.bucket,
+                Key=target,
+                CopySource={"Bucket": self.bucket, "Key": source},
+                CopySourceIfMatch=etag,
+                ChecksumAlgorithm="SHA256",
+            )
+        except ClientError as exc:
+            if _missing(exc) or exc.response.get("Error", {}).get("Code") in ("PreconditionFailed", "412"):
+                return None
+            raise
+        return copied["CopyObjectResult"]["ChecksumSHA256"]
+
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=key)  # S3: deleting nothing is no error
 
     def upload_url(self, key: str, content_type: str) -> str:
         return self.client.generate_presigned_url(
             "put_object",
-            Params={"Bucket": self.bucket, "Key": key, "ContentType": content_type},
+            Params={"Bucket": self.bucket, "Key": _upload_key(key), "ContentType": content_type, "IfNoneMatch": "*"},
             ExpiresIn=URL_SECONDS,
         )
 

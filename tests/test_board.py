@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -69,16 +71,26 @@ def file_server(monkeypatch):
     reset_settings()
 
 
-def _http(method: str, url: str, data: bytes | None = None, content_type: str | None = None):
+def _http(method: str, url: str, data: bytes | None = None, content_type: str | None = None, **headers: str):
     assert url.startswith("http://127.0.0.1:")  # the local file server only
     request = urllib.request.Request(url, data=data, method=method)  # noqa: S310
     if content_type:
         request.add_header("Content-Type", content_type)
+    for name, value in headers.items():
+        request.add_header(name.replace("_", "-"), value)
     try:
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
             return response.status, response.read(), dict(response.headers)
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read(), dict(exc.headers)
+
+
+def _as_kwargs(headers: dict[str, str]) -> dict[str, str]:
+    """An upload slot's headers as _http's arguments."""
+    return {
+        "content_type": headers["Content-Type"],
+        **{k.replace("-", "_"): v for k, v in headers.items() if k != "Content-Type"},
+    }
 
 
 def test_an_announcement_carries_an_attachment_uploaded_with_a_presigned_url(school, file_server):
@@ -90,15 +102,17 @@ def test_an_announcement_carries_an_attachment_uploaded_with_a_presigned_url(sch
     assert upload.status_code == 201, upload.body
     slot = upload.json_body
     # the URL takes only the type it was signed for, and only unaltered
-    assert _http("PUT", slot["upload_url"], PDF, "image/png")[0] == 403
-    assert _http("PUT", slot["upload_url"].replace("signature=", "signature=0"), PDF, "application/pdf")[0] == 403
+    assert slot["headers"] == {"Content-Type": "application/pdf", "If-None-Match": "*"}
+    assert _http("PUT", slot["upload_url"], PDF, "image/png", If_None_Match="*")[0] == 403
+    forged = slot["upload_url"].replace("signature=", "signature=0")
+    assert _http("PUT", forged, PDF, "application/pdf", If_None_Match="*")[0] == 403
     # publishing before the file is there is refused; so is a name that is no upload's
     ref = {"attachment_id": slot["attachment_id"], **asked}
     climbing = {**ref, "attachment_id": f"../{school.slug}/{slot['attachment_id']}"}
     assert school.admin.post("/announcements", {"title": "x", "body": "y", "attachment": climbing}).status_code == 400
     early = school.admin.post("/announcements", {"title": "课表", "body": "见附件", "attachment": ref})
     assert early.status_code == 400 and early.json_body["error"]["code"] == "ATTACHMENT_NOT_UPLOADED"
-    assert _http("PUT", slot["upload_url"], PDF, slot["headers"]["Content-Type"])[0] == 200
+    assert _http("PUT", slot["upload_url"], PDF, **_as_kwargs(slot["headers"]))[0] == 200
 
     made = school.admin.post("/announcements", {"title": "春季课表", "body": "见附件", "attachment": ref})
     assert made.status_code == 201, made.body
@@ -107,6 +121,7 @@ def test_an_announcement_carries_an_attachment_uploaded_with_a_presigned_url(sch
         "file_name": "2027年春季课表.pdf",
         "content_type": "application/pdf",
         "size": len(PDF),
+        "sha256": base64.b64encode(hashlib.sha256(PDF).digest()).decode(),
     }
     # everyone sees it at sign-in and downloads it through a URL of its own
     signed_in = login(school.client, school.slug, consultant.user["username"], consultant.password).json_body
@@ -127,7 +142,7 @@ def test_an_announcement_carries_an_attachment_uploaded_with_a_presigned_url(sch
 def test_the_s3_store_makes_the_real_calls_and_signs_what_it_promises():
     from botocore.stub import Stubber
 
-    from chalicelib.storage import S3Storage
+    from chalicelib.storage import NotAnUploadKeyError, S3Storage
 
     s3 = S3Storage("campus-crm-files", "us-east-1")
     with Stubber(s3.client) as stub:
@@ -146,9 +161,158 @@ def test_the_s3_store_makes_the_real_calls_and_signs_what_it_promises():
         assert s3.size("attachments/t/2") is None
         s3.delete("attachments/t/1")
         stub.assert_no_pending_responses()
-    upload = urllib.parse.urlsplit(s3.upload_url("attachments/t/1", "application/pdf"))
+    upload = urllib.parse.urlsplit(s3.upload_url("uploads/attachments/t/1", "application/pdf"))
     query = urllib.parse.parse_qs(upload.query)
-    assert upload.netloc.startswith("campus-crm-files.s3") and upload.path == "/attachments/t/1"
-    assert "content-type" in query["X-Amz-SignedHeaders"][0] and query["X-Amz-Expires"] == ["900"]
+    assert upload.netloc.startswith("campus-crm-files.s3") and upload.path == "/uploads/attachments/t/1"
+    assert query["X-Amz-Expires"] == ["900"]
+    # the type and "write once" are signed: S3 refuses another type, and a PUT onto an existing object
+    assert {"content-type", "if-none-match"} <= set(query["X-Amz-SignedHeaders"][0].split(";"))
+    # no upload URL is ever made for a published file
+    with pytest.raises(NotAnUploadKeyError):
+        s3.upload_url("attachments/t/1", "application/pdf")
     download = urllib.parse.parse_qs(urllib.parse.urlsplit(s3.download_url("attachments/t/1", "课表.pdf")).query)
     assert download["response-content-disposition"] == ["attachment; filename*=UTF-8''%E8%AF%BE%E8%A1%A8.pdf"]
+
+
+def _slot(school, asked=None):
+    asked = asked or {"file_name": "2027年春季课表.pdf", "content_type": "application/pdf"}
+    upload = school.admin.post("/announcements/attachments", asked)
+    assert upload.status_code == 201, upload.body
+    return upload.json_body, {"attachment_id": upload.json_body["attachment_id"], **asked}
+
+
+def test_a_published_attachment_cannot_be_swapped_through_its_upload_url(school, file_server):
+    from chalicelib.db import keys
+    from chalicelib.storage import store
+
+    # GIVEN an announcement published with an 8-byte-ish PDF through a still-valid upload URL
+    slot, ref = _slot(school)
+    assert _http("PUT", slot["upload_url"], PDF, **_as_kwargs(slot["headers"]))[0] == 200
+    made = school.admin.post("/announcements", {"title": "春季课表", "body": "见附件", "attachment": ref})
+    assert made.status_code == 201, made.body
+
+    # WHEN the same URL is used again, within its 15 minutes, for a file over the limit
+    swap = b"x" * (21 * 1024 * 1024)
+    again = _http("PUT", slot["upload_url"], swap, **_as_kwargs(slot["headers"]))
+    # THEN it is refused: an upload URL writes its key once
+    assert again[0] == 412
+    # AND leaving out the write-once header does not get round it (it is part of what is signed)
+    assert _http("PUT", slot["upload_url"], PDF, "application/pdf")[0] == 403
+
+    # AND even if the uploaded object itself were replaced, the published file is a copy of its own
+    store().put(keys.attachment_upload(school.slug, ref["attachment_id"]), b"%PDF swapped", "application/pdf")
+    link = school.admin.get(f"/announcements/{made.json_body['id']}/attachment").json_body
+    status, body, _ = _http("GET", link["download_url"])
+    assert status == 200 and body == PDF
+    assert link["size"] == len(PDF)
+    assert link["sha256"] == base64.b64encode(hashlib.sha256(body).digest()).decode()
+
+
+def test_an_upload_url_is_good_for_one_file_and_only_under_uploads(school, file_server):
+    from chalicelib.db import keys
+    from chalicelib.storage import store
+
+    # GIVEN an upload slot, used once
+    slot, ref = _slot(school)
+    assert _http("PUT", slot["upload_url"], PDF, **_as_kwargs(slot["headers"]))[0] == 200
+    # WHEN it is used again before publishing, to replace the file
+    # THEN the first file stays; a different file needs a new slot (a fresh key)
+    assert _http("PUT", slot["upload_url"], b"%PDF other", **_as_kwargs(slot["headers"]))[0] == 412
+    assert store().get(keys.attachment_upload(school.slug, ref["attachment_id"])) == PDF
+    second, _ = _slot(school)
+    assert second["attachment_id"] != slot["attachment_id"]
+    # AND the file server takes no PUT outside uploads/, even one signed by the app's secret
+    published = keys.attachment_file(school.slug, ref["attachment_id"])
+    signed = store()._url("PUT", published, "application/pdf")
+    assert _http("PUT", signed, b"%PDF evil", "application/pdf", If_None_Match="*")[0] == 403
+    assert store().get(published) is None
+
+
+def test_an_attachment_over_the_limit_is_refused_at_publishing_and_nothing_is_published(school, file_server):
+    from chalicelib.db import keys
+    from chalicelib.schemas.board import MAX_ATTACHMENT_BYTES
+    from chalicelib.storage import store
+
+    # GIVEN an upload one byte over 20 MB
+    slot, ref = _slot(school)
+    big = b"%" * (MAX_ATTACHMENT_BYTES + 1)
+    assert _http("PUT", slot["upload_url"], big, **_as_kwargs(slot["headers"]))[0] == 200
+    # WHEN it is published
+    refused = school.admin.post("/announcements", {"title": "大文件", "body": "x", "attachment": ref})
+    # THEN a 400 names the attachment, and neither the announcement nor a published file exists
+    assert refused.status_code == 400
+    assert refused.json_body["error"]["code"] == "ATTACHMENT_TOO_LARGE"
+    assert refused.json_body["error"]["details"][0]["field"] == "attachment"
+    assert school.admin.get("/announcements").json_body["items"] == []
+    assert store().get(keys.attachment_file(school.slug, ref["attachment_id"])) is None
+
+
+@pytest.fixture
+def s3_store(monkeypatch):
+    """The app on the S3 store (CRM_BUCKET set), its client stubbed: the real boto3 calls, no network."""
+    from chalicelib.settings import reset_settings
+    from chalicelib.storage import store
+
+    monkeypatch.setenv("CRM_BUCKET", "campus-crm-files")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    reset_settings()
+    yield store()
+    monkeypatch.undo()
+    reset_settings()
+
+
+def test_publishing_on_s3_copies_only_the_object_it_measured_to_a_key_no_upload_url_reaches(school, s3_store):
+    from botocore.stub import Stubber
+
+    slot, ref = _slot(school)
+    upload_key = f"uploads/attachments/{school.slug}/{ref['attachment_id']}"
+    published_key = f"attachments/{school.slug}/{ref['attachment_id']}"
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(slot["upload_url"]).query)
+    assert urllib.parse.urlsplit(slot["upload_url"]).path == "/" + upload_key
+    assert "if-none-match" in query["X-Amz-SignedHeaders"][0]
+    digest = base64.b64encode(hashlib.sha256(PDF).digest()).decode()
+    with Stubber(s3_store.client) as stub:
+        # GIVEN S3 holds the upload (HeadObject: its size and ETag)
+        stub.add_response(
+            "head_object",
+            {"ContentLength": len(PDF), "ETag": '"etag-1"'},
+            {"Bucket": "campus-crm-files", "Key": upload_key},
+        )
+        # THEN publishing copies that very object (if it still has that ETag), S3 computing its SHA-256
+        stub.add_response(
+            "copy_object",
+            {"CopyObjectResult": {"ETag": '"etag-2"', "ChecksumSHA256": digest}},
+            {
+                "Bucket": "campus-crm-files",
+                "Key": published_key,
+                "CopySource": {"Bucket": "campus-crm-files", "Key": upload_key},
+                "CopySourceIfMatch": '"etag-1"',
+                "ChecksumAlgorithm": "SHA256",
+            },
+        )
+        made = school.admin.post("/announcements", {"title": "课表", "body": "见附件", "attachment": ref})
+        stub.assert_no_pending_responses()
+    assert made.status_code == 201, made.body
+    assert made.json_body["attachment"]["size"] == len(PDF) and made.json_body["attachment"]["sha256"] == digest
+    # AND downloads are of the published copy
+    link = school.admin.get(f"/announcements/{made.json_body['id']}/attachment").json_body
+    assert urllib.parse.urlsplit(link["download_url"]).path == "/" + published_key
+
+    # WHEN the upload changes between measuring and copying (S3: 412 on CopySourceIfMatch)
+    slot, ref = _slot(school)
+    with Stubber(s3_store.client) as stub:
+        stub.add_response("head_object", {"ContentLength": len(PDF), "ETag": '"etag-3"'})
+        stub.add_client_error("copy_object", "PreconditionFailed", http_status_code=412)
+        changed = school.admin.post("/announcements", {"title": "课表", "body": "见附件", "attachment": ref})
+        stub.assert_no_pending_responses()
+    # THEN nothing is published, and the caller is told to upload again
+    assert changed.status_code == 400 and changed.json_body["error"]["code"] == "ATTACHMENT_NOT_UPLOADED"
+    # AND a 21 MB upload is refused on its measured size, without copying it
+    slot, ref = _slot(school)
+    with Stubber(s3_store.client) as stub:
+        stub.add_response("head_object", {"ContentLength": 21 * 1024 * 1024, "ETag": '"etag-4"'})
+        big = school.admin.post("/announcements", {"title": "大", "body": "x", "attachment": ref})
+        stub.assert_no_pending_responses()
+    assert big.status_code == 400 and big.json_body["error"]["code"] == "ATTACHMENT_TOO_LARGE"
+    assert [a["title"] for a in school.admin.get("/announcements").json_body["items"]] == ["课表"]

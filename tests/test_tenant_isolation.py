@@ -373,7 +373,7 @@ def probe_attachments(a, b):
 
     asked = {"file_name": "A 的课表.pdf", "content_type": "application/pdf"}
     slot = a.admin.post("/announcements/attachments", asked).json_body
-    store().put(keys.attachment_file(a.slug, slot["attachment_id"]), b"%PDF A", "application/pdf")
+    store().put(keys.attachment_upload(a.slug, slot["attachment_id"]), b"%PDF A", "application/pdf")
     ref = {"attachment_id": slot["attachment_id"], **asked}
     notice = a.admin.post("/announcements", {"title": "A", "body": "A", "attachment": ref}).json_body
     assert b.admin.get(f"/announcements/{notice['id']}/attachment").status_code == 404

@@ -434,6 +434,7 @@ class MessageItem(BaseItem, discriminator="Message"):
     skipped_by_reason = MapAttribute(default=dict)
     segments = NumberAttribute(default=0)
     source = UnicodeAttribute(null=True)  # what made it: a user, or a job (birthday, reminder, ...)
+    campus_ids = UnicodeSetAttribute(null=True)  # its recipients' campuses (and a typed send's sender's)
 
 
 class RecipientItem(BaseItem, discriminator="Recipient"):
@@ -474,6 +475,7 @@ class OutboxItem(BaseItem, discriminator="Outbox"):
     purpose = UnicodeAttribute()
     reference = UnicodeAttribute()
     segments = NumberAttribute(default=0)
+    lead_id = UnicodeAttribute(null=True)  # whom it was for: who may see the full number
 
 
 class JobCursorItem(BaseItem, discriminator="JobCursor"):
@@ -520,6 +522,7 @@ class AuditItem(BaseItem, discriminator="Audit"):
     weight = NumberAttribute(default=0)  # what it counts for anti-scraping
     epoch = NumberAttribute(default=0)  # the user's access epoch when it was written
     details = UnicodeAttribute(null=True)
+    campus_ids = UnicodeSetAttribute(null=True)  # the acting user's campuses then: who of the managers sees it
 
 
 class AnnouncementItem(BaseItem, discriminator="Announcement"):
@@ -531,7 +534,7 @@ class AnnouncementItem(BaseItem, discriminator="Announcement"):
     created_by = UnicodeAttribute()
     created_by_name = UnicodeAttribute()
     created_at = UnicodeAttribute()
-    attachment = JSONAttribute(null=True)  # {id, file_name, content_type, size}; the file is in S3
+    attachment = JSONAttribute(null=True)  # {id, file_name, content_type, size, sha256}; the file is in S3
 
 
 class ReadItem(BaseItem, discriminator="Read"):

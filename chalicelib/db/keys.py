@@ -467,8 +467,18 @@ def import_file(tenant: str, import_id: str, name: str) -> str:
 
 
 def attachment_file(tenant: str, attachment_id: str) -> str:
-    """Where an announcement's attachment is stored (S3 key / local path)."""
+    """Where a published announcement's attachment is stored (S3 key / local path): a copy
+    made at publishing, which no upload URL can reach."""
     return f"attachments/{tenant}/{attachment_id}"
+
+
+UPLOADS_PREFIX = "uploads/"  # the only keys a presigned PUT URL is ever made for
+
+
+def attachment_upload(tenant: str, attachment_id: str) -> str:
+    """Where the browser puts an attachment before it is published (a presigned PUT URL's
+    key, written once; the bucket forgets `uploads/` after a day)."""
+    return f"{UPLOADS_PREFIX}attachments/{tenant}/{attachment_id}"
 
 
 # --- programmes and cohorts (课程/班级) --------------------------------------------------

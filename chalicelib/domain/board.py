@@ -21,41 +21,59 @@ from chalicelib.schemas.board import (
     PhraseRequest,
 )
 from chalicelib.schemas.common import Page
-from chalicelib.storage import URL_SECONDS, store
+from chalicelib.storage import UPLOAD_HEADERS, URL_SECONDS, store
 
 MAX_PHRASES = 500
 
 
 def attachment_upload(principal: Principal, request: AttachmentUploadRequest) -> AttachmentUpload:
-    """Where the browser puts an attachment: a presigned URL of the school's own key (S3, or
-    the local file server). The announcement names it once it is there."""
+    """Where the browser puts an attachment: a presigned URL of a fresh key of the school's
+    own (S3, or the local file server), good for one PUT. The announcement names it once it
+    is there."""
     attachment_id = ids.new_id()
-    key = keys.attachment_file(principal.tenant, attachment_id)
+    key = keys.attachment_upload(principal.tenant, attachment_id)
     return AttachmentUpload(
         attachment_id=attachment_id,
         upload_url=store().upload_url(key, request.content_type),
-        headers={"Content-Type": request.content_type},
+        headers={"Content-Type": request.content_type, **UPLOAD_HEADERS},
         expires_in=URL_SECONDS,
     )
 
 
 def _attachment(principal: Principal, ref: AttachmentRef | None) -> dict | None:
+    """Publishes the uploaded file: measured, then copied (only if it is still the object
+    measured) to a key no upload URL reaches, with its SHA-256 recorded. What was checked is
+    what is published, and nothing put through the upload URL later can change it."""
     if ref is None:
         return None
-    size = store().size(keys.attachment_file(principal.tenant, ref.attachment_id))
-    if size is None:
+    upload = keys.attachment_upload(principal.tenant, ref.attachment_id)
+    found = store().head(upload)
+    if found is None:
         raise ValidationFailedError(
             "The attachment has not been uploaded (or not by this school).",
             code="ATTACHMENT_NOT_UPLOADED",
             details=[{"field": "attachment.attachment_id", "message": "no such upload"}],
         )
-    if size > MAX_ATTACHMENT_BYTES:
+    if found.size > MAX_ATTACHMENT_BYTES:
         raise ValidationFailedError(
             f"An attachment may be at most {MAX_ATTACHMENT_BYTES // (1024 * 1024)} MB.",
             code="ATTACHMENT_TOO_LARGE",
             details=[{"field": "attachment", "message": "too large"}],
         )
-    return {"id": ref.attachment_id, "file_name": ref.file_name, "content_type": ref.content_type, "size": size}
+    sha256 = store().publish(upload, keys.attachment_file(principal.tenant, ref.attachment_id), found.etag)
+    if sha256 is None:
+        raise ValidationFailedError(
+            "The attachment changed or went away while it was being published; upload it again.",
+            code="ATTACHMENT_NOT_UPLOADED",
+            details=[{"field": "attachment.attachment_id", "message": "changed during publishing"}],
+        )
+    return {
+        "id": ref.attachment_id,
+        "file_name": ref.file_name,
+        "content_type": ref.content_type,
+        "size": found.size,
+        "sha256": sha256,
+    }
 
 
 def publish(principal: Principal, request: AnnouncementRequest) -> Announcement:

@@ -34,7 +34,9 @@ class AttachmentUploadRequest(StrictModel):
 
 class AttachmentUpload(Entity):
     attachment_id: str
-    upload_url: str = Field(description="PUT the file here, with the same Content-Type, within expires_in seconds")
+    upload_url: str = Field(
+        description="PUT the file here once, with these headers, within expires_in seconds; a second PUT is refused"
+    )
     method: str = "PUT"
     headers: dict[str, str]
     expires_in: int
@@ -51,6 +53,9 @@ class Attachment(Entity):
     file_name: str
     content_type: str
     size: int
+    sha256: str | None = Field(
+        default=None, description="Base64 SHA-256 of the published file (none on attachments published before it)"
+    )
 
 
 class AttachmentDownload(Attachment):

@@ -2,7 +2,11 @@
 
 A PUT or GET is accepted only with the HMAC signature and expiry the app's
 `LocalStorage` put in the URL (and, for a PUT, the same Content-Type), as S3 checks its
-own presigned URLs; anything else is a 403. Browsers may call it from any origin.
+own presigned URLs; anything else is a 403. As in S3, a PUT must carry the
+`If-None-Match: *` the URL was signed with, and writes its key once: a second PUT is a
+412, so nothing replaces an uploaded file. A PUT outside `uploads/` (a published
+attachment, an import) is refused whatever it is signed with. Browsers may call it from
+any origin.
 """
 
 from __future__ import annotations
@@ -11,7 +15,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-from chalicelib.storage import LocalStorage
+from chalicelib.db.keys import UPLOADS_PREFIX
+from chalicelib.storage import UPLOAD_HEADERS, LocalStorage
 
 MAX_BYTES = 25 * 1024 * 1024
 
@@ -21,7 +26,7 @@ def handler_for(storage: LocalStorage) -> type[BaseHTTPRequestHandler]:
         def _cors(self) -> None:
             self.send_header("Access-Control-Allow-Origin", "*")
             self.send_header("Access-Control-Allow-Methods", "GET, PUT")
-            self.send_header("Access-Control-Allow-Headers", "Content-Type")
+            self.send_header("Access-Control-Allow-Headers", "Content-Type, If-None-Match")
 
         def _answer(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
             self.send_response(status)
@@ -45,12 +50,14 @@ def handler_for(storage: LocalStorage) -> type[BaseHTTPRequestHandler]:
         def do_PUT(self) -> None:  # noqa: N802
             signed = self._signed("PUT", self.headers.get("Content-Type", ""))
             length = int(self.headers.get("Content-Length") or 0)
-            if signed is None:
+            once = all(self.headers.get(name) == value for name, value in UPLOAD_HEADERS.items())
+            if signed is None or not once or not signed[0].startswith(UPLOADS_PREFIX):
                 self._answer(403, b"signature does not match, or expired")
             elif length > MAX_BYTES:
                 self._answer(413, b"too large")
+            elif not storage.put_new(signed[0], self.rfile.read(length)):
+                self._answer(412, b"already uploaded: ask for a new upload URL")
             else:
-                storage.put(signed[0], self.rfile.read(length), self.headers.get("Content-Type", ""))
                 self._answer(200)
 
         def do_GET(self) -> None:  # noqa: N802
