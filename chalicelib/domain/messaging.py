@@ -147,7 +147,7 @@ class Contexts:
 
     def of(self, target: Target, guardian: str | None) -> dict[str, Any]:
         lead = target.lead
-        context: dict[str, Any] = {k: None for k in templates.SAMPLE}
+        context: dict[str, Any] = {k: None for k in templates.VARIABLES}
         context |= {"school": self.school, "today": self.today.isoformat()}
         if lead is not None:
             birthday = lead.birthday.isoformat() if lead.birthday else None
@@ -218,8 +218,8 @@ def plan(
         if reason is None:
             context = contexts.of(target, guardian)
             try:
-                text = templates.render(body, context)
-                rendered_subject = templates.render(subject, context, "subject") if subject else None
+                text = templates.render(body, context, channel=channel)
+                rendered_subject = templates.render(subject, context, "subject", channel) if subject else None
             except ValidationFailedError as exc:
                 reason = f"cannot render: {exc.message}"
         record = {
@@ -301,9 +301,9 @@ def _content(tenant: str, request: MessageRequest) -> tuple[str, str | None]:
                 details=[{"field": "template_id", "message": "wrong channel"}],
             )
         return template["body"], request.subject or template.get("subject")
-    templates.check(request.text, "text")
+    templates.check(request.text, "text", request.channel)
     if request.subject:
-        templates.check(request.subject, "subject")
+        templates.check(request.subject, "subject", request.channel)
     if request.channel == "email" and not request.subject:
         raise ValidationFailedError("subject: an e-mail needs a subject", details=[{"field": "subject"}])
     return request.text, request.subject

@@ -1,30 +1,35 @@
 """Message templates (短信模板/邮件模板): checked when saved, rendered per recipient.
 
-Templates are written by school staff, so they run in jinja2's SandboxedEnvironment (no
-access to Python internals) with StrictUndefined (a misspelt variable is an error, never
-an empty hole in a parent's SMS). Saving a template renders it against sample data, so
+Templates are written by school staff, so they run in a bounded, immutable jinja2 sandbox
+(chalicelib/domain/sandbox.py: no access to Python internals, no changing the data, a
+budget of steps and of size) with StrictUndefined (a misspelt variable is an error, never
+an empty hole in a parent's SMS). Each render gets its own copy of the data, so nothing
+one render does is seen by the next. Saving a template renders it against sample data, so
 every mistake is found then, with a 400 that names it, not at 9 o'clock on a birthday.
 """
 
 from __future__ import annotations
 
+import copy
 from datetime import date
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta
+from jinja2 import TemplateSyntaxError, UndefinedError, meta
 from jinja2.exceptions import SecurityError
-from jinja2.sandbox import SandboxedEnvironment
 
 from chalicelib.db import messaging as messaging_db
-from chalicelib.domain import clock, ids
+from chalicelib.domain import clock, ids, sandbox
 from chalicelib.errors import NotFoundError, ValidationFailedError
 from chalicelib.messaging.segments import segments
 from chalicelib.schemas.messaging import Template, TemplateRequest
 
-MAX_RENDERED = 2000
+MAX_SMS = 2000  # characters
+MAX_EMAIL = 200 * 1024  # UTF-8 bytes
+LIMITS = {"sms": (MAX_SMS, "characters"), "email": (MAX_EMAIL, "bytes")}
 
 # What a template may use. Every message fills the ones it has; sample data shows all.
-SAMPLE: dict[str, Any] = {
+# Private: a render only ever sees a deep copy (sample()), never this dict.
+_SAMPLE: dict[str, Any] = {
     "learner": {"name": "王小明", "nickname": "明明", "birthday": "2021-05-03", "age": 5, "school": "", "grade": ""},
     "guardian": {"name": "王妈妈", "relation": "mother"},
     "consultant": {"name": "李娜", "phone": "13800138000"},
@@ -36,37 +41,47 @@ SAMPLE: dict[str, Any] = {
     "work": {"contacts": 5, "overdue": 2, "plans": 3, "visits": 1, "trials": 2, "events": 0},
     "today": "2026-12-01",
 }
-VARIABLES = sorted(SAMPLE)
+VARIABLES = tuple(sorted(_SAMPLE))
 
 
-def _finalize(value: Any) -> Any:
-    return "" if value is None else value
+def sample() -> dict[str, Any]:
+    """The sample data, afresh."""
+    return copy.deepcopy(_SAMPLE)
 
 
-_env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, finalize=_finalize)
+_env = sandbox.BoundedSandbox()
 
 
 def _invalid(field: str, message: str) -> ValidationFailedError:
     return ValidationFailedError(f"{field}: {message}", details=[{"field": field, "message": message}])
 
 
-def check(text: str, field: str = "body") -> list[str]:
+def check(text: str, field: str = "body", channel: str = "sms") -> list[str]:
     """The variables a template uses; a 400 naming the problem if it is not sound."""
     try:
         parsed = _env.parse(text)
     except TemplateSyntaxError as exc:
         raise _invalid(field, f"line {exc.lineno}: {exc.message}") from exc
     used = meta.find_undeclared_variables(parsed)
-    unknown = sorted(used - set(SAMPLE))
+    unknown = sorted(used - set(VARIABLES))
     if unknown:
         raise _invalid(field, f"unknown variable {', '.join(unknown)}; use {', '.join(VARIABLES)}")
-    render(text, SAMPLE, field=field)
+    render(text, sample(), field=field, channel=channel)
     return sorted(used)
 
 
-def render(text: str, context: dict[str, Any], field: str = "body") -> str:
+def render(text: str, context: dict[str, Any], field: str = "body", channel: str = "sms") -> str:
+    """`text` filled from a copy of `context`, within the channel's budget (sandbox.py)."""
+    size, unit = LIMITS[channel]
     try:
-        out = _env.from_string(text).render(**context)
+        with sandbox.budget(size, unit):
+            out = _env.render_bounded(text, copy.deepcopy(context))
+    except sandbox.TooCostly as exc:
+        raise ValidationFailedError(
+            f"{field}: too costly to render: {exc.what} (the limit is {exc.limit})",
+            code="TEMPLATE_TOO_COSTLY",
+            details=[{"field": field, "message": f"too costly: {exc.what}", "limit": exc.limit}],
+        ) from exc
     except UndefinedError as exc:
         raise _invalid(field, f"{exc.message} (not a field of the data a message has)") from exc
     except SecurityError as exc:
@@ -75,26 +90,24 @@ def render(text: str, context: dict[str, Any], field: str = "body") -> str:
         raise _invalid(field, f"line {exc.lineno}: {exc.message}") from exc
     except Exception as exc:  # noqa: BLE001 - any other failure of user code is a bad template
         raise _invalid(field, f"cannot be rendered: {exc}") from exc
-    if len(out) > MAX_RENDERED:
-        raise _invalid(field, f"renders to more than {MAX_RENDERED} characters")
     return out
 
 
 def _out(data: dict[str, Any]) -> Template:
-    sample = render(data["body"], SAMPLE)
+    shown = render(data["body"], sample(), channel=data["channel"])
     return Template(
         **{k: v for k, v in data.items() if k != "template_kind"},
         kind=data["template_kind"],
-        variables=check(data["body"]),
-        sample=sample,
-        segments=segments(sample) if data["channel"] == "sms" else 0,
+        variables=check(data["body"], channel=data["channel"]),
+        sample=shown,
+        segments=segments(shown) if data["channel"] == "sms" else 0,
     )
 
 
 def _data(request: TemplateRequest, template_id: str, created_at: str) -> dict[str, Any]:
-    check(request.body)
+    check(request.body, channel=request.channel)
     if request.subject:
-        check(request.subject, "subject")
+        check(request.subject, "subject", request.channel)
     if request.channel == "email" and not request.subject:
         raise _invalid("subject", "an e-mail template needs a subject")
     return {
