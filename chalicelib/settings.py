@@ -8,9 +8,18 @@ the network until a value is actually used.
 from __future__ import annotations
 
 import os
+import re
 from functools import lru_cache
 
 from pydantic import BaseModel, Field
+
+# Stages that run on this machine (`make run`, the tests): any origin may call the API.
+LOCAL_STAGES = frozenset({"local", "test"})
+_ORIGIN = re.compile(r"https://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
+
+
+class SettingsError(RuntimeError):
+    """The configuration cannot be run: the message says which variable and why."""
 
 
 class Settings(BaseModel):
@@ -25,9 +34,18 @@ class Settings(BaseModel):
     jwt_secret_param: str | None = None
     token_ttl_seconds: int = 3600
     cors_origin: str = "*"
-    # Sign-in lockout: after this many failures in the window the account is locked.
+    # The console origin the stack was deployed with (its bucket's CORS, API Gateway's own
+    # answers); when set, CRM_CORS_ORIGIN must be the same.
+    console_origin: str | None = None
+    # Sign-in throttle. One address that fails this many times in the window is locked out
+    # of that login name (only that address); after login_delay_after failures of a name
+    # from all addresses, addresses it never signed in from wait a doubling delay (at most
+    # login_delay_max_seconds); addresses it signed in from in login_known_days do not.
     login_max_failures: int = 5
     login_lock_seconds: int = 900
+    login_delay_after: int = 10
+    login_delay_max_seconds: int = 300
+    login_known_days: int = 90
     # Messaging providers: SMS through `outbox` or `sms-voice` (AWS End User Messaging SMS),
     # e-mail through `outbox` or `ses`; the origination identity and sender they use.
     sms_provider: str = "outbox"
@@ -47,6 +65,21 @@ class Settings(BaseModel):
     def is_local(self) -> bool:
         return self.dynamodb_endpoint is not None
 
+    def api_cors_origin(self) -> str:
+        """The origin browsers may call the API from. Outside the local stages it must be
+        the stage's console (https://host[:port]); `*` or nothing stops the API starting."""
+        if self.stage not in LOCAL_STAGES and not _ORIGIN.fullmatch(self.cors_origin):
+            raise SettingsError(
+                f"CRM_CORS_ORIGIN must be the console's origin (https://host[:port]) on stage {self.stage!r}, "
+                f"not {self.cors_origin!r}: '*' is allowed only on the local stages (local, test)."
+            )
+        if self.console_origin and self.console_origin != self.cors_origin:
+            raise SettingsError(
+                f"CRM_CORS_ORIGIN ({self.cors_origin!r}, .chalice/config.json) and the stack's ConsoleOrigin "
+                f"({self.console_origin!r}) differ: deploy with ConsoleOrigin={self.cors_origin}."
+            )
+        return self.cors_origin
+
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
@@ -59,6 +92,7 @@ class Settings(BaseModel):
             "jwt_secret_param": "CRM_JWT_SECRET_PARAM",
             "token_ttl_seconds": "CRM_TOKEN_TTL_SECONDS",
             "cors_origin": "CRM_CORS_ORIGIN",
+            "console_origin": "CRM_CONSOLE_ORIGIN",
             "login_max_failures": "CRM_LOGIN_MAX_FAILURES",
             "login_lock_seconds": "CRM_LOGIN_LOCK_SECONDS",
             "sms_provider": "CRM_SMS_PROVIDER",

@@ -6,6 +6,8 @@ import base64
 import json
 from datetime import timedelta
 
+import pytest
+
 from chalicelib.domain import clock
 from tests.conftest import login
 
@@ -68,6 +70,63 @@ def test_a_success_resets_the_failure_count(school):
     for _ in range(4):
         login(school.client, school.slug, "admin", "guess-guess")
     assert login(school.client, school.slug, "admin", school.admin_password).status_code == 200
+
+
+@pytest.fixture
+def from_address(monkeypatch):
+    """Sends the following requests from another source address (as API Gateway reports it)."""
+    from chalice.local import LambdaEventConverter
+
+    def use(address: str) -> None:
+        monkeypatch.setattr(LambdaEventConverter, "LOCAL_SOURCE_IP", address)
+
+    return use
+
+
+def test_an_attacker_elsewhere_locks_only_their_own_address_and_the_lock_is_audited(school, from_address):
+    # GIVEN an attacker at another address guessing the admin's password until locked out
+    from_address("203.0.113.9")
+    for _ in range(5):
+        assert login(school.client, school.slug, "admin", "guess-guess").status_code == 401
+    locked = login(school.client, school.slug, "admin", school.admin_password)
+    assert locked.status_code == 429 and locked.json_body["error"]["code"] == "LOGIN_LOCKED"
+    # WHEN the admin signs in from the school's own address
+    from_address("127.0.0.1")
+    # THEN the attacker has not locked them out
+    assert login(school.client, school.slug, "admin", school.admin_password).status_code == 200
+    # AND the lockout is in the audit, with the attacker's address
+    entries = school.admin.get(f"/audit?from={clock.now().date()}").json_body["items"]
+    locks = [e for e in entries if e["action"] == "sign_in_locked"]
+    assert [(e["username"], e["ip"]) for e in locks] == [("admin", "203.0.113.9")]
+
+
+def test_failures_from_many_addresses_slow_unknown_addresses_progressively_not_known_ones(school, from_address):
+    # GIVEN ten addresses, each failing once for the admin's login name
+    start = clock.now()
+    with clock.frozen(start):
+        for n in range(10):
+            from_address(f"198.51.100.{n + 1}")
+            assert login(school.client, school.slug, "admin", "guess-guess").status_code == 401
+        # WHEN an eleventh address the admin never used tries
+        from_address("198.51.100.99")
+        slowed = login(school.client, school.slug, "admin", school.admin_password)
+        # THEN it must wait a moment, told how long
+        assert slowed.status_code == 429, slowed.body
+        assert slowed.json_body["error"]["code"] == "LOGIN_THROTTLED"
+        assert int(slowed.headers["Retry-After"]) == 1
+        # AND the admin at the address they signed in from before is not slowed
+        from_address("127.0.0.1")
+        assert login(school.client, school.slug, "admin", school.admin_password).status_code == 200
+    # AND the delay doubles with each further failure
+    with clock.frozen(start + timedelta(seconds=2)):
+        from_address("198.51.100.99")
+        assert login(school.client, school.slug, "admin", "guess-again").status_code == 401
+        again = login(school.client, school.slug, "admin", school.admin_password)
+        assert again.status_code == 429 and int(again.headers["Retry-After"]) == 2
+    with clock.frozen(start + timedelta(seconds=5)):
+        assert login(school.client, school.slug, "admin", school.admin_password).status_code == 200
+    entries = school.admin.get(f"/audit?from={clock.now().date()}").json_body["items"]
+    assert [e["action"] for e in entries].count("sign_in_throttled") == 1
 
 
 def test_every_route_but_login_needs_a_token(client):

@@ -27,7 +27,7 @@ def login(call: Call) -> LoginResponse:
     tenant = call.body.tenant.strip().lower()
     seen = {"username": call.body.username.strip(), "ip": call.source_ip, "user_agent": call.user_agent}
     try:
-        result = auth.login(call.body)
+        result = auth.login(call.body, call.source_ip)
     except CrmError as exc:
         if tenants_db.get(tenant) is not None:  # a school that exists: its audit shows the attempt
             audit.record(tenant, action="sign_in_failed", status=exc.status, details=exc.code, **seen)

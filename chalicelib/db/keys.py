@@ -51,8 +51,18 @@ def username_pk(tenant: str, username: str) -> str:
     return f"T#{tenant}#USERNAME#{username.casefold()}"
 
 
-# Sign-in throttling, per tenant and typed username (whether or not the user exists).
+# Sign-in throttling, per tenant and typed username (whether or not the user exists): one
+# guard for the login name from all addresses (GUARD), one per source address (GUARD#<ip>),
+# and the addresses this name has signed in from (KNOWN#<ip>).
 LOGIN_GUARD_SK = "GUARD"
+
+
+def login_address_sk(address: str) -> str:
+    return f"GUARD#{address}"
+
+
+def login_known_sk(address: str) -> str:
+    return f"KNOWN#{address}"
 
 
 def login_guard_pk(tenant: str, username: str) -> str:

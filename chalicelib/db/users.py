@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.exceptions import UpdateError
@@ -173,20 +174,52 @@ def update(tenant: str, user_id: str, changes: dict[str, Any], *, bump_token_ver
 # --- sign-in guard -----------------------------------------------------------------
 
 
-def login_guard(tenant: str, username: str, now: int) -> tuple[int, int | None]:
-    """(failures, locked_until epoch) for a typed login name; an expired guard counts as none."""
-    try:
-        item = LoginGuardItem.get(keys.login_guard_pk(tenant, username), keys.LOGIN_GUARD_SK)
-    except LoginGuardItem.DoesNotExist:
-        return 0, None
-    if item.expires_at is not None and item.expires_at <= now:
-        return 0, None  # TTL deletes lazily; the window is over all the same
-    return int(item.failures or 0), int(item.locked_until) if item.locked_until else None
+@dataclass(frozen=True)
+class LoginGuards:
+    """What the sign-in throttle knows of one login name as typed from one address."""
+
+    address_failures: int = 0
+    address_locked_until: int | None = None
+    name_failures: int = 0  # from every address
+    name_wait_until: int | None = None  # unknown addresses wait until then (progressive delay)
+    address_known: bool = False  # this name has signed in from this address lately
+    known_until: int | None = None
 
 
-def record_login_failure(tenant: str, username: str, *, now: int, window: int) -> int:
-    """Counts one failure atomically; a guard whose window has passed starts again at 1."""
-    item = LoginGuardItem(keys.login_guard_pk(tenant, username), keys.LOGIN_GUARD_SK)
+def login_guards(tenant: str, username: str, address: str, now: int) -> LoginGuards:
+    """The three guard items in one BatchGetItem; an expired one counts as none (TTL deletes
+    lazily)."""
+    pk = keys.login_guard_pk(tenant, username)
+    wanted = [(pk, keys.login_address_sk(address)), (pk, keys.LOGIN_GUARD_SK), (pk, keys.login_known_sk(address))]
+    found = {
+        item.SK: item
+        for item in LoginGuardItem.batch_get(wanted)
+        if item.expires_at is None or int(item.expires_at) > now
+    }
+    by_address, by_name, known = (found.get(sk) for _, sk in wanted)
+
+    def until(item: LoginGuardItem | None) -> int | None:
+        return int(item.locked_until) if item is not None and item.locked_until else None
+
+    return LoginGuards(
+        address_failures=int(by_address.failures or 0) if by_address else 0,
+        address_locked_until=until(by_address),
+        name_failures=int(by_name.failures or 0) if by_name else 0,
+        name_wait_until=until(by_name),
+        address_known=known is not None,
+        known_until=int(known.expires_at) if known is not None and known.expires_at else None,
+    )
+
+
+def _guard_sk(address: str | None) -> str:
+    return keys.LOGIN_GUARD_SK if address is None else keys.login_address_sk(address)
+
+
+def record_login_failure(tenant: str, username: str, *, now: int, window: int, address: str | None) -> int:
+    """Counts one failure atomically on the guard of one address (None: of the name from all
+    addresses); a guard whose window has passed starts again at 1."""
+    sk = _guard_sk(address)
+    item = LoginGuardItem(keys.login_guard_pk(tenant, username), sk)
     try:
         item.update(
             actions=[
@@ -199,17 +232,25 @@ def record_login_failure(tenant: str, username: str, *, now: int, window: int) -
     except UpdateError as exc:
         if not transactions.condition_failed(exc):
             raise
-        item = LoginGuardItem(
-            keys.login_guard_pk(tenant, username), keys.LOGIN_GUARD_SK, failures=1, expires_at=now + window
-        )
+        item = LoginGuardItem(keys.login_guard_pk(tenant, username), sk, failures=1, expires_at=now + window)
         item.save()
     return int(item.failures)
 
 
-def lock_login(tenant: str, username: str, until: int) -> None:
-    item = LoginGuardItem(keys.login_guard_pk(tenant, username), keys.LOGIN_GUARD_SK)
-    item.update(actions=[LoginGuardItem.locked_until.set(until), LoginGuardItem.expires_at.set(until)])
+def lock_login(
+    tenant: str, username: str, until: int, *, address: str | None, keep_at_least: int | None = None
+) -> None:
+    """Refuses sign-ins on this guard until `until`; the guard lives at least that long."""
+    item = LoginGuardItem(keys.login_guard_pk(tenant, username), _guard_sk(address))
+    item.update(
+        actions=[LoginGuardItem.locked_until.set(until), LoginGuardItem.expires_at.set(max(until, keep_at_least or 0))]
+    )
 
 
-def clear_login_guard(tenant: str, username: str) -> None:
-    LoginGuardItem(keys.login_guard_pk(tenant, username), keys.LOGIN_GUARD_SK).delete()
+def clear_login_guard(tenant: str, username: str, *, address: str | None) -> None:
+    LoginGuardItem(keys.login_guard_pk(tenant, username), _guard_sk(address)).delete()
+
+
+def remember_address(tenant: str, username: str, address: str, until: int) -> None:
+    """This login name signed in from this address: later attacks from elsewhere do not slow it."""
+    LoginGuardItem(keys.login_guard_pk(tenant, username), keys.login_known_sk(address), expires_at=until).save()

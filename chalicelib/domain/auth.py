@@ -47,17 +47,28 @@ FROZEN_MESSAGE = (
 )
 
 
-def login(request: LoginRequest) -> LoginResponse:
+def login(request: LoginRequest, source_ip: str | None = None) -> LoginResponse:
+    """Checks the password behind the sign-in throttle: an address that keeps failing is
+    locked out of that login name (only that address: an attacker elsewhere cannot lock the
+    owner out), and once a name fails often from everywhere, addresses it never signed in
+    from must wait a doubling delay. Locks and delays are audited."""
     settings = get_settings()
     tenant, username = request.tenant.strip().lower(), request.username.strip()
+    address = source_ip or "unknown"
     now = clock.epoch()
-    failures, locked_until = users_db.login_guard(tenant, username, now)
-    if locked_until and locked_until > now:
-        wait = locked_until - now
+    guards = users_db.login_guards(tenant, username, address, now)
+    if guards.address_locked_until and guards.address_locked_until > now:
+        wait = guards.address_locked_until - now
         raise ThrottledError(
-            f"Too many failed sign-ins for this login name; try again in {max(1, wait // 60)} minute(s).",
+            f"Too many failed sign-ins for this login name from here; try again in {max(1, wait // 60)} minute(s).",
             code="LOGIN_LOCKED",
             retry_after=wait,
+        )
+    if not guards.address_known and guards.name_wait_until and guards.name_wait_until > now:
+        raise ThrottledError(
+            "Many failed sign-ins for this login name; wait a moment before trying again.",
+            code="LOGIN_THROTTLED",
+            retry_after=guards.name_wait_until - now,
         )
     record = users_db.get_by_username(tenant, username)
     if record is None:
@@ -68,12 +79,13 @@ def login(request: LoginRequest) -> LoginResponse:
     if ok and record is not None and record.frozen_at:
         raise AccountFrozenError(FROZEN_MESSAGE, code="ACCOUNT_FROZEN")
     if not ok or record is None:
-        count = users_db.record_login_failure(tenant, username, now=now, window=settings.login_lock_seconds)
-        if count >= settings.login_max_failures:
-            users_db.lock_login(tenant, username, now + settings.login_lock_seconds)
+        _count_failure(tenant, username, address, now)
         raise UnauthorizedError(_BAD_CREDENTIALS, code="INVALID_CREDENTIALS")
-    if failures:
-        users_db.clear_login_guard(tenant, username)
+    if guards.address_failures:
+        users_db.clear_login_guard(tenant, username, address=address)
+    known_for = settings.login_known_days * 86400
+    if not guards.known_until or guards.known_until - now < known_for // 2:  # refreshed now and then, not each time
+        users_db.remember_address(tenant, username, address, now + known_for)
     token, expires = tokens.issue(tenant, record.id, record.role.value, record.token_version)
     from chalicelib.domain import board
 
@@ -84,6 +96,38 @@ def login(request: LoginRequest) -> LoginResponse:
         user=User.model_validate(record.model_dump()),
         unread_announcements=unread,
     )
+
+
+def _count_failure(tenant: str, username: str, address: str, now: int) -> None:
+    from chalicelib.domain import audit
+
+    settings = get_settings()
+    window = settings.login_lock_seconds
+    here = users_db.record_login_failure(tenant, username, now=now, window=window, address=address)
+    if here >= settings.login_max_failures:
+        users_db.lock_login(tenant, username, now + window, address=address)
+        if here == settings.login_max_failures:
+            audit.record(
+                tenant,
+                action="sign_in_locked",
+                username=username,
+                ip=address,
+                status=429,
+                details=f"{here} failed sign-ins from this address: locked for {window // 60} minutes",
+            )
+    everywhere = users_db.record_login_failure(tenant, username, now=now, window=window, address=None)
+    if everywhere >= settings.login_delay_after:
+        delay = min(2 ** (everywhere - settings.login_delay_after), settings.login_delay_max_seconds)
+        users_db.lock_login(tenant, username, now + delay, address=None, keep_at_least=now + window)
+        if everywhere == settings.login_delay_after:
+            audit.record(
+                tenant,
+                action="sign_in_throttled",
+                username=username,
+                ip=address,
+                status=429,
+                details=f"{everywhere} failed sign-ins from all addresses: unknown addresses now wait",
+            )
 
 
 def authenticate(authorization: str | None) -> Principal:
