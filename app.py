@@ -27,7 +27,7 @@ from chalicelib.streams import processor
 settings = get_settings()
 app = Chalice(app_name="campus-crm")
 app.api.cors = CORSConfig(
-    allow_origin=settings.cors_origin,
+    allow_origin=settings.api_cors_origin(),  # refuses to start with "*" outside the local stages
     allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
     max_age=600,
 )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -28,16 +29,18 @@ BIN = Path(sys.executable).parent  # the venv's bin dir; not resolved, so it sta
 MAX_ZIP_BYTES = 25 * 1000 * 1000
 FUNCTIONS = {
     "APIHandler": "ApiRole",
-    "DueFollowUps": "ApiRole",
-    "Birthdays": "ApiRole",
-    "ScheduledMessages": "ApiRole",
-    "AppointmentReminders": "ApiRole",
-    "PoolReclaim": "ApiRole",
-    "CardAlerts": "ApiRole",
-    "ReportCheck": "ApiRole",
-    "LeadImports": "ApiRole",
+    "DueFollowUps": "JobsRole",
+    "Birthdays": "JobsRole",
+    "ScheduledMessages": "JobsRole",
+    "AppointmentReminders": "JobsRole",
+    "PoolReclaim": "JobsRole",
+    "CardAlerts": "JobsRole",
+    "ReportCheck": "JobsRole",
+    "LeadImports": "JobsRole",
     "HandleStream": "StreamRole",
 }
+LOG_GROUPS = {"APIHandler": "ApiLogGroup", "HandleStream": "StreamLogGroup"}  # the jobs': <Function>LogGroup
+LOG_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents"}
 STREAM_EVENT = "HandleStreamDynamodbEventSource"  # the event key chalice gives handle_stream
 # cfn-lint's exit code is a bit mask: 2 error, 4 warning, 8 informational; 1 means it
 # could not lint at all (bad arguments, a crash), which must not pass as "no errors".
@@ -170,31 +173,30 @@ def test_each_function_runs_with_its_own_least_privilege_role(template):
     assert not any(
         v["Type"] == "AWS::IAM::Role" and k not in FUNCTIONS.values() for k, v in template["Resources"].items()
     )
-    for role in ("ApiRole", "StreamRole"):
+    for role in ("ApiRole", "JobsRole", "StreamRole"):
         props = template["Resources"][role]["Properties"]
         assert props["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": "lambda.amazonaws.com"}
-        assert props["ManagedPolicyArns"] == [
-            {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"}
-        ]
+        # no managed policy (AWSLambdaBasicExecutionRole would let it create and write any log group)
+        assert "ManagedPolicyArns" not in props, role
 
 
-def test_the_api_and_jobs_role_can_use_items_read_the_token_secret_and_send_from_the_schools_senders_only(
-    template,
+def _files(*prefixes: str) -> list[dict[str, str]]:
+    return [{"Fn::Sub": f"${{FilesBucket.Arn}}/{prefix}/*"} for prefix in prefixes]
+
+
+@pytest.mark.parametrize("role", ["ApiRole", "JobsRole"])
+def test_the_api_and_jobs_roles_can_use_items_read_the_token_secret_and_send_from_the_schools_senders_only(
+    template, role
 ):
-    # GIVEN what the API and the scheduled functions may do
-    granted = _role_actions(template, "ApiRole")
+    # GIVEN what the API, or the scheduled functions, may do
+    granted = _role_actions(template, role)
     # THEN item operations (transactions included: IAM checks them per item) on the table and its indexes
-    assert set(granted) == ITEM_ACTIONS | {
+    files = {"s3:GetObject", "s3:PutObject"} | ({"s3:DeleteObject"} if role == "ApiRole" else set())
+    assert set(granted) == ITEM_ACTIONS | LOG_ACTIONS | files | {
         "ssm:GetParameter",
         "sms-voice:SendTextMessage",
         "ses:SendEmail",
-        "s3:GetObject",
-        "s3:PutObject",
-        "s3:DeleteObject",
     }
-    # AND objects of the stack's own (private) files bucket, nothing else in S3
-    files = [{"Fn::Sub": "${FilesBucket.Arn}/*"}]
-    assert granted["s3:GetObject"] == granted["s3:PutObject"] == granted["s3:DeleteObject"] == files
     bucket = template["Resources"]["FilesBucket"]["Properties"]
     assert all(bucket["PublicAccessBlockConfiguration"].values())
     # AND SMS from the one pool, e-mail from the one verified domain
@@ -204,7 +206,6 @@ def test_the_api_and_jobs_role_can_use_items_read_the_token_secret_and_send_from
     assert granted["ses:SendEmail"] == [
         {"Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${EmailDomain}"}
     ]
-    assert "sms-voice:SendTextMessage" not in _role_actions(template, "StreamRole")
     for action in ITEM_ACTIONS:
         assert granted[action] == TABLE_RESOURCES, action
     # AND the one SSM parameter holding the JWT secret, whose name begins with "/" (no "parameter//")
@@ -214,6 +215,19 @@ def test_the_api_and_jobs_role_can_use_items_read_the_token_secret_and_send_from
     parameter = template["Parameters"]["JwtSecretParameterName"]
     assert parameter["Default"] == "/campus-crm/jwt-secret"
     assert parameter["AllowedPattern"].startswith("^(/")
+
+
+def test_each_role_reaches_only_its_own_files(template):
+    # GIVEN the files bucket's prefixes: uploads/ (presigned PUTs), attachments/ (published), imports/
+    api, jobs = _role_actions(template, "ApiRole"), _role_actions(template, "JobsRole")
+    # THEN the API signs uploads, publishes and serves attachments, takes imports; it deletes only attachments
+    assert api["s3:GetObject"] == api["s3:PutObject"] == _files("uploads", "attachments", "imports")
+    assert api["s3:DeleteObject"] == _files("attachments")
+    # AND the jobs read imports and write their error sheets, nothing else
+    assert jobs["s3:GetObject"] == jobs["s3:PutObject"] == _files("imports")
+    # AND the stream processor has no file, no secret and no sender at all
+    stream = _role_actions(template, "StreamRole")
+    assert not {a for a in stream if a.split(":")[0] in ("s3", "ssm", "sms-voice", "ses")}
 
 
 def test_only_the_stream_role_reads_the_stream_and_writes_to_the_failure_queue(template):
@@ -226,12 +240,13 @@ def test_only_the_stream_role_reads_the_stream_and_writes_to_the_failure_queue(t
         "dynamodb:ListStreams",
     }
     # THEN the item operations, its table's stream, and sending to its failure queue; no secret
-    assert set(granted) == ITEM_ACTIONS | stream_actions | {"sqs:SendMessage"}
+    assert set(granted) == ITEM_ACTIONS | stream_actions | LOG_ACTIONS | {"sqs:SendMessage"}
     for action in stream_actions:
         assert granted[action] == [{"Fn::GetAtt": ["CrmTable", "StreamArn"]}], action
     assert granted["sqs:SendMessage"] == [{"Fn::GetAtt": ["StreamFailureQueue", "Arn"]}]
-    # AND the API role has none of it
-    assert not set(_role_actions(template, "ApiRole")) & (stream_actions | {"sqs:SendMessage"})
+    # AND the API and jobs roles have none of it
+    for role in ("ApiRole", "JobsRole"):
+        assert not set(_role_actions(template, role)) & (stream_actions | {"sqs:SendMessage"}), role
 
 
 def test_a_failing_stream_record_is_retried_alone_then_parked_in_a_queue(template):
@@ -287,6 +302,7 @@ def test_every_function_is_told_the_table_and_the_secret_parameter(template):
         "CRM_SMS_ORIGINATION": {"Ref": "SmsPoolId"},
         "CRM_EMAIL_FROM": {"Fn::Sub": "no-reply@${EmailDomain}"},
         "CRM_BUCKET": {"Ref": "FilesBucket"},
+        "CRM_CONSOLE_ORIGIN": {"Ref": "ConsoleOrigin"},
     }
     for name in FUNCTIONS:
         own = template["Resources"][name]["Properties"]["Environment"]["Variables"]
@@ -301,6 +317,183 @@ def test_the_stack_outputs_the_api_url_the_table_and_its_stream(template):
     assert outputs["EndpointURL"]["Value"]["Fn::Sub"].startswith("https://${RestAPI}.execute-api.")
     assert outputs["TableName"]["Value"] == {"Ref": "CrmTable"}
     assert outputs["TableStreamArn"]["Value"] == {"Fn::GetAtt": ["CrmTable", "StreamArn"]}
+
+
+def test_the_files_bucket_refuses_anything_over_plain_http(template):
+    # GIVEN the files bucket's policy
+    policies = [r for r in template["Resources"].values() if r["Type"] == "AWS::S3::BucketPolicy"]
+    assert [p["Properties"]["Bucket"] for p in policies] == [{"Ref": "FilesBucket"}]
+    statements = policies[0]["Properties"]["PolicyDocument"]["Statement"]
+    # THEN every S3 action on the bucket and its objects is denied to anyone without TLS
+    assert {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [{"Fn::GetAtt": ["FilesBucket", "Arn"]}, {"Fn::Sub": "${FilesBucket.Arn}/*"}],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    } in statements
+    assert not [s for s in statements if s["Effect"] == "Allow"]
+
+
+def test_the_files_bucket_forgets_uploads_after_a_day_and_imports_with_their_error_sheets_after_30_days(template):
+    # GIVEN the bucket's lifecycle rules
+    rules = template["Resources"]["FilesBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    expiring = {r["Prefix"]: r["ExpirationInDays"] for r in rules if r["Status"] == "Enabled" and "Prefix" in r}
+    # THEN unpublished uploads (a published attachment is a copy under attachments/) go after a day,
+    # import files and their error sheets (imports/<school>/<import>/...) after 30 days
+    assert expiring == {"uploads/": 1, "imports/": 30}
+    # AND a multipart upload left half done is cleaned up too; published attachments are kept
+    assert {
+        "Id": "incomplete-uploads-abort",
+        "Status": "Enabled",
+        "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+    } in rules
+
+
+def test_browsers_reach_the_files_bucket_from_the_stages_console_only(template):
+    # GIVEN the bucket's CORS rules and the stack's ConsoleOrigin parameter
+    (rule,) = template["Resources"]["FilesBucket"]["Properties"]["CorsConfiguration"]["CorsRules"]
+    parameter = template["Parameters"]["ConsoleOrigin"]
+    # THEN only that origin may PUT and GET, with the headers an upload sends
+    assert rule["AllowedOrigins"] == [{"Ref": "ConsoleOrigin"}]
+    assert sorted(rule["AllowedMethods"]) == ["GET", "PUT"]
+    assert rule["AllowedHeaders"] == ["Content-Type", "If-None-Match"]
+    # AND the origin has no default and cannot be "*" or plain http
+    assert "Default" not in parameter
+    pattern = re.compile(parameter["AllowedPattern"])
+    assert pattern.match("https://crm.example.edu") and pattern.match("https://crm.example.edu:8443")
+    for refused in ("*", "http://crm.example.edu", "https://*.example.edu", "https://crm.example.edu/path"):
+        assert not pattern.match(refused), refused
+    # AND it is the origin the prod stage's API allows (CRM_CORS_ORIGIN)
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text(encoding="utf-8"))
+    for stage in ("dev", "prod"):
+        assert pattern.match(config["stages"][stage]["environment_variables"]["CRM_CORS_ORIGIN"]), stage
+
+
+def test_the_api_stage_is_throttled(template):
+    # GIVEN the API's stage settings
+    api = template["Resources"]["RestAPI"]["Properties"]
+    # THEN every method of every path is throttled to the stack's rate and burst
+    assert api["MethodSettings"] == [
+        {
+            "ResourcePath": "/*",
+            "HttpMethod": "*",
+            "ThrottlingRateLimit": {"Ref": "ApiRateLimit"},
+            "ThrottlingBurstLimit": {"Ref": "ApiBurstLimit"},
+        }
+    ]
+    assert template["Parameters"]["ApiRateLimit"]["Default"] == 50
+    assert template["Parameters"]["ApiBurstLimit"]["Default"] == 100
+
+
+def test_every_function_logs_to_its_own_group_kept_for_a_bounded_time(template):
+    resources = template["Resources"]
+    retention = template["Parameters"]["LogRetentionInDays"]
+    assert retention["Default"] == 90 and max(retention["AllowedValues"]) <= 365
+    groups = set()
+    for name, role in FUNCTIONS.items():
+        # GIVEN a function and the log group it is given
+        group = LOG_GROUPS.get(name, f"{name}LogGroup")
+        assert resources[name]["Properties"]["LoggingConfig"] == {"LogGroup": {"Ref": group}}, name
+        # THEN the group is the stack's, with a retention
+        assert resources[group]["Type"] == "AWS::Logs::LogGroup"
+        assert resources[group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionInDays"}
+        # AND the function's role may write to it (and may not create groups)
+        granted = _role_actions(template, role)
+        assert {"Fn::GetAtt": [group, "Arn"]} in granted["logs:PutLogEvents"], name
+        assert {"Fn::GetAtt": [group, "Arn"]} in granted["logs:CreateLogStream"], name
+        assert "logs:CreateLogGroup" not in granted
+        groups.add(group)
+    # AND no function shares its group, and no role writes another kind's logs
+    assert len(groups) == len(FUNCTIONS)
+    for role in set(FUNCTIONS.values()):
+        own = {LOG_GROUPS.get(f, f"{f}LogGroup") for f, r in FUNCTIONS.items() if r == role}
+        assert {g["Fn::GetAtt"][0] for g in _role_actions(template, role)["logs:PutLogEvents"]} == own, role
+
+
+ENVELOPE_KEYS = ["code", "message", "details"]
+
+
+def test_api_gateways_own_errors_answer_in_the_error_envelope_with_cors(template):
+    # GIVEN the answers API Gateway gives by itself (no route, too large, throttled, its 5xx)
+    responses = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"][
+        "x-amazon-apigateway-gateway-responses"
+    ]
+    assert {
+        "DEFAULT_4XX",
+        "DEFAULT_5XX",
+        "ACCESS_DENIED",
+        "UNAUTHORIZED",
+        "MISSING_AUTHENTICATION_TOKEN",
+        "REQUEST_TOO_LARGE",
+        "THROTTLED",
+        "QUOTA_EXCEEDED",
+        "INTEGRATION_TIMEOUT",
+        "INTEGRATION_FAILURE",
+    } <= set(responses)
+    for kind, response in responses.items():
+        # THEN each is the app's JSON envelope {"error": {"code", "message", "details"}}
+        body = response["responseTemplates"]["application/json"]
+        sample = body.replace("$context.error.messageString", '"a message"')
+        error = json.loads(sample)["error"]
+        assert list(error) == ENVELOPE_KEYS and error["details"] == [], kind
+        assert error["code"] and error["message"], kind
+        # AND the console may read it: the stage's origin, never "*"
+        headers = response["responseParameters"]
+        assert headers["gatewayresponse.header.Access-Control-Allow-Origin"] == {"Fn::Sub": "'${ConsoleOrigin}'"}
+    # AND the codes are the app's own where there is one; an unknown route is a 404
+    expected = {
+        "THROTTLED": ("429", "THROTTLED"),
+        "REQUEST_TOO_LARGE": ("413", "REQUEST_TOO_LARGE"),
+        "MISSING_AUTHENTICATION_TOKEN": ("404", "NOT_FOUND"),
+        "ACCESS_DENIED": ("403", "FORBIDDEN"),
+        "UNAUTHORIZED": ("401", "UNAUTHORIZED"),
+    }
+    for kind, (status, code) in expected.items():
+        assert responses[kind]["statusCode"] == status, kind
+        assert json.loads(responses[kind]["responseTemplates"]["application/json"])["error"]["code"] == code
+    assert responses["THROTTLED"]["responseParameters"]["gatewayresponse.header.Retry-After"] == "'1'"
+
+
+@pytest.mark.parametrize("origin", ["*", "", "http://crm.example.edu", "https://crm.example.edu/app"])
+def test_the_api_refuses_to_start_on_a_cloud_stage_without_its_consoles_origin(origin):
+    from chalicelib.settings import Settings, SettingsError
+
+    # GIVEN a prod or dev configuration whose CORS origin is missing, "*" or not an https origin
+    for stage in ("prod", "dev"):
+        settings = Settings.from_env({"CRM_STAGE": stage, "CRM_CORS_ORIGIN": origin})
+        # WHEN the API asks for the origin it allows
+        # THEN it refuses to start, naming the variable
+        with pytest.raises(SettingsError, match="CRM_CORS_ORIGIN"):
+            settings.api_cors_origin()
+    # AND the local stages (make run, the tests) may allow any origin
+    assert Settings.from_env({"CRM_STAGE": "local"}).api_cors_origin() == "*"
+    assert Settings.from_env({"CRM_STAGE": "test", "CRM_CORS_ORIGIN": "*"}).api_cors_origin() == "*"
+
+
+def test_the_api_refuses_to_start_when_its_origin_and_the_stacks_console_origin_differ():
+    from chalicelib.settings import Settings, SettingsError
+
+    env = {"CRM_STAGE": "prod", "CRM_CORS_ORIGIN": "https://crm.example.edu"}
+    assert Settings.from_env(env).api_cors_origin() == "https://crm.example.edu"
+    same = Settings.from_env({**env, "CRM_CONSOLE_ORIGIN": "https://crm.example.edu"})
+    assert same.api_cors_origin() == "https://crm.example.edu"
+    other = Settings.from_env({**env, "CRM_CONSOLE_ORIGIN": "https://other.example.edu"})
+    with pytest.raises(SettingsError, match="ConsoleOrigin"):
+        other.api_cors_origin()
+
+
+def test_the_app_does_not_start_on_a_cloud_stage_that_allows_every_origin():
+    # GIVEN the prod stage's environment, with CRM_CORS_ORIGIN set to "*"
+    env = {**_tool_env(), "CRM_STAGE": "prod", "CRM_CORS_ORIGIN": "*"}
+    # WHEN the app is loaded, as Lambda (and chalice package) load it
+    result = subprocess.run(
+        [sys.executable, "-c", "import app"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    # THEN it stops with the reason, instead of serving an API every site may call
+    assert result.returncode != 0
+    assert "SettingsError" in result.stderr and "CRM_CORS_ORIGIN" in result.stderr
 
 
 def test_the_table_keeps_its_data_safe_and_bills_per_request():
