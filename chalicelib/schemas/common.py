@@ -1,16 +1,76 @@
 from __future__ import annotations
 
+import re
+from datetime import date, datetime
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 T = TypeVar("T")
 
+# --- input bounds: what any caller may send (issue 13) ------------------------------
+MIN_DAY = date(1900, 1, 1)
+MAX_DAY = date(2100, 12, 31)
+# The validation context of what a caller sent (a request body or query, an import row):
+# the bounds below apply. Stored data read back through the same models is not refused.
+INPUT: dict[str, Any] = {"input": True}
+# C0 control characters but tab, line feed and carriage return (a textarea's CRLF)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def control_character(text: str) -> str | None:
+    """The first forbidden control character in `text`, as U+00XX; None if there is none."""
+    found = _CONTROL.search(text)
+    return f"U+{ord(found.group()):04X}" if found else None
+
+
+def day_out_of_range(value: date) -> bool:
+    day = value.date() if isinstance(value, datetime) else value
+    return not MIN_DAY <= day <= MAX_DAY
+
+
+def check_input(value: Any, where: str = "") -> None:
+    """Refuses a control character in any text and a date or time outside MIN_DAY..MAX_DAY,
+    inside lists and dicts too (a nested model checks its own fields)."""
+    at = f" (item {where})" if where else ""
+    if isinstance(value, str):
+        found = control_character(value)
+        if found:
+            raise PydanticCustomError(
+                "control_character",
+                "must not contain control characters{at}: found {found}",
+                {"at": at, "found": found},
+            )
+    elif isinstance(value, (date, datetime)):
+        if day_out_of_range(value):
+            raise PydanticCustomError(
+                "date_out_of_range",
+                "must be between {min} and {max}{at}",
+                {"min": MIN_DAY.isoformat(), "max": MAX_DAY.isoformat(), "at": at},
+            )
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        for i, item in enumerate(value):
+            check_input(item, f"{where}.{i}" if where else str(i))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            check_input(key, where)
+            check_input(item, f"{where}.{key}" if where else str(key))
+
 
 class StrictModel(BaseModel):
-    """Request bodies: unknown fields are an error, strings are stripped."""
+    """Request bodies: unknown fields are an error, strings are stripped. Validated with the
+    INPUT context (as routing does), every text is free of control characters and every
+    date and time lies within MIN_DAY..MAX_DAY, each refusal naming its field."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _bounded(cls, value: Any, info: ValidationInfo) -> Any:
+        if info.context and info.context.get("input"):
+            check_input(value)
+        return value
 
 
 class Entity(BaseModel):
