@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := infra/local/node_modules/.installed
 STAGE ?= prod
 
-.PHONY: run test check lint fmt package bench openapi clean
+.PHONY: run test check lint fmt package bench openapi fuzz clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@command -v $(PY) >/dev/null || { echo "Python 3.11 is needed ($(PY) not found)"; exit 1; }
@@ -38,6 +38,16 @@ lint: $(STAMP)
 fmt: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+## fuzz: schemathesis (all checks, CRM_FUZZ_SECONDS=300) against a running `make run`, as the demo admin
+FUZZ_STAMP := .venv-fuzz/.installed
+$(FUZZ_STAMP): requirements-fuzz.txt
+	@test -x .venv-fuzz/bin/python || $(PY) -m venv .venv-fuzz
+	.venv-fuzz/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-fuzz.txt
+	@touch $@
+
+fuzz: $(FUZZ_STAMP)
+	.venv-fuzz/bin/python infra/local/fuzz.py $(ARGS)
 
 ## openapi: regenerate the committed docs/openapi.json
 openapi: $(STAMP)

@@ -15,7 +15,6 @@ import json
 import logging
 import os
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
@@ -135,20 +134,11 @@ def _tee(stream: IO[bytes], log_file: Path, prefix: str) -> None:
             sys.stdout.flush()
 
 
-def _chalice() -> str:
-    beside = Path(sys.executable).parent / "chalice"
-    if beside.exists():
-        return str(beside)
-    found = shutil.which("chalice")
-    if found is None:
-        raise StartupError("chalice is not installed; run `make run` (it installs the .venv)")
-    return found
-
-
 def start_api(port: int, log_file: Path) -> subprocess.Popen:
     """`chalice local` in its own process group, without its reloader (see `code_snapshot`)."""
     proc = subprocess.Popen(
-        [_chalice(), "local", "--host", "127.0.0.1", "--port", str(port), "--stage", STAGE, "--no-autoreload"],
+        [sys.executable, "-m", "infra.local.api_server", "local", "--host", "127.0.0.1", "--port", str(port)]
+        + ["--stage", STAGE, "--no-autoreload"],
         cwd=ROOT,
         env=dict(os.environ),
         stdin=subprocess.DEVNULL,

@@ -1,0 +1,52 @@
+"""`chalice local`, as `make run` starts it, answering like API Gateway with our envelope.
+
+Python's HTTP server answers a method it has no handler for (TRACE, CONNECT, ...) with its
+own HTML 501, and chalice's local gateway answers an unknown path with API Gateway's
+`{"message": "Missing Authentication Token"}`. In the cloud the merge template's Gateway
+responses put those in the error envelope; here this wrapper does: unknown methods reach
+the app (which answers 405 in the envelope) and the local gateway's own errors are
+enveloped. Run as `python -m infra.local.api_server local --port 8000 ...` (chalice's CLI).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from chalice import local
+from chalice.cli import main
+
+GATEWAY_CODES = {401: "UNAUTHORIZED", 403: "ROUTE_NOT_FOUND", 404: "ROUTE_NOT_FOUND", 500: "INTERNAL"}
+
+
+def _enveloped(error: local.LocalGatewayException) -> local.LocalGatewayException:
+    try:
+        message = json.loads(error.body or b"{}").get("message") or "Refused by the gateway."
+    except ValueError:
+        message = "Refused by the gateway."
+    code = GATEWAY_CODES.get(error.CODE, "GATEWAY_ERROR")
+    error.body = json.dumps({"error": {"code": code, "message": message, "details": []}}).encode()
+    error.headers = {**(error.headers or {}), "Content-Type": "application/json"}
+    return error
+
+
+class EnvelopeRequestHandler(local.ChaliceRequestHandler):
+    do_TRACE = do_CONNECT = local.ChaliceRequestHandler._generic_handle
+
+    def _send_error_response(self, error: local.LocalGatewayException) -> None:
+        super()._send_error_response(_enveloped(error))
+
+
+class EnvelopeDevServer(local.LocalDevServer):
+    def __init__(self, app_object, config, host, port, handler_cls=EnvelopeRequestHandler, **kwargs):
+        super().__init__(app_object, config, host, port, handler_cls=handler_cls, **kwargs)
+
+
+def run() -> int:
+    local.LocalDevServer = EnvelopeDevServer  # what chalice.local.create_local_server builds
+    sys.argv = ["chalice", *sys.argv[1:]]
+    return main()
+
+
+if __name__ == "__main__":
+    sys.exit(run())
