@@ -144,8 +144,8 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
             for fn in _effects.get(record.kind or "", []):
                 record.effects += fn(record)
         except Exception as exc:  # noqa: BLE001 - a poisoned record fails alone
-            # its type only: the message may quote the item's values, and this text ends up in
-            # the batch processor's error (logged by Lambda, not by our redacting logger)
+            # logged without its message (observability), and kept as its type only: the
+            # message may quote the item's values
             logger.exception("stream record failed", extra={"kind": record.kind})
             record.error = type(exc).__name__
             record.effects = []
