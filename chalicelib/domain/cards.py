@@ -748,6 +748,8 @@ def freeze(principal: Principal, card_id: str, request: FreezeRequest) -> Card:
         card = _load(principal, card_id, visible=False)
     if request.until and request.until < ctx.today:
         raise _invalid("until", "must not be in the past")
+    if request.until and (request.until - ctx.today).days > ctx.rules.max_freeze_days:
+        raise _invalid("until", f"at most {ctx.rules.max_freeze_days} days after today (the school's max_freeze_days)")
     updated = {
         "status": "frozen",
         "frozen_reason": request.reason,
@@ -761,17 +763,18 @@ def freeze(principal: Principal, card_id: str, request: FreezeRequest) -> Card:
 
 
 def _thaw(principal: Principal | None, card: dict[str, Any], ctx: Context, *, automatic: bool = False) -> dict:
-    """Unfreezes, extending each contract's validity by the days frozen (a tenant setting)."""
+    """Unfreezes, extending each contract's validity by the days frozen (a tenant setting).
+    Total for any card as stored, even one frozen until 9999-12-31 by an earlier version."""
     frozen_on = date.fromisoformat(card["frozen_on"])
     last = ctx.today
-    if card.get("frozen_until"):
-        last = min(last, date.fromisoformat(card["frozen_until"]) + timedelta(days=1))
+    if card.get("frozen_until") and card["frozen_until"] < ctx.day:  # ended: thawed the day after its last day
+        last = date.fromisoformat(card["frozen_until"]) + timedelta(days=1)
     days = max(0, (last - frozen_on).days)
     lot_ends = {}
     if ctx.rules.extend_when_frozen and days:
         for contract_id, lot in (card.get("lots") or {}).items():
             if lot.get("ends_on"):
-                lot_ends[contract_id] = (date.fromisoformat(lot["ends_on"]) + timedelta(days=days)).isoformat()
+                lot_ends[contract_id] = _days_after(lot["ends_on"], days)
     updated = {"status": "active", "frozen_reason": None, "frozen_on": None, "frozen_until": None}
     updated["updated_at"] = clock.iso(ctx.now)
     history = _history(
@@ -791,6 +794,12 @@ def _thaw(principal: Principal | None, card: dict[str, Any], ctx: Context, *, au
             raise ConflictError("The card changed meanwhile; reload it.", code="CARD_CONFLICT") from None
     lots = {k: {**v, "ends_on": lot_ends.get(k, v.get("ends_on"))} for k, v in (card.get("lots") or {}).items()}
     return card | updated | {"lots": lots}
+
+
+def _days_after(day: str, days: int) -> str:
+    """`day` + `days`, at most the last day a date can hold (a far stored end never overflows)."""
+    start = date.fromisoformat(day)
+    return (start + timedelta(days=min(days, (date.max - start).days))).isoformat()
 
 
 def unfreeze(principal: Principal, card_id: str) -> Card:

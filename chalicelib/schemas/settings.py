@@ -69,6 +69,9 @@ class CardSettings(StrictModel):
     )
     extend_when_frozen: bool = Field(default=True, description="Unfreezing extends validity by the days frozen")
     max_sub_cards: int = Field(default=5, ge=0, le=20)
+    max_freeze_days: int = Field(
+        default=366, ge=1, le=3660, description="A freeze's last day is at most this many days after today"
+    )
 
 
 class CardSettingsPatch(StrictModel):
@@ -76,6 +79,7 @@ class CardSettingsPatch(StrictModel):
     exchange_rate: Decimal | None = Field(default=None, ge=0, le=100000, decimal_places=2)
     extend_when_frozen: bool | None = None
     max_sub_cards: int | None = Field(default=None, ge=0, le=20)
+    max_freeze_days: int | None = Field(default=None, ge=1, le=3660)
 
 
 class SecuritySettings(StrictModel):
