@@ -99,7 +99,7 @@ def _check_the_result(manager, result):
         (7, "陈晨"),
         (9, "赵六"),
         (10, "钱七"),
-        (11, "'-孙七"),  # kept as text in the error sheet, never a live formula
+        (11, "-孙七"),  # written as text in the error sheet, never a live formula
     ]
     reasons = {number: reason for number, reason, _ in rejected}
     assert "duplicate of row 2" in reasons[6]
@@ -305,7 +305,8 @@ def test_rows_a_school_would_not_expect_are_refused_not_crashed_on(school):
     tricky = '姓名,电话,=HYPERLINK("http://x")\n王六,not a phone,1\n'.encode()
     made = manager.post("/leads/imports", tricky, headers={"Content-Type": "application/octet-stream"}).json_body
     sheet = load_workbook(io.BytesIO(manager.get(f"/leads/imports/{made['id']}/errors", headers={"Accept": XLSX}).body))
-    assert sheet.active.cell(row=1, column=5).value == '\'=HYPERLINK("http://x")'
+    assert sheet.active.cell(row=1, column=5).value == '=HYPERLINK("http://x")'
+    assert sheet.active.cell(row=1, column=5).data_type == "s"
 
 
 def test_the_consultant_column_follows_the_rules_of_assigning_by_hand(school):

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import csv
-import io
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -9,7 +7,7 @@ from chalice import Blueprint, Response
 from pydantic import Field
 
 from chalicelib.api.routing import Call, endpoint
-from chalicelib.domain import roles, schedule, walkins
+from chalicelib.domain import roles, schedule, sheets, walkins
 from chalicelib.domain.tenants import get_tenant
 from chalicelib.rendering import render
 from chalicelib.schemas.common import Page, StrictModel
@@ -176,22 +174,13 @@ def get_sign_in_sheet(call: Call) -> Response:
     zone = ZoneInfo(get_tenant(call.principal.tenant).timezone)
     starts_local = event.starts_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
     if call.query.format == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(["#", "学员 Learner", "顾问 Consultant", "到场 Arrived", "签名 Signature"])
-        for n, guest in enumerate(guests, 1):
-            writer.writerow(
-                [
-                    n,
-                    guest["lead_name"],
-                    guest.get("owner_name") or "",
-                    "✓" if guest.get("attendance") == "arrived" else "",
-                    "",
-                ]
-            )
-        # A BOM so that Excel opens the UTF-8 file with its Chinese intact
+        rows = (
+            [n, g["lead_name"], g.get("owner_name") or "", "✓" if g.get("attendance") == "arrived" else "", ""]
+            for n, g in enumerate(guests, 1)
+        )
+        header = ["#", "学员 Learner", "顾问 Consultant", "到场 Arrived", "签名 Signature"]
         return Response(
-            body="\ufeff" + out.getvalue(),
+            body=sheets.csv_text(header, rows),  # names neutralised, a BOM for Excel's Chinese
             status_code=200,
             headers={
                 "Content-Type": "text/csv; charset=utf-8",

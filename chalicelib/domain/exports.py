@@ -7,8 +7,6 @@ anti-scraping.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -69,7 +67,7 @@ def rows(principal: Principal, query: LeadExportQuery) -> list[dict[str, Any]]:
     }
     out, found = [], []
     for lead in _matching(principal, query):
-        numbers = [p.raw or p.e164 for g in lead.guardians for p in g.phones]
+        numbers = [p.e164 for g in lead.guardians for p in g.phones]
         out.append(
             {
                 "name": lead.name,
@@ -96,25 +94,11 @@ def rows(principal: Principal, query: LeadExportQuery) -> list[dict[str, Any]]:
     return out
 
 
-TYPED = {"phone", "other_phones", "birthday", "created_at", "next_follow_up_at"}  # ours, not free text
-
-
-def _safe(key: str, value: Any) -> Any:
-    """Free text that a spreadsheet would take for a formula (= + - @ first) is kept as
-    text with a leading apostrophe (formula injection); phones and dates are ours."""
-    return value if key in TYPED else sheets.safe(value)
-
-
 def as_csv(data: list[dict[str, Any]]) -> str:
-    """UTF-8 with a BOM, so that Excel opens the Chinese intact."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow([title for _, title in COLUMNS])
-    for row in data:
-        writer.writerow([_safe(key, row[key]) for key, _ in COLUMNS])
-    return "\ufeff" + buffer.getvalue()
+    """UTF-8 with a BOM; every cell neutralised (sheets.safe)."""
+    return sheets.csv_text([title for _, title in COLUMNS], ([row[key] for key, _ in COLUMNS] for row in data))
 
 
 def as_xlsx(data: list[dict[str, Any]]) -> bytes:
-    rows = ([_safe(key, row[key]) for key, _ in COLUMNS] for row in data)
+    rows = ([row[key] for key, _ in COLUMNS] for row in data)
     return sheets.xlsx("客户 Leads", [title for _, title in COLUMNS], rows)

@@ -155,7 +155,7 @@ def template(principal: Principal, lang: str) -> bytes:
     header = [(c.zh if zh else c.en) + (" *" if c.required else "") for c in COLUMNS]
     example = [c.example if zh else EXAMPLE_EN.get(c.key, c.example) for c in COLUMNS]
     choices = [
-        [column.zh if zh else column.en, sheets.safe(entry.label), entry.key]
+        [column.zh if zh else column.en, entry.label, entry.key]
         for column in COLUMNS
         if column.key in DICTIONARY_COLUMNS
         for entry in config.dictionaries[DICTIONARY_COLUMNS[column.key]].entries
@@ -446,7 +446,7 @@ def _new_leads(job: Job, family: Family) -> list[NewLead]:
                     name=guardian["name"],
                     relation=guardian.get("relation"),
                     email=guardian.get("email"),
-                    phones=[Phone(e164=e, raw=r) for e, r in row.phones],
+                    phones=[Phone(e164=e) for e, _ in row.phones],
                 )
             ],
             tags=values.get("tags") or [],
@@ -624,8 +624,8 @@ def _default_owner(tenant: str, record: dict[str, Any]) -> Any:
 
 
 def _error_sheet(table: Table, rejected: list[Row]) -> bytes:
-    header = ["行 Row", "原因 Reason", *(sheets.safe(h) for h in table.header)]
-    rows = ([row.number, "；".join(row.reasons), *(sheets.safe(_text(c)) for c in row.cells)] for row in rejected)
+    header = ["行 Row", "原因 Reason", *table.header]  # every cell neutralised by sheets.xlsx
+    rows = ([row.number, "；".join(row.reasons), *(_text(c) for c in row.cells)] for row in rejected)
     return sheets.xlsx("未导入 Rejected", header, rows, widths=[8, 60])
 
 

@@ -96,7 +96,7 @@ def _guardians(items: list[GuardianIn], region: str) -> list[Guardian]:
             e164 = phones.normalise(raw, region, field=f"guardians.{gi}.phones.{pi}")
             if e164 not in seen:
                 seen.add(e164)
-                numbers.append(Phone(e164=e164, raw=raw))
+                numbers.append(Phone(e164=e164))
         result.append(Guardian(**{**g.model_dump(), "phones": numbers}))
     return result
 

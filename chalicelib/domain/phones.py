@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import re
+
 from chalicelib.errors import ValidationFailedError
+
+WRITTEN = re.compile(r"[0-9 +\-()]+")  # how people write a number; nothing else is taken
 
 
 def normalise(raw: str, region: str, field: str = "phone") -> str:
-    """'138 0013 8000' with region CN -> '+8613800138000'; 400 naming `field` if not a number."""
+    """'138 0013 8000' with region CN -> '+8613800138000'; 400 naming `field` if not a number,
+    or if it holds anything but digits, spaces, +, -, ( and ) (letters, =, quotes: a formula)."""
     import phonenumbers  # lazy: keeps the routes that never see a phone light
 
+    if not WRITTEN.fullmatch(raw):
+        raise ValidationFailedError(
+            f"{field}: a phone number holds only digits, spaces, +, -, ( and ).",
+            details=[{"field": field, "message": "only digits, spaces, +, -, ( and )"}],
+        )
     try:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException as exc:

@@ -1,14 +1,16 @@
 """Spreadsheets in and out: .xlsx through openpyxl, .csv in the encodings Chinese Excel writes.
 
 Reading gives plain rows of cells (str, numbers, dates as Excel stored them); writing
-takes a header and rows. Free text that a spreadsheet would take for a formula is kept as
-text (formula injection).
+takes a header and rows. Every cell we write, .xlsx or .csv, passes through `safe`: text
+that a spreadsheet would take for a formula (= + - @ tab CR first) is written as text, and
+control characters no workbook may hold are dropped, so whatever is stored can be written.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +22,8 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_BYTES = 4 * 1024 * 1024
 MAX_COLUMNS = 60  # cells beyond are not read: a stray cell far right costs nothing
 MAX_BLANK_RUN = 1000  # this many blank rows in a row end the sheet (a stray cell far down)
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # what the XML of a workbook cannot hold
 
 
 def _unreadable(message: str) -> ValidationFailedError:
@@ -66,7 +70,12 @@ def _csv_rows(data: bytes) -> Iterator[list[Any]]:
     text = decode_csv(data)
     delimiter = max((",", ";", "\t"), key=text[:4096].count)
     for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
-        yield row[:MAX_COLUMNS]
+        yield [_unquoted(cell) for cell in row[:MAX_COLUMNS]]
+
+
+def _unquoted(cell: str) -> str:
+    """A cell `safe` wrote as '=..., read back as =... (our own CSV round-trips)."""
+    return cell[1:] if cell[:1] == "'" and cell[1:2] and cell[1:].startswith(FORMULA_START) else cell
 
 
 def _xlsx_rows(data: bytes) -> Iterator[list[Any]]:
@@ -84,10 +93,47 @@ def _xlsx_rows(data: bytes) -> Iterator[list[Any]]:
 
 
 def safe(value: Any) -> Any:
-    """Text a spreadsheet would take for a formula (= + - @ first) gets a leading apostrophe."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
+    """The one neutraliser of every cell we write: control characters a workbook cannot
+    hold are dropped, and text a spreadsheet would take for a formula (= + - @ tab CR
+    first) gets a leading apostrophe, which in an .xlsx becomes Excel's own text mark."""
+    if not isinstance(value, str):
+        return value
+    text = ILLEGAL.sub("", value)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def _cell(sheet: Any, value: Any, font: Any = None) -> Any:
+    from openpyxl.cell import WriteOnlyCell
+
+    written = safe(value)
+    quoted = isinstance(value, str) and written == "'" + ILLEGAL.sub("", value)  # safe added the mark
+    cell = WriteOnlyCell(sheet, value=written[1:] if quoted else written)
+    if quoted:
+        cell.data_type, cell.quotePrefix = "s", True  # text, shown as typed, never a formula
+    if font is not None:
+        cell.font = font
+    return cell
+
+
+def csv_writer(stream: Any) -> Any:
+    """A csv.writer whose every cell passes through `safe`."""
+    writer = csv.writer(stream)
+
+    class Safe:
+        def writerow(self, row: Iterable[Any]) -> Any:
+            return writer.writerow([safe(v) for v in row])
+
+    return Safe()
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """A whole CSV, UTF-8 with a BOM (so that Excel opens the Chinese intact)."""
+    buffer = io.StringIO()
+    writer = csv_writer(buffer)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow(row)
+    return "\ufeff" + buffer.getvalue()
 
 
 @dataclass
@@ -99,13 +145,12 @@ class Tab:
 
 
 def xlsx(title: str, header: Sequence[str], rows: Iterable[Sequence[Any]], widths: Sequence[int] = ()) -> bytes:
-    """One sheet, a bold header, given column widths; cells are written as given."""
+    """One sheet, a bold header, given column widths; every cell passes through `safe`."""
     return workbook(Tab(title, header, rows, widths))
 
 
 def workbook(*tabs: Tab) -> bytes:
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
@@ -115,14 +160,9 @@ def workbook(*tabs: Tab) -> bytes:
         sheet = book.create_sheet(tab.title)
         for index, width in enumerate(tab.widths, start=1):
             sheet.column_dimensions[get_column_letter(index)].width = width
-        heading = []
-        for text in tab.header:
-            cell = WriteOnlyCell(sheet, value=text)
-            cell.font = bold
-            heading.append(cell)
-        sheet.append(heading)
+        sheet.append([_cell(sheet, text, bold) for text in tab.header])
         for row in tab.rows:
-            sheet.append(list(row))
+            sheet.append([_cell(sheet, value) for value in row])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

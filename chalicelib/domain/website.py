@@ -80,7 +80,7 @@ def apply(caller: PublicCaller, request: ApplicationRequest) -> ApplicationRecei
             _applied_again(caller.tenant, claim.lead_ids[0], details)
             return ApplicationReceipt()
         try:
-            _new_lead(caller, tenant.timezone, request, Phone(e164=e164, raw=request.phone), details, cohort)
+            _new_lead(caller, tenant.timezone, request, Phone(e164=e164), details, cohort)
             return ApplicationReceipt()
         except (DuplicatePhoneError, transactions.TransactionBusy):  # the same form sent twice at once
             retry.pause(attempt)  # then the other one's lead is there to be found

@@ -31,8 +31,7 @@ class GuardianIn(StrictModel):
 
 
 class Phone(Entity):
-    e164: str
-    raw: str
+    e164: str  # only the normalised form is stored (a `raw` of older records is ignored)
 
 
 class Guardian(Entity):
