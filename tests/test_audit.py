@@ -32,7 +32,9 @@ def test_the_freeze_comes_at_n_plus_one_reads_and_locks_every_route(school, dyna
             assert me.get(f"/leads/{lead['id']}").status_code == 200
         lambda_like(tap.drain())
         assert me.get("/me").status_code == 200  # exactly N: still fine
-        assert me.get(f"/leads/{lead['id']}").status_code == 200
+        over = me.get(f"/leads/{lead['id']}")  # the window is spent: refused in its path, and counted
+        assert over.status_code == 423 and over.json_body["error"]["code"] == "READ_LIMIT_REACHED"
+        assert "被看的孩子" not in over.body.decode()
         lambda_like(tap.drain())
         refused = me.get("/me")
     assert refused.status_code == 423

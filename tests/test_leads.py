@@ -69,7 +69,28 @@ def test_a_consultant_never_sees_the_full_phone_or_name_of_a_lead_outside_their_
     body = response.body.decode()
     assert "13800138002" not in body and "保密的孩子" not in body
     detail = response.json_body["error"]["details"][0]
-    assert detail["visible"] is False and detail["phone"] == "138****8002" and detail["lead_id"]
+    assert detail["visible"] is False and detail["phone"] == "138****8002" and "lead_id" not in detail
+
+
+def test_a_teacher_told_a_phone_is_taken_learns_whom_to_ask_not_whose_lead_it_is(sales):
+    sales.alice.post("/leads", lead_body(name="别人的孩子", phone="13800138004"))
+    teacher = sales.staff("teacher", display_name="美术老师")
+    response = teacher.post("/leads", lead_body(phone="13800138004"))
+    assert response.status_code == 409
+    error = response.json_body["error"]
+    assert error["code"] == "DUPLICATE_PHONE" and "already a customer of the school" in error["message"]
+    manager = sales.manager.user
+    assert error["details"][0]["ask_name"] == manager["display_name"] in error["message"]
+    assert error["details"][0]["ask_user_id"] == manager["id"]
+    body = response.body.decode()
+    for secret in ("顾问Alice", sales.alice.user["id"], "potential", "别人的孩子", "13800138004"):
+        assert secret not in body
+    # the answer tells about a customer: it counts toward the scraping window
+    entries = sales.admin.get(f"/audit?user={teacher.user['id']}").json_body["items"]
+    assert [(e["route"], e["status"], e["weight"]) for e in entries if e["method"] == "POST"] == [("/leads", 409, 1)]
+    # the lead's owner still gets the full answer
+    mine = sales.alice.post("/leads", lead_body(phone="13800138004")).json_body["error"]["details"][0]
+    assert mine["owner_name"] == "顾问Alice" and mine["name"] == "别人的孩子" and mine["visible"] is True
 
 
 def test_siblings_may_share_a_guardian_phone(sales):
@@ -224,6 +245,8 @@ def test_delete_moves_to_the_recycle_bin_and_restore_brings_it_back(sales):
     assert lead["id"] in _ids(sales.manager.get("/leads/recycle-bin").json_body)
     # the phone is still taken while the lead is in the bin
     dup = sales.bob.post("/leads", lead_body(phone="13800138006"))
+    assert dup.json_body["error"]["details"][0]["ask_user_id"] == sales.manager.user["id"]  # bob cannot see the bin
+    dup = sales.manager.post("/leads", lead_body(phone="13800138006"))
     assert dup.json_body["error"]["details"][0]["in_recycle_bin"] is True
     restored = sales.manager.post(f"/leads/{lead['id']}/restore")
     assert restored.status_code == 200

@@ -72,6 +72,7 @@ def create_contract(call: Call) -> Contract:
     tags=CONTRACTS,
     query=PeriodQuery,
     response=Page[Contract],
+    reads_customers=True,
 )
 def list_contracts(call: Call) -> Page[Contract]:
     return contracts.list_contracts(call.principal, call.query)
@@ -85,6 +86,7 @@ def list_contracts(call: Call) -> Page[Contract]:
     tags=CONTRACTS,
     response=ContractDetail,
     errors=[404],
+    reads_customers=True,
 )
 def get_contract(call: Call) -> ContractDetail:
     return contracts.get_contract(call.principal, call.params["contract_id"])
@@ -142,6 +144,7 @@ def void_contract(call: Call) -> Contract:
     tags=CONTRACTS,
     response=Page[Contract],
     errors=[404],
+    reads_customers=True,
 )
 def lead_contracts(call: Call) -> Page[Contract]:
     return contracts.contracts_of(call.principal, call.params["lead_id"])
@@ -187,6 +190,7 @@ def open_card(call: Call) -> Card:
     query=CardListQuery,
     response=Page[Card],
     errors=[404],
+    reads_customers=True,
 )
 def find_cards(call: Call) -> Page[Card]:
     return cards.find_cards(call.principal, call.query)
@@ -200,6 +204,7 @@ def find_cards(call: Call) -> Page[Card]:
     tags=CARDS,
     response=Card,
     errors=[404],
+    reads_customers=True,
 )
 def get_card(call: Call) -> Card:
     return cards.get_card(call.principal, call.params["card_id"])
@@ -228,8 +233,10 @@ def patch_card(call: Call) -> Card:
     query=LedgerQuery,
     response=Page[Movement],
     errors=[404],
+    reads_customers=True,
 )
 def card_ledger(call: Call) -> Page[Movement]:
+    call.records = 1  # one member's movements, however many
     return cards.ledger(call.principal, call.params["card_id"], call.query)
 
 

@@ -43,6 +43,7 @@ def create_follow_up(call: Call) -> FollowUp:
     tags=["follow-ups"],
     query=FollowUpListQuery,
     response=Page[FollowUp],
+    reads_customers=True,
 )
 def list_follow_ups(call: Call) -> Page[FollowUp]:
     return followups.list_follow_ups(call.principal, call.query)
@@ -84,9 +85,13 @@ def patch_plan(call: Call) -> Plan:
     summary="Today's work (工作任务) in the school's time zone",
     tags=["follow-ups"],
     response=Today,
+    reads_customers=True,
 )
 def get_today(call: Call) -> Today:
-    return followups.today(call.principal)
+    today = followups.today(call.principal)
+    buckets = (today.contacts_due, today.contacts_overdue, today.plans_due, today.visits, today.trials, today.events)
+    call.records = sum(len(bucket.items) for bucket in buckets)
+    return today
 
 
 @endpoint(

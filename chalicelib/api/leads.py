@@ -3,7 +3,7 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.api.routing import Call, endpoint
-from chalicelib.domain import assessments, clock, exports, imports, leads, sheets
+from chalicelib.domain import assessments, audit, clock, exports, imports, leads, sheets
 from chalicelib.schemas.common import Page, PageQuery
 from chalicelib.schemas.imports import ImportOut, ImportQuery, TemplateQuery
 from chalicelib.schemas.leads import (
@@ -45,6 +45,7 @@ def create_lead(call: Call) -> LeadOut:
     tags=TAGS,
     query=LeadListQuery,
     response=Page[LeadOut],
+    reads_customers=True,
 )
 def list_leads(call: Call) -> Page[LeadOut]:
     return leads.list_leads(call.principal, call.query)
@@ -58,9 +59,12 @@ def list_leads(call: Call) -> Page[LeadOut]:
     tags=TAGS,
     query=LeadExportQuery,
     content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    reads_customers=True,
 )
 def export_leads(call: Call) -> Response:
     data = exports.rows(call.principal, call.query)
+    audit.check_bulk(len(data), call.reads_left)  # refused whole when it does not fit the read window
+    call.records = len(data)
     stamp = clock.now().strftime("%Y%m%d-%H%M")
     if call.query.format == "csv":
         body, kind = exports.as_csv(data), "text/csv; charset=utf-8"
@@ -140,8 +144,12 @@ def get_import(call: Call) -> ImportOut:
     tags=TAGS,
     content_type=sheets.XLSX,
     errors=[404],
+    reads_customers=True,
 )
 def import_errors(call: Call) -> Response:
+    counts = imports.get(call.principal, call.params["import_id"]).counts
+    call.records = counts.rejected if counts else 0
+    audit.check_bulk(call.records, call.reads_left)  # the rejected rows: names and phones
     return _xlsx(
         imports.error_sheet(call.principal, call.params["import_id"]), f"import-{call.params['import_id']}-errors.xlsx"
     )
@@ -156,6 +164,7 @@ def import_errors(call: Call) -> Response:
     roles_allowed=leads.DELETERS,
     query=PageQuery,
     response=Page[LeadOut],
+    reads_customers=True,
 )
 def list_deleted_leads(call: Call) -> Page[LeadOut]:
     return leads.list_recycle_bin(call.principal, call.query.limit, call.query.cursor)
@@ -169,6 +178,7 @@ def list_deleted_leads(call: Call) -> Page[LeadOut]:
     tags=TAGS,
     response=LeadDetail,
     errors=[404],
+    reads_customers=True,
 )
 def get_lead(call: Call) -> LeadDetail:
     return leads.get_lead(call.principal, call.params["lead_id"])
@@ -268,6 +278,7 @@ def release_lead(call: Call) -> LeadOut:
     roles_allowed=leads.REVEALERS,
     response=RevealPhoneResponse,
     errors=[404],
+    reads_customers=True,
 )
 def reveal_phone(call: Call) -> RevealPhoneResponse:
     return leads.reveal_phone(call.principal, call.params["lead_id"], call.source_ip)

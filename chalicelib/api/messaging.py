@@ -122,6 +122,7 @@ def list_messages(call: Call) -> Page[Message]:
     query=MessageDetailQuery,
     response=MessageDetail,
     errors=[404],
+    reads_customers=True,
 )
 def get_message(call: Call) -> MessageDetail:
     return messaging.get_message(call.principal, call.params["message_id"], call.query)
@@ -137,6 +138,7 @@ def get_message(call: Call) -> MessageDetail:
     query=PageQuery,
     response=Page[OutboxEntry],
     errors=[404],
+    reads_customers=True,
 )
 def get_outbox(call: Call) -> Page[OutboxEntry]:
     return messaging.outbox(call.principal, call.query.limit, call.query.cursor)

@@ -178,6 +178,7 @@ def enrol(call: Call) -> Enrolment:
     query=PageQuery,
     response=Page[Enrolment],
     errors=[404],
+    reads_customers=True,
 )
 def list_enrolments(call: Call) -> Page[Enrolment]:
     return programmes.list_enrolments(call.principal, call.params["cohort_id"], call.query)

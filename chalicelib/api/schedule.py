@@ -168,9 +168,11 @@ class SheetQuery(StrictModel):
     query=SheetQuery,
     errors=[404],
     content_type="text/html",
+    reads_customers=True,
 )
 def get_sign_in_sheet(call: Call) -> Response:
     event, guests = schedule.sign_in_sheet(call.principal, call.params["event_id"])
+    call.records = len(guests)
     zone = ZoneInfo(get_tenant(call.principal.tenant).timezone)
     starts_local = event.starts_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
     if call.query.format == "csv":
@@ -214,6 +216,7 @@ def create_appointment(call: Call) -> Appointment:
     tags=["appointments"],
     query=AppointmentListQuery,
     response=Page[Appointment],
+    reads_customers=True,
 )
 def list_appointments(call: Call) -> Page[Appointment]:
     return schedule.list_appointments(call.principal, call.query)

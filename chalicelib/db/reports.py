@@ -39,6 +39,19 @@ def get_many(wanted: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, A
     return found
 
 
+def window_reads(tenant: str, user_id: str, sks: list[str]) -> tuple[dict[str, int], dict[str, Any] | None]:
+    """A user's weighted customer-data reads in these access windows (by SK; 0 if none yet)
+    and the school's stored security settings (None: the defaults), in one BatchGetItem."""
+    import json
+
+    from chalicelib.db import keys
+
+    access, settings = keys.access_pk(tenant, user_id), (keys.tenant_pk(tenant), keys.SECURITY_SETTINGS_SK)
+    found = get_many([(access, sk) for sk in sks] + [settings])
+    body = found.get(settings, {}).get("body")
+    return {sk: int(found.get((access, sk), {}).get("weight", 0)) for sk in sks}, json.loads(body) if body else None
+
+
 def query(pk: str, prefix: str | None = None) -> dict[str, dict[str, Any]]:
     """Every counter item of a partition (optionally under an SK prefix), by SK."""
     client, table = connection().client, get_settings().table_name

@@ -17,7 +17,7 @@ from chalicelib.db import schedule as schedule_db
 from chalicelib.db import users as users_db
 from chalicelib.domain import clock, config, ids
 from chalicelib.domain.auth import Principal
-from chalicelib.errors import ForbiddenError, NotFoundError, ValidationFailedError
+from chalicelib.errors import AccountFrozenError, ForbiddenError, NotFoundError, ValidationFailedError
 from chalicelib.observability import logger
 from chalicelib.schemas.common import Page
 from chalicelib.schemas.users import Role
@@ -78,17 +78,70 @@ def record(
         logger.exception("audit entry not written", extra={"action": action, "route": route})
 
 
-def weight_of(method: str, route: str, query: Any) -> int:
-    """What a request counts for anti-scraping: reads of customer data only."""
-    if method == "GET" and route == "/leads":
-        return 1 + int(getattr(query, "limit", 50) or 50) // 20
-    if method == "GET" and route == "/leads/{lead_id}":
-        return 1
-    if method == "POST" and route == "/leads/{lead_id}/reveal-phone":
-        return 3
-    if method == "GET" and route in ("/leads/export", "/cards/{card_id}/ledger", "/contracts/{contract_id}"):
-        return 20 if route == "/leads/export" else 1
-    return 0
+# --- what counts, and refusing in the request's path ---------------------------------------
+
+WINDOWS = (
+    ("m", "%Y%m%d%H%M", timedelta(minutes=1)),
+    ("h", "%Y%m%d%H", timedelta(hours=1)),
+    ("d", "%Y%m%d", timedelta(days=1)),
+)
+LIMITS = {"m": "reads_per_minute", "h": "reads_per_hour", "d": "reads_per_day"}
+WINDOW_NAMES = {"m": "minute", "h": "hour", "d": "day"}
+
+
+def windows(at: datetime, epoch: int = 0) -> list[tuple[str, str, int]]:
+    """(window, counter item SK, expiry time) of the minute, hour and day holding `at`, in the
+    user's access epoch (it moves on each unfreeze, so counting starts afresh)."""
+    out = []
+    for name, pattern, length in WINDOWS:
+        expiry = int((at + length + timedelta(hours=1)).timestamp())
+        out.append((name, f"{name}#{epoch}#{at.strftime(pattern)}", expiry))
+    return out
+
+
+def reads_left(principal: Principal) -> int | None:
+    """What the caller may still read of customer data now: the least that is left of the
+    current minute, hour and day (one BatchGetItem of their counters and the school's limits).
+    Refuses (423 READ_LIMIT_REACHED) when a window is already spent: that request is not
+    served, and its audit entry counts as one read, so the stream freezes the account. None
+    for admins, who are never frozen."""
+    from chalicelib.db import reports as reports_db
+    from chalicelib.schemas.settings import SecuritySettings
+
+    if principal.role is Role.admin:
+        return None
+    current = windows(clock.now(), principal.access_epoch)
+    used, stored = reports_db.window_reads(principal.tenant, principal.user_id, [sk for _, sk, _ in current])
+    limits = SecuritySettings(**(stored or {}))
+    left, spent = [], []
+    for name, sk, _ in current:
+        limit = getattr(limits, LIMITS[name])
+        left.append(limit - used[sk])
+        if used[sk] >= limit:
+            spent.append(f"{used[sk]} reads in this {WINDOW_NAMES[name]} (limit {limit})")
+    if spent:
+        error = AccountFrozenError(
+            "You have read as many customer records as your school allows: "
+            + "; ".join(spent)
+            + ". The account is being frozen; an administrator can unfreeze it.",
+            code="READ_LIMIT_REACHED",
+            details=[{"field": "reads", "message": m} for m in spent],
+        )
+        error.reads = 1  # the attempt itself counts: the stream freezes the account
+        raise error
+    return min(left)
+
+
+def check_bulk(records: int, left: int | None) -> None:
+    """A bulk answer (an export) is refused whole, before anything is served, when its
+    records do not fit in what the caller's windows have left. Nothing is counted."""
+    if left is not None and records > left:
+        raise AccountFrozenError(
+            f"This export holds {records} customer records; your school lets you read {left} more now. "
+            "Narrow the filter, or ask an administrator to raise the read limits.",
+            code="EXPORT_OVER_READ_LIMIT",
+            details=[{"field": "filter", "message": f"{records} rows, {left} left"}],
+        )
 
 
 def entries(

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from chalicelib.db import cards as cards_db
 from chalicelib.db import schedule as schedule_db
 from chalicelib.db import transactions
-from chalicelib.domain import clock, config, contracts, idempotency, ids, leads, retry, wallets
+from chalicelib.domain import clock, config, contracts, idempotency, ids, leads, phones, retry, wallets
 from chalicelib.domain.auth import Principal
 from chalicelib.domain.tenants import get_tenant
 from chalicelib.errors import ConflictError, ForbiddenError, NotFoundError, ValidationFailedError
@@ -111,10 +111,14 @@ def effective_status(card: dict[str, Any], today: date) -> str:
     return card["status"]
 
 
+_COMPUTED = ("credits", "cash", "lots", "status", "sub_cards", "holder_phone")  # not copied as stored
+
+
 def to_card(card: dict[str, Any], ctx: Context) -> Card:
     lots = card.get("lots") or {}
     return Card(
-        **{k: v for k, v in card.items() if k not in ("credits", "cash", "lots", "status", "sub_cards")},
+        **{k: v for k, v in card.items() if k not in _COMPUTED},
+        holder_phone=phones.mask(card["holder_phone"]) if card.get("holder_phone") else None,  # like every phone
         status=effective_status(card, ctx.today),
         credits=wallets.decimal(card.get("credits")),
         usable_credits=wallets.decimal(wallets.available(lots, ctx.day)),
@@ -819,7 +823,8 @@ def patch_holder(principal: Principal, card_id: str, request: CardPatchRequest) 
     if not changes:
         return to_card(card, ctx)
     changes["updated_at"] = clock.iso(ctx.now)
-    history = _history(principal, ctx, "holder_changed", **{k: v for k, v in changes.items() if k != "updated_at"})
+    shown = {k: phones.mask(v) if k == "holder_phone" and v else v for k, v in changes.items() if k != "updated_at"}
+    history = _history(principal, ctx, "holder_changed", **shown)  # the history shows the phone masked
     _lifecycle(principal, card, changes, {"status": card["status"]}, history)
     return to_card(card | changes, ctx)
 

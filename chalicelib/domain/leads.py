@@ -163,28 +163,41 @@ def _split_phones(tenant: str, numbers: list[str], family_id: str, lead_id: str 
 
 
 def _duplicate(principal: Principal, e164: str) -> ConflictError:
-    """409 naming the existing lead; a caller who may not see it learns only who owns it."""
+    """409 naming the existing lead to a caller who may see it. A caller who may not learns
+    only that the phone is already a customer of the school, and whom to ask: a manager of
+    the lead's campus (else an admin). Either answer counts as one customer read."""
     claim = leads_db.phone_claim(principal.tenant, e164)
     details: dict[str, Any] = {"field": "guardians.phones", "phone": phones.mask(e164)}
-    if claim and claim.lead_ids:
-        existing = leads_db.get(principal.tenant, claim.lead_ids[0])
-        if existing is not None:
-            details.update(
-                lead_id=existing.id,
-                owner_id=existing.owner_id,
-                owner_name=existing.owner_name,
-                status=existing.status,
-                in_recycle_bin=existing.deleted_at is not None,
-                visible=can_see(principal, existing),
-            )
-            if details["visible"]:
-                details["name"] = existing.name
-    return ConflictError(
-        f"The phone {phones.mask(e164)} already belongs to another lead"
-        + (f" owned by {details.get('owner_name')}." if details.get("owner_name") else " in the public pool."),
-        code="DUPLICATE_PHONE",
-        details=[details],
-    )
+    existing = leads_db.get(principal.tenant, claim.lead_ids[0]) if claim and claim.lead_ids else None
+    if existing is not None and can_see(principal, existing):
+        details.update(
+            lead_id=existing.id,
+            name=existing.name,
+            owner_id=existing.owner_id,
+            owner_name=existing.owner_name,
+            status=existing.status,
+            in_recycle_bin=existing.deleted_at is not None,
+            visible=True,
+        )
+        message = f"The phone {phones.mask(e164)} already belongs to another lead" + (
+            f" owned by {existing.owner_name}." if existing.owner_name else " in the public pool."
+        )
+    else:
+        ask = _whom_to_ask(principal.tenant, existing.campus_id if existing else None)
+        details.update(visible=False, ask_user_id=ask.id if ask else None, ask_name=ask.display_name if ask else None)
+        message = f"The phone {phones.mask(e164)} is already a customer of the school (本校已有此客户)." + (
+            f" Ask {ask.display_name} about it." if ask else " Ask your campus manager about it."
+        )
+    error = ConflictError(message, code="DUPLICATE_PHONE", details=[details])
+    error.reads = 1  # it tells about a customer: counted for anti-scraping
+    return error
+
+
+def _whom_to_ask(tenant: str, campus_id: str | None):
+    """An active manager of the campus (by name, for a stable answer), else an admin."""
+    staff = sorted(users_db.active_records(tenant), key=lambda u: (u.display_name, u.id))
+    managers = [u for u in staff if u.role is Role.manager and campus_id in u.campus_ids]
+    return next(iter(managers or [u for u in staff if u.role is Role.admin]), None)
 
 
 # --- create, read, change ----------------------------------------------------------

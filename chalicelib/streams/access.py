@@ -10,32 +10,16 @@ month, and every message sent as SMS segments or an e-mail (pay per use).
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from chalicelib.db import keys
+from chalicelib.domain.audit import LIMITS, WINDOW_NAMES, windows
 from chalicelib.streams.processor import Effect, StreamRecord, after, effects
-
-WINDOWS = (
-    ("m", "%Y%m%d%H%M", timedelta(minutes=1)),
-    ("h", "%Y%m%d%H", timedelta(hours=1)),
-    ("d", "%Y%m%d", timedelta(days=1)),
-)
-LIMITS = {"m": "reads_per_minute", "h": "reads_per_hour", "d": "reads_per_day"}
 
 
 def _at(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-def windows(at: datetime, epoch: int = 0) -> list[tuple[str, str, int]]:
-    """(window, counter item SK, expiry time) of the minute, hour and day holding `at`, in the
-    user's access epoch (it moves on each unfreeze, so counting starts afresh)."""
-    out = []
-    for name, pattern, length in WINDOWS:
-        expiry = int((at + length + timedelta(hours=1)).timestamp())
-        out.append((name, f"{name}#{epoch}#{at.strftime(pattern)}", expiry))
-    return out
 
 
 @effects("Audit")
@@ -104,7 +88,7 @@ def freeze_over_threshold(records: list[StreamRecord]) -> None:
             used = int(counters.get((keys.access_pk(tenant, user_id), sk), {}).get("weight", 0))
             limit = getattr(limits[tenant], LIMITS[sk[0]])
             if used > limit:
-                window = dict(m="minute", h="hour", d="day")[sk[0]]
+                window = WINDOW_NAMES[sk[0]]
                 over.append(f"{used} reads in the {window} {sk.rsplit('#', 1)[1]} (limit {limit})")
         if over:
             audit.freeze(tenant, user_id, "; ".join(over), epoch)
