@@ -1,8 +1,8 @@
 """Lead export (导出): the lead list's filters, every match (up to 10,000), as .xlsx or .csv.
 
 Only roles the school permits may export (default: managers and admins). An export holds
-full phone numbers, so it is audited like every request and weighs 20 lead reads for
-anti-scraping.
+full phone numbers, so it is audited like every request and weighs one read per row for
+anti-scraping (refused whole when it does not fit the caller's read windows).
 """
 
 from __future__ import annotations

@@ -84,8 +84,9 @@ class CardSettingsPatch(StrictModel):
 
 class SecuritySettings(StrictModel):
     """Anti-scraping (智能预警) thresholds on weighted customer-data reads, and audit retention.
-    A lead's detail counts 1, a page of the lead list 1 per 20 leads asked for, showing a
-    full phone number 3; an account going over a threshold in its window is frozen."""
+    A read counts the customer records it returned (a lead's detail 1, a page its items, an
+    export its rows); a read is refused once a window is spent, and an account going over a
+    threshold in its window is frozen."""
 
     reads_per_minute: int = Field(default=120, ge=1, le=100000)
     reads_per_hour: int = Field(default=1500, ge=1, le=1000000)
