@@ -86,6 +86,9 @@ def test_huge_numbers_are_refused(school):
 
 
 def test_format_and_recursive_loops_are_not_available(school):
+    for body in ("{{ '%s好'|format(learner.name) }}", "{{ learner.name|wordwrap(5) }}"):
+        refused = _template(school.admin, body)
+        assert refused.status_code == 400 and "No filter named" in refused.json_body["error"]["message"]
     refused = _template(school.admin, "{{ '{:>99999999}'.format(1) }}")
     assert refused.status_code == 400 and "unsafe" in refused.json_body["error"]["message"]
     recursive = _template(school.admin, "{% for x in [1, [2]] recursive %}{{ x }}{% endfor %}")
@@ -112,3 +115,19 @@ def test_ordinary_templates_keep_working(school):
     created = _template(school.admin, body)
     assert created.status_code == 201, created.body
     assert created.json_body["sample"] == "王妈妈您好，王大明012明明、南山校区共7项True!无3"
+
+
+def test_a_template_saved_under_older_rules_is_still_listed_and_says_why_it_cannot_render(school):
+    from chalicelib.db import messaging as messaging_db
+
+    old = {"id": "old-template", "name": "旧模板", "channel": "sms", "template_kind": "general", "subject": None}
+    old |= {"body": "{{ '%s好'|format(learner.name) }}", "created_at": "2026-01-01T00:00:00Z"}
+    assert messaging_db.put_template(school.slug, old | {"updated_at": old["created_at"]}, new=True)
+    listed = school.admin.get("/templates")
+    assert listed.status_code == 200, listed.body
+    (shown,) = listed.json_body["items"]
+    assert shown["sample"].startswith("cannot render") and "format" in shown["sample"]
+    message = {"channel": "sms", "template_id": "old-template", "recipients": {"phones": ["13800138000"]}}
+    preview = school.staff("manager").post("/messages?dry_run=true", message)
+    assert preview.status_code == 200, preview.body
+    assert preview.json_body["would_send"] == 0
