@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pynamodb.expressions.condition import Condition
+
 from chalicelib.db import keys
 from chalicelib.db.convert import values
 from chalicelib.db.items import AuditItem
@@ -32,10 +34,13 @@ def page(
     limit: int,
     cursor: str | None,
     scope: str,
+    campuses: list[str] | None = None,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """Newest first: one partition for a user or a lead (the other as a filter), else one
-    day partition per day of the range, merged."""
+    day partition per day of the range, merged. `campuses` (None: all) keeps the entries of
+    users of those campuses, as a filter (it trims a page, never reads more)."""
     between = (lo, hi + "~")
+    in_campus = _of_campuses(campuses)
     if user:
         index, parts = "GSI1", [keys.audit_by(tenant, user)]
         condition, extra = AuditItem.GSI1SK.between(*between), (AuditItem.lead_id == lead) if lead else None
@@ -52,6 +57,7 @@ def page(
             cursor=cursor,
             ascending=False,
             range_condition=AuditItem.SK.between(*between),
+            filter_condition=in_campus,
         )
         return [values(i) for i in found.items], found.cursor
     found = query_partitions(
@@ -63,6 +69,21 @@ def page(
         cursor=cursor,
         ascending=False,
         range_condition=condition,
-        filter_condition=extra,
+        filter_condition=_both(extra, in_campus),
     )
     return [values(i) for i in found.items], found.cursor
+
+
+def _both(a: Condition | None, b: Condition | None) -> Condition | None:
+    return b if a is None else a if b is None else a & b
+
+
+def _of_campuses(campuses: list[str] | None) -> Condition | None:
+    if campuses is None:
+        return None
+    if not campuses:
+        return AuditItem.id.does_not_exist()  # no campus: nothing (ids always exist)
+    condition = AuditItem.campus_ids.contains(campuses[0])
+    for campus in campuses[1:]:
+        condition = condition | AuditItem.campus_ids.contains(campus)
+    return condition

@@ -125,11 +125,21 @@ def get_message(tenant: str, message_id: str) -> dict[str, Any] | None:
 
 
 def list_messages(
-    tenant: str, *, created_by: str | None, limit: int, cursor: str | None, scope: str
+    tenant: str,
+    *,
+    created_by: str | None,
+    limit: int,
+    cursor: str | None,
+    scope: str,
+    campuses: list[str] | None = None,
 ) -> tuple[list[dict[str, Any]], str | None]:
+    """Newest first; `created_by` and `campuses` (either matches) filter (None: all)."""
+    condition = (MessageItem.created_by == created_by) if created_by else None
+    for campus in campuses or ():
+        condition = condition | MessageItem.campus_ids.contains(campus)
     result = MessageItem.gsi1.query(
         keys.messages_of(tenant),
-        filter_condition=(MessageItem.created_by == created_by) if created_by else None,
+        filter_condition=condition,
         scan_index_forward=False,
         limit=limit,
         last_evaluated_key=cursors.decode(cursor, scope),

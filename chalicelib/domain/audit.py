@@ -72,6 +72,7 @@ def record(
             "weight": weight,
             "epoch": principal.access_epoch if principal else 0,
             "details": details,
+            "campus_ids": set(principal.campus_ids) if principal and principal.campus_ids else None,
         }
         audit_db.put(tenant, data, int((now + timedelta(days=days)).timestamp()))
     except Exception:  # noqa: BLE001 - the audit must not turn a done request into an error
@@ -177,6 +178,7 @@ def entries(
         limit=limit,
         cursor=cursor,
         scope=f"{principal.tenant}:audit:{user}:{lead}:{lo}:{hi}",
+        campuses=None if principal.role is Role.admin else list(principal.campus_ids),
     )
     return Page[AuditEntry](items=[AuditEntry.model_validate(i) for i in items], next_cursor=next_cursor)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -49,9 +50,12 @@ def _not_found() -> NotFoundError:
 # --- visibility --------------------------------------------------------------------
 
 
-def can_see(principal: Principal, lead: Lead) -> bool:
+def can_see(principal: Principal, lead: Lead, team: Collection[str] | None = None) -> bool:
     """Consultant: own + pool of their campuses. Supervisor: also the team's. Manager,
-    front desk, finance: their campuses. Admin: everything. Deleted leads: admin, manager."""
+    front desk, finance: their campuses. Admin: everything. Deleted leads: admin, manager.
+    The one rule for a lead and for whatever names one (a sign-in sheet's guest, a message's
+    recipient, an outbox entry). `team`: a supervisor's team read once for a whole list
+    (else one GetItem of the owner)."""
     role = principal.role
     if lead.deleted_at is not None and role not in DELETERS:
         return False
@@ -64,6 +68,8 @@ def can_see(principal: Principal, lead: Lead) -> bool:
         if lead.owner_id == principal.user_id or (lead.owner_id is None and in_campus):
             return True
         if role is Role.supervisor and lead.owner_id:
+            if team is not None:
+                return lead.owner_id in team
             owner = users_db.get(principal.tenant, lead.owner_id)
             return owner is not None and owner.supervisor_id == principal.user_id
     return False

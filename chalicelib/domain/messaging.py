@@ -243,10 +243,14 @@ def plan(
     return Plan(recipients, skipped, total)
 
 
+def _typed(request: MessageRequest) -> bool:
+    return request.recipients.phones is not None or request.recipients.emails is not None
+
+
 def _targets(principal: Principal, request: MessageRequest, region: str) -> tuple[list[Target], Counter]:
     recipients = request.recipients
     skipped: Counter = Counter()
-    if recipients.phones is not None or recipients.emails is not None:
+    if _typed(request):
         if principal.role not in RAW_SENDERS:
             raise ForbiddenError("Typed numbers are for the front desk, managers and admins.", code="ROLE_FORBIDDEN")
         found = []
@@ -360,12 +364,19 @@ def send(principal: Principal, request: MessageRequest, dry_run: bool) -> Messag
         moved=moved is not None,
         planned=planned,
         source="user",
+        campus_ids=_campuses(targets, principal.campus_ids if _typed(request) else ()),
     )
     messaging_db.create_message(tenant, header, planned.recipients)
     if request.send_at is None and moved is None and planned.queued:
         dispatch(tenant, header["id"], clock.now(), limit=INLINE)
         header = messaging_db.get_message(tenant, header["id"]) or header
     return _message_out(header, clock.now())
+
+
+def _campuses(targets: list[Target], typed_by: Iterable[str] = ()) -> set[str] | None:
+    """The campuses a message is of: its leads', or for typed numbers its sender's. Managers
+    and the front desk see the messages of their campuses (None: admins only)."""
+    return {t.lead.campus_id for t in targets if t.lead} | set(typed_by) or None
 
 
 def _header(tenant: str, *, planned: Plan, send_at: datetime, moved: bool, **fields: Any) -> dict[str, Any]:
@@ -430,6 +441,7 @@ def enqueue(
         moved=moved is not None,
         planned=planned,
         source=source,
+        campus_ids=_campuses(targets),
     )
     if len(planned.recipients) <= 90:
         made = messaging_db.create_message_once(tenant, header, planned.recipients)
@@ -515,6 +527,7 @@ def _send_one(tenant: str, header: dict[str, Any], recipient: dict[str, Any], pr
         subject=recipient.get("subject"),
         purpose=header["purpose"],
         reference=f"{header['id']}#{n}",
+        lead_id=recipient.get("lead_id"),
     )
     try:
         provider_id = provider.send(outgoing)
@@ -584,13 +597,22 @@ def _recipient_out(data: dict[str, Any], *, reveal: bool = False) -> RecipientOu
 
 
 def _visible(principal: Principal, header: dict[str, Any]) -> bool:
-    return principal.role in READ_ALL or header["created_by"] == principal.user_id
+    """Its sender; an admin; a manager or the front desk of one of its campuses."""
+    if principal.role is Role.admin or header["created_by"] == principal.user_id:
+        return True
+    return principal.role in READ_ALL and bool(set(header.get("campus_ids") or ()) & set(principal.campus_ids))
 
 
 def list_messages(principal: Principal, limit: int, cursor: str | None) -> Page[Message]:
-    mine = None if principal.role in READ_ALL else principal.user_id
+    campuses = list(principal.campus_ids) if principal.role in READ_ALL - {Role.admin} else None
+    mine = None if principal.role is Role.admin else principal.user_id
     items, next_cursor = messaging_db.list_messages(
-        principal.tenant, created_by=mine, limit=limit, cursor=cursor, scope=f"{principal.tenant}:msgs:{mine}"
+        principal.tenant,
+        created_by=mine,
+        campuses=campuses,
+        limit=limit,
+        cursor=cursor,
+        scope=f"{principal.tenant}:msgs:{mine}",
     )
     now = clock.now()
     return Page[Message](items=[_message_out(h, now) for h in items], next_cursor=next_cursor)
@@ -608,11 +630,27 @@ def get_message(principal: Principal, message_id: str, query: MessageDetailQuery
         cursor=query.cursor,
         scope=f"{principal.tenant}:rcpt:{message_id}:{query.status}",
     )
+    if principal.role is not Role.admin and header["created_by"] != principal.user_id:
+        items = _of_visible_leads(principal, items)  # a manager of one campus: that campus's recipients
     return MessageDetail(
         **_message_out(header, clock.now()).model_dump(),
         items=[_recipient_out(r) for r in items],
         next_cursor=cursor,
     )
+
+
+def _of_visible_leads(principal: Principal, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The records (recipients, outbox entries) of leads the caller may see, by the lead
+    list's rule (one BatchGetItem); records of no lead (a typed number) are kept."""
+    found = {
+        lead.id: lead
+        for lead in leads_db.batch_get(principal.tenant, [r["lead_id"] for r in records if r.get("lead_id")])
+    }
+    return [
+        r
+        for r in records
+        if not r.get("lead_id") or (r["lead_id"] in found and leads.can_see(principal, found[r["lead_id"]]))
+    ]
 
 
 def outbox(principal: Principal, limit: int, cursor: str | None) -> Page[OutboxEntry]:
@@ -623,6 +661,21 @@ def outbox(principal: Principal, limit: int, cursor: str | None) -> Page[OutboxE
     items, next_cursor = messaging_db.outbox_page(
         principal.tenant, limit=limit, cursor=cursor, scope=f"{principal.tenant}:outbox"
     )
+    if principal.role is not Role.admin:
+        # a lead's: in full to whoever may see the lead, else not listed; a typed number's (or an
+        # entry written before entries named their lead): in full to whoever may see its message
+        headers: dict[str, dict[str, Any] | None] = {}
+        shown = []
+        for entry in _of_visible_leads(principal, items):
+            if not entry.get("lead_id"):
+                message_id = entry["reference"].split("#")[0]
+                if message_id not in headers:
+                    headers[message_id] = messaging_db.get_message(principal.tenant, message_id)
+                header = headers[message_id]
+                if header is None or not _visible(principal, header):
+                    entry = {**entry, "to": _mask(entry["to"])}
+            shown.append(entry)
+        items = shown
     return Page[OutboxEntry](items=[OutboxEntry.model_validate(i) for i in items], next_cursor=next_cursor)
 
 

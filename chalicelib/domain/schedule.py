@@ -6,6 +6,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from chalicelib.db import leads as leads_db
 from chalicelib.db import schedule as schedule_db
 from chalicelib.db import tenants as tenants_db
 from chalicelib.db.paging import Scope
@@ -56,6 +57,11 @@ def _check_campus(principal: Principal, campus_id: str) -> None:
         raise _invalid("campus_id", "unknown campus")
 
 
+def _plans_campus(principal: Principal, campus_id: str) -> bool:
+    """A manager plans their own campuses' classes; another campus's are not found."""
+    return principal.role is Role.admin or campus_id in principal.campus_ids
+
+
 # --- courses, classes, sessions ----------------------------------------------------
 
 
@@ -96,7 +102,7 @@ def _session_out(data: dict[str, Any]) -> SessionOut:
 def generate_sessions(principal: Principal, class_id: str, request: SessionGenerateRequest) -> GeneratedSessions:
     """Creates the class's sessions for a date range; running it again creates nothing twice."""
     cls = schedule_db.get_class(principal.tenant, class_id)
-    if cls is None:
+    if cls is None or not _plans_campus(principal, cls["campus_id"]):
         raise NotFoundError("No such class.", code="CLASS_NOT_FOUND")
     zone = ZoneInfo(get_tenant(principal.tenant).timezone)
     first = max(request.from_, date.fromisoformat(cls["start_date"]))
@@ -145,7 +151,7 @@ def sessions_on(principal: Principal, day: date, campus_id: str | None) -> Page[
 
 def patch_session(principal: Principal, session_id: str, request: SessionPatchRequest) -> SessionOut:
     current = schedule_db.get_session(principal.tenant, session_id)
-    if current is None:
+    if current is None or not _plans_campus(principal, current["campus_id"]):
         raise NotFoundError("No such session.", code="SESSION_NOT_FOUND")
     changes = request.model_dump(exclude_unset=True, exclude_none=True)
     if not changes:
@@ -202,9 +208,16 @@ def events_on(principal: Principal, day: date | None) -> Page[EventOut]:
 
 
 def sign_in_sheet(principal: Principal, event_id: str) -> tuple[EventOut, list[dict[str, Any]]]:
-    """The event and its booked guests, by name (for the printed sheet)."""
+    """The event and its booked guests, by name (for the printed sheet): only the guests
+    whose leads the caller may see (the lead list's rule), so another campus's children do
+    not appear. Teachers get no sheet: an event does not know who teaches it."""
+    if principal.role is Role.teacher:
+        raise ForbiddenError("Teachers do not print event sign-in sheets.", code="ROLE_FORBIDDEN")
     event = get_event(principal, event_id)
-    guests = [b for b in schedule_db.bookings(principal.tenant, event_id=event_id) if b["state"] == "booked"]
+    booked = [b for b in schedule_db.bookings(principal.tenant, event_id=event_id) if b["state"] == "booked"]
+    found = {lead.id: lead for lead in leads_db.batch_get(principal.tenant, [b["lead_id"] for b in booked])}
+    team = leads.team_of(principal) if principal.role is Role.supervisor else None
+    guests = [b for b in booked if b["lead_id"] in found and leads.can_see(principal, found[b["lead_id"]], team)]
     return event, sorted(guests, key=lambda b: b["lead_name"])
 
 

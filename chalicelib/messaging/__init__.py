@@ -28,6 +28,7 @@ class Outgoing:
     subject: str | None = None  # e-mail only
     purpose: str = "notice"  # marketing | notice: promotional or transactional SMS
     reference: str = ""  # ours: "<message id>#<recipient>", for logs and provider tags
+    lead_id: str | None = None  # the lead it is for (None: a typed number, a staff alert)
 
 
 class ProviderError(Exception):

@@ -29,6 +29,7 @@ class OutboxProvider:
                 "body": message.body,
                 "purpose": message.purpose,
                 "reference": message.reference,
+                "lead_id": message.lead_id,
                 "segments": segments(message.body) if message.channel == "sms" else 0,
             },
         )
