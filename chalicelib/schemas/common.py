@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
-from typing import Any, Generic, TypeVar
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 T = TypeVar("T")
@@ -56,6 +56,20 @@ def check_input(value: Any, where: str = "") -> None:
         for key, item in value.items():
             check_input(key, where)
             check_input(item, f"{where}.{key}" if where else str(key))
+
+
+def _not_in_future(value: date) -> date:
+    """No later than today anywhere on earth (UTC+14): a request model does not know the
+    school's time zone; the domain may be stricter (an import row: the school's today)."""
+    from chalicelib.domain import clock  # the one clock, frozen by tests
+
+    if value > (clock.now() + timedelta(hours=14)).date():
+        raise PydanticCustomError("date_in_future", "must not be in the future")
+    return value
+
+
+# A day that has happened: a birthday
+PastDay = Annotated[date, AfterValidator(_not_in_future)]
 
 
 class StrictModel(BaseModel):

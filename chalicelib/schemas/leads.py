@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from chalicelib.schemas.common import Entity, StrictModel
+from chalicelib.schemas.common import Entity, PastDay, StrictModel
 from chalicelib.schemas.followups import FollowUp, Plan
 from chalicelib.schemas.schedule import Appointment
 
@@ -59,7 +59,7 @@ class GuardianOut(Entity):
 class _LeadFields(StrictModel):
     nickname: str | None = Field(default=None, max_length=50)
     gender: Gender | None = None
-    birthday: date | None = None
+    birthday: PastDay | None = None
     school: str | None = Field(default=None, max_length=100)
     grade: str | None = Field(default=None, max_length=50)
     age: int | None = Field(default=None, ge=0, le=120)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 from pydantic import Field, field_validator
 
-from chalicelib.schemas.common import Entity, PageQuery, StrictModel
+from chalicelib.schemas.common import Entity, PageQuery, PastDay, StrictModel
 
 ORIGIN_PATTERN = r"^https?://[^/\s?#]+$"
 
@@ -60,7 +60,7 @@ class ApplicationRequest(StrictModel):
     guardian_name: str = Field(min_length=1, max_length=50, examples=["王妈妈"])
     phone: str = Field(min_length=1, max_length=40, examples=["138 0013 8000"])
     email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
-    birthday: date | None = None
+    birthday: PastDay | None = None
     programme: str | None = Field(default=None, max_length=100, examples=["少儿英语"])
     cohort_id: str | None = Field(
         default=None, max_length=40, description="An open cohort from GET /public/cohorts: the lead goes to its campus"
