@@ -45,7 +45,7 @@ from chalicelib.domain.auth import Principal
 from chalicelib.domain.tenants import get_tenant
 from chalicelib.errors import ForbiddenError, NotFoundError, ValidationFailedError
 from chalicelib.observability import logger
-from chalicelib.schemas.common import Page
+from chalicelib.schemas.common import INPUT, Page, control_character
 from chalicelib.schemas.imports import ImportCounts, ImportOut, ImportQuery
 from chalicelib.schemas.leads import Guardian, HistoryEntry, Lead, LeadCreateRequest, Phone
 from chalicelib.schemas.settings import DictionaryKind
@@ -288,6 +288,11 @@ def _check(row: Row, table: Table, ctx: Context) -> None:
     def bad(key: str, message: str) -> None:
         row.reasons.append(f"{_label(key)}: {message}")
 
+    for key, index in table.columns.items():  # as typed in by hand: no control characters
+        raw = row.cells[index] if index < len(row.cells) else None
+        found = control_character(raw) if isinstance(raw, str) else None
+        if found:
+            bad(key, f"含控制字符 contains a control character ({found})")
     values: dict[str, Any] = {"name": cell("name")}
     if not values["name"]:
         bad("name", "必填 required")
@@ -345,7 +350,7 @@ def _check(row: Row, table: Table, ctx: Context) -> None:
     values["guardians"] = [guardian]
     if not row.reasons:
         try:  # lengths and formats, exactly as a lead typed in by hand
-            LeadCreateRequest.model_validate({**values, "to_pool": True})
+            LeadCreateRequest.model_validate({**values, "to_pool": True}, context=INPUT)
         except ValidationError as exc:
             for err in exc.errors(include_url=False, include_context=False, include_input=False):
                 where = ".".join(str(p) for p in err["loc"])
