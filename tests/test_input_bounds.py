@@ -207,3 +207,27 @@ def test_a_card_stored_frozen_until_9999_can_be_unfrozen(desk):
     thawed = desk.front.post(f"/cards/{card}/unfreeze")
     assert thawed.status_code == 200, thawed.body
     assert thawed.json_body["status"] == "active" and thawed.json_body["frozen_until"] is None
+
+
+def test_every_request_body_and_query_gets_the_input_bounds():
+    import app  # noqa: F401 - registers every route
+    from chalicelib.api.routing import REGISTRY
+    from chalicelib.schemas.common import StrictModel
+
+    models = {(spec.method, spec.path): m for spec in REGISTRY for m in (spec.body, spec.query) if m is not None}
+    assert ("POST", "/public/applications") in models
+    assert {route for route, model in models.items() if not issubclass(model, StrictModel)} == set()
+
+
+def test_text_stored_before_the_bounds_is_still_read_and_written_around(desk):
+    """The bounds refuse what a caller sends, never what is already stored."""
+    from chalicelib.db import config as config_db
+    from tests.test_exports import XLSX
+
+    entries = [{"key": "ad", "label": "广告\u0001"}, {"key": "referral", "label": "转介绍"}]
+    config_db.put_dictionary(desk.slug, "sources", entries, must_not_use=set())
+    listed = desk.admin.get("/settings/dictionaries/sources")
+    assert listed.status_code == 200 and listed.json_body["entries"][0]["label"] == "广告\u0001"
+    lead = desk.alice.post("/leads", lead_body(name="周小舟", source="ad"))
+    assert lead.status_code == 201, lead.body
+    assert desk.admin.get("/leads/import-template", headers={"Accept": XLSX}).status_code == 200
