@@ -246,7 +246,14 @@ def endpoint(
                 )
             return response
 
-        spec_errors = sorted(set(errors) | {400} | (set() if public else {401, 403, 423}))
+        # every route may be BUSY (409); every signed-in one may name something not found or not
+        # visible (404); a download refuses an Accept it cannot meet (406)
+        spec_errors = sorted(
+            set(errors)
+            | {400, 409}
+            | (set() if public else {401, 403, 404, 423})
+            | ({406} if content_type != JSON else set())
+        )
         REGISTRY.append(
             EndpointSpec(
                 method=method.upper(),

@@ -61,7 +61,9 @@ class Context:
 
     def __init__(self, tenant: str):
         self.tenant = tenant
-        self.zone = ZoneInfo(get_tenant(tenant).timezone)
+        record = get_tenant(tenant)
+        self.zone = ZoneInfo(record.timezone)
+        self.region = record.phone_region  # a holder phone is stored as E.164
         self.now = clock.now()
         self.today = self.now.astimezone(self.zone).date()
         loaded = config.load(tenant)
@@ -309,6 +311,7 @@ def open_card(principal: Principal, request: CardOpenRequest) -> Card:
     unknown = set(request.credits or {}) - set(request.contract_ids)
     if unknown:
         raise _invalid("credits", f"not among contract_ids: {', '.join(sorted(unknown))}")
+    holder_phone = phones.normalise(request.holder_phone, ctx.region, "holder_phone") if request.holder_phone else None
 
     def build(number: str):
         card_id = ids.new_id()
@@ -322,7 +325,7 @@ def open_card(principal: Principal, request: CardOpenRequest) -> Card:
             id=card_id,
             credits=total,
             lots=lots,
-            holder_phone=request.holder_phone,
+            holder_phone=holder_phone,
             holder_note=request.holder_note,
             alert_on=alert_on(lots, ctx.alerts.expiry_warning_days, ctx.today),
         )
@@ -822,6 +825,8 @@ def patch_holder(principal: Principal, card_id: str, request: CardPatchRequest) 
     changes = request.model_dump(exclude_unset=True)
     if not changes:
         return to_card(card, ctx)
+    if changes.get("holder_phone"):
+        changes["holder_phone"] = phones.normalise(changes["holder_phone"], ctx.region, "holder_phone")
     changes["updated_at"] = clock.iso(ctx.now)
     shown = {k: phones.mask(v) if k == "holder_phone" and v else v for k, v in changes.items() if k != "updated_at"}
     history = _history(principal, ctx, "holder_changed", **shown)  # the history shows the phone masked
