@@ -6,14 +6,21 @@ import concurrent.futures
 import uuid
 from datetime import date, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chalicelib.db import cards as cards_db
-from chalicelib.domain import wallets
+from chalicelib.domain import clock, wallets
 from tests.test_leads import lead_body
+
+
+def school_today() -> date:
+    """Today where the test schools are (Asia/Shanghai): from 16:00 UTC it is already tomorrow
+    there, and the API dates payments, contract ends and freezes in the school's time zone."""
+    return clock.now().astimezone(ZoneInfo("Asia/Shanghai")).date()
 
 
 @pytest.fixture
@@ -34,7 +41,7 @@ def desk(school):
 
 
 def _contract(session, lead_ids, credits="48", price="9600.00", **extra):
-    today = date.today()
+    today = school_today()
     body = {
         "lead_ids": lead_ids,
         "credits": credits,
@@ -92,7 +99,7 @@ def test_signing_twins_makes_both_members_with_their_conversion_cycle(desk):
 
 
 def test_contract_input_is_checked(desk):
-    today = date.today().isoformat()
+    today = school_today().isoformat()
     base = {"lead_ids": [desk.twin_a["id"]], "credits": "10", "price": "100", "starts_on": today, "ends_on": today}
     assert desk.alice.post("/contracts", {**base, "price": 100.5}).status_code == 400  # floats refused
     assert desk.alice.post("/contracts", {**base, "price": "1.234"}).status_code == 400
@@ -105,7 +112,7 @@ def test_contract_input_is_checked(desk):
 
 
 def test_two_instalments_pay_a_contract_and_only_cashiers_record_them(desk):
-    today = date.today()
+    today = school_today()
     plan = [
         {"due_on": today.isoformat(), "amount": "4800.00"},
         {"due_on": (today + timedelta(days=30)).isoformat(), "amount": "4800.00"},
@@ -205,7 +212,7 @@ def test_too_little_balance_is_refused_and_changes_nothing(desk):
 
 
 def test_deductions_take_the_contract_that_ends_first_and_never_an_ended_one(desk):
-    today = date.today()
+    today = school_today()
     later = _contract(desk.alice, [desk.twin_a["id"]], credits="5", ends_on=(today + timedelta(days=300)).isoformat())
     sooner = _contract(desk.alice, [desk.twin_a["id"]], credits="3", ends_on=(today + timedelta(days=30)).isoformat())
     card = _card(desk.front, desk.twin_a["id"], [later["id"], sooner["id"]])
@@ -219,7 +226,7 @@ def test_deductions_take_the_contract_that_ends_first_and_never_an_ended_one(des
 def test_credits_of_an_ended_contract_are_written_off_and_cannot_be_used(desk):
     from chalicelib.domain import clock
 
-    contract = _contract(desk.alice, [desk.twin_a["id"]], credits="3", ends_on=date.today().isoformat())
+    contract = _contract(desk.alice, [desk.twin_a["id"]], credits="3", ends_on=school_today().isoformat())
     card = _card(desk.front, desk.twin_a["id"], [contract["id"]])
     with clock.frozen(clock.now() + timedelta(days=2)):
         front = desk.sign_in(desk.front.user["username"], desk.front.password)
@@ -259,7 +266,7 @@ def test_exchange_adjustment_and_their_permissions(desk):
 def test_checking_a_member_into_a_class_takes_a_seat_and_the_lesson_cost(desk):
     manager = desk.manager
     course = manager.post("/courses", {"name": "钢琴", "lesson_cost": "1.5"}).json_body
-    monday = date.today() + timedelta(days=7 - date.today().weekday())
+    monday = school_today() + timedelta(days=7 - school_today().weekday())
     cls = manager.post(
         "/classes",
         {
@@ -423,7 +430,7 @@ def test_any_sequence_of_movements_keeps_the_ledger_equal_to_the_balance_and_nev
     if not getattr(desk, "rate_set", False):
         desk.admin.patch("/settings/cards", {"exchange_rate": "12.50"})
         desk.rate_set = True
-    today = date.today()
+    today = school_today()
     short = _contract(desk.alice, [desk.twin_a["id"]], credits="3", ends_on=(today + timedelta(days=20)).isoformat())
     long = _contract(desk.alice, [desk.twin_a["id"]], credits="4")
     card = _card(desk.front, desk.twin_a["id"], [short["id"], long["id"]])
@@ -505,7 +512,7 @@ def test_a_freeze_with_a_last_day_ends_by_itself_and_extends_validity(desk):
 
     contract = _contract(desk.alice, [desk.twin_a["id"]], credits="5")
     card = _card(desk.front, desk.twin_a["id"], [contract["id"]])
-    until = (date.today() + timedelta(days=6)).isoformat()
+    until = (school_today() + timedelta(days=6)).isoformat()
     desk.front.post(f"/cards/{card['id']}/freeze", {"reason": "寒假", "until": until})
     assert _move(desk.front, card["id"], kind="deduction", credits="1").json_body["error"]["code"] == "CARD_FROZEN"
     with clock.frozen(clock.now() + timedelta(days=8)):
