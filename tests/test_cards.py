@@ -40,6 +40,12 @@ def desk(school):
     return school
 
 
+def member_with_contract(consultant, name="持卡人"):
+    """A lead of `consultant` with a 10-credit contract: enough to open a card for."""
+    lead = consultant.post("/leads", lead_body(name=name)).json_body
+    return lead, _contract(consultant, [lead["id"]], credits="10", price="100.00")
+
+
 def _contract(session, lead_ids, credits="48", price="9600.00", **extra):
     today = school_today()
     body = {

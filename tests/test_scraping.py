@@ -14,6 +14,7 @@ from chalicelib.db import keys
 from chalicelib.db import reports as reports_db
 from chalicelib.domain import audit, clock
 from tests.conftest import without_quiet_hours
+from tests.test_cards import member_with_contract
 from tests.test_leads import lead_body
 from tests.test_streams import Tap, lambda_like
 
@@ -163,12 +164,7 @@ def test_every_route_that_returns_customer_data_counts_what_it_returned(school):
 
 def test_a_card_shows_its_holder_phone_masked_like_every_phone(school):
     alice, front = school.staff("consultant"), school.staff("frontdesk")
-    lead = alice.post("/leads", lead_body(name="持卡人")).json_body
-    today = clock.now().date().isoformat()
-    contract = alice.post(
-        "/contracts",
-        {"lead_ids": [lead["id"]], "credits": "10", "price": "100.00", "starts_on": today, "ends_on": "2099-01-01"},
-    ).json_body
+    lead, contract = member_with_contract(alice)
     opened = front.post(
         "/cards", {"holder_lead_id": lead["id"], "contract_ids": [contract["id"]], "holder_phone": "13900139222"}
     )

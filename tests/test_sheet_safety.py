@@ -14,6 +14,7 @@ from chalicelib.db import config as config_db
 from chalicelib.db import leads as leads_db
 from chalicelib.domain import clock, config
 from chalicelib.schemas.settings import DictionaryKind
+from tests.test_cards import member_with_contract
 from tests.test_leads import lead_body
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -120,12 +121,7 @@ def test_a_csv_we_wrote_imports_back_as_it_was(school, other_school):
 
 def test_a_card_holder_phone_is_a_phone_number_or_refused(school):
     alice, front = school.staff("consultant"), school.staff("frontdesk")
-    lead = alice.post("/leads", lead_body(name="持卡人")).json_body
-    today = clock.now().date().isoformat()
-    contract = alice.post(
-        "/contracts",
-        {"lead_ids": [lead["id"]], "credits": "10", "price": "100.00", "starts_on": today, "ends_on": "2099-01-01"},
-    ).json_body
+    lead, contract = member_with_contract(alice)
     card = {"holder_lead_id": lead["id"], "contract_ids": [contract["id"]]}
     refused = front.post("/cards", {**card, "holder_phone": FORMULA})
     assert refused.status_code == 400 and refused.json_body["error"]["details"][0]["field"] == "holder_phone"

@@ -99,35 +99,26 @@ def login(request: LoginRequest, source_ip: str | None = None) -> LoginResponse:
 
 
 def _count_failure(tenant: str, username: str, address: str, now: int) -> None:
+    """One more failure on the address's guard and on the name's; a lock or the start of the
+    slow-down is audited once, when it begins."""
     from chalicelib.domain import audit
 
     settings = get_settings()
     window = settings.login_lock_seconds
+    begun: list[tuple[str, str]] = []
     here = users_db.record_login_failure(tenant, username, now=now, window=window, address=address)
     if here >= settings.login_max_failures:
         users_db.lock_login(tenant, username, now + window, address=address)
         if here == settings.login_max_failures:
-            audit.record(
-                tenant,
-                action="sign_in_locked",
-                username=username,
-                ip=address,
-                status=429,
-                details=f"{here} failed sign-ins from this address: locked for {window // 60} minutes",
-            )
+            begun.append(("sign_in_locked", f"{here} failed sign-ins from this address: locked for {window // 60} min"))
     everywhere = users_db.record_login_failure(tenant, username, now=now, window=window, address=None)
     if everywhere >= settings.login_delay_after:
         delay = min(2 ** (everywhere - settings.login_delay_after), settings.login_delay_max_seconds)
         users_db.lock_login(tenant, username, now + delay, address=None, keep_at_least=now + window)
         if everywhere == settings.login_delay_after:
-            audit.record(
-                tenant,
-                action="sign_in_throttled",
-                username=username,
-                ip=address,
-                status=429,
-                details=f"{everywhere} failed sign-ins from all addresses: unknown addresses now wait",
-            )
+            begun.append(("sign_in_throttled", f"{everywhere} failed sign-ins from all addresses: unknown ones wait"))
+    for action, details in begun:
+        audit.record(tenant, action=action, username=username, ip=address, status=429, details=details)
 
 
 def authenticate(authorization: str | None) -> Principal:
