@@ -20,6 +20,11 @@ class CrmError(Exception):
             self.code = code
         self.details = details or []
 
+    def with_status(self, status: int) -> CrmError:
+        """This error answered with another HTTP status (one that has no class of its own)."""
+        self.status = status
+        return self
+
     def to_body(self) -> dict[str, Any]:
         return {"error": {"code": self.code, "message": self.message, "details": self.details}}
 

@@ -55,3 +55,23 @@ def test_a_download_works_with_accept_any_and_asks_for_accept_in_the_envelope_wi
     assert response.body[:2] == b"PK"  # an .xlsx (a zip)
     refused = manager.get("/leads/export?format=xlsx", headers={"Accept": "application/json"})
     _enveloped(refused, 406, "NOT_ACCEPTABLE")
+
+
+def test_answers_use_the_field_names_the_openapi_document_gives(school):
+    from chalicelib.domain import clock
+
+    today = clock.now().date().isoformat()
+    report = school.admin.get(f"/reports/funnel?from={today}&to={today}")
+    assert report.status_code == 200, report.body
+    assert report.json_body["from"] == today and "from_" not in report.json_body
+    schema = school.client.http.get("/openapi.json").json_body["components"]["schemas"]["Funnel"]
+    assert {"from", "to"} <= set(schema["required"])
+
+
+def test_an_upload_route_asks_for_a_token_before_it_judges_the_content_type(school):
+    anonymous = school.client.http.post("/leads/imports", headers={"Content-Type": "application/json"}, body=b"{}")
+    _enveloped(anonymous, 401, "TOKEN_MISSING")
+    manager = school.staff("manager")
+    wrong_type = manager.post("/leads/imports", b"name,phone\n", headers={"Content-Type": "text/plain"})
+    _enveloped(wrong_type, 415, "UNSUPPORTED_MEDIA_TYPE")
+    assert wrong_type.json_body["error"]["details"][0]["field"] == "Content-Type"

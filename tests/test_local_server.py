@@ -51,8 +51,9 @@ def _ask(port: int, method: str, path: str) -> tuple[int, dict]:
     return response.status, json.loads(response.read() or b"{}")
 
 
-def test_a_method_the_server_does_not_know_is_a_405_in_the_envelope_not_a_501(local_api):
-    status, body = _ask(local_api, "TRACE", "/me")
+@pytest.mark.parametrize("method", ["TRACE", "QUERY", "PROPFIND"])
+def test_a_method_the_server_does_not_know_is_a_405_in_the_envelope_not_a_501(local_api, method):
+    status, body = _ask(local_api, method, "/me")
     assert status == 405
     assert body["error"]["code"] == "METHOD_NOT_ALLOWED"
 

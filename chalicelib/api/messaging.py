@@ -96,7 +96,9 @@ def delete_template(call: Call) -> None:
 def send_message(call: Call) -> Message | Response:
     result = messaging.send(call.principal, call.body, call.query.dry_run)
     if isinstance(result, DryRun):  # a preview creates nothing: 200, not 201
-        return Response(body=result.model_dump_json(), status_code=200, headers={"Content-Type": "application/json"})
+        return Response(
+            body=result.model_dump_json(by_alias=True), status_code=200, headers={"Content-Type": "application/json"}
+        )
     return result
 
 

@@ -38,6 +38,10 @@ def _ref(model: type[BaseModel], mode: str, refs: dict[Any, Any]) -> dict[str, A
     return refs[(model, mode)]
 
 
+# an id or a name in the path: never empty (`/templates/` is another route)
+PATH_PARAMETER = {"type": "string", "minLength": 1, "maxLength": 200}
+
+
 def build(registry: list[EndpointSpec] | None = None) -> dict[str, Any]:
     specs = sorted(registry if registry is not None else REGISTRY, key=lambda s: (s.path, s.method))
     wanted: list[tuple[type[BaseModel], str]] = [(ErrorResponse, "serialization")]
@@ -62,7 +66,7 @@ def build(registry: list[EndpointSpec] | None = None) -> dict[str, Any]:
         else:
             op["security"] = []
         params = [
-            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            {"name": name, "in": "path", "required": True, "schema": PATH_PARAMETER}
             for name in re.findall(r"{(\w+)}", spec.path)
         ]
         if spec.query:

@@ -101,10 +101,19 @@ def in_envelope(response: Response) -> Response:
     code, message = CHALICE_ERRORS.get(str(body["Code"]), ("INTERNAL", "Something went wrong on our side."))
     status = 406 if code == "NOT_ACCEPTABLE" else response.status_code
     error = CrmError(message, code=code, details=[{"field": "request", "message": str(body["Message"])[:300]}])
-    error.status = status
-    enveloped = error_response(error)
+    enveloped = error_response(error.with_status(status))
     enveloped.headers = {**(response.headers or {}), **enveloped.headers}
     return enveloped
+
+
+def _check_upload_type(content_type: str | None, allowed: Iterable[str]) -> None:
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    if media not in {a.lower() for a in allowed}:
+        raise CrmError(
+            f"Send the file as one of: {', '.join(allowed)}.",
+            code="UNSUPPORTED_MEDIA_TYPE",
+            details=[{"field": "Content-Type", "message": f"not accepted: {media[:100] or 'none'}"}],
+        ).with_status(415)
 
 
 def validation_error(exc: ValidationError, where: str) -> ValidationFailedError:
@@ -140,7 +149,7 @@ def _render(result: Any, status: int) -> Response:
     if result is None:
         return Response(body="", status_code=204)
     if isinstance(result, BaseModel):
-        body = result.model_dump_json()
+        body = result.model_dump_json(by_alias=True)  # the names the OpenAPI document gives
     else:
         body = json.dumps(result, ensure_ascii=False, default=str)
     return Response(body=body, status_code=status, headers={"Content-Type": JSON})
@@ -203,6 +212,8 @@ def endpoint(
                     if principal.role not in allowed:
                         raise ForbiddenError("Your role may not do this.", code="ROLE_FORBIDDEN")
                 caller = gate(headers, identity.get("sourceIp")) if gate else None  # before reading the input
+                if uploads:
+                    _check_upload_type(headers.get("content-type"), uploads)
                 call = Call(
                     principal=principal,
                     params=params,
@@ -246,11 +257,12 @@ def endpoint(
                 )
             return response
 
-        # every route may be BUSY (409); every signed-in one may name something not found or not
-        # visible (404); a download refuses an Accept it cannot meet (406)
+        # every route may be BUSY (409) and refuses a body of another Content-Type (415, Chalice's
+        # check); every signed-in one may name something not found or not visible (404); a
+        # download refuses an Accept it cannot meet (406)
         spec_errors = sorted(
             set(errors)
-            | {400, 409}
+            | {400, 405, 409, 415}
             | (set() if public else {401, 403, 404, 423})
             | ({406} if content_type != JSON else set())
         )
@@ -274,7 +286,7 @@ def endpoint(
         )
         route_options: dict[str, Any] = {}
         if uploads:
-            route_options["content_types"] = list(uploads)
+            route_options["content_types"] = ["*/*"]  # the view checks the type, after the caller (401 first)
         if cors is not None:
             route_options["cors"] = cors  # else the app's CORS
         bp.route(path, methods=[method.upper()], **route_options)(view)

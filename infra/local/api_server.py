@@ -31,7 +31,12 @@ def _enveloped(error: local.LocalGatewayException) -> local.LocalGatewayExceptio
 
 
 class EnvelopeRequestHandler(local.ChaliceRequestHandler):
-    do_TRACE = do_CONNECT = local.ChaliceRequestHandler._generic_handle
+    def __getattr__(self, name: str):
+        """Any method the server has no `do_<METHOD>` for (TRACE, CONNECT, QUERY, ...) goes to
+        the app like the others, and the app answers 405 in the envelope."""
+        if name.startswith("do_"):
+            return self._generic_handle
+        raise AttributeError(name)
 
     def _send_error_response(self, error: local.LocalGatewayException) -> None:
         super()._send_error_response(_enveloped(error))

@@ -1,7 +1,11 @@
-"""`make fuzz`: schemathesis against the running local stack, signed in as the demo admin.
+"""`make fuzz`: schemathesis against the running local stack, signed in as an admin.
 
-Start `make run` in another terminal first. This signs in with the demo credentials that
-`make run` saved (or CRM_FUZZ_TENANT / CRM_FUZZ_USERNAME / CRM_FUZZ_PASSWORD), then runs
+Start `make run` in another terminal first. The first run signs in with the demo
+credentials `make run` saved (or CRM_FUZZ_TENANT / CRM_FUZZ_USERNAME / CRM_FUZZ_PASSWORD)
+and makes a second admin, `fuzz.admin`, saved in .local/fuzz-credentials.json: the fuzzer
+works as that one, so what it does to sign-ins (it tries the demo admin's name with wrong
+passwords, which locks that name from this address for 15 minutes) cannot stop the next
+run. Then it runs
 
     schemathesis run http://127.0.0.1:8000/openapi.json --checks all -H "Authorization: Bearer ..."
 
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shlex
 import subprocess
 import sys
@@ -42,8 +47,32 @@ def _token(creds: dict[str, str]) -> str:
         return json.loads(response.read())["token"]
 
 
+def _call(api: str, method: str, path: str, body: dict, token: str | None = None) -> dict:
+    headers = {"Content-Type": "application/json"} | ({"Authorization": f"Bearer {token}"} if token else {})
+    request = urllib.request.Request(  # noqa: S310 - the local stack
+        f"{api}{path}", data=json.dumps(body).encode(), headers=headers, method=method
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - the local stack
+        return json.loads(response.read())
+
+
+def _fuzz_admin(creds: dict[str, str]) -> dict[str, str]:
+    """The fuzzer's own admin, made once with the demo admin's token."""
+    saved = ROOT / ".local" / "fuzz-credentials.json"
+    if saved.exists():
+        return json.loads(saved.read_text())
+    admin = _call(creds["api"], "POST", "/auth/login", {k: creds[k] for k in ("tenant", "username", "password")})
+    fuzzer = {"api": creds["api"], "tenant": creds["tenant"], "username": "fuzz.admin"}
+    fuzzer["password"] = secrets.token_urlsafe(16)
+    body = {"username": fuzzer["username"], "password": fuzzer["password"], "display_name": "Fuzzer", "role": "admin"}
+    _call(creds["api"], "POST", "/users", body, admin["token"])
+    saved.write_text(json.dumps(fuzzer))
+    saved.chmod(0o600)
+    return fuzzer
+
+
 def main(argv: list[str]) -> int:
-    creds = _credentials()
+    creds = _fuzz_admin(_credentials())
     token = _token(creds)
     seconds = os.environ.get("CRM_FUZZ_SECONDS", "300")
     command = [
