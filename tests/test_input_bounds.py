@@ -231,3 +231,17 @@ def test_text_stored_before_the_bounds_is_still_read_and_written_around(desk):
     lead = desk.alice.post("/leads", lead_body(name="周小舟", source="ad"))
     assert lead.status_code == 201, lead.body
     assert desk.admin.get("/leads/import-template", headers={"Accept": XLSX}).status_code == 200
+
+
+def test_a_number_for_a_day_or_true_for_a_number_is_refused_not_reinterpreted(school):
+    # GIVEN pydantic would read 0 as 1970-01-01 and true as 1
+    manager = school.staff("manager")
+    as_day = manager.get("/sessions?date=0")
+    assert as_day.status_code == 400, as_day.body
+    assert as_day.json_body["error"]["details"][0]["field"] == "date"
+    as_number = school.admin.patch("/settings/cards", {"max_sub_cards": False})
+    assert as_number.status_code == 400, as_number.body
+    assert as_number.json_body["error"]["details"][0]["field"] == "max_sub_cards"
+    # AND the ordinary forms still work
+    assert manager.get("/sessions?date=2026-12-01").status_code == 200
+    assert school.admin.patch("/settings/cards", {"max_sub_cards": 3}).json_body["max_sub_cards"] == 3

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta
-from typing import Annotated, Any, Generic, TypeVar
+from decimal import Decimal
+from types import UnionType
+from typing import Annotated, Any, Generic, TypeVar, Union, get_args, get_origin
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
@@ -72,12 +74,41 @@ def _not_in_future(value: date) -> date:
 PastDay = Annotated[date, AfterValidator(_not_in_future)]
 
 
+def _scalar_kinds(annotation: Any) -> frozenset[type]:
+    """The scalar types a field's annotation allows, through Optional, unions and Annotated."""
+    if annotation in (bool, int, float, Decimal, date, datetime, str):
+        return frozenset({annotation})
+    if get_origin(annotation) is Annotated:
+        return _scalar_kinds(get_args(annotation)[0])
+    if get_origin(annotation) in (Union, UnionType):
+        return frozenset().union(*(_scalar_kinds(a) for a in get_args(annotation)))
+    return frozenset()
+
+
+def _no_lax_coercion(value: Any, kinds: frozenset[type]) -> None:
+    """What pydantic's lax mode would quietly turn into something else: `true` into 1, a
+    number (or a string of digits) into a day of 1970."""
+    if isinstance(value, bool) and bool not in kinds and kinds & {int, float, Decimal}:
+        raise PydanticCustomError("number_type", "must be a number, not true or false")
+    if kinds & {date, datetime} and not kinds & {int, float, Decimal, str}:
+        digits = isinstance(value, str) and value.strip().lstrip("+-").replace(".", "", 1).isdigit()
+        if isinstance(value, (int, float)) or digits:
+            raise PydanticCustomError("date_type", "must be an ISO 8601 date or time (2026-12-01, 2026-12-01T10:00)")
+
+
 class StrictModel(BaseModel):
     """Request bodies: unknown fields are an error, strings are stripped. Validated with the
     INPUT context (as routing does), every text is free of control characters and every
     date and time lies within MIN_DAY..MAX_DAY, each refusal naming its field."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _not_coerced(cls, value: Any, info: ValidationInfo) -> Any:
+        if info.context and info.context.get("input") and info.field_name in cls.model_fields:
+            _no_lax_coercion(value, _scalar_kinds(cls.model_fields[info.field_name].annotation))
+        return value
 
     @field_validator("*", mode="after")
     @classmethod
