@@ -189,3 +189,11 @@ def test_me_shows_the_user_and_the_school_in_its_own_language(school):
     assert body["tenant"]["slug"] == school.slug
     assert body["tenant"]["name"].startswith("测试学校")
     assert body["tenant"]["timezone"] == "Asia/Shanghai"
+
+
+def test_the_sign_in_throttle_is_configured_from_the_environment():
+    from chalicelib.settings import Settings
+
+    env = {"CRM_LOGIN_DELAY_AFTER": "20", "CRM_LOGIN_DELAY_MAX_SECONDS": "60", "CRM_LOGIN_KNOWN_DAYS": "30"}
+    settings = Settings.from_env(env)
+    assert (settings.login_delay_after, settings.login_delay_max_seconds, settings.login_known_days) == (20, 60, 30)

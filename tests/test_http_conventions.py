@@ -75,3 +75,10 @@ def test_an_upload_route_asks_for_a_token_before_it_judges_the_content_type(scho
     wrong_type = manager.post("/leads/imports", b"name,phone\n", headers={"Content-Type": "text/plain"})
     _enveloped(wrong_type, 415, "UNSUPPORTED_MEDIA_TYPE")
     assert wrong_type.json_body["error"]["details"][0]["field"] == "Content-Type"
+
+
+def test_an_id_in_the_path_too_long_for_any_key_is_a_400_naming_it(school):
+    response = school.admin.get("/templates/" + "模" * 400)  # 1,200 bytes: longer than any key may be
+    _enveloped(response, 400, "VALIDATION_FAILED")
+    assert response.json_body["error"]["details"][0]["field"] == "template_id"
+    assert school.admin.get("/templates/" + "x" * 40).status_code == 404

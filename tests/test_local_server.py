@@ -63,3 +63,9 @@ def test_an_unknown_path_is_answered_in_the_envelope(local_api):
     assert status == 403  # what API Gateway answers for a path it does not have
     assert set(body["error"]) == {"code", "message", "details"}
     assert body["error"]["code"] == "ROUTE_NOT_FOUND"
+
+
+def test_a_path_with_a_trailing_slash_is_no_route(local_api):
+    status, body = _ask(local_api, "GET", "/templates/")
+    assert status == 404
+    assert body["error"]["code"] == "ROUTE_NOT_FOUND"

@@ -14,7 +14,7 @@ from chalice import Blueprint
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from chalicelib.api.routing import REGISTRY, Call, EndpointSpec, endpoint
+from chalicelib.api.routing import MAX_PATH_PARAMETER, REGISTRY, Call, EndpointSpec, endpoint
 from chalicelib.schemas.common import ErrorResponse
 
 bp = Blueprint(__name__)
@@ -39,7 +39,7 @@ def _ref(model: type[BaseModel], mode: str, refs: dict[Any, Any]) -> dict[str, A
 
 
 # an id or a name in the path: never empty (`/templates/` is another route)
-PATH_PARAMETER = {"type": "string", "minLength": 1, "maxLength": 200}
+PATH_PARAMETER = {"type": "string", "minLength": 1, "maxLength": MAX_PATH_PARAMETER}
 
 
 def build(registry: list[EndpointSpec] | None = None) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from chalicelib.domain import audit, auth, roles
 from chalicelib.domain.auth import Principal
 from chalicelib.errors import BusyError, CrmError, ForbiddenError, ThrottledError, ValidationFailedError, busy_cause
 from chalicelib.observability import logger
-from chalicelib.schemas.common import INPUT
+from chalicelib.schemas.common import INPUT, control_character
 from chalicelib.schemas.users import Role
 
 JSON = "application/json"
@@ -104,6 +104,22 @@ def in_envelope(response: Response) -> Response:
     enveloped = error_response(error.with_status(status))
     enveloped.headers = {**(response.headers or {}), **enveloped.headers}
     return enveloped
+
+
+# An id or a name in the path: bounded so that no key built from it can pass DynamoDB's
+# limits (a sort key holds 1,024 bytes; a key may hold two parameters and a prefix).
+MAX_PATH_PARAMETER = 100
+MAX_PATH_PARAMETER_BYTES = 300
+
+
+def _check_path(params: dict[str, str]) -> None:
+    for name, value in params.items():
+        found = control_character(value)
+        size = len(value.encode("utf-8", "surrogatepass"))
+        too_long = len(value) > MAX_PATH_PARAMETER or size > MAX_PATH_PARAMETER_BYTES
+        if found or too_long or not value:
+            message = f"control character {found}" if found else f"1 to {MAX_PATH_PARAMETER} characters"
+            raise ValidationFailedError(f"{name}: {message}", details=[{"field": name, "message": message}])
 
 
 def _check_upload_type(content_type: str | None, allowed: Iterable[str]) -> None:
@@ -212,6 +228,7 @@ def endpoint(
                     if principal.role not in allowed:
                         raise ForbiddenError("Your role may not do this.", code="ROLE_FORBIDDEN")
                 caller = gate(headers, identity.get("sourceIp")) if gate else None  # before reading the input
+                _check_path(params)
                 if uploads:
                     _check_upload_type(headers.get("content-type"), uploads)
                 call = Call(

@@ -31,11 +31,21 @@ def _enveloped(error: local.LocalGatewayException) -> local.LocalGatewayExceptio
 
 
 class EnvelopeRequestHandler(local.ChaliceRequestHandler):
+    def _handle(self) -> None:
+        path = self.path.split("?", 1)[0]
+        if len(path) > 1 and path.endswith("/"):  # `/templates/` is no route (chalice would serve `/templates`)
+            body = {"error": {"code": "ROUTE_NOT_FOUND", "message": "No such route.", "details": []}}
+            self._send_http_response(404, {"Content-Type": "application/json"}, json.dumps(body))
+            return
+        self._generic_handle()
+
+    do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _handle
+
     def __getattr__(self, name: str):
         """Any method the server has no `do_<METHOD>` for (TRACE, CONNECT, QUERY, ...) goes to
         the app like the others, and the app answers 405 in the envelope."""
         if name.startswith("do_"):
-            return self._generic_handle
+            return self._handle
         raise AttributeError(name)
 
     def _send_error_response(self, error: local.LocalGatewayException) -> None:
