@@ -47,3 +47,25 @@ def _refs(node):
     elif isinstance(node, list):
         for value in node:
             yield from _refs(value)
+
+
+def test_every_answer_a_route_gives_is_documented_with_its_content_type(school):
+    # GIVEN the document a generated client (and a fuzzer) trusts
+    paths = school.client.http.get("/openapi.json").json_body["paths"]
+
+    def content(path, method, status):
+        return set(paths[path][method]["responses"][status].get("content", {}))
+
+    # THEN a dry run's 200 beside the send's 201, and every ?format= of a page or a file
+    assert "DryRun" in json.dumps(paths["/messages"]["post"]["responses"]["200"])
+    for report in ("funnel", "consultants", "sources", "finance"):
+        assert content(f"/reports/{report}", "get", "200") == {"application/json", "text/html"}
+    assert content("/events/{event_id}/sign-in-sheet", "get", "200") == {"text/html", "text/csv"}
+    assert "text/csv" in content("/leads/export", "get", "200")
+    # AND what the API answers matches: a dry run is a 200, an HTML report is text/html
+    preview = school.admin.post(
+        "/messages?dry_run=true", {"channel": "sms", "text": "您好", "recipients": {"phones": ["13800138000"]}}
+    )
+    assert preview.status_code == 200, preview.body
+    page = school.admin.get("/reports/funnel?from=2026-12-01&to=2026-12-01&format=html")
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")

@@ -59,6 +59,7 @@ def list_leads(call: Call) -> Page[LeadOut]:
     tags=TAGS,
     query=LeadExportQuery,
     content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    also_content=["text/csv"],
     reads_customers=True,
 )
 def export_leads(call: Call) -> Response:

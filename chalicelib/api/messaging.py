@@ -91,6 +91,7 @@ def delete_template(call: Call) -> None:
     query=MessageQuery,
     response=Message,
     status=201,
+    also_responses={200: DryRun},
     errors=[404],
 )
 def send_message(call: Call) -> Message | Response:

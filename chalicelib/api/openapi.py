@@ -14,7 +14,7 @@ from chalice import Blueprint
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from chalicelib.api.routing import MAX_PATH_PARAMETER, REGISTRY, Call, EndpointSpec, endpoint
+from chalicelib.api.routing import JSON, MAX_PATH_PARAMETER, REGISTRY, Call, EndpointSpec, endpoint
 from chalicelib.schemas.common import ErrorResponse
 
 bp = Blueprint(__name__)
@@ -38,6 +38,7 @@ def _ref(model: type[BaseModel], mode: str, refs: dict[Any, Any]) -> dict[str, A
     return refs[(model, mode)]
 
 
+_FILE = {"type": "string", "format": "binary"}
 # an id or a name in the path: never empty (`/templates/` is another route)
 PATH_PARAMETER = {"type": "string", "minLength": 1, "maxLength": MAX_PATH_PARAMETER}
 
@@ -50,6 +51,7 @@ def build(registry: list[EndpointSpec] | None = None) -> dict[str, Any]:
             wanted.append((spec.body, "validation"))
         if spec.response:
             wanted.append((spec.response, "serialization"))
+        wanted.extend((model, "serialization") for model in spec.also_responses.values())
     wanted = list(dict.fromkeys(wanted))
     refs, top = models_json_schema(wanted, ref_template="#/components/schemas/{model}")
     paths: dict[str, Any] = {}
@@ -86,9 +88,21 @@ def build(registry: list[EndpointSpec] | None = None) -> dict[str, Any]:
             binary = {"schema": {"type": "string", "format": "binary"}}
             op["requestBody"] = {"required": True, "content": {kind: binary for kind in spec.uploads}}
         ok: dict[str, Any] = {"description": _STATUS_TEXT.get(spec.status, "OK")}
+        content: dict[str, Any] = {}
         if spec.response:
-            ok["content"] = {spec.content_type: {"schema": _ref(spec.response, "serialization", refs)}}
+            content[spec.content_type] = {"schema": _ref(spec.response, "serialization", refs)}
+        elif spec.content_type != JSON:  # a file or a page
+            content[spec.content_type] = {"schema": _FILE}
+        for kind in spec.also_content:
+            content[kind] = {"schema": _FILE}
+        if content:
+            ok["content"] = content
         op["responses"][str(spec.status)] = ok
+        for code, model in spec.also_responses.items():
+            op["responses"][str(code)] = {
+                "description": _STATUS_TEXT.get(code, "OK"),
+                "content": {JSON: {"schema": _ref(model, "serialization", refs)}},
+            }
         error_ref = _ref(ErrorResponse, "serialization", refs)
         for code in spec.errors:
             op["responses"][str(code)] = {

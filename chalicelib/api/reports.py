@@ -36,6 +36,7 @@ ADMINS = frozenset({Role.admin})
     query=ReportQuery,
     response=Funnel,
     content_type="application/json",
+    also_content=["text/html"],
 )
 def funnel(call: Call) -> Funnel | Response:
     report = reports.funnel(call.principal, call.query)
@@ -59,6 +60,7 @@ def _page(title: str, columns: list[tuple[str, str]], rows: list, chart: str) ->
     tags=["reports"],
     query=ReportQuery,
     response=ConsultantsReport,
+    also_content=["text/html"],
 )
 def consultants(call: Call) -> ConsultantsReport | Response:
     report = reports.consultants(call.principal, call.query)
@@ -86,6 +88,7 @@ def consultants(call: Call) -> ConsultantsReport | Response:
     tags=["reports"],
     query=ReportQuery,
     response=SourcesReport,
+    also_content=["text/html"],
 )
 def sources(call: Call) -> SourcesReport | Response:
     report = reports.sources(call.principal, call.query)
@@ -109,6 +112,7 @@ def sources(call: Call) -> SourcesReport | Response:
     tags=["reports"],
     query=ReportQuery,
     response=FinanceReport,
+    also_content=["text/html"],
 )
 def finance(call: Call) -> FinanceReport | Response:
     report = reports.finance(call.principal, call.query)

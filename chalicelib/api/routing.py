@@ -43,6 +43,8 @@ class EndpointSpec:
     status: int
     errors: list[int] = field(default_factory=list)
     content_type: str = JSON
+    also_content: list[str] = field(default_factory=list)  # the success answer's other types (?format=)
+    also_responses: dict[int, type[BaseModel]] = field(default_factory=dict)  # other successes (a dry run's 200)
     uploads: list[str] = field(default_factory=list)  # a file as the request body, of these types
     reads_customers: bool = False  # returns customer data: weighed for anti-scraping, refused when spent
 
@@ -203,6 +205,8 @@ def endpoint(
     errors: Iterable[int] = (),
     public: bool = False,
     content_type: str = JSON,
+    also_content: Iterable[str] = (),
+    also_responses: dict[int, type[BaseModel]] | None = None,
     uploads: Iterable[str] = (),
     cors: CORSConfig | None = None,
     gate: Callable[[dict[str, str], str | None], Any] | None = None,
@@ -297,6 +301,8 @@ def endpoint(
                 status=status,
                 errors=spec_errors,
                 content_type=content_type,
+                also_content=list(also_content),
+                also_responses=dict(also_responses or {}),
                 uploads=list(uploads),
                 reads_customers=reads_customers,
             )

@@ -168,6 +168,7 @@ class SheetQuery(StrictModel):
     query=SheetQuery,
     errors=[404],
     content_type="text/html",
+    also_content=["text/csv"],
     reads_customers=True,
 )
 def get_sign_in_sheet(call: Call) -> Response:
