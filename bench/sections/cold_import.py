@@ -37,9 +37,20 @@ print(json.dumps({"seconds": _seconds, "modules": len(sys.modules), "network": _
 _IMPORTTIME = re.compile(r"^import time:\s+(\d+)\s+\|\s+(\d+)\s+\|(\s*)(\S+)\s*$")
 
 
+def _prod_stage_env(ctx: Context) -> dict[str, str]:
+    """The CRM_ variables `.chalice/config.json` gives the prod stage (CRM_STAGE, CRM_CORS_ORIGIN,
+    ...): on stage prod the app refuses to import without a console origin."""
+    import json
+
+    config = json.loads((ctx.root / ".chalice" / "config.json").read_text())
+    stage = config.get("stages", {}).get("prod", {}).get("environment_variables", {})
+    return {k: str(v) for k, v in stage.items() if k.startswith("CRM_")}
+
+
 def _env(ctx: Context) -> dict[str, str]:
     env = {k: v for k, v in ctx.original_env.items() if not k.startswith(("CRM_", "POWERTOOLS_"))}
     env.update(app_environment())
+    env.update(_prod_stage_env(ctx))
     env["CRM_STAGE"] = "prod"
     env.pop("PYTHONPROFILEIMPORTTIME", None)
     return env

@@ -53,7 +53,7 @@ def dashboard(ctx: Context) -> Result:
             if i < 10:
                 call("POST", f"/leads/{lead['id']}/plans", {"planned_at": soon, "purpose": "回电"}, expect=201)
 
-    rows, results = [], {}
+    rows, results, per_call = [], {}, {}
     for size in (SMALL, LARGE):
         done = results and max(results) or 0
         rate = seed_leads(stack, others, consultant_id, done, size)
@@ -84,6 +84,15 @@ def dashboard(ctx: Context) -> Result:
         indexes = capacity.indexes_from_table(stack.table)
         cost = capacity.cost_calls(rec.calls, indexes=indexes)
         results[size] = cost.total
+        per_call[size] = [
+            {
+                "operation": c.operation,
+                "local": c.capacity_units,
+                "count": (c.response or {}).get("Count"),
+                **capacity.cost_call(c, indexes=indexes).as_dict(),
+            }
+            for c in rec.calls
+        ]
         rows.append(
             {
                 "size": f"{size:,} leads",
@@ -93,6 +102,8 @@ def dashboard(ctx: Context) -> Result:
                 "queries": rec.operations.count("Query"),
                 "calls": len(rec.calls),
                 "local": rec.capacity_units,
+                "rru": cost.rru,
+                "wru": cost.wru + cost.gsi_wru,
                 "rules": cost.total,
                 "p50": stats.median(samples),
                 "p95": stats.percentile(samples, 95),
@@ -110,17 +121,21 @@ def dashboard(ctx: Context) -> Result:
             Column("queries", "Query calls"),
             Column("calls", "DynamoDB calls"),
             Column("local", "Local CU", "{:.1f}"),
-            Column("rules", "RRU (AWS rules)", "{:.1f}"),
+            Column("rru", "RRU", "{:.1f}"),
+            Column("wru", "WRU (incl. GSI)", "{:.1f}"),
+            Column("rules", "AWS rules total", "{:.1f}"),
             Column("p50", "p50 ms", "{:.1f}"),
             Column("p95", "p95 ms", "{:.1f}"),
             Column("ratio", "p50 / bare Query", "{:.1f}"),
         ],
         rows,
     )
+    writes = sorted({c["operation"] for calls in per_call.values() for c in calls if c["wru"] or c["gsi_wru"]})
+    notes.append(f"writes: {', '.join(writes) or 'none'} (a read's only write is its audit entry)")
     notes.append(f"capacity at {LARGE:,} / at {SMALL:,} leads: {ratio:.2f} (target near 1)" if ratio else "")
     return Result(
         tables=[table],
         notes=[n for n in notes if n],
         checks=[Check(f"dashboard capacity {LARGE:,} vs {SMALL:,} leads", ratio, 1.2, "x")],
-        details={"rows": rows, "ratio": ratio},
+        details={"rows": rows, "ratio": ratio, "calls": per_call},
     )
