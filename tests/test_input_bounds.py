@@ -236,12 +236,22 @@ def test_text_stored_before_the_bounds_is_still_read_and_written_around(desk):
 def test_a_number_for_a_day_or_true_for_a_number_is_refused_not_reinterpreted(school):
     # GIVEN pydantic would read 0 as 1970-01-01 and true as 1
     manager = school.staff("manager")
-    as_day = manager.get("/sessions?date=0")
-    assert as_day.status_code == 400, as_day.body
-    assert as_day.json_body["error"]["details"][0]["field"] == "date"
+    for number in ("0", "2.2250738585e-313", "1700000000"):
+        as_day = manager.get(f"/sessions?date={number}")
+        assert as_day.status_code == 400, as_day.body
+        assert as_day.json_body["error"]["details"][0]["field"] == "date"
     as_number = school.admin.patch("/settings/cards", {"max_sub_cards": False})
     assert as_number.status_code == 400, as_number.body
     assert as_number.json_body["error"]["details"][0]["field"] == "max_sub_cards"
     # AND the ordinary forms still work
     assert manager.get("/sessions?date=2026-12-01").status_code == 200
     assert school.admin.patch("/settings/cards", {"max_sub_cards": 3}).json_body["max_sub_cards"] == 3
+
+
+def test_a_range_that_runs_backwards_is_a_400_not_a_refusal_from_the_table(school):
+    consultant = school.staff("consultant")
+    backwards = consultant.get("/follow-ups?from=2026-12-04T19:22:10.946Z&to=2026-12-04T19:22:09.824Z")
+    assert backwards.status_code == 400, backwards.body
+    assert backwards.json_body["error"]["details"][0]["field"] in ("to", "query")
+    in_school_time = consultant.get("/follow-ups?from=2026-12-04T19:22:10&to=2026-12-04T19:22:09Z")
+    assert in_school_time.status_code in (200, 400), in_school_time.body

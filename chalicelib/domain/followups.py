@@ -125,6 +125,8 @@ def list_follow_ups(principal: Principal, query: FollowUpListQuery) -> Page[Foll
     tenant = principal.tenant
     lo = clock.iso(query.from_) if query.from_ else None
     hi = clock.iso(query.to) if query.to else None
+    if lo and hi and hi < lo:
+        raise ValidationFailedError("to: must not be before from", details=[{"field": "to", "message": "before from"}])
     common = dict(limit=query.limit, cursor=query.cursor, range_from=lo, range_to=hi, method=query.method)
     if query.lead:
         lead = leads.visible_lead(principal, query.lead)
