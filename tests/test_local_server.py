@@ -65,7 +65,12 @@ def test_an_unknown_path_is_answered_in_the_envelope(local_api):
     assert body["error"]["code"] == "ROUTE_NOT_FOUND"
 
 
-def test_a_path_with_a_trailing_slash_is_no_route(local_api):
-    status, body = _ask(local_api, "GET", "/templates/")
-    assert status == 404
-    assert body["error"]["code"] == "ROUTE_NOT_FOUND"
+def test_a_path_with_a_trailing_slash_is_no_route_and_leaves_the_connection_clean(local_api):
+    conn = http.client.HTTPConnection("127.0.0.1", local_api, timeout=10)
+    conn.request("POST", "/templates/", body=b'{"name": "x"}', headers={"Content-Type": "application/json"})
+    first = conn.getresponse()
+    assert first.status == 404
+    assert json.loads(first.read())["error"]["code"] == "ROUTE_NOT_FOUND"
+    conn.request("GET", "/me")  # the same keep-alive connection: the body above was read, not left behind
+    second = conn.getresponse()
+    assert second.status == 401, second.read()

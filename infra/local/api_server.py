@@ -34,6 +34,7 @@ class EnvelopeRequestHandler(local.ChaliceRequestHandler):
     def _handle(self) -> None:
         path = self.path.split("?", 1)[0]
         if len(path) > 1 and path.endswith("/"):  # `/templates/` is no route (chalice would serve `/templates`)
+            self._parse_payload()  # read the body, or it would be taken for the next request on this connection
             body = {"error": {"code": "ROUTE_NOT_FOUND", "message": "No such route.", "details": []}}
             self._send_http_response(404, {"Content-Type": "application/json"}, json.dumps(body))
             return
