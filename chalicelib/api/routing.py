@@ -109,17 +109,15 @@ def in_envelope(response: Response) -> Response:
 
 
 # An id or a name in the path: bounded so that no key built from it can pass DynamoDB's
-# limits (a sort key holds 1,024 bytes; a key may hold two parameters and a prefix).
+# limits (a sort key holds 1,024 bytes; 100 characters are at most 400 bytes, and a key may
+# hold two parameters and a prefix).
 MAX_PATH_PARAMETER = 100
-MAX_PATH_PARAMETER_BYTES = 300
 
 
 def _check_path(params: dict[str, str]) -> None:
     for name, value in params.items():
         found = control_character(value)
-        size = len(value.encode("utf-8", "surrogatepass"))
-        too_long = len(value) > MAX_PATH_PARAMETER or size > MAX_PATH_PARAMETER_BYTES
-        if found or too_long or not value:
+        if found or not 0 < len(value) <= MAX_PATH_PARAMETER:
             message = f"control character {found}" if found else f"1 to {MAX_PATH_PARAMETER} characters"
             raise ValidationFailedError(f"{name}: {message}", details=[{"field": name, "message": message}])
 
