@@ -74,3 +74,21 @@ def test_a_path_with_a_trailing_slash_is_no_route_and_leaves_the_connection_clea
     conn.request("GET", "/me")  # the same keep-alive connection: the body above was read, not left behind
     second = conn.getresponse()
     assert second.status == 401, second.read()
+
+
+def test_path_parameters_arrive_percent_decoded_as_api_gateway_sends_them(local_api, school):
+    headers = {"Authorization": f"Bearer {school.admin.token}"}
+
+    def ask(path):
+        conn = http.client.HTTPConnection("127.0.0.1", local_api, timeout=10)
+        conn.request("GET", path, headers=headers)
+        response = conn.getresponse()
+        return response.status, json.loads(response.read())
+
+    # a control character sent as %15 reaches the app as one, and is refused naming the parameter
+    status, body = ask("/templates/%E7%8E%8B%15")
+    assert status == 400, body
+    assert body["error"]["details"][0] == {"field": "template_id", "message": "control character U+0015"}
+    # a Chinese id arrives as Chinese (one character, not nine of its encoding)
+    status, body = ask("/templates/" + "%E7%8E%8B" * 60)
+    assert (status, body["error"]["code"]) == (404, "TEMPLATE_NOT_FOUND")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import sys
+from urllib.parse import unquote
 
 from chalice import local
 from chalice.cli import main
@@ -58,8 +59,19 @@ class EnvelopeDevServer(local.LocalDevServer):
         super().__init__(app_object, config, host, port, handler_cls=handler_cls, **kwargs)
 
 
+class DecodingRouteMatcher(local.RouteMatcher):
+    """API Gateway hands a view its path parameters percent-decoded (`/leads/%E7%8E%8B` gives
+    `王`); chalice's local matcher hands them over as sent. This one decodes them."""
+
+    def match_route(self, url: str) -> local.MatchResult:
+        found = super().match_route(url)
+        captured = {name: unquote(value) for name, value in found.captured.items()}
+        return local.MatchResult(found.route, captured, found.query_params)
+
+
 def run() -> int:
     local.LocalDevServer = EnvelopeDevServer  # what chalice.local.create_local_server builds
+    local.RouteMatcher = DecodingRouteMatcher  # what its LocalGateway matches routes with
     sys.argv = ["chalice", *sys.argv[1:]]
     return main()
 
