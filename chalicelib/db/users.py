@@ -180,10 +180,12 @@ class LoginGuards:
 
     address_failures: int = 0
     address_locked_until: int | None = None
-    name_failures: int = 0  # from every address
     name_wait_until: int | None = None  # unknown addresses wait until then (progressive delay)
-    address_known: bool = False  # this name has signed in from this address lately
-    known_until: int | None = None
+    known_until: int | None = None  # this name signed in from this address lately: known until then
+
+    @property
+    def address_known(self) -> bool:
+        return self.known_until is not None
 
 
 def login_guards(tenant: str, username: str, address: str, now: int) -> LoginGuards:
@@ -204,10 +206,8 @@ def login_guards(tenant: str, username: str, address: str, now: int) -> LoginGua
     return LoginGuards(
         address_failures=int(by_address.failures or 0) if by_address else 0,
         address_locked_until=until(by_address),
-        name_failures=int(by_name.failures or 0) if by_name else 0,
         name_wait_until=until(by_name),
-        address_known=known is not None,
-        known_until=int(known.expires_at) if known is not None and known.expires_at else None,
+        known_until=int(known.expires_at) if known is not None and known.expires_at is not None else None,
     )
 
 
