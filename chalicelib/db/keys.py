@@ -408,6 +408,12 @@ def access_pk(tenant: str, user_id: str) -> str:
     return f"T#{tenant}#ACCESS#{user_id}"
 
 
+def access_sk(window: str, epoch: int, stamp: str) -> str:
+    """One window's counter ('m', 'h' or 'd', then the UTC minute, hour or day), in the user's
+    access epoch (it moves on each unfreeze, so counting starts afresh)."""
+    return f"{window}#{epoch}#{stamp}"
+
+
 def usage_pk(tenant: str) -> str:
     return f"T#{tenant}#USAGE"
 

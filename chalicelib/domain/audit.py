@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from chalicelib.db import audit as audit_db
+from chalicelib.db import keys
 from chalicelib.db import schedule as schedule_db
 from chalicelib.db import users as users_db
 from chalicelib.domain import clock, config, ids
@@ -96,7 +97,7 @@ def windows(at: datetime, epoch: int = 0) -> list[tuple[str, str, int]]:
     out = []
     for name, pattern, length in WINDOWS:
         expiry = int((at + length + timedelta(hours=1)).timestamp())
-        out.append((name, f"{name}#{epoch}#{at.strftime(pattern)}", expiry))
+        out.append((name, keys.access_sk(name, epoch, at.strftime(pattern)), expiry))
     return out
 
 
