@@ -316,3 +316,85 @@ def test_a_send_interrupted_mid_way_is_marked_failed_never_sent_again(families):
     assert done["items"][0]["status"] == "failed"
     assert "never sent twice" in done["items"][0]["reason"]
     assert _outbox(families, message["id"]) == []
+
+
+# --- do not contact ------------------------------------------------------------------
+
+
+def _set_status(families, lead, status):
+    response = families.alice.patch(f"/leads/{lead['id']}", {"status": status})
+    assert response.status_code == 200, response.body
+
+
+def _statuses_with(families, **contact_by_key):
+    """The school's statuses, with `contact` set on the keys named (a key not there is added)."""
+    entries = families.admin.get("/settings/dictionaries/statuses").json_body["entries"]
+    for key, level in contact_by_key.items():
+        found = next((e for e in entries if e["key"] == key), None)
+        if found is None:
+            entries.append(found := {"key": key, "label": "只发通知"})
+        found["contact"] = level
+    response = families.admin.put("/settings/dictionaries/statuses", {"entries": entries})
+    assert response.status_code == 200, response.body
+    return {e["key"]: e["contact"] for e in response.json_body["entries"]}
+
+
+def test_a_blacklisted_lead_gets_no_marketing_and_the_dry_run_says_why(families):
+    _set_status(families, families.ming, "blacklist")  # 黑名单
+    body = {"channel": "sms", "text": "周末体验课", "recipients": {"lead_ids": [families.ming["id"]]}}
+    preview = families.alice.post("/messages?dry_run=true", body).json_body
+    assert (preview["would_send"], preview["skipped_by_reason"]) == (0, {"do_not_contact": 1})
+    sent = families.alice.post("/messages", body).json_body
+    assert (sent["sent"], sent["skipped_by_reason"]) == (0, {"do_not_contact": 1})
+    assert _outbox(families, sent["id"]) == []
+    record = families.alice.get(f"/messages/{sent['id']}").json_body["items"][0]
+    assert (record["status"], record["reason"]) == ("skipped", "do_not_contact")
+    notice = families.alice.post("/messages", {**body, "purpose": "notice"}).json_body  # none: not even a notice
+    assert (notice["sent"], notice["skipped_by_reason"]) == (0, {"do_not_contact": 1})
+    by_filter = families.alice.post(
+        "/messages?dry_run=true", {**body, "recipients": {"filter": {"status": "blacklist"}}}
+    ).json_body
+    assert (by_filter["would_send"], by_filter["skipped_by_reason"]) == (0, {"do_not_contact": 1})
+
+
+def test_a_transactional_status_gets_notices_not_marketing_until_the_school_changes_it(families):
+    assert _statuses_with(families, notices_only="transactional")["blacklist"] == "none"  # the default stays
+    _set_status(families, families.ming, "notices_only")
+    body = {"channel": "sms", "text": "{{ learner.name }}：周末活动", "recipients": {"lead_ids": [families.ming["id"]]}}
+    marketing = families.alice.post("/messages?dry_run=true", body).json_body
+    assert (marketing["would_send"], marketing["skipped_by_reason"]) == (0, {"do_not_contact": 1})
+    notice = families.alice.post("/messages", {**body, "purpose": "notice", "text": "明天停课"}).json_body
+    assert notice["sent"] == 1 and len(_outbox(families, notice["id"])) == 1
+    _statuses_with(families, notices_only="all")
+    assert families.alice.post("/messages?dry_run=true", body).json_body["would_send"] == 1
+    _statuses_with(families, notices_only="none")
+    stopped = families.alice.post("/messages?dry_run=true", {**body, "purpose": "notice"}).json_body
+    assert stopped["skipped_by_reason"] == {"do_not_contact": 1}
+
+
+def test_a_lead_blacklisted_after_a_message_was_scheduled_is_not_sent_it(families):
+    at = datetime(2031, 7, 11, 2, 0, tzinfo=UTC)
+    message = _scheduled(families, at)  # planned while 王小明 could be contacted
+    assert message["queued"] == 1
+    _set_status(families, families.ming, "blacklist")
+    with clock.frozen(at):
+        jobs.run("scheduled_messages", at=at, tenant=families.slug)
+    done = families.alice.get(f"/messages/{message['id']}").json_body
+    assert (done["status"], done["sent"], done["skipped_by_reason"]) == ("done", 0, {"do_not_contact": 1})
+    assert done["items"][0]["reason"] == "do_not_contact"
+    assert _outbox(families, message["id"]) == []
+
+
+def test_a_guardian_who_opts_out_after_a_message_was_scheduled_is_not_sent_it(families):
+    at = datetime(2031, 7, 12, 2, 0, tzinfo=UTC)
+    phone = _phone()
+    lead = families.alice.post("/leads", lead_body(name="林小雨", phone=phone)).json_body
+    message = _scheduled(families, at, recipients={"lead_ids": [lead["id"]]})
+    assert message["queued"] == 1
+    opted_out = {"name": "王妈妈", "relation": "mother", "phones": [phone], "sms_opt_out": True}
+    assert families.alice.patch(f"/leads/{lead['id']}", {"guardians": [opted_out]}).status_code == 200
+    with clock.frozen(at):
+        jobs.run("scheduled_messages", at=at, tenant=families.slug)
+    done = families.alice.get(f"/messages/{message['id']}").json_body
+    assert (done["sent"], done["skipped_by_reason"]) == (0, {"opted_out": 1})
+    assert _outbox(families, message["id"]) == []

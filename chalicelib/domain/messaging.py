@@ -22,7 +22,7 @@ from chalicelib.db import leads as leads_db
 from chalicelib.db import messaging as messaging_db
 from chalicelib.db import tenants as tenants_db
 from chalicelib.db import users as users_db
-from chalicelib.domain import clock, config, ids, leads, phones, templates
+from chalicelib.domain import clock, config, contact, ids, leads, phones, templates
 from chalicelib.domain.auth import Principal
 from chalicelib.domain.followups import school_time
 from chalicelib.domain.tenants import get_tenant
@@ -131,6 +131,14 @@ class Contexts:
         self.today = clock.now().astimezone(self.zone).date()
         self._campuses: dict[str, dict[str, Any]] = {}
         self._users: dict[str, dict[str, Any]] = {}
+        self._config: config.TenantConfig | None = None
+
+    @property
+    def config(self) -> config.TenantConfig:
+        """The school's configuration (its statuses say whom to contact), read on first use."""
+        if self._config is None:
+            self._config = config.load(self.tenant)
+        return self._config
 
     def prime(self, found: Iterable[Lead]) -> None:
         wanted = {lead.campus_id for lead in found} - set(self._campuses)
@@ -195,9 +203,11 @@ def plan(
     settings: MessagingSettings,
     contexts: Contexts,
     skipped_before: Counter | None = None,
+    source: str | None = None,
 ) -> Plan:
     """Each target's destination, rendering and segments, or why it is skipped."""
     contexts.prime([t.lead for t in targets if t.lead])
+    kind = contact.kind_of(purpose, source)
     seen: set[str] = set()
     recipients, skipped, total = [], Counter(skipped_before or {}), 0
     already = {}
@@ -209,6 +219,7 @@ def plan(
         to, reason = target.to, None
         if target.lead is not None:
             to, guardian, reason = destination(target.lead, channel)
+            reason = contact.skip_reason(contexts.config, target.lead, kind) or reason
         key = (to or "").casefold()
         if reason is None and key in seen:
             reason = "duplicate"
@@ -427,6 +438,7 @@ def enqueue(
         targets=targets,
         settings=settings,
         contexts=contexts,
+        source=source,
     )
     header = _header(
         tenant,
@@ -461,7 +473,8 @@ def dispatch(tenant: str, message_id: str, now: datetime, *, limit: int | None =
     if header is None:
         return outcome
     zone = ZoneInfo(get_tenant(tenant).timezone)
-    settings = config.load(tenant).messaging
+    school = config.load(tenant)
+    settings = school.messaging
     quiet = quiet_until(now, zone, settings) if header.get("source") != "digest" else None
     if quiet is not None:
         messaging_db.set_due(tenant, message_id, _minute(quiet))
@@ -471,7 +484,11 @@ def dispatch(tenant: str, message_id: str, now: datetime, *, limit: int | None =
     stamp = clock.iso(now)
     next_due: datetime | None = None
     handled = 0
-    for recipient in sorted(messaging_db.waiting(tenant, message_id), key=lambda r: r["n"]):
+    waiting = sorted(messaging_db.waiting(tenant, message_id), key=lambda r: r["n"])
+    due = [r for r in waiting if r["status"] == "queued" and not (r.get("next_try_at") or "") > stamp]
+    current = contact.current_leads(tenant, due[:limit] if limit is not None else due)
+    kind = contact.kind_of(header["purpose"], header.get("source"))
+    for recipient in waiting:
         n = int(recipient["n"])
         if recipient["status"] == "sending":
             lease = recipient.get("lease_until")
@@ -491,6 +508,11 @@ def dispatch(tenant: str, message_id: str, now: datetime, *, limit: int | None =
             next_due = _earliest(next_due, now)
             continue
         handled += 1
+        stop = contact.withdrawn(school, current.get(recipient.get("lead_id")), recipient, header["channel"], kind)
+        if stop is not None:  # the lead's status or the guardian's opt-out changed since it was planned
+            _skip(tenant, message_id, n, stop)
+            outcome["skipped"] += 1
+            continue
         lease = clock.iso(now + LEASE)
         cap = None
         if header["purpose"] == "marketing":
@@ -499,11 +521,7 @@ def dispatch(tenant: str, message_id: str, now: datetime, *, limit: int | None =
         if claimed == "gone":
             continue
         if claimed == "capped":
-            fields = {"reason": "frequency_cap"}
-            if messaging_db.settle(
-                tenant, message_id, n, status="skipped", lease_until=None, fields=fields, count="skipped"
-            ):
-                messaging_db.add_skip_reason(tenant, message_id, "frequency_cap")
+            _skip(tenant, message_id, n, "frequency_cap")
             outcome["skipped"] += 1
             continue
         outcome[_send_one(tenant, header, recipient, provider, now, lease)] += 1
@@ -511,6 +529,15 @@ def dispatch(tenant: str, message_id: str, now: datetime, *, limit: int | None =
             next_due = _earliest(next_due, now + BACKOFF[min(int(recipient.get("attempts") or 0), len(BACKOFF) - 1)])
     messaging_db.set_due(tenant, message_id, _minute(next_due) if next_due else None)
     return outcome
+
+
+def _skip(tenant: str, message_id: str, n: int, reason: str) -> bool:
+    """A queued recipient skipped at send time, counted under its reason."""
+    fields = {"reason": reason}
+    if messaging_db.settle(tenant, message_id, n, status="skipped", lease_until=None, fields=fields, count="skipped"):
+        messaging_db.add_skip_reason(tenant, message_id, reason)
+        return True
+    return False
 
 
 def _earliest(current: datetime | None, candidate: datetime) -> datetime:
