@@ -65,6 +65,21 @@ DEFAULTS: dict[DictionaryKind, list[DictionaryEntry]] = {
     ),
 }
 
+# What a lead in a status may be sent (statuses' `contact`) when the entry does not say.
+DO_NOT_CONTACT_STATUSES = frozenset({"blacklist"})
+
+
+def default_contact(key: str) -> str:
+    return "none" if key in DO_NOT_CONTACT_STATUSES else "all"
+
+
+def _with_contact(kind: DictionaryKind, entries: list[DictionaryEntry]) -> list[DictionaryEntry]:
+    """Status entries with their `contact` filled in (stored lists from before it read as the defaults)."""
+    if kind is not DictionaryKind.statuses:
+        return entries
+    return [e if e.contact else e.model_copy(update={"contact": default_contact(e.key)}) for e in entries]
+
+
 # Lead fields checked against a dictionary.
 LEAD_FIELDS: dict[str, DictionaryKind] = {
     "status": DictionaryKind.statuses,
@@ -87,6 +102,11 @@ class TenantConfig:
     def entry(self, kind: DictionaryKind, key: str) -> DictionaryEntry | None:
         return next((e for e in self.dictionaries[kind].entries if e.key == key), None)
 
+    def contact(self, status: str | None) -> str:
+        """What a lead in this status may be sent: all, transactional or none."""
+        entry = self.entry(DictionaryKind.statuses, status or "")
+        return entry.contact if entry is not None and entry.contact else default_contact(status or "")
+
 
 def load(tenant: str) -> TenantConfig:
     raw = config_db.load_all(tenant)
@@ -94,7 +114,7 @@ def load(tenant: str) -> TenantConfig:
     for kind in DictionaryKind:
         body, used = raw.dictionaries.get(kind.value, (None, set()))
         entries = [DictionaryEntry(**e) for e in body] if body else DEFAULTS[kind]
-        dictionaries[kind] = Dictionary(kind=kind, entries=entries, used=sorted(used))
+        dictionaries[kind] = Dictionary(kind=kind, entries=_with_contact(kind, entries), used=sorted(used))
     return TenantConfig(
         dictionaries=dictionaries,
         lead_settings=LeadSettings(**(raw.lead_settings or {})),
@@ -142,11 +162,16 @@ def put_dictionary(tenant: str, kind: DictionaryKind, request: DictionaryPutRequ
         raise ValidationFailedError(
             "Only sources have sub-entries.", details=[{"field": "entries", "message": "parent is for sources only"}]
         )
+    if kind is not DictionaryKind.statuses and any(e.contact for e in request.entries):
+        raise ValidationFailedError(
+            "Only statuses say whom to contact.",
+            details=[{"field": "entries", "message": "contact is for statuses only"}],
+        )
     current = load(tenant).dictionaries[kind]
     removed = {e.key for e in current.entries} - {e.key for e in request.entries}
     in_use = sorted(removed & set(current.used))
     if not in_use:
-        body = [e.model_dump() for e in request.entries]
+        body = [e.model_dump() for e in _with_contact(kind, request.entries)]
         if config_db.put_dictionary(tenant, kind.value, body, must_not_use=removed):
             return load(tenant).dictionaries[kind]
         in_use = sorted(removed & set(load(tenant).dictionaries[kind].used))

@@ -24,6 +24,11 @@ class DictionaryEntry(StrictModel):
     label: str = Field(min_length=1, max_length=50, examples=["转介绍"])
     retired: bool = Field(default=False, description="Kept for old leads; cannot be chosen any more")
     parent: str | None = Field(default=None, pattern=KEY_PATTERN, description="sources only: the parent source")
+    contact: Literal["all", "transactional", "none"] | None = Field(
+        default=None,
+        description="statuses only: what a lead in this status may be sent. all; transactional (reminders and "
+        "notices, no marketing or greetings); none (do not contact). Default all; the built-in blacklist: none",
+    )
 
 
 class DictionaryPutRequest(StrictModel):
@@ -50,6 +55,9 @@ class LeadSettings(StrictModel):
     protection_days: int = Field(default=30, ge=1, le=365, description="Days without follow-up before 公海")
     reclaim_warning_days: int = Field(default=3, ge=0, le=30)
     max_leads_per_consultant: int = Field(default=500, ge=1, le=100000)
+    attendance_opens_minutes_before: int = Field(
+        default=60, ge=0, le=1440, description="Arrival and no-show can be marked from this long before the start on"
+    )
     export_roles: list[str] = Field(
         default_factory=lambda: ["manager", "admin"], description="Roles that may export leads (导出)"
     )
@@ -105,6 +113,7 @@ class LeadSettingsPatch(StrictModel):
     protection_days: int | None = Field(default=None, ge=1, le=365)
     reclaim_warning_days: int | None = Field(default=None, ge=0, le=30)
     max_leads_per_consultant: int | None = Field(default=None, ge=1, le=100000)
+    attendance_opens_minutes_before: int | None = Field(default=None, ge=0, le=1440)
     export_roles: list[Literal["admin", "manager", "supervisor", "consultant", "frontdesk", "finance"]] | None = None
     import_roles: list[Literal["admin", "manager", "supervisor", "consultant", "frontdesk", "finance"]] | None = None
 
