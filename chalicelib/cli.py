@@ -46,6 +46,18 @@ def _configure(stage: str, table: str | None, endpoint: str | None) -> None:
     reset_connection()
 
 
+def _logs_to_stderr() -> None:
+    """The app logs to stdout (what Lambda wants); a console command's stdout is its result
+    alone (`jobs run ... | jq`), so its logs go to stderr."""
+    import logging
+
+    from chalicelib.observability import logger
+
+    for handler in logging.getLogger(logger.name).handlers:
+        if isinstance(handler, logging.StreamHandler) and handler.stream in (sys.stdout, sys.__stdout__):
+            handler.setStream(sys.stderr)
+
+
 def _fail(exc: Exception) -> None:
     from chalicelib.errors import CrmError
 
@@ -64,6 +76,7 @@ def _fail(exc: Exception) -> None:
 def cli(stage: str, table: str | None, endpoint: str | None) -> None:
     """Campus CRM platform console."""
     _configure(stage, table, endpoint)
+    _logs_to_stderr()
 
 
 @cli.group()

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import os
 import secrets
+import subprocess
+import sys
+from pathlib import Path
 
 from click.testing import CliRunner
 
 from chalicelib.cli import cli
 from tests.conftest import login
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def run(*args, input=None):
@@ -136,3 +143,14 @@ def test_jobs_run_once_from_the_console_for_one_school(school):
     assert '"birthdays": 0' in again.output  # once a year
     unknown = CliRunner().invoke(cli, ["jobs", "run", "nope"])
     assert unknown.exit_code == 2 and "unknown job" in unknown.output
+
+
+def test_jobs_run_prints_only_its_json_result_on_stdout_so_it_can_be_piped(school):
+    # the job logs as it runs ("job finished" at INFO); the logs must not mix into the result
+    env = {**os.environ, "POWERTOOLS_LOG_LEVEL": "INFO"}
+    command = [sys.executable, "-m", "chalicelib.cli", "jobs", "run", "birthdays", "--tenant", school.slug]
+    done = subprocess.run(command, capture_output=True, env=env, cwd=ROOT, timeout=300)
+    assert done.returncode == 0, done.stderr.decode()
+    result = json.loads(done.stdout)  # the whole of stdout is one JSON document
+    assert result["job"] == "birthdays" and result["birthdays"] == 0
+    assert "job finished" in done.stderr.decode()  # the logs are still there, on stderr
