@@ -6,12 +6,25 @@ own HTML 501, and chalice's local gateway answers an unknown path with API Gatew
 responses put those in the error envelope; here this wrapper does: unknown methods reach
 the app (which answers 405 in the envelope) and the local gateway's own errors are
 enveloped. Run as `python -m infra.local.api_server local --port 8000 ...` (chalice's CLI).
+
+Many connections at once (issue 14): chalice's server already runs a thread per
+connection, but listens with socketserver's backlog of 5, so a burst (a browser opens six
+connections, a test or a script many more) overflowed the accept queue: dropped, retried a
+second later, reset on macOS. This one listens with a backlog of `BACKLOG`. Requests then
+really run side by side, where a Lambda runs one at a time, so what the app keeps per
+process is made safe here: the one DynamoDB connection is made before the first request
+(not raced for by the first 64), log keys (tenant, user, correlation id) are kept per
+thread, and the metrics set is touched under a lock. chalice keeps `current_request`
+per thread already (`LocalChalice`) and makes a `LocalGateway` per connection.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
+import threading
+from http.server import ThreadingHTTPServer
 from urllib.parse import unquote
 
 from chalice import local
@@ -54,9 +67,45 @@ class EnvelopeRequestHandler(local.ChaliceRequestHandler):
         super()._send_error_response(_enveloped(error))
 
 
+BACKLOG = 256  # connections waiting to be accepted (socketserver's default: 5)
+
+
+class BurstServer(ThreadingHTTPServer):
+    """A thread per connection (daemon threads: Ctrl-C does not wait for a browser's idle
+    keep-alive connections) and a listen backlog that takes a burst."""
+
+    request_queue_size = BACKLOG
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+def _locked(lock: threading.RLock, method):
+    @functools.wraps(method)
+    def call(*args, **kwargs):
+        with lock:
+            return method(*args, **kwargs)
+
+    return call
+
+
+def make_process_state_thread_safe() -> None:
+    """What the app keeps per process, made safe for requests in parallel threads."""
+    from chalicelib.db.base import connection
+    from chalicelib.observability import logger, metrics
+
+    connection().client  # noqa: B018 - made once, now, not by the first requests racing each other
+    logger.append_keys = logger.thread_safe_append_keys  # each request's keys in its own context
+    logger.remove_keys = logger.thread_safe_remove_keys
+    lock = threading.RLock()  # flush_metrics iterates the set another request may be adding to
+    for name in ("add_metric", "add_dimension", "add_metadata", "flush_metrics", "clear_metrics"):
+        setattr(metrics, name, _locked(lock, getattr(metrics, name)))
+
+
 class EnvelopeDevServer(local.LocalDevServer):
     def __init__(self, app_object, config, host, port, handler_cls=EnvelopeRequestHandler, **kwargs):
+        kwargs.setdefault("server_cls", BurstServer)
         super().__init__(app_object, config, host, port, handler_cls=handler_cls, **kwargs)
+        make_process_state_thread_safe()
 
 
 class DecodingRouteMatcher(local.RouteMatcher):
