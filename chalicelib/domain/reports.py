@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from chalicelib.db import keys
 from chalicelib.db import reports as reports_db
 from chalicelib.db import users as users_db
-from chalicelib.domain import leads, wallets
+from chalicelib.domain import clock, leads, wallets
 from chalicelib.domain.auth import Principal
+from chalicelib.domain.tenants import get_tenant
 from chalicelib.errors import ForbiddenError, ValidationFailedError
 from chalicelib.schemas.reports import (
     Attendance,
@@ -36,6 +38,30 @@ CYCLES = ("0_7", "8_30", "31_90", "91_")
 
 def _invalid(field: str, message: str) -> ValidationFailedError:
     return ValidationFailedError(f"{field}: {message}", details=[{"field": field, "message": message}])
+
+
+def _month_end(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+
+
+def period(principal: Principal, query: ReportQuery) -> ReportQuery:
+    """The range a report answers for, its missing ends filled in the school's calendar:
+    neither -> the 1st of this month .. today; only `to` -> the 1st of its month .. `to`;
+    only `from` -> `from` .. today, or, past 62 days (read as whole months), to the end of
+    this month, at most a year of whole months."""
+    if query.from_ is not None and query.to is not None:
+        return query
+    if query.to is not None:
+        lo, hi = query.to.replace(day=1), query.to
+    else:
+        today = clock.now().astimezone(ZoneInfo(get_tenant(principal.tenant).timezone)).date()
+        lo = query.from_ or today.replace(day=1)
+        hi = max(lo, today)
+        if (hi - lo).days >= MAX_DAYS:
+            year = lo + timedelta(days=366)
+            last = _month_end(year) if _month_end(year) == year else year.replace(day=1) - timedelta(days=1)
+            hi = min(_month_end(hi), last)
+    return query.model_copy(update={"from_": lo, "to": hi})
 
 
 def periods(lo: date, hi: date) -> list[str]:
@@ -63,6 +89,7 @@ def _rate(part: int, whole: int) -> float | None:
 
 
 def funnel(principal: Principal, query: ReportQuery) -> Funnel:
+    query = period(principal, query)
     campus, spans, found = _read(principal, query)
     dim = keys.dimension_sk("campus", campus) if campus else keys.ALL_DIMENSION
     total: Counter = Counter()
@@ -105,6 +132,7 @@ def _attendance(total: Counter, kind: str) -> Attendance:
 def consultants(principal: Principal, query: ReportQuery) -> ConsultantsReport:
     """顾问销售效率: per consultant (and campus), one Query per period."""
     campus = _campus(principal, query.campus)
+    query = period(principal, query)
     prefix = keys.dimension_sk("consultant", f"{campus}|" if campus else "")
     rows: dict[str, Counter] = {}
     for p in periods(query.from_, query.to):
@@ -150,6 +178,7 @@ def sources(principal: Principal, query: ReportQuery) -> SourcesReport:
         raise _invalid("campus", "the channel analysis is school-wide")
     if principal.role not in (Role.admin, Role.manager, Role.finance):
         raise ForbiddenError("The channel analysis is for managers, finance and admins.", code="ROLE_FORBIDDEN")
+    query = period(principal, query)
     rows: dict[str, Counter] = {}
     for p in periods(query.from_, query.to):
         for sk, counts in reports_db.query(keys.aggregate_pk(principal.tenant, p), "source#").items():
@@ -178,6 +207,7 @@ def sources(principal: Principal, query: ReportQuery) -> SourcesReport:
 def finance(principal: Principal, query: ReportQuery) -> FinanceReport:
     if principal.role not in (Role.admin, Role.manager, Role.finance):
         raise ForbiddenError("Finance reports are for finance, managers and admins.", code="ROLE_FORBIDDEN")
+    query = period(principal, query)
     campus, spans, found = _read(principal, query)
     dim = keys.dimension_sk("campus", campus) if campus else keys.ALL_DIMENSION
     rows, revenue, refunds = [], 0, 0
@@ -228,10 +258,7 @@ def self_check(at: datetime, only: str | None = None, hour: int = 3) -> dict[str
     """Nightly, at 03:00 school time: recount yesterday's figures from the source items and
     record any difference from the stream's aggregates (a drift is logged and kept beside
     the day's figures as `check#all`)."""
-    from zoneinfo import ZoneInfo
-
     from chalicelib.db import tenants as tenants_db
-    from chalicelib.domain import clock
     from chalicelib.observability import count, logger
 
     checked = drifted = 0

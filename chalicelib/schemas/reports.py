@@ -11,14 +11,20 @@ from chalicelib.schemas.common import Entity, PageQuery, StrictModel
 
 
 class ReportQuery(StrictModel):
-    from_: date = Field(alias="from")
-    to: date
+    """Without `from` and `to`: the current month so far (the 1st .. today, school time).
+    Only `from`: up to today (whole months to the end of this one past 62 days, at most a
+    year). Only `to`: from the 1st of its month. The answer says the period it covers."""
+
+    from_: date | None = Field(
+        default=None, alias="from", description="Default: the 1st of to's month (of this month without to)"
+    )
+    to: date | None = Field(default=None, description="Default: today (school time)")
     campus: str | None = Field(default=None, max_length=40)
     format: Literal["json", "html"] = "json"
 
     @model_validator(mode="after")
     def _range(self) -> ReportQuery:
-        if (self.to - self.from_).days > 366:  # a backwards range is StrictModel's refusal
+        if self.from_ and self.to and (self.to - self.from_).days > 366:  # backwards: StrictModel's refusal
             raise ValueError("to: at most a year after from")
         return self
 

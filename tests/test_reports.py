@@ -1,0 +1,59 @@
+"""Reports' periods: what a report answers for when the caller leaves `from` or `to` out."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from chalicelib.domain import clock
+from tests.test_leads import lead_body
+from tests.test_streams import Tap, lambda_like, school_today
+
+REPORTS = ("funnel", "consultants", "sources", "finance")
+
+
+@pytest.fixture
+def tap(dynamodb_endpoint, table, school, tmp_path):
+    return Tap(dynamodb_endpoint, tmp_path, school.slug)
+
+
+def test_a_report_without_from_and_to_answers_for_this_month_so_far(school, tap):
+    alice = school.staff("consultant", display_name="Alice")
+    for name in ("本月一", "本月二"):
+        assert alice.post("/leads", {**lead_body(name=name), "campus_id": school.campus["id"]}).status_code == 201
+    lambda_like(tap.drain(), batch_size=25)
+    today = school_today()
+    explicit = f"from={today.replace(day=1)}&to={today}"
+    for report in REPORTS:
+        default = school.admin.get(f"/reports/{report}")
+        assert default.status_code == 200, default.body
+        assert default.json_body == school.admin.get(f"/reports/{report}?{explicit}").json_body
+        assert (default.json_body["from"], default.json_body["to"]) == (str(today.replace(day=1)), str(today))
+    assert school.admin.get("/reports/funnel").json_body["new_leads"] == 2
+    page = school.admin.get("/reports/funnel?format=html")
+    assert page.status_code == 200 and "销售漏斗" in page.body.decode()
+
+
+def _period(session, query: str) -> tuple[str, str]:
+    answer = session.get(f"/reports/funnel{query}")
+    assert answer.status_code == 200, answer.body
+    return answer.json_body["from"], answer.json_body["to"]
+
+
+def test_a_missing_end_is_filled_in_the_school_calendar_within_the_report_bounds(school):
+    # 17:00 UTC on 30 June is 01:00 on 1 July in Shanghai: the school's month is July
+    with clock.frozen(datetime(2032, 6, 30, 17, 0, tzinfo=UTC)):
+        admin = school.sign_in("admin", school.admin_password)
+        assert _period(admin, "") == ("2032-07-01", "2032-07-01")
+        assert _period(admin, "?to=2032-06-15") == ("2032-06-01", "2032-06-15")  # the 1st of to's month
+        assert _period(admin, "?from=2032-06-20") == ("2032-06-20", "2032-07-01")  # up to today
+        assert _period(admin, "?from=2032-08-03") == ("2032-08-03", "2032-08-03")  # never backwards
+        # past 62 days a report reads whole months: to the end of this one, at most a year
+        assert _period(admin, "?from=2032-01-01") == ("2032-01-01", "2032-07-31")
+        assert _period(admin, "?from=2031-03-01") == ("2031-03-01", "2032-02-29")
+        # the bounds stay: whole months past 62 days, forwards, at most a year
+        ragged = admin.get("/reports/funnel?from=2032-01-05")
+        assert ragged.status_code == 400 and ragged.json_body["error"]["details"][0]["field"] == "from"
+        assert admin.get("/reports/funnel?from=2032-03-01&to=2032-02-01").status_code == 400
+        assert admin.get("/reports/funnel?from=2031-01-01&to=2032-06-30").status_code == 400
