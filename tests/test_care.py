@@ -243,3 +243,45 @@ def test_a_card_running_low_or_about_to_expire_tells_the_member_and_the_consulta
     assert _run_job("card_alerts", later, school.slug)["card_alerts"] >= 1
     expiring = _outbox_of(school, "card-expiring-")
     assert len(expiring) == 1 and "到期" in expiring[0]["body"]
+
+
+def _trial_tomorrow_of(school, lead_ids, day):
+    """Books each lead into one trial session on `day` at 15:30."""
+    course = school.admin.post("/courses", {"name": "美术", "lesson_cost": "1"}).json_body
+    cls = school.admin.post(
+        "/classes",
+        {
+            "course_id": course["id"],
+            "campus_id": school.campus["id"],
+            "teacher": "吴老师",
+            "capacity": 5,
+            "slots": [{"weekday": day.isoweekday(), "start": "15:30", "end": "16:30"}],
+            "start_date": day.isoformat(),
+            "end_date": day.isoformat(),
+        },
+    ).json_body
+    session = school.admin.post(f"/classes/{cls['id']}/sessions", {"from": day.isoformat(), "to": day.isoformat()})
+    for lead_id in lead_ids:
+        booked = school.admin.post(
+            f"/leads/{lead_id}/appointments", {"kind": "trial", "session_id": session.json_body["sessions"][0]["id"]}
+        )
+        assert booked.status_code == 201, booked.body
+
+
+def test_greetings_skip_do_not_contact_statuses_and_reminders_skip_only_none(school):
+    from datetime import date, timedelta
+
+    entries = school.admin.get("/settings/dictionaries/statuses").json_body["entries"]
+    entries.append({"key": "notices_only", "label": "只发通知", "contact": "transactional"})
+    assert school.admin.put("/settings/dictionaries/statuses", {"entries": entries}).status_code == 200
+    leads = {name: _lead(school, name, "2020-04-06") for name in ("普通", "只通知", "拉黑")}
+    for name, status in (("只通知", "notices_only"), ("拉黑", "blacklist")):
+        assert school.admin.patch(f"/leads/{leads[name]['id']}", {"status": status}).status_code == 200
+    _run(datetime(2031, 4, 6, 2, 0, tzinfo=UTC), school.slug)
+    assert [g.split("小朋友")[0] for g in _greetings(school)] == ["亲爱的普通"]  # a greeting is marketing
+    day = date.today() + timedelta(days=10)
+    _trial_tomorrow_of(school, [lead["id"] for lead in leads.values()], day)
+    day_before = datetime.combine(day - timedelta(days=1), datetime.min.time(), tzinfo=UTC).replace(hour=3)
+    _run_job("appointment_reminders", day_before, school.slug)
+    reminded = sorted(i["body"].split("明天")[0].split("提醒您：")[1] for i in _outbox_of(school, "remind-"))
+    assert reminded == ["只通知", "普通"]  # a reminder is transactional: only 黑名单 (none) gets none

@@ -19,6 +19,34 @@ def test_schools_start_with_the_default_lists_in_chinese(school):
     assert school.admin.get("/settings/dictionaries/colours").json_body["error"]["details"][0]["field"] == "kind"
 
 
+def test_statuses_say_whom_to_contact_and_blacklist_defaults_to_none(school):
+    from chalicelib.db import config as config_db
+
+    statuses = school.admin.get("/settings/dictionaries/statuses").json_body["entries"]
+    assert {e["key"]: e["contact"] for e in statuses} == {
+        "potential": "all",
+        "intent": "all",
+        "quasi": "all",
+        "signed": "all",
+        "lost": "all",
+        "blacklist": "none",
+    }
+    # a list stored before statuses had `contact` reads as the defaults
+    pairs = (("potential", "潜在"), ("blacklist", "黑名单"), ("退订", "退订"))
+    old = [{"key": key, "label": label} for key, label in pairs]
+    config_db.put_dictionary(school.slug, "statuses", old, must_not_use=set())
+    read = school.admin.get("/settings/dictionaries/statuses").json_body["entries"]
+    assert [(e["key"], e["contact"]) for e in read] == [("potential", "all"), ("blacklist", "none"), ("退订", "all")]
+    read[2]["contact"] = "transactional"
+    saved = school.admin.put("/settings/dictionaries/statuses", {"entries": read}).json_body["entries"]
+    assert [e["contact"] for e in saved] == ["all", "none", "transactional"]
+    bad = school.admin.put("/settings/dictionaries/statuses", {"entries": [{**read[0], "contact": "sometimes"}]})
+    assert bad.status_code == 400 and "contact" in str(bad.json_body["error"]["details"])
+    entries = [{"key": "x", "label": "x", "contact": "none"}]
+    sources = school.admin.put("/settings/dictionaries/sources", {"entries": entries})
+    assert sources.status_code == 400 and "statuses only" in sources.json_body["error"]["details"][0]["message"]
+
+
 def test_an_admin_defines_sources_with_sub_sources_and_leads_must_use_them(school):
     consultant = school.staff("consultant")
     entries = [
@@ -203,6 +231,7 @@ def test_only_an_admin_changes_lead_settings(school):
         "protection_days": 30,
         "reclaim_warning_days": 3,
         "max_leads_per_consultant": 3,
+        "attendance_opens_minutes_before": 60,
         "export_roles": ["manager", "admin"],
         "import_roles": ["manager", "admin"],
     }
