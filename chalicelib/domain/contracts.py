@@ -8,7 +8,7 @@ nothing is paid twice. Its status is derived, never stored.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from chalicelib.db import cards as cards_db
@@ -57,24 +57,57 @@ def _busy() -> ConflictError:
     return ConflictError("The contract kept changing; try again.", code="EDIT_CONFLICT")
 
 
-def status_of(data: dict[str, Any], today: date) -> str:
+class Figures(NamedTuple):
+    """A contract's money, in units: the one source of its balance due and its money state."""
+
+    net: int  # price − discount
+    paid: int  # every payment
+    refunded: int  # every refund (never more than paid)
+
+    @property
+    def kept(self) -> int:
+        """What the school holds: paid less refunded (the most a refund can return)."""
+        return self.paid - self.refunded
+
+    @property
+    def due(self) -> int:
+        """What the contract still expects: net less paid. A refund returns money together
+        with the credits it claws back; it does not make the same price due again."""
+        return max(0, self.net - self.paid)
+
+
+def figures(data: dict[str, Any]) -> Figures:
     net = int(data["price"]) - int(data.get("discount") or 0)
-    paid, refunded = int(data.get("paid") or 0), int(data.get("refunded") or 0)
+    return Figures(net, int(data.get("paid") or 0), int(data.get("refunded") or 0))
+
+
+def money_state(money: Figures) -> str:
+    """The money state, from the figures alone (the table in docs/cards.md):
+    `refunded` only when everything paid came back and nothing more is due; any other
+    contract with a refund is `partly_refunded`; else `paid`, `partly_paid` or `unpaid`."""
+    if money.refunded > 0:
+        return "refunded" if money.kept == 0 and money.due == 0 else "partly_refunded"
+    if money.due == 0:
+        return "paid"
+    return "partly_paid" if money.paid > 0 else "unpaid"
+
+
+def status_of(data: dict[str, Any], today: date) -> str:
+    """void, then a refund's state, then expired, then the payment state."""
     if data.get("voided_at"):
         return "void"
-    if refunded > 0:
-        return "refunded"
+    state = money_state(figures(data))
+    if state in ("refunded", "partly_refunded"):
+        return state
     if data["ends_on"] < today.isoformat():
         return "expired"
-    if paid >= net:
-        return "paid"
-    return "partly_paid" if paid > 0 else "unpaid"
+    return state
 
 
 def to_contract(data: dict[str, Any], today: date) -> Contract:
     money = wallets.decimal
-    net = int(data["price"]) - int(data.get("discount") or 0)
-    paid = int(data.get("paid") or 0)
+    figured = figures(data)
+    net, paid = figured.net, figured.paid
     instalments = [Instalment(due_on=i["due_on"], amount=money(i["amount"])) for i in data.get("instalments") or []]
     covered, following = 0, None
     for raw, instalment in zip(data.get("instalments") or [], instalments, strict=True):
@@ -103,7 +136,7 @@ def to_contract(data: dict[str, Any], today: date) -> Contract:
         signed_on=data["signed_on"],
         paid=money(paid),
         refunded=money(data.get("refunded")),
-        balance_due=money(max(0, net - paid)),
+        balance_due=money(figured.due),
         clawed_back=money(data.get("clawed_back")),
         unallocated_credits=money(data.get("unallocated")),
         card_ids=data.get("card_ids") or [],
@@ -308,12 +341,12 @@ def _pay(principal: Principal, contract_id: str, request: PaymentRequest, guard:
         state = status_of(data, today)
         if state in ("void", "refunded"):
             raise ConflictError(f"The contract is {state}; it takes no payments.", code="CONTRACT_CLOSED")
-        due = int(data["price"]) - int(data.get("discount") or 0) - int(data.get("paid") or 0)
+        due = figures(data).due
         if amount > due:
             raise ConflictError(
-                f"That is more than the {wallets.decimal(max(due, 0))} still due.",
+                f"That is more than the {wallets.decimal(due)} still due.",
                 code="OVERPAYMENT",
-                details=[{"field": "amount", "message": f"at most {wallets.decimal(max(due, 0))}"}],
+                details=[{"field": "amount", "message": f"at most {wallets.decimal(due)}"}],
             )
         now = clock.now()
         payment = {
@@ -373,7 +406,7 @@ def _refund(principal: Principal, contract_id: str, request: RefundRequest, guar
         data, version = _load(principal, contract_id)
         if data.get("voided_at"):
             raise ConflictError("The contract is void.", code="CONTRACT_CLOSED")
-        refundable = int(data.get("paid") or 0) - int(data.get("refunded") or 0)
+        refundable = figures(data).kept
         if amount > refundable:
             raise ConflictError(
                 f"At most {wallets.decimal(refundable)} can be refunded.",
@@ -459,7 +492,7 @@ def void(principal: Principal, contract_id: str, request: VoidRequest) -> Contra
     total = int(data["credits"]) + int(data.get("gift_credits") or 0)
     if data.get("voided_at"):
         return to_contract(data, today_for(principal.tenant))
-    if int(data.get("paid") or 0) != int(data.get("refunded") or 0) or int(data.get("unallocated") or 0) != total:
+    if figures(data).kept or int(data.get("unallocated") or 0) != total:
         raise ConflictError(
             "Only a contract with no money kept and no credits on a card can be voided; refund it instead.",
             code="CONTRACT_IN_USE",

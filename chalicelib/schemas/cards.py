@@ -30,7 +30,7 @@ CardNumber = Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{4,32}$", examples=["88
 Day = date  # a calendar date in the school's time zone
 
 PAYMENT_METHODS = Literal["cash", "bank_card", "wechat", "alipay", "transfer", "other"]
-CONTRACT_STATUSES = Literal["unpaid", "partly_paid", "paid", "refunded", "expired", "void"]
+CONTRACT_STATUSES = Literal["unpaid", "partly_paid", "paid", "partly_refunded", "refunded", "expired", "void"]
 CARD_STATUSES = Literal["active", "lost", "frozen", "replaced"]
 MOVEMENT_KINDS = Literal[
     "contract_credit",
