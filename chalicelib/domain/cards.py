@@ -20,6 +20,7 @@ from chalicelib.db import schedule as schedule_db
 from chalicelib.db import transactions
 from chalicelib.domain import clock, config, contracts, idempotency, ids, leads, phones, retry, wallets
 from chalicelib.domain.auth import Principal
+from chalicelib.domain.card_users import card_user, not_on_card
 from chalicelib.domain.tenants import get_tenant
 from chalicelib.errors import ConflictError, ForbiddenError, NotFoundError, ValidationFailedError
 from chalicelib.schemas.cards import (
@@ -204,6 +205,19 @@ def _insufficient(exc: wallets.Insufficient, what: str = "credits") -> ConflictE
         code="INSUFFICIENT_BALANCE",
         details=[{"field": what, "message": f"{have} available"}],
     )
+
+
+def _spender(tenant: str, card: dict[str, Any], lead_id: str, ctx: Context, field: str) -> dict[str, Any] | None:
+    """Refuses a learner who may not use `card` (400 LEARNER_NOT_ON_CARD naming `field`); for
+    a shared sub-card's learner spending through the primary, that sub-card (which must be
+    usable itself), else None."""
+    used = card_user(tenant, card, lead_id)
+    if used is None:
+        raise not_on_card(field)
+    if used["id"] == card["id"]:
+        return None
+    _require_usable(used, ctx)
+    return used
 
 
 # --- opening -----------------------------------------------------------------------
@@ -577,8 +591,11 @@ def _plan(principal: Principal, request: MovementRequest) -> Any:
 
     def plan(card: dict[str, Any], wallet: dict[str, Any], ctx: Context):
         entry: dict[str, Any] = {"reason": request.reason}
+        via = None
         if request.lead_id:
+            via = _spender(principal.tenant, card, request.lead_id, ctx, "lead_id")
             entry["lead_id"] = request.lead_id
+            entry["used_card_id"] = via["id"] if via else None
         lots: dict[str, int] = {}
         new_lots: dict[str, dict[str, Any]] = {}
         delta_credits = delta_cash = 0
@@ -649,7 +666,7 @@ def _plan(principal: Principal, request: MovementRequest) -> Any:
         change = cards_db.WalletChange(
             wallet["id"], entry, credits=delta_credits, cash=delta_cash, lots=lots, new_lots=new_lots, today=ctx.day
         )
-        return change, {}
+        return change, {"usable_cards": [via["id"]]} if via else {}
 
     return plan
 
@@ -661,6 +678,8 @@ def move(principal: Principal, card_id: str, request: MovementRequest, key: str 
         raise ForbiddenError("Only managers and admins adjust balances.", code="ROLE_FORBIDDEN")
     if principal.role is Role.teacher:
         raise ForbiddenError("Teachers do not move card balances.", code="ROLE_FORBIDDEN")
+    if request.lead_id:  # the learner named must exist, as at check-in; whether they may use the card: _spender
+        leads.require_live(leads.visible_lead(principal, request.lead_id))
     print_ = idempotency.fingerprint("movement", card_id, request.model_dump(mode="json"))
     plan = _plan(principal, request)
     return idempotency.once(principal.tenant, key, print_, Movement, lambda g: _run(principal, card_id, g, plan))
@@ -682,8 +701,7 @@ def check_in(principal: Principal, session_id: str, request: CheckInRequest, key
     card_id = request.card_id or _only_card(principal, lead.id)
 
     def plan(card: dict[str, Any], wallet: dict[str, Any], ctx: Context):
-        if card["holder_lead_id"] != lead.id:
-            raise _invalid("card_id", "not this learner's card")
+        via = _spender(principal.tenant, card, lead.id, ctx, "card_id")
         lots = _take(wallet, cost, ctx, session["course_id"])
         entry = _entry(
             ctx,
@@ -695,12 +713,13 @@ def check_in(principal: Principal, session_id: str, request: CheckInRequest, key
             session_id=session_id,
             lead_id=lead.id,
             reason=f"{session['course_name']} {session['date']} {session['start']}",
+            **({"used_card_id": via["id"]} if via else {}),
         )
         booking, seat = schedule_db.check_in_ops(
             principal.tenant, session_id, lead.id, lead.name, entry["id"], entry["at"]
         )
         change = cards_db.WalletChange(wallet["id"], entry, credits=-cost, lots=lots, today=ctx.day)
-        return change, {"new_items": [booking], "updates": [seat]}
+        return change, {"new_items": [booking], "updates": [seat], **({"usable_cards": [via["id"]]} if via else {})}
 
     print_ = idempotency.fingerprint("check-in", session_id, request.model_dump(mode="json"))
 
