@@ -316,3 +316,35 @@ def test_publishing_on_s3_copies_only_the_object_it_measured_to_a_key_no_upload_
         stub.assert_no_pending_responses()
     assert big.status_code == 400 and big.json_body["error"]["code"] == "ATTACHMENT_TOO_LARGE"
     assert [a["title"] for a in school.admin.get("/announcements").json_body["items"]] == ["课表"]
+
+
+def test_the_dashboard_shows_tomorrow_when_asked_so_tomorrow_can_be_planned(school):
+    from datetime import UTC, datetime
+
+    from chalicelib.domain import clock
+    from tests.test_leads import lead_body
+
+    alice = school.staff("consultant", display_name="Alice")
+    with clock.frozen(datetime(2032, 6, 1, 2, 0, tzinfo=UTC)):  # 10:00 on Tuesday 1 June in Shanghai
+        alice = school.sign_in(alice.user["username"], alice.password)
+        today_lead = alice.post("/leads", lead_body(name="今天参观")).json_body
+        tomorrow_lead = alice.post("/leads", lead_body(name="明天参观")).json_body
+        for lead, at in ((today_lead, "2032-06-01T15:00"), (tomorrow_lead, "2032-06-02T10:00")):
+            booked = alice.post(f"/leads/{lead['id']}/appointments", {"kind": "visit", "at": at})
+            assert booked.status_code == 201, booked.body
+        call_back = {"method": "phone", "content": "明早回电", "next_follow_up_at": "2032-06-02T09:00"}
+        assert alice.post(f"/leads/{tomorrow_lead['id']}/follow-ups", call_back).status_code == 201
+        today = alice.get("/dashboard/today").json_body
+        tomorrow = alice.get("/dashboard/today?date=2032-06-02")
+        too_far = alice.get("/dashboard/today?date=2033-06-03")
+        not_a_day = alice.get("/dashboard/today?date=明天")
+    assert today["date"] == "2032-06-01"
+    assert [v["lead_name"] for v in today["visits"]["items"]] == ["今天参观"]
+    assert today["contacts_due"]["items"] == []
+    assert tomorrow.status_code == 200, tomorrow.body
+    assert tomorrow.json_body["date"] == "2032-06-02"
+    assert [v["lead_name"] for v in tomorrow.json_body["visits"]["items"]] == ["明天参观"]
+    assert [c["name"] for c in tomorrow.json_body["contacts_due"]["items"]] == ["明天参观"]
+    for refused in (too_far, not_a_day):
+        assert refused.status_code == 400, refused.body
+        assert refused.json_body["error"]["details"][0]["field"] == "date"

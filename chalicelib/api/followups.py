@@ -15,6 +15,7 @@ from chalicelib.schemas.followups import (
     PlanCreateRequest,
     PlanPatchRequest,
     Today,
+    TodayQuery,
 )
 
 bp = Blueprint(__name__)
@@ -82,13 +83,14 @@ def patch_plan(call: Call) -> Plan:
     bp,
     "GET",
     "/dashboard/today",
-    summary="Today's work (工作任务) in the school's time zone",
+    summary="Today's work (工作任务) in the school's time zone; ?date= shows another day's (plan tomorrow)",
     tags=["follow-ups"],
+    query=TodayQuery,
     response=Today,
     reads_customers=True,
 )
 def get_today(call: Call) -> Today:
-    today = followups.today(call.principal)
+    today = followups.today(call.principal, day=call.query.date)
     buckets = (today.contacts_due, today.contacts_overdue, today.plans_due, today.visits, today.trials, today.events)
     call.records = sum(len(bucket.items) for bucket in buckets)
     return today

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -235,12 +235,20 @@ def patch_plan(principal: Principal, lead_id: str, plan_id: str, request: PlanPa
 # --- today -------------------------------------------------------------------------
 
 
-def today(principal: Principal, limit: int = 100) -> Today:
-    """Today's work in the school's time zone, scoped like the lead lists. Each list is one
-    bounded Query per owner, team member or campus: its cost does not grow with history."""
+PLANNING_DAYS = 366  # how far from today the dashboard shows another day
+
+
+def today(principal: Principal, limit: int = 100, day: date | None = None) -> Today:
+    """Today's work (or `day`'s: tomorrow, to plan it) in the school's time zone, scoped like
+    the lead lists. Overdue means due before that day began. Each list is one bounded Query
+    per owner, team member or campus: its cost does not grow with history."""
     tenant = get_tenant(principal.tenant)
     zone = ZoneInfo(tenant.timezone)
     local_today = clock.now().astimezone(zone).date()
+    if day is not None and abs((day - local_today).days) > PLANNING_DAYS:
+        message = f"within {PLANNING_DAYS} days of today ({local_today.isoformat()}, school time)"
+        raise ValidationFailedError(f"date: {message}", details=[{"field": "date", "message": message}])
+    local_today = day or local_today
     start = datetime.combine(local_today, time.min, tzinfo=zone)
     end = start + timedelta(days=1) - timedelta(milliseconds=1)
     role = principal.role

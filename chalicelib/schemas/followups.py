@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import date as Day
 from datetime import datetime
 from typing import Literal
 
@@ -100,7 +101,7 @@ class TodayBucket(Entity):
 
 
 class Today(Entity):
-    date: str = Field(description="Today in the school's time zone")
+    date: str = Field(description="The day shown (default today) in the school's time zone")
     timezone: str
     contacts_due: TodayBucket
     contacts_overdue: TodayBucket
@@ -108,6 +109,14 @@ class Today(Entity):
     visits: TodayBucket = Field(description="今日参观")
     trials: TodayBucket = Field(description="今日试听")
     events: TodayBucket = Field(description="今日活动")
+
+
+class TodayQuery(StrictModel):
+    date: Day | None = Field(
+        default=None,
+        description="The day to show, in the school's time zone (default today); within a year of today",
+        examples=["2026-12-02"],
+    )
 
 
 class Notification(Entity):
