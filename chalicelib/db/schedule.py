@@ -202,10 +202,18 @@ def book(tenant: str, appointment: Appointment, owner_name: str | None) -> None:
     try:
         with transactions.write() as tx:
             if seat:
+                # a seat only while nobody waits: a freed seat belongs to the head of the waitlist
                 actions = [model.taken.add(1)] + ([model.trials.add(1)] if model is SessionItem else [])
-                tx.update(target, actions=actions, condition=usable & (model.taken < model.capacity), label="full")
+                tx.update(
+                    target,
+                    actions=actions,
+                    condition=usable & (model.taken < model.capacity) & _nobody_waits(model),
+                    label="full",
+                )
             else:
-                tx.update(target, actions=[model.waitlist.add(1)], condition=usable, label="gone")
+                # a waitlist place only while there is no free seat to take (or others wait already)
+                queue = (model.taken >= model.capacity) | (model.waitlist > 0)
+                tx.update(target, actions=[model.waitlist.add(1)], condition=usable & queue, label="free")
             tx.save(booking, condition=BookingItem.PK.does_not_exist(), label="booked")
             if appointment.kind == "trial" and appointment.course_id:
                 marker = TrialMarkerItem(
@@ -222,7 +230,9 @@ def book(tenant: str, appointment: Appointment, owner_name: str | None) -> None:
         if "trial" in failed:
             raise ConflictError("This lead already has an active trial of this course.", code="ALREADY_BOOKED") from exc
         if "full" in failed:
-            raise ConflictError("No seats left.", code="SESSION_FULL") from exc
+            raise ConflictError("No seats left, or others are waiting for one.", code="SESSION_FULL") from exc
+        if "free" in failed:
+            raise SeatFree() from exc
         raise ConflictError("It was cancelled meanwhile.", code="NOT_BOOKABLE") from exc
 
 
@@ -252,42 +262,125 @@ def check_in_ops(
     return (booking, "conflict:ALREADY_CHECKED_IN:This learner is already booked or checked in here."), seat
 
 
-def cancel(tenant: str, appointment: Appointment, cancelled: Appointment) -> None:
-    """Cancels an appointment and gives back exactly what it held (a seat or a waitlist place)."""
+def cancel(
+    tenant: str,
+    appointment: Appointment,
+    cancelled: Appointment,
+    *,
+    waiting: int = 0,
+    promoted: Appointment | None = None,
+    note: tuple[str, str, str] | None = None,
+) -> None:
+    """Cancels an appointment and gives back exactly what it held, in ONE transaction.
+
+    A seat freed while others wait is not freed: it passes to `promoted` (the head of the
+    waitlist, read by the caller) in the same transaction, so `taken` stays and `waitlist`
+    drops by one. `waiting` is the number of waitlist places the caller saw; the condition
+    `waitlist = waiting` refuses the transaction (TransactionConflict `waitlist`) if anyone
+    joined or left the queue since, and the caller reads the queue again. Without a
+    promotion, a seat is given back only while nobody waits (or the session is cancelled).
+    Busy, nothing is written (TransactionBusy), so the very same cancellation can be sent
+    again. `note` = (user, message, at) tells the promoted lead's consultant, in the same write."""
     with transactions.write() as tx:
-        tx.save(appointment_item(tenant, cancelled), condition=AppointmentItem.status == appointment.status)
+        tx.save(
+            appointment_item(tenant, cancelled), condition=AppointmentItem.status == appointment.status, label="changed"
+        )
         if appointment.kind == "visit":
             return
         model, target = _target(tenant, appointment)
-        if appointment.status == "booked":
-            actions = [model.taken.add(-1)] + ([model.trials.add(-1)] if model is SessionItem else [])
-        else:
-            actions = [model.waitlist.add(-1)]
-        tx.update(target, actions=actions, condition=model.PK.exists())
         booking = BookingItem(target.PK, keys.booking_sk(appointment.lead_id))
-        tx.delete(booking, condition=BookingItem.appointment_id == appointment.id)
+        tx.delete(booking, condition=BookingItem.appointment_id == appointment.id, label="changed")
         if appointment.kind == "trial" and appointment.course_id:
             marker = TrialMarkerItem(
                 keys.lead_pk(tenant, appointment.lead_id), keys.trial_marker_sk(appointment.course_id)
             )
-            tx.delete(marker, condition=TrialMarkerItem.appointment_id == appointment.id)
+            tx.delete(marker, condition=TrialMarkerItem.appointment_id == appointment.id, label="changed")
+        if appointment.status != "booked":
+            tx.update(target, actions=[model.waitlist.add(-1)], condition=model.PK.exists(), label="changed")
+        elif promoted is not None:
+            # the seat passes straight to the head of the waitlist: taken and trials unchanged
+            _pass_seat(tx, tenant, model, target, waiting, promoted, note, actions=[model.waitlist.add(-1)])
+        else:
+            actions = [model.taken.add(-1)] + ([model.trials.add(-1)] if model is SessionItem else [])
+            gone = model.cancelled == True  # noqa: E712 - a cancelled session promotes nobody
+            tx.update(
+                target, actions=actions, condition=model.PK.exists() & (_nobody_waits(model) | gone), label="waitlist"
+            )
 
 
-def first_waitlisted(tenant: str, session_id: str | None, event_id: str | None) -> dict[str, Any] | None:
-    waiting = [b for b in bookings(tenant, session_id=session_id, event_id=event_id) if b["state"] == "waitlisted"]
-    return min(waiting, key=lambda b: (b["waited_at"] or "", b["appointment_id"])) if waiting else None
+class SeatFree(Exception):
+    """A waitlist place was refused because a seat is free: book the seat instead."""
 
 
-def promote(tenant: str, waiting: Appointment, promoted: Appointment) -> bool:
-    """Moves a waitlisted appointment into a free seat; False if the seat went meanwhile."""
-    model, target = _target(tenant, waiting)
+def _nobody_waits(model: Any) -> Any:
+    return (model.waitlist == 0) | model.waitlist.does_not_exist()
+
+
+def _pass_seat(
+    tx: transactions.Transaction,
+    tenant: str,
+    model: Any,
+    target: Any,
+    waiting: int,
+    promoted: Appointment,
+    note: tuple[str, str, str] | None,
+    *,
+    actions: list[Any],
+    condition: Any = None,
+) -> None:
+    """The head of the waitlist takes a seat: its booking and appointment become booked,
+    under the condition that the queue is exactly as the caller read it."""
+    live = model.PK.exists() & (model.cancelled == False) & (model.waitlist == waiting)  # noqa: E712
+    tx.update(target, actions=actions, condition=live if condition is None else live & condition, label="waitlist")
+    head = BookingItem(target.PK, keys.booking_sk(promoted.lead_id))
+    tx.update(
+        head,
+        actions=[BookingItem.state.set("booked")],
+        condition=(BookingItem.state == "waitlisted") & (BookingItem.appointment_id == promoted.id),
+        label="waitlist",
+    )
+    tx.save(appointment_item(tenant, promoted), condition=AppointmentItem.status == "waitlisted", label="waitlist")
+    if note:
+        user_id, message, at = note
+        tx.save(
+            NotificationItem(
+                keys.notifications_pk(tenant, user_id),
+                f"{at}#{promoted.id}",
+                id=f"promoted-{promoted.id}",
+                message=message,
+                lead_id=promoted.lead_id,
+                created_at=at,
+            ),
+            label="note",
+        )
+
+
+def waitlist(tenant: str, session_id: str | None, event_id: str | None) -> list[dict[str, Any]]:
+    """The waitlist places of a session or event, first come first (strongly consistent)."""
+    target = _target_pk(tenant, session_id, event_id)
+    found = BookingItem.query(target, BookingItem.SK.startswith(keys.BOOKING_PREFIX), consistent_read=True)
+    waiting = [values(b) for b in found if b.state == "waitlisted"]
+    return sorted(waiting, key=lambda b: (b["waited_at"] or "", b["appointment_id"]))
+
+
+def fill_seat(tenant: str, waiting: int, promoted: Appointment, note: tuple[str, str, str] | None) -> bool:
+    """Gives a free seat to the head of the waitlist (repairs a seat left free while someone
+    waits, e.g. after a capacity raise); False if the queue or the seats changed meanwhile."""
+    model, target = _target(tenant, promoted)
     actions = [model.taken.add(1), model.waitlist.add(-1)] + ([model.trials.add(1)] if model is SessionItem else [])
-    booking = BookingItem(target.PK, keys.booking_sk(waiting.lead_id))
     try:
         with transactions.write() as tx:
-            tx.update(target, actions=actions, condition=(model.taken < model.capacity) & (model.cancelled == False))  # noqa: E712
-            tx.update(booking, actions=[BookingItem.state.set("booked")], condition=BookingItem.state == "waitlisted")
-            tx.save(appointment_item(tenant, promoted), condition=AppointmentItem.status == "waitlisted")
+            _pass_seat(
+                tx,
+                tenant,
+                model,
+                target,
+                waiting,
+                promoted,
+                note,
+                actions=actions,
+                condition=model.taken < model.capacity,
+            )
     except transactions.TransactionConflict:
         return False
     return True

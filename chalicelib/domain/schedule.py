@@ -9,12 +9,13 @@ from zoneinfo import ZoneInfo
 from chalicelib.db import leads as leads_db
 from chalicelib.db import schedule as schedule_db
 from chalicelib.db import tenants as tenants_db
+from chalicelib.db import transactions
 from chalicelib.db.paging import Scope
 from chalicelib.domain import clock, ids, leads
 from chalicelib.domain.auth import Principal
 from chalicelib.domain.followups import school_time
 from chalicelib.domain.tenants import get_tenant
-from chalicelib.errors import ConflictError, ForbiddenError, NotFoundError, ValidationFailedError
+from chalicelib.errors import BusyError, ConflictError, ForbiddenError, NotFoundError, ValidationFailedError
 from chalicelib.schemas.common import Page
 from chalicelib.schemas.leads import Lead
 from chalicelib.schemas.schedule import (
@@ -156,7 +157,10 @@ def patch_session(principal: Principal, session_id: str, request: SessionPatchRe
     changes = request.model_dump(exclude_unset=True, exclude_none=True)
     if not changes:
         return _session_out(current)
-    return _session_out(schedule_db.update_session(principal.tenant, session_id, changes))
+    updated = schedule_db.update_session(principal.tenant, session_id, changes)
+    if "capacity" in changes and _fill_free_seats(principal.tenant, session_id, None):
+        updated = schedule_db.get_session(principal.tenant, session_id) or updated  # new seats went to the waitlist
+    return _session_out(updated)
 
 
 # --- events ------------------------------------------------------------------------
@@ -286,14 +290,25 @@ def book(
     if starts_at < now and not started_today:
         raise _invalid(field, "it is in the past")
     appointment = Appointment(**{**base, **extra}, at=starts_at)
-    try:
-        schedule_db.book(principal.tenant, appointment, lead.owner_name)
-    except ConflictError as exc:
-        if exc.code != "SESSION_FULL" or not request.waitlist:
-            raise
-        appointment = appointment.model_copy(update={"status": "waitlisted"})
-        schedule_db.book(principal.tenant, appointment, lead.owner_name)
-    return appointment
+    for _ in range(QUEUE_TRIES):  # a seat while nobody waits, else the waitlist; never a seat past a waiter
+        try:
+            schedule_db.book(principal.tenant, appointment, lead.owner_name)
+            return appointment
+        except ConflictError as exc:
+            if exc.code != "SESSION_FULL" or not request.waitlist:
+                raise
+        waitlisted = appointment.model_copy(update={"status": "waitlisted"})
+        try:
+            schedule_db.book(principal.tenant, waitlisted, lead.owner_name)
+        except schedule_db.SeatFree:
+            continue  # a seat came free (and nobody waits): take it
+        if int(target.get("taken") or 0) < int(target["capacity"]):
+            # a seat looked free while others waited: it goes to the head of the waitlist
+            _fill_free_seats(principal.tenant, waitlisted.session_id, waitlisted.event_id)
+            found = schedule_db.get_appointment(principal.tenant, lead.id, waitlisted.id)
+            return found or waitlisted
+        return waitlisted
+    raise BusyError()
 
 
 def _load(principal: Principal, appointment_id: str) -> Appointment:
@@ -306,33 +321,85 @@ def _load(principal: Principal, appointment_id: str) -> Appointment:
 
 
 def cancel(principal: Principal, appointment_id: str) -> Appointment | None:
-    """Cancels and releases the seat; the first on the waitlist takes it and their consultant is told."""
+    """Cancels and releases what the appointment held. A seat freed while others wait passes
+    to the head of the waitlist in the same transaction (their consultant is told); it is
+    never free for a newcomer. Sent again, it repairs what an earlier failure left: a seat
+    free while someone waits goes to the head of the waitlist. Returns the promoted one."""
     appointment = _load(principal, appointment_id)
-    if appointment.status == "cancelled":
-        return None
-    cancelled = appointment.model_copy(update={"status": "cancelled", "cancelled_at": clock.now()})
-    schedule_db.cancel(principal.tenant, appointment, cancelled)
-    if appointment.status == "booked" and appointment.kind != "visit":
-        return _promote_waitlist(principal.tenant, appointment)
-    return None
-
-
-def _promote_waitlist(tenant: str, freed: Appointment) -> Appointment | None:
-    for _ in range(5):  # another cancellation or booking may race us; a few tries settle it
-        first = schedule_db.first_waitlisted(tenant, freed.session_id, freed.event_id)
-        if first is None:
-            return None
-        waiting = schedule_db.get_appointment(tenant, first["lead_id"], first["appointment_id"])
-        if waiting is None or waiting.status != "waitlisted":
-            return None
-        promoted = waiting.model_copy(update={"status": "booked"})
-        if schedule_db.promote(tenant, waiting, promoted):
-            if promoted.owner_id:
-                now = clock.iso(clock.now())
-                message = f"{promoted.lead_name} 已从候补转为正式预约：{promoted.title}"
-                schedule_db.notify(tenant, promoted.owner_id, ids.new_id(), message, promoted.lead_id, now)
+    tenant = principal.tenant
+    for _ in range(QUEUE_TRIES):  # a booking or cancellation changing the queue meanwhile: read it again
+        if appointment.status == "cancelled":
+            return (
+                _fill_free_seats(tenant, appointment.session_id, appointment.event_id)
+                if appointment.kind != "visit"
+                else None
+            )
+        cancelled = appointment.model_copy(update={"status": "cancelled", "cancelled_at": clock.now()})
+        waiting, promoted = 0, None
+        if (
+            appointment.status == "booked"
+            and appointment.kind != "visit"
+            and not _target_cancelled(tenant, appointment)
+        ):
+            queue = schedule_db.waitlist(tenant, appointment.session_id, appointment.event_id)
+            waiting = len(queue)
+            promoted = _head(tenant, queue)
+        try:
+            schedule_db.cancel(
+                tenant, appointment, cancelled, waiting=waiting, promoted=promoted, note=_promotion_note(promoted)
+            )
             return promoted
-    return None
+        except transactions.TransactionConflict:
+            appointment = _load(principal, appointment_id)  # cancelled by someone else, or the queue moved
+    raise BusyError()
+
+
+QUEUE_TRIES = 6
+
+
+def _target_cancelled(tenant: str, appointment: Appointment) -> bool:
+    if appointment.session_id:
+        target = schedule_db.get_session(tenant, appointment.session_id)
+    else:
+        target = schedule_db.get_event(tenant, appointment.event_id)
+    return target is None or bool(target.get("cancelled"))
+
+
+def _head(tenant: str, queue: list[dict[str, Any]]) -> Appointment | None:
+    """The head of the waitlist as its booked appointment would be."""
+    if not queue:
+        return None
+    first = queue[0]
+    waiting = schedule_db.get_appointment(tenant, first["lead_id"], first["appointment_id"])
+    if waiting is None:
+        return None  # the transaction's conditions refuse this; the caller reads again
+    return waiting.model_copy(update={"status": "booked"})
+
+
+def _promotion_note(promoted: Appointment | None) -> tuple[str, str, str] | None:
+    if promoted is None or not promoted.owner_id:
+        return None
+    message = f"{promoted.lead_name} 已从候补转为正式预约：{promoted.title}"
+    return promoted.owner_id, message, clock.iso(clock.now())
+
+
+def _fill_free_seats(tenant: str, session_id: str | None, event_id: str | None) -> Appointment | None:
+    """While the session or event has a free seat and someone waits, the head of the
+    waitlist takes it (a repair: the rules above never leave that state behind)."""
+    promoted = None
+    for _ in range(QUEUE_TRIES):
+        target = schedule_db.get_session(tenant, session_id) if session_id else schedule_db.get_event(tenant, event_id)
+        if target is None or target.get("cancelled"):
+            return promoted
+        if int(target.get("taken") or 0) >= int(target["capacity"]) or not int(target.get("waitlist") or 0):
+            return promoted
+        queue = schedule_db.waitlist(tenant, session_id, event_id)
+        head = _head(tenant, queue)
+        if head is None:
+            return promoted
+        if schedule_db.fill_seat(tenant, len(queue), head, _promotion_note(head)):
+            promoted = head
+    return promoted
 
 
 def mark_attendance(principal: Principal, appointment_id: str, request: AppointmentPatchRequest) -> Appointment:
