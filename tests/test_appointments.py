@@ -145,15 +145,25 @@ def test_a_cancellation_promotes_the_first_waitlisted_and_tells_their_consultant
     assert any("C" in n["message"] and "候补" in n["message"] for n in notes)
 
 
+def _starts(session):
+    return datetime.fromisoformat(session["starts_at"].replace("Z", "+00:00"))
+
+
+def _again(centre, who):
+    """`who` signed in again (under a frozen clock: a token of that time)."""
+    return centre.sign_in(who.user["username"], who.password)
+
+
 def test_attendance_arrived_or_no_show(centre):
     lead = _lead(centre)
     appointment = _trial(centre.alice, lead, centre.sessions[0]["id"]).json_body
-    no_show = centre.alice.patch(f"/appointments/{appointment['id']}", {"attendance": "no_show"})
+    with clock.frozen(_starts(centre.sessions[0]) + timedelta(minutes=20)):  # the class began without them
+        no_show = _again(centre, centre.alice).patch(f"/appointments/{appointment['id']}", {"attendance": "no_show"})
     assert no_show.json_body["attendance"] == "no_show"
     # a no-show may book another trial of the course
     assert _trial(centre.alice, lead, centre.sessions[1]["id"]).status_code == 201
     visit = centre.alice.post(
-        f"/leads/{lead['id']}/appointments", {"kind": "visit", "at": (clock.now() + timedelta(hours=1)).isoformat()}
+        f"/leads/{lead['id']}/appointments", {"kind": "visit", "at": (clock.now() + timedelta(minutes=30)).isoformat()}
     ).json_body
     arrived = centre.alice.patch(f"/appointments/{visit['id']}", {"attendance": "arrived"}).json_body
     assert arrived["attendance"] == "arrived" and arrived["arrived_at"]
@@ -191,9 +201,10 @@ def test_events_capacity_and_the_sign_in_sheet(centre):
 
 def test_a_walk_in_records_contact_visit_and_trial_in_one_call(centre):
     lead = _lead(centre, "路过的")
-    response = centre.alice.post(
-        f"/leads/{lead['id']}/walk-ins", {"content": "路过进来咨询", "trial_session_id": centre.sessions[0]["id"]}
-    )
+    with clock.frozen(_starts(centre.sessions[0]) - timedelta(minutes=5)):  # the class is about to begin
+        response = _again(centre, centre.alice).post(
+            f"/leads/{lead['id']}/walk-ins", {"content": "路过进来咨询", "trial_session_id": centre.sessions[0]["id"]}
+        )
     assert response.status_code == 201, response.body
     result = response.json_body
     assert result["visit"]["attendance"] == "arrived" and result["trial"]["attendance"] == "arrived"
@@ -227,6 +238,56 @@ def test_front_desk_marks_arrival_and_a_teacher_may_not_yet(centre):
     teacher = centre.staff("teacher")
     lead = _lead(centre)
     appointment = _trial(centre.alice, lead, centre.sessions[0]["id"]).json_body
-    assert teacher.patch(f"/appointments/{appointment['id']}", {"attendance": "arrived"}).status_code == 403
-    arrived = frontdesk.patch(f"/appointments/{appointment['id']}", {"attendance": "arrived"})
+    with clock.frozen(_starts(centre.sessions[0]) - timedelta(minutes=10)):
+        teacher, frontdesk = _again(centre, teacher), _again(centre, frontdesk)
+        assert teacher.patch(f"/appointments/{appointment['id']}", {"attendance": "arrived"}).status_code == 403
+        arrived = frontdesk.patch(f"/appointments/{appointment['id']}", {"attendance": "arrived"})
     assert arrived.status_code == 200 and arrived.json_body["attendance"] == "arrived"
+
+
+def _mark(centre, who, appointment, attendance, at):
+    with clock.frozen(at):
+        return _again(centre, who).patch(f"/appointments/{appointment['id']}", {"attendance": attendance})
+
+
+def test_tomorrows_trial_cannot_be_marked_today(centre):
+    lead = _lead(centre)
+    session = centre.sessions[0]  # Monday 10:00 in Shanghai
+    appointment = _trial(centre.alice, lead, session["id"]).json_body
+    the_day_before = _starts(session) - timedelta(days=1)
+    for attendance in ("arrived", "no_show"):
+        refused = _mark(centre, centre.alice, appointment, attendance, the_day_before)
+        assert refused.status_code == 409, refused.body
+        error = refused.json_body["error"]
+        assert error["code"] == "ATTENDANCE_NOT_OPEN"
+        assert error["details"][0]["opens_at"] == f"{centre.monday.isoformat()}T09:00+08:00"  # school time
+        assert "09:00" in error["message"]
+    listed = centre.alice.get(f"/leads/{lead['id']}").json_body["appointments"][0]
+    assert listed.get("attendance") is None and listed.get("arrived_at") is None  # nothing was written
+
+
+def test_attendance_opens_an_hour_before_the_start_or_as_the_school_sets(centre):
+    session = centre.sessions[0]
+    first, second = (_trial(centre.alice, _lead(centre, n), session["id"]).json_body for n in "甲乙")
+    half_an_hour_before = _starts(session) - timedelta(minutes=30)
+    assert _mark(centre, centre.alice, first, "arrived", half_an_hour_before).status_code == 200  # default 60
+    bounds = [centre.admin.patch("/settings/leads", {"attendance_opens_minutes_before": v}) for v in (-1, 1441)]
+    assert [b.json_body["error"]["details"][0]["field"] for b in bounds] == ["attendance_opens_minutes_before"] * 2
+    settings = centre.admin.patch("/settings/leads", {"attendance_opens_minutes_before": 10}).json_body
+    assert settings["attendance_opens_minutes_before"] == 10
+    refused = _mark(centre, centre.alice, second, "arrived", half_an_hour_before)
+    assert refused.status_code == 409 and refused.json_body["error"]["details"][0]["opens_at"].endswith("T09:50+08:00")
+    assert _mark(centre, centre.alice, second, "arrived", _starts(session) - timedelta(minutes=5)).status_code == 200
+
+
+def test_a_walk_in_for_a_class_that_has_not_opened_is_refused_and_writes_nothing(centre):
+    lead = _lead(centre, "太早的")
+    response = centre.alice.post(
+        f"/leads/{lead['id']}/walk-ins", {"content": "想试听下周的课", "trial_session_id": centre.sessions[0]["id"]}
+    )
+    assert response.status_code == 409, response.body
+    assert response.json_body["error"]["details"][0]["field"] == "trial_session_id"
+    detail = centre.alice.get(f"/leads/{lead['id']}").json_body
+    assert detail["appointments"] == [] and detail["follow_ups"] == []
+    seats = centre.alice.get(f"/sessions?date={centre.monday.isoformat()}").json_body["items"][0]
+    assert seats["trials"] == 0

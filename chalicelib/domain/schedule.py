@@ -11,7 +11,7 @@ from chalicelib.db import schedule as schedule_db
 from chalicelib.db import tenants as tenants_db
 from chalicelib.db import transactions
 from chalicelib.db.paging import Scope
-from chalicelib.domain import clock, ids, leads
+from chalicelib.domain import attendance, clock, ids, leads
 from chalicelib.domain.auth import Principal
 from chalicelib.domain.followups import school_time
 from chalicelib.domain.tenants import get_tenant
@@ -408,6 +408,7 @@ def mark_attendance(principal: Principal, appointment_id: str, request: Appointm
     appointment = _load(principal, appointment_id)
     if appointment.status != "booked":
         raise ConflictError("Only a booked appointment can be marked.", code="NOT_BOOKED")
+    attendance.check_open(principal.tenant, appointment.at)  # 409 ATTENDANCE_NOT_OPEN before the window
     arrived_at = None
     if request.attendance == "arrived":
         arrived_at = school_time(request.arrived_at, get_tenant(principal.tenant).timezone) or clock.now()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from chalicelib.db import schedule as schedule_db
+from chalicelib.domain import attendance, followups, leads, schedule
 from chalicelib.domain import config as tenant_config
-from chalicelib.domain import followups, leads, schedule
 from chalicelib.domain.auth import Principal
 from chalicelib.errors import ValidationFailedError
 from chalicelib.schemas.followups import FollowUpCreateRequest
@@ -27,6 +30,11 @@ def record(principal: Principal, lead_id: str, request: WalkInRequest) -> WalkIn
         method=VISIT_METHOD, content=request.content, next_follow_up_at=request.next_follow_up_at
     )
     followups.check_next(principal, follow_up_request)
+    if request.trial_session_id:  # sat in a class now: one that has not opened yet is refused before any write
+        session = schedule_db.get_session(principal.tenant, request.trial_session_id)
+        if session is not None:
+            starts_at = datetime.fromisoformat(session["starts_at"].replace("Z", "+00:00"))
+            attendance.check_open(principal.tenant, starts_at, field="trial_session_id")
     trial = None
     if request.trial_session_id:
         trial = schedule.book(
