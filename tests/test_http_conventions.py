@@ -82,3 +82,43 @@ def test_an_id_in_the_path_too_long_for_any_key_is_a_400_naming_it(school):
     _enveloped(response, 400, "VALIDATION_FAILED")
     assert response.json_body["error"]["details"][0]["field"] == "template_id"
     assert school.admin.get("/templates/" + "x" * 40).status_code == 404
+
+
+def test_an_unknown_query_parameter_is_a_400_naming_it_like_an_unknown_body_field(school):
+    manager = school.staff("manager")
+    body_extra = school.admin.post("/campuses", {"name": "静安校区", "nom": "x"})
+    _enveloped(body_extra, 400, "VALIDATION_FAILED")
+    expected = {k: v for k, v in body_extra.json_body["error"]["details"][0].items() if k != "field"}
+    for session, path, name in (
+        (manager, "/leads?colour=red", "colour"),  # a list route
+        (manager, "/reports/funnel?form=html", "form"),  # a report
+        (manager, "/dashboard/today?day=2032-06-02", "day"),  # the dashboard, with its own ?date=
+        (manager, "/announcements?page=2", "page"),  # a route that takes no parameter at all
+        (manager, "/me?晚上=1", "晚上"),
+        (school.admin, "/settings/security?verbose=1", "verbose"),
+    ):
+        response = session.get(path)
+        _enveloped(response, 400, "VALIDATION_FAILED")
+        detail = response.json_body["error"]["details"][0]
+        assert detail == {"field": name, **expected}, (path, detail)
+        assert name in response.json_body["error"]["message"]
+    # what a route declares is taken as before
+    from datetime import timedelta
+
+    from chalicelib.domain import clock
+
+    tomorrow = (clock.now() + timedelta(days=1)).date().isoformat()  # today or tomorrow in school time
+    assert manager.get(f"/dashboard/today?date={tomorrow}").status_code == 200
+    assert manager.get("/leads?limit=2").status_code == 200
+
+
+def test_a_query_parameter_given_twice_is_a_400_naming_it_not_the_last_one_silently(school):
+    response = school.staff("manager").get("/leads?limit=2&limit=100")
+    _enveloped(response, 400, "VALIDATION_FAILED")
+    assert response.json_body["error"]["details"][0]["field"] == "limit"
+
+
+def test_a_public_route_refuses_an_unknown_query_parameter_too(school):
+    response = school.client.http.get("/openapi.json?v=2")
+    _enveloped(response, 400, "VALIDATION_FAILED")
+    assert response.json_body["error"]["details"][0]["field"] == "v"

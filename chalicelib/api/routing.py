@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chalice import Blueprint, CORSConfig, Response
-from pydantic import BaseModel, ValidationError
+from pydantic import AliasChoices, BaseModel, ValidationError
 
 from chalicelib.domain import audit, auth, roles
 from chalicelib.domain.auth import Principal
 from chalicelib.errors import BusyError, CrmError, ForbiddenError, ThrottledError, ValidationFailedError, busy_cause
 from chalicelib.observability import logger
-from chalicelib.schemas.common import INPUT, control_character
+from chalicelib.schemas.common import INPUT, StrictModel, control_character
 from chalicelib.schemas.users import Role
 
 JSON = "application/json"
@@ -152,9 +152,43 @@ def _parse_body(raw: bytes | None, model: type[BaseModel]) -> BaseModel:
         raise validation_error(exc, "body") from exc
 
 
-def _parse_query(params: dict[str, str] | None, model: type[BaseModel]) -> BaseModel:
+class NoQuery(StrictModel):
+    """What a route that declares no query model accepts: no parameter at all."""
+
+
+def accepted_parameters(model: type[BaseModel]) -> frozenset[str]:
+    """The query parameters a model takes: each field's alias (`from`), else its name."""
+    names: set[str] = set()
+    for name, info in model.model_fields.items():
+        alias = info.validation_alias
+        if isinstance(alias, AliasChoices):
+            names.update(a for a in alias.choices if isinstance(a, str))
+        elif isinstance(alias, str):
+            names.add(alias)
+        else:
+            names.add(info.alias or name)
+        if model.model_config.get("populate_by_name"):
+            names.add(name)
+    return frozenset(names)
+
+
+def _refused(name: str, message: str, kind: str) -> ValidationFailedError:
+    detail = {"field": name[:100], "message": message, "type": kind}
+    return ValidationFailedError(f"Invalid query: {name[:100]}: {message}", details=[detail])
+
+
+def _parse_query(params: Any, model: type[BaseModel]) -> BaseModel:
+    """The query string through the route's declared model, the one truth of what it takes:
+    an unknown parameter is refused as an unknown body field is (extra_forbidden, naming
+    it), and so is one given twice (the model would see only the last)."""
+    params = params or {}
+    for name in params:
+        if name not in accepted_parameters(model):
+            raise _refused(name, "Extra inputs are not permitted", "extra_forbidden")
+        if len(params.getlist(name) if hasattr(params, "getlist") else [params[name]]) > 1:
+            raise _refused(name, "given more than once; send it once", "duplicate_parameter")
     try:
-        return model.model_validate(dict(params or {}), context=INPUT)
+        return model.model_validate(dict(params), context=INPUT)
     except ValidationError as exc:
         raise validation_error(exc, "query") from exc
 
@@ -237,7 +271,9 @@ def endpoint(
                     principal=principal,
                     params=params,
                     body=_parse_body(request.raw_body, body) if body else None,
-                    query=_parse_query(request.query_params, query) if query else None,
+                    query=_parse_query(request.query_params, query or NoQuery)
+                    if query or request.query_params
+                    else None,  # no model: any parameter is refused
                     source_ip=identity.get("sourceIp"),
                     user_agent=headers.get("user-agent"),
                     headers=headers,
