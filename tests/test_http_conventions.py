@@ -122,3 +122,14 @@ def test_a_public_route_refuses_an_unknown_query_parameter_too(school):
     response = school.client.http.get("/openapi.json?v=2")
     _enveloped(response, 400, "VALIDATION_FAILED")
     assert response.json_body["error"]["details"][0]["field"] == "v"
+
+
+def test_every_route_documents_exactly_the_query_parameters_it_takes(school):
+    from chalicelib.api.routing import REGISTRY, accepted_parameters
+
+    document = school.client.http.get("/openapi.json").json_body
+    for spec in REGISTRY:
+        operation = document["paths"][spec.path][spec.method.lower()]
+        documented = {p["name"] for p in operation.get("parameters", []) if p["in"] == "query"}
+        taken = set(accepted_parameters(spec.query)) if spec.query else set()
+        assert documented == taken, (spec.method, spec.path)
