@@ -4,8 +4,8 @@ Each entry of a school's `statuses` list says `contact`: `all`, `transactional` 
 (default `all`; the built-in `blacklist`, 黑名单, `none`). A message is one of two kinds:
 
 - marketing: a `marketing` send, and the birthday and holiday greetings;
-- transactional: a `notice` send, appointment reminders and card alerts (about the
-  learner's own appointments and card).
+- transactional: a `notice` send, appointment and cohort reminders and card alerts (about
+  the learner's own appointments, programmes and card).
 
 A lead whose status says `all` gets both, `transactional` only the transactional kind,
 `none` nothing. A guardian's own opt-out (`sms_opt_out`, `email_opt_out`) stops every
