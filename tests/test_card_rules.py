@@ -3,13 +3,15 @@ money state following from its figures."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import uuid
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 import pytest
 
 from chalicelib.db import cards as cards_db
-from chalicelib.domain import contracts
+from chalicelib.domain import contracts, wallets
 from tests.test_cards import _balances, _card, _contract, _move, school_today
 from tests.test_leads import lead_body
 
@@ -232,3 +234,51 @@ def test_paying_and_refunding_step_by_step_keeps_status_and_balance_due_right(sc
     _refused(too_much, 409, "REFUND_TOO_LARGE")
     detail = finance.get(path).json_body
     assert (detail["paid"], detail["refunded"], detail["unallocated_credits"]) == ("900.00", "900.00", "0.00")
+
+
+def test_racing_payments_and_refunds_under_busy_transactions_keep_every_figure_and_state_right(school):
+    """Cashiers paying and refunding one contract at once, while DynamoDB cancels some of
+    their transactions: nothing paid twice or lost, no refund beyond what is kept, and the
+    state and balance due shown are those of the figures stored."""
+    from chalicelib.domain.auth import authenticate
+    from chalicelib.errors import ConflictError
+    from chalicelib.schemas.cards import PaymentRequest, RefundRequest
+    from tests.test_busy import dynamodb_busy
+
+    alice, finance = school.staff("consultant"), school.staff("finance")
+    lead = alice.post("/leads", lead_body(name="赵六")).json_body
+    contract = _contract(alice, [lead["id"]], credits="10", price="1000.00")
+    cashier = authenticate(f"Bearer {finance.token}")
+    jobs = [("pay", Decimal(100))] * 12 + [("refund", Decimal(50))] * 6
+
+    def run(job):
+        kind, amount = job
+        try:
+            if kind == "pay":
+                result = contracts.pay(cashier, contract["id"], PaymentRequest(amount=amount, method="cash"), None)
+            else:
+                request = RefundRequest(amount=amount, reason="退一点", credits=Decimal(0))
+                result = contracts.refund(cashier, contract["id"], request, None)
+        except ConflictError as exc:
+            return exc.code, None
+        shown = result.contract
+        figures = contracts.Figures(*(wallets.units(v) for v in (shown.net_price, shown.paid, shown.refunded)))
+        return "ok", (shown.status == contracts.money_state(figures), shown.balance_due == wallets.decimal(figures.due))
+
+    with dynamodb_busy(times=6), concurrent.futures.ThreadPoolExecutor(max_workers=6) as pool:
+        outcomes = list(pool.map(run, jobs))
+    detail = finance.get(f"/contracts/{contract['id']}").json_body
+    paid = sum(Decimal(p["amount"]) for p in detail["payments"] if p["kind"] == "payment")
+    refunded = sum(Decimal(p["amount"]) for p in detail["payments"] if p["kind"] == "refund")
+    done = [o for o in outcomes if o[0] == "ok"]
+    violations = [o for o in done if o[1] != (True, True)]
+    violations += [o for o in outcomes if o[0] not in ("ok", "OVERPAYMENT", "REFUND_TOO_LARGE", "EDIT_CONFLICT")]
+    if (Decimal(detail["paid"]), Decimal(detail["refunded"])) != (paid, refunded) or not refunded <= paid <= 1000:
+        violations.append(("figures", detail["paid"], detail["refunded"], paid, refunded))
+    net_kept = paid - refunded
+    expected = contracts.money_state(contracts.Figures(100000, wallets.units(paid), wallets.units(refunded)))
+    if (detail["status"], Decimal(detail["balance_due"])) != (expected, max(Decimal(0), 1000 - paid)):
+        violations.append(("state", detail["status"], detail["balance_due"]))
+    print(f"{len(jobs)} racing payments/refunds, {len(done)} written, kept {net_kept}, violations {len(violations)}")
+    assert violations == []
+    assert len(done) == len(detail["payments"])  # every answer written once, nothing written unanswered

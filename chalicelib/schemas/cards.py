@@ -280,7 +280,11 @@ class MovementRequest(StrictModel):
     event_id: ID | None = Field(default=None, description="event_fee: the paid event")
     pay_with: Literal["credits", "cash"] | None = Field(default=None, description="event_fee: which wallet pays")
     method: PAYMENT_METHODS | None = Field(default=None, description="top_up: how the money came in")
-    lead_id: ID | None = Field(default=None, description="The learner using the card (default: its holder)")
+    lead_id: ID | None = Field(
+        default=None,
+        description="The learner using the card (default: its holder): its holder, or on a primary card the learner"
+        " of one of its shared sub-cards; anyone else is 400 LEARNER_NOT_ON_CARD, an unknown lead 404",
+    )
 
     @model_validator(mode="after")
     def _fields(self) -> MovementRequest:
