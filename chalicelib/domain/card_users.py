@@ -21,6 +21,7 @@ def card_user(tenant: str, card: dict[str, Any], lead_id: str) -> dict[str, Any]
         return None
     theirs = [sub_id for sub_id, holder in (card.get("sub_cards") or {}).items() if holder == lead_id]
     shared = [sub for sub in cards_db.batch_cards(tenant, theirs) if sub.get("shared")] if theirs else []
+    shared.sort(key=lambda sub: (sub["status"] != "active", sub["id"]))  # an active one first, if several
     return shared[0] if shared else None
 
 
