@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -194,44 +195,143 @@ def test_the_template_has_the_columns_an_example_and_the_schools_choices(school,
     assert result["counts"]["imported"] == 1, result
 
 
-def test_a_large_file_waits_for_the_job_which_survives_a_crash(school, monkeypatch):
-    manager = school.staff("manager")
-    monkeypatch.setattr(imports_domain, "INLINE_ROWS", 5)
-    rows = [[f"学员{i}", None, None, "家长", f"1390000{i:04d}", None, None] for i in range(100)]
-    queued = _upload(manager, _xlsx(rows=rows))
-    assert queued.status_code == 201
-    assert queued.json_body["status"] == "queued" and queued.json_body["rows"] == 100
+class MovingClock:
+    """The one clock, moved on by the test (as work takes time) instead of sleeping."""
 
-    # the first run dies after writing two of its transactions
+    def __init__(self, monkeypatch):
+        self.at = datetime.now(UTC).replace(microsecond=0)
+        monkeypatch.setattr(clock, "now", lambda: self.at)
+
+    def move(self, seconds: float) -> None:
+        self.at += timedelta(seconds=seconds)
+
+
+def _queued(manager, monkeypatch, rows: int = 100) -> str:
+    """A file too large for its upload request, waiting for the job; its id."""
+    monkeypatch.setattr(imports_domain, "INLINE_ROWS", 5)
+    data = [[f"学员{i}", None, None, "家长", f"1390000{i:04d}", None, None] for i in range(rows)]
+    queued = _upload(manager, _xlsx(rows=data))
+    assert queued.status_code == 201
+    assert queued.json_body["status"] == "queued" and queued.json_body["rows"] == rows
+    return queued.json_body["id"]
+
+
+def _each_row_once(manager, import_id: str, rows: int = 100) -> dict:
+    """The import is done with every row imported once, none twice, and the uploader was
+    told once; its record."""
+    done = manager.get(f"/leads/imports/{import_id}").json_body
+    assert done["status"] == "done", done
+    assert done["counts"]["imported"] == rows and done["counts"]["rejected"] == 0, done
+    assert done["error_sheet"] is None
+    page = manager.get("/leads?scope=pool&limit=100").json_body
+    names = [lead["name"] for lead in page["items"]]
+    while page["next_cursor"]:
+        page = manager.get(f"/leads?scope=pool&limit=100&cursor={page['next_cursor']}").json_body
+        names += [lead["name"] for lead in page["items"]]
+    assert sorted(names) == sorted(f"学员{i}" for i in range(rows))  # every row once, none twice
+    notes = [n["message"] for n in manager.get("/notifications").json_body["items"]]
+    assert sum(f"{rows} imported" in n for n in notes) == 1, notes
+    return done
+
+
+WAITING = {"job": "lead_imports", "imports": 0, "not_done": 1, "broken": 0}  # an import another run holds
+
+
+def test_a_crashed_import_is_taken_over_between_one_and_two_minutes_after_the_crash(school, monkeypatch):
+    manager = school.staff("manager")
+    now = MovingClock(monkeypatch)
+    import_id = _queued(manager, monkeypatch)
+
+    # the first run works (25 s a transaction: its heartbeat renews the lease before each
+    # one), then is killed as its third transaction starts, after writing two: nothing
+    # more of it runs
     from chalicelib.db import leads as leads_db
 
     real, calls = leads_db.create_many, []
 
     def dies_on_the_third(*args, **kwargs):
         calls.append(1)
-        if len(calls) == 3:
+        if len(calls) >= 3:
             raise RuntimeError("the Lambda ran out of time")
+        now.move(25)
         return real(*args, **kwargs)
 
     monkeypatch.setattr(imports_domain, "WRITERS", 1)
     monkeypatch.setattr(leads_db, "create_many", dies_on_the_third)
     assert jobs.run("lead_imports", tenant=school.slug)["broken"] == 1
     monkeypatch.setattr(leads_db, "create_many", real)
-    assert manager.get(f"/leads/imports/{queued.json_body['id']}").json_body["status"] == "running"
-    # a run inside the lease leaves it alone; one after the lease takes it up again
-    assert jobs.run("lead_imports", tenant=school.slug)["imports"] == 0
-    with clock.frozen(datetime.now(UTC) + timedelta(minutes=16)):
-        assert jobs.run("lead_imports", tenant=school.slug)["imports"] == 1
-    done = manager.get(f"/leads/imports/{queued.json_body['id']}").json_body
-    assert done["status"] == "done", done and done["counts"]["imported"] == 100 and done["counts"]["rejected"] == 0
-    assert done["error_sheet"] is None
-    names = set()
-    page = manager.get("/leads?scope=pool&limit=100").json_body
-    names.update(lead["name"] for lead in page["items"])
-    assert len(page["items"]) == 100 and len(names) == 100  # every row once, none twice
-    notes = [n["message"] for n in manager.get("/notifications").json_body["items"]]
-    assert any("100 imported" in n for n in notes)
-    assert manager.get("/leads/imports").json_body["items"][0]["id"] == done["id"]
+    assert manager.get(f"/leads/imports/{import_id}").json_body["status"] == "running"
+    crashed = now.at  # 50 s after the run began, its last heartbeat
+    # within a minute of its last heartbeat (later than a minute after it began), the dead
+    # run still holds the import
+    for seconds in (0, 30, 59):
+        now.at = crashed + timedelta(seconds=seconds)
+        assert jobs.run("lead_imports", tenant=school.slug) == WAITING
+    # the next minute's job takes it over and writes the rest: no row lost, none twice
+    now.at = crashed + timedelta(seconds=60 + 30)
+    assert jobs.run("lead_imports", tenant=school.slug)["imports"] == 1
+    _each_row_once(manager, import_id)
+    assert manager.get("/leads/imports").json_body["items"][0]["id"] == import_id
+
+
+def test_a_slow_live_import_keeps_its_lease_for_as_long_as_it_writes(school, monkeypatch):
+    manager = school.staff("manager")
+    now = MovingClock(monkeypatch)
+    import_id = _queued(manager, monkeypatch)
+    from chalicelib.db import imports as imports_db
+    from chalicelib.db import leads as leads_db
+
+    # small transactions (3 rows each, 34 of them), each taking 40 s: 22 minutes in all,
+    # longer than the lease (and than any lease a run could be given at the start)
+    monkeypatch.setattr(imports_domain, "MAX_ITEMS", 10)
+    monkeypatch.setattr(imports_domain, "WRITERS", 1)
+    real, takers = leads_db.create_many, []
+
+    def slow(*args, **kwargs):
+        done = real(*args, **kwargs)
+        now.move(40)
+        takers.append(jobs.run("lead_imports", tenant=school.slug))  # the next minute's job, meanwhile
+        return done
+
+    monkeypatch.setattr(leads_db, "create_many", slow)
+    assert jobs.run("lead_imports", tenant=school.slug)["imports"] == 1
+    monkeypatch.setattr(leads_db, "create_many", real)
+    print(f"{len(takers)} jobs in {len(takers) * 40 // 60} minutes tried to take a live import: {takers[-1]}")
+    assert len(takers) >= 30 and all(taker == WAITING for taker in takers), takers
+    _each_row_once(manager, import_id)
+    assert imports_db.get(school.slug, import_id)["attempts"] == 1  # one run did it all
+
+
+def test_a_run_whose_lease_was_taken_over_stops_without_writing_or_reporting(school, monkeypatch):
+    manager = school.staff("manager")
+    now = MovingClock(monkeypatch)
+    import_id = _queued(manager, monkeypatch)
+    from chalicelib.db import imports as imports_db
+    from chalicelib.db import leads as leads_db
+
+    monkeypatch.setattr(imports_domain, "WRITERS", 1)
+    real, first_run, first_run_writes, taken_over = leads_db.create_many, [], [], []
+
+    def stalls_after_its_first_transaction(*args, **kwargs):
+        first_run.append(first_run[0] if first_run else threading.current_thread())  # its one writer
+        if threading.current_thread() is not first_run[0]:  # the run that took over writes freely
+            return real(*args, **kwargs)
+        first_run_writes.append(1)
+        if len(first_run_writes) > 1:
+            raise AssertionError("the first run wrote after its lease was taken over")
+        done = real(*args, **kwargs)
+        now.move(61)  # the first run stalls for a minute (a long pause, a network stall) ...
+        taken_over.append(jobs.run("lead_imports", tenant=school.slug))  # ... and the job takes over
+        return done
+
+    monkeypatch.setattr(leads_db, "create_many", stalls_after_its_first_transaction)
+    first = jobs.run("lead_imports", tenant=school.slug)
+    assert taken_over == [{"job": "lead_imports", "imports": 1, "not_done": 0, "broken": 0}]
+    # the first run woke up, found its lease taken at its next heartbeat, and stopped:
+    # no second transaction, no second result, no second message
+    assert first == WAITING and len(first_run_writes) == 1
+    _each_row_once(manager, import_id)
+    assert imports_db.get(school.slug, import_id)["attempts"] == 2
 
 
 def test_an_owner_at_their_cap_gets_no_more_and_the_rows_say_why(school):
@@ -258,9 +358,9 @@ def test_an_import_that_keeps_breaking_is_given_up_and_the_uploader_told(school,
     monkeypatch.setattr(leads_db, "create_many", always_breaks)
     now = datetime.now(UTC)
     for attempt in range(3):  # each run after the last one's lease
-        with clock.frozen(now + timedelta(minutes=16 * attempt)):
+        with clock.frozen(now + timedelta(minutes=2 * attempt)):
             assert jobs.run("lead_imports", tenant=school.slug)["broken"] == 1
-    with clock.frozen(now + timedelta(minutes=16 * 3)):
+    with clock.frozen(now + timedelta(minutes=2 * 3)):
         assert jobs.run("lead_imports", tenant=school.slug) == {
             "job": "lead_imports",
             "imports": 0,
@@ -272,7 +372,7 @@ def test_an_import_that_keeps_breaking_is_given_up_and_the_uploader_told(school,
     notes = [n["message"] for n in manager.get("/notifications").json_body["items"]]
     assert any(n.startswith("leads.xlsx: 导入失败 Import failed: Gave up after 3 attempts") for n in notes), notes
     # off the queue: later runs do not see it
-    with clock.frozen(now + timedelta(minutes=16 * 4)):
+    with clock.frozen(now + timedelta(minutes=2 * 4)):
         assert jobs.run("lead_imports", tenant=school.slug)["not_done"] == 0
 
 

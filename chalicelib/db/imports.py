@@ -51,21 +51,10 @@ def waiting() -> Iterator[tuple[str, str]]:
         yield tenant, item.id
 
 
-def claim(tenant: str, import_id: str, now: str, lease_until: str) -> bool:
-    """Takes the import for one run: it must be queued, or running with its lease passed
-    (a run that died). Two overlapping runs cannot both take it."""
-    item = _item(tenant, import_id)
+def _conditional(tenant: str, import_id: str, actions: list, condition) -> bool:
+    """The update if its condition holds; False if it does not."""
     try:
-        item.update(
-            actions=[
-                ImportItem.status.set("running"),
-                ImportItem.started_at.set(now),
-                ImportItem.lease_until.set(lease_until),
-                ImportItem.attempts.add(1),
-            ],
-            condition=(ImportItem.status == "queued")
-            | ((ImportItem.status == "running") & (ImportItem.lease_until < now)),
-        )
+        _item(tenant, import_id).update(actions=actions, condition=condition)
     except UpdateError as exc:
         if transactions.condition_failed(exc):
             return False
@@ -73,12 +62,40 @@ def claim(tenant: str, import_id: str, now: str, lease_until: str) -> bool:
     return True
 
 
-def finish(tenant: str, import_id: str, *, status: str, at: str, result: dict | None, error: str | None) -> None:
-    """Done (or failed): the result kept, the import off the DUE index."""
+def _held_by(owner: str):
+    return (ImportItem.status == "running") & (ImportItem.lease_owner == owner)
+
+
+def claim(tenant: str, import_id: str, now: str, lease_until: str, owner: str) -> bool:
+    """Takes the import for one run (`owner`, a token of that run): it must be queued, or
+    running with its lease passed (a run that died). Two overlapping runs cannot both take it."""
+    actions = [
+        ImportItem.status.set("running"),
+        ImportItem.started_at.set(now),
+        ImportItem.lease_until.set(lease_until),
+        ImportItem.lease_owner.set(owner),
+        ImportItem.attempts.add(1),
+    ]
+    condition = (ImportItem.status == "queued") | ((ImportItem.status == "running") & (ImportItem.lease_until < now))
+    return _conditional(tenant, import_id, actions, condition)
+
+
+def renew(tenant: str, import_id: str, owner: str, lease_until: str) -> bool:
+    """The heartbeat: the lease pushed on, only while `owner` still holds it. False: another
+    run took the import over (or finished it), and `owner` must write nothing more."""
+    return _conditional(tenant, import_id, [ImportItem.lease_until.set(lease_until)], _held_by(owner))
+
+
+def finish(
+    tenant: str, import_id: str, *, owner: str, status: str, at: str, result: dict | None, error: str | None
+) -> bool:
+    """Done (or failed): the result kept, the import off the DUE index. Only by the run
+    holding the lease (False if another run took it over: that run reports)."""
     actions = [
         ImportItem.status.set(status),
         ImportItem.finished_at.set(at),
         ImportItem.lease_until.remove(),
+        ImportItem.lease_owner.remove(),
         ImportItem.DUEPK.remove(),
         ImportItem.DUESK.remove(),
     ]
@@ -86,4 +103,4 @@ def finish(tenant: str, import_id: str, *, status: str, at: str, result: dict | 
         actions.append(ImportItem.result.set(result))
     if error is not None:
         actions.append(ImportItem.error.set(error))
-    _item(tenant, import_id).update(actions=actions, condition=ImportItem.PK.exists())
+    return _conditional(tenant, import_id, actions, _held_by(owner))

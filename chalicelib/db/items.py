@@ -569,6 +569,7 @@ class ImportItem(BaseItem, discriminator="Import"):
     started_at = UnicodeAttribute(null=True)
     finished_at = UnicodeAttribute(null=True)
     lease_until = UnicodeAttribute(null=True)  # a running import whose lease passed is taken up again
+    lease_owner = UnicodeAttribute(null=True)  # the run holding the lease: only it renews or finishes
     attempts = NumberAttribute(default=0)
     result = JSONAttribute(null=True)  # counts, ignored columns, whether there is an error sheet
     error = UnicodeAttribute(null=True)

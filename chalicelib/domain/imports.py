@@ -15,7 +15,9 @@ the school rejects the row, so running the same file again imports nothing new.
 
 Good rows are written in transactions of up to 100 items (a family never split), several
 at once; a row is written whole or not at all. Lead ids are derived from the import and
-the row, so a run that dies and is taken up again finds the rows it already wrote. Rejected
+the row, so a run that dies and is taken up again finds the rows it already wrote; a run
+holds the import under a lease of a minute kept alive by a heartbeat (import_lease), so a
+dead run is taken over within about two minutes. Rejected
 rows come back as an error sheet: the row number, the reason, the row as it was.
 """
 
@@ -26,7 +28,7 @@ import re
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -42,6 +44,7 @@ from chalicelib.db.leads import NewLead
 from chalicelib.domain import clock, ids, leads, phones, retry, sheets
 from chalicelib.domain import config as tenant_config
 from chalicelib.domain.auth import Principal
+from chalicelib.domain.import_lease import Lease, LeaseLost
 from chalicelib.domain.tenants import get_tenant
 from chalicelib.errors import ForbiddenError, NotFoundError, ValidationFailedError
 from chalicelib.observability import logger
@@ -54,8 +57,8 @@ from chalicelib.storage import store
 
 MAX_ROWS = 10_000
 INLINE_ROWS = 300  # up to this many rows are imported within the upload request
-LEASE = timedelta(minutes=15)  # one Lambda invocation at most
 MAX_ATTEMPTS = 3  # runs that broke before an import is given up
+BEAT_ROWS = 500  # while checking rows, the lease's heartbeat is offered every this many
 MAX_ITEMS = 100  # DynamoDB's limit of items in one transaction
 WRITERS = 8  # transactions in flight at once
 BUSY_TRIES = 6
@@ -428,6 +431,12 @@ class Job:
     config: tenant_config.TenantConfig
     default_owner: Any
     now: datetime
+    lease: Lease | None = None  # the run's hold on the import (None: nothing to renew)
+
+    def beat(self) -> None:
+        """Between pieces of work: renews the lease when due; LeaseLost if it was taken."""
+        if self.lease is not None:
+            self.lease.beat()
 
 
 def _new_leads(job: Job, family: Family) -> list[NewLead]:
@@ -558,7 +567,9 @@ def _write_all(job: Job, batches: list[list[tuple[Family, list[NewLead]]]]) -> N
 
 def _write_batch(job: Job, batch: list[tuple[Family, list[NewLead]]]) -> None:
     """The batch in one transaction; if a condition fails, family by family, each family's
-    rows then imported, found already written (a resumed run), or rejected with the reason."""
+    rows then imported, found already written (a resumed run), or rejected with the reason.
+    Nothing is written once the run's lease was taken over (the heartbeat raises LeaseLost)."""
+    job.beat()
     try:
         _write(job, batch)
         return
@@ -641,22 +652,27 @@ def _stored_table(record: dict[str, Any]) -> Table:
     return read_table(data)
 
 
-def process(tenant: str, record: dict[str, Any], table: Table | None = None) -> dict[str, Any]:
+def process(
+    tenant: str, record: dict[str, Any], table: Table | None = None, lease: Lease | None = None
+) -> dict[str, Any]:
     """Checks, plans and writes one import; returns its result (counts, ignored columns).
-    `table`: the file as the upload request already read it; else it is read from store."""
+    `table`: the file as the upload request already read it; else it is read from store.
+    `lease`: the run's hold on the import, renewed as the work goes on."""
     table = table or _stored_table(record)
     tenant_record = get_tenant(tenant)
-    job = Job(
-        record, tenant, tenant_record.timezone, tenant_config.load(tenant), _default_owner(tenant, record), clock.now()
-    )
+    default_owner = _default_owner(tenant, record)
+    job = Job(record, tenant, tenant_record.timezone, tenant_config.load(tenant), default_owner, clock.now(), lease)
     ctx = _context(job)
     rows = [Row(number, cells) for number, cells in table.rows]
-    for row in rows:
+    for index, row in enumerate(rows):
+        if index % BEAT_ROWS == 0:
+            job.beat()
         _check(row, table, ctx)
     ours = {_lead_id(record["id"], row) for row in rows}  # written by an earlier run of this import
     claims = leads_db.phone_claims(tenant, [p for row in rows if not row.kind for p, _ in row.phones])
     claimed = {e164 for e164, claim in claims.items() if not ours.intersection(claim.lead_ids)}
     families = _families(rows, claimed)
+    job.beat()
     _mark_used(job, families)
     _write_all(job, _batches(job, families))
     rejected = [row for row in rows if row.kind]
@@ -678,23 +694,30 @@ def process(tenant: str, record: dict[str, Any], table: Table | None = None) -> 
 
 
 def _run(tenant: str, import_id: str, table: Table | None = None) -> bool:
-    """Takes the import (unless another run holds it), imports it, keeps the result and
-    tells the uploader. A failure is kept as the import's error, never half-reported; an
-    import whose runs broke MAX_ATTEMPTS times is given up."""
+    """Takes the import (unless another run holds it), imports it under a lease kept alive
+    by a heartbeat (see import_lease), keeps the result and tells the uploader. A failure
+    is kept as the import's error, never half-reported; an import whose runs broke
+    MAX_ATTEMPTS times is given up. A run whose lease another run took over stops writing
+    and leaves the result and the message to that run."""
     now = clock.now()
-    if not imports_db.claim(tenant, import_id, clock.iso(now), clock.iso(now + LEASE)):
+    lease = Lease.take(tenant, import_id)
+    if lease is None:
         return False
     record = imports_db.get(tenant, import_id)
     result, error = None, None
-    if record["attempts"] > MAX_ATTEMPTS:
-        error = f"Gave up after {MAX_ATTEMPTS} attempts; the rows already imported stay. Please tell support."
-    else:
-        try:
-            result = process(tenant, record, table)
-        except ValidationFailedError as exc:
-            error = exc.message
-    status = "failed" if error else "done"
-    imports_db.finish(tenant, import_id, status=status, at=clock.iso(clock.now()), result=result, error=error)
+    try:
+        if record["attempts"] > MAX_ATTEMPTS:
+            error = f"Gave up after {MAX_ATTEMPTS} attempts; the rows already imported stay. Please tell support."
+        else:
+            try:
+                result = process(tenant, record, table, lease)
+            except ValidationFailedError as exc:
+                error = exc.message
+        status = "failed" if error else "done"
+        lease.finish(status=status, result=result, error=error)
+    except LeaseLost:
+        logger.warning("import taken over by another run", extra={"tenant": tenant, "import": import_id})
+        return False
     if result:
         counts = result["counts"]
         text = f"导入完成 Import done: {counts['imported']} imported, {counts['rejected']} rejected"
