@@ -503,12 +503,22 @@ def test_a_paid_event_takes_its_fee_in_credits_or_cash(desk):
         "/events",
         {"name": "圣诞亲子活动", "starts_at": starts, "capacity": 20, "fee_credits": "2", "fee_amount": "80.00"},
     ).json_body
+    second = desk.manager.post(
+        "/events", {"name": "元旦活动", "starts_at": starts, "capacity": 20, "fee_amount": "80.00"}
+    )
+    for paid in (event, second.json_body):  # a fee is charged for a booking (booked before the card: unpaid)
+        booked = desk.alice.post(f"/leads/{desk.twin_a['id']}/appointments", {"kind": "event", "event_id": paid["id"]})
+        assert booked.status_code == 201, booked.body
     contract = _contract(desk.alice, [desk.twin_a["id"]], credits="5")
     card = _card(desk.front, desk.twin_a["id"], [contract["id"]])
     by_credits = _move(desk.front, card["id"], kind="event_fee", event_id=event["id"]).json_body
     assert (by_credits["credits"], by_credits["amount"], by_credits["event_id"]) == ("-2.00", "0.00", event["id"])
     _move(desk.front, card["id"], kind="top_up", amount="100", method="alipay")
-    by_cash = _move(desk.front, card["id"], kind="event_fee", event_id=event["id"], pay_with="cash").json_body
+    twice = _move(desk.front, card["id"], kind="event_fee", event_id=event["id"], pay_with="cash")
+    assert twice.status_code == 409 and twice.json_body["error"]["code"] == "EVENT_FEE_ALREADY_CHARGED"
+    by_cash = _move(
+        desk.front, card["id"], kind="event_fee", event_id=second.json_body["id"], pay_with="cash"
+    ).json_body
     assert (by_cash["credits"], by_cash["amount"]) == ("0.00", "-80.00")
     assert _balances(desk.front, card["id"]) == ("3.00", "20.00")
     unknown = _move(desk.front, card["id"], kind="event_fee", event_id="nope")

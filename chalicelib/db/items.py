@@ -670,3 +670,18 @@ class ApiKeyItem(BaseItem, discriminator="ApiKey"):
     created_by = UnicodeAttribute()
     created_at = UnicodeAttribute()
     revoked_at = UnicodeAttribute(null=True)
+
+
+class EventFeeItem(BaseItem, discriminator="EventFee"):
+    """The fee of one event booking, charged once (written with the wallet movement) and
+    refunded at most once (`state` charged -> refunded)."""
+
+    appointment_id = UnicodeAttribute()
+    lead_id = UnicodeAttribute()
+    card_id = UnicodeAttribute()  # the card whose wallets paid (a shared sub-card's primary)
+    state = UnicodeAttribute()  # charged | refunded
+    credits = NumberAttribute(default=0)  # hundredths taken
+    amount = NumberAttribute(default=0)  # fen taken
+    lots = MapAttribute(default=dict)  # contract id -> hundredths taken (positive)
+    charged_at = UnicodeAttribute()
+    refunded_at = UnicodeAttribute(null=True)

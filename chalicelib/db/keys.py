@@ -569,3 +569,8 @@ def api_key_sk(key_id: str) -> str:
 def rate_pk(tenant: str, what: str, who: str) -> str:
     """Requests of one key (`KEY`) or one source address (`IP`) to a school's public routes."""
     return f"T#{tenant}#RATE#{what}#{who}"
+
+
+def event_fee_sk(appointment_id: str) -> str:
+    """In an event's partition: the fee charged for one booking (an appointment), at most once."""
+    return f"FEE#{appointment_id}"

@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from chalicelib.db import cards as cards_db
+from chalicelib.db import event_fees as event_fees_db
 from chalicelib.db import schedule as schedule_db
 from chalicelib.db import transactions
 from chalicelib.domain import clock, config, contracts, idempotency, ids, leads, phones, retry, wallets
@@ -624,6 +625,10 @@ def _plan(principal: Principal, request: MovementRequest) -> Any:
             if not fee:
                 raise _invalid("pay_with", f"the event has no fee in {pay_with}")
             entry["event_id"] = request.event_id
+            learner = entry.get("lead_id") or card["holder_lead_id"]
+            booked = event_fees_db.get_booking(principal.tenant, request.event_id, learner)
+            if booked is None or booked["state"] != "booked":
+                raise ConflictError("The learner has no booked place at this event.", code="EVENT_NOT_BOOKED")
             if pay_with == "credits":
                 lots = _take(wallet, wallets.units(fee), ctx)
                 delta_credits = -wallets.units(fee)
@@ -666,7 +671,20 @@ def _plan(principal: Principal, request: MovementRequest) -> Any:
         change = cards_db.WalletChange(
             wallet["id"], entry, credits=delta_credits, cash=delta_cash, lots=lots, new_lots=new_lots, today=ctx.day
         )
-        return change, {"usable_cards": [via["id"]]} if via else {}
+        extra: dict[str, Any] = {"usable_cards": [via["id"]]} if via else {}
+        if kind == "event_fee":  # once per booking: its fee item, and the booking still booked, in this transaction
+            fee = {
+                "appointment_id": booked["appointment_id"],
+                "lead_id": booked["lead_id"],
+                "card_id": wallet["id"],
+                "credits": -delta_credits,
+                "amount": -delta_cash,
+                "lots": {cid: -units for cid, units in lots.items()},
+                "charged_at": entry["at"],
+            }
+            marker, still_booked = event_fees_db.fee_ops(principal.tenant, request.event_id, fee)
+            extra |= {"new_items": [marker], "updates": [still_booked]}
+        return change, extra
 
     return plan
 

@@ -11,7 +11,7 @@ from chalicelib.db import schedule as schedule_db
 from chalicelib.db import tenants as tenants_db
 from chalicelib.db import transactions
 from chalicelib.db.paging import Scope
-from chalicelib.domain import attendance, clock, ids, leads
+from chalicelib.domain import attendance, clock, event_fees, ids, leads
 from chalicelib.domain.auth import Principal
 from chalicelib.domain.followups import school_time
 from chalicelib.domain.tenants import get_tenant
@@ -293,6 +293,7 @@ def book(
     for _ in range(QUEUE_TRIES):  # a seat while nobody waits, else the waitlist; never a seat past a waiter
         try:
             schedule_db.book(principal.tenant, appointment, lead.owner_name)
+            event_fees.charge_if_due(principal, appointment, "booking")  # a paid event charging at booking, once
             return appointment
         except ConflictError as exc:
             if exc.code != "SESSION_FULL" or not request.waitlist:
@@ -328,12 +329,11 @@ def cancel(principal: Principal, appointment_id: str) -> Appointment | None:
     appointment = _load(principal, appointment_id)
     tenant = principal.tenant
     for _ in range(QUEUE_TRIES):  # a booking or cancellation changing the queue meanwhile: read it again
-        if appointment.status == "cancelled":
-            return (
-                _fill_free_seats(tenant, appointment.session_id, appointment.event_id)
-                if appointment.kind != "visit"
-                else None
-            )
+        if appointment.status == "cancelled":  # sent again: repair what an earlier failure left
+            if appointment.kind == "visit":
+                return None
+            event_fees.refund_if_due(principal, appointment)
+            return _fill_free_seats(tenant, appointment.session_id, appointment.event_id)
         cancelled = appointment.model_copy(update={"status": "cancelled", "cancelled_at": clock.now()})
         waiting, promoted = 0, None
         if (
@@ -348,9 +348,13 @@ def cancel(principal: Principal, appointment_id: str) -> Appointment | None:
             schedule_db.cancel(
                 tenant, appointment, cancelled, waiting=waiting, promoted=promoted, note=_promotion_note(promoted)
             )
-            return promoted
         except transactions.TransactionConflict:
             appointment = _load(principal, appointment_id)  # cancelled by someone else, or the queue moved
+            continue
+        event_fees.refund_if_due(principal, cancelled)  # charged before: refunded by the school's rule, once
+        if promoted is not None:
+            event_fees.charge_if_due(principal, promoted, "booking")
+        return promoted
     raise BusyError()
 
 
@@ -416,6 +420,8 @@ def mark_attendance(principal: Principal, appointment_id: str, request: Appointm
             raise _invalid("arrived_at", "must not be in the future")
     updated = appointment.model_copy(update={"attendance": request.attendance, "arrived_at": arrived_at})
     schedule_db.set_attendance(principal.tenant, appointment, updated)
+    if request.attendance == "arrived":
+        event_fees.charge_if_due(principal, updated, "arrival")  # a paid event charging at arrival, once
     return updated
 
 

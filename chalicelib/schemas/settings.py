@@ -80,6 +80,12 @@ class CardSettings(StrictModel):
     max_freeze_days: int = Field(
         default=366, ge=1, le=3660, description="A freeze's last day is at most this many days after today"
     )
+    event_fee_charge_at: Literal["booking", "arrival"] = Field(
+        default="booking", description="When a paid event's fee is taken from the lead's card: on booking or arrival"
+    )
+    event_fee_refund_on_cancel: Literal["full", "none"] = Field(
+        default="full", description="A booking cancelled after its fee was charged: refund it all, or nothing"
+    )
 
 
 class CardSettingsPatch(StrictModel):
@@ -88,6 +94,8 @@ class CardSettingsPatch(StrictModel):
     extend_when_frozen: bool | None = None
     max_sub_cards: int | None = Field(default=None, ge=0, le=20)
     max_freeze_days: int | None = Field(default=None, ge=1, le=3660)
+    event_fee_charge_at: Literal["booking", "arrival"] | None = None
+    event_fee_refund_on_cancel: Literal["full", "none"] | None = None
 
 
 class SecuritySettings(StrictModel):
