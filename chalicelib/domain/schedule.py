@@ -305,7 +305,7 @@ def book(
             continue  # a seat came free (and nobody waits): take it
         if int(target.get("taken") or 0) < int(target["capacity"]):
             # a seat looked free while others waited: it goes to the head of the waitlist
-            _fill_free_seats(principal.tenant, waitlisted.session_id, waitlisted.event_id)
+            _fill_free_seats(principal.tenant, waitlisted.session_id, waitlisted.event_id, principal)
             found = schedule_db.get_appointment(principal.tenant, lead.id, waitlisted.id)
             return found or waitlisted
         return waitlisted
@@ -333,7 +333,7 @@ def cancel(principal: Principal, appointment_id: str) -> Appointment | None:
             if appointment.kind == "visit":
                 return None
             event_fees.refund_if_due(principal, appointment)
-            return _fill_free_seats(tenant, appointment.session_id, appointment.event_id)
+            return _fill_free_seats(tenant, appointment.session_id, appointment.event_id, principal)
         cancelled = appointment.model_copy(update={"status": "cancelled", "cancelled_at": clock.now()})
         waiting, promoted = 0, None
         if (
@@ -387,7 +387,9 @@ def _promotion_note(promoted: Appointment | None) -> tuple[str, str, str] | None
     return promoted.owner_id, message, clock.iso(clock.now())
 
 
-def _fill_free_seats(tenant: str, session_id: str | None, event_id: str | None) -> Appointment | None:
+def _fill_free_seats(
+    tenant: str, session_id: str | None, event_id: str | None, charging: Principal | None = None
+) -> Appointment | None:
     """While the session or event has a free seat and someone waits, the head of the
     waitlist takes it (a repair: the rules above never leave that state behind)."""
     promoted = None
@@ -403,6 +405,8 @@ def _fill_free_seats(tenant: str, session_id: str | None, event_id: str | None) 
             return promoted
         if schedule_db.fill_seat(tenant, len(queue), head, _promotion_note(head)):
             promoted = head
+            if charging is not None:  # a paid event charging at booking: the seat is booked now
+                event_fees.charge_if_due(charging, head, "booking")
     return promoted
 
 
