@@ -241,10 +241,10 @@ def patch_appointment(call: Call) -> Appointment:
     bp,
     "DELETE",
     "/appointments/{appointment_id}",
-    summary="Cancel; the seat goes to the waitlist",
+    summary="Cancel; the seat goes to the head of the waitlist (sent again: repairs, refunds once)",
     tags=["appointments"],
     status=204,
-    errors=[404],
+    errors=[404, 409],
 )
 def cancel_appointment(call: Call) -> None:
     schedule.cancel(call.principal, call.params["appointment_id"])
