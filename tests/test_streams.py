@@ -6,7 +6,7 @@ import copy
 import os
 import random
 import uuid
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -99,10 +99,12 @@ def _history(school, leads=6, seed=7):
         for _ in range(rng.randint(0, 2)):
             alice.post(f"/leads/{lead['id']}/follow-ups", {"method": rng.choice(["phone", "wechat"]), "content": "聊"})
     today = school_today()
+    # a visit starting within the hour: attendance opens an hour before the start
+    soon = school_now() + timedelta(minutes=30)
     visit = alice.post(
-        f"/leads/{made[0]['id']}/appointments", {"kind": "visit", "at": f"{today + timedelta(days=1)}T10:00:00"}
+        f"/leads/{made[0]['id']}/appointments", {"kind": "visit", "at": soon.strftime("%Y-%m-%dT%H:%M:00")}
     ).json_body
-    alice.patch(f"/appointments/{visit['id']}", {"attendance": "no_show"})
+    assert alice.patch(f"/appointments/{visit['id']}", {"attendance": "no_show"}).status_code == 200
     contract = alice.post(
         "/contracts",
         {
@@ -115,6 +117,13 @@ def _history(school, leads=6, seed=7):
     ).json_body
     school.admin.post(f"/contracts/{contract['id']}/payments", {"amount": "400.00", "method": "cash"})
     return made
+
+
+def school_now() -> datetime:
+    """Now on the test schools' wall clock (Asia/Shanghai)."""
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo("Asia/Shanghai")).replace(tzinfo=None)
 
 
 def school_today() -> date:
