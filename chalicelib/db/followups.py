@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.db import cursor as cursors
-from chalicelib.db import keys
+from chalicelib.db import keys, transactions
 from chalicelib.db.convert import values
-from chalicelib.db.items import FollowUpItem, LeadItem, PlanItem
+from chalicelib.db.items import FollowUpItem, LeadItem, PlanGrantItem, PlanItem
 from chalicelib.db.paging import Scope, first_page, query_partitions
+from chalicelib.errors import ConflictError
 from chalicelib.schemas.followups import FollowUp, Plan
 
 
@@ -47,9 +48,57 @@ def get_plan(tenant: str, lead_id: str, plan_id: str) -> Plan | None:
         return None
 
 
-def save_plan(tenant: str, plan: Plan, *, new: bool) -> None:
-    condition = PlanItem.PK.does_not_exist() if new else PlanItem.PK.exists()
-    plan_item(tenant, plan).save(condition=condition)
+def grant_actions(tx: Any, tenant: str, lead_id: str, plan_id: str, *, to: str | None, away_from: str | None) -> None:
+    """Moves one plan's access grant (GRANT#<user> in the lead's partition) from the user it
+    was assigned to, to the user it is assigned to now (either may be None). Set ADD and
+    DELETE commute: plans assigned and done at once never lose or leave a grant."""
+    if to == away_from:
+        return
+    pk = keys.lead_pk(tenant, lead_id)
+    for user_id, action in ((to, PlanGrantItem.plan_ids.add), (away_from, PlanGrantItem.plan_ids.delete)):
+        if user_id:
+            grant = PlanGrantItem(pk, keys.plan_grant_sk(user_id))
+            actions = [action({plan_id}), PlanGrantItem.user_id.set(user_id), PlanGrantItem.kind.set(PlanGrantItem)]
+            tx.update(grant, actions=actions, label="grant")
+
+
+def granted_plans(tenant: str, lead_id: str, user_id: str) -> list[str]:
+    """The open plans on the lead assigned to the user (one consistent GetItem)."""
+    try:
+        grant = PlanGrantItem.get(keys.lead_pk(tenant, lead_id), keys.plan_grant_sk(user_id), consistent_read=True)
+    except PlanGrantItem.DoesNotExist:
+        return []
+    return sorted(grant.plan_ids or ())
+
+
+def save_plan(tenant: str, plan: Plan, *, new: bool, before: Plan | None = None) -> None:
+    """A new plan, or a change of one still open and assigned as `before` was; the assignee's
+    access grant moves with it in the same transaction. A plan changed meanwhile raises
+    ConflictError (PLAN_CLOSED, or EDIT_CONFLICT naming what changed)."""
+    if new:
+        condition = PlanItem.PK.does_not_exist()
+    else:
+        condition = (PlanItem.status == "open") & (PlanItem.assignee_id == before.assignee_id)
+    now_assigned = plan.assignee_id if plan.status == "open" else None
+    try:
+        with transactions.write() as tx:
+            tx.save(plan_item(tenant, plan), condition=condition, label="plan")
+            grant_actions(
+                tx, tenant, plan.lead_id, plan.id, to=now_assigned, away_from=None if new else before.assignee_id
+            )
+    except transactions.TransactionConflict as exc:
+        raise _plan_changed(tenant, plan) from exc
+
+
+def _plan_changed(tenant: str, plan: Plan) -> ConflictError:
+    now = get_plan(tenant, plan.lead_id, plan.id)
+    if now is None or now.status != "open":
+        return ConflictError("The plan was closed meanwhile.", code="PLAN_CLOSED")
+    return ConflictError(
+        "The plan was handed to someone else meanwhile; look at it now and try again.",
+        code="EDIT_CONFLICT",
+        details=[{"field": "assignee_id", "message": "changed meanwhile", "current": now.assignee_id}],
+    )
 
 
 def plans_of_lead(tenant: str, lead_id: str) -> list[Plan]:
@@ -128,11 +177,13 @@ def plans_due(tenant: str, users: list[str], *, until_iso: str, limit: int) -> t
 
 
 def add_to_lead_write(tx: Any, tenant: str, follow_up: FollowUp, done_plan: Plan | None) -> None:
-    """Inside the lead's transaction: the follow-up, and the plan it fulfils (still open)."""
+    """Inside the lead's transaction: the follow-up, and the plan it fulfils (still open and
+    assigned as read), whose assignee's access grant ends with it."""
     tx.save(follow_up_item(tenant, follow_up), condition=FollowUpItem.PK.does_not_exist(), label="follow-up")
     if done_plan is not None:
         tx.save(
             plan_item(tenant, done_plan),
-            condition=PlanItem.status == "open",
-            label="conflict:PLAN_CLOSED:The plan was closed meanwhile.",
+            condition=(PlanItem.status == "open") & (PlanItem.assignee_id == done_plan.assignee_id),
+            label="conflict:PLAN_CLOSED:The plan was closed or handed over meanwhile.",
         )
+        grant_actions(tx, tenant, done_plan.lead_id, done_plan.id, to=None, away_from=done_plan.assignee_id)

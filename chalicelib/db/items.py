@@ -101,6 +101,7 @@ class LeadItem(BaseItem, discriminator="Lead"):
     owned_since = UnicodeAttribute(null=True)
     last_contacted_at = UnicodeAttribute(null=True)
     next_follow_up_at = UnicodeAttribute(null=True)
+    follow_up_count = NumberAttribute(null=True)  # ADDed by each follow-up (commutes with other writes)
     signed_on = UnicodeAttribute(null=True)
     conversion_days = NumberAttribute(null=True)
     deleted_at = UnicodeAttribute(null=True)
@@ -170,6 +171,14 @@ class PlanItem(BaseItem, discriminator="Plan"):
     status = UnicodeAttribute(default="open")
     done_at = UnicodeAttribute(null=True)
     follow_up_id = UnicodeAttribute(null=True)
+
+
+class PlanGrantItem(BaseItem, discriminator="PlanGrant"):
+    """In a lead's partition (GRANT#<user>): the open plans on the lead assigned to that user;
+    while there is one, the user may do it (read the lead, record the follow-up)."""
+
+    user_id = UnicodeAttribute()
+    plan_ids = UnicodeSetAttribute(null=True)
 
 
 class CourseItem(BaseItem, discriminator="Course"):

@@ -191,6 +191,11 @@ def plan_sk(plan_id: str) -> str:
     return f"PLAN#{plan_id}"
 
 
+def plan_grant_sk(user_id: str) -> str:
+    """In the lead's partition: the open plans on it assigned to this user (their access)."""
+    return f"GRANT#{user_id}"
+
+
 def plans_of(tenant: str, user_id: str) -> str:
     """GSI1 (sparse, open plans only): a consultant's plans by planned time."""
     return f"T#{tenant}#PLANS#{user_id}"

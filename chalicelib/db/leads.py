@@ -8,7 +8,7 @@ from typing import Any
 
 from chalicelib.db import config as config_db
 from chalicelib.db import followups as followups_db
-from chalicelib.db import keys, transactions
+from chalicelib.db import keys, lead_fields, transactions
 from chalicelib.db import schedule as schedule_db
 from chalicelib.db.base import BaseItem
 from chalicelib.db.convert import values
@@ -198,19 +198,26 @@ def lead_actions(
     referrer: str | None = None,
     also: Callable[[Any], None] | None = None,
     birthday: bool = False,
+    before: lead_fields.Snapshot | None = None,
+    counters: dict[str, int] | None = None,
 ) -> None:
     """Adds to `tx` the lead (new, or conditional on its version) and everything that must
     change with it: phone claims (a new one names its `claimants[phone]`, default the lead alone), sibling
     links, the owner counter, dictionary use, history, the birthday marker; `also(tx)` adds
     more operations (a follow-up, a plan), labelled "conflict:<CODE>:<message>" where a
-    failed condition needs its own error."""
-    item = lead_item(tenant, lead)
-    if expected_version is None:
-        condition = LeadItem.PK.does_not_exist()
+    failed condition needs its own error. With `before` (the lead as read), only the fields
+    that differ are written, conditioned on their own stored values, and `counters` are
+    ADDed (see db.lead_fields); else the whole item, conditioned on its version."""
+    if before is not None:
+        lead_fields.update_actions(tx, tenant, before, lead, counters)
     else:
-        item.version = expected_version + 1
-        condition = LeadItem.version == expected_version
-    tx.save(item, condition=condition, label="lead")
+        item = lead_item(tenant, lead)
+        if expected_version is None:
+            condition = LeadItem.PK.does_not_exist()
+        else:
+            item.version = expected_version + 1
+            condition = LeadItem.version == expected_version
+        tx.save(item, condition=condition, label="lead")
     for phone in new_phones:
         claim = PhoneItem(
             keys.phone_pk(tenant, phone),
@@ -257,7 +264,8 @@ def lead_actions(
     _owner_actions(tx, tenant, owner)
     for kind, values_used in (used or {}).items():
         config_db.mark_used(tx, tenant, kind, values_used)
-    if birthday or (expected_version is None and lead.birthday):  # a new lead without one has no marker to clear
+    created = expected_version is None and before is None
+    if birthday or (created and lead.birthday):  # a new lead without one has no marker to clear
         _birthday_marker(tx, tenant, lead)
     if also is not None:
         also(tx)
@@ -355,6 +363,21 @@ def save(
     """Replaces the lead if nobody changed it since `expected_version` (optimistic lock),
     with its phone claims, sibling links, owner counters and history, in one transaction."""
     _write(tenant, lead, expected_version, list(history), **changes)
+
+
+def save_fields(
+    tenant: str, before: lead_fields.Snapshot, lead: Lead, history: list[tuple[HistoryEntry, str]] = (), **changes: Any
+) -> None:
+    """Writes only what differs from `before` (see db.lead_fields), with everything that must
+    change with it, in one transaction. Raises lead_fields.LeadChanged when a field it is
+    conditioned on moved meanwhile; the other failures as `save`."""
+    try:
+        with transactions.write() as tx:
+            lead_actions(tx, tenant, lead, 0, list(history), before=before, **changes)
+    except transactions.TransactionConflict as exc:
+        if lead_fields.LABEL in exc.failed:
+            raise lead_fields.changed_fields(tenant, before, lead) from exc
+        _explain(exc)
 
 
 def add_history(tenant: str, lead_id: str, entry: HistoryEntry, entry_id: str) -> None:

@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 from chalicelib.db import followups as followups_db
 from chalicelib.db import leads as leads_db
 from chalicelib.db import users as users_db
+from chalicelib.db.lead_fields import Snapshot
 from chalicelib.db.paging import Scope
-from chalicelib.domain import clock, ids, leads
+from chalicelib.domain import clock, ids, lead_writes, leads, plan_access
 from chalicelib.domain import config as tenant_config
 from chalicelib.domain.auth import Principal
 from chalicelib.domain.tenants import get_tenant
@@ -54,9 +55,11 @@ def _not_in_past(value: datetime | None, field: str) -> None:
 
 def record(principal: Principal, lead_id: str, request: FollowUpCreateRequest) -> FollowUp:
     """A contact with the lead; the lead's status, stage, importance, last contact, next
-    follow-up and protection period change with it, in one transaction."""
-    lead, version = leads.load_for_change(principal, lead_id)
-    leads.require_live(lead)
+    follow-up and protection period change with it, in one transaction. Appending never
+    conflicts with another append: only the fields the caller sets (status, importance,
+    stage, the next follow-up time) conflict with a change of the same field meanwhile
+    (see domain.lead_writes). A teammate holding an open plan on the lead may record the
+    follow-up that completes it (domain.plan_access)."""
     tenant = get_tenant(principal.tenant)
     config = tenant_config.load(principal.tenant)
     now = clock.now()
@@ -73,6 +76,45 @@ def record(principal: Principal, lead_id: str, request: FollowUpCreateRequest) -
             f"Unknown follow-up method {request.method!r}.",
             details=[{"field": "method", "message": "not in the school's list"}],
         )
+    follow_up_id, granted = ids.new_id(), []
+
+    def work(read: Snapshot) -> FollowUp:
+        nonlocal granted
+        lead = read.lead
+        granted = [] if leads.can_see(principal, lead) else plan_access.plans_granting(principal, lead)
+        if not granted and not leads.can_see(principal, lead):
+            raise leads._not_found()
+        leads.require_live(lead)
+        if granted and request.plan_id not in granted:
+            raise ValidationFailedError(
+                "You see this lead through a plan assigned to you: name it in plan_id.",
+                details=[{"field": "plan_id", "message": "one of your open plans on this lead"}],
+            )
+        follow_up, updated, done_plan, used = _contact(principal, config, tenant, lead, request, follow_up_id)
+
+        def also(tx: Any) -> None:
+            followups_db.add_to_lead_write(tx, principal.tenant, follow_up, done_plan)
+
+        edits = {*follow_up.changes, *(["next_follow_up_at"] if next_at else [])}
+        lead_writes.intending(
+            edits,
+            lambda: leads_db.save_fields(
+                principal.tenant, read, updated, used=used, also=also, counters={"follow_up_count": 1}
+            ),
+        )
+        return follow_up
+
+    follow_up = lead_writes.change(principal.tenant, lead_id, work, leads._not_found)
+    if granted:
+        plan_access.audit_use(principal, lead_id, granted, "POST /leads/{lead_id}/follow-ups")
+    return follow_up
+
+
+def _contact(principal: Principal, config: Any, tenant: Any, lead: Any, request: FollowUpCreateRequest, fid: str):
+    """(the follow-up, the lead with what it changes, the plan it completes, dictionary use)."""
+    now = clock.now()
+    followed_at = school_time(request.followed_at, tenant.timezone) or now
+    next_at = school_time(request.next_follow_up_at, tenant.timezone)
     changes = {k: v for k, v in request.model_dump(include={"status", "importance", "stage"}).items() if v}
     current = lead.model_dump()
     used = tenant_config.check_lead_values(config, {**current, **changes}, current)
@@ -86,7 +128,7 @@ def record(principal: Principal, lead_id: str, request: FollowUpCreateRequest) -
                 "That plan is not open on this lead.", details=[{"field": "plan_id", "message": "no open plan"}]
             )
     follow_up = FollowUp(
-        id=ids.new_id(),
+        id=fid,
         lead_id=lead.id,
         lead_name=lead.name,
         campus_id=lead.campus_id,
@@ -109,16 +151,10 @@ def record(principal: Principal, lead_id: str, request: FollowUpCreateRequest) -
         update={**changes, "last_contacted_at": last, "next_follow_up_at": next_lead_at, "updated_at": now}
     )
     updated = leads.protected_until(updated, config.lead_settings, tenant.timezone)
-
     done_plan = None
     if plan is not None:
         done_plan = plan.model_copy(update={"status": "done", "done_at": now, "follow_up_id": follow_up.id})
-
-    def also(tx: Any) -> None:
-        followups_db.add_to_lead_write(tx, principal.tenant, follow_up, done_plan)
-
-    leads_db.save(principal.tenant, updated, version, used=used, also=also)
-    return follow_up
+    return follow_up, updated, done_plan, used
 
 
 def list_follow_ups(principal: Principal, query: FollowUpListQuery) -> Page[FollowUp]:
@@ -129,7 +165,7 @@ def list_follow_ups(principal: Principal, query: FollowUpListQuery) -> Page[Foll
         raise ValidationFailedError("to: must not be before from", details=[{"field": "to", "message": "before from"}])
     common = dict(limit=query.limit, cursor=query.cursor, range_from=lo, range_to=hi, method=query.method)
     if query.lead:
-        lead = leads.visible_lead(principal, query.lead)
+        lead = plan_access.lead_for_plan_work(principal, query.lead, "GET /follow-ups?lead=")
         items, cursor = followups_db.list_follow_ups(
             tenant, lead_id=lead.id, where=Scope(), scope=f"{tenant}:follow-ups:lead:{lead.id}", **common
         )
@@ -228,7 +264,7 @@ def patch_plan(principal: Principal, lead_id: str, plan_id: str, request: PlanPa
     if request.status == "cancelled":
         changes.update(status="cancelled", done_at=clock.now())
     updated = plan.model_copy(update=changes)
-    followups_db.save_plan(principal.tenant, updated, new=False)
+    followups_db.save_plan(principal.tenant, updated, new=False, before=plan)  # the grant moves with it
     return updated
 
 

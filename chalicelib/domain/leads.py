@@ -10,9 +10,10 @@ from zoneinfo import ZoneInfo
 from chalicelib.db import leads as leads_db
 from chalicelib.db import tenants as tenants_db
 from chalicelib.db import users as users_db
+from chalicelib.db.lead_fields import Snapshot
 from chalicelib.db.leads import DuplicatePhoneError, LeadBundle, OwnerCapError, OwnerChange
 from chalicelib.db.paging import Scope
-from chalicelib.domain import clock, ids, phones
+from chalicelib.domain import clock, ids, lead_writes, phones
 from chalicelib.domain import config as tenant_config
 from chalicelib.domain.auth import Principal
 from chalicelib.domain.config import TenantConfig
@@ -311,9 +312,10 @@ def _cap_error() -> ConflictError:
 
 
 def get_lead(principal: Principal, lead_id: str) -> LeadDetail:
+    from chalicelib.domain import plan_access
+
     found: LeadBundle | None = leads_db.bundle(principal.tenant, lead_id)
-    if found is None or not can_see(principal, found.lead):
-        raise _not_found()
+    plan_access.check(principal, found.lead if found else None, "GET /leads/{lead_id}")  # 404, or a plan's grant
     out = _out(found.lead)
     return LeadDetail(
         **out.model_dump(),
@@ -344,7 +346,15 @@ def load_for_change(principal: Principal, lead_id: str) -> tuple[Lead, int]:
 
 
 def patch_lead(principal: Principal, lead_id: str, request: LeadPatchRequest) -> LeadOut:
-    lead, version = load_for_change(principal, lead_id)
+    """Writes only the fields sent that differ; it conflicts (409 EDIT_CONFLICT naming them)
+    only with a change of one of those same fields since the lead was read."""
+    return lead_writes.change(principal.tenant, lead_id, lambda read: _patch(principal, read, request), _not_found)
+
+
+def _patch(principal: Principal, read: Snapshot, request: LeadPatchRequest) -> LeadOut:
+    lead = read.lead
+    if not can_see(principal, lead):
+        raise _not_found()
     require_live(lead)
     changes = request.model_dump(exclude_unset=True)
     for name in ("name", "guardians", "status"):
@@ -389,18 +399,21 @@ def patch_lead(principal: Principal, lead_id: str, request: LeadPatchRequest) ->
         details={"fields": sorted(changes), **({"sibling_of": sibling_of} if siblings else {})},
     )
     try:
-        leads_db.save(
-            principal.tenant,
-            updated,
-            version,
-            [(entry, ids.new_id())],
-            new_phones=new,
-            family_phones=family,
-            released_phones=released,
-            refamilied_phones=refamilied,
-            birthday="birthday" in changes,
-            siblings=siblings,
-            used=used,
+        lead_writes.intending(
+            {*changes, "family_id"},
+            lambda: leads_db.save_fields(
+                principal.tenant,
+                read,
+                updated,
+                [(entry, ids.new_id())],
+                new_phones=new,
+                family_phones=family,
+                released_phones=released,
+                refamilied_phones=refamilied,
+                birthday="birthday" in changes,
+                siblings=siblings,
+                used=used,
+            ),
         )
     except DuplicatePhoneError as exc:
         raise _duplicate(principal, exc.e164) from exc
@@ -420,7 +433,9 @@ def _join_family(principal: Principal, lead: Lead, sibling_id: str) -> tuple[str
     return sibling.lead.family_id, [sibling.lead.id, *sibling.siblings]
 
 
-def _change_owner(principal: Principal, lead: Lead, version: int, owner, action: str) -> LeadOut:
+def _change_owner(principal: Principal, read: Snapshot, owner, action: str) -> LeadOut:
+    """The owner is the field edited: a change of it meanwhile is 409 EDIT_CONFLICT naming it."""
+    lead = read.lead
     now = clock.now()
     config = tenant_config.load(principal.tenant)
     updated = lead.model_copy(
@@ -436,49 +451,69 @@ def _change_owner(principal: Principal, lead: Lead, version: int, owner, action:
         at=now, by=principal.user_id, action=action, details={"from": lead.owner_id, "to": updated.owner_id}
     )
     try:
-        leads_db.save(
-            principal.tenant,
-            updated,
-            version,
-            [(entry, ids.new_id())],
-            owner=OwnerChange(lead.owner_id, updated.owner_id, _cap(config)),
+        lead_writes.intending(
+            {"owner_id"},
+            lambda: leads_db.save_fields(
+                principal.tenant,
+                read,
+                updated,
+                [(entry, ids.new_id())],
+                owner=OwnerChange(lead.owner_id, updated.owner_id, _cap(config)),
+            ),
         )
     except OwnerCapError as exc:
         raise _cap_error() from exc
     return _out(updated)
 
 
+def _owner_change(principal: Principal, lead_id: str, decide) -> LeadOut:
+    """`decide(lead)` -> the lead unchanged (a LeadOut), or (the new owner or None, the action)."""
+
+    def work(read: Snapshot) -> LeadOut:
+        if not can_see(principal, read.lead):
+            raise _not_found()
+        decided = decide(read.lead)
+        return decided if isinstance(decided, LeadOut) else _change_owner(principal, read, *decided)
+
+    return lead_writes.change(principal.tenant, lead_id, work, _not_found)
+
+
 def assign(principal: Principal, lead_id: str, owner_id: str) -> LeadOut:
-    lead, version = load_for_change(principal, lead_id)
-    owner = owner_user(principal, owner_id, lead.campus_id)
-    if lead.owner_id == owner.id:
-        return _out(lead)
-    return _change_owner(principal, lead, version, owner, "assigned")
+    def decide(lead: Lead):
+        owner = owner_user(principal, owner_id, lead.campus_id)
+        return _out(lead) if lead.owner_id == owner.id else (owner, "assigned")
+
+    return _owner_change(principal, lead_id, decide)
 
 
 def claim(principal: Principal, lead_id: str) -> LeadOut:
-    lead, version = load_for_change(principal, lead_id)
-    if lead.owner_id == principal.user_id:
-        return _out(lead)
-    if lead.owner_id is not None:
-        raise ConflictError("Only leads in the public pool can be claimed.", code="NOT_IN_POOL")
-    me = principal.user  # read by authentication already
-    return _change_owner(principal, lead, version, me, "claimed")
+    def decide(lead: Lead):
+        if lead.owner_id == principal.user_id:
+            return _out(lead)
+        if lead.owner_id is not None:
+            raise ConflictError("Only leads in the public pool can be claimed.", code="NOT_IN_POOL")
+        return (principal.user, "claimed")  # read by authentication already
+
+    return _owner_change(principal, lead_id, decide)
 
 
 def release(principal: Principal, lead_id: str) -> LeadOut:
-    lead, version = load_for_change(principal, lead_id)
-    if lead.owner_id is None:
-        return _out(lead)
-    if lead.owner_id != principal.user_id and principal.role not in ASSIGNERS:
-        raise ForbiddenError("Only the owner or a supervisor can release a lead.", code="ROLE_FORBIDDEN")
-    return _change_owner(principal, lead, version, None, "released")
+    def decide(lead: Lead):
+        if lead.owner_id is None:
+            return _out(lead)
+        if lead.owner_id != principal.user_id and principal.role not in ASSIGNERS:
+            raise ForbiddenError("Only the owner or a supervisor can release a lead.", code="ROLE_FORBIDDEN")
+        return (None, "released")
+
+    return _owner_change(principal, lead_id, decide)
 
 
 def reveal_phone(principal: Principal, lead_id: str, source_ip: str | None) -> RevealPhoneResponse:
     if principal.role not in REVEALERS:
         raise ForbiddenError("Your role may not see full phone numbers.", code="ROLE_FORBIDDEN")
-    lead = visible_lead(principal, lead_id)
+    from chalicelib.domain import plan_access
+
+    lead = plan_access.lead_for_plan_work(principal, lead_id, "POST /leads/{lead_id}/reveal-phone")
     entry = HistoryEntry(at=clock.now(), by=principal.user_id, action="phone_revealed", details={"ip": source_ip})
     leads_db.add_history(principal.tenant, lead.id, entry, ids.new_id())
     return RevealPhoneResponse(lead_id=lead.id, guardians=lead.guardians)

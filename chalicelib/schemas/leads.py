@@ -126,6 +126,7 @@ class _LeadCommon(Entity):
     owned_since: datetime | None = None
     last_contacted_at: datetime | None = None
     next_follow_up_at: datetime | None = None
+    follow_up_count: int = Field(default=0, description="Follow-ups recorded on the lead (跟进次数)")
     signed_on: date | None = Field(default=None, description="First contract signed (签约): a member from then on")
     conversion_days: int | None = Field(default=None, description="Days from the lead's creation to signing (转化周期)")
     deleted_at: datetime | None = None
