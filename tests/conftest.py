@@ -12,7 +12,10 @@ import os
 import secrets
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -172,6 +175,24 @@ class School:
         response = self.admin.post("/users", body)
         assert response.status_code == 201, response.body
         return self.sign_in(username, password)
+
+
+@contextmanager
+def signed_in_at(session: Session, when: datetime) -> Iterator[Session]:
+    """The clock frozen at `when` (aware), and `session`'s user signed in again then: what a
+    class-time action (attendance, a check-in) looks like when the test runs days earlier."""
+    from chalicelib.domain import clock
+
+    with clock.frozen(when):
+        response = login(session.client, session.tenant, session.user["username"], session.password)
+        assert response.status_code == 200, response.body
+        body = response.json_body
+        yield Session(session.client, session.tenant, body["user"], body["token"], session.password)
+
+
+def session_start(session: dict[str, Any]) -> datetime:
+    """When a class session (as the API returns it) starts."""
+    return datetime.fromisoformat(session["starts_at"].replace("Z", "+00:00"))
 
 
 def without_quiet_hours(school: School) -> None:

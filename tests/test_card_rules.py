@@ -12,6 +12,7 @@ import pytest
 
 from chalicelib.db import cards as cards_db
 from chalicelib.domain import contracts, wallets
+from tests.conftest import session_start, signed_in_at
 from tests.test_cards import _balances, _card, _contract, _move, school_today
 from tests.test_leads import lead_body
 
@@ -162,12 +163,16 @@ def test_check_in_follows_the_same_rule(family):
         },
     ).json_body
     sessions = manager.post(f"/classes/{cls['id']}/sessions", {"from": monday.isoformat(), "to": monday.isoformat()})
-    path = f"/sessions/{sessions.json_body['sessions'][0]['id']}/check-ins"
+    session = sessions.json_body["sessions"][0]
+    path = f"/sessions/{session['id']}/check-ins"
     before = _state(family)
-    wrong = family.front.post(path, {"lead_id": family.holder["id"], "card_id": family.fixed["id"]})
+    class_time = session_start(session) - timedelta(minutes=10)
+    with signed_in_at(family.front, class_time) as front:
+        wrong = front.post(path, {"lead_id": family.holder["id"], "card_id": family.fixed["id"]})
     _refused(wrong, 400, "LEARNER_NOT_ON_CARD")
     assert _state(family) == before
-    shared = family.front.post(path, {"lead_id": family.shared_learner["id"], "card_id": family.primary["id"]})
+    with signed_in_at(family.front, class_time) as front:
+        shared = front.post(path, {"lead_id": family.shared_learner["id"], "card_id": family.primary["id"]})
     assert shared.status_code == 201, shared.body
     assert shared.json_body["movement"]["used_card_id"] == family.shared["id"]
 

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from chalicelib.db import cards as cards_db
 from chalicelib.domain import clock, wallets
+from tests.conftest import session_start, signed_in_at
 from tests.test_leads import lead_body
 
 
@@ -291,15 +292,20 @@ def test_checking_a_member_into_a_class_takes_a_seat_and_the_lesson_cost(desk):
     card = _card(desk.front, desk.twin_a["id"], [contract["id"]])
     sub = desk.front.post(f"/cards/{card['id']}/sub-cards", {"holder_lead_id": desk.twin_b["id"], "shared": True})
     assert sub.status_code == 201, sub.body
-    checked = desk.front.post(f"/sessions/{session_id}/check-ins", {"lead_id": desk.twin_b["id"]})
-    assert checked.status_code == 201, checked.body
+    path = f"/sessions/{session_id}/check-ins"
+    early = desk.front.post(path, {"lead_id": desk.twin_b["id"]})  # Monday's class, days ahead
+    assert early.status_code == 409 and early.json_body["error"]["code"] == "ATTENDANCE_NOT_OPEN"
+    assert _balances(desk.front, card["id"])[0] == "10.00"
+    with signed_in_at(desk.front, session_start(session.json_body["sessions"][0]) - timedelta(minutes=10)) as front:
+        checked = front.post(path, {"lead_id": desk.twin_b["id"]})
+        assert checked.status_code == 201, checked.body
+        twice = front.post(path, {"lead_id": desk.twin_b["id"]})
+        full = front.post(path, {"lead_id": desk.twin_a["id"]})
     movement = checked.json_body["movement"]
     assert (movement["kind"], movement["credits"], movement["card_id"]) == ("attendance", "-1.50", card["id"])
     assert movement["used_card_id"] == sub.json_body["id"] and movement["lead_id"] == desk.twin_b["id"]
     assert _balances(desk.front, card["id"])[0] == "8.50"  # the shared wallet paid
-    twice = desk.front.post(f"/sessions/{session_id}/check-ins", {"lead_id": desk.twin_b["id"]})
     assert twice.status_code == 409 and twice.json_body["error"]["code"] == "ALREADY_CHECKED_IN"
-    full = desk.front.post(f"/sessions/{session_id}/check-ins", {"lead_id": desk.twin_a["id"]})
     assert full.status_code == 409 and full.json_body["error"]["code"] == "SESSION_FULL"
     assert _balances(desk.front, card["id"])[0] == "8.50"  # a refused check-in takes nothing
     seats = manager.get(f"/sessions?date={monday.isoformat()}").json_body["items"][0]

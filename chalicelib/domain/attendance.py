@@ -1,5 +1,6 @@
 """Attendance is not prophecy: arrival and no-show are marked from a short while before the
-start on, never for tomorrow's class today.
+start on, never for tomorrow's class today. The same holds for a walk-in's trial class and a
+member's check-in to a class.
 
 The school's lead setting `attendance_opens_minutes_before` (default 60, 0 to 1,440) says
 how long before the start marking opens. Earlier, marking is refused with
@@ -14,6 +15,11 @@ from zoneinfo import ZoneInfo
 from chalicelib.domain import clock, config
 from chalicelib.domain.tenants import get_tenant
 from chalicelib.errors import ConflictError
+
+
+def session_start(session: dict) -> datetime:
+    """When a stored class session starts (its `starts_at`, UTC)."""
+    return datetime.fromisoformat(session["starts_at"].replace("Z", "+00:00"))
 
 
 def check_open(tenant: str, starts_at: datetime, field: str = "attendance") -> None:

@@ -19,7 +19,7 @@ from chalicelib.db import cards as cards_db
 from chalicelib.db import event_fees as event_fees_db
 from chalicelib.db import schedule as schedule_db
 from chalicelib.db import transactions
-from chalicelib.domain import clock, config, contracts, idempotency, ids, leads, phones, retry, wallets
+from chalicelib.domain import attendance, clock, config, contracts, idempotency, ids, leads, phones, retry, wallets
 from chalicelib.domain.auth import Principal
 from chalicelib.domain.card_users import card_user, not_on_card
 from chalicelib.domain.tenants import get_tenant
@@ -714,6 +714,7 @@ def check_in(principal: Principal, session_id: str, request: CheckInRequest, key
     if session.get("cancelled"):
         raise ConflictError("The session was cancelled.", code="SESSION_CANCELLED")
     lead = leads.require_live(leads.visible_lead(principal, request.lead_id))
+    attendance.check_open(principal.tenant, attendance.session_start(session), field="session_id")
     course = schedule_db.get_course(principal.tenant, session["course_id"]) or {}
     cost = wallets.units(course.get("lesson_cost") or 0)
     card_id = request.card_id or _only_card(principal, lead.id)

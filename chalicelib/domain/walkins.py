@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from chalicelib.db import schedule as schedule_db
 from chalicelib.domain import attendance, followups, leads, schedule
 from chalicelib.domain import config as tenant_config
@@ -33,8 +31,7 @@ def record(principal: Principal, lead_id: str, request: WalkInRequest) -> WalkIn
     if request.trial_session_id:  # sat in a class now: one that has not opened yet is refused before any write
         session = schedule_db.get_session(principal.tenant, request.trial_session_id)
         if session is not None:
-            starts_at = datetime.fromisoformat(session["starts_at"].replace("Z", "+00:00"))
-            attendance.check_open(principal.tenant, starts_at, field="trial_session_id")
+            attendance.check_open(principal.tenant, attendance.session_start(session), field="trial_session_id")
     trial = None
     if request.trial_session_id:
         trial = schedule.book(
