@@ -142,3 +142,33 @@ def test_two_follow_ups_moving_the_next_time_from_one_value_one_is_told(team):  
     error = next(a for a in answers if a.status_code == 409).json_body["error"]
     assert error["code"] == "EDIT_CONFLICT" and [d["field"] for d in error["details"]] == ["next_follow_up_at"]
     assert team.alice.get(f"/leads/{lead['id']}").json_body["follow_up_count"] == 1
+
+
+def test_a_follow_up_that_meets_busy_transactions_is_counted_once_or_not_at_all(team):  # noqa: F811
+    from tests.test_busy import dynamodb_busy
+
+    lead = team.alice.post("/leads", lead_body()).json_body
+    url = f"/leads/{lead['id']}/follow-ups"
+    with dynamodb_busy(times=2) as refused:
+        kept = team.alice.post(url, {"method": "phone", "content": "重试后记下"})
+    assert len(refused) == 2 and kept.status_code == 201, kept.body
+    with dynamodb_busy(times=1000):
+        busy = team.alice.post(url, {"method": "phone", "content": "没记下", "status": "intent"})
+    assert busy.status_code == 409 and busy.json_body["error"]["code"] == "BUSY"
+    detail = team.alice.get(f"/leads/{lead['id']}").json_body
+    assert [f["content"] for f in detail["follow_ups"]] == ["重试后记下"]
+    assert (detail["follow_up_count"], detail["status"]) == (1, "potential")
+
+
+def test_a_plan_handover_that_stays_busy_moves_neither_the_plan_nor_the_access(team):  # noqa: F811
+    from tests.test_busy import dynamodb_busy
+
+    lead = team.alice.post("/leads", lead_body()).json_body
+    at = (clock.now() + timedelta(hours=2)).isoformat()
+    plan = team.alice.post(f"/leads/{lead['id']}/plans", {"planned_at": at, "purpose": "回电"}).json_body["plan"]
+    with dynamodb_busy(times=1000):
+        busy = team.alice.patch(f"/leads/{lead['id']}/plans/{plan['id']}", {"assignee_id": team.bob.user["id"]})
+    assert busy.status_code == 409 and busy.json_body["error"]["code"] == "BUSY"
+    assert team.bob.get(f"/leads/{lead['id']}").status_code == 404
+    plans = team.alice.get(f"/leads/{lead['id']}").json_body["plans"]
+    assert [(p["assignee_id"], p["status"]) for p in plans] == [(team.alice.user["id"], "open")]
