@@ -172,3 +172,18 @@ def test_a_plan_handover_that_stays_busy_moves_neither_the_plan_nor_the_access(t
     assert team.bob.get(f"/leads/{lead['id']}").status_code == 404
     plans = team.alice.get(f"/leads/{lead['id']}").json_body["plans"]
     assert [(p["assignee_id"], p["status"]) for p in plans] == [(team.alice.user["id"], "open")]
+
+
+def test_two_guardian_edits_clash_without_showing_full_phone_numbers(team):  # noqa: F811
+    lead = team.alice.post("/leads", lead_body()).json_body
+    url = f"/leads/{lead['id']}"
+
+    def guardians(phone):
+        body = {"guardians": [{"name": "王爸爸", "relation": "father", "phones": [phone]}]}
+        return lambda: team.alice.patch(url, body)
+
+    answers = _race([guardians("13700137001"), guardians("13700137002")])
+    assert sorted(a.status_code for a in answers) == [200, 409]
+    loser = next(a for a in answers if a.status_code == 409)
+    assert loser.json_body["error"]["details"] == [{"field": "guardians", "message": "changed meanwhile"}]
+    assert "1370013700" not in loser.body.decode()

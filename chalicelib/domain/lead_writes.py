@@ -22,15 +22,21 @@ T = TypeVar("T")
 ATTEMPTS = 25  # each failed attempt means another writer's change went in: this is progress
 
 
+SHOWN_WITHOUT_VALUE = frozenset({"guardians"})  # full phone numbers are shown only through reveal-phone
+
+
 def edit_conflict(fields: dict[str, object], expected: dict[str, object]) -> ConflictError:
     names = ", ".join(sorted(fields))
+    details = []
+    for name in sorted(fields):
+        detail = {"field": name, "message": "changed meanwhile"}
+        if name not in SHOWN_WITHOUT_VALUE:
+            detail.update(current=fields[name], yours_was=expected.get(name))
+        details.append(detail)
     return ConflictError(
         f"Someone else changed {names} of this lead meanwhile; look at the values now and try again.",
         code="EDIT_CONFLICT",
-        details=[
-            {"field": name, "message": "changed meanwhile", "current": fields[name], "yours_was": expected.get(name)}
-            for name in sorted(fields)
-        ],
+        details=details,
     )
 
 
