@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := infra/local/node_modules/.installed
 STAGE ?= prod
 
-.PHONY: run test check lint fmt package bench openapi fuzz clean
+.PHONY: run test check lint fmt package bench openapi fuzz races clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@command -v $(PY) >/dev/null || { echo "Python 3.11 is needed ($(PY) not found)"; exit 1; }
@@ -48,6 +48,11 @@ $(FUZZ_STAMP): requirements-fuzz.txt
 
 fuzz: $(FUZZ_STAMP)
 	.venv-fuzz/bin/python infra/local/fuzz.py $(ARGS)
+
+## races: every race test CRM_RACE_ROUNDS times (default 10), then trials and violations per race
+races: $(STAMP) $(NODE_STAMP)
+	CRM_RACE_ROUNDS=$${CRM_RACE_ROUNDS:-10} $(BIN)/python -m pytest -n 2 --dist loadfile -q -rP -m race \
+		| $(BIN)/python -m tests.race_summary
 
 ## openapi: regenerate the committed docs/openapi.json
 openapi: $(STAMP)

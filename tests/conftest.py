@@ -195,6 +195,21 @@ def session_start(session: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(session["starts_at"].replace("Z", "+00:00"))
 
 
+# Race tests run once per suite; `make races` reruns each of them CRM_RACE_ROUNDS times (fresh
+# fixtures each round) and sums the lines race_report prints: trials and violations.
+RACE_ROUNDS = max(1, int(os.environ.get("CRM_RACE_ROUNDS", "1")))
+
+
+def race_rounds(test):
+    """Marks a race test (`-m race`) and runs it once per round."""
+    return pytest.mark.race(pytest.mark.parametrize("race_round", range(RACE_ROUNDS))(test))
+
+
+def race_report(name: str, trials: int, violations: int) -> None:
+    """One line `make races` adds up: racing attempts made, and how many broke a rule."""
+    print(f"\nRACE {name}: trials={trials} violations={violations}")
+
+
 def without_quiet_hours(school: School) -> None:
     """A send "now" goes out now, whatever the hour the suite runs at. By default 21:00-08:00
     school time is quiet and a send waits for the morning (quiet hours have their own tests,

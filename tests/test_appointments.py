@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from chalicelib.domain import clock
+from tests.conftest import race_report, race_rounds
 from tests.test_leads import lead_body
 
 
@@ -91,7 +92,8 @@ def test_bad_bookings_are_400s_naming_the_field(centre):
     assert missing.status_code == 400
 
 
-def test_fifty_concurrent_bookings_for_five_free_seats(centre):
+@race_rounds
+def test_fifty_concurrent_bookings_for_five_free_seats(centre, race_round):
     from chalicelib.domain import auth, schedule
     from chalicelib.errors import ConflictError
     from chalicelib.schemas.schedule import AppointmentCreateRequest
@@ -110,10 +112,12 @@ def test_fifty_concurrent_bookings_for_five_free_seats(centre):
 
     with concurrent.futures.ThreadPoolExecutor(16) as pool:
         results = list(pool.map(book, leads))
-    assert results.count("booked") == 5
-    assert results.count("SESSION_FULL") == 45
     wednesday = (centre.monday + timedelta(days=9)).isoformat()
     seats = centre.alice.get(f"/sessions?date={wednesday}").json_body["items"][0]
+    overbooked = max(0, results.count("booked") - 5) + (seats["trials"] != results.count("booked"))
+    race_report("bookings for 5 seats (overbooked)", len(leads), overbooked)
+    assert results.count("booked") == 5
+    assert results.count("SESSION_FULL") == 45
     assert (seats["trials"], seats["seats_left"]) == (5, 0)
 
 

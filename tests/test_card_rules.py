@@ -12,7 +12,7 @@ import pytest
 
 from chalicelib.db import cards as cards_db
 from chalicelib.domain import contracts, wallets
-from tests.conftest import session_start, signed_in_at
+from tests.conftest import race_report, race_rounds, session_start, signed_in_at
 from tests.test_cards import _balances, _card, _contract, _move, school_today
 from tests.test_leads import lead_body
 
@@ -241,7 +241,8 @@ def test_paying_and_refunding_step_by_step_keeps_status_and_balance_due_right(sc
     assert (detail["paid"], detail["refunded"], detail["unallocated_credits"]) == ("900.00", "900.00", "0.00")
 
 
-def test_racing_payments_and_refunds_under_busy_transactions_keep_every_figure_and_state_right(school):
+@race_rounds
+def test_racing_payments_and_refunds_under_busy_transactions_keep_every_figure_and_state_right(school, race_round):
     """Cashiers paying and refunding one contract at once, while DynamoDB cancels some of
     their transactions: nothing paid twice or lost, no refund beyond what is kept, and the
     state and balance due shown are those of the figures stored."""
@@ -280,10 +281,9 @@ def test_racing_payments_and_refunds_under_busy_transactions_keep_every_figure_a
     violations += [o for o in outcomes if o[0] not in ("ok", "OVERPAYMENT", "REFUND_TOO_LARGE", "EDIT_CONFLICT")]
     if (Decimal(detail["paid"]), Decimal(detail["refunded"])) != (paid, refunded) or not refunded <= paid <= 1000:
         violations.append(("figures", detail["paid"], detail["refunded"], paid, refunded))
-    net_kept = paid - refunded
     expected = contracts.money_state(contracts.Figures(100000, wallets.units(paid), wallets.units(refunded)))
     if (detail["status"], Decimal(detail["balance_due"])) != (expected, max(Decimal(0), 1000 - paid)):
         violations.append(("state", detail["status"], detail["balance_due"]))
-    print(f"{len(jobs)} racing payments/refunds, {len(done)} written, kept {net_kept}, violations {len(violations)}")
+    race_report("payments/refunds under busy transactions (wrong figures)", len(jobs), len(violations))
     assert violations == []
     assert len(done) == len(detail["payments"])  # every answer written once, nothing written unanswered

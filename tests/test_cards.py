@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from chalicelib.db import cards as cards_db
 from chalicelib.domain import clock, wallets
-from tests.conftest import session_start, signed_in_at
+from tests.conftest import race_report, race_rounds, session_start, signed_in_at
 from tests.test_leads import lead_body
 
 
@@ -165,7 +165,8 @@ def test_a_card_carries_contract_credits_and_its_ledger_sums_to_its_balance(desk
     assert [m["credits"] for m in only] == ["-1.50"]
 
 
-def test_twenty_concurrent_deductions_on_ten_credits_exactly_ten_succeed(desk):
+@race_rounds
+def test_twenty_concurrent_deductions_on_ten_credits_exactly_ten_succeed(desk, race_round):
     from chalicelib.domain import cards
     from chalicelib.domain.auth import authenticate
     from chalicelib.errors import ConflictError
@@ -185,6 +186,8 @@ def test_twenty_concurrent_deductions_on_ten_credits_exactly_ten_succeed(desk):
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=20) as pool:
         outcomes = list(pool.map(deduct, range(20)))
+    balance = Decimal(_balances(desk.front, card["id"])[0])
+    race_report("deductions on 10 credits (negative balance)", 20, int(balance < 0) + abs(outcomes.count("ok") - 10))
     assert outcomes.count("ok") == 10, outcomes
     assert outcomes.count("INSUFFICIENT_BALANCE") == 10, outcomes
     assert _balances(desk.front, card["id"])[0] == "0.00"

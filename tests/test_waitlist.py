@@ -18,6 +18,7 @@ from chalicelib.db.items import EventItem, SessionItem
 from chalicelib.domain import auth, clock, schedule
 from chalicelib.errors import ConflictError
 from chalicelib.schemas.schedule import AppointmentCreateRequest
+from tests.conftest import race_report, race_rounds
 from tests.test_appointments import _lead, centre  # noqa: F401 - the fixture
 from tests.test_busy import _cancelled
 
@@ -85,7 +86,8 @@ def _targets(school, count: int) -> list[tuple[str, str]]:
     return [("event", _event(school)["id"]) for _ in range(count // 2)] + [("session", s["id"]) for s in sessions]
 
 
-def test_a_seat_freed_while_a_newcomer_books_always_goes_to_the_head_of_the_waitlist(centre):  # noqa: F811
+@race_rounds
+def test_a_seat_freed_while_a_newcomer_books_always_goes_to_the_head_of_the_waitlist(centre, race_round):  # noqa: F811
     principal = auth.authenticate(f"Bearer {centre.alice.token}")
     tenant = principal.tenant
     violations = []
@@ -121,7 +123,7 @@ def test_a_seat_freed_while_a_newcomer_books_always_goes_to_the_head_of_the_wait
             or state != expected
         ):
             violations.append((target, _status(tenant, waiting), newcomer_got, state))
-    print(f"\ncancellation vs newcomer: {TRIALS} trials, {len(violations)} violations")
+    race_report("cancellation vs newcomer (waiter passed over)", TRIALS, len(violations))
     assert violations == []
 
 
