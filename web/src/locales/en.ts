@@ -1,0 +1,62 @@
+import type zh from "./zh-CN";
+
+const en: typeof zh = {
+  app: { title: "Campus CRM" },
+  signIn: {
+    title: "Sign in to Campus CRM",
+    school: "School",
+    username: "Username",
+    password: "Password",
+    submit: "Sign in",
+    announcements: "Unread announcements",
+  },
+  menu: { today: "Today", leads: "Leads", staff: "Staff", signOut: "Sign out", language: "中文", nav: "Main menu" },
+  today: {
+    title: "Today",
+    contacts_due: "Contacts due",
+    contacts_overdue: "Contacts overdue",
+    plans_due: "Plans due",
+    visits: "Visits",
+    trials: "Trials",
+    events: "Events",
+  },
+  leads: {
+    title: "Leads",
+    new: "New lead",
+    search: "Search",
+    scope: "Scope",
+    scopes: { visible: "All visible", mine: "Mine", team: "My team", pool: "Pool" },
+    name: "Name",
+    guardian: "Guardian",
+    phone: "Phone",
+    campus: "Campus",
+    status: "Status",
+    owner: "Owner",
+    nextFollowUp: "Next follow-up",
+    next: "Next page",
+    first: "First page",
+    empty: "No leads",
+    pool: "Pool",
+  },
+  lead: {
+    details: "Details",
+    guardians: "Guardians",
+    followUps: "Follow-ups",
+    addFollowUp: "Add follow-up",
+    method: "Method",
+    notes: "Notes",
+    nextFollowUp: "Next follow-up",
+    noFollowUps: "No follow-ups yet",
+    source: "Source",
+    back: "Back to leads",
+  },
+  common: { save: "Save", cancel: "Cancel", loading: "Loading…" },
+  staff: { title: "Staff", role: "Role" },
+  frozen: {
+    title: "Account frozen",
+    body: "This account read customer data faster than the school allows and was frozen. An administrator of your school can unfreeze it.",
+    back: "Back to sign in",
+  },
+};
+
+export default en;

@@ -1,0 +1,37 @@
+import { createRouter, createWebHistory } from "vue-router";
+import { useSession } from "./stores/session";
+
+// Every screen but sign-in is its own chunk: the sign-in page loads only what it shows.
+export const router = createRouter({
+  history: createWebHistory(import.meta.env.BASE_URL),
+  routes: [
+    { path: "/sign-in", name: "sign-in", component: () => import("./views/SignIn.vue"), meta: { public: true } },
+    { path: "/frozen", name: "frozen", component: () => import("./views/Frozen.vue"), meta: { public: true } },
+    {
+      path: "/",
+      component: () => import("./views/Layout.vue"),
+      children: [
+        { path: "", name: "today", component: () => import("./views/Today.vue") },
+        { path: "leads", name: "leads", component: () => import("./views/Leads.vue") },
+        { path: "leads/:id", name: "lead", component: () => import("./views/LeadPage.vue"), props: true },
+        {
+          path: "staff",
+          name: "staff",
+          component: () => import("./views/Staff.vue"),
+          meta: { roles: ["admin", "manager", "supervisor"] },
+        },
+      ],
+    },
+    { path: "/:rest(.*)*", redirect: { name: "today" } },
+  ],
+});
+
+router.beforeEach((to) => {
+  const session = useSession();
+  if (!to.meta.public && !session.signedIn) {
+    return { name: "sign-in", query: to.fullPath === "/" ? {} : { redirect: to.fullPath } };
+  }
+  const roles = to.meta.roles as string[] | undefined;
+  if (roles && !roles.includes(session.role ?? "")) return { name: "today" };
+  return true;
+});
