@@ -4,8 +4,9 @@ DynamoDB Local (persisted under .local/dynamodb) on 127.0.0.1:8001, the table fr
 infra/table.yml, a demo school on first start, `chalice local` on 127.0.0.1:8000, the
 file server standing in for S3's presigned URLs on 127.0.0.1:8002 (files under
 .local/files), and the event pump (the table's stream and the cron schedules) in this
-process. Ports: CRM_LOCAL_API_PORT, CRM_LOCAL_DDB_PORT, CRM_LOCAL_FILES_PORT. Start over
-with `rm -rf .local`.
+process, and the staff console (web/, built when its sources changed) on 127.0.0.1:8003.
+Ports: CRM_LOCAL_API_PORT, CRM_LOCAL_DDB_PORT, CRM_LOCAL_FILES_PORT, CRM_LOCAL_WEB_PORT.
+Start over with `rm -rf .local`.
 """
 
 from __future__ import annotations
@@ -221,6 +222,16 @@ def ensure_demo(data: Path, api_url: str) -> list[str]:
     ]
 
 
+def console_line(data: Path, web_url: str) -> str:
+    """The console's URL with the demo sign-in (from .local/demo-credentials.json when it is there)."""
+    try:
+        saved = json.loads((data / "demo-credentials.json").read_text(encoding="utf-8"))
+        password = saved["password"]
+    except (OSError, ValueError, KeyError):
+        password = f"in {_rel(data / 'demo-credentials.txt')}"
+    return f"Console: {web_url}/ (school {DEMO['slug']}, user {DEMO_ADMIN}, password {password})"
+
+
 class Stack:
     """Everything `make run` starts, so that everything can be stopped."""
 
@@ -231,6 +242,7 @@ class Stack:
         self.api: subprocess.Popen | None = None
         self.pump: Any = None
         self.files: Any = None
+        self.web: Any = None
         self.api_port = 8000
 
     def _check_stop(self) -> None:
@@ -241,12 +253,14 @@ class Stack:
         api_port = self.api_port = _port("CRM_LOCAL_API_PORT", 8000)
         ddb_port = _port("CRM_LOCAL_DDB_PORT", 8001)
         files_port = _port("CRM_LOCAL_FILES_PORT", 8002)
-        if len({api_port, ddb_port, files_port}) < 3:
-            raise StartupError("the API, DynamoDB Local and the file server need three different ports")
+        web_port = _port("CRM_LOCAL_WEB_PORT", 8003)
+        if len({api_port, ddb_port, files_port, web_port}) < 4:
+            raise StartupError("the API, DynamoDB Local, the file server and the console need four different ports")
         for what, var, port in (
             ("the API", "CRM_LOCAL_API_PORT", api_port),
             ("DynamoDB Local", "CRM_LOCAL_DDB_PORT", ddb_port),
             ("the file server", "CRM_LOCAL_FILES_PORT", files_port),
+            ("the console", "CRM_LOCAL_WEB_PORT", web_port),
         ):
             if port_busy(port):
                 raise StartupError(
@@ -295,6 +309,18 @@ class Stack:
         wait_for_port(api_port, self.api, self.stop)
         self._check_stop()
 
+        from infra.local import web
+
+        log.info("building the console (web/) if its sources changed")
+        try:
+            built = web.ensure_built()
+        except web.WebBuildError as exc:
+            raise StartupError(f"the console did not build: {exc}") from exc
+        log.info("console %s", "built into web/dist" if built else "is up to date (web/dist)")
+        self.web = web.serve(web_port, api_url)
+        web_url = f"http://127.0.0.1:{web_port}"
+        self._check_stop()
+
         import app as app_module
         from infra.local.pump import EventPump, Scheduler, StreamPump
 
@@ -312,6 +338,8 @@ class Stack:
         banner = [
             "",
             "Campus CRM local stack is up",
+            console_line(self.data, web_url),
+            f"  console           {web_url}/   (web/dist; /config.json points at the API)",
             f"  API               {api_url}   (chalice local, stage {STAGE}; log {_rel(self.data / 'api.log')})",
             f"  DynamoDB Local    {endpoint}   table {TABLE}; data {_rel(self.data / 'dynamodb')}/,"
             f" log {_rel(self.data / 'dynamodb.log')}",
@@ -367,6 +395,8 @@ class Stack:
             stop_process_group(self.api, "chalice local")
         if self.files is not None:
             self.files.shutdown()
+        if self.web is not None:
+            self.web.shutdown()
         if self.dynamodb is not None:
             from infra.local import dynamodb
 
