@@ -2,7 +2,7 @@
 
 from chalice import Chalice, CORSConfig
 
-from chalicelib import jobs
+from chalicelib import error_catalogue, jobs
 from chalicelib.api import (
     auth,
     board,
@@ -67,8 +67,10 @@ def observe_request(event, get_response):
 
 @app.middleware("http")
 def error_envelope(event, get_response):
-    """Answers Chalice gives before a view runs (405, 415, a download without Accept) in the envelope."""
-    return routing.in_envelope(get_response(event))
+    """Answers Chalice gives before a view runs (405, 415, a download without Accept) in the envelope,
+    its message in the language of Accept-Language (zh or en)."""
+    headers = {k.lower(): v for k, v in (event.headers or {}).items()}
+    return routing.in_envelope(get_response(event), error_catalogue.language(headers.get("accept-language")))
 
 
 @app.middleware("all")

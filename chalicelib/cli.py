@@ -267,5 +267,13 @@ def openapi() -> None:
     click.echo(json.dumps(build(), indent=2, ensure_ascii=False, sort_keys=True))
 
 
+@cli.command("errors-doc")
+def errors_doc() -> None:
+    """Print docs/errors.md: every error code with its status and messages (English, 中文)."""
+    from chalicelib.error_catalogue import markdown
+
+    click.echo(markdown(), nl=False)
+
+
 if __name__ == "__main__":
     cli()

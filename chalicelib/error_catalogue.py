@@ -352,3 +352,39 @@ def localized(code: str, english: str, lang: str, params: Mapping[str, Any], sta
         if text:
             return text
     return english or message(code, "en", params) or ""
+
+
+DOC_HEADER = """# Error codes
+
+Generated from `chalicelib/error_catalogue.py` by `python -m chalicelib.cli errors-doc > docs/errors.md`;
+do not edit by hand (a test fails when this file and the catalogue differ).
+
+Every error is `{"error": {"code", "message", "details"}}`. The language of `message` follows the
+request's `Accept-Language`: `zh`, `zh-CN`, `zh-Hans-*` (any `zh*`) answer in Chinese, `en*` in English,
+q-values honoured (`en;q=0.5, zh;q=0.9` is Chinese); no header, or none of those, is English. The
+answer says which in `Content-Language` (`zh-CN` or `en`).
+
+- `code` never changes with the language: clients branch on it, never on `message`.
+- `details` never changes either: its `field` names are the API's English field names.
+- In English the message is the one the API wrote for this case (often more specific than the
+  table); in Chinese it is the table's, filled with values from the error's first `details`
+  entry (`{phone}`, `{opens_at}`, ...). A part in `[...]` is left out when its value is absent.
+- A code answered with more than one status lists them all; the first is the usual one.
+
+| Code | HTTP status | English | 中文 |
+|---|---|---|---|
+"""
+
+
+def markdown() -> str:
+    """docs/errors.md: the rule, then every code (by status, then code) in both languages."""
+
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|").replace("\n", " ")
+
+    rows = sorted(CATALOGUE.items(), key=lambda item: (item[1].status, item[0]))
+    lines = [
+        f"| `{code}` | {', '.join(str(s) for s in entry.all_statuses())} | {cell(entry.en)} | {cell(entry.zh)} |"
+        for code, entry in rows
+    ]
+    return DOC_HEADER + "\n".join(lines) + "\n"

@@ -5,7 +5,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+
+from chalicelib.error_catalogue import localized
 
 
 class CrmError(Exception):
@@ -13,20 +16,33 @@ class CrmError(Exception):
     code = "INTERNAL"
     reads = 0  # customer records this answer still tells, for anti-scraping (a duplicate phone's 409)
 
-    def __init__(self, message: str, *, code: str | None = None, details: list[dict[str, Any]] | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        details: list[dict[str, Any]] | None = None,
+        params: Mapping[str, Any] | None = None,
+    ):
         super().__init__(message)
         self.message = message
         if code:
             self.code = code
         self.details = details or []
+        self.params = dict(params or {})  # values for the catalogue's message templates (besides details[0])
 
     def with_status(self, status: int) -> CrmError:
         """This error answered with another HTTP status (one that has no class of its own)."""
         self.status = status
         return self
 
-    def to_body(self) -> dict[str, Any]:
-        return {"error": {"code": self.code, "message": self.message, "details": self.details}}
+    def to_body(self, lang: str = "en") -> dict[str, Any]:
+        """The envelope; `lang` "zh": the message from the catalogue (chalicelib/error_catalogue.py)."""
+        return {"error": {"code": self.code, "message": self.localized_message(lang), "details": self.details}}
+
+    def localized_message(self, lang: str) -> str:
+        first = self.details[0] if self.details and isinstance(self.details[0], dict) else {}
+        return localized(self.code, self.message, lang, {**first, **self.params}, self.status)
 
 
 class ValidationFailedError(CrmError):

@@ -19,6 +19,7 @@ from typing import Any
 from chalice import Blueprint, CORSConfig, Response
 from pydantic import AliasChoices, BaseModel, ValidationError
 
+from chalicelib import error_catalogue
 from chalicelib.domain import audit, auth, roles
 from chalicelib.domain.auth import Principal
 from chalicelib.errors import BusyError, CrmError, ForbiddenError, ThrottledError, ValidationFailedError, busy_cause
@@ -78,11 +79,13 @@ def customer_records(result: Any, call: Call | None) -> int:
     return len(items) if isinstance(items, list) else 1
 
 
-def error_response(exc: CrmError) -> Response:
-    headers = {"Content-Type": JSON}
+def error_response(exc: CrmError, lang: str = "en") -> Response:
+    """The envelope; `lang` ("en"/"zh", from Accept-Language) picks the message's language."""
+    headers = {"Content-Type": JSON, "Content-Language": error_catalogue.CONTENT_LANGUAGE.get(lang, "en")}
     if isinstance(exc, (ThrottledError, BusyError)) and exc.retry_after:
         headers["Retry-After"] = str(exc.retry_after)
-    return Response(body=json.dumps(exc.to_body(), ensure_ascii=False), status_code=exc.status, headers=headers)
+    body = json.dumps(exc.to_body(lang), ensure_ascii=False)
+    return Response(body=body, status_code=exc.status, headers=headers)
 
 
 # Chalice answers a few requests itself, before any view runs, as {"Code": ..., "Message": ...}
@@ -94,16 +97,16 @@ CHALICE_ERRORS: dict[str, tuple[str, str]] = {
 }
 
 
-def in_envelope(response: Response) -> Response:
+def in_envelope(response: Response, lang: str = "en") -> Response:
     """Chalice's own answers (an unknown method, a wrong Content-Type, a file asked for without
-    a matching Accept, an error outside a view) in the one error envelope."""
+    a matching Accept, an error outside a view) in the one error envelope, in `lang`."""
     body = response.body
     if not (isinstance(body, dict) and set(body) == {"Code", "Message"}):
         return response
     code, message = CHALICE_ERRORS.get(str(body["Code"]), ("INTERNAL", "Something went wrong on our side."))
     status = 406 if code == "NOT_ACCEPTABLE" else response.status_code
     error = CrmError(message, code=code, details=[{"field": "request", "message": str(body["Message"])[:300]}])
-    enveloped = error_response(error.with_status(status))
+    enveloped = error_response(error.with_status(status), lang)
     enveloped.headers = {**(response.headers or {}), **enveloped.headers}
     return enveloped
 
@@ -257,6 +260,7 @@ def endpoint(
             headers = {k.lower(): v for k, v in (request.headers or {}).items()}
             identity = (request.context or {}).get("identity") or {}
             principal, call, caller, reads = None, None, None, 0
+            lang = error_catalogue.language(headers.get("accept-language"))  # of an error's message
             try:
                 if allowed is not None:
                     principal = auth.authenticate(headers.get("authorization"))
@@ -289,14 +293,14 @@ def endpoint(
                 if exc.status >= 500:
                     logger.exception("server error")
                 reads = exc.reads
-                response = error_response(exc)
+                response = error_response(exc, lang)
             except Exception as exc:  # noqa: BLE001 - the envelope, not a bare 500, for anything unforeseen
                 if busy_cause(exc):  # DynamoDB throttled past the client's own retries
                     logger.warning("store busy", extra={"error": type(exc).__name__})
-                    response = error_response(BusyError())
+                    response = error_response(BusyError(), lang)
                 else:
                     logger.exception("unhandled error")
-                    response = error_response(CrmError("Something went wrong on our side; it was logged."))
+                    response = error_response(CrmError("Something went wrong on our side; it was logged."), lang)
             if principal is not None:
                 _audit(principal, method.upper(), path, params, response.status_code, identity, headers, reads)
             elif getattr(caller, "tenant", None):  # a website's key: metered and traced like staff requests

@@ -30,17 +30,22 @@ from urllib.parse import unquote
 from chalice import local
 from chalice.cli import main
 
+from chalicelib import error_catalogue
+
 GATEWAY_CODES = {401: "UNAUTHORIZED", 403: "ROUTE_NOT_FOUND", 404: "ROUTE_NOT_FOUND", 500: "INTERNAL"}
 
 
-def _enveloped(error: local.LocalGatewayException) -> local.LocalGatewayException:
+def _enveloped(error: local.LocalGatewayException, lang: str = "en") -> local.LocalGatewayException:
     try:
         message = json.loads(error.body or b"{}").get("message") or "Refused by the gateway."
     except ValueError:
         message = "Refused by the gateway."
     code = GATEWAY_CODES.get(error.CODE, "GATEWAY_ERROR")
-    error.body = json.dumps({"error": {"code": code, "message": message, "details": []}}).encode()
-    error.headers = {**(error.headers or {}), "Content-Type": "application/json"}
+    message = error_catalogue.localized(code, message, lang, {}, error.CODE)
+    body = {"error": {"code": code, "message": message, "details": []}}
+    error.body = json.dumps(body, ensure_ascii=False).encode()
+    language = error_catalogue.CONTENT_LANGUAGE[lang]
+    error.headers = {**(error.headers or {}), "Content-Type": "application/json", "Content-Language": language}
     return error
 
 
@@ -49,8 +54,11 @@ class EnvelopeRequestHandler(local.ChaliceRequestHandler):
         path = self.path.split("?", 1)[0]
         if len(path) > 1 and path.endswith("/"):  # `/templates/` is no route (chalice would serve `/templates`)
             self._parse_payload()  # read the body, or it would be taken for the next request on this connection
-            body = {"error": {"code": "ROUTE_NOT_FOUND", "message": "No such route.", "details": []}}
-            self._send_http_response(404, {"Content-Type": "application/json"}, json.dumps(body))
+            lang = self._language()
+            message = error_catalogue.localized("ROUTE_NOT_FOUND", "No such route.", lang, {}, 404)
+            body = {"error": {"code": "ROUTE_NOT_FOUND", "message": message, "details": []}}
+            headers = {"Content-Type": "application/json", "Content-Language": error_catalogue.CONTENT_LANGUAGE[lang]}
+            self._send_http_response(404, headers, json.dumps(body, ensure_ascii=False))
             return
         self._generic_handle()
 
@@ -63,8 +71,11 @@ class EnvelopeRequestHandler(local.ChaliceRequestHandler):
             return self._handle
         raise AttributeError(name)
 
+    def _language(self) -> str:
+        return error_catalogue.language(self.headers.get("Accept-Language"))
+
     def _send_error_response(self, error: local.LocalGatewayException) -> None:
-        super()._send_error_response(_enveloped(error))
+        super()._send_error_response(_enveloped(error, self._language()))
 
 
 BACKLOG = 256  # connections waiting to be accepted (socketserver's default: 5)
