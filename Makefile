@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := infra/local/node_modules/.installed
 STAGE ?= prod
 
-.PHONY: run test check lint fmt package bench openapi fuzz races clean
+.PHONY: run test check lint fmt package bench openapi fuzz races clean web-deps lint-web chromium
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@command -v $(PY) >/dev/null || { echo "Python 3.11 is needed ($(PY) not found)"; exit 1; }
@@ -21,17 +21,38 @@ $(NODE_STAMP): infra/local/package.json
 	cd infra/local && npm install --no-audit --no-fund --silent
 	@touch $@
 
+## web-deps: the console's node_modules (npm ci) when missing or installed from another lock
+web-deps: $(STAMP)
+	@command -v npm >/dev/null || { echo "npm is needed to build the console: apt-get install -y nodejs npm"; exit 1; }
+	$(BIN)/python -c "from infra.local.web import ensure_node_modules; ensure_node_modules()"
+
+## lint-web: type-check the console (vue-tsc)
+lint-web: web-deps
+	cd web && npx --no-install vue-tsc --noEmit
+
+## chromium: Debian's chromium for the browser tests (installed when root, else the command to run)
+chromium:
+	@command -v chromium >/dev/null || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y chromium; \
+		else echo "The browser tests need Chromium: sudo apt-get update && sudo apt-get install -y chromium"; exit 1; fi; }
+
+## lint-openapi: the committed docs/openapi.json against Redocly's recommended rules (redocly.yaml), offline
+.PHONY: lint-openapi
+lint-openapi: $(NODE_STAMP)
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true \
+		infra/local/node_modules/.bin/redocly lint docs/openapi.json --config redocly.yaml --format stylish
+
 ## run: the whole local stack (DynamoDB Local, API on :8000, event pump). Ctrl-C stops it.
 run: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m infra.local.run
 
 ## test: lint, then the whole suite on its own in-memory DynamoDB Local.
-test: $(STAMP) $(NODE_STAMP) lint
+test: $(STAMP) $(NODE_STAMP) chromium web-deps lint
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 check: test
 
-lint: $(STAMP)
+lint: $(STAMP) lint-web lint-openapi
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
@@ -54,9 +75,10 @@ races: $(STAMP) $(NODE_STAMP)
 	CRM_RACE_ROUNDS=$${CRM_RACE_ROUNDS:-10} $(BIN)/python -m pytest -n 2 --dist loadfile -q -rP -m race \
 		| $(BIN)/python -m tests.race_summary
 
-## openapi: regenerate the committed docs/openapi.json
-openapi: $(STAMP)
+## openapi: regenerate the committed docs/openapi.json and the console's client types (web/src/api/schema.d.ts)
+openapi: $(STAMP) web-deps
 	$(BIN)/python -m chalicelib.cli openapi > docs/openapi.json
+	cd web && npm run gen:api
 
 ## package: SAM/CloudFormation template + zip under build/, checked by cfn-lint
 package: $(STAMP)
