@@ -1,0 +1,141 @@
+"""The browser tests' stack: the suite's DynamoDB Local, the local API server on a free
+port, the built console served on another (its /config.json pointing at that API), and
+Debian's Chromium driven by Playwright (its own browser download is not reachable here).
+
+Each test gets a fresh browser profile; a failing test leaves a screenshot of its page in
+build/browser-screenshots/.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from infra.local import dynamodb, web
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "build" / "browser-screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def console_dist() -> Path:
+    """web/dist built from the current sources (once; a file lock keeps parallel workers to one build)."""
+    web.ensure_built(quiet=True)
+    return web.DIST
+
+
+@pytest.fixture(scope="session")
+def api_url(dynamodb_endpoint, table) -> Iterator[str]:
+    """The local API server (what `make run` starts) on the suite's table, on a free port."""
+    port = dynamodb.free_port()
+    env = {**os.environ, "CRM_DYNAMODB_ENDPOINT": dynamodb_endpoint, "CRM_STAGE": "local"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "infra.local.api_server", "local", "--port", str(port), "--stage", "local"]
+        + ["--no-autoreload"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            http.client.HTTPConnection("127.0.0.1", port, timeout=1).connect()
+            break
+        except OSError:
+            assert proc.poll() is None, "the local API server exited"
+            time.sleep(0.2)
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def console_url(console_dist, api_url) -> Iterator[str]:
+    port = dynamodb.free_port()
+    server = web.serve(port, api_url, console_dist)
+    yield f"http://127.0.0.1:{port}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def playwright_driver():
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), "Chromium is missing: apt-get update && apt-get install -y chromium"
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+@pytest.fixture
+def page(request, playwright_driver, console_url):
+    """A page in a fresh browser profile, at the console's origin; screenshot on failure."""
+    profile = tempfile.mkdtemp(prefix="crm-chromium-")
+    context = playwright_driver.chromium.launch_persistent_context(
+        profile,
+        executable_path=CHROMIUM,
+        headless=True,
+        args=CHROMIUM_ARGS,
+        base_url=console_url,
+        locale="zh-CN",
+        viewport={"width": 1280, "height": 800},
+    )
+    context.set_default_timeout(10_000)
+    tab = context.pages[0] if context.pages else context.new_page()
+    try:
+        yield tab
+    finally:
+        report = getattr(request.node, "report_call", None)
+        if report is not None and report.failed:
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            try:
+                tab.screenshot(path=str(SCREENSHOTS / f"{request.node.name}.png"), full_page=True)
+            except Exception as exc:  # noqa: BLE001 - the test's own failure is what matters
+                print(f"no screenshot: {exc}")
+        context.close()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+LABELS = {
+    "zh": {"school": "学校", "username": "用户名", "secret": "密码", "button": "登录"},
+    "en": {"school": "School", "username": "Username", "secret": "Password", "button": "Sign in"},
+}
+
+
+def sign_in(page, school, session, *, path: str = "/sign-in", lang: str = "zh") -> None:
+    """Fills the sign-in form (found by its labels) as `session`'s user and submits it."""
+    labels = LABELS[lang]
+    if path:
+        page.goto(path)
+    page.get_by_label(labels["school"]).fill(school.slug)
+    page.get_by_label(labels["username"]).fill(session.user["username"])
+    page.get_by_label(labels["secret"]).fill(session.password)
+    page.get_by_role("button", name=labels["button"]).click()

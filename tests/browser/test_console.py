@@ -1,0 +1,147 @@
+"""The staff console in a real browser (Chromium), on the local API: a consultant's day
+(sign in, today, a new lead, the duplicate-phone answer, a follow-up in the history), the
+language switch, what a role is not offered, an expired session and a frozen account."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from playwright.sync_api import expect
+
+from tests.browser.conftest import sign_in
+
+
+def _phone() -> str:
+    return "139" + "".join(secrets.choice("0123456789") for _ in range(8))
+
+
+def test_a_consultant_signs_in_adds_a_lead_sees_the_duplicate_phone_and_records_a_follow_up(page, school):
+    consultant = school.staff("consultant", display_name="顾问小李")
+    name, phone = "王小明" + secrets.token_hex(2), _phone()
+
+    sign_in(page, school, consultant)
+    expect(page.get_by_role("heading", name="今日工作")).to_be_visible()
+    expect(page.get_by_text("今日待跟进")).to_be_visible()  # the counts of /dashboard/today
+    expect(page.get_by_text("顾问小李")).to_be_visible()
+
+    page.get_by_role("link", name="客户").click()
+    expect(page.get_by_role("heading", name="客户")).to_be_visible()
+    page.get_by_role("button", name="新建客户").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_text("南山校区")).to_be_visible()  # the consultant's one campus, already chosen
+    dialog.get_by_label("姓名", exact=True).fill(name)
+    dialog.get_by_label("家长姓名").fill("王妈妈")
+    dialog.get_by_label("电话").fill(phone)
+    dialog.get_by_role("button", name="保存").click()
+    expect(dialog).to_be_hidden()
+    expect(page.get_by_role("link", name=name)).to_be_visible()
+
+    # the same phone again: the API's 409 DUPLICATE_PHONE message, in an alert and next to the phone field
+    page.get_by_role("button", name="新建客户").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("姓名", exact=True).fill("李四")
+    dialog.get_by_label("家长姓名").fill("李爸爸")
+    dialog.get_by_label("电话").fill(phone)
+    dialog.get_by_role("button", name="保存").click()
+    again = consultant.post(
+        "/leads",
+        {"name": "李四", "guardians": [{"name": "李爸爸", "phones": [phone]}]},
+        headers={"Accept-Language": "zh-CN"},
+    )
+    assert again.status_code == 409 and again.json_body["error"]["code"] == "DUPLICATE_PHONE"
+    message = again.json_body["error"]["message"]
+    expect(dialog.get_by_role("alert").first).to_contain_text(message)
+    phone_field = dialog.locator(".el-form-item").filter(has=page.get_by_label("电话"))
+    expect(phone_field.get_by_role("alert")).to_have_text(message)
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(page.get_by_role("link", name="李四")).to_have_count(0)
+
+    # the lead's page: its name is the main heading; a follow-up lands in the history
+    page.get_by_role("link", name=name).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(name)
+    page.get_by_role("button", name="添加跟进").click()
+    form = page.get_by_role("dialog")
+    expect(form.get_by_label("下次跟进")).to_be_visible()
+    notes = "妈妈说周六上午可以来参观 " + secrets.token_hex(3)
+    form.get_by_label("跟进内容").fill(notes)
+    form.get_by_role("button", name="保存").click()
+    expect(form).to_be_hidden()
+    expect(page.get_by_role("list", name="跟进记录")).to_contain_text(notes)
+    lead = consultant.get(f"/leads?q={phone}").json_body["items"]
+    assert [item["follow_up_count"] for item in lead] == [1]
+
+
+def test_lang_en_on_any_url_switches_to_english_is_remembered_and_the_menu_switches_back(page, school):
+    consultant = school.staff("consultant")
+    sign_in(page, school, consultant)
+    expect(page.get_by_role("heading", name="今日工作")).to_be_visible()
+
+    page.goto("/leads?lang=en")
+    expect(page.get_by_role("link", name="Leads")).to_be_visible()
+    expect(page.get_by_role("button", name="New lead")).to_be_visible()
+    expect(page.get_by_label("Search")).to_be_visible()
+    page.goto("/")  # no ?lang: remembered
+    expect(page.get_by_role("heading", name="Today")).to_be_visible()
+
+    page.get_by_role("button", name="中文").click()
+    expect(page.get_by_role("heading", name="今日工作")).to_be_visible()
+    expect(page.get_by_role("link", name="客户")).to_be_visible()
+
+
+def test_the_sign_in_page_in_english_and_a_wrong_password_shows_the_apis_message(page, school):
+    consultant = school.staff("consultant")
+    page.goto("/sign-in?lang=en")
+    page.get_by_label("School").fill(school.slug)
+    page.get_by_label("Username").fill(consultant.user["username"])
+    page.get_by_label("Password").fill("not-the-password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/sign-in"))
+
+
+def test_a_consultant_is_not_offered_the_staff_list_the_api_refuses_them_but_a_manager_is(page, school):
+    consultant = school.staff("consultant")
+    assert consultant.get("/users").status_code == 403
+    sign_in(page, school, consultant)
+    expect(page.get_by_role("heading", name="今日工作")).to_be_visible()
+    expect(page.get_by_role("link", name="客户")).to_be_visible()
+    expect(page.get_by_role("link", name="员工")).to_have_count(0)
+    page.goto("/staff")  # typed in: not shown either
+    expect(page.get_by_role("heading", name="今日工作")).to_be_visible()
+    page.get_by_role("button", name="退出登录").click()
+
+    manager = school.staff("manager", display_name="店长")
+    sign_in(page, school, manager, path="")
+    expect(page.get_by_role("heading", name="今日工作")).to_be_visible()
+    page.get_by_role("link", name="员工").click()
+    expect(page.get_by_role("heading", name="员工")).to_be_visible()
+    row = page.get_by_role("row").filter(has_text=consultant.user["username"])
+    expect(row).to_contain_text("consultant")
+
+
+def test_an_expired_session_returns_to_sign_in_and_then_to_the_page_asked_for(page, school):
+    consultant = school.staff("consultant")
+    sign_in(page, school, consultant)
+    expect(page.get_by_role("heading", name="今日工作")).to_be_visible()
+    page.evaluate(
+        """() => { const s = JSON.parse(sessionStorage.getItem('crm.session'));
+                   s.token = 'expired.token.value'; sessionStorage.setItem('crm.session', JSON.stringify(s)); }"""
+    )
+    page.goto("/leads?scope=pool")
+    expect(page.get_by_role("button", name="登录")).to_be_visible()  # GET /leads answered 401
+    expect(page).to_have_url(re.compile(r"/sign-in\?redirect="))
+    sign_in(page, school, consultant, path="")
+    expect(page.get_by_role("heading", name="客户")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/leads\?scope=pool$"))
+
+
+def test_a_frozen_account_gets_a_page_saying_so_and_who_can_unfreeze_it(page, school):
+    from chalicelib.domain import audit
+
+    consultant = school.staff("consultant")
+    assert audit.freeze(school.slug, consultant.user["id"], "test: read too fast")
+    sign_in(page, school, consultant)
+    expect(page.get_by_role("heading", name="账号已被冻结")).to_be_visible()
+    expect(page.get_by_text("管理员")).to_be_visible()
