@@ -89,6 +89,11 @@ def _run(cmd: list[str], web: Path, quiet: bool) -> None:
 
 def ensure_node_modules(web: Path = WEB, quiet: bool = False) -> bool:
     """`npm ci` when node_modules is missing or was installed from another lock; True if it ran."""
+    with _build_lock(web):  # npm ci empties node_modules: never under a running build
+        return _ensure_node_modules(web, quiet)
+
+
+def _ensure_node_modules(web: Path, quiet: bool) -> bool:
     if shutil.which("npm") is None:
         raise WebBuildError("npm is needed to build the console: apt-get install -y nodejs npm")
     marker = web / "node_modules" / LOCK_STAMP_NAME
@@ -108,7 +113,7 @@ def ensure_built(web: Path = WEB, quiet: bool = False) -> bool:
         if is_current(web):  # another process built it while we waited
             return False
         wanted = source_hash(web)
-        ensure_node_modules(web, quiet)
+        _ensure_node_modules(web, quiet)
         _run(["npm", "run", "build"], web, quiet)
         (web / "dist" / STAMP_NAME).write_text(wanted + "\n", encoding="utf-8")
     return True

@@ -11,7 +11,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Accounts frozen by anti-scraping */
+        /**
+         * Accounts frozen by anti-scraping
+         * @description Accounts frozen by anti-scraping.
+         *
+         *     Signed-in staff with the role admin.
+         */
         get: operations["frozen_users"];
         put?: never;
         post?: never;
@@ -30,7 +35,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Unfreeze an account (audited) */
+        /**
+         * Unfreeze an account (audited)
+         * @description Unfreeze an account (audited).
+         *
+         *     Signed-in staff with the role admin.
+         */
         post: operations["unfreeze"];
         delete?: never;
         options?: never;
@@ -45,10 +55,20 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The newest 50 announcements, read or not */
+        /**
+         * The newest 50 announcements, read or not
+         * @description The newest 50 announcements, read or not.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         get: operations["announcements"];
         put?: never;
-        /** Publish an announcement (公告板); everyone sees it at sign-in until read */
+        /**
+         * Publish an announcement (公告板); everyone sees it at sign-in until read
+         * @description Publish an announcement (公告板); everyone sees it at sign-in until read.
+         *
+         *     Signed-in staff with the role admin.
+         */
         post: operations["publish"];
         delete?: never;
         options?: never;
@@ -65,7 +85,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Where to upload an announcement's attachment: a presigned PUT URL (S3; locally the file server) */
+        /**
+         * Where to upload an announcement's attachment: a presigned PUT URL (S3; locally the file server)
+         * @description Where to upload an announcement's attachment: a presigned PUT URL (S3; locally the file server).
+         *
+         *     Signed-in staff with the role admin.
+         */
         post: operations["attachment_upload"];
         delete?: never;
         options?: never;
@@ -83,7 +108,12 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Withdraw an announcement */
+        /**
+         * Withdraw an announcement
+         * @description Withdraw an announcement.
+         *
+         *     Signed-in staff with the role admin.
+         */
         delete: operations["withdraw"];
         options?: never;
         head?: never;
@@ -97,7 +127,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** An announcement's attachment: a presigned download URL, valid 15 minutes */
+        /**
+         * An announcement's attachment: a presigned download URL, valid 15 minutes
+         * @description An announcement's attachment: a presigned download URL, valid 15 minutes.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         get: operations["attachment_download"];
         put?: never;
         post?: never;
@@ -116,7 +151,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Mark an announcement read */
+        /**
+         * Mark an announcement read
+         * @description Mark an announcement read.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         post: operations["mark_read"];
         delete?: never;
         options?: never;
@@ -131,7 +171,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Appointments (历史到访), filtered */
+        /**
+         * Appointments (历史到访), filtered
+         * @description Appointments (历史到访), filtered.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         get: operations["list_appointments"];
         put?: never;
         post?: never;
@@ -151,11 +196,21 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Cancel; the seat goes to the head of the waitlist (sent again: repairs, refunds once) */
+        /**
+         * Cancel; the seat goes to the head of the waitlist (sent again: repairs, refunds once)
+         * @description Cancel; the seat goes to the head of the waitlist (sent again: repairs, refunds once).
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         delete: operations["cancel_appointment"];
         options?: never;
         head?: never;
-        /** Mark arrived or no-show */
+        /**
+         * Mark arrived or no-show
+         * @description Mark arrived or no-show.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         patch: operations["patch_appointment"];
         trace?: never;
     };
@@ -166,7 +221,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Audit entries (系统操作历史), newest first, by user, lead or day */
+        /**
+         * Audit entries (系统操作历史), newest first, by user, lead or day
+         * @description Audit entries (系统操作历史), newest first, by user, lead or day.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         get: operations["audit_entries"];
         put?: never;
         post?: never;
@@ -185,7 +245,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Sign in; returns a bearer token */
+        /**
+         * Sign in; returns a bearer token
+         * @description Sign in; returns a bearer token.
+         *
+         *     Public: no sign-in.
+         */
         post: operations["login"];
         delete?: never;
         options?: never;
@@ -200,10 +265,20 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List campuses */
+        /**
+         * List campuses
+         * @description List campuses.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         get: operations["list_campuses"];
         put?: never;
-        /** Open a campus (校区) */
+        /**
+         * Open a campus (校区)
+         * @description Open a campus (校区).
+         *
+         *     Signed-in staff with the role admin.
+         */
         post: operations["create_campus"];
         delete?: never;
         options?: never;
@@ -224,7 +299,12 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Name the campus's duty consultant (值班顾问), who receives its website applications */
+        /**
+         * Name the campus's duty consultant (值班顾问), who receives its website applications
+         * @description Name the campus's duty consultant (值班顾问), who receives its website applications.
+         *
+         *     Signed-in staff with the role admin, manager.
+         */
         patch: operations["patch_campus"];
         trace?: never;
     };
@@ -235,10 +315,20 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Find a card by number, or a learner's cards */
+        /**
+         * Find a card by number, or a learner's cards
+         * @description Find a card by number, or a learner's cards.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         get: operations["find_cards"];
         put?: never;
-        /** Open a card (会员卡) with contracts' credits */
+        /**
+         * Open a card (会员卡) with contracts' credits
+         * @description Open a card (会员卡) with contracts' credits.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         post: operations["open_card"];
         delete?: never;
         options?: never;
@@ -253,14 +343,24 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Balances and status (会员卡资费查询) */
+        /**
+         * Balances and status (会员卡资费查询)
+         * @description Balances and status (会员卡资费查询).
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         get: operations["get_card"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
-        /** Change the holder's contact details */
+        /**
+         * Change the holder's contact details
+         * @description Change the holder's contact details.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         patch: operations["patch_card"];
         trace?: never;
     };
@@ -273,7 +373,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Put a contract's credits on the card (Idempotency-Key honoured) */
+        /**
+         * Put a contract's credits on the card (Idempotency-Key honoured)
+         * @description Put a contract's credits on the card (Idempotency-Key honoured).
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         post: operations["card_add_contract"];
         delete?: never;
         options?: never;
@@ -290,7 +395,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Freeze (冻结) with a reason and an optional last day */
+        /**
+         * Freeze (冻结) with a reason and an optional last day
+         * @description Freeze (冻结) with a reason and an optional last day.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         post: operations["freeze_card"];
         delete?: never;
         options?: never;
@@ -305,7 +415,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Lifecycle changes, newest first */
+        /**
+         * Lifecycle changes, newest first
+         * @description Lifecycle changes, newest first.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         get: operations["card_history"];
         put?: never;
         post?: never;
@@ -322,7 +437,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Movements (消费记录), newest first */
+        /**
+         * Movements (消费记录), newest first
+         * @description Movements (消费记录), newest first.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         get: operations["card_ledger"];
         put?: never;
         post?: never;
@@ -341,7 +461,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Deduct, purchase, top up, exchange, pay an event, adjust (Idempotency-Key honoured) */
+        /**
+         * Deduct, purchase, top up, exchange, pay an event, adjust (Idempotency-Key honoured)
+         * @description Deduct, purchase, top up, exchange, pay an event, adjust (Idempotency-Key honoured).
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         post: operations["card_movement"];
         delete?: never;
         options?: never;
@@ -358,7 +483,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Reissue (补办): a new number with the balances; the old number is dead */
+        /**
+         * Reissue (补办): a new number with the balances; the old number is dead
+         * @description Reissue (补办): a new number with the balances; the old number is dead.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         post: operations["reissue_card"];
         delete?: never;
         options?: never;
@@ -375,7 +505,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Report the card lost (挂失); it refuses movements */
+        /**
+         * Report the card lost (挂失); it refuses movements
+         * @description Report the card lost (挂失); it refuses movements.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         post: operations["report_lost"];
         delete?: never;
         options?: never;
@@ -392,7 +527,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Open a sub-card (附属卡), shared or with its own share of credits */
+        /**
+         * Open a sub-card (附属卡), shared or with its own share of credits
+         * @description Open a sub-card (附属卡), shared or with its own share of credits.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         post: operations["open_sub_card"];
         delete?: never;
         options?: never;
@@ -409,7 +549,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Unfreeze; validity extended by the days frozen (a setting) */
+        /**
+         * Unfreeze; validity extended by the days frozen (a setting)
+         * @description Unfreeze; validity extended by the days frozen (a setting).
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         post: operations["unfreeze_card"];
         delete?: never;
         options?: never;
@@ -424,10 +569,20 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Classes */
+        /**
+         * Classes
+         * @description Classes.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         get: operations["list_classes"];
         put?: never;
-        /** Add a class with weekly slots */
+        /**
+         * Add a class with weekly slots
+         * @description Add a class with weekly slots.
+         *
+         *     Signed-in staff with the role admin, manager.
+         */
         post: operations["create_class"];
         delete?: never;
         options?: never;
@@ -444,7 +599,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Generate a class's sessions for a date range */
+        /**
+         * Generate a class's sessions for a date range
+         * @description Generate a class's sessions for a date range.
+         *
+         *     Signed-in staff with the role admin, manager.
+         */
         post: operations["generate_sessions"];
         delete?: never;
         options?: never;
@@ -459,7 +619,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Cohorts starting on or after a day (default today), earliest first */
+        /**
+         * Cohorts starting on or after a day (default today), earliest first
+         * @description Cohorts starting on or after a day (default today), earliest first.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         get: operations["list_cohorts"];
         put?: never;
         post?: never;
@@ -476,7 +641,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Open cohorts with seats left, as the school's website will list them */
+        /**
+         * Open cohorts with seats left, as the school's website will list them
+         * @description Open cohorts with seats left, as the school's website will list them.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         get: operations["open_cohorts"];
         put?: never;
         post?: never;
@@ -493,14 +663,24 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A cohort with its enrolment counts and seats left */
+        /**
+         * A cohort with its enrolment counts and seats left
+         * @description A cohort with its enrolment counts and seats left.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         get: operations["get_cohort"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
-        /** Change a cohort; close or cancel it (seats never below the confirmed enrolments) */
+        /**
+         * Change a cohort; close or cancel it (seats never below the confirmed enrolments)
+         * @description Change a cohort; close or cancel it (seats never below the confirmed enrolments).
+         *
+         *     Signed-in staff with the role admin, manager.
+         */
         patch: operations["patch_cohort"];
         trace?: never;
     };
@@ -511,10 +691,20 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A cohort's enrolments (of the leads you may see) */
+        /**
+         * A cohort's enrolments (of the leads you may see)
+         * @description A cohort's enrolments (of the leads you may see).
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         get: operations["list_enrolments"];
         put?: never;
-        /** Enrol a lead in a cohort (pending until confirmed or declined) */
+        /**
+         * Enrol a lead in a cohort (pending until confirmed or declined)
+         * @description Enrol a lead in a cohort (pending until confirmed or declined).
+         *
+         *     Signed-in staff with the role admin, consultant, frontdesk, manager, supervisor.
+         */
         post: operations["enrol"];
         delete?: never;
         options?: never;
@@ -529,10 +719,20 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Contracts signed in a period (finance, managers, admins) */
+        /**
+         * Contracts signed in a period (finance, managers, admins)
+         * @description Contracts signed in a period (finance, managers, admins).
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         get: operations["list_contracts"];
         put?: never;
-        /** Sign a contract (签约) for one or more learners */
+        /**
+         * Sign a contract (签约) for one or more learners
+         * @description Sign a contract (签约) for one or more learners.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         post: operations["create_contract"];
         delete?: never;
         options?: never;
@@ -547,7 +747,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A contract with its payments and refunds */
+        /**
+         * A contract with its payments and refunds
+         * @description A contract with its payments and refunds.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         get: operations["get_contract"];
         put?: never;
         post?: never;
@@ -566,7 +771,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Record a payment (Idempotency-Key honoured) */
+        /**
+         * Record a payment (Idempotency-Key honoured)
+         * @description Record a payment (Idempotency-Key honoured).
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         post: operations["pay_contract"];
         delete?: never;
         options?: never;
@@ -583,7 +793,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Refund money and claw back unused credits (Idempotency-Key honoured) */
+        /**
+         * Refund money and claw back unused credits (Idempotency-Key honoured)
+         * @description Refund money and claw back unused credits (Idempotency-Key honoured).
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         post: operations["refund_contract"];
         delete?: never;
         options?: never;
@@ -600,7 +815,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Void a contract nothing was paid or used on */
+        /**
+         * Void a contract nothing was paid or used on
+         * @description Void a contract nothing was paid or used on.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         post: operations["void_contract"];
         delete?: never;
         options?: never;
@@ -615,10 +835,20 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Courses */
+        /**
+         * Courses
+         * @description Courses.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         get: operations["list_courses"];
         put?: never;
-        /** Add a course */
+        /**
+         * Add a course
+         * @description Add a course.
+         *
+         *     Signed-in staff with the role admin, manager.
+         */
         post: operations["create_course"];
         delete?: never;
         options?: never;
@@ -633,7 +863,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Today's work (工作任务) in the school's time zone; ?date= shows another day's (plan tomorrow) */
+        /**
+         * Today's work (工作任务) in the school's time zone; ?date= shows another day's (plan tomorrow)
+         * @description Today's work (工作任务) in the school's time zone; ?date= shows another day's (plan tomorrow).
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         get: operations["get_today"];
         put?: never;
         post?: never;
@@ -652,7 +887,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Confirm an enrolment: it takes a seat (409 COHORT_FULL when none is left) */
+        /**
+         * Confirm an enrolment: it takes a seat (409 COHORT_FULL when none is left)
+         * @description Confirm an enrolment: it takes a seat (409 COHORT_FULL when none is left).
+         *
+         *     Signed-in staff with the role admin, consultant, frontdesk, manager, supervisor.
+         */
         post: operations["confirm"];
         delete?: never;
         options?: never;
@@ -669,7 +909,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Decline an enrolment: a confirmed one gives its seat back; its reminder is stopped */
+        /**
+         * Decline an enrolment: a confirmed one gives its seat back; its reminder is stopped
+         * @description Decline an enrolment: a confirmed one gives its seat back; its reminder is stopped.
+         *
+         *     Signed-in staff with the role admin, consultant, frontdesk, manager, supervisor.
+         */
         post: operations["decline"];
         delete?: never;
         options?: never;
@@ -684,10 +929,20 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A day's events */
+        /**
+         * A day's events
+         * @description A day's events.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         get: operations["list_events"];
         put?: never;
-        /** Add an event (活动) */
+        /**
+         * Add an event (活动)
+         * @description Add an event (活动).
+         *
+         *     Signed-in staff with the role admin, manager.
+         */
         post: operations["create_event"];
         delete?: never;
         options?: never;
@@ -702,7 +957,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** An event with seats left */
+        /**
+         * An event with seats left
+         * @description An event with seats left.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         get: operations["get_event"];
         put?: never;
         post?: never;
@@ -719,7 +979,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Printable sign-in sheet (HTML or CSV) */
+        /**
+         * Printable sign-in sheet (HTML or CSV)
+         * @description Printable sign-in sheet (HTML or CSV).
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         get: operations["get_sign_in_sheet"];
         put?: never;
         post?: never;
@@ -736,7 +1001,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Follow-up history (历史跟进记录), newest first */
+        /**
+         * Follow-up history (历史跟进记录), newest first
+         * @description Follow-up history (历史跟进记录), newest first.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         get: operations["list_follow_ups"];
         put?: never;
         post?: never;
@@ -753,10 +1023,20 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Standard phrases, by category, searchable */
+        /**
+         * Standard phrases, by category, searchable
+         * @description Standard phrases, by category, searchable.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         get: operations["glossary"];
         put?: never;
-        /** Add a standard phrase (常用术语) */
+        /**
+         * Add a standard phrase (常用术语)
+         * @description Add a standard phrase (常用术语).
+         *
+         *     Signed-in staff with the role admin, manager.
+         */
         post: operations["add_phrase"];
         delete?: never;
         options?: never;
@@ -774,7 +1054,12 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Remove a phrase */
+        /**
+         * Remove a phrase
+         * @description Remove a phrase.
+         *
+         *     Signed-in staff with the role admin, manager.
+         */
         delete: operations["remove_phrase"];
         options?: never;
         head?: never;
@@ -788,10 +1073,20 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Leads you may see, filtered, newest or next-follow-up first */
+        /**
+         * Leads you may see, filtered, newest or next-follow-up first
+         * @description Leads you may see, filtered, newest or next-follow-up first.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         get: operations["list_leads"];
         put?: never;
-        /** Add a lead (潜在客户) */
+        /**
+         * Add a lead (潜在客户)
+         * @description Add a lead (潜在客户).
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         post: operations["create_lead"];
         delete?: never;
         options?: never;
@@ -806,7 +1101,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Export the leads a filter finds (导出), .xlsx or .csv; audited, heavy for anti-scraping */
+        /**
+         * Export the leads a filter finds (导出), .xlsx or .csv; audited, heavy for anti-scraping
+         * @description Export the leads a filter finds (导出), .xlsx or .csv; audited, heavy for anti-scraping.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         get: operations["export_leads"];
         put?: never;
         post?: never;
@@ -823,7 +1123,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The import template (批量导入模板): columns, an example row, the school's choices */
+        /**
+         * The import template (批量导入模板): columns, an example row, the school's choices
+         * @description The import template (批量导入模板): columns, an example row, the school's choices.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         get: operations["import_template"];
         put?: never;
         post?: never;
@@ -840,10 +1145,20 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Imports of your campuses, newest first */
+        /**
+         * Imports of your campuses, newest first
+         * @description Imports of your campuses, newest first.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         get: operations["list_imports"];
         put?: never;
-        /** Import leads (批量导入) from an .xlsx or .csv (UTF-8 or GBK) sent as the body */
+        /**
+         * Import leads (批量导入) from an .xlsx or .csv (UTF-8 or GBK) sent as the body
+         * @description Import leads (批量导入) from an .xlsx or .csv (UTF-8 or GBK) sent as the body.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         post: operations["start_import"];
         delete?: never;
         options?: never;
@@ -858,7 +1173,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** An import: queued, running, or done with its counts */
+        /**
+         * An import: queued, running, or done with its counts
+         * @description An import: queued, running, or done with its counts.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         get: operations["get_import"];
         put?: never;
         post?: never;
@@ -875,7 +1195,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The rejected rows of an import, each with its reason (.xlsx) */
+        /**
+         * The rejected rows of an import, each with its reason (.xlsx)
+         * @description The rejected rows of an import, each with its reason (.xlsx).
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         get: operations["import_errors"];
         put?: never;
         post?: never;
@@ -892,7 +1217,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Deleted leads (回收站) */
+        /**
+         * Deleted leads (回收站)
+         * @description Deleted leads (回收站).
+         *
+         *     Signed-in staff with the role admin, manager.
+         */
         get: operations["list_deleted_leads"];
         put?: never;
         post?: never;
@@ -909,15 +1239,30 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A lead with its history, siblings and referrals */
+        /**
+         * A lead with its history, siblings and referrals
+         * @description A lead with its history, siblings and referrals.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         get: operations["get_lead"];
         put?: never;
         post?: never;
-        /** Move a lead to the recycle bin */
+        /**
+         * Move a lead to the recycle bin
+         * @description Move a lead to the recycle bin.
+         *
+         *     Signed-in staff with the role admin, manager.
+         */
         delete: operations["delete_lead"];
         options?: never;
         head?: never;
-        /** Change a lead */
+        /**
+         * Change a lead
+         * @description Change a lead.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         patch: operations["patch_lead"];
         trace?: never;
     };
@@ -930,7 +1275,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Invite a lead: visit, trial class or event */
+        /**
+         * Invite a lead: visit, trial class or event
+         * @description Invite a lead: visit, trial class or event.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         post: operations["create_appointment"];
         delete?: never;
         options?: never;
@@ -947,7 +1297,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Answer a questionnaire; may change the level */
+        /**
+         * Answer a questionnaire; may change the level
+         * @description Answer a questionnaire; may change the level.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         post: operations["answer_assessment"];
         delete?: never;
         options?: never;
@@ -964,7 +1319,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Give a lead to a consultant */
+        /**
+         * Give a lead to a consultant
+         * @description Give a lead to a consultant.
+         *
+         *     Signed-in staff with the role admin, manager, supervisor.
+         */
         post: operations["assign_lead"];
         delete?: never;
         options?: never;
@@ -981,7 +1341,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Take a lead from the public pool (公海) */
+        /**
+         * Take a lead from the public pool (公海)
+         * @description Take a lead from the public pool (公海).
+         *
+         *     Signed-in staff with the role consultant, supervisor.
+         */
         post: operations["claim_lead"];
         delete?: never;
         options?: never;
@@ -996,7 +1361,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A member's contracts, newest first */
+        /**
+         * A member's contracts, newest first
+         * @description A member's contracts, newest first.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         get: operations["lead_contracts"];
         put?: never;
         post?: never;
@@ -1015,7 +1385,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Record a contact (跟进) and what it changed */
+        /**
+         * Record a contact (跟进) and what it changed
+         * @description Record a contact (跟进) and what it changed.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         post: operations["create_follow_up"];
         delete?: never;
         options?: never;
@@ -1032,7 +1407,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Plan a contact (工作计划); shows plans already there */
+        /**
+         * Plan a contact (工作计划); shows plans already there
+         * @description Plan a contact (工作计划); shows plans already there.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         post: operations["create_plan"];
         delete?: never;
         options?: never;
@@ -1053,7 +1433,12 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Move, hand over or cancel a plan */
+        /**
+         * Move, hand over or cancel a plan
+         * @description Move, hand over or cancel a plan.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         patch: operations["patch_plan"];
         trace?: never;
     };
@@ -1066,7 +1451,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Put a lead back into the public pool */
+        /**
+         * Put a lead back into the public pool
+         * @description Put a lead back into the public pool.
+         *
+         *     Signed-in staff with the role admin, consultant, manager, supervisor.
+         */
         post: operations["release_lead"];
         delete?: never;
         options?: never;
@@ -1083,7 +1473,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Bring a lead back from the recycle bin */
+        /**
+         * Bring a lead back from the recycle bin
+         * @description Bring a lead back from the recycle bin.
+         *
+         *     Signed-in staff with the role admin, manager.
+         */
         post: operations["restore_lead"];
         delete?: never;
         options?: never;
@@ -1100,7 +1495,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Show a lead's full phone numbers (recorded) */
+        /**
+         * Show a lead's full phone numbers (recorded)
+         * @description Show a lead's full phone numbers (recorded).
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor.
+         */
         post: operations["reveal_phone"];
         delete?: never;
         options?: never;
@@ -1117,7 +1517,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** A walk-in: follow-up, visit arrived, maybe a trial */
+        /**
+         * A walk-in: follow-up, visit arrived, maybe a trial
+         * @description A walk-in: follow-up, visit arrived, maybe a trial.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         post: operations["record_walk_in"];
         delete?: never;
         options?: never;
@@ -1132,7 +1537,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The signed-in user and their school */
+        /**
+         * The signed-in user and their school
+         * @description The signed-in user and their school.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         get: operations["get_me"];
         put?: never;
         post?: never;
@@ -1149,10 +1559,20 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Send records (发送记录), newest first */
+        /**
+         * Send records (发送记录), newest first
+         * @description Send records (发送记录), newest first.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         get: operations["list_messages"];
         put?: never;
-        /** Send or schedule SMS or e-mail; ?dry_run=true previews recipients, skips and segments */
+        /**
+         * Send or schedule SMS or e-mail; ?dry_run=true previews recipients, skips and segments
+         * @description Send or schedule SMS or e-mail; ?dry_run=true previews recipients, skips and segments.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         post: operations["send_message"];
         delete?: never;
         options?: never;
@@ -1167,7 +1587,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A send record with each recipient's status and segments */
+        /**
+         * A send record with each recipient's status and segments
+         * @description A send record with each recipient's status and segments.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         get: operations["get_message"];
         put?: never;
         post?: never;
@@ -1184,7 +1609,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Your in-app notifications, newest first */
+        /**
+         * Your in-app notifications, newest first
+         * @description Your in-app notifications, newest first.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         get: operations["list_notifications"];
         put?: never;
         post?: never;
@@ -1201,7 +1631,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** This API's OpenAPI 3.1 document */
+        /**
+         * This API's OpenAPI 3.1 document
+         * @description The document itself: every route, its parameters, bodies, answers and error codes.
+         *
+         *     Public: no sign-in.
+         */
         get: operations["get_openapi"];
         put?: never;
         post?: never;
@@ -1218,7 +1653,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** What the outbox provider 'sent' (not in production) */
+        /**
+         * What the outbox provider 'sent' (not in production)
+         * @description What the outbox provider 'sent' (not in production).
+         *
+         *     Signed-in staff with the role admin, manager.
+         */
         get: operations["get_outbox"];
         put?: never;
         post?: never;
@@ -1235,7 +1675,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Payments and refunds by date (finance, managers, admins) */
+        /**
+         * Payments and refunds by date (finance, managers, admins)
+         * @description Payments and refunds by date (finance, managers, admins).
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         get: operations["list_payments"];
         put?: never;
         post?: never;
@@ -1252,10 +1697,20 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Programmes, oldest first */
+        /**
+         * Programmes, oldest first
+         * @description Programmes, oldest first.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         get: operations["list_programmes"];
         put?: never;
-        /** Create a programme: a course, workshop or seminar (课程) */
+        /**
+         * Create a programme: a course, workshop or seminar (课程)
+         * @description Create a programme: a course, workshop or seminar (课程).
+         *
+         *     Signed-in staff with the role admin, manager.
+         */
         post: operations["create_programme"];
         delete?: never;
         options?: never;
@@ -1270,14 +1725,24 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A programme */
+        /**
+         * A programme
+         * @description A programme.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         get: operations["get_programme"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
-        /** Change a programme (inactive: no new cohorts) */
+        /**
+         * Change a programme (inactive: no new cohorts)
+         * @description Change a programme (inactive: no new cohorts).
+         *
+         *     Signed-in staff with the role admin, manager.
+         */
         patch: operations["patch_programme"];
         trace?: never;
     };
@@ -1290,7 +1755,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Open a cohort (班级) of a programme: dates, teacher, schedule, price, instalments, seats */
+        /**
+         * Open a cohort (班级) of a programme: dates, teacher, schedule, price, instalments, seats
+         * @description Open a cohort (班级) of a programme: dates, teacher, schedule, price, instalments, seats.
+         *
+         *     Signed-in staff with the role admin, manager.
+         */
         post: operations["create_cohort"];
         delete?: never;
         options?: never;
@@ -1307,7 +1777,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** An application from the school's web form (X-Api-Key): becomes a lead */
+        /**
+         * An application from the school's web form (X-Api-Key): becomes a lead
+         * @description An application from the school's web form (X-Api-Key): becomes a lead.
+         *
+         *     Public: a school website's API key (X-Api-Key).
+         */
         post: operations["apply"];
         delete?: never;
         options?: never;
@@ -1322,7 +1797,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Open cohorts with seats left, for the school's website (X-Api-Key) */
+        /**
+         * Open cohorts with seats left, for the school's website (X-Api-Key)
+         * @description Open cohorts with seats left, for the school's website (X-Api-Key).
+         *
+         *     Public: a school website's API key (X-Api-Key).
+         */
         get: operations["public_cohorts"];
         put?: never;
         post?: never;
@@ -1339,7 +1819,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Each consultant's follow-ups, visits, trials, conversions and cycle (顾问销售效率) */
+        /**
+         * Each consultant's follow-ups, visits, trials, conversions and cycle (顾问销售效率)
+         * @description Each consultant's follow-ups, visits, trials, conversions and cycle (顾问销售效率).
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         get: operations["consultants"];
         put?: never;
         post?: never;
@@ -1356,7 +1841,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Receipts and refunds by period (the payments themselves: GET /payments) */
+        /**
+         * Receipts and refunds by period (the payments themselves: GET /payments)
+         * @description Receipts and refunds by period (the payments themselves: GET /payments).
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         get: operations["finance"];
         put?: never;
         post?: never;
@@ -1373,7 +1863,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The sales funnel of a period (?format=html draws it) */
+        /**
+         * The sales funnel of a period (?format=html draws it)
+         * @description The sales funnel of a period (?format=html draws it).
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         get: operations["funnel"];
         put?: never;
         post?: never;
@@ -1390,7 +1885,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Channel analysis (渠道分析): leads and conversions by source */
+        /**
+         * Channel analysis (渠道分析): leads and conversions by source
+         * @description Channel analysis (渠道分析): leads and conversions by source.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         get: operations["sources"];
         put?: never;
         post?: never;
@@ -1407,7 +1907,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A day's class sessions with seats left */
+        /**
+         * A day's class sessions with seats left
+         * @description A day's class sessions with seats left.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         get: operations["list_sessions"];
         put?: never;
         post?: never;
@@ -1430,7 +1935,12 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Change or cancel a session */
+        /**
+         * Change or cancel a session
+         * @description Change or cancel a session.
+         *
+         *     Signed-in staff with the role admin, manager.
+         */
         patch: operations["patch_session"];
         trace?: never;
     };
@@ -1443,7 +1953,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Check a member into a class: a seat and the lesson's credits */
+        /**
+         * Check a member into a class: a seat and the lesson's credits
+         * @description Check a member into a class: a seat and the lesson's credits.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         post: operations["check_in"];
         delete?: never;
         options?: never;
@@ -1458,10 +1973,20 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The school's public API keys (never the keys themselves) */
+        /**
+         * The school's public API keys (never the keys themselves)
+         * @description The school's public API keys (never the keys themselves).
+         *
+         *     Signed-in staff with the role admin.
+         */
         get: operations["list_keys"];
         put?: never;
-        /** Create a public API key for the school's website; the key is shown this once */
+        /**
+         * Create a public API key for the school's website; the key is shown this once
+         * @description Create a public API key for the school's website; the key is shown this once.
+         *
+         *     Signed-in staff with the role admin.
+         */
         post: operations["create_key"];
         delete?: never;
         options?: never;
@@ -1479,7 +2004,12 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Revoke a public API key: refused from now on */
+        /**
+         * Revoke a public API key: refused from now on
+         * @description Revoke a public API key: refused from now on.
+         *
+         *     Signed-in staff with the role admin.
+         */
         delete: operations["revoke_key"];
         options?: never;
         head?: never;
@@ -1493,9 +2023,19 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Questionnaires and levels (客户评估) */
+        /**
+         * Questionnaires and levels (客户评估)
+         * @description Questionnaires and levels (客户评估).
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         get: operations["get_assessment"];
-        /** Replace the questionnaires and levels */
+        /**
+         * Replace the questionnaires and levels
+         * @description Replace the questionnaires and levels.
+         *
+         *     Signed-in staff with the role admin.
+         */
         put: operations["put_assessment"];
         post?: never;
         delete?: never;
@@ -1511,14 +2051,24 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Card rules: deduction order, exchange rate, freezing */
+        /**
+         * Card rules: deduction order, exchange rate, freezing
+         * @description Card rules: deduction order, exchange rate, freezing.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         get: operations["get_card_settings"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
-        /** Change the card rules */
+        /**
+         * Change the card rules
+         * @description Change the card rules.
+         *
+         *     Signed-in staff with the role admin.
+         */
         patch: operations["patch_card_settings"];
         trace?: never;
     };
@@ -1529,9 +2079,19 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A configurable list (基础配置) */
+        /**
+         * A configurable list (基础配置)
+         * @description A configurable list (基础配置).
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         get: operations["get_dictionary"];
-        /** Replace a list; used values can only be retired */
+        /**
+         * Replace a list; used values can only be retired
+         * @description Replace a list; used values can only be retired.
+         *
+         *     Signed-in staff with the role admin.
+         */
         put: operations["put_dictionary"];
         post?: never;
         delete?: never;
@@ -1547,14 +2107,24 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Protection period and lead cap */
+        /**
+         * Protection period and lead cap
+         * @description Protection period and lead cap.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         get: operations["get_lead_settings"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
-        /** Change the protection period or the lead cap */
+        /**
+         * Change the protection period or the lead cap
+         * @description Change the protection period or the lead cap.
+         *
+         *     Signed-in staff with the role admin.
+         */
         patch: operations["patch_lead_settings"];
         trace?: never;
     };
@@ -1565,14 +2135,24 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Quiet hours, caps, greetings, digests */
+        /**
+         * Quiet hours, caps, greetings, digests
+         * @description Quiet hours, caps, greetings, digests.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         get: operations["get_messaging_settings"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
-        /** Change the messaging settings */
+        /**
+         * Change the messaging settings
+         * @description Change the messaging settings.
+         *
+         *     Signed-in staff with the role admin.
+         */
         patch: operations["patch_messaging_settings"];
         trace?: never;
     };
@@ -1583,14 +2163,24 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Anti-scraping thresholds, audit retention */
+        /**
+         * Anti-scraping thresholds, audit retention
+         * @description Anti-scraping thresholds, audit retention.
+         *
+         *     Signed-in staff with the role admin.
+         */
         get: operations["get_security"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
-        /** Change the anti-scraping thresholds or the audit retention */
+        /**
+         * Change the anti-scraping thresholds or the audit retention
+         * @description Change the anti-scraping thresholds or the audit retention.
+         *
+         *     Signed-in staff with the role admin.
+         */
         patch: operations["patch_security"];
         trace?: never;
     };
@@ -1601,10 +2191,20 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Templates, by name */
+        /**
+         * Templates, by name
+         * @description Templates, by name.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         get: operations["list_templates"];
         put?: never;
-        /** Add an SMS or e-mail template (checked against sample data) */
+        /**
+         * Add an SMS or e-mail template (checked against sample data)
+         * @description Add an SMS or e-mail template (checked against sample data).
+         *
+         *     Signed-in staff with the role admin, manager.
+         */
         post: operations["create_template"];
         delete?: never;
         options?: never;
@@ -1619,12 +2219,27 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A template */
+        /**
+         * A template
+         * @description A template.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         get: operations["get_template"];
-        /** Replace a template */
+        /**
+         * Replace a template
+         * @description Replace a template.
+         *
+         *     Signed-in staff with the role admin, manager.
+         */
         put: operations["put_template"];
         post?: never;
-        /** Delete a template */
+        /**
+         * Delete a template
+         * @description Delete a template.
+         *
+         *     Signed-in staff with the role admin, manager.
+         */
         delete: operations["delete_template"];
         options?: never;
         head?: never;
@@ -1638,7 +2253,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** This school's usage of a month (pay per use) */
+        /**
+         * This school's usage of a month (pay per use)
+         * @description This school's usage of a month (pay per use).
+         *
+         *     Signed-in staff with the role admin.
+         */
         get: operations["usage"];
         put?: never;
         post?: never;
@@ -1655,10 +2275,20 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List staff (optionally one supervisor's team) */
+        /**
+         * List staff (optionally one supervisor's team)
+         * @description List staff (optionally one supervisor's team).
+         *
+         *     Signed-in staff with the role admin, manager, supervisor.
+         */
         get: operations["list_users"];
         put?: never;
-        /** Create a staff account */
+        /**
+         * Create a staff account
+         * @description Create a staff account.
+         *
+         *     Signed-in staff with the role admin.
+         */
         post: operations["create_user"];
         delete?: never;
         options?: never;
@@ -1673,14 +2303,24 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One staff account */
+        /**
+         * One staff account
+         * @description One staff account.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
         get: operations["get_user"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
-        /** Change role, team, campuses or disable an account */
+        /**
+         * Change role, team, campuses or disable an account
+         * @description Change role, team, campuses or disable an account.
+         *
+         *     Signed-in staff with the role admin.
+         */
         patch: operations["patch_user"];
         trace?: never;
     };
@@ -2332,7 +2972,10 @@ export interface components {
         Card: {
             /** Campus Id */
             campus_id: string;
-            /** Cash */
+            /**
+             * Cash
+             * @example 9600.00
+             */
             cash: string;
             /**
              * Created At
@@ -2342,6 +2985,7 @@ export interface components {
             /**
              * Credits
              * @description Every credit on the card
+             * @example 9600.00
              */
             credits: string;
             /**
@@ -2418,6 +3062,7 @@ export interface components {
             /**
              * Usable Credits
              * @description Credits of contracts in force today
+             * @example 9600.00
              */
             usable_credits: string;
         };
@@ -2430,7 +3075,7 @@ export interface components {
              * @description Default: all of the contract's unallocated credits
              * @default null
              */
-            credits?: (number | string) | null;
+            credits?: string | null;
         };
         /** CardOpenRequest */
         CardOpenRequest: {
@@ -2442,7 +3087,7 @@ export interface components {
              * @default null
              */
             credits?: {
-                [key: string]: number | string;
+                [key: string]: string;
             } | null;
             /** Holder Lead Id */
             holder_lead_id: string;
@@ -2547,7 +3192,7 @@ export interface components {
              * Exchange Rate
              * @default null
              */
-            exchange_rate?: number | string | null;
+            exchange_rate?: string | null;
             /**
              * Extend When Frozen
              * @default null
@@ -2676,7 +3321,10 @@ export interface components {
             name: string;
             /** Pending */
             pending: number;
-            /** Price */
+            /**
+             * Price
+             * @example 9600.00
+             */
             price: string;
             /** Programme Id */
             programme_id: string;
@@ -2745,7 +3393,7 @@ export interface components {
              * Price
              * @default null
              */
-            price?: (number | string) | null;
+            price?: string | null;
             /**
              * Schedule
              * @default null
@@ -2799,7 +3447,7 @@ export interface components {
              * Price
              * @example 9600.00
              */
-            price: number | string;
+            price: string;
             /**
              * Schedule
              * @default null
@@ -2833,6 +3481,7 @@ export interface components {
             /**
              * Contract Value
              * @default 0.00
+             * @example 9600.00
              */
             contract_value?: string;
             /**
@@ -2905,7 +3554,10 @@ export interface components {
         };
         /** Contract */
         Contract: {
-            /** Balance Due */
+            /**
+             * Balance Due
+             * @example 9600.00
+             */
             balance_due: string;
             /** Campus Id */
             campus_id: string;
@@ -2914,6 +3566,7 @@ export interface components {
             /**
              * Clawed Back
              * @description Credits taken back by refunds
+             * @example 9600.00
              */
             clawed_back: string;
             /**
@@ -2925,42 +3578,63 @@ export interface components {
             };
             /** Course Ids */
             course_ids: string[];
-            /** Credits */
+            /**
+             * Credits
+             * @example 9600.00
+             */
             credits: string;
-            /** Discount */
+            /**
+             * Discount
+             * @example 9600.00
+             */
             discount: string;
             /**
              * Ends On
              * Format: date
              */
             ends_on: string;
-            /** Gift Credits */
+            /**
+             * Gift Credits
+             * @example 9600.00
+             */
             gift_credits: string;
             /** Id */
             id: string;
             /** Instalments */
-            instalments: components["schemas"]["Instalment-Output"][];
+            instalments: components["schemas"]["Instalment"][];
             /** Lead Ids */
             lead_ids: string[];
             /** Lead Names */
             lead_names: string[];
-            /** Net Price */
+            /**
+             * Net Price
+             * @example 9600.00
+             */
             net_price: string;
             /**
              * @description The first instalment not yet covered
              * @default null
              */
-            next_instalment?: components["schemas"]["Instalment-Output"] | null;
+            next_instalment?: components["schemas"]["Instalment"] | null;
             /**
              * Note
              * @default null
              */
             note?: string | null;
-            /** Paid */
+            /**
+             * Paid
+             * @example 9600.00
+             */
             paid: string;
-            /** Price */
+            /**
+             * Price
+             * @example 9600.00
+             */
             price: string;
-            /** Refunded */
+            /**
+             * Refunded
+             * @example 9600.00
+             */
             refunded: string;
             /**
              * Signed At
@@ -2989,6 +3663,7 @@ export interface components {
             /**
              * Unallocated Credits
              * @description Credits not yet on any card
+             * @example 9600.00
              */
             unallocated_credits: string;
             /**
@@ -3011,13 +3686,13 @@ export interface components {
              * @description Lesson credits bought (课时)
              * @example 48
              */
-            credits: number | string;
+            credits: string;
             /**
              * Discount
              * @default 0
              * @example 9600.00
              */
-            discount?: number | string;
+            discount?: string;
             /**
              * Ends On
              * Format: date
@@ -3029,12 +3704,12 @@ export interface components {
              * @default 0
              * @example 48
              */
-            gift_credits?: number | string;
+            gift_credits?: string;
             /**
              * Instalments
              * @description Payment plan; its amounts add up to price − discount
              */
-            instalments?: components["schemas"]["Instalment-Input"][];
+            instalments?: components["schemas"]["Instalment"][];
             /**
              * Lead Ids
              * @description The learners signed (twins, siblings, 拼课)
@@ -3049,7 +3724,7 @@ export interface components {
              * Price
              * @example 9600.00
              */
-            price: number | string;
+            price: string;
             /**
              * Signed By
              * @description The consultant who signed it; default: you
@@ -3064,7 +3739,10 @@ export interface components {
         };
         /** ContractDetail */
         ContractDetail: {
-            /** Balance Due */
+            /**
+             * Balance Due
+             * @example 9600.00
+             */
             balance_due: string;
             /** Campus Id */
             campus_id: string;
@@ -3073,6 +3751,7 @@ export interface components {
             /**
              * Clawed Back
              * @description Credits taken back by refunds
+             * @example 9600.00
              */
             clawed_back: string;
             /**
@@ -3084,47 +3763,68 @@ export interface components {
             };
             /** Course Ids */
             course_ids: string[];
-            /** Credits */
+            /**
+             * Credits
+             * @example 9600.00
+             */
             credits: string;
-            /** Discount */
+            /**
+             * Discount
+             * @example 9600.00
+             */
             discount: string;
             /**
              * Ends On
              * Format: date
              */
             ends_on: string;
-            /** Gift Credits */
+            /**
+             * Gift Credits
+             * @example 9600.00
+             */
             gift_credits: string;
             /** Id */
             id: string;
             /** Instalments */
-            instalments: components["schemas"]["Instalment-Output"][];
+            instalments: components["schemas"]["Instalment"][];
             /** Lead Ids */
             lead_ids: string[];
             /** Lead Names */
             lead_names: string[];
-            /** Net Price */
+            /**
+             * Net Price
+             * @example 9600.00
+             */
             net_price: string;
             /**
              * @description The first instalment not yet covered
              * @default null
              */
-            next_instalment?: components["schemas"]["Instalment-Output"] | null;
+            next_instalment?: components["schemas"]["Instalment"] | null;
             /**
              * Note
              * @default null
              */
             note?: string | null;
-            /** Paid */
+            /**
+             * Paid
+             * @example 9600.00
+             */
             paid: string;
             /**
              * Payments
              * @description Payments and refunds, oldest first
              */
             payments?: components["schemas"]["Payment"][];
-            /** Price */
+            /**
+             * Price
+             * @example 9600.00
+             */
             price: string;
-            /** Refunded */
+            /**
+             * Refunded
+             * @example 9600.00
+             */
             refunded: string;
             /**
              * Signed At
@@ -3153,6 +3853,7 @@ export interface components {
             /**
              * Unallocated Credits
              * @description Credits not yet on any card
+             * @example 9600.00
              */
             unallocated_credits: string;
             /**
@@ -3185,7 +3886,10 @@ export interface components {
             created_at: string;
             /** Id */
             id: string;
-            /** Lesson Cost */
+            /**
+             * Lesson Cost
+             * @example 9600.00
+             */
             lesson_cost: string;
             /** Name */
             name: string;
@@ -3205,8 +3909,9 @@ export interface components {
             /**
              * Lesson Cost
              * @description Lesson credits one lesson costs
+             * @example 48
              */
-            lesson_cost: number | string;
+            lesson_cost: string;
             /**
              * Name
              * @example 亲子早教 A
@@ -3300,7 +4005,10 @@ export interface components {
         };
         /** Enrolment */
         Enrolment: {
-            /** Agreed Price */
+            /**
+             * Agreed Price
+             * @example 9600.00
+             */
             agreed_price: string;
             /** Cohort Id */
             cohort_id: string;
@@ -3370,7 +4078,7 @@ export interface components {
              * @description Defaults to the cohort's price
              * @default null
              */
-            agreed_price?: (number | string) | null;
+            agreed_price?: string | null;
             /**
              * Instalments
              * @description One of the cohort's option names
@@ -3405,9 +4113,105 @@ export interface components {
             /** Message */
             message: string;
         };
-        /** ErrorResponse */
-        ErrorResponse: {
-            error: components["schemas"]["ErrorBody"];
+        /**
+         * ErrorResponse400
+         * @description The error envelope of a 400 (Invalid input): `error.code` is one of the codes listed.
+         */
+        ErrorResponse400: {
+            error: components["schemas"]["ErrorBody"] & {
+                /** @enum {string} */
+                code?: "ATTACHMENT_NOT_UPLOADED" | "ATTACHMENT_TOO_LARGE" | "COHORT_NOT_OPEN" | "CONSENT_REQUIRED" | "FILE_MISSING" | "LEARNER_NOT_ON_CARD" | "MALFORMED_JSON" | "MISSING_COLUMNS" | "OWNER_UNAVAILABLE" | "TEMPLATE_TOO_COSTLY" | "TOO_MANY_ROWS" | "UNREADABLE_FILE" | "VALIDATION_FAILED";
+            };
+        };
+        /**
+         * ErrorResponse401
+         * @description The error envelope of a 401 (Not signed in): `error.code` is one of the codes listed.
+         */
+        ErrorResponse401: {
+            error: components["schemas"]["ErrorBody"] & {
+                /** @enum {string} */
+                code?: "ACCOUNT_DISABLED" | "API_KEY_INVALID" | "API_KEY_REQUIRED" | "INVALID_CREDENTIALS" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED" | "UNAUTHORIZED";
+            };
+        };
+        /**
+         * ErrorResponse403
+         * @description The error envelope of a 403 (Not allowed for this role): `error.code` is one of the codes listed.
+         */
+        ErrorResponse403: {
+            error: components["schemas"]["ErrorBody"] & {
+                /** @enum {string} */
+                code?: "EXPORT_FORBIDDEN" | "FORBIDDEN" | "IMPORT_FORBIDDEN" | "NOT_YOUR_CAMPUS" | "NOT_YOUR_TEAM" | "ORIGIN_FORBIDDEN" | "ROLE_FORBIDDEN" | "ROUTE_NOT_FOUND";
+            };
+        };
+        /**
+         * ErrorResponse404
+         * @description The error envelope of a 404 (Not found): `error.code` is one of the codes listed.
+         */
+        ErrorResponse404: {
+            error: components["schemas"]["ErrorBody"] & {
+                /** @enum {string} */
+                code?: "ANNOUNCEMENT_NOT_FOUND" | "API_KEY_NOT_FOUND" | "APPOINTMENT_NOT_FOUND" | "ATTACHMENT_NOT_FOUND" | "CAMPUS_NOT_FOUND" | "CARD_NOT_FOUND" | "CLASS_NOT_FOUND" | "COHORT_NOT_FOUND" | "CONTRACT_NOT_FOUND" | "ENROLMENT_NOT_FOUND" | "EVENT_NOT_FOUND" | "IMPORT_NOT_FOUND" | "LEAD_NOT_FOUND" | "MESSAGE_NOT_FOUND" | "NOT_FOUND" | "NO_ERROR_SHEET" | "PHRASE_NOT_FOUND" | "PLAN_NOT_FOUND" | "PROGRAMME_NOT_FOUND" | "ROUTE_NOT_FOUND" | "SESSION_NOT_FOUND" | "TEMPLATE_NOT_FOUND" | "USER_NOT_FOUND";
+            };
+        };
+        /**
+         * ErrorResponse405
+         * @description The error envelope of a 405 (Method not allowed on this path): `error.code` is one of the codes listed.
+         */
+        ErrorResponse405: {
+            error: components["schemas"]["ErrorBody"] & {
+                /** @enum {string} */
+                code?: "METHOD_NOT_ALLOWED";
+            };
+        };
+        /**
+         * ErrorResponse406
+         * @description The error envelope of a 406 (Not acceptable: this route answers with a file of another type): `error.code` is one of the codes listed.
+         */
+        ErrorResponse406: {
+            error: components["schemas"]["ErrorBody"] & {
+                /** @enum {string} */
+                code?: "NOT_ACCEPTABLE";
+            };
+        };
+        /**
+         * ErrorResponse409
+         * @description The error envelope of a 409 (Conflict): `error.code` is one of the codes listed.
+         */
+        ErrorResponse409: {
+            error: components["schemas"]["ErrorBody"] & {
+                /** @enum {string} */
+                code?: "ALREADY_BOOKED" | "ALREADY_CHECKED_IN" | "ALREADY_ENROLLED" | "ALREADY_IN_FAMILY" | "ATTENDANCE_NOT_OPEN" | "BUSY" | "CANNOT_CHANGE_SELF" | "CARD_BUSY" | "CARD_CONFLICT" | "CARD_FROZEN" | "CARD_LOST" | "CARD_NUMBER_TAKEN" | "CARD_REPLACED" | "COHORT_CANCELLED" | "COHORT_FULL" | "COHORT_NOT_OPEN" | "CONFLICT" | "CONTRACT_CLOSED" | "CONTRACT_IN_USE" | "DUPLICATE_PHONE" | "EDIT_CONFLICT" | "ENROLMENT_DECIDED" | "EVENT_FEE_ALREADY_CHARGED" | "EVENT_NOT_BOOKED" | "EXCHANGE_DISABLED" | "IDEMPOTENCY_KEY_REUSED" | "INSUFFICIENT_BALANCE" | "LEAD_DELETED" | "NOT_A_PRIMARY_CARD" | "NOT_BOOKABLE" | "NOT_BOOKED" | "NOT_FROZEN" | "NOT_IN_POOL" | "NO_CARD" | "OVERPAYMENT" | "OWNER_CAP_REACHED" | "PLAN_CLOSED" | "PROGRAMME_INACTIVE" | "REFUND_TOO_LARGE" | "SEATS_BELOW_CONFIRMED" | "SESSION_CANCELLED" | "SESSION_CONFLICT" | "SESSION_FULL" | "SHARED_CARD" | "TENANT_EXISTS" | "TOO_MANY_SUB_CARDS" | "TRY_AGAIN" | "USERNAME_TAKEN" | "VALUE_IN_USE";
+            };
+        };
+        /**
+         * ErrorResponse415
+         * @description The error envelope of a 415 (Unsupported Content-Type of the request body): `error.code` is one of the codes listed.
+         */
+        ErrorResponse415: {
+            error: components["schemas"]["ErrorBody"] & {
+                /** @enum {string} */
+                code?: "UNSUPPORTED_MEDIA_TYPE";
+            };
+        };
+        /**
+         * ErrorResponse423
+         * @description The error envelope of a 423 (Account frozen): `error.code` is one of the codes listed.
+         */
+        ErrorResponse423: {
+            error: components["schemas"]["ErrorBody"] & {
+                /** @enum {string} */
+                code?: "ACCOUNT_FROZEN" | "EXPORT_OVER_READ_LIMIT" | "READ_LIMIT_REACHED";
+            };
+        };
+        /**
+         * ErrorResponse429
+         * @description The error envelope of a 429 (Too many requests): `error.code` is one of the codes listed.
+         */
+        ErrorResponse429: {
+            error: components["schemas"]["ErrorBody"] & {
+                /** @enum {string} */
+                code?: "LOGIN_LOCKED" | "LOGIN_THROTTLED" | "RATE_LIMITED" | "THROTTLED";
+            };
         };
         /** EventCreateRequest */
         EventCreateRequest: {
@@ -3422,12 +4226,12 @@ export interface components {
              * Fee Amount
              * @default null
              */
-            fee_amount?: number | string | null;
+            fee_amount?: string | null;
             /**
              * Fee Credits
              * @default null
              */
-            fee_credits?: number | string | null;
+            fee_credits?: string | null;
             /**
              * Location
              * @default null
@@ -3514,11 +4318,13 @@ export interface components {
             /**
              * Refunds
              * @default 0.00
+             * @example 9600.00
              */
             refunds?: string;
             /**
              * Revenue
              * @default 0.00
+             * @example 9600.00
              */
             revenue?: string;
         };
@@ -3537,13 +4343,22 @@ export interface components {
              * Format: date
              */
             from: string;
-            /** Net */
+            /**
+             * Net
+             * @example 9600.00
+             */
             net: string;
             /** Periods */
             periods: components["schemas"]["FinancePeriod"][];
-            /** Refunds */
+            /**
+             * Refunds
+             * @example 9600.00
+             */
             refunds: string;
-            /** Revenue */
+            /**
+             * Revenue
+             * @example 9600.00
+             */
             revenue: string;
             /**
              * To
@@ -3668,6 +4483,7 @@ export interface components {
             /**
              * Contract Value
              * @default 0.00
+             * @example 9600.00
              */
             contract_value?: string;
             /**
@@ -3689,6 +4505,7 @@ export interface components {
             /**
              * Credits Consumed
              * @default 0.00
+             * @example 9600.00
              */
             credits_consumed?: string;
             /**
@@ -3734,11 +4551,13 @@ export interface components {
             /**
              * Refunds
              * @default 0.00
+             * @example 9600.00
              */
             refunds?: string;
             /**
              * Revenue
              * @default 0.00
+             * @example 9600.00
              */
             revenue?: string;
             /**
@@ -4028,20 +4847,7 @@ export interface components {
             status: "queued" | "running" | "done" | "failed";
         };
         /** Instalment */
-        "Instalment-Input": {
-            /**
-             * Amount
-             * @example 9600.00
-             */
-            amount: number | string;
-            /**
-             * Due On
-             * Format: date
-             */
-            due_on: string;
-        };
-        /** Instalment */
-        "Instalment-Output": {
+        Instalment: {
             /**
              * Amount
              * @example 9600.00
@@ -4837,7 +5643,10 @@ export interface components {
              * @description The contract the credits came from, or `manual` for adjustments
              */
             contract_id: string;
-            /** Credits */
+            /**
+             * Credits
+             * @example 9600.00
+             */
             credits: string;
             /**
              * Ends On
@@ -5184,6 +5993,7 @@ export interface components {
             /**
              * Amount
              * @description Signed change of the cash wallet
+             * @example 9600.00
              */
             amount: string;
             /**
@@ -5214,6 +6024,7 @@ export interface components {
             /**
              * Credits
              * @description Signed change of the credit wallet
+             * @example 9600.00
              */
             credits: string;
             /**
@@ -5274,7 +6085,7 @@ export interface components {
              * @description purchase, top_up: cash; adjustment: signed change
              * @default null
              */
-            amount?: (number | string) | null;
+            amount?: string | null;
             /**
              * Contract Id
              * @description adjustment: the contract whose credits change
@@ -5286,7 +6097,7 @@ export interface components {
              * @description deduction, exchange: credits to take; adjustment: signed change
              * @default null
              */
-            credits?: (number | string) | null;
+            credits?: string | null;
             /**
              * Event Id
              * @description event_fee: the paid event
@@ -5674,7 +6485,10 @@ export interface components {
         };
         /** Payment */
         Payment: {
-            /** Amount */
+            /**
+             * Amount
+             * @example 9600.00
+             */
             amount: string;
             /**
              * At
@@ -5692,6 +6506,7 @@ export interface components {
             /**
              * Credits
              * @default 0
+             * @example 9600.00
              */
             credits?: string;
             /** Id */
@@ -5728,7 +6543,7 @@ export interface components {
              * Amount
              * @example 9600.00
              */
-            amount: number | string;
+            amount: string;
             /**
              * Method
              * @enum {string}
@@ -5992,7 +6807,10 @@ export interface components {
             instalment_options: components["schemas"]["InstalmentOption"][];
             /** Name */
             name: string;
-            /** Price */
+            /**
+             * Price
+             * @example 9600.00
+             */
             price: string;
             /** Programme Id */
             programme_id: string;
@@ -6144,13 +6962,13 @@ export interface components {
              * @description Money returned (may be 0 for a credits-only clawback)
              * @example 9600.00
              */
-            amount: number | string;
+            amount: string;
             /**
              * Credits
              * @description Credits clawed back; default: every unused one
              * @default null
              */
-            credits?: (number | string) | null;
+            credits?: string | null;
             /**
              * Method
              * @default null
@@ -6415,7 +7233,7 @@ export interface components {
              * @description Unshared sub-cards: credits moved from the primary
              * @default null
              */
-            credits?: (number | string) | null;
+            credits?: string | null;
             /** Holder Lead Id */
             holder_lead_id: string;
             /**
@@ -6763,7 +7581,12 @@ export interface components {
         };
     };
     responses: never;
-    parameters: never;
+    parameters: {
+        /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+        AcceptLanguage: string;
+        /** @description Sent again with the same key (within 24 hours), the request is applied once and answers the same; the same key with a different request is a 409 IDEMPOTENCY_KEY_REUSED. */
+        IdempotencyKey: string;
+    };
     requestBodies: never;
     headers: never;
     pathItems: never;
@@ -6773,7 +7596,10 @@ export interface operations {
     frozen_users: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -6794,7 +7620,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -6803,7 +7629,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -6812,7 +7638,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -6821,34 +7647,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -6857,7 +7685,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -6865,7 +7693,10 @@ export interface operations {
     unfreeze: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 user_id: string;
             };
@@ -6892,7 +7723,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -6901,7 +7732,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -6910,7 +7741,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -6919,34 +7750,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -6955,7 +7788,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -6963,7 +7796,10 @@ export interface operations {
     announcements: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -6984,7 +7820,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -6993,7 +7829,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -7002,7 +7838,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -7011,34 +7847,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -7047,7 +7885,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -7055,7 +7893,10 @@ export interface operations {
     publish: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -7080,7 +7921,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -7089,7 +7930,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -7098,7 +7939,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -7107,34 +7948,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -7143,7 +7986,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -7151,7 +7994,10 @@ export interface operations {
     attachment_upload: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -7176,7 +8022,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -7185,7 +8031,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -7194,7 +8040,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -7203,34 +8049,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -7239,7 +8087,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -7247,7 +8095,10 @@ export interface operations {
     withdraw: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 announcement_id: string;
             };
@@ -7268,7 +8119,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -7277,7 +8128,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -7286,7 +8137,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -7295,34 +8146,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -7331,7 +8184,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -7339,7 +8192,10 @@ export interface operations {
     attachment_download: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 announcement_id: string;
             };
@@ -7362,7 +8218,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -7371,7 +8227,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -7380,7 +8236,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -7389,34 +8245,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -7425,7 +8283,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -7433,7 +8291,10 @@ export interface operations {
     mark_read: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 announcement_id: string;
             };
@@ -7456,7 +8317,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -7465,7 +8326,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -7474,7 +8335,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -7483,34 +8344,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -7519,7 +8382,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -7534,7 +8397,10 @@ export interface operations {
                 status?: ("booked" | "waitlisted" | "cancelled") | null;
                 attendance?: ("arrived" | "no_show") | null;
             };
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -7555,7 +8421,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -7564,7 +8430,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -7573,7 +8439,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -7582,34 +8448,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -7618,7 +8486,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -7626,7 +8494,10 @@ export interface operations {
     cancel_appointment: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 appointment_id: string;
             };
@@ -7647,7 +8518,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -7656,7 +8527,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -7665,7 +8536,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -7674,34 +8545,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -7710,7 +8583,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -7718,7 +8591,10 @@ export interface operations {
     patch_appointment: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 appointment_id: string;
             };
@@ -7745,7 +8621,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -7754,7 +8630,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -7763,7 +8639,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -7772,34 +8648,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -7808,7 +8686,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -7823,7 +8701,10 @@ export interface operations {
                 from?: string | null;
                 to?: string | null;
             };
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -7844,7 +8725,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -7853,7 +8734,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -7862,7 +8743,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -7871,34 +8752,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -7907,7 +8790,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -7915,7 +8798,10 @@ export interface operations {
     login: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -7940,7 +8826,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -7949,34 +8835,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -7985,16 +8873,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
             /** @description Too many requests */
             429: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse429"];
                 };
             };
         };
@@ -8005,7 +8895,10 @@ export interface operations {
                 limit?: number;
                 cursor?: string | null;
             };
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -8026,7 +8919,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -8035,7 +8928,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -8044,7 +8937,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -8053,34 +8946,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -8089,7 +8984,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -8097,7 +8992,10 @@ export interface operations {
     create_campus: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -8122,7 +9020,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -8131,7 +9029,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -8140,7 +9038,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -8149,34 +9047,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -8185,7 +9085,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -8193,7 +9093,10 @@ export interface operations {
     patch_campus: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 campus_id: string;
             };
@@ -8220,7 +9123,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -8229,7 +9132,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -8238,7 +9141,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -8247,34 +9150,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -8283,7 +9188,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -8296,7 +9201,10 @@ export interface operations {
                 number?: string | null;
                 lead_id?: string | null;
             };
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -8317,7 +9225,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -8326,7 +9234,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -8335,7 +9243,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -8344,34 +9252,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -8380,7 +9290,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -8388,7 +9298,10 @@ export interface operations {
     open_card: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -8413,7 +9326,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -8422,7 +9335,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -8431,7 +9344,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -8440,34 +9353,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -8476,7 +9391,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -8484,7 +9399,10 @@ export interface operations {
     get_card: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 card_id: string;
             };
@@ -8507,7 +9425,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -8516,7 +9434,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -8525,7 +9443,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -8534,34 +9452,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -8570,7 +9490,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -8578,7 +9498,10 @@ export interface operations {
     patch_card: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 card_id: string;
             };
@@ -8605,7 +9528,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -8614,7 +9537,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -8623,7 +9546,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -8632,34 +9555,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -8668,7 +9593,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -8676,7 +9601,12 @@ export interface operations {
     card_add_contract: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Sent again with the same key (within 24 hours), the request is applied once and answers the same; the same key with a different request is a 409 IDEMPOTENCY_KEY_REUSED. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 card_id: string;
             };
@@ -8703,7 +9633,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -8712,7 +9642,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -8721,7 +9651,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -8730,34 +9660,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -8766,7 +9698,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -8774,7 +9706,10 @@ export interface operations {
     freeze_card: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 card_id: string;
             };
@@ -8801,7 +9736,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -8810,7 +9745,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -8819,7 +9754,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -8828,34 +9763,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -8864,7 +9801,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -8875,7 +9812,10 @@ export interface operations {
                 limit?: number;
                 cursor?: string | null;
             };
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 card_id: string;
             };
@@ -8898,7 +9838,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -8907,7 +9847,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -8916,7 +9856,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -8925,34 +9865,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -8961,7 +9903,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -8975,7 +9917,10 @@ export interface operations {
                 to?: string | null;
                 kind?: ("contract_credit" | "deduction" | "attendance" | "purchase" | "event_fee" | "top_up" | "exchange" | "refund" | "adjustment" | "expiry" | "share" | "reissue") | null;
             };
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 card_id: string;
             };
@@ -8998,7 +9943,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -9007,7 +9952,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -9016,7 +9961,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -9025,34 +9970,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -9061,7 +10008,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -9069,7 +10016,12 @@ export interface operations {
     card_movement: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Sent again with the same key (within 24 hours), the request is applied once and answers the same; the same key with a different request is a 409 IDEMPOTENCY_KEY_REUSED. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 card_id: string;
             };
@@ -9096,7 +10048,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -9105,7 +10057,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -9114,7 +10066,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -9123,34 +10075,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -9159,7 +10113,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -9167,7 +10121,10 @@ export interface operations {
     reissue_card: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 card_id: string;
             };
@@ -9194,7 +10151,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -9203,7 +10160,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -9212,7 +10169,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -9221,34 +10178,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -9257,7 +10216,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -9265,7 +10224,10 @@ export interface operations {
     report_lost: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 card_id: string;
             };
@@ -9288,7 +10250,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -9297,7 +10259,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -9306,7 +10268,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -9315,34 +10277,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -9351,7 +10315,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -9359,7 +10323,10 @@ export interface operations {
     open_sub_card: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 card_id: string;
             };
@@ -9386,7 +10353,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -9395,7 +10362,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -9404,7 +10371,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -9413,34 +10380,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -9449,7 +10418,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -9457,7 +10426,10 @@ export interface operations {
     unfreeze_card: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 card_id: string;
             };
@@ -9480,7 +10452,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -9489,7 +10461,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -9498,7 +10470,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -9507,34 +10479,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -9543,7 +10517,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -9551,7 +10525,10 @@ export interface operations {
     list_classes: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -9572,7 +10549,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -9581,7 +10558,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -9590,7 +10567,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -9599,34 +10576,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -9635,7 +10614,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -9643,7 +10622,10 @@ export interface operations {
     create_class: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -9668,7 +10650,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -9677,7 +10659,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -9686,7 +10668,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -9695,34 +10677,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -9731,7 +10715,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -9739,7 +10723,10 @@ export interface operations {
     generate_sessions: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 class_id: string;
             };
@@ -9766,7 +10753,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -9775,7 +10762,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -9784,7 +10771,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -9793,34 +10780,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -9829,7 +10818,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -9843,7 +10832,10 @@ export interface operations {
                 status?: ("open" | "closed" | "cancelled") | null;
                 from?: string | null;
             };
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -9864,7 +10856,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -9873,7 +10865,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -9882,7 +10874,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -9891,34 +10883,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -9927,7 +10921,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -9939,7 +10933,10 @@ export interface operations {
                 cursor?: string | null;
                 programme_id?: string | null;
             };
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -9960,7 +10957,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -9969,7 +10966,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -9978,7 +10975,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -9987,34 +10984,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -10023,7 +11022,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -10031,7 +11030,10 @@ export interface operations {
     get_cohort: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 cohort_id: string;
             };
@@ -10054,7 +11056,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -10063,7 +11065,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -10072,7 +11074,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -10081,34 +11083,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -10117,7 +11121,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -10125,7 +11129,10 @@ export interface operations {
     patch_cohort: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 cohort_id: string;
             };
@@ -10152,7 +11159,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -10161,7 +11168,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -10170,7 +11177,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -10179,34 +11186,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -10215,7 +11224,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -10226,7 +11235,10 @@ export interface operations {
                 limit?: number;
                 cursor?: string | null;
             };
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 cohort_id: string;
             };
@@ -10249,7 +11261,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -10258,7 +11270,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -10267,7 +11279,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -10276,34 +11288,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -10312,7 +11326,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -10320,7 +11334,10 @@ export interface operations {
     enrol: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 cohort_id: string;
             };
@@ -10347,7 +11364,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -10356,7 +11373,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -10365,7 +11382,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -10374,34 +11391,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -10410,7 +11429,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -10424,7 +11443,10 @@ export interface operations {
                 to: string;
                 campus?: string | null;
             };
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -10445,7 +11467,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -10454,7 +11476,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -10463,7 +11485,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -10472,34 +11494,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -10508,7 +11532,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -10516,7 +11540,10 @@ export interface operations {
     create_contract: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -10541,7 +11568,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -10550,7 +11577,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -10559,7 +11586,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -10568,34 +11595,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -10604,7 +11633,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -10612,7 +11641,10 @@ export interface operations {
     get_contract: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 contract_id: string;
             };
@@ -10635,7 +11667,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -10644,7 +11676,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -10653,7 +11685,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -10662,34 +11694,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -10698,7 +11732,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -10706,7 +11740,12 @@ export interface operations {
     pay_contract: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Sent again with the same key (within 24 hours), the request is applied once and answers the same; the same key with a different request is a 409 IDEMPOTENCY_KEY_REUSED. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 contract_id: string;
             };
@@ -10733,7 +11772,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -10742,7 +11781,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -10751,7 +11790,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -10760,34 +11799,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -10796,7 +11837,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -10804,7 +11845,12 @@ export interface operations {
     refund_contract: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Sent again with the same key (within 24 hours), the request is applied once and answers the same; the same key with a different request is a 409 IDEMPOTENCY_KEY_REUSED. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 contract_id: string;
             };
@@ -10831,7 +11877,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -10840,7 +11886,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -10849,7 +11895,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -10858,34 +11904,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -10894,7 +11942,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -10902,7 +11950,10 @@ export interface operations {
     void_contract: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 contract_id: string;
             };
@@ -10929,7 +11980,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -10938,7 +11989,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -10947,7 +11998,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -10956,34 +12007,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -10992,7 +12045,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -11000,7 +12053,10 @@ export interface operations {
     list_courses: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -11021,7 +12077,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -11030,7 +12086,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -11039,7 +12095,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -11048,34 +12104,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -11084,7 +12142,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -11092,7 +12150,10 @@ export interface operations {
     create_course: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -11117,7 +12178,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -11126,7 +12187,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -11135,7 +12196,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -11144,34 +12205,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -11180,7 +12243,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -11190,7 +12253,10 @@ export interface operations {
             query?: {
                 date?: string | null;
             };
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -11211,7 +12277,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -11220,7 +12286,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -11229,7 +12295,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -11238,34 +12304,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -11274,7 +12342,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -11282,7 +12350,10 @@ export interface operations {
     confirm: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 enrolment_id: string;
             };
@@ -11305,7 +12376,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -11314,7 +12385,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -11323,7 +12394,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -11332,34 +12403,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -11368,7 +12441,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -11376,7 +12449,10 @@ export interface operations {
     decline: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 enrolment_id: string;
             };
@@ -11399,7 +12475,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -11408,7 +12484,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -11417,7 +12493,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -11426,34 +12502,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -11462,7 +12540,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -11472,7 +12550,10 @@ export interface operations {
             query?: {
                 date?: string | null;
             };
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -11493,7 +12574,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -11502,7 +12583,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -11511,7 +12592,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -11520,34 +12601,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -11556,7 +12639,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -11564,7 +12647,10 @@ export interface operations {
     create_event: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -11589,7 +12675,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -11598,7 +12684,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -11607,7 +12693,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -11616,34 +12702,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -11652,7 +12740,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -11660,7 +12748,10 @@ export interface operations {
     get_event: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 event_id: string;
             };
@@ -11683,7 +12774,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -11692,7 +12783,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -11701,7 +12792,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -11710,34 +12801,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -11746,7 +12839,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -11756,7 +12849,10 @@ export interface operations {
             query?: {
                 format?: "html" | "csv";
             };
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 event_id: string;
             };
@@ -11767,6 +12863,8 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description A file's name, e.g. attachment; filename="leads-20261201.xlsx" */
+                    "Content-Disposition"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -11780,7 +12878,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -11789,7 +12887,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -11798,7 +12896,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -11807,43 +12905,45 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
-            /** @description Error */
+            /** @description Not acceptable: this route answers with a file of another type */
             406: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse406"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -11852,7 +12952,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -11869,7 +12969,10 @@ export interface operations {
                 from?: string | null;
                 to?: string | null;
             };
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -11890,7 +12993,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -11899,7 +13002,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -11908,7 +13011,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -11917,34 +13020,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -11953,7 +13058,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -11964,7 +13069,10 @@ export interface operations {
                 category?: string | null;
                 q?: string | null;
             };
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -11985,7 +13093,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -11994,7 +13102,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -12003,7 +13111,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -12012,34 +13120,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -12048,7 +13158,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -12056,7 +13166,10 @@ export interface operations {
     add_phrase: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -12081,7 +13194,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -12090,7 +13203,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -12099,7 +13212,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -12108,34 +13221,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -12144,7 +13259,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -12152,7 +13267,10 @@ export interface operations {
     remove_phrase: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 phrase_id: string;
             };
@@ -12173,7 +13291,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -12182,7 +13300,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -12191,7 +13309,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -12200,34 +13318,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -12236,7 +13356,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -12262,7 +13382,10 @@ export interface operations {
                 next_to?: string | null;
                 q?: string | null;
             };
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -12283,7 +13406,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -12292,7 +13415,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -12301,7 +13424,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -12310,34 +13433,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -12346,7 +13471,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -12354,7 +13479,10 @@ export interface operations {
     create_lead: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -12379,7 +13507,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -12388,7 +13516,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -12397,7 +13525,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -12406,34 +13534,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -12442,7 +13572,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -12469,7 +13599,10 @@ export interface operations {
                 q?: string | null;
                 format?: "xlsx" | "csv";
             };
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -12478,6 +13611,8 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description A file's name, e.g. attachment; filename="leads-20261201.xlsx" */
+                    "Content-Disposition"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12491,7 +13626,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -12500,7 +13635,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -12509,7 +13644,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -12518,43 +13653,45 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
-            /** @description Error */
+            /** @description Not acceptable: this route answers with a file of another type */
             406: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse406"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -12563,7 +13700,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -12573,7 +13710,10 @@ export interface operations {
             query?: {
                 lang?: "zh" | "en";
             };
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -12582,6 +13722,8 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description A file's name, e.g. attachment; filename="leads-20261201.xlsx" */
+                    "Content-Disposition"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12594,7 +13736,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -12603,7 +13745,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -12612,7 +13754,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -12621,43 +13763,45 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
-            /** @description Error */
+            /** @description Not acceptable: this route answers with a file of another type */
             406: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse406"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -12666,7 +13810,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -12677,7 +13821,10 @@ export interface operations {
                 limit?: number;
                 cursor?: string | null;
             };
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -12698,7 +13845,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -12707,7 +13854,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -12716,7 +13863,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -12725,34 +13872,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -12761,7 +13910,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -12773,7 +13922,10 @@ export interface operations {
                 owner_id?: string | null;
                 file_name?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -12799,7 +13951,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -12808,7 +13960,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -12817,7 +13969,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -12826,34 +13978,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -12862,7 +14016,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -12870,7 +14024,10 @@ export interface operations {
     get_import: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 import_id: string;
             };
@@ -12893,7 +14050,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -12902,7 +14059,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -12911,7 +14068,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -12920,34 +14077,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -12956,7 +14115,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -12964,7 +14123,10 @@ export interface operations {
     import_errors: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 import_id: string;
             };
@@ -12975,6 +14137,8 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description A file's name, e.g. attachment; filename="leads-20261201.xlsx" */
+                    "Content-Disposition"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12987,7 +14151,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -12996,7 +14160,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -13005,7 +14169,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -13014,43 +14178,45 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
-            /** @description Error */
+            /** @description Not acceptable: this route answers with a file of another type */
             406: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse406"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -13059,7 +14225,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -13070,7 +14236,10 @@ export interface operations {
                 limit?: number;
                 cursor?: string | null;
             };
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -13091,7 +14260,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -13100,7 +14269,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -13109,7 +14278,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -13118,34 +14287,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -13154,7 +14325,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -13162,7 +14333,10 @@ export interface operations {
     get_lead: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 lead_id: string;
             };
@@ -13185,7 +14359,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -13194,7 +14368,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -13203,7 +14377,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -13212,34 +14386,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -13248,7 +14424,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -13256,7 +14432,10 @@ export interface operations {
     delete_lead: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 lead_id: string;
             };
@@ -13277,7 +14456,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -13286,7 +14465,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -13295,7 +14474,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -13304,34 +14483,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -13340,7 +14521,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -13348,7 +14529,10 @@ export interface operations {
     patch_lead: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 lead_id: string;
             };
@@ -13375,7 +14559,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -13384,7 +14568,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -13393,7 +14577,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -13402,34 +14586,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -13438,7 +14624,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -13446,7 +14632,10 @@ export interface operations {
     create_appointment: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 lead_id: string;
             };
@@ -13473,7 +14662,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -13482,7 +14671,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -13491,7 +14680,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -13500,34 +14689,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -13536,7 +14727,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -13544,7 +14735,10 @@ export interface operations {
     answer_assessment: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 lead_id: string;
             };
@@ -13571,7 +14765,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -13580,7 +14774,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -13589,7 +14783,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -13598,34 +14792,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -13634,7 +14830,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -13642,7 +14838,10 @@ export interface operations {
     assign_lead: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 lead_id: string;
             };
@@ -13669,7 +14868,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -13678,7 +14877,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -13687,7 +14886,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -13696,34 +14895,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -13732,7 +14933,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -13740,7 +14941,10 @@ export interface operations {
     claim_lead: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 lead_id: string;
             };
@@ -13763,7 +14967,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -13772,7 +14976,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -13781,7 +14985,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -13790,34 +14994,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -13826,7 +15032,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -13834,7 +15040,10 @@ export interface operations {
     lead_contracts: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 lead_id: string;
             };
@@ -13857,7 +15066,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -13866,7 +15075,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -13875,7 +15084,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -13884,34 +15093,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -13920,7 +15131,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -13928,7 +15139,10 @@ export interface operations {
     create_follow_up: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 lead_id: string;
             };
@@ -13955,7 +15169,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -13964,7 +15178,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -13973,7 +15187,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -13982,34 +15196,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -14018,7 +15234,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -14026,7 +15242,10 @@ export interface operations {
     create_plan: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 lead_id: string;
             };
@@ -14053,7 +15272,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -14062,7 +15281,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -14071,7 +15290,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -14080,34 +15299,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -14116,7 +15337,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -14124,7 +15345,10 @@ export interface operations {
     patch_plan: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 lead_id: string;
                 plan_id: string;
@@ -14152,7 +15376,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -14161,7 +15385,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -14170,7 +15394,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -14179,34 +15403,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -14215,7 +15441,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -14223,7 +15449,10 @@ export interface operations {
     release_lead: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 lead_id: string;
             };
@@ -14246,7 +15475,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -14255,7 +15484,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -14264,7 +15493,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -14273,34 +15502,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -14309,7 +15540,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -14317,7 +15548,10 @@ export interface operations {
     restore_lead: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 lead_id: string;
             };
@@ -14340,7 +15574,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -14349,7 +15583,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -14358,7 +15592,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -14367,34 +15601,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -14403,7 +15639,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -14411,7 +15647,10 @@ export interface operations {
     reveal_phone: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 lead_id: string;
             };
@@ -14434,7 +15673,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -14443,7 +15682,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -14452,7 +15691,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -14461,34 +15700,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -14497,7 +15738,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -14505,7 +15746,10 @@ export interface operations {
     record_walk_in: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 lead_id: string;
             };
@@ -14532,7 +15776,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -14541,7 +15785,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -14550,7 +15794,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -14559,34 +15803,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -14595,7 +15841,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -14603,7 +15849,10 @@ export interface operations {
     get_me: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -14624,7 +15873,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -14633,7 +15882,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -14642,7 +15891,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -14651,34 +15900,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -14687,7 +15938,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -14698,7 +15949,10 @@ export interface operations {
                 limit?: number;
                 cursor?: string | null;
             };
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -14719,7 +15973,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -14728,7 +15982,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -14737,7 +15991,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -14746,34 +16000,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -14782,7 +16038,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -14792,7 +16048,10 @@ export interface operations {
             query?: {
                 dry_run?: boolean;
             };
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -14826,7 +16085,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -14835,7 +16094,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -14844,7 +16103,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -14853,34 +16112,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -14889,7 +16150,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -14901,7 +16162,10 @@ export interface operations {
                 cursor?: string | null;
                 status?: ("queued" | "sending" | "sent" | "failed" | "skipped") | null;
             };
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 message_id: string;
             };
@@ -14924,7 +16188,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -14933,7 +16197,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -14942,7 +16206,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -14951,34 +16215,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -14987,7 +16253,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -14998,7 +16264,10 @@ export interface operations {
                 limit?: number;
                 cursor?: string | null;
             };
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -15019,7 +16288,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -15028,7 +16297,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -15037,7 +16306,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -15046,34 +16315,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -15082,7 +16353,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -15090,7 +16361,10 @@ export interface operations {
     get_openapi: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -15101,7 +16375,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": Record<string, never>;
+                };
             };
             /** @description Invalid input */
             400: {
@@ -15109,34 +16385,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
         };
@@ -15147,7 +16425,10 @@ export interface operations {
                 limit?: number;
                 cursor?: string | null;
             };
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -15168,7 +16449,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -15177,7 +16458,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -15186,7 +16467,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -15195,34 +16476,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -15231,7 +16514,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -15245,7 +16528,10 @@ export interface operations {
                 to: string;
                 campus?: string | null;
             };
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -15266,7 +16552,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -15275,7 +16561,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -15284,7 +16570,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -15293,34 +16579,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -15329,7 +16617,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -15340,7 +16628,10 @@ export interface operations {
                 limit?: number;
                 cursor?: string | null;
             };
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -15361,7 +16652,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -15370,7 +16661,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -15379,7 +16670,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -15388,34 +16679,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -15424,7 +16717,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -15432,7 +16725,10 @@ export interface operations {
     create_programme: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -15457,7 +16753,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -15466,7 +16762,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -15475,7 +16771,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -15484,34 +16780,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -15520,7 +16818,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -15528,7 +16826,10 @@ export interface operations {
     get_programme: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 programme_id: string;
             };
@@ -15551,7 +16852,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -15560,7 +16861,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -15569,7 +16870,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -15578,34 +16879,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -15614,7 +16917,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -15622,7 +16925,10 @@ export interface operations {
     patch_programme: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 programme_id: string;
             };
@@ -15649,7 +16955,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -15658,7 +16964,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -15667,7 +16973,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -15676,34 +16982,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -15712,7 +17020,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -15720,7 +17028,10 @@ export interface operations {
     create_cohort: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 programme_id: string;
             };
@@ -15747,7 +17058,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -15756,7 +17067,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -15765,7 +17076,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -15774,34 +17085,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -15810,7 +17123,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -15818,7 +17131,10 @@ export interface operations {
     apply: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -15843,7 +17159,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -15852,7 +17168,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -15861,43 +17177,47 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Too many requests */
             429: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse429"];
                 };
             };
         };
@@ -15909,7 +17229,10 @@ export interface operations {
                 cursor?: string | null;
                 programme_id?: string | null;
             };
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -15930,7 +17253,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -15939,7 +17262,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -15948,43 +17271,47 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Too many requests */
             429: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse429"];
                 };
             };
         };
@@ -15997,7 +17324,10 @@ export interface operations {
                 campus?: string | null;
                 format?: "json" | "html";
             };
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -16019,7 +17349,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -16028,7 +17358,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -16037,7 +17367,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -16046,34 +17376,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -16082,7 +17414,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -16095,7 +17427,10 @@ export interface operations {
                 campus?: string | null;
                 format?: "json" | "html";
             };
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -16117,7 +17452,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -16126,7 +17461,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -16135,7 +17470,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -16144,34 +17479,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -16180,7 +17517,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -16193,7 +17530,10 @@ export interface operations {
                 campus?: string | null;
                 format?: "json" | "html";
             };
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -16215,7 +17555,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -16224,7 +17564,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -16233,7 +17573,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -16242,34 +17582,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -16278,7 +17620,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -16291,7 +17633,10 @@ export interface operations {
                 campus?: string | null;
                 format?: "json" | "html";
             };
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -16313,7 +17658,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -16322,7 +17667,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -16331,7 +17676,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -16340,34 +17685,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -16376,7 +17723,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -16387,7 +17734,10 @@ export interface operations {
                 date: string;
                 campus?: string | null;
             };
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -16408,7 +17758,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -16417,7 +17767,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -16426,7 +17776,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -16435,34 +17785,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -16471,7 +17823,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -16479,7 +17831,10 @@ export interface operations {
     patch_session: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 session_id: string;
             };
@@ -16506,7 +17861,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -16515,7 +17870,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -16524,7 +17879,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -16533,34 +17888,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -16569,7 +17926,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -16577,7 +17934,12 @@ export interface operations {
     check_in: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Sent again with the same key (within 24 hours), the request is applied once and answers the same; the same key with a different request is a 409 IDEMPOTENCY_KEY_REUSED. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 session_id: string;
             };
@@ -16604,7 +17966,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -16613,7 +17975,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -16622,7 +17984,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -16631,34 +17993,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -16667,7 +18031,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -16678,7 +18042,10 @@ export interface operations {
                 limit?: number;
                 cursor?: string | null;
             };
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -16699,7 +18066,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -16708,7 +18075,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -16717,7 +18084,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -16726,34 +18093,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -16762,7 +18131,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -16770,7 +18139,10 @@ export interface operations {
     create_key: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -16795,7 +18167,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -16804,7 +18176,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -16813,7 +18185,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -16822,34 +18194,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -16858,7 +18232,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -16866,7 +18240,10 @@ export interface operations {
     revoke_key: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 key_id: string;
             };
@@ -16887,7 +18264,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -16896,7 +18273,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -16905,7 +18282,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -16914,34 +18291,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -16950,7 +18329,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -16958,7 +18337,10 @@ export interface operations {
     get_assessment: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -16979,7 +18361,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -16988,7 +18370,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -16997,7 +18379,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -17006,34 +18388,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -17042,7 +18426,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -17050,7 +18434,10 @@ export interface operations {
     put_assessment: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -17075,7 +18462,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -17084,7 +18471,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -17093,7 +18480,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -17102,34 +18489,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -17138,7 +18527,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -17146,7 +18535,10 @@ export interface operations {
     get_card_settings: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -17167,7 +18559,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -17176,7 +18568,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -17185,7 +18577,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -17194,34 +18586,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -17230,7 +18624,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -17238,7 +18632,10 @@ export interface operations {
     patch_card_settings: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -17263,7 +18660,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -17272,7 +18669,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -17281,7 +18678,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -17290,34 +18687,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -17326,7 +18725,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -17334,7 +18733,10 @@ export interface operations {
     get_dictionary: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 kind: string;
             };
@@ -17357,7 +18759,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -17366,7 +18768,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -17375,7 +18777,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -17384,34 +18786,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -17420,7 +18824,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -17428,7 +18832,10 @@ export interface operations {
     put_dictionary: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 kind: string;
             };
@@ -17455,7 +18862,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -17464,7 +18871,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -17473,7 +18880,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -17482,34 +18889,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -17518,7 +18927,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -17526,7 +18935,10 @@ export interface operations {
     get_lead_settings: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -17547,7 +18959,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -17556,7 +18968,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -17565,7 +18977,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -17574,34 +18986,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -17610,7 +19024,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -17618,7 +19032,10 @@ export interface operations {
     patch_lead_settings: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -17643,7 +19060,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -17652,7 +19069,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -17661,7 +19078,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -17670,34 +19087,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -17706,7 +19125,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -17714,7 +19133,10 @@ export interface operations {
     get_messaging_settings: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -17735,7 +19157,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -17744,7 +19166,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -17753,7 +19175,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -17762,34 +19184,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -17798,7 +19222,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -17806,7 +19230,10 @@ export interface operations {
     patch_messaging_settings: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -17831,7 +19258,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -17840,7 +19267,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -17849,7 +19276,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -17858,34 +19285,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -17894,7 +19323,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -17902,7 +19331,10 @@ export interface operations {
     get_security: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -17923,7 +19355,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -17932,7 +19364,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -17941,7 +19373,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -17950,34 +19382,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -17986,7 +19420,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -17994,7 +19428,10 @@ export interface operations {
     patch_security: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -18019,7 +19456,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -18028,7 +19465,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -18037,7 +19474,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -18046,34 +19483,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -18082,7 +19521,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -18090,7 +19529,10 @@ export interface operations {
     list_templates: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -18111,7 +19553,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -18120,7 +19562,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -18129,7 +19571,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -18138,34 +19580,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -18174,7 +19618,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -18182,7 +19626,10 @@ export interface operations {
     create_template: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -18207,7 +19654,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -18216,7 +19663,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -18225,7 +19672,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -18234,34 +19681,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -18270,7 +19719,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -18278,7 +19727,10 @@ export interface operations {
     get_template: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 template_id: string;
             };
@@ -18301,7 +19753,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -18310,7 +19762,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -18319,7 +19771,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -18328,34 +19780,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -18364,7 +19818,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -18372,7 +19826,10 @@ export interface operations {
     put_template: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 template_id: string;
             };
@@ -18399,7 +19856,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -18408,7 +19865,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -18417,7 +19874,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -18426,34 +19883,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -18462,7 +19921,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -18470,7 +19929,10 @@ export interface operations {
     delete_template: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 template_id: string;
             };
@@ -18491,7 +19953,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -18500,7 +19962,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -18509,7 +19971,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -18518,34 +19980,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -18554,7 +20018,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -18564,7 +20028,10 @@ export interface operations {
             query: {
                 month: string;
             };
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -18585,7 +20052,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -18594,7 +20061,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -18603,7 +20070,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -18612,34 +20079,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -18648,7 +20117,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -18660,7 +20129,10 @@ export interface operations {
                 cursor?: string | null;
                 supervisor_id?: string | null;
             };
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -18681,7 +20153,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -18690,7 +20162,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -18699,7 +20171,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -18708,34 +20180,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -18744,7 +20218,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -18752,7 +20226,10 @@ export interface operations {
     create_user: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -18777,7 +20254,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -18786,7 +20263,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -18795,7 +20272,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -18804,34 +20281,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -18840,7 +20319,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -18848,7 +20327,10 @@ export interface operations {
     get_user: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 user_id: string;
             };
@@ -18871,7 +20353,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -18880,7 +20362,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -18889,7 +20371,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -18898,34 +20380,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -18934,7 +20418,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
@@ -18942,7 +20426,10 @@ export interface operations {
     patch_user: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 user_id: string;
             };
@@ -18969,7 +20456,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse400"];
                 };
             };
             /** @description Not signed in */
@@ -18978,7 +20465,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse401"];
                 };
             };
             /** @description Not allowed for this role */
@@ -18987,7 +20474,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse403"];
                 };
             };
             /** @description Not found */
@@ -18996,34 +20483,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse404"];
                 };
             };
-            /** @description Error */
+            /** @description Method not allowed on this path */
             405: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse405"];
                 };
             };
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse409"];
                 };
             };
-            /** @description Error */
+            /** @description Unsupported Content-Type of the request body */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse415"];
                 };
             };
             /** @description Account frozen */
@@ -19032,7 +20521,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorResponse423"];
                 };
             };
         };
