@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, model_validator
 
-from chalicelib.schemas.common import Entity, PageQuery, StrictModel
+from chalicelib.schemas.common import DecimalString, Entity, PageQuery, StrictModel, decimal_string
 
 
 def _no_float(value: object) -> object:
@@ -23,9 +23,20 @@ def _no_float(value: object) -> object:
 
 Exact = BeforeValidator(_no_float)
 ID = Annotated[str, Field(min_length=1, max_length=64)]
-Money = Annotated[Decimal, Exact, Field(ge=0, le=Decimal("99999999.99"), decimal_places=2, examples=["9600.00"])]
-Credits = Annotated[Decimal, Exact, Field(ge=0, le=100000, decimal_places=2, examples=["48"])]
-Signed = Annotated[Decimal, Exact, Field(ge=Decimal("-99999999.99"), le=Decimal("99999999.99"), decimal_places=2)]
+# decimal strings in both directions and in the OpenAPI document (docs/api-contract.md)
+Money = Annotated[
+    Decimal,
+    *decimal_string(r"^\d{1,8}(\.\d{1,2})?$"),
+    Field(ge=0, le=Decimal("99999999.99"), decimal_places=2, examples=["9600.00"]),
+]
+Credits = Annotated[
+    Decimal, *decimal_string(r"^\d{1,6}(\.\d{1,2})?$", "48"), Field(ge=0, le=100000, decimal_places=2, examples=["48"])
+]
+Signed = Annotated[
+    Decimal,
+    *decimal_string(r"^-?\d{1,8}(\.\d{1,2})?$", "-48.00"),
+    Field(ge=Decimal("-99999999.99"), le=Decimal("99999999.99"), decimal_places=2),
+]
 CardNumber = Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{4,32}$", examples=["8800012345"])]
 Day = date  # a calendar date in the school's time zone
 
@@ -92,11 +103,11 @@ class Contract(Entity):
     lead_names: list[str]
     campus_id: str
     course_ids: list[str]
-    credits: Decimal
-    gift_credits: Decimal
-    price: Decimal
-    discount: Decimal
-    net_price: Decimal
+    credits: DecimalString
+    gift_credits: DecimalString
+    price: DecimalString
+    discount: DecimalString
+    net_price: DecimalString
     starts_on: date
     ends_on: date
     instalments: list[Instalment]
@@ -105,11 +116,11 @@ class Contract(Entity):
     signed_by_name: str
     signed_at: datetime
     signed_on: date
-    paid: Decimal
-    refunded: Decimal
-    balance_due: Decimal
-    clawed_back: Decimal = Field(description="Credits taken back by refunds")
-    unallocated_credits: Decimal = Field(description="Credits not yet on any card")
+    paid: DecimalString
+    refunded: DecimalString
+    balance_due: DecimalString
+    clawed_back: DecimalString = Field(description="Credits taken back by refunds")
+    unallocated_credits: DecimalString = Field(description="Credits not yet on any card")
     card_ids: list[str]
     conversions: dict[str, int] = Field(
         default_factory=dict, description="Learner → days from lead to signing (转化周期)"
@@ -144,10 +155,10 @@ class Payment(Entity):
     contract_id: str
     campus_id: str
     kind: Literal["payment", "refund"]
-    amount: Decimal
+    amount: DecimalString
     method: str | None = None
     paid_on: date
-    credits: Decimal = Decimal(0)
+    credits: DecimalString = Decimal(0)
     reason: str | None = None
     note: str | None = None
     by: str
@@ -227,7 +238,7 @@ class ReissueRequest(StrictModel):
 
 class Lot(Entity):
     contract_id: str = Field(description="The contract the credits came from, or `manual` for adjustments")
-    credits: Decimal
+    credits: DecimalString
     starts_on: date | None = None
     ends_on: date | None = None
     usable: bool
@@ -240,9 +251,9 @@ class Card(Entity):
     holder_name: str
     campus_id: str
     status: CARD_STATUSES = Field(description="Frozen cards past their end date show as active")
-    credits: Decimal = Field(description="Every credit on the card")
-    usable_credits: Decimal = Field(description="Credits of contracts in force today")
-    cash: Decimal
+    credits: DecimalString = Field(description="Every credit on the card")
+    usable_credits: DecimalString = Field(description="Credits of contracts in force today")
+    cash: DecimalString
     lots: list[Lot] = Field(description="Credits per contract, in the order deductions take them")
     primary_card_id: str | None = None
     shared: bool | None = None
@@ -308,9 +319,11 @@ class Movement(Entity):
     id: str
     card_id: str = Field(description="The card whose wallets moved")
     kind: MOVEMENT_KINDS
-    credits: Decimal = Field(description="Signed change of the credit wallet")
-    amount: Decimal = Field(description="Signed change of the cash wallet")
-    lots: dict[str, Decimal] = Field(default_factory=dict, description="Contract → credits taken (−) or given (+)")
+    credits: DecimalString = Field(description="Signed change of the credit wallet")
+    amount: DecimalString = Field(description="Signed change of the cash wallet")
+    lots: dict[str, DecimalString] = Field(
+        default_factory=dict, description="Contract → credits taken (−) or given (+)"
+    )
     at: datetime
     by: str | None = None
     by_name: str | None = None

@@ -6,7 +6,18 @@ from decimal import Decimal
 from types import UnionType
 from typing import Annotated, Any, Generic, TypeVar, Union, get_args, get_origin
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 T = TypeVar("T")
@@ -72,6 +83,44 @@ def _not_in_future(value: date) -> date:
 
 # A day that has happened: a birthday
 PastDay = Annotated[date, AfterValidator(_not_in_future)]
+
+
+# --- money and credits: decimal strings (docs/api-contract.md) ----------------------
+# What any decimal answer looks like: at most nine digits before the point, two after.
+DECIMAL_PATTERN = r"^-?\d{1,9}(\.\d{1,2})?$"
+
+
+def _plain_decimal(value: Decimal) -> str:
+    return format(value, "f")  # never an exponent ("1E+2")
+
+
+def _decimal_text(value: Any, info: ValidationInfo, pattern: re.Pattern[str]) -> Any:
+    """Floats are already inexact: refused. What a caller sends as a string must be a plain
+    decimal (no exponent) matching the pattern; stored data read back is not refused."""
+    if isinstance(value, float):
+        raise PydanticCustomError("decimal_type", 'send amounts as decimal strings, e.g. "9600.00"')
+    if isinstance(value, str) and info.context and info.context.get("input") and not pattern.fullmatch(value.strip()):
+        raise PydanticCustomError("decimal_pattern", "must be a decimal string like {example}", {"example": "9600.00"})
+    return value
+
+
+def _as_string(pattern: str, example: str) -> tuple[Any, Any]:
+    serializer = PlainSerializer(_plain_decimal, return_type=str, when_used="json")
+    return serializer, WithJsonSchema({"type": "string", "pattern": pattern, "examples": [example]})
+
+
+def decimal_string(pattern: str = DECIMAL_PATTERN, example: str = "9600.00") -> tuple[Any, ...]:
+    """An input Decimal that travels as a JSON string matching `pattern`, in both directions
+    and in the OpenAPI document (a whole JSON number is still taken)."""
+    compiled = re.compile(pattern)
+    check = BeforeValidator(lambda value, info: _decimal_text(value, info, compiled))
+    return (check, *_as_string(pattern, example))
+
+
+# Any decimal answer (money, credits, a signed change): "9600.00", "-48.00"
+DecimalString = Annotated[Decimal, *_as_string(DECIMAL_PATTERN, "9600.00")]
+# A sum already written as a decimal string by the domain (a report's revenue)
+DecimalText = Annotated[str, WithJsonSchema({"type": "string", "pattern": DECIMAL_PATTERN, "examples": ["9600.00"]})]
 
 
 def _scalar_kinds(annotation: Any) -> frozenset[type]:

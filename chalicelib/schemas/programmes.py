@@ -6,13 +6,12 @@ Money is a decimal string with at most two places, as for contracts.
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
 from chalicelib.schemas.cards import Money
-from chalicelib.schemas.common import Entity, PageQuery, StrictModel
+from chalicelib.schemas.common import DecimalString, Entity, PageQuery, StrictModel
 
 TIME = r"^([01]\d|2[0-3]):[0-5]\d$"
 KIND = Literal["course", "workshop", "seminar"]
@@ -120,7 +119,7 @@ class PublicCohort(Entity):
     starts_at: str
     schedule: str | None = None
     teacher_name: str | None = None
-    price: Decimal
+    price: DecimalString
     instalment_options: list[InstalmentOption]
     status: COHORT_STATUS
     seats_left: int
@@ -168,7 +167,7 @@ class Enrolment(Entity):
     lead_id: str
     lead_name: str
     status: ENROLMENT_STATUS
-    agreed_price: Decimal
+    agreed_price: DecimalString
     instalments: str
     instalment_count: int
     notify_before_minutes: int | None = None

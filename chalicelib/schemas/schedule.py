@@ -3,18 +3,23 @@ from __future__ import annotations
 from datetime import date as Day
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from chalicelib.schemas.common import Entity, StrictModel
+from chalicelib.schemas.cards import Credits
+from chalicelib.schemas.common import DecimalString, Entity, StrictModel, decimal_string
 
 TIME = r"^([01]\d|2[0-3]):[0-5]\d$"
+FeeCredits = Annotated[Decimal, *decimal_string(r"^\d{1,4}(\.\d{1,2})?$", "1"), Field(ge=0, le=1000, decimal_places=2)]
+FeeAmount = Annotated[
+    Decimal, *decimal_string(r"^\d{1,7}(\.\d{1,2})?$", "80.00"), Field(ge=0, le=1000000, decimal_places=2)
+]
 
 
 class CourseCreateRequest(StrictModel):
     name: str = Field(min_length=1, max_length=100, examples=["亲子早教 A"])
-    lesson_cost: Decimal = Field(ge=0, le=100, decimal_places=2, description="Lesson credits one lesson costs")
+    lesson_cost: Credits = Field(le=100, description="Lesson credits one lesson costs")
     age_min_months: int | None = Field(default=None, ge=0, le=1200)
     age_max_months: int | None = Field(default=None, ge=0, le=1200)
 
@@ -22,7 +27,7 @@ class CourseCreateRequest(StrictModel):
 class Course(Entity):
     id: str
     name: str
-    lesson_cost: Decimal
+    lesson_cost: DecimalString
     age_min_months: int | None = None
     age_max_months: int | None = None
     created_at: datetime
@@ -126,8 +131,8 @@ class EventCreateRequest(StrictModel):
     capacity: int = Field(ge=1, le=5000)
     campus_id: str | None = Field(default=None, max_length=40)
     location: str | None = Field(default=None, max_length=200)
-    fee_credits: Decimal | None = Field(default=None, ge=0, le=1000, decimal_places=2)
-    fee_amount: Decimal | None = Field(default=None, ge=0, le=1000000, decimal_places=2)
+    fee_credits: FeeCredits | None = None
+    fee_amount: FeeAmount | None = None
 
 
 class EventOut(Entity):
@@ -140,8 +145,8 @@ class EventOut(Entity):
     waitlist: int = 0
     campus_id: str | None = None
     location: str | None = None
-    fee_credits: Decimal | None = None
-    fee_amount: Decimal | None = None
+    fee_credits: DecimalString | None = None
+    fee_amount: DecimalString | None = None
     cancelled: bool = False
     created_at: datetime
 

@@ -2,13 +2,16 @@ from __future__ import annotations
 
 from decimal import Decimal
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from chalicelib.schemas.common import Entity, StrictModel
+from chalicelib.schemas.common import Entity, StrictModel, decimal_string
 
 KEY_PATTERN = r"^[\w-]{1,40}$"
+ExchangeRate = Annotated[
+    Decimal, *decimal_string(r"^\d{1,6}(\.\d{1,2})?$", "2.00"), Field(ge=0, le=100000, decimal_places=2)
+]
 
 
 class DictionaryKind(StrEnum):
@@ -72,8 +75,8 @@ class CardSettings(StrictModel):
     deduction_order: Literal["expiring_first", "oldest_first"] = Field(
         default="expiring_first", description="Which contract's credits a deduction takes first"
     )
-    exchange_rate: Decimal | None = Field(
-        default=None, ge=0, le=100000, decimal_places=2, description="Cash per lesson credit; null or 0: no exchange"
+    exchange_rate: ExchangeRate | None = Field(
+        default=None, description="Cash per lesson credit; null or 0: no exchange"
     )
     extend_when_frozen: bool = Field(default=True, description="Unfreezing extends validity by the days frozen")
     max_sub_cards: int = Field(default=5, ge=0, le=20)
@@ -90,7 +93,7 @@ class CardSettings(StrictModel):
 
 class CardSettingsPatch(StrictModel):
     deduction_order: Literal["expiring_first", "oldest_first"] | None = None
-    exchange_rate: Decimal | None = Field(default=None, ge=0, le=100000, decimal_places=2)
+    exchange_rate: ExchangeRate | None = None
     extend_when_frozen: bool | None = None
     max_sub_cards: int | None = Field(default=None, ge=0, le=20)
     max_freeze_days: int | None = Field(default=None, ge=1, le=3660)
