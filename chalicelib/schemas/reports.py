@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
-from chalicelib.schemas.common import Entity, PageQuery, StrictModel
+from chalicelib.schemas.common import DecimalText, Entity, PageQuery, StrictModel
 
 
 class ReportQuery(StrictModel):
@@ -29,16 +29,23 @@ class ReportQuery(StrictModel):
         return self
 
 
+class _Period(Entity):
+    """A report of a period: its field `from_` is "from" in JSON, read and written (a
+    generated client never sees `from_`)."""
+
+    model_config = ConfigDict(validate_by_name=True, validate_by_alias=True)
+
+
 class Attendance(Entity):
     booked: int = 0
     arrived: int = 0
     no_show: int = 0
 
 
-class Funnel(Entity):
+class Funnel(_Period):
     """The sales funnel of a period: leads in, contacts, visits and trials, conversions, money."""
 
-    from_: date = Field(serialization_alias="from")
+    from_: date = Field(alias="from")  # "from" in JSON, both ways
     to: date
     campus: str | None = None
     new_leads: int = 0
@@ -52,10 +59,10 @@ class Funnel(Entity):
     cycle_days_average: float | None = Field(default=None, description="转化周期: days from lead to contract")
     cycle_days: dict[str, int] = Field(default_factory=dict, description="How many converted within 0-7, 8-30, ...")
     contracts: int = 0
-    contract_value: str = "0.00"
-    revenue: str = "0.00"
-    refunds: str = "0.00"
-    credits_consumed: str = "0.00"
+    contract_value: DecimalText = "0.00"
+    revenue: DecimalText = "0.00"
+    refunds: DecimalText = "0.00"
+    credits_consumed: DecimalText = "0.00"
     daily: list[dict[str, Any]] = Field(default_factory=list, description="Per day (or month): new leads, conversions")
 
 
@@ -71,11 +78,11 @@ class ConsultantRow(Entity):
     conversion_rate: float | None = None
     cycle_days_average: float | None = None
     contracts: int = 0
-    contract_value: str = "0.00"
+    contract_value: DecimalText = "0.00"
 
 
-class ConsultantsReport(Entity):
-    from_: date = Field(serialization_alias="from")
+class ConsultantsReport(_Period):
+    from_: date = Field(alias="from")  # "from" in JSON, both ways
     to: date
     campus: str | None = None
     items: list[ConsultantRow]
@@ -90,10 +97,10 @@ class SourceRow(Entity):
     cycle_days_average: float | None = None
 
 
-class SourcesReport(Entity):
+class SourcesReport(_Period):
     """渠道分析: which channels bring leads, and which of them sign."""
 
-    from_: date = Field(serialization_alias="from")
+    from_: date = Field(alias="from")  # "from" in JSON, both ways
     to: date
     campus: str | None = None
     items: list[SourceRow]
@@ -101,21 +108,21 @@ class SourcesReport(Entity):
 
 class FinancePeriod(Entity):
     period: str
-    revenue: str = "0.00"
+    revenue: DecimalText = "0.00"
     payments: int = 0
-    refunds: str = "0.00"
+    refunds: DecimalText = "0.00"
     refund_count: int = 0
 
 
-class FinanceReport(Entity):
+class FinanceReport(_Period):
     """Receipts and refunds by day (or month); the payments themselves: GET /payments."""
 
-    from_: date = Field(serialization_alias="from")
+    from_: date = Field(alias="from")  # "from" in JSON, both ways
     to: date
     campus: str | None = None
-    revenue: str
-    refunds: str
-    net: str
+    revenue: DecimalText
+    refunds: DecimalText
+    net: DecimalText
     periods: list[FinancePeriod]
 
 
