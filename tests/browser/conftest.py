@@ -139,3 +139,11 @@ def sign_in(page, school, session, *, path: str = "/sign-in", lang: str = "zh") 
     page.get_by_label(labels["username"]).fill(session.user["username"])
     page.get_by_label(labels["secret"]).fill(session.password)
     page.get_by_role("button", name=labels["button"]).click()
+
+
+def shot(page, name: str) -> None:
+    """With CRM_CONSOLE_SHOTS=<dir>, saves the page as <dir>/<name>.png (docs/console.md's pictures)."""
+    folder = os.environ.get("CRM_CONSOLE_SHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"))

@@ -9,7 +9,7 @@ import secrets
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import shot, sign_in
 
 
 def _phone() -> str:
@@ -20,9 +20,12 @@ def test_a_consultant_signs_in_adds_a_lead_sees_the_duplicate_phone_and_records_
     consultant = school.staff("consultant", display_name="顾问小李")
     name, phone = "王小明" + secrets.token_hex(2), _phone()
 
-    sign_in(page, school, consultant)
+    page.goto("/sign-in")
+    shot(page, "sign-in")
+    sign_in(page, school, consultant, path="")
     expect(page.get_by_role("heading", name="今日工作")).to_be_visible()
     expect(page.get_by_text("今日待跟进")).to_be_visible()  # the counts of /dashboard/today
+    shot(page, "today")
     expect(page.get_by_text("顾问小李")).to_be_visible()
 
     page.get_by_role("link", name="客户").click()
@@ -33,9 +36,11 @@ def test_a_consultant_signs_in_adds_a_lead_sees_the_duplicate_phone_and_records_
     dialog.get_by_label("姓名", exact=True).fill(name)
     dialog.get_by_label("家长姓名").fill("王妈妈")
     dialog.get_by_label("电话").fill(phone)
+    shot(page, "new-lead")
     dialog.get_by_role("button", name="保存").click()
     expect(dialog).to_be_hidden()
     expect(page.get_by_role("link", name=name)).to_be_visible()
+    shot(page, "leads")
 
     # the same phone again: the API's 409 DUPLICATE_PHONE message, in an alert and next to the phone field
     page.get_by_role("button", name="新建客户").click()
@@ -54,6 +59,7 @@ def test_a_consultant_signs_in_adds_a_lead_sees_the_duplicate_phone_and_records_
     expect(dialog.get_by_role("alert").first).to_contain_text(message)
     phone_field = dialog.locator(".el-form-item").filter(has=page.get_by_label("电话"))
     expect(phone_field.get_by_role("alert")).to_have_text(message)
+    shot(page, "duplicate-phone")
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
     expect(page.get_by_role("link", name="李四")).to_have_count(0)
@@ -69,6 +75,7 @@ def test_a_consultant_signs_in_adds_a_lead_sees_the_duplicate_phone_and_records_
     form.get_by_role("button", name="保存").click()
     expect(form).to_be_hidden()
     expect(page.get_by_role("list", name="跟进记录")).to_contain_text(notes)
+    shot(page, "lead")
     lead = consultant.get(f"/leads?q={phone}").json_body["items"]
     assert [item["follow_up_count"] for item in lead] == [1]
 
