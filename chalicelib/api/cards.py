@@ -40,6 +40,7 @@ from chalicelib.schemas.leads import HistoryEntry
 bp = Blueprint(__name__)
 CONTRACTS = ["contracts"]
 CARDS = ["cards"]
+IDEMPOTENT = ["Idempotency-Key"]  # the request header these routes honour (the OpenAPI document lists it)
 
 
 def _key(call: Call) -> str | None:
@@ -102,6 +103,7 @@ def get_contract(call: Call) -> ContractDetail:
     response=PaymentResult,
     status=201,
     errors=[404, 409],
+    honours_headers=IDEMPOTENT,
 )
 def pay_contract(call: Call) -> PaymentResult:
     return contracts.pay(call.principal, call.params["contract_id"], call.body, _key(call))
@@ -117,6 +119,7 @@ def pay_contract(call: Call) -> PaymentResult:
     response=PaymentResult,
     status=201,
     errors=[404, 409],
+    honours_headers=IDEMPOTENT,
 )
 def refund_contract(call: Call) -> PaymentResult:
     return contracts.refund(call.principal, call.params["contract_id"], call.body, _key(call))
@@ -264,6 +267,7 @@ def card_history(call: Call) -> Page[HistoryEntry]:
     response=Movement,
     status=201,
     errors=[404, 409],
+    honours_headers=IDEMPOTENT,
 )
 def card_movement(call: Call) -> Movement:
     return cards.move(call.principal, call.params["card_id"], call.body, _key(call))
@@ -279,6 +283,7 @@ def card_movement(call: Call) -> Movement:
     response=Movement,
     status=201,
     errors=[404, 409],
+    honours_headers=IDEMPOTENT,
 )
 def card_add_contract(call: Call) -> Movement:
     return cards.add_contract(call.principal, call.params["card_id"], call.body, _key(call))
@@ -364,6 +369,7 @@ def unfreeze_card(call: Call) -> Card:
     response=CheckInResult,
     status=201,
     errors=[404, 409],
+    honours_headers=IDEMPOTENT,
 )
 def check_in(call: Call) -> CheckInResult:
     return cards.check_in(call.principal, call.params["session_id"], call.body, _key(call))

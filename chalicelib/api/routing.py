@@ -11,6 +11,7 @@ bare 500 before middleware sees it, which is why this lives here and not in midd
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -48,6 +49,9 @@ class EndpointSpec:
     also_responses: dict[int, type[BaseModel]] = field(default_factory=dict)  # other successes (a dry run's 200)
     uploads: list[str] = field(default_factory=list)  # a file as the request body, of these types
     reads_customers: bool = False  # returns customer data: weighed for anti-scraping, refused when spent
+    description: str = ""  # the view's docstring: the operation's description
+    honours_headers: list[str] = field(default_factory=list)  # request headers the view reads (Idempotency-Key)
+    api_key: bool = False  # a public route gated by the website's X-Api-Key (the only `gate`)
 
 
 REGISTRY: list[EndpointSpec] = []
@@ -246,9 +250,11 @@ def endpoint(
     cors: CORSConfig | None = None,
     gate: Callable[[dict[str, str], str | None], Any] | None = None,
     reads_customers: bool = False,
+    honours_headers: Iterable[str] = (),
 ) -> Callable[[Callable[[Call], Any]], Callable[..., Response]]:
     """`reads_customers`: the route returns customer data (names, phones of leads). It is
-    refused while the caller's read window is spent, and weighs the records it returned."""
+    refused while the caller's read window is spent, and weighs the records it returned.
+    `honours_headers`: request headers the view reads (documented as header parameters)."""
     allowed = None if public else frozenset(roles_allowed or ())
     if reads_customers and allowed is None:
         raise ValueError(f"{path}: a public route cannot read customer data")
@@ -343,6 +349,9 @@ def endpoint(
                 also_responses=dict(also_responses or {}),
                 uploads=list(uploads),
                 reads_customers=reads_customers,
+                description=inspect.getdoc(fn) or "",
+                honours_headers=list(honours_headers),
+                api_key=gate is not None,
             )
         )
         route_options: dict[str, Any] = {}
