@@ -152,3 +152,25 @@ def test_a_frozen_account_gets_a_page_saying_so_and_who_can_unfreeze_it(page, sc
     sign_in(page, school, consultant)
     expect(page.get_by_role("heading", name="账号已被冻结")).to_be_visible()
     expect(page.get_by_text("管理员")).to_be_visible()
+
+
+def test_a_consultant_picks_the_pool_scope_and_claims_a_lead_from_it(page, school):
+    name = "公海客户" + secrets.token_hex(2)
+    created = school.admin.post(
+        "/leads",
+        {"name": name, "campus_id": school.campus["id"], "to_pool": True, "guardians": [{"name": "家长"}]},
+    )
+    assert created.status_code == 201 and created.json_body["owner_id"] is None, created.body
+    consultant = school.staff("consultant", display_name="顾问小王")
+    sign_in(page, school, consultant, path="/leads")
+    expect(page.get_by_role("heading", name="客户")).to_be_visible()
+    page.get_by_role("combobox", name="范围").click(force=True)  # the selected text lies over it
+    page.get_by_role("option", name="公海").click()
+    expect(page).to_have_url(re.compile(r"scope=pool"))
+    page.get_by_role("button", name=f"认领 {name}").click()
+    expect(page.get_by_role("button", name=f"认领 {name}")).to_have_count(0)  # no longer in the pool
+    lead = consultant.get(f"/leads/{created.json_body['id']}").json_body
+    assert lead["owner_id"] == consultant.user["id"]
+    page.get_by_role("combobox", name="范围").click(force=True)  # the selected text lies over it
+    page.get_by_role("option", name="我的客户").click()
+    expect(page.get_by_role("row").filter(has_text=name)).to_contain_text("顾问小王")

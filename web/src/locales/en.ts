@@ -37,6 +37,7 @@ const en: typeof zh = {
     first: "First page",
     empty: "No leads",
     pool: "Pool",
+    claim: "Claim",
   },
   lead: {
     details: "Details",

@@ -35,6 +35,7 @@ export default {
     first: "第一页",
     empty: "没有客户",
     pool: "公海",
+    claim: "认领",
   },
   lead: {
     details: "基本信息",
