@@ -75,9 +75,10 @@ races: $(STAMP) $(NODE_STAMP)
 	CRM_RACE_ROUNDS=$${CRM_RACE_ROUNDS:-10} $(BIN)/python -m pytest -n 2 --dist loadfile -q -rP -m race \
 		| $(BIN)/python -m tests.race_summary
 
-## openapi: regenerate the committed docs/openapi.json and the console's client types (web/src/api/schema.d.ts)
+## openapi: regenerate the committed docs/openapi.json, docs/errors.md and the console's client types (web/src/api/schema.d.ts)
 openapi: $(STAMP) web-deps
 	$(BIN)/python -m chalicelib.cli openapi > docs/openapi.json
+	$(BIN)/python -m chalicelib.cli errors-doc > docs/errors.md
 	cd web && npm run gen:api
 
 ## package: SAM/CloudFormation template + zip under build/, checked by cfn-lint
