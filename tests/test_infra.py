@@ -111,6 +111,20 @@ def _role_actions(template: dict[str, Any], role: str) -> dict[str, list[Any]]:
     return granted
 
 
+# The console's URL, wherever the stack names the origin browsers may call from: the
+# custom ConsoleOrigin, else the distribution's own https://<id>.cloudfront.net.
+CONSOLE_URL = {
+    "Fn::If": ["HasCustomOrigin", {"Ref": "ConsoleOrigin"}, {"Fn::Sub": "https://${ConsoleDistribution.DomainName}"}]
+}
+QUOTED_CONSOLE_URL = {  # the same, as a gateway response header value
+    "Fn::If": [
+        "HasCustomOrigin",
+        {"Fn::Sub": "'${ConsoleOrigin}'"},
+        {"Fn::Sub": "'https://${ConsoleDistribution.DomainName}'"},
+    ]
+}
+
+
 TABLE_RESOURCES = [{"Fn::GetAtt": ["CrmTable", "Arn"]}, {"Fn::Sub": "${CrmTable.Arn}/index/*"}]
 ITEM_ACTIONS = {
     "dynamodb:GetItem",
@@ -302,7 +316,7 @@ def test_every_function_is_told_the_table_and_the_secret_parameter(template):
         "CRM_SMS_ORIGINATION": {"Ref": "SmsPoolId"},
         "CRM_EMAIL_FROM": {"Fn::Sub": "no-reply@${EmailDomain}"},
         "CRM_BUCKET": {"Ref": "FilesBucket"},
-        "CRM_CONSOLE_ORIGIN": {"Ref": "ConsoleOrigin"},
+        "CRM_CONSOLE_ORIGIN": CONSOLE_URL,
     }
     for name in FUNCTIONS:
         own = template["Resources"][name]["Properties"]["Environment"]["Variables"]
@@ -322,7 +336,8 @@ def test_the_stack_outputs_the_api_url_the_table_and_its_stream(template):
 def test_the_files_bucket_refuses_anything_over_plain_http(template):
     # GIVEN the files bucket's policy
     policies = [r for r in template["Resources"].values() if r["Type"] == "AWS::S3::BucketPolicy"]
-    assert [p["Properties"]["Bucket"] for p in policies] == [{"Ref": "FilesBucket"}]
+    policies = [p for p in policies if p["Properties"]["Bucket"] == {"Ref": "FilesBucket"}]
+    assert len(policies) == 1
     statements = policies[0]["Properties"]["PolicyDocument"]["Statement"]
     # THEN every S3 action on the bucket and its objects is denied to anyone without TLS
     assert {
@@ -356,15 +371,17 @@ def test_browsers_reach_the_files_bucket_from_the_stages_console_only(template):
     (rule,) = template["Resources"]["FilesBucket"]["Properties"]["CorsConfiguration"]["CorsRules"]
     parameter = template["Parameters"]["ConsoleOrigin"]
     # THEN only that origin may PUT and GET, with the headers an upload sends
-    assert rule["AllowedOrigins"] == [{"Ref": "ConsoleOrigin"}]
+    assert rule["AllowedOrigins"] == [CONSOLE_URL]
     assert sorted(rule["AllowedMethods"]) == ["GET", "PUT"]
     assert rule["AllowedHeaders"] == ["Content-Type", "If-None-Match"]
-    # AND the origin has no default and cannot be "*" or plain http
-    assert "Default" not in parameter
+    # AND a custom origin is an https host the distribution can serve (no port, no path),
+    # never "*" or plain http; empty (the default) means the distribution's own domain
+    assert parameter["Default"] == ""
     pattern = re.compile(parameter["AllowedPattern"])
-    assert pattern.match("https://crm.example.edu") and pattern.match("https://crm.example.edu:8443")
-    for refused in ("*", "http://crm.example.edu", "https://*.example.edu", "https://crm.example.edu/path"):
-        assert not pattern.match(refused), refused
+    assert pattern.fullmatch("https://crm.example.edu") and pattern.fullmatch("")
+    refused = ("*", "http://crm.example.edu", "https://*.example.edu", "https://crm.example.edu/path")
+    for origin in (*refused, "https://crm.example.edu:8443"):
+        assert not pattern.fullmatch(origin), origin
     # AND it is the origin the prod stage's API allows (CRM_CORS_ORIGIN)
     config = json.loads((ROOT / ".chalice" / "config.json").read_text(encoding="utf-8"))
     for stage in ("dev", "prod"):
@@ -441,7 +458,7 @@ def test_api_gateways_own_errors_answer_in_the_error_envelope_with_cors(template
         assert error["code"] and error["message"], kind
         # AND the console may read it: the stage's origin, never "*"
         headers = response["responseParameters"]
-        assert headers["gatewayresponse.header.Access-Control-Allow-Origin"] == {"Fn::Sub": "'${ConsoleOrigin}'"}
+        assert headers["gatewayresponse.header.Access-Control-Allow-Origin"] == QUOTED_CONSOLE_URL
     # AND the codes are the app's own where there is one; an unknown route is a 404
     expected = {
         "THROTTLED": ("429", "THROTTLED"),
@@ -454,6 +471,179 @@ def test_api_gateways_own_errors_answer_in_the_error_envelope_with_cors(template
         assert responses[kind]["statusCode"] == status, kind
         assert json.loads(responses[kind]["responseTemplates"]["application/json"])["error"]["code"] == code
     assert responses["THROTTLED"]["responseParameters"]["gatewayresponse.header.Retry-After"] == "'1'"
+
+
+DISTRIBUTION_DOMAIN = "d111111abcdef8.cloudfront.net"  # what CloudFormation gives the distribution
+
+
+def _resolve(template: dict[str, Any], value: Any, parameters: dict[str, str]) -> Any:
+    """What CloudFormation makes of `value` for these parameter values (the intrinsics the
+    console's origin uses: Ref, Fn::Sub, Fn::If, Fn::Not, Fn::Equals, Fn::Select, Fn::Split)."""
+    params = {name: p.get("Default") for name, p in template["Parameters"].items()} | parameters
+    attributes = {"ConsoleDistribution.DomainName": DISTRIBUTION_DOMAIN}
+
+    def condition(name: str) -> bool:
+        return bool(resolve(template["Conditions"][name]))
+
+    def resolve(v: Any) -> Any:
+        if isinstance(v, list):
+            return [resolve(x) for x in v]
+        if not isinstance(v, dict):
+            return v
+        if len(v) != 1 or not (next(iter(v)) == "Ref" or next(iter(v)).startswith("Fn::")):
+            return {key: resolve(x) for key, x in v.items()}
+        ((fn, arg),) = v.items()
+        if fn == "Ref":
+            return params.get(arg, v)  # AWS::NoValue stays as it is
+        if fn == "Fn::Sub":
+            return re.sub(r"\$\{([^}]+)\}", lambda m: params.get(m[1]) or attributes[m[1]], arg)
+        if fn == "Fn::If":
+            return resolve(arg[1] if condition(arg[0]) else arg[2])
+        if fn == "Fn::Not":
+            return not resolve(arg[0])
+        if fn == "Fn::Equals":
+            return resolve(arg[0]) == resolve(arg[1])
+        if fn == "Fn::Select":
+            return resolve(arg[1])[int(arg[0])]
+        if fn == "Fn::Split":
+            return resolve(arg[1]).split(arg[0])
+        return v
+
+    return resolve(value)
+
+
+def _allowed_origins(template: dict[str, Any], parameters: dict[str, str]) -> dict[str, Any]:
+    """Every place the stack names the origin browsers may call from, resolved."""
+    resources = template["Resources"]
+    responses = resources["RestAPI"]["Properties"]["DefinitionBody"]["x-amazon-apigateway-gateway-responses"]
+    (rule,) = resources["FilesBucket"]["Properties"]["CorsConfiguration"]["CorsRules"]
+    places = {
+        "CRM_CONSOLE_ORIGIN": template["Globals"]["Function"]["Environment"]["Variables"]["CRM_CONSOLE_ORIGIN"],
+        "files bucket": rule["AllowedOrigins"],
+        "output ConsoleUrl": template["Outputs"]["ConsoleUrl"]["Value"],
+    }
+    for kind, response in responses.items():
+        places[kind] = response["responseParameters"]["gatewayresponse.header.Access-Control-Allow-Origin"]
+    return {place: _resolve(template, value, parameters) for place, value in places.items()}
+
+
+def test_the_console_bucket_is_private_and_read_by_the_consoles_distribution_only(template):
+    resources = template["Resources"]
+    # GIVEN the console's bucket and its policy
+    bucket = resources["ConsoleBucket"]["Properties"]
+    (policy,) = [
+        r["Properties"]
+        for r in resources.values()
+        if r["Type"] == "AWS::S3::BucketPolicy" and r["Properties"]["Bucket"] == {"Ref": "ConsoleBucket"}
+    ]
+    # THEN nothing in it is public, it is encrypted, and ACLs are off
+    assert set(bucket["PublicAccessBlockConfiguration"].values()) == {True}
+    assert len(bucket["PublicAccessBlockConfiguration"]) == 4
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert bucket["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    statements = policy["PolicyDocument"]["Statement"]
+    # AND plain HTTP is refused to everyone
+    assert {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [{"Fn::GetAtt": ["ConsoleBucket", "Arn"]}, {"Fn::Sub": "${ConsoleBucket.Arn}/*"}],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    } in statements
+    # AND the only reader is CloudFront, for this stack's distribution (its ARN), reading objects only
+    (allow,) = [s for s in statements if s["Effect"] == "Allow"]
+    assert allow["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    assert allow["Action"] == "s3:GetObject"
+    assert allow["Resource"] == {"Fn::Sub": "${ConsoleBucket.Arn}/*"}
+    assert allow["Condition"] == {
+        "StringEquals": {
+            "AWS:SourceArn": {
+                "Fn::Sub": "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${ConsoleDistribution}"
+            }
+        }
+    }
+    # AND the distribution reaches the bucket through origin access control (signed reads), not a website endpoint
+    config = resources["ConsoleDistribution"]["Properties"]["DistributionConfig"]
+    (origin,) = config["Origins"]
+    assert origin["DomainName"] == {"Fn::GetAtt": ["ConsoleBucket", "RegionalDomainName"]}
+    assert origin["OriginAccessControlId"] == {"Fn::GetAtt": ["ConsoleOriginAccessControl", "Id"]}
+    assert origin["S3OriginConfig"] == {"OriginAccessIdentity": ""}
+    oac = resources["ConsoleOriginAccessControl"]["Properties"]["OriginAccessControlConfig"]
+    assert (oac["OriginAccessControlOriginType"], oac["SigningBehavior"], oac["SigningProtocol"]) == (
+        "s3",
+        "always",
+        "sigv4",
+    )
+    # AND the stack tells the deployer where to upload
+    assert template["Outputs"]["ConsoleBucket"]["Value"] == {"Ref": "ConsoleBucket"}
+    assert template["Outputs"]["ConsoleDistributionId"]["Value"] == {"Ref": "ConsoleDistribution"}
+
+
+CACHING_OPTIMIZED, CACHING_DISABLED = "658327ea-f89d-4fab-a63d-7e88639e58f6", "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+SECURITY_HEADERS = "67f7725c-6f97-4210-82d7-5512b31e9d03"
+
+
+def test_the_console_is_served_over_https_only_and_its_pages_fall_back_to_index_html(template):
+    # GIVEN the console's distribution
+    config = template["Resources"]["ConsoleDistribution"]["Properties"]["DistributionConfig"]
+    behaviours = [config["DefaultCacheBehavior"], *config["CacheBehaviors"]]
+    # THEN every behaviour redirects plain HTTP to HTTPS, serves reads only, and adds the security headers
+    for behaviour in behaviours:
+        assert behaviour["ViewerProtocolPolicy"] == "redirect-to-https"
+        assert behaviour["AllowedMethods"] == ["GET", "HEAD"]
+        assert behaviour["ResponseHeadersPolicyId"] == SECURITY_HEADERS
+    # AND the hashed assets are cached, index.html and config.json (rewritten in place by each upload) are not
+    assert config["DefaultCacheBehavior"]["CachePolicyId"] == CACHING_OPTIMIZED
+    assert {b["PathPattern"]: b["CachePolicyId"] for b in config["CacheBehaviors"]} == {
+        "/index.html": CACHING_DISABLED,
+        "/config.json": CACHING_DISABLED,
+    }
+    # AND "/" is the console, and a router page such as /leads/123 (no such file: S3 answers 403,
+    # as the distribution may not list the bucket) gets index.html with 200
+    assert config["DefaultRootObject"] == "index.html"
+    fallback = {e["ErrorCode"]: (e["ResponseCode"], e["ResponsePagePath"]) for e in config["CustomErrorResponses"]}
+    assert fallback == {403: (200, "/index.html"), 404: (200, "/index.html")}
+    # AND without a custom origin it is CloudFront's own certificate and domain
+    assert _resolve(template, config["ViewerCertificate"], {}) == {"CloudFrontDefaultCertificate": True}
+    assert _resolve(template, config["Aliases"], {}) == {"Ref": "AWS::NoValue"}
+
+
+def test_without_a_custom_origin_the_api_and_files_bucket_allow_the_consoles_cloudfront_url(template):
+    # GIVEN a stack deployed without ConsoleOrigin (its default, empty)
+    origins = _allowed_origins(template, {})
+    console_url = f"https://{DISTRIBUTION_DOMAIN}"
+    # THEN the stack outputs the distribution's https URL as ConsoleUrl
+    assert origins.pop("output ConsoleUrl") == console_url
+    # AND that URL is the one origin the API's functions (checked against CRM_CORS_ORIGIN), API
+    # Gateway's own answers and the files bucket allow: never "*", never empty
+    assert origins.pop("files bucket") == [console_url]
+    wrong = {place: origin for place, origin in origins.items() if origin not in (console_url, f"'{console_url}'")}
+    print(f"places allowing another origin: {len(wrong)}")
+    assert wrong == {}
+    assert origins.pop("CRM_CONSOLE_ORIGIN") == console_url
+
+
+def test_a_custom_console_origin_is_served_by_the_distribution_with_its_certificate(template):
+    # GIVEN a stack deployed with the console's own domain and its certificate
+    certificate = "arn:aws:acm:us-east-1:123456789012:certificate/abc-123"
+    parameters = {"ConsoleOrigin": "https://crm.example.edu", "ConsoleCertificateArn": certificate}
+    config = template["Resources"]["ConsoleDistribution"]["Properties"]["DistributionConfig"]
+    # THEN the distribution answers for that host, with that certificate, TLS 1.2 at least
+    assert _resolve(template, config["Aliases"], parameters) == ["crm.example.edu"]
+    assert _resolve(template, config["ViewerCertificate"], parameters) == {
+        "AcmCertificateArn": certificate,
+        "SslSupportMethod": "sni-only",
+        "MinimumProtocolVersion": "TLSv1.2_2021",
+    }
+    # AND the API, its gateway answers and the files bucket allow that origin, which is the ConsoleUrl
+    origins = _allowed_origins(template, parameters)
+    assert origins.pop("files bucket") == ["https://crm.example.edu"]
+    assert {o.strip("'") for o in origins.values()} == {"https://crm.example.edu"}
+    # AND a custom origin without a certificate is refused before anything is created
+    (rule,) = template["Rules"].values()
+    assert rule["RuleCondition"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "ConsoleOrigin"}, ""]}]}
+    assert rule["Assertions"][0]["Assert"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "ConsoleCertificateArn"}, ""]}]}
 
 
 @pytest.mark.parametrize("origin", ["*", "", "http://crm.example.edu", "https://crm.example.edu/app"])
