@@ -15,6 +15,13 @@ export const router = createRouter({
         { path: "leads", name: "leads", component: () => import("./views/Leads.vue") },
         { path: "leads/:id", name: "lead", component: () => import("./views/LeadPage.vue"), props: true },
         {
+          path: "appointments",
+          name: "appointments",
+          component: () => import("./views/Appointments.vue"),
+          // teachers see their classes through sessions: GET /appointments refuses them
+          meta: { roles: ["admin", "consultant", "finance", "frontdesk", "manager", "supervisor"] },
+        },
+        {
           path: "staff",
           name: "staff",
           component: () => import("./views/Staff.vue"),
