@@ -1,0 +1,129 @@
+"""The lead's page in a real browser (Chromium), on the local API, as a consultant: "show
+number" reveals the full phone (and the API records it), a plan added and completed by a
+follow-up, and a trial booked into a full session through the waitlist (候补)."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime, timedelta
+
+from playwright.sync_api import expect
+
+from tests.browser.conftest import shot, sign_in
+from tests.test_leads import lead_body
+
+
+def _phone() -> str:
+    return "139" + "".join(secrets.choice("0123456789") for _ in range(8))
+
+
+def _open_lead(page, school, consultant, name: str, phone: str | None = None) -> dict:
+    lead = consultant.post("/leads", lead_body(name=name, phone=phone or _phone()))
+    assert lead.status_code == 201, lead.body
+    sign_in(page, school, consultant, path=f"/leads/{lead.json_body['id']}")
+    expect(page.get_by_role("heading", level=1)).to_have_text(name)
+    return lead.json_body
+
+
+def test_show_number_reveals_the_guardians_full_phone_and_the_api_records_who_asked(page, school):
+    consultant = school.staff("consultant")
+    phone = _phone()
+    lead = _open_lead(page, school, consultant, "张小花" + secrets.token_hex(2), phone)
+
+    guardians = page.get_by_role("list", name="家长")
+    expect(guardians).to_contain_text("王妈妈")
+    expect(guardians).not_to_contain_text(phone)  # masked until asked for
+    assert not any(h["action"] == "phone_revealed" for h in consultant.get(f"/leads/{lead['id']}").json_body["history"])
+
+    guardians.get_by_role("button", name="显示号码").click()
+    expect(guardians).to_contain_text(phone)
+    expect(guardians.get_by_role("button", name="显示号码")).to_have_count(0)
+    history = consultant.get(f"/leads/{lead['id']}").json_body["history"]
+    revealed = [h for h in history if h["action"] == "phone_revealed"]
+    assert [h["by"] for h in revealed] == [consultant.user["id"]]
+
+
+def test_a_consultant_adds_a_plan_sees_it_and_completes_it_with_a_follow_up(page, school):
+    consultant = school.staff("consultant", display_name="顾问小陈")
+    lead = _open_lead(page, school, consultant, "李小雨" + secrets.token_hex(2))
+    purpose = "邀约周六试听 " + secrets.token_hex(3)
+
+    page.get_by_role("button", name="添加计划").click()
+    form = page.get_by_role("dialog")
+    expect(form.get_by_text("顾问小陈")).to_be_visible()  # a consultant may only plan for themselves
+    when = (datetime.now() + timedelta(days=2)).replace(hour=10, minute=0)
+    form.get_by_label("时间").fill(when.strftime("%Y-%m-%dT%H:%M"))
+    form.get_by_label("内容").fill(purpose)
+    form.get_by_role("button", name="保存").click()
+    expect(form).to_be_hidden()
+    plans = page.get_by_role("list", name="工作计划")
+    expect(plans).to_contain_text(purpose)
+    expect(plans).to_contain_text("顾问小陈")
+    expect(plans.get_by_role("button", name="转交")).to_have_count(0)  # no teammates to choose from
+    shot(page, "lead-plans")
+
+    # 完成: the follow-up that fulfils the plan, with the plan already chosen
+    plans.get_by_role("button", name=f"完成 {purpose}").click()
+    form = page.get_by_role("dialog")
+    expect(form.get_by_text(purpose)).to_be_visible()
+    notes = "已电话邀约 " + secrets.token_hex(3)
+    form.get_by_label("跟进内容").fill(notes)
+    form.get_by_role("button", name="保存").click()
+    expect(form).to_be_hidden()
+    expect(page.get_by_role("list", name="跟进记录")).to_contain_text(notes)
+    expect(plans).not_to_contain_text(purpose)
+    stored = consultant.get(f"/leads/{lead['id']}").json_body["plans"]
+    assert [(p["purpose"], p["status"]) for p in stored] == [(purpose, "done")]
+
+
+def _one_seat_session(school, day: date) -> dict:
+    """A course with a one-seat class and its session on `day` (09:00 school time)."""
+    manager = school.staff("manager")
+    course = manager.post("/courses", {"name": "少儿英语 " + secrets.token_hex(2), "lesson_cost": "1"})
+    assert course.status_code == 201, course.body
+    cls = manager.post(
+        "/classes",
+        {
+            "course_id": course.json_body["id"],
+            "campus_id": school.campus["id"],
+            "teacher": "刘老师",
+            "capacity": 1,
+            "slots": [{"weekday": d, "start": "09:00", "end": "10:00"} for d in range(1, 8)],
+            "start_date": day.isoformat(),
+            "end_date": day.isoformat(),
+        },
+    )
+    assert cls.status_code == 201, cls.body
+    made = manager.post(f"/classes/{cls.json_body['id']}/sessions", {"from": day.isoformat(), "to": day.isoformat()})
+    assert made.status_code in (200, 201), made.body
+    (session,) = made.json_body["sessions"]
+    return session
+
+
+def test_a_trial_in_a_full_session_is_offered_the_waitlist_and_shows_as_waitlisted(page, school):
+    day = date.today() + timedelta(days=3)
+    session = _one_seat_session(school, day)
+    consultant = school.staff("consultant")
+    taken = consultant.post("/leads", lead_body(name="先来的孩子")).json_body
+    first = consultant.post(f"/leads/{taken['id']}/appointments", {"kind": "trial", "session_id": session["id"]})
+    assert first.status_code == 201 and first.json_body["status"] == "booked", first.body
+    lead = _open_lead(page, school, consultant, "后来的孩子" + secrets.token_hex(2))
+
+    page.get_by_role("button", name="预约试听").click()
+    form = page.get_by_role("dialog")
+    form.get_by_label("日期").fill(day.isoformat())
+    choice = form.get_by_role("radio", name="刘老师")
+    expect(choice).to_have_count(1)
+    expect(form.get_by_text("已满")).to_be_visible()  # seats_left 0, as GET /sessions says
+    form.get_by_text("少儿英语").click()
+    expect(form.get_by_role("button", name="加入候补")).to_be_visible()
+    expect(form.get_by_role("button", name="保存")).to_have_count(0)
+    shot(page, "lead-waitlist")
+    form.get_by_role("button", name="加入候补").click()
+    expect(form).to_be_hidden()
+
+    appointments = page.get_by_role("list", name="预约")
+    expect(appointments).to_contain_text("试听")
+    expect(appointments).to_contain_text("候补")
+    booked = consultant.get(f"/leads/{lead['id']}").json_body["appointments"]
+    assert [(a["kind"], a["status"]) for a in booked] == [("trial", "waitlisted")]
