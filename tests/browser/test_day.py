@@ -57,6 +57,13 @@ def test_a_manager_follows_the_trials_count_to_the_days_appointments_marks_arriv
     _trial(consultant, today_name, _class_with_session(school, soon))
     tomorrows = _trial(consultant, tomorrow_name, _class_with_session(school, later))
     day = soon.date().isoformat()
+    party = "圣诞亲子派对" + secrets.token_hex(2)
+    event = school.admin.post(
+        "/events", {"name": party, "starts_at": later.isoformat(), "capacity": 20, "campus_id": school.campus["id"]}
+    )
+    assert event.status_code == 201, event.body
+    guest = {"kind": "event", "event_id": event.json_body["id"]}
+    assert consultant.post(f"/leads/{tomorrows['lead_id']}/appointments", guest).status_code == 201
 
     sign_in(page, school, manager, path=f"/?date={day}")
     expect(page.get_by_role("heading", name="今日工作")).to_be_visible()
@@ -83,11 +90,19 @@ def test_a_manager_follows_the_trials_count_to_the_days_appointments_marks_arriv
     page.get_by_role("link", name="预约").click()
     expect(page).to_have_url(re.compile(r"/appointments\?date=\d{4}-\d{2}-\d{2}"))  # today, as the API answers
     page.goto(f"/appointments?date={later.date().isoformat()}")
-    row = page.get_by_role("row").filter(has_text=tomorrow_name)
+    row = page.get_by_role("row").filter(has_text=tomorrow_name).filter(has_text="亲子早教 A")  # the trial
     row.get_by_role("button", name="到访").click()
     expect(page.get_by_role("alert")).to_contain_text(refused.json_body["error"]["message"])
     expect(row).not_to_contain_text("已到访")
-    assert manager.get(f"/appointments?date={later.date().isoformat()}").json_body["items"][0]["attendance"] is None
+
+    # the day's event: its sign-in sheet opens in a new tab, to print, with the guest on it
+    with page.context.expect_page() as opened:
+        page.get_by_role("button", name=f"签到表 {party}").click()
+    sheet = opened.value
+    expect(sheet.locator("body")).to_contain_text(tomorrow_name)
+    expect(sheet.locator("body")).to_contain_text(party)
+    trials = manager.get(f"/appointments?date={later.date().isoformat()}&kind=trial").json_body["items"]
+    assert [a["attendance"] for a in trials] == [None]
 
 
 def test_editing_a_leads_name_from_its_page_changes_the_heading(page, school):
