@@ -1,6 +1,6 @@
-"""The lead's page in a real browser (Chromium), on the local API, as a consultant: "show
-number" reveals the full phone (and the API records it), a plan added and completed by a
-follow-up, and a trial booked into a full session through the waitlist (候补)."""
+"""The lead's page in a real browser (Chromium), on the local API: "show number" reveals the
+full phone (and the API records it), a plan added and completed by a follow-up, a plan handed
+to a teammate, and a trial booked into a full session through the waitlist (候补)."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ def test_show_number_reveals_the_guardians_full_phone_and_the_api_records_who_as
     phone = _phone()
     lead = _open_lead(page, school, consultant, "张小花" + secrets.token_hex(2), phone)
 
+    expect(page.get_by_text("等级")).to_be_visible()  # details: level and assessment score
     guardians = page.get_by_role("list", name="家长")
     expect(guardians).to_contain_text("王妈妈")
     expect(guardians).not_to_contain_text(phone)  # masked until asked for
@@ -74,6 +75,35 @@ def test_a_consultant_adds_a_plan_sees_it_and_completes_it_with_a_follow_up(page
     expect(plans).not_to_contain_text(purpose)
     stored = consultant.get(f"/leads/{lead['id']}").json_body["plans"]
     assert [(p["purpose"], p["status"]) for p in stored] == [(purpose, "done")]
+
+
+def test_a_supervisor_hands_a_plan_to_a_consultant_of_the_team(page, school):
+    supervisor = school.staff("supervisor", display_name="主管老周")
+    consultant = school.staff("consultant", display_name="顾问小林", supervisor_id=supervisor.user["id"])
+    lead = consultant.post("/leads", lead_body(name="交接的孩子" + secrets.token_hex(2))).json_body
+    sign_in(page, school, supervisor, path=f"/leads/{lead['id']}")
+    expect(page.get_by_role("heading", level=1)).to_have_text(lead["name"])
+    purpose = "回访家长 " + secrets.token_hex(3)
+
+    page.get_by_role("button", name="添加计划").click()
+    form = page.get_by_role("dialog")
+    when = (datetime.now() + timedelta(days=1)).replace(hour=15, minute=30)
+    form.get_by_label("时间").fill(when.strftime("%Y-%m-%dT%H:%M"))
+    form.get_by_label("内容").fill(purpose)
+    form.get_by_role("button", name="保存").click()
+    expect(form).to_be_hidden()
+    plans = page.get_by_role("list", name="工作计划")
+    expect(plans).to_contain_text("主管老周")  # the assignee by default: yourself
+
+    plans.get_by_role("button", name=f"转交 {purpose}").click()
+    form = page.get_by_role("dialog")
+    form.get_by_role("combobox", name="负责人").click(force=True)  # the selected text lies over it
+    page.get_by_role("option", name="顾问小林").click()
+    form.get_by_role("button", name="保存").click()
+    expect(form).to_be_hidden()
+    expect(plans).to_contain_text("顾问小林")
+    stored = supervisor.get(f"/leads/{lead['id']}").json_body["plans"]
+    assert [(p["purpose"], p["assignee_id"]) for p in stored] == [(purpose, consultant.user["id"])]
 
 
 def _one_seat_session(school, day: date) -> dict:

@@ -119,6 +119,8 @@ const en: typeof zh = {
       credits: "Credits",
       cardNumber: "Card number",
       usableCredits: "Usable credits",
+      level: "Level",
+      assessment: "Assessment score",
     },
   },
   common: { save: "Save", cancel: "Cancel", loading: "Loading…" },

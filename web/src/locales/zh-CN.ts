@@ -117,6 +117,8 @@ export default {
       credits: "课时",
       cardNumber: "卡号",
       usableCredits: "可用课时",
+      level: "等级",
+      assessment: "测评总分",
     },
   },
   common: { save: "保存", cancel: "取消", loading: "加载中…" },
