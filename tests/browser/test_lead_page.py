@@ -5,7 +5,8 @@ to a teammate, and a trial booked into a full session through the waitlist (候�
 from __future__ import annotations
 
 import secrets
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from playwright.sync_api import expect
 
@@ -157,3 +158,36 @@ def test_a_trial_in_a_full_session_is_offered_the_waitlist_and_shows_as_waitlist
     expect(appointments).to_contain_text("候补")
     booked = consultant.get(f"/leads/{lead['id']}").json_body["appointments"]
     assert [(a["kind"], a["status"]) for a in booked] == [("trial", "waitlisted")]
+
+
+def test_a_visit_invitation_is_booked_and_a_full_event_offers_the_waitlist(page, school):
+    day = date.today() + timedelta(days=4)
+    manager = school.staff("manager")
+    starts = datetime.combine(day, time(10, 0), tzinfo=ZoneInfo("Asia/Shanghai"))
+    event = manager.post("/events", {"name": "家长开放日", "starts_at": starts.isoformat(), "capacity": 1})
+    assert event.status_code == 201, event.body
+    consultant = school.staff("consultant")
+    taken = consultant.post("/leads", lead_body(name="先报名的孩子")).json_body
+    first = consultant.post(f"/leads/{taken['id']}/appointments", {"kind": "event", "event_id": event.json_body["id"]})
+    assert first.status_code == 201 and first.json_body["status"] == "booked", first.body
+    lead = _open_lead(page, school, consultant, "参观的孩子" + secrets.token_hex(2))
+    appointments = page.get_by_role("list", name="预约")
+
+    page.get_by_role("button", name="邀约参观").click()
+    form = page.get_by_role("dialog")
+    form.get_by_label("时间").fill(datetime.combine(day, time(16, 0)).strftime("%Y-%m-%dT%H:%M"))
+    form.get_by_role("button", name="保存").click()
+    expect(form).to_be_hidden()
+    expect(appointments).to_contain_text("参观")
+    expect(appointments).to_contain_text("已预约")
+
+    page.get_by_role("button", name="预约活动").click()
+    form = page.get_by_role("dialog")
+    form.get_by_label("日期").fill(day.isoformat())
+    expect(form.get_by_role("radio", name="家长开放日")).to_have_count(1)
+    form.get_by_text("家长开放日").click()
+    form.get_by_role("button", name="加入候补").click()
+    expect(form).to_be_hidden()
+    expect(appointments.get_by_role("listitem").filter(has_text="家长开放日")).to_contain_text("候补")
+    booked = consultant.get(f"/leads/{lead['id']}").json_body["appointments"]
+    assert sorted((a["kind"], a["status"]) for a in booked) == [("event", "waitlisted"), ("visit", "booked")]
