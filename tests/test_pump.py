@@ -33,7 +33,13 @@ def _pump(endpoint: str, checkpoint, **kw: Any) -> tuple[StreamPump, list[tuple[
     return pump, invocations
 
 
-def _pump_until(pump: StreamPump, done: Callable[[], bool], timeout: float = 15.0) -> None:
+# Guards against a pump that never gets there, not timings: a pump started from the trim
+# horizon reads every record the suite's shared table has streamed so far, which on a busy
+# two-core machine took over 15 s once the suite grew.
+PATIENCE = 120.0
+
+
+def _pump_until(pump: StreamPump, done: Callable[[], bool], timeout: float = PATIENCE) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         read = pump.poll_once()
@@ -44,7 +50,7 @@ def _pump_until(pump: StreamPump, done: Callable[[], bool], timeout: float = 15.
     raise AssertionError(f"the pump did not get there within {timeout} s")
 
 
-def _drain(pump: StreamPump, timeout: float = 15.0) -> None:
+def _drain(pump: StreamPump, timeout: float = PATIENCE) -> None:
     """Polls until a poll reads nothing (the stream is caught up)."""
     deadline = time.monotonic() + timeout
     while pump.poll_once():
