@@ -173,3 +173,33 @@ def test_today_in_shanghai_around_midnight(team):
     members = 3  # the supervisor, Alice, Bob
     # the team lookup, then for each member: leads due, plans due, appointments today
     assert rec.operations.count("Query") == 1 + 3 * members
+
+
+def test_a_supervisor_or_manager_picks_one_consultants_work_for_the_day(team, other_school):
+    from zoneinfo import ZoneInfo
+
+    at = clock.now() + timedelta(hours=1)
+    day = at.astimezone(ZoneInfo("Asia/Shanghai")).date().isoformat()  # the school's day of that time
+    for who, name in ((team.alice, "Alice的客户"), (team.bob, "Bob的客户")):
+        lead = who.post("/leads", lead_body(name=name)).json_body
+        body = {"method": "phone", "content": "x", "next_follow_up_at": at.isoformat()}
+        assert who.post(f"/leads/{lead['id']}/follow-ups", body).status_code == 201
+
+    def due(session, consultant=None):
+        picked = f"&consultant_id={consultant.user['id']}" if consultant else ""
+        answer = session.get(f"/dashboard/today?date={day}{picked}")
+        assert answer.status_code == 200, answer.body
+        return {i["name"] for i in answer.json_body["contacts_due"]["items"]}
+
+    # the whole team's work by default, one consultant's when picked
+    assert due(team.supervisor) == {"Alice的客户", "Bob的客户"}
+    assert due(team.supervisor, team.alice) == {"Alice的客户"}
+    assert due(team.manager, team.bob) == {"Bob的客户"}
+    # a consultant may not look at a colleague's day; nobody may pick staff outside their reach
+    refused = team.alice.get(f"/dashboard/today?consultant_id={team.bob.user['id']}")
+    assert refused.status_code == 403 and refused.json_body["error"]["code"] == "ROLE_FORBIDDEN"
+    outside = team.supervisor.get(f"/dashboard/today?consultant_id={team.carol.user['id']}")
+    assert outside.status_code == 404 and outside.json_body["error"]["code"] == "USER_NOT_FOUND"
+    stranger = other_school.staff("consultant")
+    elsewhere = team.manager.get(f"/dashboard/today?consultant_id={stranger.user['id']}")
+    assert elsewhere.status_code == 404 and elsewhere.json_body["error"]["code"] == "USER_NOT_FOUND"

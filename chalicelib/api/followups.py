@@ -90,7 +90,7 @@ def patch_plan(call: Call) -> Plan:
     reads_customers=True,
 )
 def get_today(call: Call) -> Today:
-    today = followups.today(call.principal, day=call.query.date)
+    today = followups.today(call.principal, day=call.query.date, consultant_id=call.query.consultant_id)
     buckets = (today.contacts_due, today.contacts_overdue, today.plans_due, today.visits, today.trials, today.events)
     call.records = sum(len(bucket.items) for bucket in buckets)
     return today

@@ -274,10 +274,23 @@ def patch_plan(principal: Principal, lead_id: str, plan_id: str, request: PlanPa
 PLANNING_DAYS = 366  # how far from today the dashboard shows another day
 
 
-def today(principal: Principal, limit: int = 100, day: date | None = None) -> Today:
+def _one_consultant(principal: Principal, members: list[str], consultant_id: str) -> list[str]:
+    """The one consultant whose work a supervisor, manager or admin picked; 404 when they are
+    not of the caller's team or campuses (nobody else's staff is confirmed or denied)."""
+    if principal.role in (Role.consultant, Role.teacher) and consultant_id != principal.user_id:
+        raise ForbiddenError("Only supervisors, managers and admins pick a consultant.", code="ROLE_FORBIDDEN")
+    if consultant_id != principal.user_id and consultant_id not in members:
+        raise NotFoundError("No such consultant in your team or campuses.", code="USER_NOT_FOUND")
+    return [consultant_id]
+
+
+def today(
+    principal: Principal, limit: int = 100, day: date | None = None, consultant_id: str | None = None
+) -> Today:
     """Today's work (or `day`'s: tomorrow, to plan it) in the school's time zone, scoped like
-    the lead lists. Overdue means due before that day began. Each list is one bounded Query
-    per owner, team member or campus: its cost does not grow with history."""
+    the lead lists, or one consultant's of the caller's team or campuses (`consultant_id`).
+    Overdue means due before that day began. Each list is one bounded Query per owner, team
+    member or campus: its cost does not grow with history."""
     tenant = get_tenant(principal.tenant)
     zone = ZoneInfo(tenant.timezone)
     local_today = clock.now().astimezone(zone).date()
@@ -297,6 +310,8 @@ def today(principal: Principal, limit: int = 100, day: date | None = None) -> To
     else:
         campuses = leads.all_campuses(principal.tenant) if role is Role.admin else list(principal.campus_ids)
         members = leads.staff_of(principal.tenant, campuses)
+    if consultant_id is not None:
+        members, campuses = _one_consultant(principal, members, consultant_id), []
     where = Scope(campuses=tuple(campuses)) if campuses else Scope(users=tuple(members))
     due, more = followups_db.due_leads(principal.tenant, where, until_iso=clock.iso(end), limit=limit)
     rows = []
@@ -325,8 +340,13 @@ def today(principal: Principal, limit: int = 100, day: date | None = None) -> To
     if role is Role.teacher:
         booked, booked_more = [], False
     else:
+        one = consultant_id is not None
         booked, booked_more = schedule.appointments_between(
-            principal, clock.iso(start), clock.iso(end), limit, team=members if role is Role.supervisor else None
+            principal,
+            clock.iso(start),
+            clock.iso(end),
+            limit,
+            team=members if role is Role.supervisor or one else None,
         )
     booked.sort(key=lambda a: a.at)
 

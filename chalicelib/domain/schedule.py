@@ -458,6 +458,8 @@ def appointment_scope(principal: Principal, team: list[str] | None = None) -> Sc
         return Scope(users=(principal.user_id,))
     if role is Role.supervisor:
         return Scope(users=tuple(team or leads.team_of(principal)))
+    if team:  # a manager's or admin's pick of consultants, already checked against their campuses
+        return Scope(users=tuple(team))
     campuses = leads.all_campuses(principal.tenant) if role is Role.admin else list(principal.campus_ids)
     return Scope(campuses=tuple(campuses))
 

@@ -117,6 +117,12 @@ class TodayQuery(StrictModel):
         description="The day to show, in the school's time zone (default today); within a year of today",
         examples=["2026-12-02"],
     )
+    consultant_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=40,
+        description="Supervisors, managers and admins: one consultant's work (of their team or campuses)",
+    )
 
 
 class Notification(Entity):

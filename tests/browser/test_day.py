@@ -120,3 +120,24 @@ def test_editing_a_leads_name_from_its_page_changes_the_heading(page, school):
     expect(dialog).to_be_hidden()
     expect(page.get_by_role("heading", level=1)).to_have_text(renamed)
     assert consultant.get(f"/leads/{lead['id']}").json_body["name"] == renamed
+
+
+def test_a_manager_picks_one_consultants_day_and_the_counts_follow(page, school):
+    soon = datetime.now(ZoneInfo("Asia/Shanghai")).replace(second=0, microsecond=0) + timedelta(minutes=30)
+    soon -= timedelta(minutes=soon.minute % 5)
+    session_id = _class_with_session(school, soon)
+    first = school.staff("consultant", display_name="顾问甲" + secrets.token_hex(2))
+    second = school.staff("consultant", display_name="顾问乙" + secrets.token_hex(2))
+    manager = school.staff("manager")
+    for consultant, name in ((first, "甲的试听"), (second, "乙的试听")):
+        _trial(consultant, name + secrets.token_hex(2), session_id)
+
+    sign_in(page, school, manager, path=f"/?date={soon.date().isoformat()}")
+    trials = page.get_by_role("link", name=re.compile("今日试听"))
+    expect(trials).to_contain_text("2")  # the campus: both consultants' trials
+    page.get_by_role("combobox", name="顾问").click(force=True)  # the placeholder lies over it
+    page.get_by_role("option", name=first.user["display_name"]).click()
+    expect(page).to_have_url(re.compile(rf"consultant={first.user['id']}"))
+    expect(trials).to_contain_text("1")
+    picked = manager.get(f"/dashboard/today?date={soon.date().isoformat()}&consultant_id={first.user['id']}")
+    assert picked.json_body["trials"]["count"] == 1

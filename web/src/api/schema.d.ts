@@ -12252,6 +12252,7 @@ export interface operations {
         parameters: {
             query?: {
                 date?: string | null;
+                consultant_id?: string | null;
             };
             header?: {
                 /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */

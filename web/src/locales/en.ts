@@ -22,6 +22,8 @@ const en: typeof zh = {
     day: "Date",
     none: "Nothing here",
     overdue: "Overdue",
+    consultant: "Consultant",
+    everyone: "Everyone",
   },
   appointments: {
     title: "Appointments",

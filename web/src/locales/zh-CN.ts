@@ -20,6 +20,8 @@ export default {
     day: "日期",
     none: "没有记录",
     overdue: "逾期",
+    consultant: "顾问",
+    everyone: "全部",
   },
   appointments: {
     title: "预约",
