@@ -45,6 +45,43 @@ def test_show_number_reveals_the_guardians_full_phone_and_the_api_records_who_as
     assert [h["by"] for h in revealed] == [consultant.user["id"]]
 
 
+def test_a_manager_is_offered_only_the_campus_consultants_and_supervisors_as_a_plans_assignee(page, school):
+    manager = school.staff("manager", display_name="店长老吴")
+    school.staff("teacher", display_name="刘老师")
+    first = school.staff("consultant", display_name="顾问小赵")
+    second = school.staff("consultant", display_name="顾问小钱")
+    lead = first.post("/leads", lead_body(name="店长看的孩子" + secrets.token_hex(2))).json_body
+    sign_in(page, school, manager, path=f"/leads/{lead['id']}")
+    expect(page.get_by_role("heading", level=1)).to_have_text(lead["name"])
+    purpose = "确认试听时间 " + secrets.token_hex(3)
+
+    page.get_by_role("button", name="添加计划").click()
+    form = page.get_by_role("dialog")
+    when = (datetime.now() + timedelta(days=1)).replace(hour=11, minute=0)
+    form.get_by_label("时间").fill(when.strftime("%Y-%m-%dT%H:%M"))
+    form.get_by_label("内容").fill(purpose)
+    form.get_by_role("combobox", name="负责人").click(force=True)  # the selected text lies over it
+    expect(page.get_by_role("option", name="顾问小钱")).to_be_visible()
+    # the API gives plans only to consultants and supervisors: not the manager, not a teacher
+    expect(page.get_by_role("option", name="店长老吴")).to_have_count(0)
+    expect(page.get_by_role("option", name="刘老师")).to_have_count(0)
+    page.get_by_role("option", name="顾问小赵").click()
+    form.get_by_role("button", name="保存").click()
+    expect(form).to_be_hidden()
+    plans = page.get_by_role("list", name="工作计划")
+    expect(plans).to_contain_text("顾问小赵")
+
+    plans.get_by_role("button", name=f"转交 {purpose}").click()
+    form = page.get_by_role("dialog")
+    form.get_by_role("combobox", name="负责人").click(force=True)
+    page.get_by_role("option", name="顾问小钱").click()
+    form.get_by_role("button", name="保存").click()
+    expect(form).to_be_hidden()
+    expect(plans).to_contain_text("顾问小钱")
+    stored = manager.get(f"/leads/{lead['id']}").json_body["plans"]
+    assert [(p["purpose"], p["assignee_id"]) for p in stored] == [(purpose, second.user["id"])]
+
+
 def test_a_consultant_adds_a_plan_sees_it_and_completes_it_with_a_follow_up(page, school):
     consultant = school.staff("consultant", display_name="顾问小陈")
     lead = _open_lead(page, school, consultant, "李小雨" + secrets.token_hex(2))
