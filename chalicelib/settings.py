@@ -76,7 +76,8 @@ class Settings(BaseModel):
         if self.console_origin and self.console_origin != self.cors_origin:
             raise SettingsError(
                 f"CRM_CORS_ORIGIN ({self.cors_origin!r}, .chalice/config.json) and the stack's ConsoleOrigin "
-                f"({self.console_origin!r}) differ: deploy with ConsoleOrigin={self.cors_origin}."
+                f"({self.console_origin!r}) differ: set CRM_CORS_ORIGIN to the stack's ConsoleUrl and package "
+                f"again, or deploy with ConsoleOrigin={self.cors_origin} (docs/deployment.md)."
             )
         return self.cors_origin
 
