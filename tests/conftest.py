@@ -195,6 +195,44 @@ def session_start(session: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(session["starts_at"].replace("Z", "+00:00"))
 
 
+@contextmanager
+def local_api_server(dynamodb_endpoint: str) -> Iterator[int]:
+    """The local API server (`infra.local.api_server`, what `make run` starts) on the suite's
+    table, on a free port; stopped on exit. Yields the port once it accepts connections."""
+    import http.client
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from infra.local import dynamodb
+
+    port = dynamodb.free_port()
+    env = {**os.environ, "CRM_DYNAMODB_ENDPOINT": dynamodb_endpoint, "CRM_STAGE": "local"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "infra.local.api_server", "local", "--port", str(port), "--stage", "local"]
+        + ["--no-autoreload"],
+        cwd=Path(__file__).resolve().parents[1],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                http.client.HTTPConnection("127.0.0.1", port, timeout=1).connect()
+                break
+            except OSError:
+                assert proc.poll() is None, "the local API server exited"
+                time.sleep(0.2)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
 # Race tests run once per suite; `make races` reruns each of them CRM_RACE_ROUNDS times (fresh
 # fixtures each round) and sums the lines race_report prints: trials and violations.
 RACE_ROUNDS = max(1, int(os.environ.get("CRM_RACE_ROUNDS", "1")))

@@ -5,46 +5,23 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import shutil
 import socket
 import subprocess
-import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
 
-from infra.local import dynamodb
+from tests.conftest import local_api_server
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def local_api(dynamodb_endpoint):
-    port = dynamodb.free_port()
-    env = {**os.environ, "CRM_DYNAMODB_ENDPOINT": dynamodb_endpoint}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "infra.local.api_server", "local", "--port", str(port), "--stage", "local"]
-        + ["--no-autoreload"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            http.client.HTTPConnection("127.0.0.1", port, timeout=1).connect()
-            break
-        except OSError:
-            assert proc.poll() is None, "the local API server exited"
-            time.sleep(0.2)
-    yield port
-    proc.terminate()
-    proc.wait(timeout=10)
+    with local_api_server(dynamodb_endpoint) as port:
+        yield port
 
 
 def _ask(port: int, method: str, path: str) -> tuple[int, dict]:

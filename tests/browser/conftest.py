@@ -8,19 +8,16 @@ build/browser-screenshots/.
 
 from __future__ import annotations
 
-import http.client
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from infra.local import dynamodb, web
+from tests.conftest import local_api_server
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "build" / "browser-screenshots"
@@ -47,28 +44,8 @@ def console_dist() -> Path:
 @pytest.fixture(scope="session")
 def api_url(dynamodb_endpoint, table) -> Iterator[str]:
     """The local API server (what `make run` starts) on the suite's table, on a free port."""
-    port = dynamodb.free_port()
-    env = {**os.environ, "CRM_DYNAMODB_ENDPOINT": dynamodb_endpoint, "CRM_STAGE": "local"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "infra.local.api_server", "local", "--port", str(port), "--stage", "local"]
-        + ["--no-autoreload"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            http.client.HTTPConnection("127.0.0.1", port, timeout=1).connect()
-            break
-        except OSError:
-            assert proc.poll() is None, "the local API server exited"
-            time.sleep(0.2)
-    yield f"http://127.0.0.1:{port}"
-    proc.terminate()
-    proc.wait(timeout=10)
+    with local_api_server(dynamodb_endpoint) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture(scope="session")
