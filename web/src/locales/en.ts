@@ -44,6 +44,16 @@ const en: typeof zh = {
     empty: "No appointments that day",
     more: "Next page",
   },
+  leadsFilter: {
+    status: "Status",
+    source: "Source",
+    campus: "Campus",
+    next: "Next follow-up",
+    end: "Until",
+    to: "to",
+    clear: "Clear",
+    retired: "retired",
+  },
   leadEdit: {
     title: "Edit lead",
     edit: "Edit",

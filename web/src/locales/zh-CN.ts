@@ -42,6 +42,16 @@ export default {
     empty: "当天没有预约",
     more: "下一页",
   },
+  leadsFilter: {
+    status: "状态",
+    source: "来源",
+    campus: "校区",
+    next: "下次跟进",
+    end: "截止日期",
+    to: "至",
+    clear: "清除",
+    retired: "已停用",
+  },
   leadEdit: {
     title: "编辑客户",
     edit: "编辑",

@@ -1,0 +1,105 @@
+"""The leads list's filters in a real browser: status and source from the school's lists, the
+next follow-up range, kept in the URL (a link and the back button keep them) and sent to
+GET /leads as its parameters, one call per list load; 清除 shows everything again."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
+
+from playwright.sync_api import expect
+
+from tests.browser.conftest import sign_in
+
+
+def _phone() -> str:
+    return "137" + "".join(secrets.choice("0123456789") for _ in range(8))
+
+
+def _lead(consultant, name: str, **fields) -> dict:
+    created = consultant.post("/leads", {"name": name, "guardians": [{"name": "家长", "phones": [_phone()]}], **fields})
+    assert created.status_code == 201, created.body
+    return created.json_body
+
+
+def _rows(page):
+    return page.get_by_role("row").filter(has=page.get_by_role("link"))
+
+
+def test_a_consultant_filters_leads_by_status_the_url_keeps_it_and_clear_shows_both(page, school, api_url):
+    consultant = school.staff("consultant")
+    tag = secrets.token_hex(2)
+    intent = _lead(consultant, f"意向客户{tag}", status="intent", source="referral")
+    lost = _lead(consultant, f"流失客户{tag}", status="lost", source="website")
+    sign_in(page, school, consultant, path="/leads")
+    expect(page.get_by_role("heading", name="客户")).to_be_visible()
+    expect(_rows(page)).to_have_count(2)
+    page.wait_for_load_state("networkidle")
+
+    calls: list[str] = []
+    page.on("request", lambda r: calls.append(r.url) if r.url.startswith(api_url) else None)
+    page.get_by_role("combobox", name="状态").click(force=True)  # the placeholder lies over it
+    page.get_by_role("option", name="意向", exact=True).click()
+    expect(page).to_have_url(re.compile(r"status=intent"))
+    expect(_rows(page)).to_have_count(1)
+    expect(page.get_by_role("link", name=intent["name"])).to_be_visible()
+    expect(page.get_by_role("row").filter(has_text=intent["name"])).to_contain_text("意向")  # the list's label
+    page.wait_for_load_state("networkidle")
+    lists = [url for url in calls if "/leads?" in url]
+    assert len(lists) == 1 and len(calls) == 1, calls  # one GET /leads per load, the lists are cached
+    assert parse_qs(urlsplit(lists[0]).query)["status"] == ["intent"], lists
+
+    # a link keeps the filter: a fresh load of the URL shows the same one lead, the select says so
+    page.reload()
+    expect(_rows(page)).to_have_count(1)
+    expect(page.get_by_role("link", name=intent["name"])).to_be_visible()
+
+    # the lead's page and back: the filter is still there
+    page.get_by_role("link", name=intent["name"]).click()
+    expect(page.get_by_role("heading", name=intent["name"], level=1)).to_be_visible()
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"status=intent"))
+    expect(_rows(page)).to_have_count(1)
+
+    page.get_by_role("button", name="清除").click()
+    expect(_rows(page)).to_have_count(2)
+    expect(page.get_by_role("link", name=lost["name"])).to_be_visible()
+    assert "status=" not in page.url
+
+    # the back button returns to the filtered list
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"status=intent"))
+    expect(_rows(page)).to_have_count(1)
+
+    # source, in English: Source from the school's list
+    page.goto("/leads?lang=en")
+    page.get_by_role("combobox", name="Source").click(force=True)
+    page.get_by_role("option", name="官网", exact=True).click()
+    expect(page).to_have_url(re.compile(r"source=website"))
+    expect(_rows(page)).to_have_count(1)
+    expect(page.get_by_role("link", name=lost["name"])).to_be_visible()
+    page.get_by_role("button", name="Clear").click()
+    expect(_rows(page)).to_have_count(2)
+
+
+def test_a_link_with_a_next_follow_up_range_lists_only_the_leads_due_in_it(page, school):
+    consultant = school.staff("consultant")
+    tag = secrets.token_hex(2)
+    due = _lead(consultant, f"待跟进{tag}")
+    _lead(consultant, f"无计划{tag}")
+    soon = (datetime.now(UTC) + timedelta(days=2)).replace(microsecond=0)
+    followed = consultant.post(
+        f"/leads/{due['id']}/follow-ups",
+        {"method": "phone", "content": "周六来参观", "next_follow_up_at": soon.isoformat()},
+    )
+    assert followed.status_code == 201, followed.body
+    start, end = (soon - timedelta(days=3)).date(), (soon + timedelta(days=3)).date()
+    sign_in(page, school, consultant, path=f"/leads?next_from={start}&next_to={end}")
+    expect(page.get_by_role("heading", name="客户")).to_be_visible()
+    expect(page.get_by_role("link", name=due["name"])).to_be_visible()
+    expect(_rows(page)).to_have_count(1)
+    page.get_by_role("button", name="清除").click()
+    expect(_rows(page)).to_have_count(2)
+    assert "next_from=" not in page.url
