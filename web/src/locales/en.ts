@@ -135,6 +135,16 @@ const en: typeof zh = {
       assessment: "Assessment score",
     },
   },
+  // the lead's assessment (客户评估): level, total, Assess
+  assessment: {
+    title: "Assessment",
+    assess: "Assess",
+    noLevel: "No level",
+    noQuestionnaires: "The school has no questionnaires yet (an administrator adds them in the settings)",
+    unanswered: "choose an answer",
+    nothing: "answer at least one questionnaire",
+    levelChanged: "Level changed from {from} to {to}",
+  },
   common: { save: "Save", cancel: "Cancel", loading: "Loading…" },
   staff: { title: "Staff", role: "Role" },
   frozen: {

@@ -133,6 +133,16 @@ export default {
       assessment: "测评总分",
     },
   },
+  // the lead's assessment (客户评估): level, total, 填写测评
+  assessment: {
+    title: "测评",
+    assess: "填写测评",
+    noLevel: "未定级",
+    noQuestionnaires: "学校还没有设置测评问卷（管理员在设置中添加）",
+    unanswered: "请选择一个答案",
+    nothing: "请至少回答一份问卷",
+    levelChanged: "等级由 {from} 变为 {to}",
+  },
   common: { save: "保存", cancel: "取消", loading: "加载中…" },
   staff: { title: "员工", role: "角色" },
   frozen: {
