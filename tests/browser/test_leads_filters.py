@@ -103,3 +103,27 @@ def test_a_link_with_a_next_follow_up_range_lists_only_the_leads_due_in_it(page,
     page.get_by_role("button", name="清除").click()
     expect(_rows(page)).to_have_count(2)
     assert "next_from=" not in page.url
+
+
+def test_a_manager_of_two_campuses_filters_by_campus_a_consultant_of_one_is_not_offered_it(page, school):
+    north = school.admin.post("/campuses", {"name": "北山校区"}).json_body
+    manager = school.staff("manager", campus_ids=[school.campus["id"], north["id"]])
+    tag = secrets.token_hex(2)
+    here = _lead(school.admin, f"南山客户{tag}", campus_id=school.campus["id"], to_pool=True)
+    there = _lead(school.admin, f"北山客户{tag}", campus_id=north["id"], to_pool=True)
+    sign_in(page, school, manager, path="/leads")
+    expect(_rows(page)).to_have_count(2)
+    page.get_by_role("combobox", name="校区").click(force=True)
+    page.get_by_role("option", name="北山校区").click()
+    expect(page).to_have_url(re.compile(rf"campus={north['id']}"))
+    expect(_rows(page)).to_have_count(1)
+    expect(page.get_by_role("link", name=there["name"])).to_be_visible()
+    page.reload()  # a link with a campus names it
+    expect(page.get_by_role("link", name=here["name"])).to_have_count(0)
+    expect(page.locator(".filters").get_by_text("北山校区")).to_be_visible()  # the select shows its name
+
+    page.get_by_role("button", name="退出登录").click()
+    sign_in(page, school, school.staff("consultant"), path="/leads")
+    expect(page.get_by_role("heading", name="客户")).to_be_visible()
+    expect(page.get_by_role("combobox", name="状态")).to_be_visible()
+    expect(page.get_by_role("combobox", name="校区")).to_have_count(0)
