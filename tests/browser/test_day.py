@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import shot, sign_in
 
 
 def _class_with_session(school, start: datetime) -> str:
@@ -75,9 +75,11 @@ def test_a_manager_follows_the_trials_count_to_the_days_appointments_marks_arriv
     expect(page).to_have_url(re.compile(rf"/appointments\?.*date={day}"))
     row = page.get_by_role("row").filter(has_text=today_name)
     expect(row).to_contain_text("试听")
+    expect(row).to_contain_text(soon.strftime("%H:%M"))  # the school's clock, whatever the browser's zone
     expect(page.get_by_role("row").filter(has_text=tomorrow_name)).to_have_count(0)  # another day
     row.get_by_role("button", name="到访").click()
     expect(row).to_contain_text("已到访")
+    shot(page, "appointments")
     expect(page.get_by_role("alert")).to_have_count(0)
     arrived = manager.get(f"/appointments?date={day}&kind=trial").json_body["items"]
     assert [(a["lead_name"], a["attendance"]) for a in arrived] == [(today_name, "arrived")]
@@ -139,5 +141,6 @@ def test_a_manager_picks_one_consultants_day_and_the_counts_follow(page, school)
     page.get_by_role("option", name=first.user["display_name"]).click()
     expect(page).to_have_url(re.compile(rf"consultant={first.user['id']}"))
     expect(trials).to_contain_text("1")
+    shot(page, "today-consultant")
     picked = manager.get(f"/dashboard/today?date={soon.date().isoformat()}&consultant_id={first.user['id']}")
     assert picked.json_body["trials"]["count"] == 1

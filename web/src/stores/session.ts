@@ -9,6 +9,7 @@ interface Saved {
   token: string;
   tenant: string;
   user: User;
+  timezone?: string;
 }
 
 function load(): Saved | null {
@@ -28,6 +29,7 @@ export const useSession = defineStore("session", {
       token: saved?.token ?? "",
       tenant: saved?.tenant ?? "",
       user: (saved?.user ?? null) as User | null,
+      timezone: saved?.timezone ?? "",
       announcements: [] as Announcement[],
     };
   },
@@ -42,9 +44,18 @@ export const useSession = defineStore("session", {
       this.user = user;
       sessionStorage.setItem(KEY, JSON.stringify({ token, tenant, user }));
     },
+    /** The school's time zone (from GET /me): every time shown and typed is in it. */
+    setTimezone(timezone: string) {
+      this.timezone = timezone;
+      if (this.user) {
+        const saved: Saved = { token: this.token, tenant: this.tenant, user: this.user, timezone };
+        sessionStorage.setItem(KEY, JSON.stringify(saved));
+      }
+    },
     signOut() {
       this.token = "";
       this.user = null;
+      this.timezone = "";
       this.announcements = [];
       sessionStorage.removeItem(KEY);
     },

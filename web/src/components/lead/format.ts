@@ -1,20 +1,17 @@
-/** Shared helpers of the lead's page components. */
+/** Shared helpers of the lead's page components: times in the school's zone (see ../../time). */
+import { schoolDateTime, schoolToday, wallClock } from "../../time";
 
-/** An instant as the browser shows it ("" for none). */
+/** An instant as the school's wall clock shows it ("" for none). */
 export function when(value: string | null | undefined): string {
-  return value ? new Date(value).toLocaleString() : "";
+  return schoolDateTime(value);
 }
 
-/** A datetime-local value (the browser's local time) as an instant for the API; null when empty. */
+/** A datetime-local value (the school's wall clock) for the API; null when empty. */
 export function instant(local: string): string | null {
-  if (!local) return null;
-  const parsed = new Date(local);
-  return Number.isNaN(parsed.getTime()) ? null : parsed.toISOString();
+  return wallClock(local);
 }
 
-/** Today as YYYY-MM-DD in the browser's time. */
+/** Today as YYYY-MM-DD in the school's zone. */
 export function today(): string {
-  const now = new Date();
-  const pad = (n: number) => String(n).padStart(2, "0");
-  return `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`;
+  return schoolToday();
 }
