@@ -284,9 +284,7 @@ def _one_consultant(principal: Principal, members: list[str], consultant_id: str
     return [consultant_id]
 
 
-def today(
-    principal: Principal, limit: int = 100, day: date | None = None, consultant_id: str | None = None
-) -> Today:
+def today(principal: Principal, limit: int = 100, day: date | None = None, consultant_id: str | None = None) -> Today:
     """Today's work (or `day`'s: tomorrow, to plan it) in the school's time zone, scoped like
     the lead lists, or one consultant's of the caller's team or campuses (`consultant_id`).
     Overdue means due before that day began. Each list is one bounded Query per owner, team
