@@ -118,6 +118,17 @@ def sign_in(page, school, session, *, path: str = "/sign-in", lang: str = "zh") 
     page.get_by_role("button", name=labels["button"]).click()
 
 
+def choose(page, name: str, *, exact: bool = False) -> None:
+    """Picks an option of the open select (Element Plus's dropdown) by its accessible name.
+    The dropdown animates into place; on a loaded machine a click aimed at a moving option
+    landed on its neighbour, so the click is sent to the option itself once it is shown."""
+    from playwright.sync_api import expect
+
+    option = page.get_by_role("option", name=name, exact=exact)
+    expect(option).to_be_visible()
+    option.dispatch_event("click")
+
+
 def shot(page, name: str) -> None:
     """With CRM_CONSOLE_SHOTS=<dir>, saves the page as <dir>/<name>.png (docs/console.md's pictures)."""
     folder = os.environ.get("CRM_CONSOLE_SHOTS")

@@ -9,7 +9,7 @@ import secrets
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import shot, sign_in
+from tests.browser.conftest import choose, shot, sign_in
 
 
 def _phone() -> str:
@@ -165,12 +165,12 @@ def test_a_consultant_picks_the_pool_scope_and_claims_a_lead_from_it(page, schoo
     sign_in(page, school, consultant, path="/leads")
     expect(page.get_by_role("heading", name="客户")).to_be_visible()
     page.get_by_role("combobox", name="范围").click(force=True)  # the selected text lies over it
-    page.get_by_role("option", name="公海").click()
+    choose(page, "公海")
     expect(page).to_have_url(re.compile(r"scope=pool"))
     page.get_by_role("button", name=f"认领 {name}").click()
     expect(page.get_by_role("button", name=f"认领 {name}")).to_have_count(0)  # no longer in the pool
     lead = consultant.get(f"/leads/{created.json_body['id']}").json_body
     assert lead["owner_id"] == consultant.user["id"]
     page.get_by_role("combobox", name="范围").click(force=True)  # the selected text lies over it
-    page.get_by_role("option", name="我的客户").click()
+    choose(page, "我的客户")
     expect(page.get_by_role("row").filter(has_text=name)).to_contain_text("顾问小王")

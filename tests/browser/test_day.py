@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import shot, sign_in
+from tests.browser.conftest import choose, shot, sign_in
 
 
 def _class_with_session(school, start: datetime) -> str:
@@ -138,7 +138,7 @@ def test_a_manager_picks_one_consultants_day_and_the_counts_follow(page, school)
     trials = page.get_by_role("link", name=re.compile("今日试听"))
     expect(trials).to_contain_text("2")  # the campus: both consultants' trials
     page.get_by_role("combobox", name="顾问").click(force=True)  # the placeholder lies over it
-    page.get_by_role("option", name=first.user["display_name"]).click()
+    choose(page, first.user["display_name"])
     expect(page).to_have_url(re.compile(rf"consultant={first.user['id']}"))
     expect(trials).to_contain_text("1")
     shot(page, "today-consultant")

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import shot, sign_in
+from tests.browser.conftest import choose, shot, sign_in
 from tests.test_leads import lead_body
 
 
@@ -43,6 +43,12 @@ def test_show_number_reveals_the_guardians_full_phone_and_the_api_records_who_as
     history = consultant.get(f"/leads/{lead['id']}").json_body["history"]
     revealed = [h for h in history if h["action"] == "phone_revealed"]
     assert [h["by"] for h in revealed] == [consultant.user["id"]]
+    # the lead's changes (变更记录), apart from its follow-ups: newest first
+    page.reload()
+    changes = page.get_by_role("region", name="变更记录")
+    expect(changes.get_by_role("listitem")).to_have_count(2)
+    expect(changes.get_by_role("listitem").first).to_contain_text("查看号码")
+    expect(changes.get_by_role("listitem").last).to_contain_text("创建")
 
 
 def test_a_manager_is_offered_only_the_campus_consultants_and_supervisors_as_a_plans_assignee(page, school):
@@ -65,7 +71,7 @@ def test_a_manager_is_offered_only_the_campus_consultants_and_supervisors_as_a_p
     # the API gives plans only to consultants and supervisors: not the manager, not a teacher
     expect(page.get_by_role("option", name="店长老吴")).to_have_count(0)
     expect(page.get_by_role("option", name="刘老师")).to_have_count(0)
-    page.get_by_role("option", name="顾问小赵").click()
+    choose(page, "顾问小赵")
     form.get_by_role("button", name="保存").click()
     expect(form).to_be_hidden()
     plans = page.get_by_role("list", name="工作计划")
@@ -74,7 +80,7 @@ def test_a_manager_is_offered_only_the_campus_consultants_and_supervisors_as_a_p
     plans.get_by_role("button", name=f"转交 {purpose}").click()
     form = page.get_by_role("dialog")
     form.get_by_role("combobox", name="负责人").click(force=True)
-    page.get_by_role("option", name="顾问小钱").click()
+    choose(page, "顾问小钱")
     form.get_by_role("button", name="保存").click()
     expect(form).to_be_hidden()
     expect(plans).to_contain_text("顾问小钱")
@@ -136,7 +142,7 @@ def test_a_supervisor_hands_a_plan_to_a_consultant_of_the_team(page, school):
     plans.get_by_role("button", name=f"转交 {purpose}").click()
     form = page.get_by_role("dialog")
     form.get_by_role("combobox", name="负责人").click(force=True)  # the selected text lies over it
-    page.get_by_role("option", name="顾问小林").click()
+    choose(page, "顾问小林")
     form.get_by_role("button", name="保存").click()
     expect(form).to_be_hidden()
     expect(plans).to_contain_text("顾问小林")

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import choose, sign_in
 
 
 def _phone() -> str:
@@ -41,7 +41,7 @@ def test_a_consultant_filters_leads_by_status_the_url_keeps_it_and_clear_shows_b
     calls: list[str] = []
     page.on("request", lambda r: calls.append(r.url) if r.url.startswith(api_url) else None)
     page.get_by_role("combobox", name="状态").click(force=True)  # the placeholder lies over it
-    page.get_by_role("option", name="意向", exact=True).click()
+    choose(page, "意向", exact=True)
     expect(page).to_have_url(re.compile(r"status=intent"))
     expect(_rows(page)).to_have_count(1)
     expect(page.get_by_role("link", name=intent["name"])).to_be_visible()
@@ -76,7 +76,7 @@ def test_a_consultant_filters_leads_by_status_the_url_keeps_it_and_clear_shows_b
     # source, in English: Source from the school's list
     page.goto("/leads?lang=en")
     page.get_by_role("combobox", name="Source").click(force=True)
-    page.get_by_role("option", name="官网", exact=True).click()
+    choose(page, "官网", exact=True)
     expect(page).to_have_url(re.compile(r"source=website"))
     expect(_rows(page)).to_have_count(1)
     expect(page.get_by_role("link", name=lost["name"])).to_be_visible()
@@ -114,7 +114,7 @@ def test_a_manager_of_two_campuses_filters_by_campus_a_consultant_of_one_is_not_
     sign_in(page, school, manager, path="/leads")
     expect(_rows(page)).to_have_count(2)
     page.get_by_role("combobox", name="校区").click(force=True)
-    page.get_by_role("option", name="北山校区").click()
+    choose(page, "北山校区")
     expect(page).to_have_url(re.compile(rf"campus={north['id']}"))
     expect(_rows(page)).to_have_count(1)
     expect(page.get_by_role("link", name=there["name"])).to_be_visible()
