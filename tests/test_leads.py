@@ -265,6 +265,34 @@ def test_editing_phones_frees_the_old_number(sales):
     assert sales.bob.post("/leads", lead_body(phone="13800138008")).status_code == 409
 
 
+def test_guardians_are_edited_with_their_phones_sent_back_masked_as_shown(sales):
+    mother, other = _phone(), _phone()
+    lead = sales.alice.post("/leads", lead_body(phone=mother)).json_body
+    shown = lead["guardians"][0]["phones"][0]
+    assert "*" in shown and mother not in str(lead)
+    # a form that never saw the full number renames the guardian and adds a second one
+    guardians = [
+        {"name": "王妈妈（工作日）", "relation": "mother", "phones": [shown]},
+        {"name": "王爸爸", "relation": "father", "phones": [other]},
+    ]
+    edited = sales.alice.patch(f"/leads/{lead['id']}", {"guardians": guardians})
+    assert edited.status_code == 200, edited.body
+    revealed = sales.alice.post(f"/leads/{lead['id']}/reveal-phone").json_body["guardians"]
+    assert [(g["name"], [p["e164"] for p in g["phones"]]) for g in revealed] == [
+        ("王妈妈（工作日）", ["+86" + mother]),
+        ("王爸爸", ["+86" + other]),
+    ]
+    # the mother's number still belongs to the lead: nobody else can take it
+    assert sales.bob.post("/leads", lead_body(phone=mother)).status_code == 409
+    # a masked number that is not one of this lead's is a 400 naming it, and nothing changes
+    unlike = mother[:-4] + f"{(int(mother[-4:]) + 1) % 10000:04d}"  # no mask of the lead's numbers shows alike
+    stranger = sales.alice.post("/leads", lead_body(phone=unlike)).json_body["guardians"][0]["phones"][0]
+    refused = sales.alice.patch(f"/leads/{lead['id']}", {"guardians": [{"name": "x", "phones": [stranger]}]})
+    assert refused.status_code == 400
+    assert refused.json_body["error"]["details"][0]["field"] == "guardians.0.phones.0"
+    assert len(sales.alice.get(f"/leads/{lead['id']}").json_body["guardians"]) == 2
+
+
 def test_bad_lead_input_names_the_field(sales):
     no_guardian = sales.alice.post("/leads", {"name": "x", "guardians": []})
     assert no_guardian.status_code == 400 and no_guardian.json_body["error"]["details"][0]["field"] == "guardians"

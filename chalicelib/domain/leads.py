@@ -94,18 +94,34 @@ def _out(lead: Lead) -> LeadOut:
 # --- input -------------------------------------------------------------------------
 
 
-def _guardians(items: list[GuardianIn], region: str) -> list[Guardian]:
+def _guardians(items: list[GuardianIn], region: str, kept: list[str] | tuple[str, ...] = ()) -> list[Guardian]:
+    """The guardians as stored. On an edit (`kept`: the lead's own numbers) a phone sent back
+    masked, as the API showed it (`138****8000`), keeps the number it stands for, so a form can
+    edit guardians without ever holding the full numbers."""
     seen: set[str] = set()
     result = []
     for gi, g in enumerate(items):
         numbers = []
         for pi, raw in enumerate(g.phones):
-            e164 = phones.normalise(raw, region, field=f"guardians.{gi}.phones.{pi}")
+            field = f"guardians.{gi}.phones.{pi}"
+            e164 = _kept(raw, kept, field) if "*" in raw else phones.normalise(raw, region, field=field)
             if e164 not in seen:
                 seen.add(e164)
                 numbers.append(Phone(e164=e164))
         result.append(Guardian(**{**g.model_dump(), "phones": numbers}))
     return result
+
+
+def _kept(masked: str, kept: list[str] | tuple[str, ...], field: str) -> str:
+    """The one number of the lead's own that shows as `masked`; 400 naming `field` otherwise."""
+    matches = {e164 for e164 in kept if phones.mask(e164) == masked.strip()}
+    if len(matches) != 1:
+        why = "two of this lead's numbers show alike: send it in full" if matches else "not one of this lead's numbers"
+        raise ValidationFailedError(
+            f"{field}: a masked number keeps a number of this lead's as shown; {why}.",
+            details=[{"field": field, "message": why}],
+        )
+    return matches.pop()
 
 
 def protected_until(lead: Lead, settings: LeadSettings, timezone: str) -> Lead:
@@ -375,7 +391,7 @@ def _patch(principal: Principal, read: Snapshot, request: LeadPatchRequest) -> L
             ]
     new, family, released = [], [], []
     if "guardians" in changes:
-        guardians = _guardians(request.guardians or [], get_tenant(principal.tenant).phone_region)
+        guardians = _guardians(request.guardians or [], get_tenant(principal.tenant).phone_region, kept=lead.phones)
         old_numbers, new_numbers = set(lead.phones), {p.e164 for g in guardians for p in g.phones}
         try:
             new, family = _split_phones(principal.tenant, sorted(new_numbers - old_numbers), family_id, lead.id)

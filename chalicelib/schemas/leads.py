@@ -22,7 +22,12 @@ class Gender(StrEnum):
 class GuardianIn(StrictModel):
     name: str = Field(min_length=1, max_length=50, examples=["王妈妈"])
     relation: str | None = Field(default=None, max_length=20, examples=["mother"])
-    phones: list[str] = Field(default_factory=list, max_length=5, examples=[["138 0013 8000"]])
+    phones: list[str] = Field(
+        default_factory=list,
+        max_length=5,
+        examples=[["138 0013 8000"]],
+        description="On an edit, a number sent back masked as the API shows it (138****8000) keeps that number",
+    )
     email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
     wechat: str | None = Field(default=None, max_length=64)
     preferred_contact_time: str | None = Field(default=None, max_length=50)

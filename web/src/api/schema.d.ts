@@ -4638,6 +4638,7 @@ export interface components {
             name: string;
             /**
              * Phones
+             * @description On an edit, a number sent back masked as the API shows it (138****8000) keeps that number
              * @example [
              *       "138 0013 8000"
              *     ]
