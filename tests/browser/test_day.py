@@ -107,10 +107,11 @@ def test_a_manager_follows_the_trials_count_to_the_days_appointments_marks_arriv
     assert [a["attendance"] for a in trials] == [None]
 
 
-def test_editing_a_leads_name_from_its_page_changes_the_heading(page, school):
+def test_editing_a_leads_name_and_guardian_from_its_page(page, school):
     consultant = school.staff("consultant")
     name, renamed = "张小华" + secrets.token_hex(2), "张晓桦" + secrets.token_hex(2)
-    lead = consultant.post("/leads", {"name": name, "guardians": [{"name": "张妈妈"}]}).json_body
+    mother, father = "1390013" + secrets.choice("0123456789") * 4, "1370013" + secrets.choice("0123456789") * 4
+    lead = consultant.post("/leads", {"name": name, "guardians": [{"name": "张妈妈", "phones": [mother]}]}).json_body
 
     sign_in(page, school, consultant, path=f"/leads/{lead['id']}")
     expect(page.get_by_role("heading", level=1)).to_have_text(name)
@@ -118,10 +119,23 @@ def test_editing_a_leads_name_from_its_page_changes_the_heading(page, school):
     dialog = page.get_by_role("dialog")
     expect(dialog.get_by_label("姓名", exact=True)).to_have_value(name)
     dialog.get_by_label("姓名", exact=True).fill(renamed)
+    expect(dialog.get_by_label("电话")).to_have_value(lead["guardians"][0]["phones"][0])  # masked, as shown
     dialog.get_by_role("button", name="保存").click()
     expect(dialog).to_be_hidden()
     expect(page.get_by_role("heading", level=1)).to_have_text(renamed)
     assert consultant.get(f"/leads/{lead['id']}").json_body["name"] == renamed
+    revealed = consultant.post(f"/leads/{lead['id']}/reveal-phone").json_body["guardians"]
+    assert [(g["name"], [p["e164"] for p in g["phones"]]) for g in revealed] == [("张妈妈", ["+86" + mother])]
+
+    # the guardian: a new name and number, the masked one never needed in full
+    page.get_by_role("button", name="编辑").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("家长姓名").fill("张爸爸")
+    dialog.get_by_label("电话").fill(father)
+    dialog.get_by_role("button", name="保存").click()
+    expect(dialog).to_be_hidden()
+    revealed = consultant.post(f"/leads/{lead['id']}/reveal-phone").json_body["guardians"]
+    assert [(g["name"], [p["e164"] for p in g["phones"]]) for g in revealed] == [("张爸爸", ["+86" + father])]
 
 
 def test_a_manager_picks_one_consultants_day_and_the_counts_follow(page, school):
