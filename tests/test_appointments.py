@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from chalicelib.domain import clock
-from tests.conftest import race_report, race_rounds
+from tests.conftest import race_report, race_rounds, session_start
 from tests.test_leads import lead_body
 
 
@@ -149,10 +149,6 @@ def test_a_cancellation_promotes_the_first_waitlisted_and_tells_their_consultant
     assert any("C" in n["message"] and "候补" in n["message"] for n in notes)
 
 
-def _starts(session):
-    return datetime.fromisoformat(session["starts_at"].replace("Z", "+00:00"))
-
-
 def _again(centre, who):
     """`who` signed in again (under a frozen clock: a token of that time)."""
     return centre.sign_in(who.user["username"], who.password)
@@ -161,7 +157,7 @@ def _again(centre, who):
 def test_attendance_arrived_or_no_show(centre):
     lead = _lead(centre)
     appointment = _trial(centre.alice, lead, centre.sessions[0]["id"]).json_body
-    with clock.frozen(_starts(centre.sessions[0]) + timedelta(minutes=20)):  # the class began without them
+    with clock.frozen(session_start(centre.sessions[0]) + timedelta(minutes=20)):  # the class began without them
         no_show = _again(centre, centre.alice).patch(f"/appointments/{appointment['id']}", {"attendance": "no_show"})
     assert no_show.json_body["attendance"] == "no_show"
     # a no-show may book another trial of the course
@@ -205,7 +201,7 @@ def test_events_capacity_and_the_sign_in_sheet(centre):
 
 def test_a_walk_in_records_contact_visit_and_trial_in_one_call(centre):
     lead = _lead(centre, "路过的")
-    with clock.frozen(_starts(centre.sessions[0]) - timedelta(minutes=5)):  # the class is about to begin
+    with clock.frozen(session_start(centre.sessions[0]) - timedelta(minutes=5)):  # the class is about to begin
         response = _again(centre, centre.alice).post(
             f"/leads/{lead['id']}/walk-ins", {"content": "路过进来咨询", "trial_session_id": centre.sessions[0]["id"]}
         )
@@ -242,7 +238,7 @@ def test_front_desk_marks_arrival_and_a_teacher_may_not_yet(centre):
     teacher = centre.staff("teacher")
     lead = _lead(centre)
     appointment = _trial(centre.alice, lead, centre.sessions[0]["id"]).json_body
-    with clock.frozen(_starts(centre.sessions[0]) - timedelta(minutes=10)):
+    with clock.frozen(session_start(centre.sessions[0]) - timedelta(minutes=10)):
         teacher, frontdesk = _again(centre, teacher), _again(centre, frontdesk)
         assert teacher.patch(f"/appointments/{appointment['id']}", {"attendance": "arrived"}).status_code == 403
         arrived = frontdesk.patch(f"/appointments/{appointment['id']}", {"attendance": "arrived"})
@@ -258,7 +254,7 @@ def test_tomorrows_trial_cannot_be_marked_today(centre):
     lead = _lead(centre)
     session = centre.sessions[0]  # Monday 10:00 in Shanghai
     appointment = _trial(centre.alice, lead, session["id"]).json_body
-    the_day_before = _starts(session) - timedelta(days=1)
+    the_day_before = session_start(session) - timedelta(days=1)
     for attendance in ("arrived", "no_show"):
         refused = _mark(centre, centre.alice, appointment, attendance, the_day_before)
         assert refused.status_code == 409, refused.body
@@ -273,7 +269,7 @@ def test_tomorrows_trial_cannot_be_marked_today(centre):
 def test_attendance_opens_an_hour_before_the_start_or_as_the_school_sets(centre):
     session = centre.sessions[0]
     first, second = (_trial(centre.alice, _lead(centre, n), session["id"]).json_body for n in "甲乙")
-    half_an_hour_before = _starts(session) - timedelta(minutes=30)
+    half_an_hour_before = session_start(session) - timedelta(minutes=30)
     assert _mark(centre, centre.alice, first, "arrived", half_an_hour_before).status_code == 200  # default 60
     bounds = [centre.admin.patch("/settings/leads", {"attendance_opens_minutes_before": v}) for v in (-1, 1441)]
     assert [b.json_body["error"]["details"][0]["field"] for b in bounds] == ["attendance_opens_minutes_before"] * 2
@@ -281,7 +277,8 @@ def test_attendance_opens_an_hour_before_the_start_or_as_the_school_sets(centre)
     assert settings["attendance_opens_minutes_before"] == 10
     refused = _mark(centre, centre.alice, second, "arrived", half_an_hour_before)
     assert refused.status_code == 409 and refused.json_body["error"]["details"][0]["opens_at"].endswith("T09:50+08:00")
-    assert _mark(centre, centre.alice, second, "arrived", _starts(session) - timedelta(minutes=5)).status_code == 200
+    five_before = session_start(session) - timedelta(minutes=5)
+    assert _mark(centre, centre.alice, second, "arrived", five_before).status_code == 200
 
 
 def test_a_walk_in_for_a_class_that_has_not_opened_is_refused_and_writes_nothing(centre):
