@@ -1,6 +1,7 @@
-"""The leads list's filters in a real browser: status and source from the school's lists, the
-next follow-up range, kept in the URL (a link and the back button keep them) and sent to
-GET /leads as its parameters, one call per list load; 清除 shows everything again."""
+"""The leads list's filters in a real browser: status, source, stage and importance from the
+school's lists, a tag, the next follow-up range, kept in the URL (a link and the back button
+keep them) and sent to GET /leads as its parameters, one call per list load; 清除 shows
+everything again."""
 
 from __future__ import annotations
 
@@ -127,3 +128,73 @@ def test_a_manager_of_two_campuses_filters_by_campus_a_consultant_of_one_is_not_
     expect(page.get_by_role("heading", name="客户")).to_be_visible()
     expect(page.get_by_role("combobox", name="状态")).to_be_visible()
     expect(page.get_by_role("combobox", name="校区")).to_have_count(0)
+
+
+def test_a_consultant_filters_by_stage_then_importance_then_by_tag_the_url_keeps_them(page, school, api_url):
+    stages = {"entries": [{"key": "first", "label": "初访"}, {"key": "trialled", "label": "试听过"}]}
+    importance = {"entries": [{"key": "vip", "label": "重点"}, {"key": "plain", "label": "普通"}]}
+    assert school.admin.put("/settings/dictionaries/stages", stages).status_code == 200
+    assert school.admin.put("/settings/dictionaries/importance", importance).status_code == 200
+    consultant = school.staff("consultant")
+    tag = secrets.token_hex(2)
+    key = _lead(consultant, f"重点初访{tag}", stage="first", importance="vip")
+    plain = _lead(consultant, f"普通初访{tag}", stage="first", importance="plain")
+    tagged = _lead(consultant, f"试听钢琴{tag}", stage="trialled", importance="vip", tags=["钢琴", "周末"])
+    sign_in(page, school, consultant, path="/leads")
+    expect(_rows(page)).to_have_count(3)
+    page.wait_for_load_state("networkidle")
+
+    # the stage list is read when its select opens (not with the page)
+    calls: list[str] = []
+    page.on("request", lambda r: calls.append(r.url) if r.url.startswith(api_url) else None)
+    page.get_by_role("combobox", name="阶段").click(force=True)
+    choose(page, "初访", exact=True)
+    expect(page).to_have_url(re.compile(r"stage=first"))
+    expect(_rows(page)).to_have_count(2)
+    expect(page.get_by_role("link", name=key["name"])).to_be_visible()
+    expect(page.get_by_role("link", name=plain["name"])).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    assert any("/settings/dictionaries/stages" in url for url in calls), calls
+
+    page.get_by_role("combobox", name="重要程度").click(force=True)
+    choose(page, "重点", exact=True)
+    expect(page).to_have_url(re.compile(r"stage=first.*importance=vip|importance=vip.*stage=first"))
+    expect(_rows(page)).to_have_count(1)
+    expect(page.get_by_role("link", name=key["name"])).to_be_visible()
+    expect(page.get_by_role("combobox", name="等级")).to_be_visible()
+
+    # a reload keeps both, and the selects show the entries' labels (their lists read at mount)
+    page.reload()
+    expect(_rows(page)).to_have_count(1)
+    expect(page.get_by_role("link", name=key["name"])).to_be_visible()
+    expect(page.locator(".filters").get_by_text("初访", exact=True)).to_be_visible()
+    expect(page.locator(".filters").get_by_text("重点", exact=True)).to_be_visible()
+
+    page.get_by_role("button", name="清除").click()
+    expect(_rows(page)).to_have_count(3)
+    assert "stage=" not in page.url and "importance=" not in page.url
+
+    # a tag matches one of the lead's tags exactly; Enter applies it
+    page.get_by_label("标签").fill("钢琴")
+    page.get_by_label("标签").press("Enter")
+    expect(page).to_have_url(re.compile(r"tag="))
+    expect(_rows(page)).to_have_count(1)
+    expect(page.get_by_role("link", name=tagged["name"])).to_be_visible()
+    assert parse_qs(urlsplit(page.url).query)["tag"] == ["钢琴"], page.url
+    page.reload()
+    expect(_rows(page)).to_have_count(1)
+    expect(page.get_by_role("link", name=tagged["name"])).to_be_visible()
+    expect(page.get_by_label("标签")).to_have_value("钢琴")
+
+    # clearing the box applies at once; back returns to the tag, 清除 clears it too
+    page.get_by_label("标签").hover()
+    page.locator(".filters .el-input__clear").click()
+    expect(_rows(page)).to_have_count(3)
+    assert "tag=" not in page.url
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"tag="))
+    expect(_rows(page)).to_have_count(1)
+    page.get_by_role("button", name="清除").click()
+    expect(_rows(page)).to_have_count(3)
+    expect(page.get_by_label("标签")).to_have_value("")
+    assert "tag=" not in page.url
