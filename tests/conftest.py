@@ -81,7 +81,69 @@ def client(app):
     from chalice.test import Client
 
     with Client(app, stage_name="test") as c:
+        c._http_client = ListedErrorsOnly(c.http)
         yield c
+
+
+class ListedErrorsOnly:
+    """The test client's HTTP side, checking every error the suite receives: its code must be
+    one that the route's OpenAPI operation lists for that status (the enums a generated client
+    is typed with are read from the source, chalicelib/api/error_reach.py: this is their check)."""
+
+    def __init__(self, http: Any):
+        import re
+
+        from chalicelib.api.openapi import build
+
+        self._http = http
+        self._routes: list[tuple[str, Any, int, dict[str, Any]]] = []
+        for path, operations in build()["paths"].items():
+            pattern = re.compile("^" + re.sub(r"\\{\w+\\}", "[^/]+", re.escape(path)) + "$")
+            literal = len(re.sub(r"{\w+}", "", path))  # /leads/pool before /leads/{lead_id}
+            for method, op in operations.items():
+                self._routes.append((method.upper(), pattern, literal, op))
+        self._routes.sort(key=lambda r: -r[2])
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._http, name)
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> Any:
+        return self.request("POST", path, **kwargs)
+
+    def put(self, path: str, **kwargs: Any) -> Any:
+        return self.request("PUT", path, **kwargs)
+
+    def patch(self, path: str, **kwargs: Any) -> Any:
+        return self.request("PATCH", path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> Any:
+        return self.request("DELETE", path, **kwargs)
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        import json
+
+        response = self._http.request(method, path, **kwargs)
+        if not 400 <= response.status_code < 500:
+            return response
+        bare = path.split("?", 1)[0]
+        op = next((op for m, pattern, _, op in self._routes if m == method.upper() and pattern.match(bare)), None)
+        if op is None:
+            return response  # no such route: the gateway's answer, not an operation's
+        try:
+            code = json.loads(response.body)["error"]["code"]
+        except (ValueError, KeyError, TypeError):
+            raise AssertionError(f"{method} {path}: a {response.status_code} without the error envelope") from None
+        answer = op["responses"].get(str(response.status_code))
+        listed = answer["content"]["application/json"]["schema"]["allOf"][1] if answer else None
+        codes = listed["properties"]["error"]["properties"]["code"]["enum"] if listed else []
+        assert code in codes, (
+            f"{method} {path} answered {response.status_code} {code}, which its OpenAPI operation "
+            f"({op['operationId']}) does not list: {codes}"
+        )
+        return response
 
 
 _counter = itertools.count()

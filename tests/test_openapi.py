@@ -10,10 +10,13 @@ import subprocess
 from datetime import date
 from pathlib import Path
 
+import pytest
+
 from chalicelib import error_catalogue
 from chalicelib.api.openapi import build
 from chalicelib.schemas.common import DECIMAL_PATTERN
 from chalicelib.schemas.reports import FinanceReport, Funnel
+from tests.conftest import ListedErrorsOnly
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "openapi.json"
@@ -40,7 +43,8 @@ def test_protected_routes_declare_bearer_auth_roles_and_the_error_envelope(clien
     assert create_user["security"] == [{"bearer": []}]
     assert create_user["x-roles"] == ["admin"]
     assert create_user["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("UserCreateRequest")
-    assert create_user["responses"]["409"]["content"]["application/json"]["schema"]["$ref"].endswith("ErrorResponse409")
+    conflict = create_user["responses"]["409"]["content"]["application/json"]["schema"]
+    assert conflict["allOf"][0]["$ref"].endswith("ErrorResponse409")
     assert doc["paths"]["/auth/login"]["post"]["security"] == []
     for ref in _refs(doc):
         _, _, kind, name = ref.split("/")
@@ -137,25 +141,39 @@ def test_website_routes_declare_the_api_key_scheme_and_staff_routes_the_bearer_t
 
 
 def _codes(doc, path, method, status):
+    """The codes an operation lists for a status: the status's envelope, `code` narrowed."""
     answer = doc["paths"][path][method]["responses"][status]["content"]["application/json"]["schema"]
-    error = _schema(doc, answer)["properties"]["error"]
+    envelope, narrowed = answer["allOf"]
+    assert envelope["$ref"] == f"#/components/schemas/ErrorResponse{status}"
+    error = _schema(doc, envelope)["properties"]["error"]
     assert _schema(doc, error["allOf"][0])["properties"]["code"]["type"] == "string"  # the shared ErrorBody
-    return error["allOf"][1]["properties"]["code"]["enum"]
+    return narrowed["properties"]["error"]["properties"]["code"]["enum"]
 
 
-def test_every_error_answer_lists_the_codes_its_status_can_carry(school):
+def test_every_error_answer_lists_the_codes_that_route_can_answer(school):
     doc = build()
     errors = 0
     for path, method, op in _operations(doc):
-        for status, answer in op["responses"].items():
+        listed = set()
+        for status in op["responses"]:
             if int(status) < 400:
                 continue
             errors += 1
             codes = _codes(doc, path, method, status)
-            assert codes and set(error_catalogue.codes_for_status(int(status))) <= set(codes), (path, status)
-            envelope = _schema(doc, answer["content"]["application/json"]["schema"])
-            assert envelope["required"] == ["error"]
+            # codes of that status, each once: a generated client's union type
+            assert codes and set(codes) <= set(error_catalogue.codes_for_status(int(status))), (path, status)
+            assert len(codes) == len(set(codes))
+            listed |= set(codes)
+        assert sorted(listed) == op["x-error-codes"], (path, method)
     assert errors > 500
+    # each route its own: a deep rule's code on the route that reaches it, not on every route
+    booking = set(doc["paths"]["/leads/{lead_id}/appointments"]["post"]["x-error-codes"])
+    assert {"SESSION_FULL", "LEAD_NOT_FOUND", "TOKEN_EXPIRED", "ROLE_FORBIDDEN"} <= booking
+    reading = set(doc["paths"]["/leads/{lead_id}"]["get"]["x-error-codes"])
+    assert "LEAD_NOT_FOUND" in reading and "READ_LIMIT_REACHED" in reading  # a customer read
+    assert not {"SESSION_FULL", "USERNAME_TAKEN", "CARD_NOT_FOUND"} & reading
+    assert "USERNAME_TAKEN" in _codes(doc, "/users", "post", "409")
+    assert "TOKEN_MISSING" not in doc["paths"]["/auth/login"]["post"]["x-error-codes"]  # public
     # AND what the API answers is among them: a taken username (409), an unknown lead (404)
     school.staff("consultant", username="dup-user")
     body = {"username": "dup-user", "password": "pass-123456", "display_name": "小王", "role": "consultant"}
@@ -164,6 +182,27 @@ def test_every_error_answer_lists_the_codes_its_status_can_carry(school):
     missing = school.admin.get("/leads/nope")
     assert missing.status_code == 404
     assert missing.json_body["error"]["code"] in _codes(doc, "/leads/{lead_id}", "get", "404")
+
+
+class _Answers:
+    """An HTTP side that answers every request with one error."""
+
+    def __init__(self, status: int, code: str):
+        self.status, self.code = status, code
+
+    def request(self, method, path, **kwargs):
+        body = json.dumps({"error": {"code": self.code, "message": "", "details": []}})
+        return type("Answer", (), {"status_code": self.status, "body": body})()
+
+
+def test_the_suite_fails_on_an_error_code_its_route_does_not_list():
+    # the suite's client checks every error it receives against the route's operation
+    assert ListedErrorsOnly(_Answers(404, "LEAD_NOT_FOUND")).get("/leads/abc?x=1").status_code == 404
+    with pytest.raises(AssertionError, match="does not list"):
+        ListedErrorsOnly(_Answers(404, "CARD_NOT_FOUND")).get("/leads/abc")
+    with pytest.raises(AssertionError, match="does not list"):
+        ListedErrorsOnly(_Answers(409, "SESSION_FULL")).post("/users")
+    assert ListedErrorsOnly(_Answers(404, "ROUTE_NOT_FOUND")).get("/no/such/route").status_code == 404
 
 
 def test_no_field_is_named_from_underscore_and_a_report_reads_back_its_from(school):

@@ -21,7 +21,6 @@ bp = Blueprint(__name__)
     public=True,
     body=LoginRequest,
     response=LoginResponse,
-    errors=[401, 423, 429],
 )
 def login(call: Call) -> LoginResponse:
     tenant = call.body.tenant.strip().lower()

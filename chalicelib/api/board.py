@@ -46,7 +46,6 @@ def attachment_upload(call: Call) -> AttachmentUpload:
     summary="An announcement's attachment: a presigned download URL, valid 15 minutes",
     tags=["board"],
     response=AttachmentDownload,
-    errors=[404],
 )
 def attachment_download(call: Call) -> AttachmentDownload:
     return board.attachment_download(call.principal, call.params["announcement_id"])
@@ -62,7 +61,6 @@ def attachment_download(call: Call) -> AttachmentDownload:
     body=AnnouncementRequest,
     response=Announcement,
     status=201,
-    errors=[400],
 )
 def publish(call: Call) -> Announcement:
     return board.publish(call.principal, call.body)
@@ -87,7 +85,6 @@ def announcements(call: Call) -> Page[Announcement]:
     summary="Mark an announcement read",
     tags=["board"],
     response=Announcement,
-    errors=[404],
 )
 def mark_read(call: Call) -> Announcement:
     return board.mark_read(call.principal, call.params["announcement_id"])
@@ -101,7 +98,6 @@ def mark_read(call: Call) -> Announcement:
     tags=["board"],
     roles_allowed=ADMINS,
     status=204,
-    errors=[404],
 )
 def withdraw(call: Call) -> None:
     board.withdraw(call.principal, call.params["announcement_id"])
@@ -143,7 +139,6 @@ def glossary(call: Call) -> Page[Phrase]:
     tags=["board"],
     roles_allowed=EDITORS,
     status=204,
-    errors=[404],
 )
 def remove_phrase(call: Call) -> None:
     board.remove_phrase(call.principal, call.params["phrase_id"])

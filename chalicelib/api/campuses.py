@@ -41,7 +41,6 @@ def list_campuses(call: Call) -> Page[Campus]:
     roles_allowed=CAMPUS_EDITORS,
     body=CampusPatchRequest,
     response=Campus,
-    errors=[404],
 )
 def patch_campus(call: Call) -> Campus:
     return tenants.patch_campus(call.principal, call.params["campus_id"], call.body)

@@ -59,7 +59,6 @@ def _key(call: Call) -> str | None:
     body=ContractCreateRequest,
     response=Contract,
     status=201,
-    errors=[404, 409],
 )
 def create_contract(call: Call) -> Contract:
     return contracts.sign(call.principal, call.body)
@@ -86,7 +85,6 @@ def list_contracts(call: Call) -> Page[Contract]:
     summary="A contract with its payments and refunds",
     tags=CONTRACTS,
     response=ContractDetail,
-    errors=[404],
     reads_customers=True,
 )
 def get_contract(call: Call) -> ContractDetail:
@@ -102,7 +100,6 @@ def get_contract(call: Call) -> ContractDetail:
     body=PaymentRequest,
     response=PaymentResult,
     status=201,
-    errors=[404, 409],
     honours_headers=IDEMPOTENT,
 )
 def pay_contract(call: Call) -> PaymentResult:
@@ -118,7 +115,6 @@ def pay_contract(call: Call) -> PaymentResult:
     body=RefundRequest,
     response=PaymentResult,
     status=201,
-    errors=[404, 409],
     honours_headers=IDEMPOTENT,
 )
 def refund_contract(call: Call) -> PaymentResult:
@@ -133,7 +129,6 @@ def refund_contract(call: Call) -> PaymentResult:
     tags=CONTRACTS,
     body=VoidRequest,
     response=Contract,
-    errors=[404, 409],
 )
 def void_contract(call: Call) -> Contract:
     return contracts.void(call.principal, call.params["contract_id"], call.body)
@@ -146,7 +141,6 @@ def void_contract(call: Call) -> Contract:
     summary="A member's contracts, newest first",
     tags=CONTRACTS,
     response=Page[Contract],
-    errors=[404],
     reads_customers=True,
 )
 def lead_contracts(call: Call) -> Page[Contract]:
@@ -178,7 +172,6 @@ def list_payments(call: Call) -> Page[Payment]:
     body=CardOpenRequest,
     response=Card,
     status=201,
-    errors=[404, 409],
 )
 def open_card(call: Call) -> Card:
     return cards.open_card(call.principal, call.body)
@@ -192,7 +185,6 @@ def open_card(call: Call) -> Card:
     tags=CARDS,
     query=CardListQuery,
     response=Page[Card],
-    errors=[404],
     reads_customers=True,
 )
 def find_cards(call: Call) -> Page[Card]:
@@ -206,7 +198,6 @@ def find_cards(call: Call) -> Page[Card]:
     summary="Balances and status (会员卡资费查询)",
     tags=CARDS,
     response=Card,
-    errors=[404],
     reads_customers=True,
 )
 def get_card(call: Call) -> Card:
@@ -221,7 +212,6 @@ def get_card(call: Call) -> Card:
     tags=CARDS,
     body=CardPatchRequest,
     response=Card,
-    errors=[404, 409],
 )
 def patch_card(call: Call) -> Card:
     return cards.patch_holder(call.principal, call.params["card_id"], call.body)
@@ -235,7 +225,6 @@ def patch_card(call: Call) -> Card:
     tags=CARDS,
     query=LedgerQuery,
     response=Page[Movement],
-    errors=[404],
     reads_customers=True,
 )
 def card_ledger(call: Call) -> Page[Movement]:
@@ -251,7 +240,6 @@ def card_ledger(call: Call) -> Page[Movement]:
     tags=CARDS,
     query=PageQuery,
     response=Page[HistoryEntry],
-    errors=[404],
 )
 def card_history(call: Call) -> Page[HistoryEntry]:
     return cards.history(call.principal, call.params["card_id"], call.query)
@@ -266,7 +254,6 @@ def card_history(call: Call) -> Page[HistoryEntry]:
     body=MovementRequest,
     response=Movement,
     status=201,
-    errors=[404, 409],
     honours_headers=IDEMPOTENT,
 )
 def card_movement(call: Call) -> Movement:
@@ -282,7 +269,6 @@ def card_movement(call: Call) -> Movement:
     body=CardContractRequest,
     response=Movement,
     status=201,
-    errors=[404, 409],
     honours_headers=IDEMPOTENT,
 )
 def card_add_contract(call: Call) -> Movement:
@@ -298,7 +284,6 @@ def card_add_contract(call: Call) -> Movement:
     body=SubCardRequest,
     response=Card,
     status=201,
-    errors=[404, 409],
 )
 def open_sub_card(call: Call) -> Card:
     return cards.open_sub_card(call.principal, call.params["card_id"], call.body)
@@ -311,7 +296,6 @@ def open_sub_card(call: Call) -> Card:
     summary="Report the card lost (挂失); it refuses movements",
     tags=CARDS,
     response=Card,
-    errors=[404, 409],
 )
 def report_lost(call: Call) -> Card:
     return cards.report_lost(call.principal, call.params["card_id"])
@@ -326,7 +310,6 @@ def report_lost(call: Call) -> Card:
     body=ReissueRequest,
     response=Card,
     status=201,
-    errors=[404, 409],
 )
 def reissue_card(call: Call) -> Card:
     return cards.reissue(call.principal, call.params["card_id"], call.body)
@@ -340,7 +323,6 @@ def reissue_card(call: Call) -> Card:
     tags=CARDS,
     body=FreezeRequest,
     response=Card,
-    errors=[404, 409],
 )
 def freeze_card(call: Call) -> Card:
     return cards.freeze(call.principal, call.params["card_id"], call.body)
@@ -353,7 +335,6 @@ def freeze_card(call: Call) -> Card:
     summary="Unfreeze; validity extended by the days frozen (a setting)",
     tags=CARDS,
     response=Card,
-    errors=[404, 409],
 )
 def unfreeze_card(call: Call) -> Card:
     return cards.unfreeze(call.principal, call.params["card_id"])
@@ -368,7 +349,6 @@ def unfreeze_card(call: Call) -> Card:
     body=CheckInRequest,
     response=CheckInResult,
     status=201,
-    errors=[404, 409],
     honours_headers=IDEMPOTENT,
 )
 def check_in(call: Call) -> CheckInResult:

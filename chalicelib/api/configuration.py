@@ -46,7 +46,6 @@ def get_dictionary(call: Call) -> Dictionary:
     roles_allowed=roles.MANAGE_SETTINGS,
     body=DictionaryPutRequest,
     response=Dictionary,
-    errors=[409],
 )
 def put_dictionary(call: Call) -> Dictionary:
     return config.put_dictionary(call.principal.tenant, _kind(call), call.body)

@@ -30,7 +30,6 @@ bp = Blueprint(__name__)
     body=FollowUpCreateRequest,
     response=FollowUp,
     status=201,
-    errors=[404, 409],
 )
 def create_follow_up(call: Call) -> FollowUp:
     return followups.record(call.principal, call.params["lead_id"], call.body)
@@ -59,7 +58,6 @@ def list_follow_ups(call: Call) -> Page[FollowUp]:
     body=PlanCreateRequest,
     response=PlanCreated,
     status=201,
-    errors=[404],
 )
 def create_plan(call: Call) -> PlanCreated:
     return followups.create_plan(call.principal, call.params["lead_id"], call.body)
@@ -73,7 +71,6 @@ def create_plan(call: Call) -> PlanCreated:
     tags=["follow-ups"],
     body=PlanPatchRequest,
     response=Plan,
-    errors=[404, 409],
 )
 def patch_plan(call: Call) -> Plan:
     return followups.patch_plan(call.principal, call.params["lead_id"], call.params["plan_id"], call.body)

@@ -31,7 +31,6 @@ TAGS = ["leads"]
     body=LeadCreateRequest,
     response=LeadOut,
     status=201,
-    errors=[409],
 )
 def create_lead(call: Call) -> LeadOut:
     return leads.create_lead(call.principal, call.body)
@@ -131,7 +130,6 @@ def list_imports(call: Call) -> Page[ImportOut]:
     summary="An import: queued, running, or done with its counts",
     tags=TAGS,
     response=ImportOut,
-    errors=[404],
 )
 def get_import(call: Call) -> ImportOut:
     return imports.get(call.principal, call.params["import_id"])
@@ -144,7 +142,6 @@ def get_import(call: Call) -> ImportOut:
     summary="The rejected rows of an import, each with its reason (.xlsx)",
     tags=TAGS,
     content_type=sheets.XLSX,
-    errors=[404],
     reads_customers=True,
 )
 def import_errors(call: Call) -> Response:
@@ -178,7 +175,6 @@ def list_deleted_leads(call: Call) -> Page[LeadOut]:
     summary="A lead with its history, siblings and referrals",
     tags=TAGS,
     response=LeadDetail,
-    errors=[404],
     reads_customers=True,
 )
 def get_lead(call: Call) -> LeadDetail:
@@ -193,7 +189,6 @@ def get_lead(call: Call) -> LeadDetail:
     tags=TAGS,
     body=LeadPatchRequest,
     response=LeadOut,
-    errors=[404, 409],
 )
 def patch_lead(call: Call) -> LeadOut:
     return leads.patch_lead(call.principal, call.params["lead_id"], call.body)
@@ -207,7 +202,6 @@ def patch_lead(call: Call) -> LeadOut:
     tags=TAGS,
     roles_allowed=leads.DELETERS,
     status=204,
-    errors=[404],
 )
 def delete_lead(call: Call) -> None:
     leads.delete_lead(call.principal, call.params["lead_id"])
@@ -221,7 +215,6 @@ def delete_lead(call: Call) -> None:
     tags=TAGS,
     roles_allowed=leads.DELETERS,
     response=LeadOut,
-    errors=[404, 409],
 )
 def restore_lead(call: Call) -> LeadOut:
     return leads.restore_lead(call.principal, call.params["lead_id"])
@@ -236,7 +229,6 @@ def restore_lead(call: Call) -> LeadOut:
     roles_allowed=leads.ASSIGNERS,
     body=AssignRequest,
     response=LeadOut,
-    errors=[404, 409],
 )
 def assign_lead(call: Call) -> LeadOut:
     return leads.assign(call.principal, call.params["lead_id"], call.body.owner_id)
@@ -250,7 +242,6 @@ def assign_lead(call: Call) -> LeadOut:
     tags=TAGS,
     roles_allowed=leads.OWNERS,
     response=LeadOut,
-    errors=[404, 409],
 )
 def claim_lead(call: Call) -> LeadOut:
     return leads.claim(call.principal, call.params["lead_id"])
@@ -264,7 +255,6 @@ def claim_lead(call: Call) -> LeadOut:
     tags=TAGS,
     roles_allowed=leads.OWNERS | leads.ASSIGNERS,
     response=LeadOut,
-    errors=[404],
 )
 def release_lead(call: Call) -> LeadOut:
     return leads.release(call.principal, call.params["lead_id"])
@@ -278,7 +268,6 @@ def release_lead(call: Call) -> LeadOut:
     tags=TAGS,
     roles_allowed=leads.REVEALERS,
     response=RevealPhoneResponse,
-    errors=[404],
     reads_customers=True,
 )
 def reveal_phone(call: Call) -> RevealPhoneResponse:
@@ -293,7 +282,6 @@ def reveal_phone(call: Call) -> RevealPhoneResponse:
     tags=TAGS,
     body=AssessmentAnswerRequest,
     response=AssessmentResult,
-    errors=[404, 409],
 )
 def answer_assessment(call: Call) -> AssessmentResult:
     return assessments.answer(call.principal, call.params["lead_id"], call.body)

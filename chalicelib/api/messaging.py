@@ -47,7 +47,7 @@ def list_templates(call: Call) -> Page[Template]:
     return Page[Template](items=templates.list_all(call.principal.tenant))
 
 
-@endpoint(bp, "GET", "/templates/{template_id}", summary="A template", tags=TAGS, response=Template, errors=[404])
+@endpoint(bp, "GET", "/templates/{template_id}", summary="A template", tags=TAGS, response=Template)
 def get_template(call: Call) -> Template:
     return templates.get(call.principal.tenant, call.params["template_id"])
 
@@ -61,7 +61,6 @@ def get_template(call: Call) -> Template:
     roles_allowed=EDITORS,
     body=TemplateRequest,
     response=Template,
-    errors=[404],
 )
 def put_template(call: Call) -> Template:
     return templates.replace(call.principal.tenant, call.params["template_id"], call.body)
@@ -75,7 +74,6 @@ def put_template(call: Call) -> Template:
     tags=TAGS,
     roles_allowed=EDITORS,
     status=204,
-    errors=[404],
 )
 def delete_template(call: Call) -> None:
     templates.delete(call.principal.tenant, call.params["template_id"])
@@ -92,7 +90,6 @@ def delete_template(call: Call) -> None:
     response=Message,
     status=201,
     also_responses={200: DryRun},
-    errors=[404],
 )
 def send_message(call: Call) -> Message | Response:
     result = messaging.send(call.principal, call.body, call.query.dry_run)
@@ -124,7 +121,6 @@ def list_messages(call: Call) -> Page[Message]:
     tags=TAGS,
     query=MessageDetailQuery,
     response=MessageDetail,
-    errors=[404],
     reads_customers=True,
 )
 def get_message(call: Call) -> MessageDetail:
@@ -140,7 +136,6 @@ def get_message(call: Call) -> MessageDetail:
     roles_allowed=EDITORS,
     query=PageQuery,
     response=Page[OutboxEntry],
-    errors=[404],
     reads_customers=True,
 )
 def get_outbox(call: Call) -> Page[OutboxEntry]:

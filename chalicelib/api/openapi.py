@@ -19,7 +19,8 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from chalicelib import error_catalogue
-from chalicelib.api.routing import JSON, MAX_PATH_PARAMETER, REGISTRY, Call, EndpointSpec, endpoint
+from chalicelib.api import error_reach
+from chalicelib.api.routing import JSON, MAX_PATH_PARAMETER, REGISTRY, Call, EndpointSpec, endpoint, wrapper_steps
 from chalicelib.schemas.common import ErrorResponse
 
 bp = Blueprint(__name__)
@@ -141,6 +142,39 @@ def _error_schemas(statuses: set[int], envelope: dict[str, Any], body_ref: str) 
     return schemas
 
 
+def _codes_by_status(spec: EndpointSpec, reach: error_reach.Reach) -> dict[int, list[str]]:
+    """The error codes this operation can answer (its view's, read from the source, and its
+    wrapper's), by the statuses they are answered with; a server error (500) is not listed."""
+    codes, steps = wrapper_steps(spec)
+    codes |= reach.codes(spec.handler, *steps)
+    by_status: dict[int, list[str]] = {}
+    for code in sorted(codes):
+        for status in error_catalogue.CATALOGUE[code].all_statuses():
+            if status < 500:
+                by_status.setdefault(status, []).append(code)
+    return dict(sorted(by_status.items()))
+
+
+def _error_answer(status: int, codes: list[str]) -> dict[str, Any]:
+    """The status's envelope with `error.code` narrowed to this operation's codes."""
+    return {
+        "allOf": [
+            {"$ref": f"#/components/schemas/{error_schema_name(status)}"},
+            {
+                "type": "object",
+                "required": ["error"],
+                "properties": {
+                    "error": {
+                        "type": "object",
+                        "required": ["code"],
+                        "properties": {"code": {"type": "string", "enum": codes}},
+                    }
+                },
+            },
+        ]
+    }
+
+
 def _description(spec: EndpointSpec) -> str:
     """The view's docstring, else the summary; then who may call it."""
     text = spec.description or f"{spec.summary}."
@@ -200,6 +234,7 @@ def build(registry: list[EndpointSpec] | None = None) -> dict[str, Any]:
     schemas = top.get("$defs", {})
     paths: dict[str, Any] = {}
     statuses: set[int] = set()
+    reach = error_reach.Reach()
     for spec in specs:
         op: dict[str, Any] = {
             "operationId": spec.view_name,
@@ -229,15 +264,17 @@ def build(registry: list[EndpointSpec] | None = None) -> dict[str, Any]:
                 "description": _STATUS_TEXT.get(code, "OK"),
                 "content": {JSON: {"schema": _ref(model, "serialization", refs)}},
             }
-        for status in spec.errors:
+        by_status = _codes_by_status(spec, reach)
+        for status, codes in by_status.items():
             statuses.add(status)
             answer: dict[str, Any] = {
                 "description": _STATUS_TEXT.get(status, "Error"),
-                "content": {JSON: {"schema": {"$ref": f"#/components/schemas/{error_schema_name(status)}"}}},
+                "content": {JSON: {"schema": _error_answer(status, codes)}},
             }
             if status in (409, 429):
                 answer["headers"] = _RETRY_AFTER
             op["responses"][str(status)] = answer
+        op["x-error-codes"] = sorted({code for codes in by_status.values() for code in codes})
         paths.setdefault(spec.path, {})[spec.method.lower()] = op
     # the generic envelope becomes one per status (ErrorResponse409, ...), each with its codes
     envelope = schemas.pop(ErrorResponse.__name__)

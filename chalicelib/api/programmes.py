@@ -61,7 +61,6 @@ def list_programmes(call: Call) -> Page[Programme]:
     summary="A programme",
     tags=["programmes"],
     response=Programme,
-    errors=[404],
 )
 def get_programme(call: Call) -> Programme:
     return programmes.get_programme(call.principal, call.params["programme_id"])
@@ -76,7 +75,6 @@ def get_programme(call: Call) -> Programme:
     roles_allowed=MANAGERS,
     body=ProgrammePatch,
     response=Programme,
-    errors=[404],
 )
 def patch_programme(call: Call) -> Programme:
     return programmes.patch_programme(call.principal, call.params["programme_id"], call.body)
@@ -92,7 +90,6 @@ def patch_programme(call: Call) -> Programme:
     body=CohortRequest,
     response=Cohort,
     status=201,
-    errors=[404, 409],
 )
 def create_cohort(call: Call) -> Cohort:
     return programmes.create_cohort(call.principal, call.params["programme_id"], call.body)
@@ -132,7 +129,6 @@ def open_cohorts(call: Call) -> Page[PublicCohort]:
     summary="A cohort with its enrolment counts and seats left",
     tags=["programmes"],
     response=Cohort,
-    errors=[404],
 )
 def get_cohort(call: Call) -> Cohort:
     return programmes.get_cohort(call.principal, call.params["cohort_id"])
@@ -147,7 +143,6 @@ def get_cohort(call: Call) -> Cohort:
     roles_allowed=MANAGERS,
     body=CohortPatch,
     response=Cohort,
-    errors=[404, 409],
 )
 def patch_cohort(call: Call) -> Cohort:
     return programmes.patch_cohort(call.principal, call.params["cohort_id"], call.body)
@@ -163,7 +158,6 @@ def patch_cohort(call: Call) -> Cohort:
     body=EnrolmentRequest,
     response=Enrolment,
     status=201,
-    errors=[404, 409],
 )
 def enrol(call: Call) -> Enrolment:
     return programmes.enrol(call.principal, call.params["cohort_id"], call.body)
@@ -177,7 +171,6 @@ def enrol(call: Call) -> Enrolment:
     tags=["programmes"],
     query=PageQuery,
     response=Page[Enrolment],
-    errors=[404],
     reads_customers=True,
 )
 def list_enrolments(call: Call) -> Page[Enrolment]:
@@ -192,7 +185,6 @@ def list_enrolments(call: Call) -> Page[Enrolment]:
     tags=["programmes"],
     roles_allowed=ENROLLERS,
     response=Enrolment,
-    errors=[404, 409],
 )
 def confirm(call: Call) -> Enrolment:
     return programmes.confirm(call.principal, call.params["enrolment_id"])
@@ -206,7 +198,6 @@ def confirm(call: Call) -> Enrolment:
     tags=["programmes"],
     roles_allowed=ENROLLERS,
     response=Enrolment,
-    errors=[404, 409],
 )
 def decline(call: Call) -> Enrolment:
     return programmes.decline(call.principal, call.params["enrolment_id"])

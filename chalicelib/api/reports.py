@@ -166,7 +166,6 @@ def frozen_users(call: Call) -> Page[User]:
     roles_allowed=ADMINS,
     body=UnfreezeRequest,
     response=User,
-    errors=[404],
 )
 def unfreeze(call: Call) -> User:
     record = audit.unfreeze(call.principal.tenant, call.params["user_id"], call.body.reason, by=call.principal)

@@ -43,7 +43,6 @@ class EndpointSpec:
     query: type[BaseModel] | None
     response: type[BaseModel] | None
     status: int
-    errors: list[int] = field(default_factory=list)
     content_type: str = JSON
     also_content: list[str] = field(default_factory=list)  # the success answer's other types (?format=)
     also_responses: dict[int, type[BaseModel]] = field(default_factory=dict)  # other successes (a dry run's 200)
@@ -52,9 +51,36 @@ class EndpointSpec:
     description: str = ""  # the view's docstring: the operation's description
     honours_headers: list[str] = field(default_factory=list)  # request headers the view reads (Idempotency-Key)
     api_key: bool = False  # a public route gated by the website's X-Api-Key (the only `gate`)
+    handler: Callable[..., Any] | None = field(default=None, repr=False, compare=False)  # the view's function
+    gate: Callable[..., Any] | None = field(default=None, repr=False, compare=False)
 
 
 REGISTRY: list[EndpointSpec] = []
+
+# what Chalice answers itself for every route (the envelope is put on by in_envelope)
+CHALICE_CODES = frozenset({"METHOD_NOT_ALLOWED", "UNSUPPORTED_MEDIA_TYPE"})
+
+
+def wrapper_steps(spec: EndpointSpec) -> tuple[set[str], list[Callable[..., Any]]]:
+    """What `endpoint`'s wrapper may answer for this route besides the view's own errors: the
+    codes it raises itself and the functions it runs around the view (their codes come from
+    the source; chalicelib/api/error_reach.py). Kept beside the wrapper: change them together."""
+    codes = set(CHALICE_CODES) | {"BUSY"}  # BUSY: the store throttled past its retries
+    steps: list[Callable[..., Any]] = [_check_path, _parse_query]
+    if spec.roles is not None:
+        codes.add("ROLE_FORBIDDEN")
+        steps.append(auth.authenticate)
+    if spec.gate is not None:
+        steps.append(spec.gate)
+    if spec.uploads:
+        steps.append(_check_upload_type)
+    if spec.body is not None:
+        steps.append(_parse_body)
+    if spec.reads_customers:
+        steps.append(audit.reads_left)
+    if spec.content_type != JSON:
+        codes.add("NOT_ACCEPTABLE")  # a download asked for with an Accept it cannot meet
+    return codes, steps
 
 
 @dataclass
@@ -241,7 +267,6 @@ def endpoint(
     query: type[BaseModel] | None = None,
     response: type[BaseModel] | None = None,
     status: int = 200,
-    errors: Iterable[int] = (),
     public: bool = False,
     content_type: str = JSON,
     also_content: Iterable[str] = (),
@@ -322,15 +347,6 @@ def endpoint(
                 )
             return response
 
-        # every route may be BUSY (409) and refuses a body of another Content-Type (415, Chalice's
-        # check); every signed-in one may name something not found or not visible (404); a
-        # download refuses an Accept it cannot meet (406)
-        spec_errors = sorted(
-            set(errors)
-            | {400, 405, 409, 415}
-            | (set() if public else {401, 403, 404, 423})
-            | ({406} if content_type != JSON else set())
-        )
         REGISTRY.append(
             EndpointSpec(
                 method=method.upper(),
@@ -343,7 +359,6 @@ def endpoint(
                 query=query,
                 response=response,
                 status=status,
-                errors=spec_errors,
                 content_type=content_type,
                 also_content=list(also_content),
                 also_responses=dict(also_responses or {}),
@@ -352,6 +367,8 @@ def endpoint(
                 description=inspect.getdoc(fn) or "",
                 honours_headers=list(honours_headers),
                 api_key=gate is not None,
+                handler=fn,
+                gate=gate,
             )
         )
         route_options: dict[str, Any] = {}

@@ -86,7 +86,6 @@ def list_classes(call: Call) -> Page[ClassOut]:
     body=SessionGenerateRequest,
     response=GeneratedSessions,
     status=201,
-    errors=[404],
 )
 def generate_sessions(call: Call) -> GeneratedSessions:
     return schedule.generate_sessions(call.principal, call.params["class_id"], call.body)
@@ -114,7 +113,6 @@ def list_sessions(call: Call) -> Page[SessionOut]:
     roles_allowed=PLANNERS,
     body=SessionPatchRequest,
     response=SessionOut,
-    errors=[404, 409],
 )
 def patch_session(call: Call) -> SessionOut:
     return schedule.patch_session(call.principal, call.params["session_id"], call.body)
@@ -149,7 +147,6 @@ def list_events(call: Call) -> Page[EventOut]:
     summary="An event with seats left",
     tags=["schedule"],
     response=EventOut,
-    errors=[404],
 )
 def get_event(call: Call) -> EventOut:
     return schedule.get_event(call.principal, call.params["event_id"])
@@ -166,7 +163,6 @@ class SheetQuery(StrictModel):
     summary="Printable sign-in sheet (HTML or CSV)",
     tags=["schedule"],
     query=SheetQuery,
-    errors=[404],
     content_type="text/html",
     also_content=["text/csv"],
     reads_customers=True,
@@ -203,7 +199,6 @@ def get_sign_in_sheet(call: Call) -> Response:
     body=AppointmentCreateRequest,
     response=Appointment,
     status=201,
-    errors=[404, 409],
 )
 def create_appointment(call: Call) -> Appointment:
     return schedule.book(call.principal, call.params["lead_id"], call.body)
@@ -231,7 +226,6 @@ def list_appointments(call: Call) -> Page[Appointment]:
     tags=["appointments"],
     body=AppointmentPatchRequest,
     response=Appointment,
-    errors=[404, 409],
 )
 def patch_appointment(call: Call) -> Appointment:
     return schedule.mark_attendance(call.principal, call.params["appointment_id"], call.body)
@@ -244,7 +238,6 @@ def patch_appointment(call: Call) -> Appointment:
     summary="Cancel; the seat goes to the head of the waitlist (sent again: repairs, refunds once)",
     tags=["appointments"],
     status=204,
-    errors=[404, 409],
 )
 def cancel_appointment(call: Call) -> None:
     schedule.cancel(call.principal, call.params["appointment_id"])
@@ -259,7 +252,6 @@ def cancel_appointment(call: Call) -> None:
     body=WalkInRequest,
     response=WalkInResult,
     status=201,
-    errors=[404, 409],
 )
 def record_walk_in(call: Call) -> WalkInResult:
     return walkins.record(call.principal, call.params["lead_id"], call.body)

@@ -20,7 +20,6 @@ bp = Blueprint(__name__)
     body=UserCreateRequest,
     response=User,
     status=201,
-    errors=[409],
 )
 def create_user(call: Call) -> User:
     return users.create_user(call.principal, call.body)
@@ -40,7 +39,7 @@ def list_users(call: Call) -> Page[User]:
     return users.list_users(call.principal, call.query)
 
 
-@endpoint(bp, "GET", "/users/{user_id}", summary="One staff account", tags=["users"], response=User, errors=[404])
+@endpoint(bp, "GET", "/users/{user_id}", summary="One staff account", tags=["users"], response=User)
 def get_user(call: Call) -> User:
     return users.get_user(call.principal, call.params["user_id"])
 
@@ -54,7 +53,6 @@ def get_user(call: Call) -> User:
     roles_allowed=roles.MANAGE_USERS,
     body=UserPatchRequest,
     response=User,
-    errors=[404, 409],
 )
 def patch_user(call: Call) -> User:
     return users.patch_user(call.principal, call.params["user_id"], call.body)

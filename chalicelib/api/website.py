@@ -61,7 +61,6 @@ def list_keys(call: Call) -> Page[ApiKey]:
     tags=["website"],
     roles_allowed=ADMINS,
     status=204,
-    errors=[404],
 )
 def revoke_key(call: Call) -> None:
     api_keys.revoke_key(call.principal, call.params["key_id"])
@@ -76,7 +75,6 @@ def revoke_key(call: Call) -> None:
     public=True,
     query=PublicCohortQuery,
     response=Page[PublicCohort],
-    errors=[401, 403, 429],
     cors=PUBLIC_CORS,
     gate=api_keys.authenticate,
 )
@@ -94,7 +92,6 @@ def public_cohorts(call: Call) -> Page[PublicCohort]:
     body=ApplicationRequest,
     response=ApplicationReceipt,
     status=202,
-    errors=[401, 403, 409, 429],
     cors=PUBLIC_CORS,
     gate=api_keys.authenticate,
 )

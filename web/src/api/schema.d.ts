@@ -7621,7 +7621,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -7630,7 +7635,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -7639,7 +7649,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -7648,7 +7663,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -7657,7 +7677,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -7668,7 +7693,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -7677,7 +7707,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -7686,7 +7721,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -7724,7 +7764,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -7733,7 +7778,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -7742,7 +7792,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -7751,7 +7806,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND" | "USER_NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -7760,7 +7820,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -7771,7 +7836,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -7780,7 +7850,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -7789,7 +7864,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -7821,7 +7901,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -7830,7 +7915,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -7839,7 +7929,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -7848,7 +7943,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -7857,7 +7957,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -7868,7 +7973,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -7877,7 +7987,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -7886,7 +8001,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -7922,7 +8042,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ATTACHMENT_NOT_UPLOADED" | "ATTACHMENT_TOO_LARGE" | "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -7931,7 +8056,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -7940,7 +8070,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -7949,7 +8084,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -7958,7 +8098,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -7969,7 +8114,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -7978,7 +8128,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -7987,7 +8142,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -8023,7 +8183,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -8032,7 +8197,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -8041,7 +8211,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -8050,7 +8225,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -8059,7 +8239,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -8070,7 +8255,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -8079,7 +8269,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -8088,7 +8283,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -8120,7 +8320,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -8129,7 +8334,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -8138,7 +8348,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -8147,7 +8362,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ANNOUNCEMENT_NOT_FOUND" | "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -8156,7 +8376,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -8167,7 +8392,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -8176,7 +8406,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -8185,7 +8420,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -8219,7 +8459,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -8228,7 +8473,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -8237,7 +8487,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -8246,7 +8501,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ATTACHMENT_NOT_FOUND" | "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -8255,7 +8515,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -8266,7 +8531,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -8275,7 +8545,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -8284,7 +8559,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -8318,7 +8598,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -8327,7 +8612,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -8336,7 +8626,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -8345,7 +8640,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ANNOUNCEMENT_NOT_FOUND" | "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -8354,7 +8654,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -8365,7 +8670,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -8374,7 +8684,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -8383,7 +8698,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -8422,7 +8742,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -8431,7 +8756,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -8440,7 +8770,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -8449,7 +8784,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -8458,7 +8798,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -8469,7 +8814,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -8478,7 +8828,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -8487,7 +8842,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN" | "READ_LIMIT_REACHED";
+                        };
+                    };
                 };
             };
         };
@@ -8519,7 +8879,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "LEARNER_NOT_ON_CARD" | "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -8528,7 +8893,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -8537,7 +8907,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -8546,7 +8921,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "APPOINTMENT_NOT_FOUND" | "CARD_NOT_FOUND" | "LEAD_NOT_FOUND" | "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -8555,7 +8935,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -8566,7 +8951,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY" | "CARD_BUSY" | "CARD_CONFLICT" | "CARD_FROZEN" | "CARD_LOST" | "CARD_REPLACED" | "EVENT_FEE_ALREADY_CHARGED" | "EVENT_NOT_BOOKED" | "EXCHANGE_DISABLED" | "IDEMPOTENCY_KEY_REUSED" | "INSUFFICIENT_BALANCE" | "LEAD_DELETED" | "NO_CARD";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -8575,7 +8965,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -8584,7 +8979,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -8622,7 +9022,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "LEARNER_NOT_ON_CARD" | "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -8631,7 +9036,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -8640,7 +9050,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -8649,7 +9064,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "APPOINTMENT_NOT_FOUND" | "CARD_NOT_FOUND" | "LEAD_NOT_FOUND" | "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -8658,7 +9078,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -8669,7 +9094,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ATTENDANCE_NOT_OPEN" | "BUSY" | "CARD_BUSY" | "CARD_CONFLICT" | "CARD_FROZEN" | "CARD_LOST" | "CARD_REPLACED" | "EVENT_FEE_ALREADY_CHARGED" | "EVENT_NOT_BOOKED" | "EXCHANGE_DISABLED" | "IDEMPOTENCY_KEY_REUSED" | "INSUFFICIENT_BALANCE" | "LEAD_DELETED" | "NOT_BOOKED" | "NO_CARD";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -8678,7 +9108,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -8687,7 +9122,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -8726,7 +9166,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -8735,7 +9180,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -8744,7 +9194,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -8753,7 +9208,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -8762,7 +9222,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -8773,7 +9238,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -8782,7 +9252,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -8791,7 +9266,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -8827,7 +9307,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -8836,7 +9321,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "INVALID_CREDENTIALS";
+                        };
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -8845,7 +9349,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -8856,7 +9365,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -8865,7 +9379,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -8874,7 +9393,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
             /** @description Too many requests */
@@ -8885,7 +9409,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse429"];
+                    "application/json": components["schemas"]["ErrorResponse429"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "LOGIN_LOCKED" | "LOGIN_THROTTLED";
+                        };
+                    };
                 };
             };
         };
@@ -8920,7 +9449,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -8929,7 +9463,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -8938,7 +9477,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -8947,7 +9491,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -8956,7 +9505,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -8967,7 +9521,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -8976,7 +9535,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -8985,7 +9549,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -9021,7 +9590,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -9030,7 +9604,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -9039,7 +9618,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -9048,7 +9632,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -9057,7 +9646,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -9068,7 +9662,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -9077,7 +9676,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -9086,7 +9690,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -9124,7 +9733,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -9133,7 +9747,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -9142,7 +9761,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_YOUR_CAMPUS" | "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -9151,7 +9775,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "CAMPUS_NOT_FOUND" | "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -9160,7 +9789,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -9171,7 +9805,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -9180,7 +9819,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -9189,7 +9833,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -9226,7 +9875,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -9235,7 +9889,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -9244,7 +9903,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -9253,7 +9917,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "CARD_NOT_FOUND" | "LEAD_NOT_FOUND" | "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -9262,7 +9931,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -9273,7 +9947,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -9282,7 +9961,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -9291,7 +9975,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN" | "READ_LIMIT_REACHED";
+                        };
+                    };
                 };
             };
         };
@@ -9327,7 +10016,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -9336,7 +10030,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -9345,7 +10044,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -9354,7 +10058,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "CARD_NOT_FOUND" | "LEAD_NOT_FOUND" | "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -9363,7 +10072,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -9374,7 +10088,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY" | "CARD_CONFLICT" | "CARD_NUMBER_TAKEN" | "CONTRACT_CLOSED" | "EDIT_CONFLICT" | "INSUFFICIENT_BALANCE" | "LEAD_DELETED";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -9383,7 +10102,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -9392,7 +10116,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -9426,7 +10155,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -9435,7 +10169,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -9444,7 +10183,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -9453,7 +10197,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "CARD_NOT_FOUND" | "LEAD_NOT_FOUND" | "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -9462,7 +10211,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -9473,7 +10227,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -9482,7 +10241,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -9491,7 +10255,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN" | "READ_LIMIT_REACHED";
+                        };
+                    };
                 };
             };
         };
@@ -9529,7 +10298,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -9538,7 +10312,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -9547,7 +10326,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -9556,7 +10340,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "CARD_NOT_FOUND" | "LEAD_NOT_FOUND" | "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -9565,7 +10354,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -9576,7 +10370,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY" | "CARD_CONFLICT";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -9585,7 +10384,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -9594,7 +10398,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -9634,7 +10443,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -9643,7 +10457,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -9652,7 +10471,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -9661,7 +10485,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "CARD_NOT_FOUND" | "LEAD_NOT_FOUND" | "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -9670,7 +10499,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -9681,7 +10515,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY" | "CARD_FROZEN" | "CARD_LOST" | "CARD_REPLACED" | "CONTRACT_CLOSED" | "EDIT_CONFLICT" | "IDEMPOTENCY_KEY_REUSED" | "INSUFFICIENT_BALANCE" | "SHARED_CARD";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -9690,7 +10529,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -9699,7 +10543,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -9737,7 +10586,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -9746,7 +10600,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -9755,7 +10614,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -9764,7 +10628,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "CARD_NOT_FOUND" | "LEAD_NOT_FOUND" | "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -9773,7 +10642,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -9784,7 +10658,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY" | "CARD_CONFLICT" | "CARD_FROZEN" | "CARD_LOST" | "CARD_REPLACED";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -9793,7 +10672,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -9802,7 +10686,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -9839,7 +10728,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -9848,7 +10742,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -9857,7 +10756,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -9866,7 +10770,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "CARD_NOT_FOUND" | "LEAD_NOT_FOUND" | "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -9875,7 +10784,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -9886,7 +10800,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -9895,7 +10814,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -9904,7 +10828,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -9944,7 +10873,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -9953,7 +10887,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -9962,7 +10901,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -9971,7 +10915,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "CARD_NOT_FOUND" | "LEAD_NOT_FOUND" | "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -9980,7 +10929,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -9991,7 +10945,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -10000,7 +10959,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -10009,7 +10973,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN" | "READ_LIMIT_REACHED";
+                        };
+                    };
                 };
             };
         };
@@ -10049,7 +11018,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "LEARNER_NOT_ON_CARD" | "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -10058,7 +11032,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -10067,7 +11046,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -10076,7 +11060,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "CARD_NOT_FOUND" | "LEAD_NOT_FOUND" | "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -10085,7 +11074,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -10096,7 +11090,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY" | "CARD_BUSY" | "CARD_CONFLICT" | "CARD_FROZEN" | "CARD_LOST" | "CARD_REPLACED" | "EVENT_FEE_ALREADY_CHARGED" | "EVENT_NOT_BOOKED" | "EXCHANGE_DISABLED" | "IDEMPOTENCY_KEY_REUSED" | "INSUFFICIENT_BALANCE" | "LEAD_DELETED";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -10105,7 +11104,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -10114,7 +11118,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -10152,7 +11161,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -10161,7 +11175,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -10170,7 +11189,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -10179,7 +11203,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "CARD_NOT_FOUND" | "LEAD_NOT_FOUND" | "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -10188,7 +11217,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -10199,7 +11233,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY" | "CARD_BUSY" | "CARD_FROZEN" | "CARD_LOST" | "CARD_NUMBER_TAKEN" | "CARD_REPLACED";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -10208,7 +11247,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -10217,7 +11261,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -10251,7 +11300,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -10260,7 +11314,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -10269,7 +11328,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -10278,7 +11342,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "CARD_NOT_FOUND" | "LEAD_NOT_FOUND" | "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -10287,7 +11356,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -10298,7 +11372,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY" | "CARD_CONFLICT" | "CARD_FROZEN" | "CARD_LOST" | "CARD_REPLACED";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -10307,7 +11386,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -10316,7 +11400,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -10354,7 +11443,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -10363,7 +11457,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -10372,7 +11471,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -10381,7 +11485,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "CARD_NOT_FOUND" | "LEAD_NOT_FOUND" | "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -10390,7 +11499,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -10401,7 +11515,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY" | "CARD_CONFLICT" | "CARD_FROZEN" | "CARD_LOST" | "CARD_NUMBER_TAKEN" | "CARD_REPLACED" | "EDIT_CONFLICT" | "INSUFFICIENT_BALANCE" | "LEAD_DELETED" | "NOT_A_PRIMARY_CARD" | "TOO_MANY_SUB_CARDS";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -10410,7 +11529,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -10419,7 +11543,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -10453,7 +11582,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -10462,7 +11596,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -10471,7 +11610,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -10480,7 +11624,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "CARD_NOT_FOUND" | "LEAD_NOT_FOUND" | "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -10489,7 +11638,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -10500,7 +11654,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY" | "CARD_CONFLICT" | "NOT_FROZEN";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -10509,7 +11668,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -10518,7 +11682,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -10550,7 +11719,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -10559,7 +11733,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -10568,7 +11747,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -10577,7 +11761,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -10586,7 +11775,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -10597,7 +11791,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -10606,7 +11805,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -10615,7 +11819,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -10651,7 +11860,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -10660,7 +11874,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -10669,7 +11888,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -10678,7 +11902,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -10687,7 +11916,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -10698,7 +11932,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -10707,7 +11946,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -10716,7 +11960,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -10754,7 +12003,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -10763,7 +12017,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -10772,7 +12031,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -10781,7 +12045,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "CLASS_NOT_FOUND" | "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -10790,7 +12059,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -10801,7 +12075,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -10810,7 +12089,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -10819,7 +12103,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -10857,7 +12146,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -10866,7 +12160,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -10875,7 +12174,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -10884,7 +12188,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -10893,7 +12202,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -10904,7 +12218,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -10913,7 +12232,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -10922,7 +12246,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -10958,7 +12287,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -10967,7 +12301,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -10976,7 +12315,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -10985,7 +12329,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -10994,7 +12343,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -11005,7 +12359,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -11014,7 +12373,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -11023,7 +12387,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -11057,7 +12426,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -11066,7 +12440,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -11075,7 +12454,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -11084,7 +12468,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "COHORT_NOT_FOUND" | "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -11093,7 +12482,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -11104,7 +12498,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -11113,7 +12512,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -11122,7 +12526,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -11160,7 +12569,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "TEMPLATE_TOO_COSTLY" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -11169,7 +12583,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -11178,7 +12597,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_YOUR_CAMPUS" | "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -11187,7 +12611,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "COHORT_NOT_FOUND" | "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -11196,7 +12625,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -11207,7 +12641,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY" | "COHORT_CANCELLED" | "EDIT_CONFLICT" | "SEATS_BELOW_CONFIRMED";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -11216,7 +12655,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -11225,7 +12669,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -11262,7 +12711,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -11271,7 +12725,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -11280,7 +12739,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -11289,7 +12753,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "COHORT_NOT_FOUND" | "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -11298,7 +12767,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -11309,7 +12783,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -11318,7 +12797,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -11327,7 +12811,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN" | "READ_LIMIT_REACHED";
+                        };
+                    };
                 };
             };
         };
@@ -11365,7 +12854,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "COHORT_NOT_OPEN" | "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -11374,7 +12868,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -11383,7 +12882,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -11392,7 +12896,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "COHORT_NOT_FOUND" | "LEAD_NOT_FOUND" | "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -11401,7 +12910,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -11412,7 +12926,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ALREADY_ENROLLED" | "BUSY" | "COHORT_NOT_OPEN" | "LEAD_DELETED";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -11421,7 +12940,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -11430,7 +12954,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -11468,7 +12997,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -11477,7 +13011,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -11486,7 +13025,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -11495,7 +13039,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -11504,7 +13053,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -11515,7 +13069,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -11524,7 +13083,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -11533,7 +13097,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN" | "READ_LIMIT_REACHED";
+                        };
+                    };
                 };
             };
         };
@@ -11569,7 +13138,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -11578,7 +13152,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -11587,7 +13166,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -11596,7 +13180,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "LEAD_NOT_FOUND" | "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -11605,7 +13194,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -11616,7 +13210,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY" | "EDIT_CONFLICT" | "LEAD_DELETED";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -11625,7 +13224,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -11634,7 +13238,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -11668,7 +13277,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -11677,7 +13291,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -11686,7 +13305,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -11695,7 +13319,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "CONTRACT_NOT_FOUND" | "LEAD_NOT_FOUND" | "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -11704,7 +13333,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -11715,7 +13349,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -11724,7 +13363,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -11733,7 +13377,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN" | "READ_LIMIT_REACHED";
+                        };
+                    };
                 };
             };
         };
@@ -11773,7 +13422,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -11782,7 +13436,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -11791,7 +13450,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -11800,7 +13464,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "CONTRACT_NOT_FOUND" | "LEAD_NOT_FOUND" | "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -11809,7 +13478,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -11820,7 +13494,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY" | "CONTRACT_CLOSED" | "EDIT_CONFLICT" | "IDEMPOTENCY_KEY_REUSED" | "OVERPAYMENT";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -11829,7 +13508,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -11838,7 +13522,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -11878,7 +13567,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -11887,7 +13581,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -11896,7 +13595,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -11905,7 +13609,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "CONTRACT_NOT_FOUND" | "LEAD_NOT_FOUND" | "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -11914,7 +13623,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -11925,7 +13639,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY" | "CONTRACT_CLOSED" | "EDIT_CONFLICT" | "IDEMPOTENCY_KEY_REUSED" | "INSUFFICIENT_BALANCE" | "REFUND_TOO_LARGE";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -11934,7 +13653,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -11943,7 +13667,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -11981,7 +13710,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -11990,7 +13724,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -11999,7 +13738,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -12008,7 +13752,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "CONTRACT_NOT_FOUND" | "LEAD_NOT_FOUND" | "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -12017,7 +13766,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -12028,7 +13782,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY" | "CONTRACT_IN_USE" | "EDIT_CONFLICT";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -12037,7 +13796,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -12046,7 +13810,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -12078,7 +13847,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -12087,7 +13861,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -12096,7 +13875,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -12105,7 +13889,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -12114,7 +13903,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -12125,7 +13919,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -12134,7 +13933,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -12143,7 +13947,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -12179,7 +13988,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -12188,7 +14002,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -12197,7 +14016,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -12206,7 +14030,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -12215,7 +14044,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -12226,7 +14060,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -12235,7 +14074,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -12244,7 +14088,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -12279,7 +14128,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -12288,7 +14142,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -12297,7 +14156,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -12306,7 +14170,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND" | "USER_NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -12315,7 +14184,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -12326,7 +14200,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -12335,7 +14214,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -12344,7 +14228,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN" | "READ_LIMIT_REACHED";
+                        };
+                    };
                 };
             };
         };
@@ -12378,7 +14267,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "COHORT_NOT_OPEN" | "MALFORMED_JSON" | "TEMPLATE_TOO_COSTLY" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -12387,7 +14281,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -12396,7 +14295,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -12405,7 +14309,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "COHORT_NOT_FOUND" | "ENROLMENT_NOT_FOUND" | "LEAD_NOT_FOUND" | "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -12414,7 +14323,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -12425,7 +14339,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY" | "COHORT_FULL" | "COHORT_NOT_OPEN" | "EDIT_CONFLICT" | "ENROLMENT_DECIDED";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -12434,7 +14353,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -12443,7 +14367,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -12477,7 +14406,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "COHORT_NOT_OPEN" | "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -12486,7 +14420,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -12495,7 +14434,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -12504,7 +14448,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "COHORT_NOT_FOUND" | "ENROLMENT_NOT_FOUND" | "LEAD_NOT_FOUND" | "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -12513,7 +14462,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -12524,7 +14478,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY" | "COHORT_FULL" | "COHORT_NOT_OPEN" | "EDIT_CONFLICT" | "ENROLMENT_DECIDED";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -12533,7 +14492,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -12542,7 +14506,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -12576,7 +14545,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -12585,7 +14559,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -12594,7 +14573,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -12603,7 +14587,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -12612,7 +14601,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -12623,7 +14617,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -12632,7 +14631,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -12641,7 +14645,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -12677,7 +14686,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -12686,7 +14700,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -12695,7 +14714,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -12704,7 +14728,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -12713,7 +14742,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -12724,7 +14758,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -12733,7 +14772,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -12742,7 +14786,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -12776,7 +14825,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -12785,7 +14839,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -12794,7 +14853,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -12803,7 +14867,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "EVENT_NOT_FOUND" | "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -12812,7 +14881,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -12823,7 +14897,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -12832,7 +14911,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -12841,7 +14925,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -12880,7 +14969,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -12889,7 +14983,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -12898,7 +14997,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -12907,7 +15011,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "EVENT_NOT_FOUND" | "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -12916,7 +15025,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Not acceptable: this route answers with a file of another type */
@@ -12925,7 +15039,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse406"];
+                    "application/json": components["schemas"]["ErrorResponse406"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_ACCEPTABLE";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -12936,7 +15055,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -12945,7 +15069,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -12954,7 +15083,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN" | "READ_LIMIT_REACHED";
+                        };
+                    };
                 };
             };
         };
@@ -12995,7 +15129,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -13004,7 +15143,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -13013,7 +15157,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -13022,7 +15171,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "LEAD_NOT_FOUND" | "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -13031,7 +15185,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -13042,7 +15201,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -13051,7 +15215,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -13060,7 +15229,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN" | "READ_LIMIT_REACHED";
+                        };
+                    };
                 };
             };
         };
@@ -13095,7 +15269,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -13104,7 +15283,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -13113,7 +15297,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -13122,7 +15311,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -13131,7 +15325,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -13142,7 +15341,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -13151,7 +15355,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -13160,7 +15369,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -13196,7 +15410,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -13205,7 +15424,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -13214,7 +15438,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -13223,7 +15452,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -13232,7 +15466,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -13243,7 +15482,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -13252,7 +15496,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -13261,7 +15510,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -13293,7 +15547,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -13302,7 +15561,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -13311,7 +15575,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -13320,7 +15589,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND" | "PHRASE_NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -13329,7 +15603,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -13340,7 +15619,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -13349,7 +15633,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -13358,7 +15647,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -13408,7 +15702,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -13417,7 +15716,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -13426,7 +15730,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -13435,7 +15744,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "LEAD_NOT_FOUND" | "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -13444,7 +15758,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -13455,7 +15774,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY" | "EDIT_CONFLICT" | "NOT_IN_POOL" | "OWNER_CAP_REACHED";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -13464,7 +15788,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -13473,7 +15802,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN" | "READ_LIMIT_REACHED";
+                        };
+                    };
                 };
             };
         };
@@ -13509,7 +15843,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -13518,7 +15857,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -13527,7 +15871,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_YOUR_TEAM" | "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -13536,7 +15885,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "LEAD_NOT_FOUND" | "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -13545,7 +15899,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -13556,7 +15915,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY" | "DUPLICATE_PHONE" | "EDIT_CONFLICT" | "NOT_IN_POOL" | "OWNER_CAP_REACHED";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -13565,7 +15929,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -13574,7 +15943,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -13628,7 +16002,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -13637,7 +16016,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -13646,7 +16030,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "EXPORT_FORBIDDEN" | "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -13655,7 +16044,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "LEAD_NOT_FOUND" | "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -13664,7 +16058,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Not acceptable: this route answers with a file of another type */
@@ -13673,7 +16072,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse406"];
+                    "application/json": components["schemas"]["ErrorResponse406"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_ACCEPTABLE";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -13684,7 +16088,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY" | "EDIT_CONFLICT" | "NOT_IN_POOL" | "OWNER_CAP_REACHED";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -13693,7 +16102,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -13702,7 +16116,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN" | "EXPORT_OVER_READ_LIMIT" | "READ_LIMIT_REACHED";
+                        };
+                    };
                 };
             };
         };
@@ -13738,7 +16157,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -13747,7 +16171,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -13756,7 +16185,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "IMPORT_FORBIDDEN" | "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -13765,7 +16199,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -13774,7 +16213,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Not acceptable: this route answers with a file of another type */
@@ -13783,7 +16227,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse406"];
+                    "application/json": components["schemas"]["ErrorResponse406"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_ACCEPTABLE";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -13794,7 +16243,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -13803,7 +16257,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -13812,7 +16271,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -13847,7 +16311,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -13856,7 +16325,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -13865,7 +16339,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "IMPORT_FORBIDDEN" | "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -13874,7 +16353,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -13883,7 +16367,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -13894,7 +16383,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -13903,7 +16397,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -13912,7 +16411,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -13953,7 +16457,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "FILE_MISSING" | "MALFORMED_JSON" | "MISSING_COLUMNS" | "OWNER_UNAVAILABLE" | "TOO_MANY_ROWS" | "UNREADABLE_FILE" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -13962,7 +16471,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -13971,7 +16485,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "IMPORT_FORBIDDEN" | "NOT_YOUR_TEAM" | "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -13980,7 +16499,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "IMPORT_NOT_FOUND" | "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -13989,7 +16513,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -14000,7 +16529,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -14009,7 +16543,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -14018,7 +16557,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -14052,7 +16596,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -14061,7 +16610,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -14070,7 +16624,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "IMPORT_FORBIDDEN" | "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -14079,7 +16638,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "IMPORT_NOT_FOUND" | "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -14088,7 +16652,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -14099,7 +16668,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -14108,7 +16682,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -14117,7 +16696,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -14153,7 +16737,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -14162,7 +16751,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -14171,7 +16765,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "IMPORT_FORBIDDEN" | "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -14180,7 +16779,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "IMPORT_NOT_FOUND" | "NOT_FOUND" | "NO_ERROR_SHEET";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -14189,7 +16793,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Not acceptable: this route answers with a file of another type */
@@ -14198,7 +16807,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse406"];
+                    "application/json": components["schemas"]["ErrorResponse406"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_ACCEPTABLE";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -14209,7 +16823,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -14218,7 +16837,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -14227,7 +16851,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN" | "EXPORT_OVER_READ_LIMIT" | "READ_LIMIT_REACHED";
+                        };
+                    };
                 };
             };
         };
@@ -14262,7 +16891,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -14271,7 +16905,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -14280,7 +16919,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -14289,7 +16933,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -14298,7 +16947,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -14309,7 +16963,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -14318,7 +16977,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -14327,7 +16991,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN" | "READ_LIMIT_REACHED";
+                        };
+                    };
                 };
             };
         };
@@ -14361,7 +17030,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -14370,7 +17044,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -14379,7 +17058,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -14388,7 +17072,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "LEAD_NOT_FOUND" | "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -14397,7 +17086,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -14408,7 +17102,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -14417,7 +17116,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -14426,7 +17130,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN" | "READ_LIMIT_REACHED";
+                        };
+                    };
                 };
             };
         };
@@ -14458,7 +17167,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -14467,7 +17181,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -14476,7 +17195,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -14485,7 +17209,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "LEAD_NOT_FOUND" | "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -14494,7 +17223,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -14505,7 +17239,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY" | "EDIT_CONFLICT";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -14514,7 +17253,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -14523,7 +17267,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -14561,7 +17310,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -14570,7 +17324,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -14579,7 +17338,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -14588,7 +17352,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "LEAD_NOT_FOUND" | "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -14597,7 +17366,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -14608,7 +17382,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ALREADY_IN_FAMILY" | "BUSY" | "DUPLICATE_PHONE" | "EDIT_CONFLICT" | "LEAD_DELETED" | "NOT_IN_POOL" | "OWNER_CAP_REACHED";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -14617,7 +17396,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -14626,7 +17410,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -14664,7 +17453,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "LEARNER_NOT_ON_CARD" | "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -14673,7 +17467,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -14682,7 +17481,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -14691,7 +17495,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "CARD_NOT_FOUND" | "LEAD_NOT_FOUND" | "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -14700,7 +17509,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -14711,7 +17525,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ALREADY_BOOKED" | "BUSY" | "CARD_BUSY" | "CARD_CONFLICT" | "CARD_FROZEN" | "CARD_LOST" | "CARD_REPLACED" | "EVENT_FEE_ALREADY_CHARGED" | "EVENT_NOT_BOOKED" | "EXCHANGE_DISABLED" | "IDEMPOTENCY_KEY_REUSED" | "INSUFFICIENT_BALANCE" | "LEAD_DELETED" | "NOT_BOOKABLE" | "NO_CARD" | "SESSION_FULL";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -14720,7 +17539,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -14729,7 +17553,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -14767,7 +17596,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -14776,7 +17610,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -14785,7 +17624,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -14794,7 +17638,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "LEAD_NOT_FOUND" | "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -14803,7 +17652,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -14814,7 +17668,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY" | "EDIT_CONFLICT" | "LEAD_DELETED";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -14823,7 +17682,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -14832,7 +17696,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -14870,7 +17739,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -14879,7 +17753,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -14888,7 +17767,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_YOUR_TEAM" | "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -14897,7 +17781,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "LEAD_NOT_FOUND" | "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -14906,7 +17795,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -14917,7 +17811,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY" | "EDIT_CONFLICT" | "OWNER_CAP_REACHED";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -14926,7 +17825,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -14935,7 +17839,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -14969,7 +17878,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -14978,7 +17892,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -14987,7 +17906,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -14996,7 +17920,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "LEAD_NOT_FOUND" | "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -15005,7 +17934,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -15016,7 +17950,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY" | "EDIT_CONFLICT" | "NOT_IN_POOL" | "OWNER_CAP_REACHED";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -15025,7 +17964,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -15034,7 +17978,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -15068,7 +18017,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -15077,7 +18031,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -15086,7 +18045,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -15095,7 +18059,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "LEAD_NOT_FOUND" | "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -15104,7 +18073,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -15115,7 +18089,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -15124,7 +18103,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -15133,7 +18117,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN" | "READ_LIMIT_REACHED";
+                        };
+                    };
                 };
             };
         };
@@ -15171,7 +18160,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -15180,7 +18174,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -15189,7 +18188,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -15198,7 +18202,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "LEAD_NOT_FOUND" | "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -15207,7 +18216,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -15218,7 +18232,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY" | "EDIT_CONFLICT" | "LEAD_DELETED" | "PLAN_CLOSED";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -15227,7 +18246,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -15236,7 +18260,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -15274,7 +18303,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -15283,7 +18317,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -15292,7 +18331,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_YOUR_TEAM" | "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -15301,7 +18345,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "LEAD_NOT_FOUND" | "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -15310,7 +18359,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -15321,7 +18375,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY" | "EDIT_CONFLICT" | "PLAN_CLOSED";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -15330,7 +18389,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -15339,7 +18403,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -15378,7 +18447,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -15387,7 +18461,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -15396,7 +18475,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_YOUR_TEAM" | "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -15405,7 +18489,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "LEAD_NOT_FOUND" | "NOT_FOUND" | "PLAN_NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -15414,7 +18503,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -15425,7 +18519,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY" | "EDIT_CONFLICT" | "PLAN_CLOSED";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -15434,7 +18533,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -15443,7 +18547,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -15477,7 +18586,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -15486,7 +18600,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -15495,7 +18614,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -15504,7 +18628,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "LEAD_NOT_FOUND" | "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -15513,7 +18642,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -15524,7 +18658,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY" | "EDIT_CONFLICT" | "OWNER_CAP_REACHED";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -15533,7 +18672,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -15542,7 +18686,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -15576,7 +18725,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -15585,7 +18739,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -15594,7 +18753,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -15603,7 +18767,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "LEAD_NOT_FOUND" | "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -15612,7 +18781,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -15623,7 +18797,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY" | "EDIT_CONFLICT" | "OWNER_CAP_REACHED";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -15632,7 +18811,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -15641,7 +18825,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -15675,7 +18864,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -15684,7 +18878,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -15693,7 +18892,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -15702,7 +18906,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "LEAD_NOT_FOUND" | "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -15711,7 +18920,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -15722,7 +18936,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -15731,7 +18950,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -15740,7 +18964,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN" | "READ_LIMIT_REACHED";
+                        };
+                    };
                 };
             };
         };
@@ -15778,7 +19007,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "LEARNER_NOT_ON_CARD" | "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -15787,7 +19021,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -15796,7 +19035,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -15805,7 +19049,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "APPOINTMENT_NOT_FOUND" | "CARD_NOT_FOUND" | "LEAD_NOT_FOUND" | "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -15814,7 +19063,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -15825,7 +19079,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ALREADY_BOOKED" | "ATTENDANCE_NOT_OPEN" | "BUSY" | "CARD_BUSY" | "CARD_CONFLICT" | "CARD_FROZEN" | "CARD_LOST" | "CARD_REPLACED" | "EDIT_CONFLICT" | "EVENT_FEE_ALREADY_CHARGED" | "EVENT_NOT_BOOKED" | "EXCHANGE_DISABLED" | "IDEMPOTENCY_KEY_REUSED" | "INSUFFICIENT_BALANCE" | "LEAD_DELETED" | "NOT_BOOKABLE" | "NOT_BOOKED" | "NO_CARD" | "PLAN_CLOSED" | "SESSION_FULL";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -15834,7 +19093,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -15843,7 +19107,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -15875,7 +19144,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -15884,7 +19158,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -15893,7 +19172,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -15902,7 +19186,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -15911,7 +19200,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -15922,7 +19216,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -15931,7 +19230,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -15940,7 +19244,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -15975,7 +19284,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -15984,7 +19298,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -15993,7 +19312,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -16002,7 +19326,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -16011,7 +19340,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -16022,7 +19356,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -16031,7 +19370,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -16040,7 +19384,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -16087,7 +19436,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "TEMPLATE_TOO_COSTLY" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -16096,7 +19450,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -16105,7 +19464,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -16114,7 +19478,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "LEAD_NOT_FOUND" | "NOT_FOUND" | "TEMPLATE_NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -16123,7 +19492,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -16134,7 +19508,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY" | "EDIT_CONFLICT" | "NOT_IN_POOL" | "OWNER_CAP_REACHED";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -16143,7 +19522,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -16152,7 +19536,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -16190,7 +19579,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -16199,7 +19593,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -16208,7 +19607,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -16217,7 +19621,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MESSAGE_NOT_FOUND" | "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -16226,7 +19635,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -16237,7 +19651,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -16246,7 +19665,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -16255,7 +19679,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN" | "READ_LIMIT_REACHED";
+                        };
+                    };
                 };
             };
         };
@@ -16290,7 +19719,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -16299,7 +19733,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -16308,7 +19747,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -16317,7 +19761,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -16326,7 +19775,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -16337,7 +19791,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -16346,7 +19805,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -16355,7 +19819,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -16387,7 +19856,54 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
+                };
+            };
+            /** @description Not allowed for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -16396,7 +19912,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
+                };
+            };
+            /** @description Not acceptable: this route answers with a file of another type */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse406"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_ACCEPTABLE";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -16407,7 +19942,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -16416,7 +19956,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
+                };
+            };
+            /** @description Account frozen */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN" | "READ_LIMIT_REACHED";
+                        };
+                    };
                 };
             };
         };
@@ -16451,7 +20010,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -16460,7 +20024,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -16469,7 +20038,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -16478,7 +20052,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -16487,7 +20066,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -16498,7 +20082,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -16507,7 +20096,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -16516,7 +20110,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN" | "READ_LIMIT_REACHED";
+                        };
+                    };
                 };
             };
         };
@@ -16554,7 +20153,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -16563,7 +20167,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -16572,7 +20181,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -16581,7 +20195,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -16590,7 +20209,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -16601,7 +20225,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -16610,7 +20239,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -16619,7 +20253,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -16654,7 +20293,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -16663,7 +20307,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -16672,7 +20321,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -16681,7 +20335,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -16690,7 +20349,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -16701,7 +20365,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -16710,7 +20379,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -16719,7 +20393,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -16755,7 +20434,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -16764,7 +20448,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -16773,7 +20462,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -16782,7 +20476,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -16791,7 +20490,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -16802,7 +20506,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -16811,7 +20520,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -16820,7 +20534,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -16854,7 +20573,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -16863,7 +20587,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -16872,7 +20601,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -16881,7 +20615,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND" | "PROGRAMME_NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -16890,7 +20629,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -16901,7 +20645,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -16910,7 +20659,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -16919,7 +20673,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -16957,7 +20716,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -16966,7 +20730,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -16975,7 +20744,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -16984,7 +20758,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND" | "PROGRAMME_NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -16993,7 +20772,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -17004,7 +20788,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -17013,7 +20802,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -17022,7 +20816,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -17060,7 +20859,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -17069,7 +20873,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -17078,7 +20887,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -17087,7 +20901,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND" | "PROGRAMME_NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -17096,7 +20915,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -17107,7 +20931,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY" | "PROGRAMME_INACTIVE";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -17116,7 +20945,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -17125,7 +20959,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -17161,7 +21000,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "COHORT_NOT_OPEN" | "CONSENT_REQUIRED" | "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -17170,7 +21014,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "API_KEY_INVALID" | "API_KEY_REQUIRED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -17179,7 +21028,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ORIGIN_FORBIDDEN";
+                        };
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "LEAD_NOT_FOUND" | "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -17188,7 +21056,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -17199,7 +21072,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY" | "COHORT_NOT_OPEN" | "EDIT_CONFLICT" | "NOT_IN_POOL" | "OWNER_CAP_REACHED" | "TRY_AGAIN";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -17208,7 +21086,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Too many requests */
@@ -17219,7 +21102,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse429"];
+                    "application/json": components["schemas"]["ErrorResponse429"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "RATE_LIMITED";
+                        };
+                    };
                 };
             };
         };
@@ -17255,7 +21143,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -17264,7 +21157,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "API_KEY_INVALID" | "API_KEY_REQUIRED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -17273,7 +21171,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ORIGIN_FORBIDDEN";
+                        };
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -17282,7 +21199,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -17293,7 +21215,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -17302,7 +21229,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Too many requests */
@@ -17313,7 +21245,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse429"];
+                    "application/json": components["schemas"]["ErrorResponse429"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "RATE_LIMITED";
+                        };
+                    };
                 };
             };
         };
@@ -17351,7 +21288,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -17360,7 +21302,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -17369,7 +21316,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -17378,7 +21330,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -17387,7 +21344,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -17398,7 +21360,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -17407,7 +21374,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -17416,7 +21388,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -17454,7 +21431,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -17463,7 +21445,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -17472,7 +21459,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -17481,7 +21473,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -17490,7 +21487,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -17501,7 +21503,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -17510,7 +21517,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -17519,7 +21531,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -17557,7 +21574,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -17566,7 +21588,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -17575,7 +21602,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -17584,7 +21616,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -17593,7 +21630,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -17604,7 +21646,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -17613,7 +21660,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -17622,7 +21674,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -17660,7 +21717,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -17669,7 +21731,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -17678,7 +21745,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -17687,7 +21759,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -17696,7 +21773,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -17707,7 +21789,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -17716,7 +21803,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -17725,7 +21817,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -17760,7 +21857,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -17769,7 +21871,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -17778,7 +21885,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -17787,7 +21899,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -17796,7 +21913,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -17807,7 +21929,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -17816,7 +21943,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -17825,7 +21957,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -17863,7 +22000,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "LEARNER_NOT_ON_CARD" | "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -17872,7 +22014,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -17881,7 +22028,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -17890,7 +22042,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "CARD_NOT_FOUND" | "LEAD_NOT_FOUND" | "NOT_FOUND" | "SESSION_NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -17899,7 +22056,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -17910,7 +22072,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY" | "CARD_BUSY" | "CARD_CONFLICT" | "CARD_FROZEN" | "CARD_LOST" | "CARD_REPLACED" | "EVENT_FEE_ALREADY_CHARGED" | "EVENT_NOT_BOOKED" | "EXCHANGE_DISABLED" | "IDEMPOTENCY_KEY_REUSED" | "INSUFFICIENT_BALANCE" | "LEAD_DELETED" | "NO_CARD" | "SESSION_CONFLICT";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -17919,7 +22086,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -17928,7 +22100,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -17968,7 +22145,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "LEARNER_NOT_ON_CARD" | "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -17977,7 +22159,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -17986,7 +22173,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -17995,7 +22187,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "CARD_NOT_FOUND" | "LEAD_NOT_FOUND" | "NOT_FOUND" | "SESSION_NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -18004,7 +22201,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -18015,7 +22217,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ALREADY_CHECKED_IN" | "ATTENDANCE_NOT_OPEN" | "BUSY" | "CARD_BUSY" | "CARD_CONFLICT" | "CARD_FROZEN" | "CARD_LOST" | "CARD_REPLACED" | "IDEMPOTENCY_KEY_REUSED" | "INSUFFICIENT_BALANCE" | "LEAD_DELETED" | "NO_CARD" | "SESSION_CANCELLED" | "SESSION_FULL";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -18024,7 +22231,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -18033,7 +22245,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -18068,7 +22285,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -18077,7 +22299,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -18086,7 +22313,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -18095,7 +22327,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -18104,7 +22341,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -18115,7 +22357,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -18124,7 +22371,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -18133,7 +22385,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -18169,7 +22426,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -18178,7 +22440,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -18187,7 +22454,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -18196,7 +22468,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -18205,7 +22482,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -18216,7 +22498,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -18225,7 +22512,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -18234,7 +22526,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -18266,7 +22563,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -18275,7 +22577,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -18284,7 +22591,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -18293,7 +22605,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "API_KEY_NOT_FOUND" | "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -18302,7 +22619,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -18313,7 +22635,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -18322,7 +22649,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -18331,7 +22663,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -18363,7 +22700,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -18372,7 +22714,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -18381,7 +22728,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -18390,7 +22742,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -18399,7 +22756,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -18410,7 +22772,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -18419,7 +22786,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -18428,7 +22800,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -18464,7 +22841,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -18473,7 +22855,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -18482,7 +22869,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -18491,7 +22883,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -18500,7 +22897,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -18511,7 +22913,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -18520,7 +22927,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -18529,7 +22941,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -18561,7 +22978,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -18570,7 +22992,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -18579,7 +23006,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -18588,7 +23020,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -18597,7 +23034,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -18608,7 +23050,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -18617,7 +23064,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -18626,7 +23078,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -18662,7 +23119,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -18671,7 +23133,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -18680,7 +23147,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -18689,7 +23161,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -18698,7 +23175,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -18709,7 +23191,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -18718,7 +23205,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -18727,7 +23219,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -18761,7 +23258,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -18770,7 +23272,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -18779,7 +23286,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -18788,7 +23300,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -18797,7 +23314,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -18808,7 +23330,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -18817,7 +23344,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -18826,7 +23358,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -18864,7 +23401,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -18873,7 +23415,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -18882,7 +23429,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -18891,7 +23443,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -18900,7 +23457,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -18911,7 +23473,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY" | "VALUE_IN_USE";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -18920,7 +23487,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -18929,7 +23501,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -18961,7 +23538,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -18970,7 +23552,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -18979,7 +23566,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -18988,7 +23580,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -18997,7 +23594,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -19008,7 +23610,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -19017,7 +23624,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -19026,7 +23638,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -19062,7 +23679,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -19071,7 +23693,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -19080,7 +23707,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -19089,7 +23721,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -19098,7 +23735,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -19109,7 +23751,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -19118,7 +23765,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -19127,7 +23779,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -19159,7 +23816,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -19168,7 +23830,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -19177,7 +23844,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -19186,7 +23858,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -19195,7 +23872,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -19206,7 +23888,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -19215,7 +23902,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -19224,7 +23916,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -19260,7 +23957,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -19269,7 +23971,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -19278,7 +23985,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -19287,7 +23999,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND" | "TEMPLATE_NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -19296,7 +24013,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -19307,7 +24029,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -19316,7 +24043,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -19325,7 +24057,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -19357,7 +24094,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -19366,7 +24108,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -19375,7 +24122,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -19384,7 +24136,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -19393,7 +24150,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -19404,7 +24166,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -19413,7 +24180,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -19422,7 +24194,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -19458,7 +24235,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -19467,7 +24249,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -19476,7 +24263,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -19485,7 +24277,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -19494,7 +24291,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -19505,7 +24307,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -19514,7 +24321,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -19523,7 +24335,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -19555,7 +24372,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "TEMPLATE_TOO_COSTLY" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -19564,7 +24386,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -19573,7 +24400,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -19582,7 +24414,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -19591,7 +24428,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -19602,7 +24444,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -19611,7 +24458,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -19620,7 +24472,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -19656,7 +24513,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "TEMPLATE_TOO_COSTLY" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -19665,7 +24527,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -19674,7 +24541,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -19683,7 +24555,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -19692,7 +24569,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -19703,7 +24585,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -19712,7 +24599,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -19721,7 +24613,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -19755,7 +24652,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "TEMPLATE_TOO_COSTLY" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -19764,7 +24666,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -19773,7 +24680,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -19782,7 +24694,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND" | "TEMPLATE_NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -19791,7 +24708,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -19802,7 +24724,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -19811,7 +24738,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -19820,7 +24752,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -19858,7 +24795,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "TEMPLATE_TOO_COSTLY" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -19867,7 +24809,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -19876,7 +24823,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -19885,7 +24837,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND" | "TEMPLATE_NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -19894,7 +24851,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -19905,7 +24867,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -19914,7 +24881,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -19923,7 +24895,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -19955,7 +24932,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -19964,7 +24946,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -19973,7 +24960,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -19982,7 +24974,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND" | "TEMPLATE_NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -19991,7 +24988,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -20002,7 +25004,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -20011,7 +25018,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -20020,7 +25032,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -20054,7 +25071,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -20063,7 +25085,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -20072,7 +25099,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -20081,7 +25113,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -20090,7 +25127,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -20101,7 +25143,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -20110,7 +25157,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -20119,7 +25171,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -20155,7 +25212,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -20164,7 +25226,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -20173,7 +25240,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -20182,7 +25254,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -20191,7 +25268,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -20202,7 +25284,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -20211,7 +25298,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -20220,7 +25312,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -20256,7 +25353,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -20265,7 +25367,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -20274,7 +25381,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -20283,7 +25395,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -20292,7 +25409,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -20303,7 +25425,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY" | "USERNAME_TAKEN";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -20312,7 +25439,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -20321,7 +25453,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -20355,7 +25492,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -20364,7 +25506,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -20373,7 +25520,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "FORBIDDEN" | "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -20382,7 +25534,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -20391,7 +25548,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -20402,7 +25564,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -20411,7 +25578,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -20420,7 +25592,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
@@ -20458,7 +25635,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse400"];
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Not signed in */
@@ -20467,7 +25649,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse401"];
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
                 };
             };
             /** @description Not allowed for this role */
@@ -20476,7 +25663,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse403"];
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
                 };
             };
             /** @description Not found */
@@ -20485,7 +25677,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse404"];
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
                 };
             };
             /** @description Method not allowed on this path */
@@ -20494,7 +25691,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse405"];
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
                 };
             };
             /** @description Conflict */
@@ -20505,7 +25707,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse409"];
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY" | "CANNOT_CHANGE_SELF";
+                        };
+                    };
                 };
             };
             /** @description Unsupported Content-Type of the request body */
@@ -20514,7 +25721,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse415"];
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
                 };
             };
             /** @description Account frozen */
@@ -20523,7 +25735,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse423"];
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
                 };
             };
         };
