@@ -29,8 +29,8 @@ from chalicelib.errors import CrmError
 
 PACKAGES = ("chalicelib", "app")
 # modules that hold codes without answering them: the catalogue (every code, with its
-# messages) and this module
-_NOT_FOLLOWED = frozenset({"chalicelib.error_catalogue", __name__})
+# messages), this module and the OpenAPI document's builder
+_NOT_FOLLOWED = frozenset({"chalicelib.error_catalogue", "chalicelib.api.openapi", __name__})
 _LABEL = re.compile(r"^conflict:([A-Z][A-Z0-9_]+):")
 
 
@@ -124,6 +124,22 @@ def _codes_in(node: ast.AST) -> Iterator[str]:
                 yield match.group(1)
 
 
+def _codes_held(value: Any, depth: int = 0) -> Iterator[str]:
+    """The catalogue codes in a constant: a code, or a table (dict, tuple...) holding codes."""
+    if isinstance(value, str):
+        if value in CATALOGUE:
+            yield value
+        elif match := _LABEL.match(value):
+            yield match.group(1)
+    elif depth < 3 and isinstance(value, dict):
+        for key, item in list(value.items())[:1000]:
+            yield from _codes_held(key, depth + 1)
+            yield from _codes_held(item, depth + 1)
+    elif depth < 3 and isinstance(value, (list, tuple, set, frozenset)):
+        for item in list(value)[:1000]:
+            yield from _codes_held(item, depth + 1)
+
+
 class _Unit:
     """One function's own codes and the package's functions and classes it names."""
 
@@ -171,7 +187,11 @@ class _Unit:
                 self.codes.update(_codes_in(constants[child.id]))
             if isinstance(child, (ast.Name, ast.Attribute)) and isinstance(child.ctx, ast.Load):
                 obj = self._resolve(child)
-                if obj is not None:
+                if obj is CATALOGUE:
+                    continue
+                if isinstance(obj, (str, dict, list, tuple, set, frozenset)):
+                    self.codes.update(_codes_held(obj))  # a table of codes, wherever it is defined
+                elif obj is not None:
                     self._follow(obj)
                 elif isinstance(child, ast.Attribute):
                     self.refs.extend(_methods_by_name().get(child.attr, ()))

@@ -19864,48 +19864,6 @@ export interface operations {
                     };
                 };
             };
-            /** @description Not signed in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse401"] & {
-                        error: {
-                            /** @enum {string} */
-                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
-                        };
-                    };
-                };
-            };
-            /** @description Not allowed for this role */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse403"] & {
-                        error: {
-                            /** @enum {string} */
-                            code: "ROLE_FORBIDDEN";
-                        };
-                    };
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse404"] & {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_FOUND";
-                        };
-                    };
-                };
-            };
             /** @description Method not allowed on this path */
             405: {
                 headers: {
@@ -19916,20 +19874,6 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "METHOD_NOT_ALLOWED";
-                        };
-                    };
-                };
-            };
-            /** @description Not acceptable: this route answers with a file of another type */
-            406: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse406"] & {
-                        error: {
-                            /** @enum {string} */
-                            code: "NOT_ACCEPTABLE";
                         };
                     };
                 };
@@ -19960,20 +19904,6 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "UNSUPPORTED_MEDIA_TYPE";
-                        };
-                    };
-                };
-            };
-            /** @description Account frozen */
-            423: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse423"] & {
-                        error: {
-                            /** @enum {string} */
-                            code: "ACCOUNT_FROZEN" | "READ_LIMIT_REACHED";
                         };
                     };
                 };
