@@ -31,6 +31,3 @@ def _read_parameter(name: str, region: str, client=None) -> str:
     response = client.get_parameter(Name=name, WithDecryption=True)
     return response["Parameter"]["Value"]
 
-
-def clear_cache() -> None:
-    _cache.clear()

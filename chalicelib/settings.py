@@ -61,10 +61,6 @@ class Settings(BaseModel):
     # Placeholder ARN given to chalice at package time; infra/ overrides it with the table's.
     stream_arn: str = "arn:aws:dynamodb:us-east-1:000000000000:table/campus-crm/stream/placeholder"
 
-    @property
-    def is_local(self) -> bool:
-        return self.dynamodb_endpoint is not None
-
     def api_cors_origin(self) -> str:
         """The origin browsers may call the API from. Outside the local stages it must be
         the stage's console (https://host[:port]); `*` or nothing stops the API starting."""
