@@ -241,8 +241,9 @@ def admin_unfreeze(slug: str, username: str, reason: str) -> None:
 @click.option("--month", required=True, help="YYYY-MM")
 def usage(month: str) -> None:
     """Every school's usage of a month, as CSV (the billing export)."""
+    from chalicelib import sheets
     from chalicelib.db import tenants as tenants_db
-    from chalicelib.domain import reports, sheets
+    from chalicelib.domain import reports
 
     writer = sheets.csv_writer(sys.stdout)
     writer.writerow(["tenant", "month", "api_requests", "sms", "sms_segments", "emails", "active_leads"])

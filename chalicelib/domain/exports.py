@@ -11,9 +11,10 @@ from collections.abc import Iterator
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from chalicelib import sheets
 from chalicelib.db import leads as leads_db
 from chalicelib.db import tenants as tenants_db
-from chalicelib.domain import config, leads, sheets
+from chalicelib.domain import config, leads
 from chalicelib.domain.auth import Principal
 from chalicelib.domain.tenants import get_tenant
 from chalicelib.errors import ForbiddenError, ValidationFailedError

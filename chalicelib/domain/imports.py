@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
+from chalicelib import sheets
 from chalicelib.db import config as config_db
 from chalicelib.db import imports as imports_db
 from chalicelib.db import keys, transactions
@@ -41,7 +42,7 @@ from chalicelib.db import leads as leads_db
 from chalicelib.db import schedule as schedule_db
 from chalicelib.db import users as users_db
 from chalicelib.db.leads import NewLead
-from chalicelib.domain import clock, ids, leads, phones, retry, sheets
+from chalicelib.domain import clock, ids, leads, phones, retry
 from chalicelib.domain import config as tenant_config
 from chalicelib.domain.auth import Principal
 from chalicelib.domain.import_lease import Lease, LeaseLost
