@@ -33,7 +33,7 @@ TAGS = ["leads"]
     response=LeadOut,
     status=201,
 )
-def create_lead(call: Call[LeadCreateRequest, None]) -> LeadOut:
+def create_lead(call: Call) -> LeadOut:
     return leads.create_lead(call.principal, call.body)
 
 
@@ -47,7 +47,7 @@ def create_lead(call: Call[LeadCreateRequest, None]) -> LeadOut:
     response=Page[LeadOut],
     reads_customers=True,
 )
-def list_leads(call: Call[None, LeadListQuery]) -> Page[LeadOut]:
+def list_leads(call: Call) -> Page[LeadOut]:
     return leads.list_leads(call.principal, call.query)
 
 
@@ -62,7 +62,7 @@ def list_leads(call: Call[None, LeadListQuery]) -> Page[LeadOut]:
     also_content=["text/csv"],
     reads_customers=True,
 )
-def export_leads(call: Call[None, LeadExportQuery]) -> Response:
+def export_leads(call: Call) -> Response:
     data = exports.rows(call.principal, call.query)
     audit.check_bulk(len(data), call.reads_left)  # refused whole when it does not fit the read window
     call.records = len(data)
@@ -92,7 +92,7 @@ def _xlsx(body: bytes, filename: str) -> Response:
     query=TemplateQuery,
     content_type=sheets.XLSX,
 )
-def import_template(call: Call[None, TemplateQuery]) -> Response:
+def import_template(call: Call) -> Response:
     return _xlsx(imports.template(call.principal, call.query.lang), f"leads-import-{call.query.lang}.xlsx")
 
 
@@ -107,7 +107,7 @@ def import_template(call: Call[None, TemplateQuery]) -> Response:
     status=201,
     uploads=[sheets.XLSX, "application/octet-stream"],
 )
-def start_import(call: Call[None, ImportQuery]) -> ImportOut:
+def start_import(call: Call) -> ImportOut:
     return imports.start(call.principal, call.query, call.upload)
 
 
@@ -120,7 +120,7 @@ def start_import(call: Call[None, ImportQuery]) -> ImportOut:
     query=PageQuery,
     response=Page[ImportOut],
 )
-def list_imports(call: Call[None, PageQuery]) -> Page[ImportOut]:
+def list_imports(call: Call) -> Page[ImportOut]:
     return imports.list_imports(call.principal, call.query.limit, call.query.cursor)
 
 
@@ -132,7 +132,7 @@ def list_imports(call: Call[None, PageQuery]) -> Page[ImportOut]:
     tags=TAGS,
     response=ImportOut,
 )
-def get_import(call: Call[None, None]) -> ImportOut:
+def get_import(call: Call) -> ImportOut:
     return imports.get(call.principal, call.params["import_id"])
 
 
@@ -145,7 +145,7 @@ def get_import(call: Call[None, None]) -> ImportOut:
     content_type=sheets.XLSX,
     reads_customers=True,
 )
-def import_errors(call: Call[None, None]) -> Response:
+def import_errors(call: Call) -> Response:
     counts = imports.get(call.principal, call.params["import_id"]).counts
     call.records = counts.rejected if counts else 0
     audit.check_bulk(call.records, call.reads_left)  # the rejected rows: names and phones
@@ -165,7 +165,7 @@ def import_errors(call: Call[None, None]) -> Response:
     response=Page[LeadOut],
     reads_customers=True,
 )
-def list_deleted_leads(call: Call[None, PageQuery]) -> Page[LeadOut]:
+def list_deleted_leads(call: Call) -> Page[LeadOut]:
     return leads.list_recycle_bin(call.principal, call.query.limit, call.query.cursor)
 
 
@@ -178,7 +178,7 @@ def list_deleted_leads(call: Call[None, PageQuery]) -> Page[LeadOut]:
     response=LeadDetail,
     reads_customers=True,
 )
-def get_lead(call: Call[None, None]) -> LeadDetail:
+def get_lead(call: Call) -> LeadDetail:
     return leads.get_lead(call.principal, call.params["lead_id"])
 
 
@@ -191,7 +191,7 @@ def get_lead(call: Call[None, None]) -> LeadDetail:
     body=LeadPatchRequest,
     response=LeadOut,
 )
-def patch_lead(call: Call[LeadPatchRequest, None]) -> LeadOut:
+def patch_lead(call: Call) -> LeadOut:
     return leads.patch_lead(call.principal, call.params["lead_id"], call.body)
 
 
@@ -204,7 +204,7 @@ def patch_lead(call: Call[LeadPatchRequest, None]) -> LeadOut:
     roles_allowed=leads.DELETERS,
     status=204,
 )
-def delete_lead(call: Call[None, None]) -> None:
+def delete_lead(call: Call) -> None:
     leads.delete_lead(call.principal, call.params["lead_id"])
 
 
@@ -217,7 +217,7 @@ def delete_lead(call: Call[None, None]) -> None:
     roles_allowed=leads.DELETERS,
     response=LeadOut,
 )
-def restore_lead(call: Call[None, None]) -> LeadOut:
+def restore_lead(call: Call) -> LeadOut:
     return leads.restore_lead(call.principal, call.params["lead_id"])
 
 
@@ -231,7 +231,7 @@ def restore_lead(call: Call[None, None]) -> LeadOut:
     body=AssignRequest,
     response=LeadOut,
 )
-def assign_lead(call: Call[AssignRequest, None]) -> LeadOut:
+def assign_lead(call: Call) -> LeadOut:
     return leads.assign(call.principal, call.params["lead_id"], call.body.owner_id)
 
 
@@ -244,7 +244,7 @@ def assign_lead(call: Call[AssignRequest, None]) -> LeadOut:
     roles_allowed=leads.OWNERS,
     response=LeadOut,
 )
-def claim_lead(call: Call[None, None]) -> LeadOut:
+def claim_lead(call: Call) -> LeadOut:
     return leads.claim(call.principal, call.params["lead_id"])
 
 
@@ -257,7 +257,7 @@ def claim_lead(call: Call[None, None]) -> LeadOut:
     roles_allowed=leads.OWNERS | leads.ASSIGNERS,
     response=LeadOut,
 )
-def release_lead(call: Call[None, None]) -> LeadOut:
+def release_lead(call: Call) -> LeadOut:
     return leads.release(call.principal, call.params["lead_id"])
 
 
@@ -271,7 +271,7 @@ def release_lead(call: Call[None, None]) -> LeadOut:
     response=RevealPhoneResponse,
     reads_customers=True,
 )
-def reveal_phone(call: Call[None, None]) -> RevealPhoneResponse:
+def reveal_phone(call: Call) -> RevealPhoneResponse:
     return leads.reveal_phone(call.principal, call.params["lead_id"], call.source_ip)
 
 
@@ -284,5 +284,5 @@ def reveal_phone(call: Call[None, None]) -> RevealPhoneResponse:
     body=AssessmentAnswerRequest,
     response=AssessmentResult,
 )
-def answer_assessment(call: Call[AssessmentAnswerRequest, None]) -> AssessmentResult:
+def answer_assessment(call: Call) -> AssessmentResult:
     return assessments.answer(call.principal, call.params["lead_id"], call.body)

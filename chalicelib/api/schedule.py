@@ -48,12 +48,12 @@ PLANNERS = roles.MANAGE_SCHEDULE
     response=Course,
     status=201,
 )
-def create_course(call: Call[CourseCreateRequest, None]) -> Course:
+def create_course(call: Call) -> Course:
     return schedule.create_course(call.principal, call.body)
 
 
 @endpoint(bp, "GET", "/courses", summary="Courses", tags=["schedule"], response=Page[Course])
-def list_courses(call: Call[None, None]) -> Page[Course]:
+def list_courses(call: Call) -> Page[Course]:
     return schedule.list_courses(call.principal)
 
 
@@ -68,12 +68,12 @@ def list_courses(call: Call[None, None]) -> Page[Course]:
     response=ClassOut,
     status=201,
 )
-def create_class(call: Call[ClassCreateRequest, None]) -> ClassOut:
+def create_class(call: Call) -> ClassOut:
     return schedule.create_class(call.principal, call.body)
 
 
 @endpoint(bp, "GET", "/classes", summary="Classes", tags=["schedule"], response=Page[ClassOut])
-def list_classes(call: Call[None, None]) -> Page[ClassOut]:
+def list_classes(call: Call) -> Page[ClassOut]:
     return schedule.list_classes(call.principal)
 
 
@@ -88,7 +88,7 @@ def list_classes(call: Call[None, None]) -> Page[ClassOut]:
     response=GeneratedSessions,
     status=201,
 )
-def generate_sessions(call: Call[SessionGenerateRequest, None]) -> GeneratedSessions:
+def generate_sessions(call: Call) -> GeneratedSessions:
     return schedule.generate_sessions(call.principal, call.params["class_id"], call.body)
 
 
@@ -101,7 +101,7 @@ def generate_sessions(call: Call[SessionGenerateRequest, None]) -> GeneratedSess
     query=SessionListQuery,
     response=Page[SessionOut],
 )
-def list_sessions(call: Call[None, SessionListQuery]) -> Page[SessionOut]:
+def list_sessions(call: Call) -> Page[SessionOut]:
     return schedule.sessions_on(call.principal, call.query.date, call.query.campus)
 
 
@@ -115,7 +115,7 @@ def list_sessions(call: Call[None, SessionListQuery]) -> Page[SessionOut]:
     body=SessionPatchRequest,
     response=SessionOut,
 )
-def patch_session(call: Call[SessionPatchRequest, None]) -> SessionOut:
+def patch_session(call: Call) -> SessionOut:
     return schedule.patch_session(call.principal, call.params["session_id"], call.body)
 
 
@@ -130,14 +130,14 @@ def patch_session(call: Call[SessionPatchRequest, None]) -> SessionOut:
     response=EventOut,
     status=201,
 )
-def create_event(call: Call[EventCreateRequest, None]) -> EventOut:
+def create_event(call: Call) -> EventOut:
     return schedule.create_event(call.principal, call.body)
 
 
 @endpoint(
     bp, "GET", "/events", summary="A day's events", tags=["schedule"], query=EventListQuery, response=Page[EventOut]
 )
-def list_events(call: Call[None, EventListQuery]) -> Page[EventOut]:
+def list_events(call: Call) -> Page[EventOut]:
     return schedule.events_on(call.principal, call.query.date)
 
 
@@ -149,7 +149,7 @@ def list_events(call: Call[None, EventListQuery]) -> Page[EventOut]:
     tags=["schedule"],
     response=EventOut,
 )
-def get_event(call: Call[None, None]) -> EventOut:
+def get_event(call: Call) -> EventOut:
     return schedule.get_event(call.principal, call.params["event_id"])
 
 
@@ -168,7 +168,7 @@ class SheetQuery(StrictModel):
     also_content=["text/csv"],
     reads_customers=True,
 )
-def get_sign_in_sheet(call: Call[None, SheetQuery]) -> Response:
+def get_sign_in_sheet(call: Call) -> Response:
     event, guests = schedule.sign_in_sheet(call.principal, call.params["event_id"])
     call.records = len(guests)
     zone = ZoneInfo(get_tenant(call.principal.tenant).timezone)
@@ -201,7 +201,7 @@ def get_sign_in_sheet(call: Call[None, SheetQuery]) -> Response:
     response=Appointment,
     status=201,
 )
-def create_appointment(call: Call[AppointmentCreateRequest, None]) -> Appointment:
+def create_appointment(call: Call) -> Appointment:
     return schedule.book(call.principal, call.params["lead_id"], call.body)
 
 
@@ -215,7 +215,7 @@ def create_appointment(call: Call[AppointmentCreateRequest, None]) -> Appointmen
     response=Page[Appointment],
     reads_customers=True,
 )
-def list_appointments(call: Call[None, AppointmentListQuery]) -> Page[Appointment]:
+def list_appointments(call: Call) -> Page[Appointment]:
     return schedule.list_appointments(call.principal, call.query)
 
 
@@ -228,7 +228,7 @@ def list_appointments(call: Call[None, AppointmentListQuery]) -> Page[Appointmen
     body=AppointmentPatchRequest,
     response=Appointment,
 )
-def patch_appointment(call: Call[AppointmentPatchRequest, None]) -> Appointment:
+def patch_appointment(call: Call) -> Appointment:
     return schedule.mark_attendance(call.principal, call.params["appointment_id"], call.body)
 
 
@@ -240,7 +240,7 @@ def patch_appointment(call: Call[AppointmentPatchRequest, None]) -> Appointment:
     tags=["appointments"],
     status=204,
 )
-def cancel_appointment(call: Call[None, None]) -> None:
+def cancel_appointment(call: Call) -> None:
     schedule.cancel(call.principal, call.params["appointment_id"])
 
 
@@ -254,5 +254,5 @@ def cancel_appointment(call: Call[None, None]) -> None:
     response=WalkInResult,
     status=201,
 )
-def record_walk_in(call: Call[WalkInRequest, None]) -> WalkInResult:
+def record_walk_in(call: Call) -> WalkInResult:
     return walkins.record(call.principal, call.params["lead_id"], call.body)
