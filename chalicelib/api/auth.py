@@ -22,7 +22,7 @@ bp = Blueprint(__name__)
     body=LoginRequest,
     response=LoginResponse,
 )
-def login(call: Call) -> LoginResponse:
+def login(call: Call[LoginRequest, None]) -> LoginResponse:
     tenant = call.body.tenant.strip().lower()
     seen = {"username": call.body.username.strip(), "ip": call.source_ip, "user_agent": call.user_agent}
     try:
@@ -37,5 +37,5 @@ def login(call: Call) -> LoginResponse:
 
 
 @endpoint(bp, "GET", "/me", summary="The signed-in user and their school", tags=["auth"], response=MeResponse)
-def get_me(call: Call) -> MeResponse:
+def get_me(call: Call[None, None]) -> MeResponse:
     return users.me(call.principal)

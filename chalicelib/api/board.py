@@ -35,7 +35,7 @@ EDITORS = frozenset({Role.admin, Role.manager})
     response=AttachmentUpload,
     status=201,
 )
-def attachment_upload(call: Call) -> AttachmentUpload:
+def attachment_upload(call: Call[AttachmentUploadRequest, None]) -> AttachmentUpload:
     return board.attachment_upload(call.principal, call.body)
 
 
@@ -47,7 +47,7 @@ def attachment_upload(call: Call) -> AttachmentUpload:
     tags=["board"],
     response=AttachmentDownload,
 )
-def attachment_download(call: Call) -> AttachmentDownload:
+def attachment_download(call: Call[None, None]) -> AttachmentDownload:
     return board.attachment_download(call.principal, call.params["announcement_id"])
 
 
@@ -62,7 +62,7 @@ def attachment_download(call: Call) -> AttachmentDownload:
     response=Announcement,
     status=201,
 )
-def publish(call: Call) -> Announcement:
+def publish(call: Call[AnnouncementRequest, None]) -> Announcement:
     return board.publish(call.principal, call.body)
 
 
@@ -74,7 +74,7 @@ def publish(call: Call) -> Announcement:
     tags=["board"],
     response=Page[Announcement],
 )
-def announcements(call: Call) -> Page[Announcement]:
+def announcements(call: Call[None, None]) -> Page[Announcement]:
     return Page[Announcement](items=board.board(call.principal.tenant, call.principal.user_id))
 
 
@@ -86,7 +86,7 @@ def announcements(call: Call) -> Page[Announcement]:
     tags=["board"],
     response=Announcement,
 )
-def mark_read(call: Call) -> Announcement:
+def mark_read(call: Call[None, None]) -> Announcement:
     return board.mark_read(call.principal, call.params["announcement_id"])
 
 
@@ -99,7 +99,7 @@ def mark_read(call: Call) -> Announcement:
     roles_allowed=ADMINS,
     status=204,
 )
-def withdraw(call: Call) -> None:
+def withdraw(call: Call[None, None]) -> None:
     board.withdraw(call.principal, call.params["announcement_id"])
 
 
@@ -114,7 +114,7 @@ def withdraw(call: Call) -> None:
     response=Phrase,
     status=201,
 )
-def add_phrase(call: Call) -> Phrase:
+def add_phrase(call: Call[PhraseRequest, None]) -> Phrase:
     return board.add_phrase(call.principal, call.body)
 
 
@@ -127,7 +127,7 @@ def add_phrase(call: Call) -> Phrase:
     query=GlossaryQuery,
     response=Page[Phrase],
 )
-def glossary(call: Call) -> Page[Phrase]:
+def glossary(call: Call[None, GlossaryQuery]) -> Page[Phrase]:
     return board.glossary(call.principal, call.query)
 
 
@@ -140,5 +140,5 @@ def glossary(call: Call) -> Page[Phrase]:
     roles_allowed=EDITORS,
     status=204,
 )
-def remove_phrase(call: Call) -> None:
+def remove_phrase(call: Call[None, None]) -> None:
     board.remove_phrase(call.principal, call.params["phrase_id"])

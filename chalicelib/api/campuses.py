@@ -23,12 +23,12 @@ CAMPUS_EDITORS = frozenset({Role.admin, Role.manager})
     response=Campus,
     status=201,
 )
-def create_campus(call: Call) -> Campus:
+def create_campus(call: Call[CampusCreateRequest, None]) -> Campus:
     return tenants.create_campus(call.principal, call.body)
 
 
 @endpoint(bp, "GET", "/campuses", summary="List campuses", tags=["campuses"], query=PageQuery, response=Page[Campus])
-def list_campuses(call: Call) -> Page[Campus]:
+def list_campuses(call: Call[None, PageQuery]) -> Page[Campus]:
     return tenants.list_campuses(call.principal, call.query.limit, call.query.cursor)
 
 
@@ -42,5 +42,5 @@ def list_campuses(call: Call) -> Page[Campus]:
     body=CampusPatchRequest,
     response=Campus,
 )
-def patch_campus(call: Call) -> Campus:
+def patch_campus(call: Call[CampusPatchRequest, None]) -> Campus:
     return tenants.patch_campus(call.principal, call.params["campus_id"], call.body)

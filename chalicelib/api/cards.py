@@ -60,7 +60,7 @@ def _key(call: Call) -> str | None:
     response=Contract,
     status=201,
 )
-def create_contract(call: Call) -> Contract:
+def create_contract(call: Call[ContractCreateRequest, None]) -> Contract:
     return contracts.sign(call.principal, call.body)
 
 
@@ -74,7 +74,7 @@ def create_contract(call: Call) -> Contract:
     response=Page[Contract],
     reads_customers=True,
 )
-def list_contracts(call: Call) -> Page[Contract]:
+def list_contracts(call: Call[None, PeriodQuery]) -> Page[Contract]:
     return contracts.list_contracts(call.principal, call.query)
 
 
@@ -87,7 +87,7 @@ def list_contracts(call: Call) -> Page[Contract]:
     response=ContractDetail,
     reads_customers=True,
 )
-def get_contract(call: Call) -> ContractDetail:
+def get_contract(call: Call[None, None]) -> ContractDetail:
     return contracts.get_contract(call.principal, call.params["contract_id"])
 
 
@@ -102,7 +102,7 @@ def get_contract(call: Call) -> ContractDetail:
     status=201,
     honours_headers=IDEMPOTENT,
 )
-def pay_contract(call: Call) -> PaymentResult:
+def pay_contract(call: Call[PaymentRequest, None]) -> PaymentResult:
     return contracts.pay(call.principal, call.params["contract_id"], call.body, _key(call))
 
 
@@ -117,7 +117,7 @@ def pay_contract(call: Call) -> PaymentResult:
     status=201,
     honours_headers=IDEMPOTENT,
 )
-def refund_contract(call: Call) -> PaymentResult:
+def refund_contract(call: Call[RefundRequest, None]) -> PaymentResult:
     return contracts.refund(call.principal, call.params["contract_id"], call.body, _key(call))
 
 
@@ -130,7 +130,7 @@ def refund_contract(call: Call) -> PaymentResult:
     body=VoidRequest,
     response=Contract,
 )
-def void_contract(call: Call) -> Contract:
+def void_contract(call: Call[VoidRequest, None]) -> Contract:
     return contracts.void(call.principal, call.params["contract_id"], call.body)
 
 
@@ -143,7 +143,7 @@ def void_contract(call: Call) -> Contract:
     response=Page[Contract],
     reads_customers=True,
 )
-def lead_contracts(call: Call) -> Page[Contract]:
+def lead_contracts(call: Call[None, None]) -> Page[Contract]:
     return contracts.contracts_of(call.principal, call.params["lead_id"])
 
 
@@ -156,7 +156,7 @@ def lead_contracts(call: Call) -> Page[Contract]:
     query=PeriodQuery,
     response=Page[Payment],
 )
-def list_payments(call: Call) -> Page[Payment]:
+def list_payments(call: Call[None, PeriodQuery]) -> Page[Payment]:
     return contracts.list_payments(call.principal, call.query)
 
 
@@ -173,7 +173,7 @@ def list_payments(call: Call) -> Page[Payment]:
     response=Card,
     status=201,
 )
-def open_card(call: Call) -> Card:
+def open_card(call: Call[CardOpenRequest, None]) -> Card:
     return cards.open_card(call.principal, call.body)
 
 
@@ -187,7 +187,7 @@ def open_card(call: Call) -> Card:
     response=Page[Card],
     reads_customers=True,
 )
-def find_cards(call: Call) -> Page[Card]:
+def find_cards(call: Call[None, CardListQuery]) -> Page[Card]:
     return cards.find_cards(call.principal, call.query)
 
 
@@ -200,7 +200,7 @@ def find_cards(call: Call) -> Page[Card]:
     response=Card,
     reads_customers=True,
 )
-def get_card(call: Call) -> Card:
+def get_card(call: Call[None, None]) -> Card:
     return cards.get_card(call.principal, call.params["card_id"])
 
 
@@ -213,7 +213,7 @@ def get_card(call: Call) -> Card:
     body=CardPatchRequest,
     response=Card,
 )
-def patch_card(call: Call) -> Card:
+def patch_card(call: Call[CardPatchRequest, None]) -> Card:
     return cards.patch_holder(call.principal, call.params["card_id"], call.body)
 
 
@@ -227,7 +227,7 @@ def patch_card(call: Call) -> Card:
     response=Page[Movement],
     reads_customers=True,
 )
-def card_ledger(call: Call) -> Page[Movement]:
+def card_ledger(call: Call[None, LedgerQuery]) -> Page[Movement]:
     call.records = 1  # one member's movements, however many
     return cards.ledger(call.principal, call.params["card_id"], call.query)
 
@@ -241,7 +241,7 @@ def card_ledger(call: Call) -> Page[Movement]:
     query=PageQuery,
     response=Page[HistoryEntry],
 )
-def card_history(call: Call) -> Page[HistoryEntry]:
+def card_history(call: Call[None, PageQuery]) -> Page[HistoryEntry]:
     return cards.history(call.principal, call.params["card_id"], call.query)
 
 
@@ -256,7 +256,7 @@ def card_history(call: Call) -> Page[HistoryEntry]:
     status=201,
     honours_headers=IDEMPOTENT,
 )
-def card_movement(call: Call) -> Movement:
+def card_movement(call: Call[MovementRequest, None]) -> Movement:
     return cards.move(call.principal, call.params["card_id"], call.body, _key(call))
 
 
@@ -271,7 +271,7 @@ def card_movement(call: Call) -> Movement:
     status=201,
     honours_headers=IDEMPOTENT,
 )
-def card_add_contract(call: Call) -> Movement:
+def card_add_contract(call: Call[CardContractRequest, None]) -> Movement:
     return cards.add_contract(call.principal, call.params["card_id"], call.body, _key(call))
 
 
@@ -285,7 +285,7 @@ def card_add_contract(call: Call) -> Movement:
     response=Card,
     status=201,
 )
-def open_sub_card(call: Call) -> Card:
+def open_sub_card(call: Call[SubCardRequest, None]) -> Card:
     return cards.open_sub_card(call.principal, call.params["card_id"], call.body)
 
 
@@ -297,7 +297,7 @@ def open_sub_card(call: Call) -> Card:
     tags=CARDS,
     response=Card,
 )
-def report_lost(call: Call) -> Card:
+def report_lost(call: Call[None, None]) -> Card:
     return cards.report_lost(call.principal, call.params["card_id"])
 
 
@@ -311,7 +311,7 @@ def report_lost(call: Call) -> Card:
     response=Card,
     status=201,
 )
-def reissue_card(call: Call) -> Card:
+def reissue_card(call: Call[ReissueRequest, None]) -> Card:
     return cards.reissue(call.principal, call.params["card_id"], call.body)
 
 
@@ -324,7 +324,7 @@ def reissue_card(call: Call) -> Card:
     body=FreezeRequest,
     response=Card,
 )
-def freeze_card(call: Call) -> Card:
+def freeze_card(call: Call[FreezeRequest, None]) -> Card:
     return cards.freeze(call.principal, call.params["card_id"], call.body)
 
 
@@ -336,7 +336,7 @@ def freeze_card(call: Call) -> Card:
     tags=CARDS,
     response=Card,
 )
-def unfreeze_card(call: Call) -> Card:
+def unfreeze_card(call: Call[None, None]) -> Card:
     return cards.unfreeze(call.principal, call.params["card_id"])
 
 
@@ -351,5 +351,5 @@ def unfreeze_card(call: Call) -> Card:
     status=201,
     honours_headers=IDEMPOTENT,
 )
-def check_in(call: Call) -> CheckInResult:
+def check_in(call: Call[CheckInRequest, None]) -> CheckInResult:
     return cards.check_in(call.principal, call.params["session_id"], call.body, _key(call))

@@ -33,7 +33,7 @@ def _kind(call: Call) -> DictionaryKind:
 @endpoint(
     bp, "GET", "/settings/dictionaries/{kind}", summary="A configurable list (基础配置)", tags=TAGS, response=Dictionary
 )
-def get_dictionary(call: Call) -> Dictionary:
+def get_dictionary(call: Call[None, None]) -> Dictionary:
     return config.get_dictionary(call.principal.tenant, _kind(call))
 
 
@@ -47,12 +47,12 @@ def get_dictionary(call: Call) -> Dictionary:
     body=DictionaryPutRequest,
     response=Dictionary,
 )
-def put_dictionary(call: Call) -> Dictionary:
+def put_dictionary(call: Call[DictionaryPutRequest, None]) -> Dictionary:
     return config.put_dictionary(call.principal.tenant, _kind(call), call.body)
 
 
 @endpoint(bp, "GET", "/settings/leads", summary="Protection period and lead cap", tags=TAGS, response=LeadSettings)
-def get_lead_settings(call: Call) -> LeadSettings:
+def get_lead_settings(call: Call[None, None]) -> LeadSettings:
     return config.get_lead_settings(call.principal.tenant)
 
 
@@ -66,7 +66,7 @@ def get_lead_settings(call: Call) -> LeadSettings:
     body=LeadSettingsPatch,
     response=LeadSettings,
 )
-def patch_lead_settings(call: Call) -> LeadSettings:
+def patch_lead_settings(call: Call[LeadSettingsPatch, None]) -> LeadSettings:
     return config.patch_lead_settings(call.principal.tenant, call.body)
 
 
@@ -78,7 +78,7 @@ def patch_lead_settings(call: Call) -> LeadSettings:
     tags=TAGS,
     response=AssessmentConfig,
 )
-def get_assessment(call: Call) -> AssessmentConfig:
+def get_assessment(call: Call[None, None]) -> AssessmentConfig:
     return config.get_assessment(call.principal.tenant)
 
 
@@ -92,7 +92,7 @@ def get_assessment(call: Call) -> AssessmentConfig:
     body=AssessmentConfig,
     response=AssessmentConfig,
 )
-def put_assessment(call: Call) -> AssessmentConfig:
+def put_assessment(call: Call[AssessmentConfig, None]) -> AssessmentConfig:
     return config.put_assessment(call.principal.tenant, call.body)
 
 
@@ -104,7 +104,7 @@ def put_assessment(call: Call) -> AssessmentConfig:
     tags=TAGS,
     response=CardSettings,
 )
-def get_card_settings(call: Call) -> CardSettings:
+def get_card_settings(call: Call[None, None]) -> CardSettings:
     return config.get_card_settings(call.principal.tenant)
 
 
@@ -118,5 +118,5 @@ def get_card_settings(call: Call) -> CardSettings:
     body=CardSettingsPatch,
     response=CardSettings,
 )
-def patch_card_settings(call: Call) -> CardSettings:
+def patch_card_settings(call: Call[CardSettingsPatch, None]) -> CardSettings:
     return config.patch_card_settings(call.principal.tenant, call.body)

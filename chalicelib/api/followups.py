@@ -31,7 +31,7 @@ bp = Blueprint(__name__)
     response=FollowUp,
     status=201,
 )
-def create_follow_up(call: Call) -> FollowUp:
+def create_follow_up(call: Call[FollowUpCreateRequest, None]) -> FollowUp:
     return followups.record(call.principal, call.params["lead_id"], call.body)
 
 
@@ -45,7 +45,7 @@ def create_follow_up(call: Call) -> FollowUp:
     response=Page[FollowUp],
     reads_customers=True,
 )
-def list_follow_ups(call: Call) -> Page[FollowUp]:
+def list_follow_ups(call: Call[None, FollowUpListQuery]) -> Page[FollowUp]:
     return followups.list_follow_ups(call.principal, call.query)
 
 
@@ -59,7 +59,7 @@ def list_follow_ups(call: Call) -> Page[FollowUp]:
     response=PlanCreated,
     status=201,
 )
-def create_plan(call: Call) -> PlanCreated:
+def create_plan(call: Call[PlanCreateRequest, None]) -> PlanCreated:
     return followups.create_plan(call.principal, call.params["lead_id"], call.body)
 
 
@@ -72,7 +72,7 @@ def create_plan(call: Call) -> PlanCreated:
     body=PlanPatchRequest,
     response=Plan,
 )
-def patch_plan(call: Call) -> Plan:
+def patch_plan(call: Call[PlanPatchRequest, None]) -> Plan:
     return followups.patch_plan(call.principal, call.params["lead_id"], call.params["plan_id"], call.body)
 
 
@@ -86,7 +86,7 @@ def patch_plan(call: Call) -> Plan:
     response=Today,
     reads_customers=True,
 )
-def get_today(call: Call) -> Today:
+def get_today(call: Call[None, TodayQuery]) -> Today:
     today = followups.today(call.principal, day=call.query.date, consultant_id=call.query.consultant_id)
     buckets = (today.contacts_due, today.contacts_overdue, today.plans_due, today.visits, today.trials, today.events)
     call.records = sum(len(bucket.items) for bucket in buckets)
@@ -102,5 +102,5 @@ def get_today(call: Call) -> Today:
     query=PageQuery,
     response=Page[Notification],
 )
-def list_notifications(call: Call) -> Page[Notification]:
+def list_notifications(call: Call[None, PageQuery]) -> Page[Notification]:
     return followups.notifications(call.principal, call.query.limit, call.query.cursor)

@@ -33,7 +33,7 @@ TAGS = ["leads"]
     response=LeadOut,
     status=201,
 )
-def create_lead(call: Call) -> LeadOut:
+def create_lead(call: Call[LeadCreateRequest, None]) -> LeadOut:
     return leads.create_lead(call.principal, call.body)
 
 
@@ -47,7 +47,7 @@ def create_lead(call: Call) -> LeadOut:
     response=Page[LeadOut],
     reads_customers=True,
 )
-def list_leads(call: Call) -> Page[LeadOut]:
+def list_leads(call: Call[None, LeadListQuery]) -> Page[LeadOut]:
     return leads.list_leads(call.principal, call.query)
 
 
@@ -62,7 +62,7 @@ def list_leads(call: Call) -> Page[LeadOut]:
     also_content=["text/csv"],
     reads_customers=True,
 )
-def export_leads(call: Call) -> Response:
+def export_leads(call: Call[None, LeadExportQuery]) -> Response:
     data = exports.rows(call.principal, call.query)
     audit.check_bulk(len(data), call.reads_left)  # refused whole when it does not fit the read window
     call.records = len(data)
@@ -92,7 +92,7 @@ def _xlsx(body: bytes, filename: str) -> Response:
     query=TemplateQuery,
     content_type=sheets.XLSX,
 )
-def import_template(call: Call) -> Response:
+def import_template(call: Call[None, TemplateQuery]) -> Response:
     return _xlsx(imports.template(call.principal, call.query.lang), f"leads-import-{call.query.lang}.xlsx")
 
 
@@ -107,7 +107,7 @@ def import_template(call: Call) -> Response:
     status=201,
     uploads=[sheets.XLSX, "application/octet-stream"],
 )
-def start_import(call: Call) -> ImportOut:
+def start_import(call: Call[None, ImportQuery]) -> ImportOut:
     return imports.start(call.principal, call.query, call.upload)
 
 
@@ -120,7 +120,7 @@ def start_import(call: Call) -> ImportOut:
     query=PageQuery,
     response=Page[ImportOut],
 )
-def list_imports(call: Call) -> Page[ImportOut]:
+def list_imports(call: Call[None, PageQuery]) -> Page[ImportOut]:
     return imports.list_imports(call.principal, call.query.limit, call.query.cursor)
 
 
@@ -132,7 +132,7 @@ def list_imports(call: Call) -> Page[ImportOut]:
     tags=TAGS,
     response=ImportOut,
 )
-def get_import(call: Call) -> ImportOut:
+def get_import(call: Call[None, None]) -> ImportOut:
     return imports.get(call.principal, call.params["import_id"])
 
 
@@ -145,7 +145,7 @@ def get_import(call: Call) -> ImportOut:
     content_type=sheets.XLSX,
     reads_customers=True,
 )
-def import_errors(call: Call) -> Response:
+def import_errors(call: Call[None, None]) -> Response:
     counts = imports.get(call.principal, call.params["import_id"]).counts
     call.records = counts.rejected if counts else 0
     audit.check_bulk(call.records, call.reads_left)  # the rejected rows: names and phones
@@ -165,7 +165,7 @@ def import_errors(call: Call) -> Response:
     response=Page[LeadOut],
     reads_customers=True,
 )
-def list_deleted_leads(call: Call) -> Page[LeadOut]:
+def list_deleted_leads(call: Call[None, PageQuery]) -> Page[LeadOut]:
     return leads.list_recycle_bin(call.principal, call.query.limit, call.query.cursor)
 
 
@@ -178,7 +178,7 @@ def list_deleted_leads(call: Call) -> Page[LeadOut]:
     response=LeadDetail,
     reads_customers=True,
 )
-def get_lead(call: Call) -> LeadDetail:
+def get_lead(call: Call[None, None]) -> LeadDetail:
     return leads.get_lead(call.principal, call.params["lead_id"])
 
 
@@ -191,7 +191,7 @@ def get_lead(call: Call) -> LeadDetail:
     body=LeadPatchRequest,
     response=LeadOut,
 )
-def patch_lead(call: Call) -> LeadOut:
+def patch_lead(call: Call[LeadPatchRequest, None]) -> LeadOut:
     return leads.patch_lead(call.principal, call.params["lead_id"], call.body)
 
 
@@ -204,7 +204,7 @@ def patch_lead(call: Call) -> LeadOut:
     roles_allowed=leads.DELETERS,
     status=204,
 )
-def delete_lead(call: Call) -> None:
+def delete_lead(call: Call[None, None]) -> None:
     leads.delete_lead(call.principal, call.params["lead_id"])
 
 
@@ -217,7 +217,7 @@ def delete_lead(call: Call) -> None:
     roles_allowed=leads.DELETERS,
     response=LeadOut,
 )
-def restore_lead(call: Call) -> LeadOut:
+def restore_lead(call: Call[None, None]) -> LeadOut:
     return leads.restore_lead(call.principal, call.params["lead_id"])
 
 
@@ -231,7 +231,7 @@ def restore_lead(call: Call) -> LeadOut:
     body=AssignRequest,
     response=LeadOut,
 )
-def assign_lead(call: Call) -> LeadOut:
+def assign_lead(call: Call[AssignRequest, None]) -> LeadOut:
     return leads.assign(call.principal, call.params["lead_id"], call.body.owner_id)
 
 
@@ -244,7 +244,7 @@ def assign_lead(call: Call) -> LeadOut:
     roles_allowed=leads.OWNERS,
     response=LeadOut,
 )
-def claim_lead(call: Call) -> LeadOut:
+def claim_lead(call: Call[None, None]) -> LeadOut:
     return leads.claim(call.principal, call.params["lead_id"])
 
 
@@ -257,7 +257,7 @@ def claim_lead(call: Call) -> LeadOut:
     roles_allowed=leads.OWNERS | leads.ASSIGNERS,
     response=LeadOut,
 )
-def release_lead(call: Call) -> LeadOut:
+def release_lead(call: Call[None, None]) -> LeadOut:
     return leads.release(call.principal, call.params["lead_id"])
 
 
@@ -271,7 +271,7 @@ def release_lead(call: Call) -> LeadOut:
     response=RevealPhoneResponse,
     reads_customers=True,
 )
-def reveal_phone(call: Call) -> RevealPhoneResponse:
+def reveal_phone(call: Call[None, None]) -> RevealPhoneResponse:
     return leads.reveal_phone(call.principal, call.params["lead_id"], call.source_ip)
 
 
@@ -284,5 +284,5 @@ def reveal_phone(call: Call) -> RevealPhoneResponse:
     body=AssessmentAnswerRequest,
     response=AssessmentResult,
 )
-def answer_assessment(call: Call) -> AssessmentResult:
+def answer_assessment(call: Call[AssessmentAnswerRequest, None]) -> AssessmentResult:
     return assessments.answer(call.principal, call.params["lead_id"], call.body)

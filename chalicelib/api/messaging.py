@@ -38,17 +38,17 @@ EDITORS = frozenset({Role.admin, Role.manager})
     response=Template,
     status=201,
 )
-def create_template(call: Call) -> Template:
+def create_template(call: Call[TemplateRequest, None]) -> Template:
     return templates.create(call.principal.tenant, call.body)
 
 
 @endpoint(bp, "GET", "/templates", summary="Templates, by name", tags=TAGS, response=Page[Template])
-def list_templates(call: Call) -> Page[Template]:
+def list_templates(call: Call[None, None]) -> Page[Template]:
     return Page[Template](items=templates.list_all(call.principal.tenant))
 
 
 @endpoint(bp, "GET", "/templates/{template_id}", summary="A template", tags=TAGS, response=Template)
-def get_template(call: Call) -> Template:
+def get_template(call: Call[None, None]) -> Template:
     return templates.get(call.principal.tenant, call.params["template_id"])
 
 
@@ -62,7 +62,7 @@ def get_template(call: Call) -> Template:
     body=TemplateRequest,
     response=Template,
 )
-def put_template(call: Call) -> Template:
+def put_template(call: Call[TemplateRequest, None]) -> Template:
     return templates.replace(call.principal.tenant, call.params["template_id"], call.body)
 
 
@@ -75,7 +75,7 @@ def put_template(call: Call) -> Template:
     roles_allowed=EDITORS,
     status=204,
 )
-def delete_template(call: Call) -> None:
+def delete_template(call: Call[None, None]) -> None:
     templates.delete(call.principal.tenant, call.params["template_id"])
 
 
@@ -91,7 +91,7 @@ def delete_template(call: Call) -> None:
     status=201,
     also_responses={200: DryRun},
 )
-def send_message(call: Call) -> Message | Response:
+def send_message(call: Call[MessageRequest, MessageQuery]) -> Message | Response:
     result = messaging.send(call.principal, call.body, call.query.dry_run)
     if isinstance(result, DryRun):  # a preview creates nothing: 200, not 201
         return Response(
@@ -109,7 +109,7 @@ def send_message(call: Call) -> Message | Response:
     query=PageQuery,
     response=Page[Message],
 )
-def list_messages(call: Call) -> Page[Message]:
+def list_messages(call: Call[None, PageQuery]) -> Page[Message]:
     return messaging.list_messages(call.principal, call.query.limit, call.query.cursor)
 
 
@@ -123,7 +123,7 @@ def list_messages(call: Call) -> Page[Message]:
     response=MessageDetail,
     reads_customers=True,
 )
-def get_message(call: Call) -> MessageDetail:
+def get_message(call: Call[None, MessageDetailQuery]) -> MessageDetail:
     return messaging.get_message(call.principal, call.params["message_id"], call.query)
 
 
@@ -138,7 +138,7 @@ def get_message(call: Call) -> MessageDetail:
     response=Page[OutboxEntry],
     reads_customers=True,
 )
-def get_outbox(call: Call) -> Page[OutboxEntry]:
+def get_outbox(call: Call[None, PageQuery]) -> Page[OutboxEntry]:
     return messaging.outbox(call.principal, call.query.limit, call.query.cursor)
 
 
@@ -150,7 +150,7 @@ def get_outbox(call: Call) -> Page[OutboxEntry]:
     tags=["settings"],
     response=MessagingSettings,
 )
-def get_messaging_settings(call: Call) -> MessagingSettings:
+def get_messaging_settings(call: Call[None, None]) -> MessagingSettings:
     return config.get_messaging_settings(call.principal.tenant)
 
 
@@ -164,5 +164,5 @@ def get_messaging_settings(call: Call) -> MessagingSettings:
     body=MessagingSettingsPatch,
     response=MessagingSettings,
 )
-def patch_messaging_settings(call: Call) -> MessagingSettings:
+def patch_messaging_settings(call: Call[MessagingSettingsPatch, None]) -> MessagingSettings:
     return config.patch_messaging_settings(call.principal.tenant, call.body)

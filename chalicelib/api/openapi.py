@@ -305,6 +305,6 @@ def _document() -> dict[str, Any]:
 
 
 @endpoint(bp, "GET", "/openapi.json", summary="This API's OpenAPI 3.1 document", tags=["meta"], public=True)
-def get_openapi(call: Call) -> dict[str, Any]:
+def get_openapi(call: Call[None, None]) -> dict[str, Any]:
     """The document itself: every route, its parameters, bodies, answers and error codes."""
     return _document()

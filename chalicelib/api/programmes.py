@@ -37,7 +37,7 @@ ENROLLERS = programmes.ENROLLERS
     response=Programme,
     status=201,
 )
-def create_programme(call: Call) -> Programme:
+def create_programme(call: Call[ProgrammeRequest, None]) -> Programme:
     return programmes.create_programme(call.principal, call.body)
 
 
@@ -50,7 +50,7 @@ def create_programme(call: Call) -> Programme:
     query=PageQuery,
     response=Page[Programme],
 )
-def list_programmes(call: Call) -> Page[Programme]:
+def list_programmes(call: Call[None, PageQuery]) -> Page[Programme]:
     return programmes.list_programmes(call.principal, call.query)
 
 
@@ -62,7 +62,7 @@ def list_programmes(call: Call) -> Page[Programme]:
     tags=["programmes"],
     response=Programme,
 )
-def get_programme(call: Call) -> Programme:
+def get_programme(call: Call[None, None]) -> Programme:
     return programmes.get_programme(call.principal, call.params["programme_id"])
 
 
@@ -76,7 +76,7 @@ def get_programme(call: Call) -> Programme:
     body=ProgrammePatch,
     response=Programme,
 )
-def patch_programme(call: Call) -> Programme:
+def patch_programme(call: Call[ProgrammePatch, None]) -> Programme:
     return programmes.patch_programme(call.principal, call.params["programme_id"], call.body)
 
 
@@ -91,7 +91,7 @@ def patch_programme(call: Call) -> Programme:
     response=Cohort,
     status=201,
 )
-def create_cohort(call: Call) -> Cohort:
+def create_cohort(call: Call[CohortRequest, None]) -> Cohort:
     return programmes.create_cohort(call.principal, call.params["programme_id"], call.body)
 
 
@@ -104,7 +104,7 @@ def create_cohort(call: Call) -> Cohort:
     query=CohortListQuery,
     response=Page[Cohort],
 )
-def list_cohorts(call: Call) -> Page[Cohort]:
+def list_cohorts(call: Call[None, CohortListQuery]) -> Page[Cohort]:
     return programmes.list_cohorts(call.principal, call.query)
 
 
@@ -117,7 +117,7 @@ def list_cohorts(call: Call) -> Page[Cohort]:
     query=OpenCohortQuery,
     response=Page[PublicCohort],
 )
-def open_cohorts(call: Call) -> Page[PublicCohort]:
+def open_cohorts(call: Call[None, OpenCohortQuery]) -> Page[PublicCohort]:
     q = call.query
     return programmes.open_cohorts(call.principal.tenant, q.programme_id, q.limit, q.cursor)
 
@@ -130,7 +130,7 @@ def open_cohorts(call: Call) -> Page[PublicCohort]:
     tags=["programmes"],
     response=Cohort,
 )
-def get_cohort(call: Call) -> Cohort:
+def get_cohort(call: Call[None, None]) -> Cohort:
     return programmes.get_cohort(call.principal, call.params["cohort_id"])
 
 
@@ -144,7 +144,7 @@ def get_cohort(call: Call) -> Cohort:
     body=CohortPatch,
     response=Cohort,
 )
-def patch_cohort(call: Call) -> Cohort:
+def patch_cohort(call: Call[CohortPatch, None]) -> Cohort:
     return programmes.patch_cohort(call.principal, call.params["cohort_id"], call.body)
 
 
@@ -159,7 +159,7 @@ def patch_cohort(call: Call) -> Cohort:
     response=Enrolment,
     status=201,
 )
-def enrol(call: Call) -> Enrolment:
+def enrol(call: Call[EnrolmentRequest, None]) -> Enrolment:
     return programmes.enrol(call.principal, call.params["cohort_id"], call.body)
 
 
@@ -173,7 +173,7 @@ def enrol(call: Call) -> Enrolment:
     response=Page[Enrolment],
     reads_customers=True,
 )
-def list_enrolments(call: Call) -> Page[Enrolment]:
+def list_enrolments(call: Call[None, PageQuery]) -> Page[Enrolment]:
     return programmes.list_enrolments(call.principal, call.params["cohort_id"], call.query)
 
 
@@ -186,7 +186,7 @@ def list_enrolments(call: Call) -> Page[Enrolment]:
     roles_allowed=ENROLLERS,
     response=Enrolment,
 )
-def confirm(call: Call) -> Enrolment:
+def confirm(call: Call[None, None]) -> Enrolment:
     return programmes.confirm(call.principal, call.params["enrolment_id"])
 
 
@@ -199,5 +199,5 @@ def confirm(call: Call) -> Enrolment:
     roles_allowed=ENROLLERS,
     response=Enrolment,
 )
-def decline(call: Call) -> Enrolment:
+def decline(call: Call[None, None]) -> Enrolment:
     return programmes.decline(call.principal, call.params["enrolment_id"])

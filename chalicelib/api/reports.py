@@ -38,7 +38,7 @@ ADMINS = frozenset({Role.admin})
     content_type="application/json",
     also_content=["text/html"],
 )
-def funnel(call: Call) -> Funnel | Response:
+def funnel(call: Call[None, ReportQuery]) -> Funnel | Response:
     report = reports.funnel(call.principal, call.query)
     if call.query.format == "html":
         page = render("report_funnel.html", report=report)
@@ -62,7 +62,7 @@ def _page(title: str, columns: list[tuple[str, str]], rows: list, chart: str) ->
     response=ConsultantsReport,
     also_content=["text/html"],
 )
-def consultants(call: Call) -> ConsultantsReport | Response:
+def consultants(call: Call[None, ReportQuery]) -> ConsultantsReport | Response:
     report = reports.consultants(call.principal, call.query)
     if call.query.format == "html":
         columns = [
@@ -90,7 +90,7 @@ def consultants(call: Call) -> ConsultantsReport | Response:
     response=SourcesReport,
     also_content=["text/html"],
 )
-def sources(call: Call) -> SourcesReport | Response:
+def sources(call: Call[None, ReportQuery]) -> SourcesReport | Response:
     report = reports.sources(call.principal, call.query)
     if call.query.format == "html":
         columns = [
@@ -114,7 +114,7 @@ def sources(call: Call) -> SourcesReport | Response:
     response=FinanceReport,
     also_content=["text/html"],
 )
-def finance(call: Call) -> FinanceReport | Response:
+def finance(call: Call[None, ReportQuery]) -> FinanceReport | Response:
     report = reports.finance(call.principal, call.query)
     if call.query.format == "html":
         columns = [
@@ -137,7 +137,7 @@ def finance(call: Call) -> FinanceReport | Response:
     query=AuditQuery,
     response=Page[AuditEntry],
 )
-def audit_entries(call: Call) -> Page[AuditEntry]:
+def audit_entries(call: Call[None, AuditQuery]) -> Page[AuditEntry]:
     q = call.query
     return audit.entries(
         call.principal, user=q.user, lead=q.lead, day_from=q.from_, day_to=q.to, limit=q.limit, cursor=q.cursor
@@ -153,7 +153,7 @@ def audit_entries(call: Call) -> Page[AuditEntry]:
     roles_allowed=ADMINS,
     response=Page[User],
 )
-def frozen_users(call: Call) -> Page[User]:
+def frozen_users(call: Call[None, None]) -> Page[User]:
     return audit.frozen_users(call.principal)
 
 
@@ -167,7 +167,7 @@ def frozen_users(call: Call) -> Page[User]:
     body=UnfreezeRequest,
     response=User,
 )
-def unfreeze(call: Call) -> User:
+def unfreeze(call: Call[UnfreezeRequest, None]) -> User:
     record = audit.unfreeze(call.principal.tenant, call.params["user_id"], call.body.reason, by=call.principal)
     return User.model_validate(record.model_dump())
 
@@ -182,7 +182,7 @@ def unfreeze(call: Call) -> User:
     query=UsageQuery,
     response=Usage,
 )
-def usage(call: Call) -> Usage:
+def usage(call: Call[None, UsageQuery]) -> Usage:
     return reports.usage(call.principal.tenant, call.query.month)
 
 
@@ -195,7 +195,7 @@ def usage(call: Call) -> Usage:
     roles_allowed=ADMINS,
     response=SecuritySettings,
 )
-def get_security(call: Call) -> SecuritySettings:
+def get_security(call: Call[None, None]) -> SecuritySettings:
     return config.get_security_settings(call.principal.tenant)
 
 
@@ -209,5 +209,5 @@ def get_security(call: Call) -> SecuritySettings:
     body=SecuritySettingsPatch,
     response=SecuritySettings,
 )
-def patch_security(call: Call) -> SecuritySettings:
+def patch_security(call: Call[SecuritySettingsPatch, None]) -> SecuritySettings:
     return config.patch_security_settings(call.principal.tenant, call.body)

@@ -15,7 +15,7 @@ import inspect
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from chalice import Blueprint, CORSConfig, Response
 from pydantic import AliasChoices, BaseModel, ValidationError
@@ -83,14 +83,20 @@ def wrapper_steps(spec: EndpointSpec) -> tuple[set[str], list[Callable[..., Any]
     return codes, steps
 
 
-@dataclass
-class Call:
-    """What a view receives: the caller, the parsed input, and the raw request."""
+BodyT = TypeVar("BodyT")
+QueryT = TypeVar("QueryT")
 
-    principal: Principal | None
+
+@dataclass
+class Call(Generic[BodyT, QueryT]):
+    """What a view receives: the caller, the parsed input, and the raw request. A view names
+    the models it takes, `Call[LeadCreateRequest, None]`: the body (None: the route takes
+    none) and the query (None: no parameters)."""
+
+    signed_in: Principal | None  # None on a public route
     params: dict[str, str]
-    body: Any
-    query: Any
+    body: BodyT
+    query: QueryT
     source_ip: str | None
     user_agent: str | None
     headers: dict[str, str]
@@ -98,6 +104,13 @@ class Call:
     caller: Any = None  # public routes: what `gate` returned (a website's API key)
     reads_left: int | None = None  # customer-data routes: what the caller may still read (None: no limit)
     records: int | None = None  # customer-data routes: records returned, when not the result's items
+
+    @property
+    def principal(self) -> Principal:
+        """The signed-in caller of a staff route (the wrapper has authenticated it)."""
+        if self.signed_in is None:
+            raise CrmError("A public route asked for a signed-in caller.")  # a bug: 500, logged
+        return self.signed_in
 
 
 def customer_records(result: Any, call: Call | None) -> int:
@@ -303,7 +316,7 @@ def endpoint(
                 if uploads:
                     _check_upload_type(headers.get("content-type"), uploads)
                 call = Call(
-                    principal=principal,
+                    signed_in=principal,
                     params=params,
                     body=_parse_body(request.raw_body, body) if body else None,
                     query=_parse_query(request.query_params, query or NoQuery)

@@ -48,12 +48,12 @@ PLANNERS = roles.MANAGE_SCHEDULE
     response=Course,
     status=201,
 )
-def create_course(call: Call) -> Course:
+def create_course(call: Call[CourseCreateRequest, None]) -> Course:
     return schedule.create_course(call.principal, call.body)
 
 
 @endpoint(bp, "GET", "/courses", summary="Courses", tags=["schedule"], response=Page[Course])
-def list_courses(call: Call) -> Page[Course]:
+def list_courses(call: Call[None, None]) -> Page[Course]:
     return schedule.list_courses(call.principal)
 
 
@@ -68,12 +68,12 @@ def list_courses(call: Call) -> Page[Course]:
     response=ClassOut,
     status=201,
 )
-def create_class(call: Call) -> ClassOut:
+def create_class(call: Call[ClassCreateRequest, None]) -> ClassOut:
     return schedule.create_class(call.principal, call.body)
 
 
 @endpoint(bp, "GET", "/classes", summary="Classes", tags=["schedule"], response=Page[ClassOut])
-def list_classes(call: Call) -> Page[ClassOut]:
+def list_classes(call: Call[None, None]) -> Page[ClassOut]:
     return schedule.list_classes(call.principal)
 
 
@@ -88,7 +88,7 @@ def list_classes(call: Call) -> Page[ClassOut]:
     response=GeneratedSessions,
     status=201,
 )
-def generate_sessions(call: Call) -> GeneratedSessions:
+def generate_sessions(call: Call[SessionGenerateRequest, None]) -> GeneratedSessions:
     return schedule.generate_sessions(call.principal, call.params["class_id"], call.body)
 
 
@@ -101,7 +101,7 @@ def generate_sessions(call: Call) -> GeneratedSessions:
     query=SessionListQuery,
     response=Page[SessionOut],
 )
-def list_sessions(call: Call) -> Page[SessionOut]:
+def list_sessions(call: Call[None, SessionListQuery]) -> Page[SessionOut]:
     return schedule.sessions_on(call.principal, call.query.date, call.query.campus)
 
 
@@ -115,7 +115,7 @@ def list_sessions(call: Call) -> Page[SessionOut]:
     body=SessionPatchRequest,
     response=SessionOut,
 )
-def patch_session(call: Call) -> SessionOut:
+def patch_session(call: Call[SessionPatchRequest, None]) -> SessionOut:
     return schedule.patch_session(call.principal, call.params["session_id"], call.body)
 
 
@@ -130,14 +130,14 @@ def patch_session(call: Call) -> SessionOut:
     response=EventOut,
     status=201,
 )
-def create_event(call: Call) -> EventOut:
+def create_event(call: Call[EventCreateRequest, None]) -> EventOut:
     return schedule.create_event(call.principal, call.body)
 
 
 @endpoint(
     bp, "GET", "/events", summary="A day's events", tags=["schedule"], query=EventListQuery, response=Page[EventOut]
 )
-def list_events(call: Call) -> Page[EventOut]:
+def list_events(call: Call[None, EventListQuery]) -> Page[EventOut]:
     return schedule.events_on(call.principal, call.query.date)
 
 
@@ -149,7 +149,7 @@ def list_events(call: Call) -> Page[EventOut]:
     tags=["schedule"],
     response=EventOut,
 )
-def get_event(call: Call) -> EventOut:
+def get_event(call: Call[None, None]) -> EventOut:
     return schedule.get_event(call.principal, call.params["event_id"])
 
 
@@ -168,7 +168,7 @@ class SheetQuery(StrictModel):
     also_content=["text/csv"],
     reads_customers=True,
 )
-def get_sign_in_sheet(call: Call) -> Response:
+def get_sign_in_sheet(call: Call[None, SheetQuery]) -> Response:
     event, guests = schedule.sign_in_sheet(call.principal, call.params["event_id"])
     call.records = len(guests)
     zone = ZoneInfo(get_tenant(call.principal.tenant).timezone)
@@ -201,7 +201,7 @@ def get_sign_in_sheet(call: Call) -> Response:
     response=Appointment,
     status=201,
 )
-def create_appointment(call: Call) -> Appointment:
+def create_appointment(call: Call[AppointmentCreateRequest, None]) -> Appointment:
     return schedule.book(call.principal, call.params["lead_id"], call.body)
 
 
@@ -215,7 +215,7 @@ def create_appointment(call: Call) -> Appointment:
     response=Page[Appointment],
     reads_customers=True,
 )
-def list_appointments(call: Call) -> Page[Appointment]:
+def list_appointments(call: Call[None, AppointmentListQuery]) -> Page[Appointment]:
     return schedule.list_appointments(call.principal, call.query)
 
 
@@ -228,7 +228,7 @@ def list_appointments(call: Call) -> Page[Appointment]:
     body=AppointmentPatchRequest,
     response=Appointment,
 )
-def patch_appointment(call: Call) -> Appointment:
+def patch_appointment(call: Call[AppointmentPatchRequest, None]) -> Appointment:
     return schedule.mark_attendance(call.principal, call.params["appointment_id"], call.body)
 
 
@@ -240,7 +240,7 @@ def patch_appointment(call: Call) -> Appointment:
     tags=["appointments"],
     status=204,
 )
-def cancel_appointment(call: Call) -> None:
+def cancel_appointment(call: Call[None, None]) -> None:
     schedule.cancel(call.principal, call.params["appointment_id"])
 
 
@@ -254,5 +254,5 @@ def cancel_appointment(call: Call) -> None:
     response=WalkInResult,
     status=201,
 )
-def record_walk_in(call: Call) -> WalkInResult:
+def record_walk_in(call: Call[WalkInRequest, None]) -> WalkInResult:
     return walkins.record(call.principal, call.params["lead_id"], call.body)

@@ -21,7 +21,7 @@ bp = Blueprint(__name__)
     response=User,
     status=201,
 )
-def create_user(call: Call) -> User:
+def create_user(call: Call[UserCreateRequest, None]) -> User:
     return users.create_user(call.principal, call.body)
 
 
@@ -35,12 +35,12 @@ def create_user(call: Call) -> User:
     query=UserListQuery,
     response=Page[User],
 )
-def list_users(call: Call) -> Page[User]:
+def list_users(call: Call[None, UserListQuery]) -> Page[User]:
     return users.list_users(call.principal, call.query)
 
 
 @endpoint(bp, "GET", "/users/{user_id}", summary="One staff account", tags=["users"], response=User)
-def get_user(call: Call) -> User:
+def get_user(call: Call[None, None]) -> User:
     return users.get_user(call.principal, call.params["user_id"])
 
 
@@ -54,5 +54,5 @@ def get_user(call: Call) -> User:
     body=UserPatchRequest,
     response=User,
 )
-def patch_user(call: Call) -> User:
+def patch_user(call: Call[UserPatchRequest, None]) -> User:
     return users.patch_user(call.principal, call.params["user_id"], call.body)

@@ -35,7 +35,7 @@ PUBLIC_CORS = CORSConfig(allow_origin="*", allow_headers=["X-Api-Key", "Content-
     response=ApiKeyCreated,
     status=201,
 )
-def create_key(call: Call) -> ApiKeyCreated:
+def create_key(call: Call[ApiKeyRequest, None]) -> ApiKeyCreated:
     return api_keys.create_key(call.principal, call.body)
 
 
@@ -49,7 +49,7 @@ def create_key(call: Call) -> ApiKeyCreated:
     query=PageQuery,
     response=Page[ApiKey],
 )
-def list_keys(call: Call) -> Page[ApiKey]:
+def list_keys(call: Call[None, PageQuery]) -> Page[ApiKey]:
     return api_keys.list_keys(call.principal, call.query.limit, call.query.cursor)
 
 
@@ -62,7 +62,7 @@ def list_keys(call: Call) -> Page[ApiKey]:
     roles_allowed=ADMINS,
     status=204,
 )
-def revoke_key(call: Call) -> None:
+def revoke_key(call: Call[None, None]) -> None:
     api_keys.revoke_key(call.principal, call.params["key_id"])
 
 
@@ -78,7 +78,7 @@ def revoke_key(call: Call) -> None:
     cors=PUBLIC_CORS,
     gate=api_keys.authenticate,
 )
-def public_cohorts(call: Call) -> Page[PublicCohort]:
+def public_cohorts(call: Call[None, PublicCohortQuery]) -> Page[PublicCohort]:
     return website.open_cohorts(call.caller, call.query)
 
 
@@ -95,5 +95,5 @@ def public_cohorts(call: Call) -> Page[PublicCohort]:
     cors=PUBLIC_CORS,
     gate=api_keys.authenticate,
 )
-def apply(call: Call) -> ApplicationReceipt:
+def apply(call: Call[ApplicationRequest, None]) -> ApplicationReceipt:
     return website.apply(call.caller, call.body)
