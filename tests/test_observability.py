@@ -61,8 +61,9 @@ def test_a_failing_request_does_not_write_the_customers_phone_or_name_into_the_l
         assert secret not in logged, secret
 
 
-def test_a_failing_stream_record_is_logged_by_kind_and_place_without_the_customers_values(log_output, monkeypatch):
+def test_a_failing_stream_record_is_logged_by_kind_and_place_without_the_customers_values(log_output):
     from chalicelib.streams import processor
+    from tests.test_streams import extra_effect
 
     # GIVEN a lead's stream record, and an effect that breaks quoting the item's values
     image = {
@@ -79,12 +80,12 @@ def test_a_failing_stream_record_is_logged_by_kind_and_place_without_the_custome
         "dynamodb": {"Keys": {"PK": image["PK"], "SK": image["SK"]}, "NewImage": image, "SequenceNumber": "100"},
     }
 
-    def fault(record, stage):
+    def fault(record):
         raise RuntimeError(f"cannot count lead {record.new['name']} ({record.new['phones']})")
 
-    monkeypatch.setattr(processor, "fault", fault)
     # WHEN the stream processor handles it
-    result = processor.handle({"Records": [raw]}, None)
+    with extra_effect(fault, "Lead"):
+        result = processor.handle({"Records": [raw]}, None)
     # THEN the record alone is reported failed, to be retried
     assert result["batchItemFailures"] == [{"itemIdentifier": "100"}]
     # AND the log says which kind of record broke, with what and where, but holds no phone or name

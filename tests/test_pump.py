@@ -59,30 +59,29 @@ def _drain(pump: StreamPump, timeout: float = PATIENCE) -> None:
 
 @pytest.fixture
 def campus_images(school):
-    """What a temporary 'Campus' stream handler saw for this school: (event name, new image)."""
-    from chalicelib.streams import processor
+    """What a temporary 'Campus' stream effect saw for this school: (event name, image); a
+    hook in `behaviour` (by campus id) that raises fails the campus's record."""
+    from tests.test_streams import extra_effect
 
     seen: list[tuple[str, dict]] = []
     behaviour: dict[str, Callable[[dict], None]] = {}
 
-    def on_campus(event_name, old, new):
-        image = new or old or {}
-        if image.get("PK", {}).get("S") != f"T#{school.slug}":
-            return
-        hook = behaviour.get(image.get("id", {}).get("S", ""))
+    def on_campus(record):
+        image = record.new or record.old or {}
+        if image.get("PK") != f"T#{school.slug}":
+            return []
+        hook = behaviour.get(image.get("id", ""))
         if hook:
             hook(image)
-        seen.append((event_name, image))
+        seen.append((record.event_name, image))
+        return []
 
-    processor.on("Campus")(on_campus)
-    yield seen, behaviour
-    processor._handlers["Campus"].remove(on_campus)
-    if not processor._handlers["Campus"]:
-        del processor._handlers["Campus"]
+    with extra_effect(on_campus, "Campus"):
+        yield seen, behaviour
 
 
 def _names(seen: list[tuple[str, dict]]) -> list[str]:
-    return [image["name"]["S"] for _, image in seen]
+    return [image["name"] for _, image in seen]
 
 
 def _record_for(invocations, campus_id: str) -> dict:
@@ -107,7 +106,7 @@ def test_a_write_reaches_the_stream_handler_as_a_lambda_event(
     _pump_until(pump, lambda: "前海校区 🏫" in _names(seen))
     # THEN the 'Campus' handler saw the insert with the Chinese name intact
     assert seen == [("INSERT", seen[0][1])]
-    assert seen[0][1]["address"] == {"S": "深圳市前海"}
+    assert seen[0][1]["address"] == "深圳市前海"
     # AND the handler got a Lambda-shaped DynamoDB stream record and a Lambda context
     record = _record_for(invocations, campus_id)
     ddb = record["dynamodb"]

@@ -6,6 +6,8 @@ import copy
 import os
 import random
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -67,6 +69,21 @@ def lambda_like(records: list[dict], batch_size: int = 10) -> int:
         seqs = [r["dynamodb"]["SequenceNumber"] for r in batch]
         position += min(seqs.index(f) for f in failed) if failed else len(batch)
     return rounds
+
+
+@contextmanager
+def extra_effect(fn: Callable[[processor.StreamRecord], list], *kinds: str) -> Iterator[None]:
+    """`fn` registered as the first effect of items of these kinds (a test's spy or fault) for
+    the duration: what it raises fails its record before the batch's write."""
+    for kind in kinds:
+        processor._effects.setdefault(kind, []).insert(0, fn)
+    try:
+        yield
+    finally:
+        for kind in kinds:
+            processor._effects[kind].remove(fn)
+            if not processor._effects[kind]:
+                del processor._effects[kind]
 
 
 def figures(tenant: str, days: list[str]) -> dict:
@@ -139,7 +156,7 @@ def _days():
     return [str(today + timedelta(days=d)) for d in (-1, 0, 1)]
 
 
-def test_faults_and_retries_leave_every_aggregate_exactly_right(school, tap):
+def test_faults_and_retries_leave_every_aggregate_exactly_right(school, tap, monkeypatch):
     _history(school)
     records = tap.drain()
     assert len(records) > 20
@@ -155,16 +172,32 @@ def test_faults_and_retries_leave_every_aggregate_exactly_right(school, tap):
     }
     struck: set[str] = set()
 
-    def fault(record, stage):
-        if failing.get(record.sequence) == stage and record.sequence not in struck:
-            struck.add(record.sequence)
+    def strike(sequence: str, stage: str) -> None:
+        if failing.get(sequence) == stage and sequence not in struck:
+            struck.add(sequence)
             raise RuntimeError(f"injected {stage}")
 
-    processor.fault = fault
-    try:
+    def before(record):  # an effect of every kind: the record fails before the batch's write
+        strike(record.sequence, "before")
+        return []
+
+    handle = processor.handle
+
+    def then_after(event, context):  # the record was written, then reported failed
+        result = handle(event, context)
+        failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}
+        for raw in event["Records"]:
+            sequence = raw["dynamodb"]["SequenceNumber"]
+            if sequence not in failed:
+                try:
+                    strike(sequence, "after")
+                except RuntimeError:
+                    result["batchItemFailures"].append({"itemIdentifier": sequence})
+        return result
+
+    monkeypatch.setattr(processor, "handle", then_after)
+    with extra_effect(before, *{processor.item_kind(r) or "" for r in records}):
         rounds = lambda_like(records, batch_size=10)
-    finally:
-        processor.fault = None
     assert struck == set(failing) and rounds > len(records) // 10
     assert figures(school.slug, _days()) == expected
 

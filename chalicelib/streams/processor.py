@@ -15,8 +15,6 @@ and retried. So a record's effect is never a bare `ADD`:
    (`ReportBatchItemFailures`); Lambda redelivers from the first failure, and the markers
    make the redelivery exact.
 4. Functions registered with `@after` see the committed records (the anti-scraping check).
-
-Handlers registered with `on(kind)` are called per record as before (the local pump's tests).
 """
 
 from __future__ import annotations
@@ -54,22 +52,8 @@ class StreamRecord:
 
 EffectFn = Callable[[StreamRecord], list[Effect]]
 AfterFn = Callable[[list[StreamRecord]], None]
-Handler = Callable[[str, dict[str, Any] | None, dict[str, Any] | None], None]
-_handlers: dict[str, list[Handler]] = {}
 _effects: dict[str, list[EffectFn]] = {}
 _after: list[AfterFn] = []
-# Tests inject failures here: fault(record, stage) may raise, stage "before" or "after" the write.
-fault: Callable[[StreamRecord, str], None] | None = None
-
-
-def on(kind: str) -> Callable[[Handler], Handler]:
-    """Register `fn(event_name, old_image, new_image)` (raw images) for items of `kind`."""
-
-    def register(fn: Handler) -> Handler:
-        _handlers.setdefault(kind, []).append(fn)
-        return fn
-
-    return register
 
 
 def effects(kind: str) -> Callable[[EffectFn], EffectFn]:
@@ -139,8 +123,6 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
         record = parse(raw)
         records[record.sequence] = record
         try:
-            if fault is not None:
-                fault(record, "before")
             for fn in _effects.get(record.kind or "", []):
                 record.effects += fn(record)
         except Exception as exc:  # noqa: BLE001 - a poisoned record fails alone
@@ -171,11 +153,6 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
         seen[mine.kind or "unknown"] += 1
         if mine.error:
             raise RuntimeError(mine.error)
-        images = raw.get("dynamodb", {})
-        for fn in _handlers.get(mine.kind or "", []):
-            fn(raw.get("eventName", ""), images.get("OldImage"), images.get("NewImage"))
-        if fault is not None:
-            fault(mine, "after")
 
     # a batch whose every record failed is reported record by record too, not raised
     processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
