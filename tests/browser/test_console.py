@@ -174,3 +174,29 @@ def test_a_consultant_picks_the_pool_scope_and_claims_a_lead_from_it(page, schoo
     page.get_by_role("combobox", name="范围").click(force=True)  # the selected text lies over it
     choose(page, "我的客户")
     expect(page.get_by_role("row").filter(has_text=name)).to_contain_text("顾问小王")
+
+
+def test_on_a_phone_the_menu_is_a_bar_above_the_page_and_the_leads_list_fits_the_screen(page, school):
+    consultant = school.staff("consultant", display_name="顾问小周")
+    name = "手机客户" + secrets.token_hex(2)
+    made = consultant.post(
+        "/leads",
+        {"name": name, "campus_id": school.campus["id"], "guardians": [{"name": "家长", "phones": [_phone()]}]},
+    )
+    assert made.status_code == 201, made.body
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone held upright
+    sign_in(page, school, consultant, path="/leads")
+    heading = page.get_by_role("heading", name="客户")
+    expect(heading).to_be_visible()
+    menu = page.get_by_role("link", name="客户", exact=True).bounding_box()
+    top = heading.bounding_box()
+    assert menu and top and menu["y"] + menu["height"] <= top["y"]  # the menu sits above the page
+    link = page.get_by_role("link", name=name)
+    expect(link).to_be_visible()
+    box = link.bounding_box()
+    assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390  # the lead's name is on screen
+    search = page.get_by_role("searchbox", name="搜索").bounding_box()
+    assert search and search["x"] + search["width"] <= 390
+    shot(page, "leads-phone")
+    link.click()
+    expect(page.get_by_role("heading", name=name)).to_be_visible()
