@@ -27,6 +27,7 @@ from chalicelib.db import users as users_db
 from chalicelib.domain import clock, config, ids, phones
 from chalicelib.domain.messaging import Contexts, Target, enqueue
 from chalicelib.errors import ValidationFailedError
+from chalicelib.schemas.leads import Lead
 from chalicelib.schemas.messaging import MessagingSettings
 
 DEFAULTS = {
@@ -55,6 +56,36 @@ def _body(tenant: str, template_id: str | None, kind: str) -> tuple[str, str | N
         if found is not None:
             return found["body"], found.get("subject"), found["channel"]
     return DEFAULTS[kind], None, "sms"
+
+
+def _notice(
+    tenant: str,
+    template: tuple[str, str | None, str],
+    lead: Lead,
+    extra: dict[str, Any] | None,
+    *,
+    at: datetime,
+    source: str,
+    message_id: str,
+    contexts: Contexts,
+    settings: MessagingSettings,
+) -> str | None:
+    """A notice to one learner's guardians in the template's channel (`_body`), made once under
+    `message_id`: a second run finds it and makes nothing (None)."""
+    body, subject, channel = template
+    return enqueue(
+        tenant,
+        channel=channel,
+        purpose="notice",
+        body=body,
+        subject=subject,
+        targets=[Target(lead=lead, extra=extra)],
+        send_at=at,
+        source=source,
+        message_id=message_id,
+        contexts=contexts,
+        settings=settings,
+    )
 
 
 def _month_days(day: date) -> set[str]:
@@ -89,18 +120,16 @@ def birthdays(at: datetime, only: str | None = None) -> dict[str, int]:
             waiting += len(lead_ids)
             continue
         today = local.date()
-        body, subject, channel = _body(tenant, settings.birthday_template_id, "birthday")
+        template = _body(tenant, settings.birthday_template_id, "birthday")
         for lead in leads_db.batch_get(tenant, lead_ids):
             if lead.deleted_at or not lead.birthday or lead.birthday.strftime("%m-%d") not in _month_days(today):
                 continue
-            made = enqueue(
+            made = _notice(
                 tenant,
-                channel=channel,
-                purpose="notice",
-                body=body,
-                subject=subject,
-                targets=[Target(lead=lead)],
-                send_at=at,
+                template,
+                lead,
+                None,
+                at=at,
                 source="birthday",
                 message_id=f"birthday-{lead.id}-{today.year}",
                 contexts=contexts,
@@ -183,7 +212,7 @@ def reminders(at: datetime, only: str | None = None) -> dict[str, int]:
         tomorrow = local.date() + timedelta(days=1)
         wanted = [a for a in appointments if a.at.astimezone(contexts.zone).date() == tomorrow]
         found = {lead.id: lead for lead in leads_db.batch_get(tenant, [a.lead_id for a in wanted])}
-        body, subject, channel = _body(tenant, settings.reminder_template_id, "reminder")
+        template = _body(tenant, settings.reminder_template_id, "reminder")
         for appointment in wanted:
             lead = found.get(appointment.lead_id)
             if lead is None or lead.deleted_at:
@@ -197,14 +226,12 @@ def reminders(at: datetime, only: str | None = None) -> dict[str, int]:
                 "weekday": WEEKDAYS[when.weekday()],
             }
             made += (
-                enqueue(
+                _notice(
                     tenant,
-                    channel=channel,
-                    purpose="notice",
-                    body=body,
-                    subject=subject,
-                    targets=[Target(lead=lead, extra={"appointment": about})],
-                    send_at=at,
+                    template,
+                    lead,
+                    {"appointment": about},
+                    at=at,
                     source="reminder",
                     message_id=f"remind-{appointment.id}",
                     contexts=contexts,
@@ -329,7 +356,7 @@ def card_alerts(at: datetime, only: str | None = None) -> dict[str, int]:
         today = local.date()
         if local.hour < settings.greeting_hour:
             continue
-        body, subject, channel = _body(tenant, settings.card_alert_template_id, "card_alert")
+        template = _body(tenant, settings.card_alert_template_id, "card_alert")
         threshold = wallets.units(settings.low_credit_threshold)
         for card_id in card_ids:
             card = cards_db.get_card(tenant, card_id)
@@ -357,14 +384,12 @@ def card_alerts(at: datetime, only: str | None = None) -> dict[str, int]:
                 }
                 made = None
                 if lead is not None and not lead.deleted_at:
-                    made = enqueue(
+                    made = _notice(
                         tenant,
-                        channel=channel,
-                        purpose="notice",
-                        body=body,
-                        subject=subject,
-                        targets=[Target(lead=lead, extra={"card": facts})],
-                        send_at=at,
+                        template,
+                        lead,
+                        {"card": facts},
+                        at=at,
                         source="card_alert",
                         message_id=f"card-{reason}-{card_id}-{key}",
                         contexts=contexts,
