@@ -13,6 +13,8 @@ from openpyxl import Workbook, load_workbook
 from chalicelib import jobs
 from chalicelib.domain import clock
 from chalicelib.domain import imports as imports_domain
+from chalicelib.domain.imports import uploads as import_uploads
+from chalicelib.domain.imports import writer as import_writer
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 HEADER = ["姓名", "性别", "生日", "家长", "电话", "来源", "备注"]
@@ -208,7 +210,7 @@ class MovingClock:
 
 def _queued(manager, monkeypatch, rows: int = 100) -> str:
     """A file too large for its upload request, waiting for the job; its id."""
-    monkeypatch.setattr(imports_domain, "INLINE_ROWS", 5)
+    monkeypatch.setattr(import_uploads, "INLINE_ROWS", 5)
     data = [[f"学员{i}", None, None, "家长", f"1390000{i:04d}", None, None] for i in range(rows)]
     queued = _upload(manager, _xlsx(rows=data))
     assert queued.status_code == 201
@@ -256,7 +258,7 @@ def test_a_crashed_import_is_taken_over_between_one_and_two_minutes_after_the_cr
         now.move(25)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(imports_domain, "WRITERS", 1)
+    monkeypatch.setattr(import_writer, "WRITERS", 1)
     monkeypatch.setattr(leads_db, "create_many", dies_on_the_third)
     assert jobs.run("lead_imports", tenant=school.slug)["broken"] == 1
     monkeypatch.setattr(leads_db, "create_many", real)
@@ -283,8 +285,8 @@ def test_a_slow_live_import_keeps_its_lease_for_as_long_as_it_writes(school, mon
 
     # small transactions (3 rows each, 34 of them), each taking 40 s: 22 minutes in all,
     # longer than the lease (and than any lease a run could be given at the start)
-    monkeypatch.setattr(imports_domain, "MAX_ITEMS", 10)
-    monkeypatch.setattr(imports_domain, "WRITERS", 1)
+    monkeypatch.setattr(import_writer, "MAX_ITEMS", 10)
+    monkeypatch.setattr(import_writer, "WRITERS", 1)
     real, takers = leads_db.create_many, []
 
     def slow(*args, **kwargs):
@@ -309,7 +311,7 @@ def test_a_run_whose_lease_was_taken_over_stops_without_writing_or_reporting(sch
     from chalicelib.db import imports as imports_db
     from chalicelib.db import leads as leads_db
 
-    monkeypatch.setattr(imports_domain, "WRITERS", 1)
+    monkeypatch.setattr(import_writer, "WRITERS", 1)
     real, first_run, first_run_writes, taken_over = leads_db.create_many, [], [], []
 
     def stalls_after_its_first_transaction(*args, **kwargs):
@@ -348,7 +350,7 @@ def test_an_owner_at_their_cap_gets_no_more_and_the_rows_say_why(school):
 
 def test_an_import_that_keeps_breaking_is_given_up_and_the_uploader_told(school, monkeypatch):
     manager = school.staff("manager")
-    monkeypatch.setattr(imports_domain, "INLINE_ROWS", 0)
+    monkeypatch.setattr(import_uploads, "INLINE_ROWS", 0)
     started = _upload(manager, _xlsx(rows=ROWS[:1])).json_body
     from chalicelib.db import leads as leads_db
 
@@ -424,7 +426,7 @@ def test_the_consultant_column_follows_the_rules_of_assigning_by_hand(school):
 def test_a_default_owner_who_left_before_the_job_ran_fails_the_import(school, monkeypatch):
     manager = school.staff("manager")
     consultant = school.staff("consultant")
-    monkeypatch.setattr(imports_domain, "INLINE_ROWS", 0)
+    monkeypatch.setattr(import_uploads, "INLINE_ROWS", 0)
     queued = _upload(manager, _xlsx(rows=ROWS[:1]), f"?owner_id={consultant.user['id']}").json_body
     school.admin.patch(f"/users/{consultant.user['id']}", {"active": False})
     jobs.run("lead_imports", tenant=school.slug)
