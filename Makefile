@@ -46,9 +46,14 @@ lint-openapi: $(NODE_STAMP)
 run: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m infra.local.run
 
-## test: lint, then the whole suite on its own in-memory DynamoDB Local.
-test: $(STAMP) $(NODE_STAMP) chromium web-deps lint
-	$(BIN)/python -m pytest -n 2 --dist loadfile
+## unit: the fast tier (tests/unit): pure logic, no DynamoDB Local, no Java, in seconds
+.PHONY: unit
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests/unit -q -n 0
+
+## test: lint, the unit tier, then the rest of the suite on its own in-memory DynamoDB Local.
+test: $(STAMP) $(NODE_STAMP) chromium web-deps lint unit
+	$(BIN)/python -m pytest -n 2 --dist loadfile --ignore=tests/unit
 
 check: test
 

@@ -180,24 +180,6 @@ def test_check_in_follows_the_same_rule(family):
 # --- item 5a: a contract's money state follows from its figures --------------------
 
 
-@pytest.mark.parametrize(
-    ("net", "paid", "refunded", "state", "due"),
-    [
-        (1000, 0, 0, "unpaid", 1000),
-        (1000, 200, 0, "partly_paid", 800),
-        (1000, 1000, 0, "paid", 0),
-        (0, 0, 0, "paid", 0),  # a free contract owes nothing
-        (1000, 200, 100, "partly_refunded", 800),  # the audit's case: not `refunded`, 800 still due
-        (1000, 200, 200, "partly_refunded", 800),  # every yuan paid came back, yet 800 is still due
-        (1000, 1000, 400, "partly_refunded", 0),
-        (1000, 1000, 1000, "refunded", 0),  # everything paid came back and nothing is due
-    ],
-)
-def test_the_money_state_is_a_function_of_the_figures(net, paid, refunded, state, due):
-    figures = contracts.Figures(net, paid, refunded)
-    assert (contracts.money_state(figures), figures.due, figures.kept) == (state, due, paid - refunded)
-
-
 def test_a_part_paid_then_part_refunded_contract_is_partly_refunded_with_the_rest_due(school):
     alice, finance = school.staff("consultant"), school.staff("finance")
     lead = alice.post("/leads", lead_body(name="张三")).json_body

@@ -477,33 +477,6 @@ def test_any_sequence_of_movements_keeps_the_ledger_equal_to_the_balance_and_nev
         assert _ledger_sum(desk.slug, card["id"]) == (stored["credits"], stored["cash"])
 
 
-@given(
-    lots=st.dictionaries(
-        st.sampled_from(["a", "b", "c", "d"]),
-        st.fixed_dictionaries(
-            {
-                "units": st.integers(0, 1000),
-                "ends_on": st.sampled_from(["2026-01-01", "2026-06-30", "2027-01-01", None]),
-            }
-        ),
-        max_size=4,
-    ),
-    wanted=st.integers(1, 3000),
-    order=st.sampled_from(["expiring_first", "oldest_first"]),
-)
-def test_take_never_overdraws_a_lot_nor_touches_an_ended_one(lots, wanted, order):
-    today = "2026-03-01"
-    try:
-        taken = wallets.take(lots, wanted, today, order)
-    except wallets.Insufficient as exc:
-        assert exc.available < wanted
-        return
-    assert -sum(taken.values()) == wanted
-    for contract_id, delta in taken.items():
-        assert 0 < -delta <= lots[contract_id]["units"]
-        assert wallets.usable(lots[contract_id], today)
-
-
 def test_a_paid_event_takes_its_fee_in_credits_or_cash(desk):
     from datetime import datetime
 
