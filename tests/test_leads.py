@@ -175,9 +175,9 @@ def test_a_consultant_cannot_assign(sales):
 
 
 def test_the_claim_cap_is_enforced_by_the_database(sales, monkeypatch):
-    from chalicelib.domain import leads
+    from chalicelib.domain.leads import pool  # where the claim reads the cap
 
-    monkeypatch.setattr(leads, "_cap", lambda tenant: 2)
+    monkeypatch.setattr(pool, "_cap", lambda tenant: 2)
     sales.bob.post("/leads", lead_body())
     sales.bob.post("/leads", lead_body())
     pooled = sales.manager.post("/leads", lead_body()).json_body
