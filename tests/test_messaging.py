@@ -12,6 +12,7 @@ from chalicelib import jobs
 from chalicelib.db import messaging as messaging_db
 from chalicelib.domain import clock
 from chalicelib.domain import messaging as messaging_domain
+from chalicelib.domain.messaging import sending as message_sending
 from chalicelib.messaging import ProviderError
 from tests.conftest import School, without_quiet_hours
 from tests.test_leads import lead_body
@@ -275,7 +276,7 @@ def _scheduled(families, at, **extra):
 
 def test_a_provider_failure_is_retried_with_back_off_then_sent(families, monkeypatch):
     provider = Flaky(failures=1)
-    monkeypatch.setattr(messaging_domain, "provider_for", lambda channel: provider)
+    monkeypatch.setattr(message_sending, "provider_for", lambda channel: provider)
     at = datetime(2031, 7, 8, 2, 0, tzinfo=UTC)
     message = _scheduled(families, at)
     with clock.frozen(at):
@@ -291,7 +292,7 @@ def test_a_provider_failure_is_retried_with_back_off_then_sent(families, monkeyp
 
 
 def test_a_lasting_failure_ends_as_failed_with_its_reason(families, monkeypatch):
-    monkeypatch.setattr(messaging_domain, "provider_for", lambda channel: Flaky(failures=9, retryable=False))
+    monkeypatch.setattr(message_sending, "provider_for", lambda channel: Flaky(failures=9, retryable=False))
     at = datetime(2031, 7, 9, 2, 0, tzinfo=UTC)
     message = _scheduled(families, at)
     with clock.frozen(at):
