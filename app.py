@@ -1,6 +1,7 @@
 """Campus CRM: the composition root. Routes live in chalicelib/api, rules in chalicelib/domain."""
 
-from chalice import Chalice, CORSConfig
+from aws_lambda_powertools.logging import correlation_paths
+from chalice import Chalice, ConvertToMiddleware, CORSConfig
 
 from chalicelib import error_catalogue, jobs
 from chalicelib.api import (
@@ -54,9 +55,21 @@ for blueprint in (
     app.register_blueprint(blueprint)
 
 
+# Powertools' logger context on every line an HTTP invocation logs: the Lambda context keys
+# (function_name, function_request_id, cold_start...) and API Gateway's request id as the
+# correlation id. Never the event itself: it holds what customers typed (docs/decisions/0006-powertools.md).
+app.register_middleware(
+    ConvertToMiddleware(
+        logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
+    ),
+    "http",
+)
+
+
 @app.middleware("http")
 def observe_request(event, get_response):
-    logger.set_correlation_id((event.context or {}).get("requestId"))
+    """One line per request (method, path, status); the caller's keys that routing.endpoint
+    appends (tenant, user) are dropped after it, so the next request on this Lambda has none."""
     try:
         response = get_response(event)
         logger.info("request", extra={"method": event.method, "path": event.path, "status": response.status_code})

@@ -95,3 +95,54 @@ def test_a_failing_stream_record_is_logged_by_kind_and_place_without_the_custome
     assert "builtins.RuntimeError" in failure["exception"] and "in fault" in failure["exception"]
     for secret in (PHONE, NAME, json.dumps(NAME)[1:-1]):
         assert secret not in logged, secret
+
+
+def test_each_request_logs_one_line_with_the_lambda_context_the_correlation_id_and_the_caller(school, log_output):
+    from chalicelib.observability import logger
+
+    # GIVEN the app logging at INFO (the suite runs at WARNING)
+    previous = logger.log_level
+    logger.setLevel("INFO")
+    try:
+        # WHEN two requests are made, and something is logged after them
+        first = school.admin.get("/campuses")
+        second = school.admin.get("/campuses?limit=1")
+        logger.info("after the requests")
+    finally:
+        logger.setLevel(previous)
+    assert first.status_code == second.status_code == 200
+    records = [json.loads(line) for line in log_output.getvalue().splitlines() if line.startswith("{")]
+    lines = [r for r in records if r["message"] == "request"]
+    # THEN each request wrote one line: what was asked and answered, and who asked
+    assert [(r["method"], r["path"], r["status"]) for r in lines] == [("GET", "/campuses", 200)] * 2
+    assert all(r["tenant"] == school.slug and r["user"] == school.admin.user["id"] for r in lines)
+    # AND the Lambda context keys (powertools' inject_lambda_context) and a correlation id per request
+    for r in lines:
+        assert r["function_name"] and r["function_request_id"] and isinstance(r["cold_start"], bool)
+        assert {"function_arn", "function_memory_size"} <= set(r)
+    # AND the caller's keys are gone once the request is over
+    after = next(r for r in records if r["message"] == "after the requests")
+    assert "tenant" not in after and "user" not in after
+
+
+def test_the_correlation_id_is_api_gateways_request_id(app, school, log_output):
+    from chalice.local import LambdaContext, LambdaEventConverter, RouteMatcher
+
+    from chalicelib.observability import logger
+
+    # GIVEN a request as API Gateway hands it to Lambda, with its request id (chalice local has none)
+    converter = LambdaEventConverter(RouteMatcher(list(app.routes)))
+    event = converter.create_lambda_event("GET", "/campuses", {"Authorization": f"Bearer {school.admin.token}"})
+    event["requestContext"]["requestId"] = "c0ffee00-0000-4000-8000-000000000001"
+    previous = logger.log_level
+    logger.setLevel("INFO")
+    try:
+        # WHEN the function is invoked
+        response = app(event, LambdaContext("api_handler", 256))
+    finally:
+        logger.setLevel(previous)
+    assert response["statusCode"] == 200
+    # THEN its request line carries that id as the correlation id
+    records = [json.loads(line) for line in log_output.getvalue().splitlines() if line.startswith("{")]
+    line = next(r for r in records if r["message"] == "request")
+    assert line["correlation_id"] == "c0ffee00-0000-4000-8000-000000000001"
