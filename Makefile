@@ -46,6 +46,12 @@ lint-openapi: $(NODE_STAMP)
 run: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m infra.local.run
 
+## walkthrough: runs docs/walkthrough.md's curl steps on a fresh in-memory stack (free ports; a `make run`
+## going is not touched) and fails when an output differs from what the document shows (~4 minutes)
+.PHONY: walkthrough
+walkthrough: $(STAMP) $(NODE_STAMP)
+	$(BIN)/python -m infra.local.walkthrough
+
 ## unit: the fast tier (tests/unit): pure logic, no DynamoDB Local, no Java, in seconds
 .PHONY: unit
 unit: $(STAMP)
