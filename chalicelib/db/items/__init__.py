@@ -1,0 +1,106 @@
+"""One pynamodb class per kind of item, by area (one module each). Keys are set from
+db.keys only; the table and its indexes are defined once, in db/base.py. Importing this
+package defines every class, so each kind of item is known to the table's discriminator."""
+
+from __future__ import annotations
+
+from chalicelib.db.items.audit import AggregateItem, AuditItem, SeenItem
+from chalicelib.db.items.board import AnnouncementItem, PhraseItem, ReadItem
+from chalicelib.db.items.cards import (
+    CardItem,
+    ContractItem,
+    EventFeeItem,
+    IdempotencyItem,
+    LedgerItem,
+    MemberLinkItem,
+    PaymentItem,
+)
+from chalicelib.db.items.leads import (
+    FollowUpItem,
+    ImportItem,
+    LeadHistoryItem,
+    LeadItem,
+    LeadLinkItem,
+    PhoneItem,
+    PlanGrantItem,
+    PlanItem,
+)
+from chalicelib.db.items.messaging import (
+    BirthdayItem,
+    CounterItem,
+    JobCursorItem,
+    MessageItem,
+    OutboxItem,
+    RecipientItem,
+    TemplateItem,
+)
+from chalicelib.db.items.programmes import CohortItem, EnrolmentItem, EnrolmentLinkItem, ProgrammeItem
+from chalicelib.db.items.schedule import (
+    AppointmentItem,
+    BookingItem,
+    ClassItem,
+    CourseItem,
+    EventItem,
+    NotificationItem,
+    SessionItem,
+    TrialMarkerItem,
+)
+from chalicelib.db.items.tenants import (
+    ApiKeyItem,
+    CampusItem,
+    ConfigItem,
+    LoginGuardItem,
+    TenantItem,
+    UniqueItem,
+    UserItem,
+)
+
+__all__ = [
+    "AggregateItem",
+    "AnnouncementItem",
+    "ApiKeyItem",
+    "AppointmentItem",
+    "AuditItem",
+    "BirthdayItem",
+    "BookingItem",
+    "CampusItem",
+    "CardItem",
+    "ClassItem",
+    "CohortItem",
+    "ConfigItem",
+    "ContractItem",
+    "CounterItem",
+    "CourseItem",
+    "EnrolmentItem",
+    "EnrolmentLinkItem",
+    "EventFeeItem",
+    "EventItem",
+    "FollowUpItem",
+    "IdempotencyItem",
+    "ImportItem",
+    "JobCursorItem",
+    "LeadHistoryItem",
+    "LeadItem",
+    "LeadLinkItem",
+    "LedgerItem",
+    "LoginGuardItem",
+    "MemberLinkItem",
+    "MessageItem",
+    "NotificationItem",
+    "OutboxItem",
+    "PaymentItem",
+    "PhoneItem",
+    "PhraseItem",
+    "PlanGrantItem",
+    "PlanItem",
+    "ProgrammeItem",
+    "ReadItem",
+    "RecipientItem",
+    "SeenItem",
+    "SessionItem",
+    "TemplateItem",
+    "TenantItem",
+    "TrialMarkerItem",
+    "UniqueItem",
+    "UserItem",
+]

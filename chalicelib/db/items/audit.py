@@ -1,0 +1,44 @@
+"""Derived data (the stream processor) and the audit trail."""
+
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+)
+
+from chalicelib.db.base import BaseItem
+
+
+class AggregateItem(BaseItem, discriminator="Aggregate"):
+    """Counters of one period and dimension (report aggregates, access windows, usage). Its
+    counters are top-level numbers with free names, added to with `ADD` by the stream
+    processor and read raw (db/reports.py)."""
+
+
+class SeenItem(BaseItem, discriminator="Seen"):
+    """A stream record whose effects were applied (written with them); expires by TTL."""
+
+
+class AuditItem(BaseItem, discriminator="Audit"):
+    """Who did or read what, when, from where (系统操作历史); expires after the school's retention."""
+
+    id = UnicodeAttribute()
+    at = UnicodeAttribute()
+    user_id = UnicodeAttribute(null=True)
+    username = UnicodeAttribute(null=True)
+    role = UnicodeAttribute(null=True)
+    action = UnicodeAttribute()  # read | write | sign_in | sign_in_failed | freeze | unfreeze
+    method = UnicodeAttribute(null=True)
+    route = UnicodeAttribute(null=True)
+    params = MapAttribute(default=dict)
+    lead_id = UnicodeAttribute(null=True)
+    status = NumberAttribute(null=True)
+    ip = UnicodeAttribute(null=True)
+    user_agent = UnicodeAttribute(null=True)
+    weight = NumberAttribute(default=0)  # what it counts for anti-scraping
+    epoch = NumberAttribute(default=0)  # the user's access epoch when it was written
+    details = UnicodeAttribute(null=True)
+    campus_ids = UnicodeSetAttribute(null=True)  # the acting user's campuses then: who of the managers sees it
