@@ -3,9 +3,7 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib.api.routing import Call, endpoint
-from chalicelib.db import tenants as tenants_db
-from chalicelib.domain import audit, auth, users
-from chalicelib.errors import CrmError
+from chalicelib.domain import sign_in, users
 from chalicelib.observability import count
 from chalicelib.schemas.users import LoginRequest, LoginResponse, MeResponse
 
@@ -23,15 +21,7 @@ bp = Blueprint(__name__)
     response=LoginResponse,
 )
 def login(call: Call[LoginRequest, None]) -> LoginResponse:
-    tenant = call.body.tenant.strip().lower()
-    seen = {"username": call.body.username.strip(), "ip": call.source_ip, "user_agent": call.user_agent}
-    try:
-        result = auth.login(call.body, call.source_ip)
-    except CrmError as exc:
-        if tenants_db.get(tenant) is not None:  # a school that exists: its audit shows the attempt
-            audit.record(tenant, action="sign_in_failed", status=exc.status, details=exc.code, **seen)
-        raise
-    audit.record(tenant, action="sign_in", status=200, **seen)
+    result = sign_in.attempt(call.body, call.source_ip, call.user_agent)
     count("SignIns")
     return result
 
