@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 _frozen: list[datetime] = []
 
@@ -15,6 +16,13 @@ def now() -> datetime:
 
 def epoch() -> int:
     return int(now().timestamp())
+
+
+def school_time(value: datetime | None, timezone: str) -> datetime | None:
+    """A time without an offset is the school's local time."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=ZoneInfo(timezone)) if value.tzinfo is None else value
 
 
 def iso(value: datetime) -> str:

@@ -14,6 +14,7 @@ from chalicelib.db.paging import Scope
 from chalicelib.domain import clock, ids, lead_writes, leads, plan_access
 from chalicelib.domain import config as tenant_config
 from chalicelib.domain.auth import Principal
+from chalicelib.domain.clock import school_time
 from chalicelib.domain.tenants import get_tenant
 from chalicelib.errors import ConflictError, ForbiddenError, NotFoundError, ValidationFailedError
 from chalicelib.schemas.common import Page
@@ -34,13 +35,6 @@ from chalicelib.schemas.settings import DictionaryKind
 from chalicelib.schemas.users import Role, UserRecord
 
 CLOCK_SKEW = timedelta(minutes=1)
-
-
-def school_time(value: datetime | None, timezone: str) -> datetime | None:
-    """A time without an offset is the school's local time."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=ZoneInfo(timezone)) if value.tzinfo is None else value
 
 
 def _not_in_past(value: datetime | None, field: str) -> None:

@@ -13,7 +13,7 @@ from chalicelib.db import transactions
 from chalicelib.db.paging import Scope
 from chalicelib.domain import attendance, clock, event_fees, ids, leads
 from chalicelib.domain.auth import Principal
-from chalicelib.domain.followups import school_time
+from chalicelib.domain.clock import school_time
 from chalicelib.domain.tenants import get_tenant
 from chalicelib.errors import BusyError, ConflictError, ForbiddenError, NotFoundError, ValidationFailedError
 from chalicelib.schemas.common import Page
