@@ -16,7 +16,7 @@ from chalicelib.db import cursor as cursors
 from chalicelib.db import keys, transactions
 from chalicelib.db.convert import values
 from chalicelib.db.items import CounterItem, JobCursorItem, MessageItem, OutboxItem, RecipientItem, TemplateItem
-from chalicelib.db.paging import page_values
+from chalicelib.db.paging import page_values, status_page
 
 OUTBOX_TTL = timedelta(days=30)
 COUNTER_TTL = timedelta(days=3)
@@ -150,14 +150,15 @@ def list_messages(
 def recipients_page(
     tenant: str, message_id: str, *, status: str | None, limit: int, cursor: str | None, scope: str
 ) -> tuple[list[dict[str, Any]], str | None]:
-    result = RecipientItem.query(
+    return status_page(
+        RecipientItem,
         keys.message_pk(tenant, message_id),
         RecipientItem.SK.startswith(keys.RECIPIENT_PREFIX),
-        filter_condition=(RecipientItem.status == status) if status else None,
+        status=status,
         limit=limit,
-        last_evaluated_key=cursors.decode(cursor, scope),
+        cursor=cursor,
+        scope=scope,
     )
-    return page_values(result, RecipientItem, scope)
 
 
 def waiting(tenant: str, message_id: str) -> list[dict[str, Any]]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.expressions.condition import Condition
+from pynamodb.indexes import Index
 
 from chalicelib.db import cursor as cursors
 from chalicelib.db.base import BaseItem
@@ -41,6 +42,29 @@ def page_values(result: Any, model: type[BaseItem], scope: str) -> tuple[list[di
     """One DynamoDB page of a single-partition query, as plain values, and the cursor on."""
     items, last = first_page(result, model)
     return [values(i) for i in items], cursors.encode(last, scope)
+
+
+def status_page(
+    model: type[BaseItem],
+    partition: str,
+    range_condition: Condition,
+    *,
+    status: str | None,
+    limit: int,
+    cursor: str | None,
+    scope: str,
+    index: Index | None = None,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of one partition (of the table, or of `index`) within `range_condition`,
+    only the items of `status` when one is given, as plain values, and the cursor on."""
+    result = (index or model).query(
+        partition,
+        range_condition,
+        filter_condition=(model.get_attributes()["status"] == status) if status else None,
+        limit=limit,
+        last_evaluated_key=cursors.decode(cursor, scope),
+    )
+    return page_values(result, model, scope)
 
 
 def _key_of(item: BaseItem, index: str) -> dict[str, Any]:

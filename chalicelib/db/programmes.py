@@ -17,7 +17,7 @@ from chalicelib.db import cursor as cursors
 from chalicelib.db import keys, transactions
 from chalicelib.db.convert import values
 from chalicelib.db.items import CohortItem, EnrolmentItem, EnrolmentLinkItem, ProgrammeItem
-from chalicelib.db.paging import page_values
+from chalicelib.db.paging import page_values, status_page
 from chalicelib.errors import ConflictError
 
 # --- programmes (tenant partition) ---------------------------------------------------
@@ -117,14 +117,9 @@ def list_cohorts(
         index, part, sort = CohortItem.gsi2, keys.cohorts_of_programme(tenant, programme_id), CohortItem.GSI2SK
     else:
         index, part, sort = CohortItem.gsi1, keys.cohorts_of(tenant), CohortItem.GSI1SK
-    result = index.query(
-        part,
-        sort >= from_day,
-        filter_condition=(CohortItem.status == status) if status else None,
-        limit=limit,
-        last_evaluated_key=cursors.decode(cursor, scope),
+    return status_page(
+        CohortItem, part, sort >= from_day, status=status, limit=limit, cursor=cursor, scope=scope, index=index
     )
-    return page_values(result, CohortItem, scope)
 
 
 def open_cohorts(
@@ -220,14 +215,15 @@ def get_enrolment(tenant: str, cohort_id: str, lead_id: str) -> dict[str, Any] |
 def list_enrolments(
     tenant: str, cohort_id: str, *, status: str | None, limit: int, cursor: str | None, scope: str
 ) -> tuple[list[dict[str, Any]], str | None]:
-    result = EnrolmentItem.query(
+    return status_page(
+        EnrolmentItem,
         keys.cohort_pk(tenant, cohort_id),
         EnrolmentItem.SK.startswith(keys.ENROLMENT_PREFIX),
-        filter_condition=(EnrolmentItem.status == status) if status else None,
+        status=status,
         limit=limit,
-        last_evaluated_key=cursors.decode(cursor, scope),
+        cursor=cursor,
+        scope=scope,
     )
-    return page_values(result, EnrolmentItem, scope)
 
 
 def confirmed_enrolments(tenant: str, cohort_id: str) -> list[dict[str, Any]]:
