@@ -19,6 +19,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.indexes import Index
 
 from chalicelib.db import cursor as cursors
+from chalicelib.db import keys
 from chalicelib.db.base import BaseItem
 from chalicelib.db.convert import values
 
@@ -168,3 +169,44 @@ class Scope:
             return [campus_key(c) for c in self.campuses]
         pools = [pool_key(c) for c in self.pools] if pool_key else []
         return [user_key(u) for u in self.users] + pools
+
+
+def scoped_page(
+    model: type[BaseItem],
+    index: str,
+    partitions: list[str],
+    *,
+    scope: str,
+    limit: int,
+    cursor: str | None,
+    ascending: bool,
+    between: tuple[str | None, str | None] | None,
+    filters: dict[str, Any],
+    clause: Callable[[str, Any], Condition] | None = None,
+) -> Page:
+    """One page of a list over a scope's partitions of `index` (see query_partitions): the
+    index's sort key within `between` = (from, to) (an end None: open; None: no range
+    condition), and the filters given (not None) ANDed, each built by `clause(name, value)`
+    (default: the attribute of that name equals the value)."""
+    range_condition = None
+    if between is not None:
+        range_from, range_to = between
+        sort_attr = getattr(model, f"{index}SK")
+        range_condition = sort_attr.between(range_from or "0", (range_to or keys.NO_DATE) + "~")
+    condition = None
+    for name, value in filters.items():
+        if value is None:
+            continue
+        part = clause(name, value) if clause is not None else getattr(model, name) == value
+        condition = part if condition is None else condition & part
+    return query_partitions(
+        model,
+        index,
+        partitions,
+        scope=scope,
+        limit=limit,
+        cursor=cursor,
+        ascending=ascending,
+        range_condition=range_condition,
+        filter_condition=condition,
+    )

@@ -1,122 +1,18 @@
-"""Leads, their history and links, and guardian phone claims."""
+"""Writing a lead: one transaction with everything that must change with it (phone claims,
+sibling links, the owner counter, history, the birthday marker)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.db import config as config_db
-from chalicelib.db import followups as followups_db
 from chalicelib.db import keys, lead_fields, transactions
-from chalicelib.db import schedule as schedule_db
-from chalicelib.db.base import BaseItem
-from chalicelib.db.convert import values
-from chalicelib.db.items import (
-    AppointmentItem,
-    BirthdayItem,
-    EnrolmentLinkItem,
-    FollowUpItem,
-    LeadHistoryItem,
-    LeadItem,
-    LeadLinkItem,
-    MemberLinkItem,
-    PhoneItem,
-    PlanItem,
-    UserItem,
-)
-from chalicelib.db.paging import Page, Scope, query_partitions
+from chalicelib.db.items import BirthdayItem, LeadItem, LeadLinkItem, PhoneItem, UserItem
+from chalicelib.db.leads.records import DuplicatePhoneError, OwnerCapError, OwnerChange, PhoneClaim, _history, lead_item
 from chalicelib.errors import ConflictError
 from chalicelib.schemas.leads import HistoryEntry, Lead
-
-
-@dataclass
-class PhoneClaim:
-    e164: str
-    family_id: str
-    lead_ids: list[str]
-
-
-@dataclass
-class LeadBundle:
-    """Everything in a lead's partition, read with one Query."""
-
-    lead: Lead
-    history: list[HistoryEntry] = field(default_factory=list)
-    siblings: list[str] = field(default_factory=list)
-    referrals: list[str] = field(default_factory=list)
-    follow_ups: list[Any] = field(default_factory=list)
-    plans: list[Any] = field(default_factory=list)
-    appointments: list[Any] = field(default_factory=list)
-    contract_ids: list[str] = field(default_factory=list)
-    card_ids: list[str] = field(default_factory=list)
-    enrolment_ids: list[str] = field(default_factory=list)
-
-
-@dataclass
-class OwnerChange:
-    """Moves the owner counter with the lead (or `count` leads): the new owner's count must
-    stay within `cap`."""
-
-    old_owner: str | None
-    new_owner: str | None
-    cap: int
-    count: int = 1
-
-
-class DuplicatePhoneError(Exception):
-    def __init__(self, e164: str):
-        super().__init__(e164)
-        self.e164 = e164
-
-
-class OwnerCapError(Exception):
-    pass
-
-
-def lead_item(tenant: str, lead: Lead) -> LeadItem:
-    data = lead.model_dump(mode="json")
-    item = LeadItem(keys.lead_pk(tenant, lead.id), keys.LEAD_SK, **data)
-    item.name_key = lead.name.casefold()
-    item.phones = lead.phones
-    created, nxt = data["created_at"], data.get("next_follow_up_at")
-    if lead.deleted_at is None:
-        owner = keys.owner_scope(tenant, lead.owner_id, lead.campus_id)
-        campus = keys.campus_scope(tenant, lead.campus_id)
-        item.GSI1PK, item.GSI1SK = owner, keys.sort_key(created, lead.id)
-        item.GSI2PK, item.GSI2SK = owner, keys.sort_key(nxt, lead.id)
-        item.GSI3PK, item.GSI3SK = campus, keys.sort_key(created, lead.id)
-        item.GSI4PK, item.GSI4SK = campus, keys.sort_key(nxt, lead.id)
-        if lead.owner_id and lead.reclaim_on:
-            item.DUEPK, item.DUESK = keys.reclaim_due(data["reclaim_on"], lead.id)
-    else:
-        item.GSI1PK, item.GSI1SK = keys.recycle_bin(tenant), keys.sort_key(data["deleted_at"], lead.id)
-    return item
-
-
-def to_lead(item: LeadItem) -> Lead:
-    data = values(item)
-    data.pop("name_key", None)
-    data.pop("phones", None)
-    data.pop("version", None)
-    return Lead.model_validate(data)
-
-
-def history_item(pk: str, entry: HistoryEntry, entry_id: str) -> LeadHistoryItem:
-    """A history entry in the partition of what it is about (a lead, a card)."""
-    data = entry.model_dump(mode="json")
-    return LeadHistoryItem(
-        pk,
-        keys.history_sk(data["at"], entry_id),
-        at=data["at"],
-        by=data["by"],
-        action=data["action"],
-        details=data["details"],
-    )
-
-
-def _history(tenant: str, lead_id: str, entry: HistoryEntry, entry_id: str) -> LeadHistoryItem:
-    return history_item(keys.lead_pk(tenant, lead_id), entry, entry_id)
 
 
 def _owner_actions(tx: Any, tenant: str, change: OwnerChange | None) -> None:
@@ -297,62 +193,6 @@ def _explain(exc: transactions.TransactionConflict) -> None:
     ) from exc
 
 
-def get(tenant: str, lead_id: str) -> Lead | None:
-    try:
-        return to_lead(LeadItem.get(keys.lead_pk(tenant, lead_id), keys.LEAD_SK))
-    except LeadItem.DoesNotExist:
-        return None
-
-
-def batch_get(tenant: str, lead_ids: list[str]) -> list[Lead]:
-    """Leads by id, in batches of 100 (BatchGetItem); missing ids are left out."""
-    keys_ = [(keys.lead_pk(tenant, i), keys.LEAD_SK) for i in dict.fromkeys(lead_ids)]
-    return [to_lead(item) for item in LeadItem.batch_get(keys_)]
-
-
-def get_with_version(tenant: str, lead_id: str) -> tuple[Lead, int] | None:
-    try:
-        item = LeadItem.get(keys.lead_pk(tenant, lead_id), keys.LEAD_SK, consistent_read=True)
-    except LeadItem.DoesNotExist:
-        return None
-    return to_lead(item), int(item.version or 0)
-
-
-def bundle(tenant: str, lead_id: str) -> LeadBundle | None:
-    """The lead and everything in its partition: one Query."""
-    lead: Lead | None = None
-    result = LeadBundle(lead=None)  # type: ignore[arg-type]
-    for item in BaseItem.query(keys.lead_pk(tenant, lead_id)):  # the base class: no type filter
-        if isinstance(item, LeadItem):
-            lead = to_lead(item)
-        elif isinstance(item, LeadHistoryItem):
-            result.history.append(
-                HistoryEntry(
-                    at=item.at,
-                    by=item.by,
-                    action=item.action,
-                    details=item.details.as_dict() if hasattr(item.details, "as_dict") else dict(item.details or {}),
-                )
-            )
-        elif isinstance(item, LeadLinkItem):
-            (result.siblings if item.SK.startswith("SIBLING#") else result.referrals).append(item.other_id)
-        elif isinstance(item, FollowUpItem):
-            result.follow_ups.append(followups_db.to_follow_up(item))
-        elif isinstance(item, PlanItem):
-            result.plans.append(followups_db.to_plan(item))
-        elif isinstance(item, AppointmentItem):
-            result.appointments.append(schedule_db.to_appointment(item))
-        elif isinstance(item, EnrolmentLinkItem):
-            result.enrolment_ids.append(item.other_id)
-        elif isinstance(item, MemberLinkItem):
-            is_contract = item.SK.startswith(keys.CONTRACT_LINK_PREFIX)
-            (result.contract_ids if is_contract else result.card_ids).append(item.other_id)
-    if lead is None:
-        return None
-    result.lead = lead
-    return result
-
-
 def save(
     tenant: str,
     lead: Lead,
@@ -382,16 +222,6 @@ def save_fields(
 
 def add_history(tenant: str, lead_id: str, entry: HistoryEntry, entry_id: str) -> None:
     _history(tenant, lead_id, entry, entry_id).save()
-
-
-def phone_claims(tenant: str, numbers: list[str]) -> dict[str, PhoneClaim]:
-    """The claims on these numbers that exist, by number (BatchGetItem, 100 a call)."""
-    keys_ = [(keys.phone_pk(tenant, e), keys.UNIQUE_SK) for e in dict.fromkeys(numbers)]
-    found = {}
-    for item in PhoneItem.batch_get(keys_):
-        e164 = item.PK.rsplit("#", 1)[1]
-        found[e164] = PhoneClaim(e164=e164, family_id=item.family_id, lead_ids=list(item.lead_ids or []))
-    return found
 
 
 @dataclass
@@ -428,69 +258,3 @@ def create_many(tenant: str, new: list[NewLead], owners: dict[str, int], cap: in
             _owner_actions(tx, tenant, OwnerChange(None, owner_id, cap, count))
         for kind, values_used in used.items():
             config_db.mark_used(tx, tenant, kind, values_used)
-
-
-def phone_claim(tenant: str, e164: str) -> PhoneClaim | None:
-    try:
-        item = PhoneItem.get(keys.phone_pk(tenant, e164), keys.UNIQUE_SK)
-    except PhoneItem.DoesNotExist:
-        return None
-    return PhoneClaim(e164=e164, family_id=item.family_id, lead_ids=list(item.lead_ids or []))
-
-
-def list_page(
-    tenant: str,
-    *,
-    scope_of: Scope,
-    sort: str,
-    limit: int,
-    cursor: str | None,
-    scope: str,
-    range_from: str | None,
-    range_to: str | None,
-    filters: dict[str, Any],
-) -> tuple[list[Lead], str | None]:
-    newest = sort == "newest"
-    by_campus = scope_of.by_campus
-    partitions = scope_of.partitions(
-        lambda u: keys.owner_scope(tenant, u, ""),
-        lambda c: keys.campus_scope(tenant, c),
-        lambda c: keys.owner_scope(tenant, None, c),
-    )
-    index = ("GSI3" if newest else "GSI4") if by_campus else ("GSI1" if newest else "GSI2")
-    sort_attr = getattr(LeadItem, f"{index}SK")
-    range_condition = None
-    if range_from or range_to:
-        range_condition = sort_attr.between(range_from or "0", (range_to or keys.NO_DATE) + "~")
-    condition = None
-    for name, value in filters.items():
-        if value is None:
-            continue
-        if name == "tag":
-            clause = LeadItem.tags.contains(value)
-        elif name == "name_prefix":
-            clause = LeadItem.name_key.startswith(value.casefold())
-        elif name == "campus_in":
-            clause = LeadItem.campus_id.is_in(*value)
-        else:
-            clause = getattr(LeadItem, name) == value
-        condition = clause if condition is None else condition & clause
-    page: Page = query_partitions(
-        LeadItem,
-        index,
-        partitions,
-        scope=scope,
-        limit=limit,
-        cursor=cursor,
-        ascending=not newest,
-        range_condition=range_condition,
-        filter_condition=condition,
-    )
-    return [to_lead(i) for i in page.items], page.cursor
-
-
-def list_bin(tenant: str, limit: int, cursor: str | None, scope: str) -> tuple[list[Lead], str | None]:
-    page = query_partitions(
-        LeadItem, "GSI1", [keys.recycle_bin(tenant)], scope=scope, limit=limit, cursor=cursor, ascending=False
-    )
-    return [to_lead(i) for i in page.items], page.cursor

@@ -1,0 +1,64 @@
+"""Leads, their history and links, and guardian phone claims.
+
+- records: the lead item and history item, the records read back, the errors of a write
+- writing: a lead with everything that must change with it, in one transaction
+- reading: one lead, many, a lead's partition, phone claims, the scoped lists
+
+Callers use the names below from `chalicelib.db.leads`.
+"""
+
+from chalicelib.db.leads.reading import (
+    batch_get,
+    bundle,
+    get,
+    get_with_version,
+    list_bin,
+    list_page,
+    phone_claim,
+    phone_claims,
+)
+from chalicelib.db.leads.records import (
+    DuplicatePhoneError,
+    LeadBundle,
+    OwnerCapError,
+    OwnerChange,
+    PhoneClaim,
+    history_item,
+    lead_item,
+    to_lead,
+)
+from chalicelib.db.leads.writing import (
+    NewLead,
+    add_history,
+    create,
+    create_many,
+    lead_actions,
+    save,
+    save_fields,
+)
+
+__all__ = [
+    "DuplicatePhoneError",
+    "LeadBundle",
+    "NewLead",
+    "OwnerCapError",
+    "OwnerChange",
+    "PhoneClaim",
+    "add_history",
+    "batch_get",
+    "bundle",
+    "create",
+    "create_many",
+    "get",
+    "get_with_version",
+    "history_item",
+    "lead_actions",
+    "lead_item",
+    "list_bin",
+    "list_page",
+    "phone_claim",
+    "phone_claims",
+    "save",
+    "save_fields",
+    "to_lead",
+]

@@ -1,0 +1,101 @@
+"""What the leads store is made of: a lead's item and history item, the records read back
+(a phone claim, a lead's partition) and the errors a write explains its failure with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalicelib.db import keys
+from chalicelib.db.convert import values
+from chalicelib.db.items import LeadHistoryItem, LeadItem
+from chalicelib.schemas.leads import HistoryEntry, Lead
+
+
+@dataclass
+class PhoneClaim:
+    e164: str
+    family_id: str
+    lead_ids: list[str]
+
+
+@dataclass
+class LeadBundle:
+    """Everything in a lead's partition, read with one Query."""
+
+    lead: Lead
+    history: list[HistoryEntry] = field(default_factory=list)
+    siblings: list[str] = field(default_factory=list)
+    referrals: list[str] = field(default_factory=list)
+    follow_ups: list[Any] = field(default_factory=list)
+    plans: list[Any] = field(default_factory=list)
+    appointments: list[Any] = field(default_factory=list)
+    contract_ids: list[str] = field(default_factory=list)
+    card_ids: list[str] = field(default_factory=list)
+    enrolment_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class OwnerChange:
+    """Moves the owner counter with the lead (or `count` leads): the new owner's count must
+    stay within `cap`."""
+
+    old_owner: str | None
+    new_owner: str | None
+    cap: int
+    count: int = 1
+
+
+class DuplicatePhoneError(Exception):
+    def __init__(self, e164: str):
+        super().__init__(e164)
+        self.e164 = e164
+
+
+class OwnerCapError(Exception):
+    pass
+
+
+def lead_item(tenant: str, lead: Lead) -> LeadItem:
+    data = lead.model_dump(mode="json")
+    item = LeadItem(keys.lead_pk(tenant, lead.id), keys.LEAD_SK, **data)
+    item.name_key = lead.name.casefold()
+    item.phones = lead.phones
+    created, nxt = data["created_at"], data.get("next_follow_up_at")
+    if lead.deleted_at is None:
+        owner = keys.owner_scope(tenant, lead.owner_id, lead.campus_id)
+        campus = keys.campus_scope(tenant, lead.campus_id)
+        item.GSI1PK, item.GSI1SK = owner, keys.sort_key(created, lead.id)
+        item.GSI2PK, item.GSI2SK = owner, keys.sort_key(nxt, lead.id)
+        item.GSI3PK, item.GSI3SK = campus, keys.sort_key(created, lead.id)
+        item.GSI4PK, item.GSI4SK = campus, keys.sort_key(nxt, lead.id)
+        if lead.owner_id and lead.reclaim_on:
+            item.DUEPK, item.DUESK = keys.reclaim_due(data["reclaim_on"], lead.id)
+    else:
+        item.GSI1PK, item.GSI1SK = keys.recycle_bin(tenant), keys.sort_key(data["deleted_at"], lead.id)
+    return item
+
+
+def to_lead(item: LeadItem) -> Lead:
+    data = values(item)
+    data.pop("name_key", None)
+    data.pop("phones", None)
+    data.pop("version", None)
+    return Lead.model_validate(data)
+
+
+def history_item(pk: str, entry: HistoryEntry, entry_id: str) -> LeadHistoryItem:
+    """A history entry in the partition of what it is about (a lead, a card)."""
+    data = entry.model_dump(mode="json")
+    return LeadHistoryItem(
+        pk,
+        keys.history_sk(data["at"], entry_id),
+        at=data["at"],
+        by=data["by"],
+        action=data["action"],
+        details=data["details"],
+    )
+
+
+def _history(tenant: str, lead_id: str, entry: HistoryEntry, entry_id: str) -> LeadHistoryItem:
+    return history_item(keys.lead_pk(tenant, lead_id), entry, entry_id)
