@@ -15,7 +15,7 @@ from typing import Any
 
 from chalicelib.db import keys
 from chalicelib.domain.audit import LIMITS, WINDOW_NAMES, windows
-from chalicelib.streams.processor import Effect, StreamRecord, after, effects
+from chalicelib.streams.registry import Effect, StreamRecord, after, effects
 
 
 def _at(text: str) -> datetime:

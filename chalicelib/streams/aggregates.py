@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from chalicelib.db import keys
-from chalicelib.streams.processor import Effect, StreamRecord, effects
+from chalicelib.streams.registry import Effect, StreamRecord, effects
 
 CYCLE_BUCKETS = ((7, "0_7"), (30, "8_30"), (90, "31_90"))
 
