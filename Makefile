@@ -66,6 +66,7 @@ check: test
 lint: $(STAMP) lint-web lint-openapi
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest tests/test_layers.py -q -p no:cacheprovider -n 0  # layers: no import cycle, api -> domain -> db
 
 fmt: $(STAMP)
 	$(BIN)/ruff format .
