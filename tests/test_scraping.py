@@ -20,8 +20,12 @@ from tests.test_streams import Tap, lambda_like
 
 
 def _noon() -> datetime:
-    """12:00 in Shanghai today: every booking and follow-up of a test falls on the same school day."""
-    return datetime.now(UTC).replace(hour=4, minute=0, second=5, microsecond=0)
+    """The last 12:00 in Shanghai (04:00 UTC) up to now: every booking and follow-up of a test
+    falls on the same school day, and never after the wall clock (a token signed now would have
+    expired at a noon still to come: the test failed between 00:00 and 04:00 UTC)."""
+    now = datetime.now(UTC)
+    noon = now.replace(hour=4, minute=0, second=5, microsecond=0)
+    return noon if noon <= now else noon - timedelta(days=1)
 
 
 def _weights(school, user_id: str) -> dict[str, int]:
