@@ -18,8 +18,9 @@ from __future__ import annotations
 
 from chalicelib.db import followups as followups_db
 from chalicelib.db import leads as leads_db
-from chalicelib.domain import audit, leads
+from chalicelib.domain import audit
 from chalicelib.domain.auth import Principal
+from chalicelib.domain.leads import visibility as leads  # the visibility rules only: leads.reading imports this module
 from chalicelib.schemas.leads import Lead
 
 

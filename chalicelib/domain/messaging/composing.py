@@ -11,7 +11,7 @@ from chalicelib.db import leads as leads_db
 from chalicelib.db import messaging as messaging_db
 from chalicelib.domain import clock, config, ids, leads, phones, templates
 from chalicelib.domain.auth import Principal
-from chalicelib.domain.followups import school_time
+from chalicelib.domain.clock import school_time
 from chalicelib.domain.messaging.planning import Contexts, Plan, Target, plan, quiet_until
 from chalicelib.domain.messaging.reading import _message_out, _recipient_out
 from chalicelib.domain.messaging.sending import dispatch
