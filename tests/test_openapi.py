@@ -173,6 +173,9 @@ def test_every_error_answer_lists_the_codes_that_route_can_answer(school):
     assert "LEAD_NOT_FOUND" in reading and "READ_LIMIT_REACHED" in reading  # a customer read
     assert not {"SESSION_FULL", "USERNAME_TAKEN", "CARD_NOT_FOUND"} & reading
     assert "USERNAME_TAKEN" in _codes(doc, "/users", "post", "409")
+    # a local variable is not the module's function of that name (a phone `claim` is no pool claim)
+    assert "OWNER_CAP_REACHED" not in doc["paths"]["/leads"]["get"]["x-error-codes"]
+    assert "OWNER_CAP_REACHED" in doc["paths"]["/leads/{lead_id}/claim"]["post"]["x-error-codes"]
     assert "TOKEN_MISSING" not in doc["paths"]["/auth/login"]["post"]["x-error-codes"]  # public
     # AND what the API answers is among them: a taken username (409), an unknown lead (404)
     school.staff("consultant", username="dup-user")

@@ -147,6 +147,7 @@ class _Unit:
         self.codes: set[str] = set()
         self.refs: list[Any] = []
         self.imported: dict[str, Any] = {}  # names a function imports for itself
+        self.local: set[str] = set()  # names it binds itself (arguments, assignments): not the module's
         self.module = sys.modules.get(fn.__module__)
         qualname = fn.__qualname__.split(".<locals>.")[0]
         owner = qualname.rsplit(".", 1)[0] if "." in qualname else None
@@ -156,6 +157,7 @@ class _Unit:
             for child in ast.walk(node):
                 if isinstance(child, (ast.Import, ast.ImportFrom)):
                     self.imported.update(_imports(child))
+                self.local.update(_bound(child))
             for part in (node.args, *node.body):
                 self._read(part)
 
@@ -173,6 +175,8 @@ class _Unit:
                 return self.owner
             if node.id in self.imported:
                 return self.imported[node.id]
+            if node.id in self.local:
+                return None  # a local variable, whatever the module calls by that name
             return getattr(self.module, node.id, None) if self.module else None
         if isinstance(node, ast.Attribute):
             value = self._resolve(node.value)
@@ -211,6 +215,16 @@ class _Unit:
         fn = _function(obj)
         if inspect.isfunction(fn) and _ours(fn):
             self.refs.append(fn)
+
+
+def _bound(node: ast.AST) -> Iterator[str]:
+    """The names a node binds in its function (a nested def's name, an argument, a target)."""
+    if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+        yield node.id
+    elif isinstance(node, ast.arg):
+        yield node.arg
+    elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.ExceptHandler)) and node.name:
+        yield node.name
 
 
 def _imports(node: ast.Import | ast.ImportFrom) -> dict[str, Any]:

@@ -10061,7 +10061,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse404"] & {
                         error: {
                             /** @enum {string} */
-                            code: "CARD_NOT_FOUND" | "LEAD_NOT_FOUND" | "NOT_FOUND";
+                            code: "LEAD_NOT_FOUND" | "NOT_FOUND";
                         };
                     };
                 };
@@ -15747,7 +15747,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse404"] & {
                         error: {
                             /** @enum {string} */
-                            code: "LEAD_NOT_FOUND" | "NOT_FOUND";
+                            code: "NOT_FOUND";
                         };
                     };
                 };
@@ -15777,7 +15777,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse409"] & {
                         error: {
                             /** @enum {string} */
-                            code: "BUSY" | "EDIT_CONFLICT" | "NOT_IN_POOL" | "OWNER_CAP_REACHED";
+                            code: "BUSY";
                         };
                     };
                 };
@@ -15888,7 +15888,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse404"] & {
                         error: {
                             /** @enum {string} */
-                            code: "LEAD_NOT_FOUND" | "NOT_FOUND";
+                            code: "NOT_FOUND";
                         };
                     };
                 };
@@ -15918,7 +15918,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse409"] & {
                         error: {
                             /** @enum {string} */
-                            code: "BUSY" | "DUPLICATE_PHONE" | "EDIT_CONFLICT" | "NOT_IN_POOL" | "OWNER_CAP_REACHED";
+                            code: "BUSY" | "DUPLICATE_PHONE" | "EDIT_CONFLICT" | "OWNER_CAP_REACHED";
                         };
                     };
                 };
@@ -16047,7 +16047,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse404"] & {
                         error: {
                             /** @enum {string} */
-                            code: "LEAD_NOT_FOUND" | "NOT_FOUND";
+                            code: "NOT_FOUND";
                         };
                     };
                 };
@@ -16091,7 +16091,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse409"] & {
                         error: {
                             /** @enum {string} */
-                            code: "BUSY" | "EDIT_CONFLICT" | "NOT_IN_POOL" | "OWNER_CAP_REACHED";
+                            code: "BUSY";
                         };
                     };
                 };
@@ -17385,7 +17385,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse409"] & {
                         error: {
                             /** @enum {string} */
-                            code: "ALREADY_IN_FAMILY" | "BUSY" | "DUPLICATE_PHONE" | "EDIT_CONFLICT" | "LEAD_DELETED" | "NOT_IN_POOL" | "OWNER_CAP_REACHED";
+                            code: "ALREADY_IN_FAMILY" | "BUSY" | "DUPLICATE_PHONE" | "EDIT_CONFLICT" | "LEAD_DELETED";
                         };
                     };
                 };
@@ -19481,7 +19481,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse404"] & {
                         error: {
                             /** @enum {string} */
-                            code: "LEAD_NOT_FOUND" | "NOT_FOUND" | "TEMPLATE_NOT_FOUND";
+                            code: "NOT_FOUND" | "TEMPLATE_NOT_FOUND";
                         };
                     };
                 };
@@ -19511,7 +19511,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse409"] & {
                         error: {
                             /** @enum {string} */
-                            code: "BUSY" | "EDIT_CONFLICT" | "NOT_IN_POOL" | "OWNER_CAP_REACHED";
+                            code: "BUSY";
                         };
                     };
                 };
@@ -20975,7 +20975,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse404"] & {
                         error: {
                             /** @enum {string} */
-                            code: "LEAD_NOT_FOUND" | "NOT_FOUND";
+                            code: "NOT_FOUND";
                         };
                     };
                 };
@@ -21005,7 +21005,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse409"] & {
                         error: {
                             /** @enum {string} */
-                            code: "BUSY" | "COHORT_NOT_OPEN" | "EDIT_CONFLICT" | "NOT_IN_POOL" | "OWNER_CAP_REACHED" | "TRY_AGAIN";
+                            code: "BUSY" | "COHORT_NOT_OPEN" | "EDIT_CONFLICT" | "TRY_AGAIN";
                         };
                     };
                 };
