@@ -28,10 +28,6 @@ KNOWN_CYCLES: dict[tuple[str, str], str] = {
     ("chalicelib.db.lead_fields", "chalicelib.db.leads"): (
         "the guarded field updates rebuild the lead from its item with db.leads' converters"
     ),
-    ("chalicelib.messaging", "chalicelib.messaging.outbox"): "provider_for picks a provider that imports Outgoing",
-    ("chalicelib.messaging", "chalicelib.messaging.ses"): "provider_for picks a provider that imports Outgoing",
-    ("chalicelib.messaging", "chalicelib.messaging.sms_voice"): "provider_for picks a provider that imports Outgoing",
-    ("chalicelib.jobs", "chalicelib.jobs.due"): "run() loads the jobs, which register themselves with @job",
 }
 
 # (layer of the importer, what it may not import): api -> domain -> db, never back or past.

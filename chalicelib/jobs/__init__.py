@@ -6,22 +6,11 @@ with the due items, never with the size of the table.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from chalicelib.jobs.registry import JOBS, JobFn, job  # noqa: F401 - the public face
 from chalicelib.observability import logger
-
-JobFn = Callable[[datetime, str | None], dict[str, Any]]  # (when, only this tenant or all)
-JOBS: dict[str, JobFn] = {}
-
-
-def job(name: str) -> Callable[[JobFn], JobFn]:
-    def register(fn: JobFn) -> JobFn:
-        JOBS[name] = fn
-        return fn
-
-    return register
 
 
 def run(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from chalicelib.jobs import job
+from chalicelib.jobs.registry import job
 
 
 @job("due_follow_ups")

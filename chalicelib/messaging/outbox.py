@@ -6,7 +6,7 @@ it arrives on the table's stream. Entries expire after 30 days.
 
 from __future__ import annotations
 
-from chalicelib.messaging import Outgoing
+from chalicelib.messaging.base import Outgoing
 
 
 class OutboxProvider:

@@ -7,7 +7,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 
-from chalicelib.messaging import Outgoing, ProviderError
+from chalicelib.messaging.base import Outgoing, ProviderError
 
 # Codes where a later try could succeed; rejections, unverified domains, a paused or suspended account are final.
 RETRYABLE_CODES = frozenset(

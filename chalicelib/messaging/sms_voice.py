@@ -6,7 +6,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 
-from chalicelib.messaging import Outgoing, ProviderError
+from chalicelib.messaging.base import Outgoing, ProviderError
 
 # Codes where a later try could succeed; every other code (validation, access, not found, conflict) is final.
 RETRYABLE_CODES = frozenset({"ThrottlingException", "InternalServerException", "ServiceQuotaExceededException"})
