@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from chalicelib.db import followups as followups_db
 from chalicelib.db import leads as leads_db
-from chalicelib.domain import audit
+from chalicelib.domain import audit_log
 from chalicelib.domain.auth import Principal
 from chalicelib.domain.leads import visibility as leads  # the visibility rules only: leads.reading imports this module
 from chalicelib.schemas.leads import Lead
@@ -44,7 +44,7 @@ def check(principal: Principal, lead: Lead | None, why: str) -> list[str]:
 
 
 def audit_use(principal: Principal, lead_id: str, plans: list[str], why: str) -> None:
-    audit.record(
+    audit_log.record(
         principal.tenant,
         action="plan_access",
         principal=principal,
