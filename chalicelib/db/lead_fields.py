@@ -50,7 +50,7 @@ class LeadChanged(Exception):
 
 
 def read(tenant: str, lead_id: str) -> Snapshot | None:
-    from chalicelib.db.leads import to_lead
+    from chalicelib.db.leads.records import to_lead  # not the package: its writing imports this module
 
     try:
         item = LeadItem.get(keys.lead_pk(tenant, lead_id), keys.LEAD_SK, consistent_read=True)
@@ -61,7 +61,7 @@ def read(tenant: str, lead_id: str) -> Snapshot | None:
 
 
 def _attributes(tenant: str, lead: Lead) -> dict[str, Any]:
-    from chalicelib.db.leads import lead_item
+    from chalicelib.db.leads.records import lead_item
 
     item = lead_item(tenant, lead)
     out = {}
