@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from pynamodb.attributes import (
-    MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
     UnicodeSetAttribute,
 )
 
 from chalicelib.db.base import BaseItem
+from chalicelib.db.items.attributes import raw_map
 
 
 class AggregateItem(BaseItem, discriminator="Aggregate"):
@@ -33,7 +33,7 @@ class AuditItem(BaseItem, discriminator="Audit"):
     action = UnicodeAttribute()  # read | write | sign_in | sign_in_failed | freeze | unfreeze
     method = UnicodeAttribute(null=True)
     route = UnicodeAttribute(null=True)
-    params = MapAttribute(default=dict)
+    params = raw_map()
     lead_id = UnicodeAttribute(null=True)
     status = NumberAttribute(null=True)
     ip = UnicodeAttribute(null=True)

@@ -5,32 +5,34 @@ DynamoDB numbers, so sums and conditions are exact integers; the API speaks deci
 
 from __future__ import annotations
 
+from typing import Any
+
 from pynamodb.attributes import (
     BooleanAttribute,
     ListAttribute,
-    MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
 )
 
 from chalicelib.db.base import BaseItem
+from chalicelib.db.items.attributes import raw_map, unicode_list
 
 
 class ContractItem(BaseItem, discriminator="Contract"):
     """A contract (合同) signing one or more learners to a package; `version` locks changes."""
 
     id = UnicodeAttribute()
-    lead_ids = ListAttribute(of=UnicodeAttribute)
-    lead_names = ListAttribute(of=UnicodeAttribute)
+    lead_ids = unicode_list()
+    lead_names = unicode_list()
     campus_id = UnicodeAttribute()
-    course_ids = ListAttribute(of=UnicodeAttribute, default=list)
+    course_ids = unicode_list(default=list)
     credits = NumberAttribute()  # hundredths of a credit
     gift_credits = NumberAttribute(default=0)
     price = NumberAttribute()  # fen
     discount = NumberAttribute(default=0)
     starts_on = UnicodeAttribute()
     ends_on = UnicodeAttribute()
-    instalments = ListAttribute(default=list)  # maps: due_on, amount (fen)
+    instalments: ListAttribute[dict[str, Any]] = ListAttribute(default=list)  # maps: due_on, amount (fen)
     signed_by = UnicodeAttribute()
     signed_by_name = UnicodeAttribute()
     signed_at = UnicodeAttribute()
@@ -39,8 +41,8 @@ class ContractItem(BaseItem, discriminator="Contract"):
     refunded = NumberAttribute(default=0)
     clawed_back = NumberAttribute(default=0)
     unallocated = NumberAttribute()  # credits not yet put on a card
-    card_ids = ListAttribute(of=UnicodeAttribute, default=list)
-    conversions = MapAttribute(default=dict)  # lead id -> days from lead to first contract
+    card_ids = unicode_list(default=list)
+    conversions = raw_map()  # lead id -> days from lead to first contract
     note = UnicodeAttribute(null=True)
     voided_at = UnicodeAttribute(null=True)
     void_reason = UnicodeAttribute(null=True)
@@ -80,10 +82,10 @@ class CardItem(BaseItem, discriminator="Card"):
     status = UnicodeAttribute()  # active | lost | frozen | replaced
     credits = NumberAttribute(default=0)
     cash = NumberAttribute(default=0)
-    lots = MapAttribute(default=dict)
+    lots = raw_map()
     primary_card_id = UnicodeAttribute(null=True)
     shared = BooleanAttribute(null=True)  # sub-cards: spends the primary's wallets
-    sub_cards = MapAttribute(default=dict)  # primary cards: sub-card id -> holder lead id
+    sub_cards = raw_map()  # primary cards: sub-card id -> holder lead id
     holder_phone = UnicodeAttribute(null=True)
     holder_note = UnicodeAttribute(null=True)
     frozen_reason = UnicodeAttribute(null=True)
@@ -104,7 +106,7 @@ class LedgerItem(BaseItem, discriminator="Ledger"):
     movement = UnicodeAttribute()  # contract_credit | deduction | purchase | ...
     credits = NumberAttribute(default=0)  # signed hundredths
     amount = NumberAttribute(default=0)  # signed fen
-    lots = MapAttribute(default=dict)  # contract id -> signed hundredths taken or given
+    lots = raw_map()  # contract id -> signed hundredths taken or given
     at = UnicodeAttribute()
     by = UnicodeAttribute(null=True)
     by_name = UnicodeAttribute(null=True)
@@ -143,6 +145,6 @@ class EventFeeItem(BaseItem, discriminator="EventFee"):
     state = UnicodeAttribute()  # charged | refunded
     credits = NumberAttribute(default=0)  # hundredths taken
     amount = NumberAttribute(default=0)  # fen taken
-    lots = MapAttribute(default=dict)  # contract id -> hundredths taken (positive)
+    lots = raw_map()  # contract id -> hundredths taken (positive)
     charged_at = UnicodeAttribute()
     refunded_at = UnicodeAttribute(null=True)

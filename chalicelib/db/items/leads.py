@@ -3,16 +3,18 @@ follow-ups, planned contacts, imports."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from pynamodb.attributes import (
     JSONAttribute,
     ListAttribute,
-    MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
     UnicodeSetAttribute,
 )
 
 from chalicelib.db.base import BaseItem
+from chalicelib.db.items.attributes import raw_map, unicode_list
 
 
 class LeadItem(BaseItem, discriminator="Lead"):
@@ -28,9 +30,10 @@ class LeadItem(BaseItem, discriminator="Lead"):
     grade = UnicodeAttribute(null=True)
     age = NumberAttribute(null=True)
     notes = UnicodeAttribute(null=True)
-    tags = ListAttribute(of=UnicodeAttribute, default=list)
-    guardians = ListAttribute(default=list)  # maps: name, relation, phones [{e164, raw}], ...
-    phones = ListAttribute(of=UnicodeAttribute, default=list)  # every guardian phone, E.164
+    tags = unicode_list(default=list)
+    # maps: name, relation, phones [{e164, raw}], ...
+    guardians: ListAttribute[dict[str, Any]] = ListAttribute(default=list)
+    phones = unicode_list(default=list)  # every guardian phone, E.164
     source = UnicodeAttribute(null=True)
     sub_source = UnicodeAttribute(null=True)
     referrer_lead_id = UnicodeAttribute(null=True)
@@ -42,7 +45,7 @@ class LeadItem(BaseItem, discriminator="Lead"):
     importance = UnicodeAttribute(null=True)
     stage = UnicodeAttribute(null=True)
     level = UnicodeAttribute(null=True)
-    intended_courses = ListAttribute(of=UnicodeAttribute, default=list)
+    intended_courses = unicode_list(default=list)
     created_by = UnicodeAttribute()
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
@@ -63,7 +66,7 @@ class LeadHistoryItem(BaseItem, discriminator="LeadHistory"):
     at = UnicodeAttribute()
     by = UnicodeAttribute(null=True)
     action = UnicodeAttribute()
-    details = MapAttribute(default=dict)
+    details = raw_map()
 
 
 class LeadLinkItem(BaseItem, discriminator="LeadLink"):
@@ -76,7 +79,7 @@ class PhoneItem(BaseItem, discriminator="Phone"):
     """Claims a guardian phone for one family of leads in a tenant (duplicate detection)."""
 
     family_id = UnicodeAttribute()
-    lead_ids = ListAttribute(of=UnicodeAttribute, default=list)
+    lead_ids = unicode_list(default=list)
 
 
 class FollowUpItem(BaseItem, discriminator="FollowUp"):
@@ -92,7 +95,7 @@ class FollowUpItem(BaseItem, discriminator="FollowUp"):
     next_follow_up_at = UnicodeAttribute(null=True)
     by = UnicodeAttribute()
     by_name = UnicodeAttribute()
-    changes = MapAttribute(default=dict)
+    changes = raw_map()
     plan_id = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from pynamodb.attributes import (
     BooleanAttribute,
-    MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
     UnicodeSetAttribute,
 )
 
 from chalicelib.db.base import BaseItem
+from chalicelib.db.items.attributes import raw_map
 
 
 class TemplateItem(BaseItem, discriminator="Template"):
@@ -43,7 +43,7 @@ class MessageItem(BaseItem, discriminator="Message"):
     sent = NumberAttribute(default=0)
     failed = NumberAttribute(default=0)
     skipped = NumberAttribute()
-    skipped_by_reason = MapAttribute(default=dict)
+    skipped_by_reason = raw_map()
     segments = NumberAttribute(default=0)
     source = UnicodeAttribute(null=True)  # what made it: a user, or a job (birthday, reminder, ...)
     campus_ids = UnicodeSetAttribute(null=True)  # its recipients' campuses (and a typed send's sender's)
@@ -72,7 +72,8 @@ class RecipientItem(BaseItem, discriminator="Recipient"):
 class CounterItem(BaseItem, discriminator="Counter"):
     """A count in a window (marketing messages to one recipient in a day); expires by TTL."""
 
-    count = NumberAttribute(default=0)
+    # Shadows Model.count (the classmethod) on this class: the stored attribute is named `count`.
+    count = NumberAttribute(default=0)  # type: ignore[assignment]
 
 
 class OutboxItem(BaseItem, discriminator="Outbox"):

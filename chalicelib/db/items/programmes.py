@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pynamodb.attributes import (
     BooleanAttribute,
     ListAttribute,
@@ -43,7 +45,7 @@ class CohortItem(BaseItem, discriminator="Cohort"):
     teacher_id = UnicodeAttribute(null=True)
     teacher_name = UnicodeAttribute(null=True)
     price = NumberAttribute()  # fen
-    instalment_options = ListAttribute(default=list)  # maps: name, count
+    instalment_options: ListAttribute[dict[str, Any]] = ListAttribute(default=list)  # maps: name, count
     seats = NumberAttribute()
     confirmed = NumberAttribute(default=0)
     pending = NumberAttribute(default=0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pynamodb.attributes import (
     BooleanAttribute,
     ListAttribute,
@@ -29,7 +31,7 @@ class ClassItem(BaseItem, discriminator="Class"):
     teacher = UnicodeAttribute()
     room = UnicodeAttribute(null=True)
     capacity = NumberAttribute()
-    slots = ListAttribute(default=list)
+    slots: ListAttribute[dict[str, Any]] = ListAttribute(default=list)
     start_date = UnicodeAttribute()
     end_date = UnicodeAttribute()
     created_at = UnicodeAttribute()

@@ -6,13 +6,13 @@ from __future__ import annotations
 from pynamodb.attributes import (
     BooleanAttribute,
     JSONAttribute,
-    ListAttribute,
     NumberAttribute,
     UnicodeAttribute,
     UnicodeSetAttribute,
 )
 
 from chalicelib.db.base import BaseItem
+from chalicelib.db.items.attributes import unicode_list
 
 
 class TenantItem(BaseItem, discriminator="Tenant"):
@@ -39,7 +39,7 @@ class UserItem(BaseItem, discriminator="User"):
     username = UnicodeAttribute()
     display_name = UnicodeAttribute()
     role = UnicodeAttribute()
-    campus_ids = ListAttribute(of=UnicodeAttribute, default=list)
+    campus_ids = unicode_list(default=list)
     supervisor_id = UnicodeAttribute(null=True)
     active = BooleanAttribute(default=True)
     phone = UnicodeAttribute(null=True)
@@ -84,7 +84,7 @@ class ApiKeyItem(BaseItem, discriminator="ApiKey"):
     prefix = UnicodeAttribute()  # the key's first characters, to recognise it
     key_hash = UnicodeAttribute()  # SHA-256 of the key, hex
     campus_id = UnicodeAttribute()
-    allowed_origins = ListAttribute(of=UnicodeAttribute, default=list)
+    allowed_origins = unicode_list(default=list)
     rate_limit = NumberAttribute()  # requests a minute
     created_by = UnicodeAttribute()
     created_at = UnicodeAttribute()
