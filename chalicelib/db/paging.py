@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
+from pydantic import BaseModel
 from pynamodb.expressions.condition import Condition
 from pynamodb.indexes import Index
 
@@ -24,6 +25,8 @@ from chalicelib.db.base import BaseItem
 from chalicelib.db.convert import values
 
 _DONE = "done"
+
+_Entity = TypeVar("_Entity", bound=BaseModel)
 
 
 @dataclass
@@ -54,7 +57,7 @@ def status_page(
     limit: int,
     cursor: str | None,
     scope: str,
-    index: Index | None = None,
+    index: Index[BaseItem] | None = None,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of one partition (of the table, or of `index`) within `range_condition`,
     only the items of `status` when one is given, as plain values, and the cursor on."""
@@ -109,13 +112,13 @@ def query_partitions(
         fetched[part] = first_page(result, model)
 
     # The furthest point every partition has been read to: nothing beyond it is safe to emit yet.
-    frontiers = [lek[sort_attr]["S"] for _, lek in fetched.values() if lek]
+    frontiers: list[str] = [lek[sort_attr]["S"] for _, lek in fetched.values() if lek]
     bound = (min(frontiers) if ascending else max(frontiers)) if frontiers else None
 
     def within(item: BaseItem) -> bool:
         if bound is None:
             return True
-        value = getattr(item, sort_attr)
+        value: str = getattr(item, sort_attr)
         return value <= bound if ascending else value >= bound
 
     candidates = [(getattr(i, sort_attr), part, i) for part, (items, _) in fetched.items() for i in items if within(i)]
@@ -135,7 +138,7 @@ def query_partitions(
     return Page(items=[i for _, _, i in taken], cursor=cursors.encode(new_state, scope) if more else None)
 
 
-def single(result: Any, scope: str, entity: type) -> tuple[list[Any], str | None]:
+def single(result: Any, scope: str, entity: type[_Entity]) -> tuple[list[_Entity], str | None]:
     """One page of a one-partition Query (`limit` already applied) as entities and a cursor."""
     items = [entity.model_validate(values(i)) for i in result]
     return items, cursors.encode(result.last_evaluated_key, scope)
