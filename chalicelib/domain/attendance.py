@@ -10,6 +10,7 @@ how long before the start marking opens. Earlier, marking is refused with
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain import clock, config
@@ -17,7 +18,7 @@ from chalicelib.domain.tenants import get_tenant
 from chalicelib.errors import ConflictError
 
 
-def session_start(session: dict) -> datetime:
+def session_start(session: dict[str, Any]) -> datetime:
     """When a stored class session starts (its `starts_at`, UTC)."""
     return datetime.fromisoformat(session["starts_at"].replace("Z", "+00:00"))
 

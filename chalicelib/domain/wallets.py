@@ -40,7 +40,7 @@ def ordered(lots: dict[str, dict[str, Any]], order: str) -> list[tuple[str, dict
     """The lots in the order deductions take them: the contract that ends first, or the one
     that started first (a tenant setting); lots without an end (manual) last."""
 
-    def key(pair: tuple[str, dict[str, Any]]) -> tuple:
+    def key(pair: tuple[str, dict[str, Any]]) -> tuple[str, str, str]:
         contract_id, lot = pair
         ends, starts = lot.get("ends_on") or "9999-12-31", lot.get("starts_on") or "9999-12-31"
         return (ends, starts, contract_id) if order == "expiring_first" else (starts, ends, contract_id)
@@ -84,7 +84,9 @@ def expired(lots: dict[str, dict[str, Any]], today: str) -> dict[str, int]:
     }
 
 
-def apply(lots: dict[str, dict[str, Any]], changes: dict[str, int], new: dict[str, dict] | None = None) -> dict:
+def apply(
+    lots: dict[str, dict[str, Any]], changes: dict[str, int], new: dict[str, dict[str, Any]] | None = None
+) -> dict[str, dict[str, Any]]:
     """The lots after a movement (what DynamoDB computes; used by tests and previews)."""
     result = {k: dict(v) for k, v in lots.items()}
     for contract_id, lot in (new or {}).items():
