@@ -69,7 +69,13 @@ def once(tenant: str, key: str | None, print_: str, model: type[T], fn: Callable
     try:
         return fn(guard)
     except Replayed:
+        # only a claim is replayed, and a guard claims only with a key; the claim that won
+        # is stored (the replay always read it as there: a missing one crashed before)
+        if key is None:
+            raise RuntimeError("a request without an Idempotency-Key was replayed") from None
         stored = cards_db.get_idempotent(tenant, key)
+        if stored is None:
+            raise RuntimeError("the Idempotency-Key claim that won is not stored") from None
         return _replay(stored, print_, model)
 
 
