@@ -64,7 +64,8 @@ def effective_status(card: dict[str, Any], today: date) -> str:
     """A frozen card past its last frozen day is active again."""
     if card["status"] == "frozen" and card.get("frozen_until") and card["frozen_until"] < today.isoformat():
         return "active"
-    return card["status"]
+    status: str = card["status"]
+    return status
 
 
 _COMPUTED = ("credits", "cash", "lots", "status", "sub_cards", "holder_phone")  # not copied as stored

@@ -26,9 +26,17 @@ from chalicelib.domain.cards.common import (
 from chalicelib.domain.cards.opening import _new_number, _number_taken
 from chalicelib.errors import ConflictError, ForbiddenError
 from chalicelib.schemas.cards import Card, CardPatchRequest, FreezeRequest, ReissueRequest
+from chalicelib.schemas.leads import HistoryEntry
 
 
-def _lifecycle(principal: Principal, card: dict[str, Any], changes: dict, expect: dict, history, **kw: Any) -> None:
+def _lifecycle(
+    principal: Principal,
+    card: dict[str, Any],
+    changes: dict[str, Any],
+    expect: dict[str, Any],
+    history: tuple[HistoryEntry, str],
+    **kw: Any,
+) -> None:
     try:
         cards_db.set_status(principal.tenant, card["id"], changes, expect=expect, history=history, **kw)
     except transactions.TransactionConflict as exc:
@@ -72,7 +80,9 @@ def freeze(principal: Principal, card_id: str, request: FreezeRequest) -> Card:
     return to_card(card | updated, ctx)
 
 
-def _thaw(principal: Principal | None, card: dict[str, Any], ctx: Context, *, automatic: bool = False) -> dict:
+def _thaw(
+    principal: Principal | None, card: dict[str, Any], ctx: Context, *, automatic: bool = False
+) -> dict[str, Any]:
     """Unfreezes, extending each contract's validity by the days frozen (a tenant setting).
     Total for any card as stored, even one frozen until 9999-12-31 by an earlier version."""
     frozen_on = date.fromisoformat(card["frozen_on"])

@@ -10,7 +10,8 @@ either fit the balance or are refused with INSUFFICIENT_BALANCE; nothing is over
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeAlias, cast
 
 from chalicelib.db import cards as cards_db
 from chalicelib.db import event_fees as event_fees_db
@@ -40,6 +41,10 @@ from chalicelib.schemas.users import Role
 
 TRIES = 25  # concurrent movements on one card retry after losing a race; each retry re-reads
 
+# a movement's plan: (card, its wallet's card, ctx) -> the WalletChange and extra write arguments
+Planned: TypeAlias = tuple[cards_db.WalletChange, dict[str, Any]]
+Plan: TypeAlias = Callable[[dict[str, Any], dict[str, Any], Context], Planned]
+
 
 def _settle(principal: Principal, card: dict[str, Any], ctx: Context) -> dict[str, Any]:
     """Before spending: thaw a card whose freeze has ended, and write off the credits of
@@ -57,7 +62,12 @@ def _settle(principal: Principal, card: dict[str, Any], ctx: Context) -> dict[st
         with contextlib.suppress(transactions.TransactionConflict, transactions.TransactionBusy):
             cards_db.move(principal.tenant, [change])
         changed = True
-    return cards_db.get_card(principal.tenant, card["id"]) if changed else card
+    if not changed:
+        return card
+    settled = cards_db.get_card(principal.tenant, card["id"])
+    if settled is None:  # cards are never deleted: the one just read is there (None crashed the plan)
+        raise RuntimeError(f"card {card['id']} vanished while settling")
+    return settled
 
 
 def _wallet(principal: Principal, card: dict[str, Any], ctx: Context) -> dict[str, Any]:
@@ -72,7 +82,7 @@ def _wallet(principal: Principal, card: dict[str, Any], ctx: Context) -> dict[st
     return _settle(principal, primary, ctx)
 
 
-def _run(principal: Principal, card_id: str, guard: idempotency.Guard, plan: Any) -> Movement:
+def _run(principal: Principal, card_id: str, guard: idempotency.Guard, plan: Plan) -> Movement:
     """Reads, plans (`plan(card, wallet, ctx)` → a WalletChange and extra write arguments),
     writes; on a lost race reads again. Conditions, not this loop, keep balances >= 0."""
     ctx = Context(principal.tenant)
@@ -118,12 +128,12 @@ def _spend_cash(wallet: dict[str, Any], amount: int) -> None:
         raise _insufficient(wallets.Insufficient(amount, int(wallet.get("cash") or 0)), "cash")
 
 
-def _plan(principal: Principal, request: MovementRequest) -> Any:
+def _plan(principal: Principal, request: MovementRequest) -> Plan:
     kind = request.kind
     credits = wallets.units(request.credits) if request.credits is not None else 0
     amount = wallets.units(request.amount) if request.amount is not None else 0
 
-    def plan(card: dict[str, Any], wallet: dict[str, Any], ctx: Context):
+    def plan(card: dict[str, Any], wallet: dict[str, Any], ctx: Context) -> Planned:
         entry: dict[str, Any] = {"reason": request.reason}
         via = None
         if request.lead_id:
@@ -150,16 +160,17 @@ def _plan(principal: Principal, request: MovementRequest) -> Any:
             delta_credits = -credits
             delta_cash = wallets.units(wallets.decimal(credits) * rate)
         elif kind == "event_fee":
-            event = schedule_db.get_event(principal.tenant, request.event_id)
+            event_id = cast(str, request.event_id)  # MovementRequest: an event_fee names its event
+            event = schedule_db.get_event(principal.tenant, event_id)
             if event is None:
                 raise _invalid("event_id", "unknown event")
             pay_with = request.pay_with or ("credits" if event.get("fee_credits") else "cash")
             fee = event.get("fee_credits") if pay_with == "credits" else event.get("fee_amount")
             if not fee:
                 raise _invalid("pay_with", f"the event has no fee in {pay_with}")
-            entry["event_id"] = request.event_id
+            entry["event_id"] = event_id
             learner = entry.get("lead_id") or card["holder_lead_id"]
-            booked = event_fees_db.get_booking(principal.tenant, request.event_id, learner)
+            booked = event_fees_db.get_booking(principal.tenant, event_id, learner)
             if booked is None or booked["state"] != "booked":
                 raise ConflictError("The learner has no booked place at this event.", code="EVENT_NOT_BOOKED")
             if pay_with == "credits":
@@ -206,6 +217,7 @@ def _plan(principal: Principal, request: MovementRequest) -> Any:
         )
         extra: dict[str, Any] = {"usable_cards": [via["id"]]} if via else {}
         if kind == "event_fee":  # once per booking: its fee item, and the booking still booked, in this transaction
+            booked = cast(dict[str, Any], booked)  # the event_fee branch above refused a missing booking
             fee = {
                 "appointment_id": booked["appointment_id"],
                 "lead_id": booked["lead_id"],
@@ -215,7 +227,7 @@ def _plan(principal: Principal, request: MovementRequest) -> Any:
                 "lots": {cid: -units for cid, units in lots.items()},
                 "charged_at": entry["at"],
             }
-            marker, still_booked = event_fees_db.fee_ops(principal.tenant, request.event_id, fee)
+            marker, still_booked = event_fees_db.fee_ops(principal.tenant, event_id, fee)
             extra |= {"new_items": [marker], "updates": [still_booked]}
         return change, extra
 
@@ -252,7 +264,7 @@ def check_in(principal: Principal, session_id: str, request: CheckInRequest, key
     cost = wallets.units(course.get("lesson_cost") or 0)
     card_id = request.card_id or _only_card(principal, lead.id)
 
-    def plan(card: dict[str, Any], wallet: dict[str, Any], ctx: Context):
+    def plan(card: dict[str, Any], wallet: dict[str, Any], ctx: Context) -> Planned:
         via = _spender(principal.tenant, card, lead.id, ctx, "card_id")
         lots = _take(wallet, cost, ctx, session["course_id"])
         entry = _entry(
@@ -290,4 +302,5 @@ def _only_card(principal: Principal, lead_id: str) -> str:
         raise ConflictError("This learner has no card.", code="NO_CARD")
     if len(live) > 1:
         raise _invalid("card_id", "the learner has several cards; choose one")
-    return live[0]["id"]
+    card_id: str = live[0]["id"]
+    return card_id

@@ -5,7 +5,9 @@ sharing or holding a share of a primary's credits, and more of a contract put on
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any, TypeAlias, cast
 
 from chalicelib.db import cards as cards_db
 from chalicelib.db import transactions
@@ -26,6 +28,18 @@ from chalicelib.domain.cards.common import (
 )
 from chalicelib.errors import ConflictError, ForbiddenError
 from chalicelib.schemas.cards import Card, CardContractRequest, CardOpenRequest, Movement, SubCardRequest
+from chalicelib.schemas.leads import HistoryEntry, Lead
+
+# what a card's `build(number)` gives `_open` to write: the card, its history entry, its credit
+# movement, the contracts' changes, the primary's funding movement and the primary's id
+Built: TypeAlias = tuple[
+    dict[str, Any],
+    tuple[HistoryEntry, str],
+    cards_db.WalletChange | None,
+    list[tuple[str, int, dict[str, Any]]],
+    cards_db.WalletChange | None,
+    str | None,
+]
 
 
 def _new_number() -> str:
@@ -73,7 +87,7 @@ def _allocate(
     return lots, changes
 
 
-def _card_data(ctx: Context, principal: Principal, holder, number: str, **fields: Any) -> dict[str, Any]:
+def _card_data(ctx: Context, principal: Principal, holder: Lead, number: str, **fields: Any) -> dict[str, Any]:
     return {
         "id": ids.new_id(),
         "number": number,
@@ -92,7 +106,7 @@ def _card_data(ctx: Context, principal: Principal, holder, number: str, **fields
     }
 
 
-def _number_taken(number: str | None) -> Any:
+def _number_taken(number: str | None) -> Callable[[transactions.TransactionConflict], None]:
     """A failed number claim: the number asked for is someone else's; an issued one is re-drawn."""
 
     def check(exc: transactions.TransactionConflict) -> None:
@@ -102,7 +116,7 @@ def _number_taken(number: str | None) -> Any:
     return check
 
 
-def _open(principal: Principal, build: Any, number: str | None) -> dict[str, Any]:
+def _open(principal: Principal, build: Callable[[str], Built], number: str | None) -> dict[str, Any]:
     """Writes a new card built by `build(number)`; contracts changed meanwhile are read again."""
 
     def attempt() -> dict[str, Any]:
@@ -132,7 +146,7 @@ def open_card(principal: Principal, request: CardOpenRequest) -> Card:
         raise _invalid("credits", f"not among contract_ids: {', '.join(sorted(unknown))}")
     holder_phone = phones.normalise(request.holder_phone, ctx.region, "holder_phone") if request.holder_phone else None
 
-    def build(number: str):
+    def build(number: str) -> Built:
         card_id = ids.new_id()
         lots, allocations = _allocate(principal, ctx, card_id, holder.id, request.contract_ids, request.credits)
         total = sum(lot["units"] for lot in lots.values())
@@ -181,14 +195,14 @@ def open_sub_card(principal: Principal, primary_id: str, request: SubCardRequest
     if holder.id == primary["holder_lead_id"]:
         raise _invalid("holder_lead_id", "the primary card's own holder")
 
-    def build(number: str):
+    def build(number: str) -> Built:
         fields = {"primary_card_id": primary_id, "shared": request.shared}
         card = _card_data(ctx, principal, holder, number, **fields)
         history = _history(principal, ctx, "opened", number=number, primary=primary_id, shared=request.shared)
         if request.shared:
             return card, history, None, [], None, primary_id
         fresh = _load(principal, primary_id, visible=False)
-        wanted = wallets.units(request.credits)
+        wanted = wallets.units(cast(Decimal, request.credits))  # SubCardRequest: an unshared sub-card has credits
         try:
             taken = wallets.take(fresh.get("lots") or {}, wanted, ctx.day, ctx.rules.deduction_order)
         except wallets.Insufficient as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import cast
 
 from chalicelib.db import cards as cards_db
 from chalicelib.domain import clock, leads
@@ -30,8 +31,9 @@ def find_cards(principal: Principal, query: CardListQuery) -> Page[Card]:
             return Page[Card](items=[to_card(_load(principal, card_id), ctx)])
         except NotFoundError:
             return Page[Card](items=[])
-    leads.visible_lead(principal, query.lead_id)
-    ids_ = cards_db.member_links(principal.tenant, query.lead_id, "CARD#")
+    lead_id = cast(str, query.lead_id)  # CardListQuery takes a number or a lead_id: no number, a lead_id
+    leads.visible_lead(principal, lead_id)
+    ids_ = cards_db.member_links(principal.tenant, lead_id, "CARD#")
     found = cards_db.batch_cards(principal.tenant, ids_[:100])
     return Page[Card](items=[to_card(c, ctx) for c in sorted(found, key=lambda c: c["created_at"], reverse=True)])
 
