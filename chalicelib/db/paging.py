@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 from pynamodb.expressions.condition import Condition
@@ -27,15 +27,16 @@ from chalicelib.db.convert import values
 _DONE = "done"
 
 _Entity = TypeVar("_Entity", bound=BaseModel)
+_Item = TypeVar("_Item", bound=BaseItem)
 
 
 @dataclass
-class Page:
-    items: list[BaseItem]
+class Page(Generic[_Item]):
+    items: list[_Item]
     cursor: str | None
 
 
-def first_page(result: Any, model: type[BaseItem]) -> tuple[list[BaseItem], dict[str, Any] | None]:
+def first_page(result: Any, model: type[_Item]) -> tuple[list[_Item], dict[str, Any] | None]:
     """One DynamoDB page of a pynamodb query (pynamodb's own iteration would keep paging until
     `limit` items passed the filter: unbounded work) and its LastEvaluatedKey."""
     raw = next(result.page_iter, None) or {}
@@ -82,7 +83,7 @@ def _key_of(item: BaseItem, index: str) -> dict[str, Any]:
 
 
 def query_partitions(
-    model: type[BaseItem],
+    model: type[_Item],
     index: str,
     partitions: list[str],
     *,
@@ -92,11 +93,11 @@ def query_partitions(
     ascending: bool,
     range_condition: Condition | None = None,
     filter_condition: Condition | None = None,
-) -> Page:
+) -> Page[_Item]:
     state: dict[str, Any] = cursors.decode(cursor, scope) or {}
     index_obj = getattr(model, index.lower()) if index else model  # "": the table's own partitions
     sort_attr = f"{index}SK"
-    fetched: dict[str, tuple[list[BaseItem], dict[str, Any] | None]] = {}
+    fetched: dict[str, tuple[list[_Item], dict[str, Any] | None]] = {}
     for part in dict.fromkeys(partitions):
         start = state.get(part)
         if start == _DONE:
@@ -115,7 +116,7 @@ def query_partitions(
     frontiers: list[str] = [lek[sort_attr]["S"] for _, lek in fetched.values() if lek]
     bound = (min(frontiers) if ascending else max(frontiers)) if frontiers else None
 
-    def within(item: BaseItem) -> bool:
+    def within(item: _Item) -> bool:
         if bound is None:
             return True
         value: str = getattr(item, sort_attr)
@@ -175,7 +176,7 @@ class Scope:
 
 
 def scoped_page(
-    model: type[BaseItem],
+    model: type[_Item],
     index: str,
     partitions: list[str],
     *,
@@ -186,7 +187,7 @@ def scoped_page(
     between: tuple[str | None, str | None] | None,
     filters: dict[str, Any],
     clause: Callable[[str, Any], Condition] | None = None,
-) -> Page:
+) -> Page[_Item]:
     """One page of a list over a scope's partitions of `index` (see query_partitions): the
     index's sort key within `between` = (from, to) (an end None: open; None: no range
     condition), and the filters given (not None) ANDed, each built by `clause(name, value)`
