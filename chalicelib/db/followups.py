@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pynamodb.expressions.condition import Condition
+
 from chalicelib.db import cursor as cursors
 from chalicelib.db import keys, transactions
 from chalicelib.db.convert import values
@@ -33,7 +35,9 @@ def plan_item(tenant: str, plan: Plan) -> PlanItem:
 
 def to_follow_up(item: FollowUpItem) -> FollowUp:
     data = values(item)
-    data["changes"] = item.changes.as_dict() if hasattr(item.changes, "as_dict") else dict(item.changes or {})
+    changes = item.changes
+    # MapAttribute.as_dict is unannotated in pynamodb
+    data["changes"] = changes.as_dict() if hasattr(changes, "as_dict") else dict(changes or {})  # type: ignore[no-untyped-call]
     return FollowUp.model_validate(data)
 
 
@@ -75,17 +79,20 @@ def save_plan(tenant: str, plan: Plan, *, new: bool, before: Plan | None = None)
     """A new plan, or a change of one still open and assigned as `before` was; the assignee's
     access grant moves with it in the same transaction. A plan changed meanwhile raises
     ConflictError (PLAN_CLOSED, or EDIT_CONFLICT naming what changed)."""
+    condition: Condition
     if new:
         condition = PlanItem.PK.does_not_exist()
+        was_assigned = None
     else:
+        if before is None:  # a change is always given the plan as read (before.assignee_id would fail)
+            raise TypeError("save_plan: a change needs `before`")
         condition = (PlanItem.status == "open") & (PlanItem.assignee_id == before.assignee_id)
+        was_assigned = before.assignee_id
     now_assigned = plan.assignee_id if plan.status == "open" else None
     try:
         with transactions.write() as tx:
             tx.save(plan_item(tenant, plan), condition=condition, label="plan")
-            grant_actions(
-                tx, tenant, plan.lead_id, plan.id, to=now_assigned, away_from=None if new else before.assignee_id
-            )
+            grant_actions(tx, tenant, plan.lead_id, plan.id, to=now_assigned, away_from=was_assigned)
     except transactions.TransactionConflict as exc:
         raise _plan_changed(tenant, plan) from exc
 

@@ -53,12 +53,14 @@ def bundle(tenant: str, lead_id: str) -> LeadBundle | None:
         if isinstance(item, LeadItem):
             lead = to_lead(item)
         elif isinstance(item, LeadHistoryItem):
+            details = item.details
             result.history.append(
                 HistoryEntry(
                     at=item.at,
                     by=item.by,
                     action=item.action,
-                    details=item.details.as_dict() if hasattr(item.details, "as_dict") else dict(item.details or {}),
+                    # MapAttribute.as_dict is unannotated in pynamodb
+                    details=details.as_dict() if hasattr(details, "as_dict") else dict(details or {}),  # type: ignore[no-untyped-call]
                 )
             )
         elif isinstance(item, LeadLinkItem):

@@ -3,9 +3,11 @@ sibling links, the owner counter, history, the birthday marker)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from pynamodb.expressions.condition import Condition
 
 from chalicelib.db import config as config_db
 from chalicelib.db import keys, lead_fields, transactions
@@ -83,12 +85,12 @@ def lead_actions(
     expected_version: int | None,
     history: list[tuple[HistoryEntry, str]],
     *,
-    new_phones: list[str] = (),
+    new_phones: Sequence[str] = (),
     claimants: dict[str, list[str]] | None = None,
-    family_phones: list[str] = (),
-    released_phones: list[PhoneClaim] = (),
-    refamilied_phones: list[PhoneClaim] = (),
-    siblings: list[str] = (),
+    family_phones: Sequence[str] = (),
+    released_phones: Sequence[PhoneClaim] = (),
+    refamilied_phones: Sequence[PhoneClaim] = (),
+    siblings: Sequence[str] = (),
     owner: OwnerChange | None = None,
     used: dict[str, set[str]] | None = None,
     referrer: str | None = None,
@@ -108,6 +110,7 @@ def lead_actions(
         lead_fields.update_actions(tx, tenant, before, lead, counters)
     else:
         item = lead_item(tenant, lead)
+        condition: Condition
         if expected_version is None:
             condition = LeadItem.PK.does_not_exist()
         else:
@@ -197,7 +200,7 @@ def save(
     tenant: str,
     lead: Lead,
     expected_version: int,
-    history: list[tuple[HistoryEntry, str]] = (),
+    history: Sequence[tuple[HistoryEntry, str]] = (),
     **changes: Any,
 ) -> None:
     """Replaces the lead if nobody changed it since `expected_version` (optimistic lock),
@@ -206,7 +209,11 @@ def save(
 
 
 def save_fields(
-    tenant: str, before: lead_fields.Snapshot, lead: Lead, history: list[tuple[HistoryEntry, str]] = (), **changes: Any
+    tenant: str,
+    before: lead_fields.Snapshot,
+    lead: Lead,
+    history: Sequence[tuple[HistoryEntry, str]] = (),
+    **changes: Any,
 ) -> None:
     """Writes only what differs from `before` (see db.lead_fields), with everything that must
     change with it, in one transaction. Raises lead_fields.LeadChanged when a field it is
