@@ -29,7 +29,10 @@ def appointment_item(tenant: str, appointment: Appointment) -> AppointmentItem:
     item.GSI4PK, item.GSI4SK = keys.appointments_in(tenant, appointment.campus_id), sort
     if appointment.status == "booked" and appointment.attendance is None:
         # filed by the UTC date of the visit until it happens; the reminder job reads it the day before
-        item.DUEPK, item.DUESK = keys.reminder_due(keys.stamp(appointment.at)[:10], item.PK, appointment.id)
+        at = keys.stamp(appointment.at)
+        if at is None:  # `at` is a datetime, so it always stamps (None[:10] was a TypeError too)
+            raise TypeError("an appointment without `at`")
+        item.DUEPK, item.DUESK = keys.reminder_due(at[:10], item.PK, appointment.id)
     return item
 
 
@@ -53,10 +56,14 @@ def put_visit(tenant: str, appointment: Appointment) -> None:
     appointment_item(tenant, appointment).save(condition=AppointmentItem.PK.does_not_exist())
 
 
-def _target(tenant: str, appointment: Appointment) -> tuple[type, Any]:
+_Seats = type[SessionItem] | type[EventItem]
+
+
+def _target(tenant: str, appointment: Appointment) -> tuple[_Seats, SessionItem | EventItem]:
     if appointment.session_id:
         return SessionItem, SessionItem(keys.session_pk(tenant, appointment.session_id), keys.SESSION_SK)
-    return EventItem, EventItem(keys.event_pk(tenant, appointment.event_id), keys.EVENT_SK)
+    # str(): an event id of None keys "EVENT#None" as the f-string always made it (an empty partition)
+    return EventItem, EventItem(keys.event_pk(tenant, str(appointment.event_id)), keys.EVENT_SK)
 
 
 def book(tenant: str, appointment: Appointment, owner_name: str | None) -> None:
@@ -270,7 +277,8 @@ def set_attendance(tenant: str, before: Appointment, after: Appointment) -> None
         booking = BookingItem(target.PK, keys.booking_sk(before.lead_id))
         tx.update(
             booking,
-            actions=[BookingItem.attendance.set(after.attendance)],
+            # pynamodb's stub leaves None out of set(); a nullable attribute takes it (stored as NULL)
+            actions=[BookingItem.attendance.set(after.attendance)],  # type: ignore[arg-type]
             condition=BookingItem.appointment_id == before.id,
         )
         if before.kind == "trial" and after.attendance == "no_show" and before.course_id:

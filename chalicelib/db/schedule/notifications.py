@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from chalicelib.db import cursor as cursors
 from chalicelib.db import keys, transactions
 from chalicelib.db.convert import values
@@ -49,7 +51,9 @@ def notify_once(
     return True
 
 
-def list_notifications(tenant: str, user_id: str, limit: int, cursor: str | None) -> tuple[list[dict], str | None]:
+def list_notifications(
+    tenant: str, user_id: str, limit: int, cursor: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
     scope = f"{tenant}:notifications:{user_id}"
     result = NotificationItem.query(
         keys.notifications_pk(tenant, user_id),

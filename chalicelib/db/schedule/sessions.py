@@ -114,7 +114,8 @@ def events_on(tenant: str, day: str) -> list[dict[str, Any]]:
 
 
 def _target_pk(tenant: str, session_id: str | None, event_id: str | None) -> str:
-    return keys.session_pk(tenant, session_id) if session_id else keys.event_pk(tenant, event_id)
+    # str(): neither id keys "EVENT#None" as the f-string always made it (an empty partition)
+    return keys.session_pk(tenant, session_id) if session_id else keys.event_pk(tenant, str(event_id))
 
 
 def bookings(tenant: str, *, session_id: str | None = None, event_id: str | None = None) -> list[dict[str, Any]]:
