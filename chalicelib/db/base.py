@@ -7,7 +7,8 @@ a cold start). Every item class here shares one connection instead.
 
 from __future__ import annotations
 
-from typing import Any
+from types import MethodType
+from typing import Any, ClassVar, Self, TypeVar, cast
 
 from pynamodb.attributes import DiscriminatorAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.connection import Connection, TableConnection
@@ -18,8 +19,13 @@ from chalicelib.settings import get_settings
 
 _shared: dict[str, Any] = {}
 
+# The indexes are generic in the item class they answer with: each item class gets its own
+# copy bound to it (pynamodb's MetaModel._initialize_indexes), so `UserItem.gsi1.query()`
+# yields UserItem; `ClassVar[GSI1[Self]]` below says exactly that.
+_M = TypeVar("_M", bound=Model)
 
-class GSI1(GlobalSecondaryIndex):
+
+class GSI1(GlobalSecondaryIndex[_M]):  # type: ignore[no-untyped-call]  # pynamodb's Index.__init_subclass__ has no annotations
     class Meta:
         index_name = "GSI1"
         projection = AllProjection()
@@ -28,7 +34,7 @@ class GSI1(GlobalSecondaryIndex):
     GSI1SK = UnicodeAttribute(range_key=True)
 
 
-class GSI2(GlobalSecondaryIndex):
+class GSI2(GlobalSecondaryIndex[_M]):  # type: ignore[no-untyped-call]  # pynamodb's Index.__init_subclass__ has no annotations
     class Meta:
         index_name = "GSI2"
         projection = AllProjection()
@@ -37,7 +43,7 @@ class GSI2(GlobalSecondaryIndex):
     GSI2SK = UnicodeAttribute(range_key=True)
 
 
-class GSI3(GlobalSecondaryIndex):
+class GSI3(GlobalSecondaryIndex[_M]):  # type: ignore[no-untyped-call]  # pynamodb's Index.__init_subclass__ has no annotations
     class Meta:
         index_name = "GSI3"
         projection = AllProjection()
@@ -46,7 +52,7 @@ class GSI3(GlobalSecondaryIndex):
     GSI3SK = UnicodeAttribute(range_key=True)
 
 
-class GSI4(GlobalSecondaryIndex):
+class GSI4(GlobalSecondaryIndex[_M]):  # type: ignore[no-untyped-call]  # pynamodb's Index.__init_subclass__ has no annotations
     class Meta:
         index_name = "GSI4"
         projection = AllProjection()
@@ -55,7 +61,7 @@ class GSI4(GlobalSecondaryIndex):
     GSI4SK = UnicodeAttribute(range_key=True)
 
 
-class DueIndex(GlobalSecondaryIndex):
+class DueIndex(GlobalSecondaryIndex[_M]):  # type: ignore[no-untyped-call]  # pynamodb's Index.__init_subclass__ has no annotations
     """Sparse, cross-tenant: an item carries DUEPK/DUESK only while it is due."""
 
     class Meta:
@@ -72,7 +78,7 @@ class BaseItem(Model):
     class Meta:
         table_name = "campus-crm-local"
         region = "us-east-1"
-        host = None
+        host: str | None = None
         max_retry_attempts = 3
         connect_timeout_seconds = 2
         read_timeout_seconds = 5
@@ -92,23 +98,25 @@ class BaseItem(Model):
     DUESK = UnicodeAttribute(null=True)
     expires_at = NumberAttribute(null=True)  # TTL, epoch seconds
 
-    gsi1 = GSI1()
-    gsi2 = GSI2()
-    gsi3 = GSI3()
-    gsi4 = GSI4()
-    due = DueIndex()
+    gsi1: ClassVar[GSI1[Self]] = GSI1()
+    gsi2: ClassVar[GSI2[Self]] = GSI2()
+    gsi3: ClassVar[GSI3[Self]] = GSI3()
+    gsi4: ClassVar[GSI4[Self]] = GSI4()
+    due: ClassVar[DueIndex[Self]] = DueIndex()
 
     @classmethod
     def _get_connection(cls) -> TableConnection:  # noqa: D401 - pynamodb hook
         settings = get_settings()
         ident = (settings.table_name, settings.dynamodb_endpoint, settings.region)
-        conn = _shared.get("table")
+        conn: TableConnection | None = _shared.get("table")
         if conn is None or _shared.get("ident") != ident:
             BaseItem.Meta.table_name = settings.table_name
             BaseItem.Meta.host = settings.dynamodb_endpoint
             BaseItem.Meta.region = settings.region
             BaseItem._connection = None
-            conn = Model._get_connection.__func__(BaseItem)
+            # A classmethod read off the class is a bound method (MethodType); its __func__ is
+            # pynamodb's own _get_connection, called with cls=BaseItem (never the subclass).
+            conn = cast(MethodType, Model._get_connection).__func__(BaseItem)
             _shared["table"] = conn
             _shared["ident"] = ident
             from chalicelib.db import telemetry

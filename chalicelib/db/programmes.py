@@ -9,9 +9,11 @@ GSI3/GSI4 keys the public list reads; closing or cancelling it removes them.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.update import Action
+from pynamodb.indexes import Index
 
 from chalicelib.db import cursor as cursors
 from chalicelib.db import keys, transactions
@@ -74,7 +76,20 @@ def update_programme(tenant: str, programme_id: str, changes: dict[str, Any]) ->
 # --- cohorts (own partition) -----------------------------------------------------------
 
 
-def _index_keys(tenant: str, data: dict[str, Any]) -> dict[str, str | None]:
+class _CohortIndexKeys(TypedDict):
+    """A cohort's index keys; GSI3/GSI4 (the open cohorts) only while it is open."""
+
+    GSI1PK: str
+    GSI1SK: str
+    GSI2PK: str
+    GSI2SK: str
+    GSI3PK: str | None
+    GSI3SK: str | None
+    GSI4PK: str | None
+    GSI4SK: str | None
+
+
+def _index_keys(tenant: str, data: dict[str, Any]) -> _CohortIndexKeys:
     sort = keys.cohort_sort(data["starts_on"], data["id"])
     is_open = data["status"] == "open"
     return {
@@ -113,6 +128,7 @@ def list_cohorts(
     scope: str,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """A school's (or a programme's) cohorts starting on or after a day, earliest first."""
+    index: Index[CohortItem]
     if programme_id:
         index, part, sort = CohortItem.gsi2, keys.cohorts_of_programme(tenant, programme_id), CohortItem.GSI2SK
     else:
@@ -126,6 +142,7 @@ def open_cohorts(
     tenant: str, *, programme_id: str | None, from_day: str, limit: int, cursor: str | None, scope: str
 ) -> tuple[list[dict[str, Any]], str | None]:
     """Open cohorts (the sparse index) starting on or after a day, with seats left."""
+    index: Index[CohortItem]
     if programme_id:
         index, part, sort = CohortItem.gsi4, keys.open_cohorts_of_programme(tenant, programme_id), CohortItem.GSI4SK
     else:
@@ -255,7 +272,7 @@ def move_enrolment(tenant: str, before: dict[str, Any], after: dict[str, Any]) -
 def set_reminder(tenant: str, enrolment: dict[str, Any], message_id: str | None, at: str | None) -> bool:
     """Records a rescheduled reminder if the enrolment is still as read (False if not)."""
     item = EnrolmentItem(keys.cohort_pk(tenant, enrolment["cohort_id"]), keys.enrolment_sk(enrolment["lead_id"]))
-    actions = [
+    actions: list[Action] = [
         EnrolmentItem.reminder_message_id.set(message_id) if message_id else EnrolmentItem.reminder_message_id.remove(),
         EnrolmentItem.reminder_at.set(at) if at else EnrolmentItem.reminder_at.remove(),
         EnrolmentItem.version.add(1),

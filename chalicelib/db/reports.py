@@ -30,7 +30,9 @@ def get_many(wanted: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, A
     found: dict[tuple[str, str], dict[str, Any]] = {}
     keys_ = list(dict.fromkeys(wanted))
     for start in range(0, len(keys_), 100):
-        request = {table: {"Keys": [{"PK": {"S": pk}, "SK": {"S": sk}} for pk, sk in keys_[start : start + 100]]}}
+        request: dict[str, Any] | None = {
+            table: {"Keys": [{"PK": {"S": pk}, "SK": {"S": sk}} for pk, sk in keys_[start : start + 100]]}
+        }
         while request:
             answer = client.batch_get_item(RequestItems=request)
             for item in answer.get("Responses", {}).get(table, []):
@@ -79,21 +81,21 @@ def recount_day(tenant: str, campus_ids: list[str], lo: str, hi: str, day: str) 
     from chalicelib.db import keys
     from chalicelib.db.items import ContractItem, FollowUpItem, PaymentItem
 
-    found: Counter = Counter()
+    found: Counter[str] = Counter()
     for campus in campus_ids:
         query = FollowUpItem.gsi3.query(keys.follow_ups_in(tenant, campus), FollowUpItem.GSI3SK.between(lo, hi + "~"))
-        for item in query:
+        for follow_up in query:
             found["follow_ups"] += 1
-            found[f"follow_ups_{item.method}"] += 1
+            found[f"follow_ups_{follow_up.method}"] += 1
     month = day[:7]
-    for item in ContractItem.gsi1.query(
+    for contract in ContractItem.gsi1.query(
         keys.contracts_in(tenant, month), filter_condition=ContractItem.signed_on == day
     ):
         found["contracts"] += 1
-        found["contract_value"] += int(item.price) - int(item.discount or 0)
-    for item in PaymentItem.gsi1.query(keys.payments_in(tenant, month), PaymentItem.GSI1SK.startswith(day + "#")):
-        what = "revenue" if item.payment_kind == "payment" else "refunds"
-        found[what] += int(item.amount)
+        found["contract_value"] += int(contract.price) - int(contract.discount or 0)
+    for payment in PaymentItem.gsi1.query(keys.payments_in(tenant, month), PaymentItem.GSI1SK.startswith(day + "#")):
+        what = "revenue" if payment.payment_kind == "payment" else "refunds"
+        found[what] += int(payment.amount)
     return dict(found)
 
 
