@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
+
 from chalicelib.db import keys
 from chalicelib.db.convert import values
 from chalicelib.db.items import BookingItem, EventFeeItem
@@ -21,7 +24,9 @@ def get_booking(tenant: str, event_id: str, lead_id: str) -> dict[str, Any] | No
     return values(item)
 
 
-def fee_ops(tenant: str, event_id: str, fee: dict[str, Any]) -> tuple[tuple[Any, str], tuple[Any, list, Any, str]]:
+def fee_ops(
+    tenant: str, event_id: str, fee: dict[str, Any]
+) -> tuple[tuple[EventFeeItem, str], tuple[BookingItem, list[Action], Condition, str]]:
     """For a wallet movement's transaction: the once-only fee item of a booking, and a check
     that the booking is still booked (a no-op update under that condition). Labels name the
     conflict each condition means."""
@@ -45,8 +50,10 @@ def get_fee(tenant: str, event_id: str, appointment_id: str) -> dict[str, Any] |
     return values(item)
 
 
-def fee_refund_op(tenant: str, event_id: str, appointment_id: str, at: str) -> tuple[Any, list, Any, str]:
+def fee_refund_op(
+    tenant: str, event_id: str, appointment_id: str, at: str
+) -> tuple[EventFeeItem, list[Action], Condition, str]:
     """The fee item turned `refunded`, only from `charged`: a refund happens at most once."""
     item = EventFeeItem(keys.event_pk(tenant, event_id), keys.event_fee_sk(appointment_id))
-    actions = [EventFeeItem.state.set("refunded"), EventFeeItem.refunded_at.set(at)]
+    actions: list[Action] = [EventFeeItem.state.set("refunded"), EventFeeItem.refunded_at.set(at)]
     return item, actions, EventFeeItem.state == "charged", "refunded"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pynamodb.expressions.update import Action
+
 from chalicelib.db import keys
 from chalicelib.db.items import CardItem
 
@@ -10,6 +12,7 @@ def file_alert(tenant: str, card_id: str, day: str | None) -> None:
     """Files a card to be looked at on a UTC date (or takes it off the DUE index)."""
     pk = keys.card_pk(tenant, card_id)
     item = CardItem(pk, keys.CARD_SK)
+    actions: list[Action]
     if day is None:
         actions = [CardItem.DUEPK.remove(), CardItem.DUESK.remove()]
     else:

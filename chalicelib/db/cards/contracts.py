@@ -5,8 +5,11 @@ lists by month.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
+
+from pynamodb.expressions.condition import Condition
 
 from chalicelib.db import keys, transactions
 from chalicelib.db.base import BaseItem
@@ -78,7 +81,9 @@ def _payment_item(tenant: str, data: dict[str, Any]) -> PaymentItem:
     return item
 
 
-def _contract_update(tx: transactions.Transaction, tenant: str, contract_id: str, version: int, changes: dict) -> None:
+def _contract_update(
+    tx: transactions.Transaction, tenant: str, contract_id: str, version: int, changes: dict[str, Any]
+) -> None:
     item = ContractItem(keys.contract_pk(tenant, contract_id), keys.CONTRACT_SK)
     actions = [getattr(ContractItem, k).set(v) for k, v in changes.items()]
     actions.append(ContractItem.version.set(version + 1))
@@ -92,7 +97,7 @@ def record_payment(
     changes: dict[str, Any],
     payment: dict[str, Any],
     claim: IdempotencyClaim | None = None,
-    wallets: list[WalletChange] = (),
+    wallets: Sequence[WalletChange] = (),
 ) -> None:
     """A payment or a refund with the contract's totals (under its version) and, for a
     refund, the credits clawed back from cards: one transaction."""
@@ -131,14 +136,16 @@ def list_by_month(
 ) -> tuple[list[dict[str, Any]], str | None]:
     """Contracts signed (or payments dated) between two days, newest first: one Query per
     month partition of the range, merged."""
+    model: type[ContractItem] | type[PaymentItem]
     model, partition = (ContractItem, keys.contracts_in) if what == "contracts" else (PaymentItem, keys.payments_in)
     parts = [partition(tenant, m) for m in _months(lo, hi)]
+    filter_condition: Condition | None
     if what == "contracts":
         # signed_at is UTC; a day's margin either side, then the school date decides
         lo_key = (datetime.fromisoformat(lo) - timedelta(days=1)).date().isoformat()
         hi_key = (datetime.fromisoformat(hi) + timedelta(days=2)).date().isoformat()
         range_condition = model.GSI1SK.between(lo_key, hi_key)
-        filter_condition = model.signed_on.between(lo, hi)
+        filter_condition = ContractItem.signed_on.between(lo, hi)  # model is ContractItem here
     else:
         range_condition = model.GSI1SK.between(lo, hi + "~")
         filter_condition = None

@@ -87,5 +87,5 @@ def reissue(
                 condition=CardItem.sub_cards[old["id"]].exists(),
                 label="primary",
             )
-        for card_id, entry, entry_id in histories:
-            tx.save(history_item(keys.card_pk(tenant, card_id), entry, entry_id), label="history")
+        for card_id, history, entry_id in histories:
+            tx.save(history_item(keys.card_pk(tenant, card_id), history, entry_id), label="history")

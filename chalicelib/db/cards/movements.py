@@ -4,12 +4,15 @@ one transaction.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from pynamodb.models import Model
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
 
 from chalicelib.db import keys, transactions
+from chalicelib.db.base import BaseItem
 from chalicelib.db.cards.contracts import _contract_update
 from chalicelib.db.cards.idempotency import IdempotencyClaim, _claim
 from chalicelib.db.cards.wallet import WalletChange, _wallet
@@ -21,10 +24,10 @@ def move(
     changes: list[WalletChange],
     *,
     claim: IdempotencyClaim | None = None,
-    usable_cards: list[str] = (),
-    new_items: list[tuple[Model, str]] = (),
-    updates: list[tuple[Model, list[Any], Any, str]] = (),
-    contracts: list[tuple[str, int, dict[str, Any]]] = (),
+    usable_cards: Sequence[str] = (),
+    new_items: Sequence[tuple[BaseItem, str]] = (),
+    updates: Sequence[tuple[BaseItem, list[Action], Condition | None, str]] = (),
+    contracts: Sequence[tuple[str, int, dict[str, Any]]] = (),
 ) -> None:
     """Wallet changes with their ledger entries, and what must change with them: cards that
     must still be usable (a shared sub-card spending its primary's wallet), new items (a
