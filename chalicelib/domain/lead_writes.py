@@ -29,7 +29,7 @@ def edit_conflict(fields: dict[str, object], expected: dict[str, object]) -> Con
     names = ", ".join(sorted(fields))
     details = []
     for name in sorted(fields):
-        detail = {"field": name, "message": "changed meanwhile"}
+        detail: dict[str, object] = {"field": name, "message": "changed meanwhile"}
         if name not in SHOWN_WITHOUT_VALUE:
             detail.update(current=fields[name], yours_was=expected.get(name))
         details.append(detail)
@@ -51,7 +51,7 @@ def change(tenant: str, lead_id: str, work: Callable[[Snapshot], T], not_found: 
         try:
             return work(snapshot)
         except LeadChanged as exc:
-            edits = getattr(exc, "intended", set())
+            edits: Collection[str] = getattr(exc, "intended", set())
             clash = {name: value for name, value in exc.fields.items() if name in edits}
             if clash:
                 raise edit_conflict(clash, snapshot.lead.model_dump(mode="json")) from exc

@@ -16,6 +16,8 @@ booked, who sees the lead anyway), so there is nothing to grant for them.
 
 from __future__ import annotations
 
+from typing import cast
+
 from chalicelib.db import followups as followups_db
 from chalicelib.db import leads as leads_db
 from chalicelib.domain import audit_log
@@ -37,7 +39,7 @@ def check(principal: Principal, lead: Lead | None, why: str) -> list[str]:
     if lead is not None and leads.can_see(principal, lead):
         return []
     plans = plans_granting(principal, lead) if lead is not None else []
-    if not plans:
+    if not plans or lead is None:  # no lead, no plans: the second test only tells mypy
         raise leads._not_found()
     audit_use(principal, lead.id, plans, why)
     return plans
@@ -58,4 +60,4 @@ def lead_for_plan_work(principal: Principal, lead_id: str, why: str) -> Lead:
     """The lead, for a caller who sees it or holds one of its open plans (audited)."""
     lead = leads_db.get(principal.tenant, lead_id)
     check(principal, lead, why)
-    return lead
+    return cast(Lead, lead)  # check answered 404 LEAD_NOT_FOUND when it is None

@@ -14,7 +14,7 @@ from chalicelib.domain.auth import Principal
 from chalicelib.domain.leads.visibility import can_see
 from chalicelib.errors import ConflictError, ValidationFailedError
 from chalicelib.schemas.leads import Guardian, GuardianIn, Phone
-from chalicelib.schemas.users import Role
+from chalicelib.schemas.users import Role, UserRecord
 
 
 def _guardians(items: list[GuardianIn], region: str, kept: list[str] | tuple[str, ...] = ()) -> list[Guardian]:
@@ -47,9 +47,10 @@ def _kept(masked: str, kept: list[str] | tuple[str, ...], field: str) -> str:
     return matches.pop()
 
 
-def _split_phones(tenant: str, numbers: list[str], family_id: str, lead_id: str | None):
+def _split_phones(tenant: str, numbers: list[str], family_id: str, lead_id: str | None) -> tuple[list[str], list[str]]:
     """(new claims, family claims to join); a number held by another family raises DuplicatePhoneError."""
-    new, family = [], []
+    new: list[str] = []
+    family: list[str] = []
     for e164 in numbers:
         claim = leads_db.phone_claim(tenant, e164)
         if claim is None:
@@ -94,7 +95,7 @@ def _duplicate(principal: Principal, e164: str) -> ConflictError:
     return error
 
 
-def _whom_to_ask(tenant: str, campus_id: str | None):
+def _whom_to_ask(tenant: str, campus_id: str | None) -> UserRecord | None:
     """An active manager of the campus (by name, for a stable answer), else an admin."""
     staff = sorted(users_db.active_records(tenant), key=lambda u: (u.display_name, u.id))
     managers = [u for u in staff if u.role is Role.manager and campus_id in u.campus_ids]

@@ -3,6 +3,7 @@ protection period (保护期) that returns an unfollowed lead to the pool."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -18,6 +19,10 @@ from chalicelib.domain.tenants import get_tenant
 from chalicelib.errors import ConflictError, ForbiddenError
 from chalicelib.schemas.leads import HistoryEntry, Lead, LeadOut
 from chalicelib.schemas.settings import LeadSettings
+from chalicelib.schemas.users import User
+
+# what an owner change decides: the lead unchanged, or (the new owner or None: the pool, the history action)
+Decision = LeadOut | tuple[User | None, str]
 
 
 def protected_until(lead: Lead, settings: LeadSettings, timezone: str) -> Lead:
@@ -39,7 +44,7 @@ def _cap_error() -> ConflictError:
     return ConflictError("That consultant already holds the most leads the school allows.", code="OWNER_CAP_REACHED")
 
 
-def _change_owner(principal: Principal, read: Snapshot, owner, action: str) -> LeadOut:
+def _change_owner(principal: Principal, read: Snapshot, owner: User | None, action: str) -> LeadOut:
     """The owner is the field edited: a change of it meanwhile is 409 EDIT_CONFLICT naming it."""
     lead = read.lead
     now = clock.now()
@@ -72,7 +77,7 @@ def _change_owner(principal: Principal, read: Snapshot, owner, action: str) -> L
     return _out(updated)
 
 
-def _owner_change(principal: Principal, lead_id: str, decide) -> LeadOut:
+def _owner_change(principal: Principal, lead_id: str, decide: Callable[[Lead], Decision]) -> LeadOut:
     """`decide(lead)` -> the lead unchanged (a LeadOut), or (the new owner or None, the action)."""
 
     def work(read: Snapshot) -> LeadOut:
@@ -85,7 +90,7 @@ def _owner_change(principal: Principal, lead_id: str, decide) -> LeadOut:
 
 
 def assign(principal: Principal, lead_id: str, owner_id: str) -> LeadOut:
-    def decide(lead: Lead):
+    def decide(lead: Lead) -> Decision:
         owner = owner_user(principal, owner_id, lead.campus_id)
         return _out(lead) if lead.owner_id == owner.id else (owner, "assigned")
 
@@ -93,7 +98,7 @@ def assign(principal: Principal, lead_id: str, owner_id: str) -> LeadOut:
 
 
 def claim(principal: Principal, lead_id: str) -> LeadOut:
-    def decide(lead: Lead):
+    def decide(lead: Lead) -> Decision:
         if lead.owner_id == principal.user_id:
             return _out(lead)
         if lead.owner_id is not None:
@@ -104,7 +109,7 @@ def claim(principal: Principal, lead_id: str) -> LeadOut:
 
 
 def release(principal: Principal, lead_id: str) -> LeadOut:
-    def decide(lead: Lead):
+    def decide(lead: Lead) -> Decision:
         if lead.owner_id is None:
             return _out(lead)
         if lead.owner_id != principal.user_id and principal.role not in ASSIGNERS:

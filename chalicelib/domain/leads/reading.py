@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from chalicelib.db import leads as leads_db
 from chalicelib.db import tenants as tenants_db
@@ -24,6 +24,7 @@ def get_lead(principal: Principal, lead_id: str) -> LeadDetail:
 
     found: LeadBundle | None = leads_db.bundle(principal.tenant, lead_id)
     plan_access.check(principal, found.lead if found else None, "GET /leads/{lead_id}")  # 404, or a plan's grant
+    found = cast(LeadBundle, found)  # check answered 404 LEAD_NOT_FOUND when there is none
     out = _out(found.lead)
     return LeadDetail(
         **out.model_dump(),
@@ -115,7 +116,7 @@ def list_leads(principal: Principal, query: LeadListQuery) -> Page[LeadOut]:
         if query.campus not in campuses:
             return Page[LeadOut](items=[])
         campuses = [query.campus]
-    scope = query.scope
+    scope: str = query.scope  # widened below to the combined scopes (mine+pool, team+pool, campus)
     if scope == "visible":
         scope = {Role.consultant: "mine+pool", Role.supervisor: "team+pool"}.get(role, "campus")
     me, pools = (principal.user_id,), tuple(campuses)

@@ -11,7 +11,7 @@ from chalicelib.domain import phones
 from chalicelib.domain.auth import Principal
 from chalicelib.errors import ConflictError, ForbiddenError, NotFoundError, ValidationFailedError
 from chalicelib.schemas.leads import GuardianOut, Lead, LeadOut
-from chalicelib.schemas.users import Role
+from chalicelib.schemas.users import Role, UserRecord
 
 CAMPUS_WIDE = frozenset({Role.manager, Role.frontdesk, Role.finance})
 OWNERS = frozenset({Role.consultant, Role.supervisor})
@@ -80,7 +80,7 @@ def campus_for(principal: Principal, requested: str | None) -> str:
     return requested
 
 
-def owner_user(principal: Principal, owner_id: str, campus_id: str, field: str = "owner_id"):
+def owner_user(principal: Principal, owner_id: str, campus_id: str, field: str = "owner_id") -> UserRecord:
     owner = users_db.get(principal.tenant, owner_id)
     if owner is None or not owner.active or owner.role not in OWNERS or campus_id not in owner.campus_ids:
         raise ValidationFailedError(

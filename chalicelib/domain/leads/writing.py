@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from chalicelib.db import leads as leads_db
 from chalicelib.db import users as users_db
 from chalicelib.db.lead_fields import Snapshot
-from chalicelib.db.leads import OwnerCapError, OwnerChange
+from chalicelib.db.leads import OwnerCapError, OwnerChange, PhoneClaim
 from chalicelib.domain import clock, ids, lead_writes
 from chalicelib.domain import config as tenant_config
 from chalicelib.domain.auth import Principal
@@ -25,6 +27,7 @@ from chalicelib.domain.leads.visibility import (
 from chalicelib.domain.tenants import get_tenant
 from chalicelib.errors import ConflictError, ValidationFailedError
 from chalicelib.schemas.leads import HistoryEntry, Lead, LeadCreateRequest, LeadOut, LeadPatchRequest
+from chalicelib.schemas.users import User
 
 
 def create_lead(principal: Principal, request: LeadCreateRequest) -> LeadOut:
@@ -33,14 +36,15 @@ def create_lead(principal: Principal, request: LeadCreateRequest) -> LeadOut:
     values = {**request.model_dump(), "status": request.status or "potential"}
     used = tenant_config.check_lead_values(config, values, {})
     campus_id = campus_for(principal, request.campus_id)
-    owner = None
+    owner: User | None = None
     if request.owner_id and not request.to_pool:
         owner = owner_user(principal, request.owner_id, campus_id)
     elif not request.to_pool and principal.role in OWNERS:
         owner = principal.user  # read by authentication already
     guardians = _guardians(request.guardians, tenant.phone_region)
     lead_id = ids.new_id()
-    family_id, siblings = lead_id, []
+    siblings: list[str] = []
+    family_id = lead_id
     if request.sibling_of:
         sibling = leads_db.bundle(principal.tenant, request.sibling_of)
         if sibling is None or not can_see(principal, sibling.lead):
@@ -101,7 +105,7 @@ def write_new_lead(
     config: TenantConfig,
     timezone: str,
     *,
-    siblings: list[str] = (),
+    siblings: Sequence[str] = (),
     used: dict[str, set[str]] | None = None,
 ) -> Lead:
     """Stores a new lead with its protection period, phone claims, sibling links, history and
@@ -141,7 +145,9 @@ def _patch(principal: Principal, read: Snapshot, request: LeadPatchRequest) -> L
     config = tenant_config.load(principal.tenant)
     current = lead.model_dump()
     used = tenant_config.check_lead_values(config, {**current, **changes}, current)
-    family_id, siblings, refamilied = lead.family_id, [], []
+    family_id = lead.family_id
+    siblings: list[str] = []
+    refamilied: list[PhoneClaim] = []
     sibling_of = changes.pop("sibling_of", None)
     if sibling_of:
         family_id, siblings = _join_family(principal, lead, sibling_of)
@@ -151,7 +157,9 @@ def _patch(principal: Principal, read: Snapshot, request: LeadPatchRequest) -> L
                 for claim in (leads_db.phone_claim(principal.tenant, e) for e in lead.phones)
                 if claim is not None and claim.lead_ids == [lead.id]
             ]
-    new, family, released = [], [], []
+    new: list[str] = []
+    family: list[str] = []
+    released: list[PhoneClaim] = []
     if "guardians" in changes:
         guardians = _guardians(request.guardians or [], get_tenant(principal.tenant).phone_region, kept=lead.phones)
         old_numbers, new_numbers = set(lead.phones), {p.e164 for g in guardians for p in g.phones}
