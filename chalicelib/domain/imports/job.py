@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from chalicelib import sheets
@@ -23,7 +23,7 @@ from chalicelib.domain.tenants import get_tenant
 from chalicelib.errors import ValidationFailedError
 from chalicelib.observability import logger
 from chalicelib.schemas.imports import ImportCounts
-from chalicelib.schemas.users import Role
+from chalicelib.schemas.users import Role, UserRecord
 from chalicelib.storage import store
 
 MAX_ATTEMPTS = 3  # runs that broke before an import is given up
@@ -39,7 +39,7 @@ def _context(job: Job) -> Context:
     campus for admins and managers, their team for a supervisor, themselves for a
     consultant."""
     importer = users_db.get(job.tenant, job.record["created_by"])
-    owners = {}
+    owners: dict[str, UserRecord] = {}
     for user in users_db.active_records(job.tenant):
         if user.role not in leads.OWNERS or job.record["campus_id"] not in user.campus_ids:
             continue
@@ -142,7 +142,8 @@ def _run(tenant: str, import_id: str, table: Table | None = None) -> bool:
     lease = Lease.take(tenant, import_id)
     if lease is None:
         return False
-    record = imports_db.get(tenant, import_id)
+    # the lease was taken by a conditional update of the import (queued or running), so it exists
+    record = cast(dict[str, Any], imports_db.get(tenant, import_id))
     result, error = None, None
     try:
         if record["attempts"] > MAX_ATTEMPTS:

@@ -129,7 +129,7 @@ def _choices(config: tenant_config.TenantConfig) -> dict[str, dict[str, str]]:
     """Per dictionary column: every way of writing a live entry (label, key) -> its key."""
     out = {}
     for column, kind in DICTIONARY_COLUMNS.items():
-        ways = {}
+        ways: dict[str, str] = {}
         for entry in config.dictionaries[kind].entries:
             if not entry.retired:
                 ways.setdefault(_norm(entry.label), entry.key)
@@ -168,8 +168,8 @@ def _check(row: Row, table: Table, ctx: Context) -> None:
         values["gender"] = next((g for g, words in GENDERS.items() if gender in {_norm(w) for w in words}), None)
         if values["gender"] is None:
             bad("gender", f"“{cell('gender')}” 应为 男/女 (male/female)")
-    index = table.columns.get("birthday")
-    raw_birthday = row.cells[index] if index is not None and index < len(row.cells) else None
+    birthday_at = table.columns.get("birthday")
+    raw_birthday = row.cells[birthday_at] if birthday_at is not None and birthday_at < len(row.cells) else None
     if isinstance(raw_birthday, datetime | date):
         values["birthday"] = raw_birthday.date() if isinstance(raw_birthday, datetime) else raw_birthday
     elif cell("birthday"):
@@ -210,7 +210,10 @@ def _check(row: Row, table: Table, ctx: Context) -> None:
         row.owner = ctx.owners.get(owner)
         if row.owner is None:
             bad("owner", f"“{cell('owner')}” 不是本校区的顾问 is not a consultant of the campus")
-    guardian = {"name": cell("guardian") or "家长", "relation": cell("relation") or None}
+    guardian: dict[str, str | list[str] | None] = {
+        "name": cell("guardian") or "家长",
+        "relation": cell("relation") or None,
+    }
     guardian["phones"] = [raw for _, raw in row.phones]
     if cell("email"):
         guardian["email"] = cell("email")

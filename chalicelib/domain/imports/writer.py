@@ -159,7 +159,9 @@ def _batches(job: Job, families: list[Family]) -> list[list[tuple[Family, list[N
     """Families packed into transactions of at most 100 items (owner counters included).
     A family too large for one transaction (many learners on one phone: sibling links grow
     with the square of their number) cannot be written whole and is refused."""
-    batches, current, size = [], [], 0
+    batches: list[list[tuple[Family, list[NewLead]]]] = []
+    current: list[tuple[Family, list[NewLead]]] = []
+    size = 0
     for family in families:
         new = _new_leads(job, family)
         need = _size(new)
@@ -210,11 +212,17 @@ def _mark_used(job: Job, families: list[Family]) -> None:
 def _write_all(job: Job, batches: list[list[tuple[Family, list[NewLead]]]]) -> None:
     """Batches without owners run 8 at a time. Batches that move a consultant's counter run
     one after another: parallel transactions on the one counter item would collide."""
-    owned, pooled = [], []
+    owned: list[list[tuple[Family, list[NewLead]]]] = []
+    pooled: list[list[tuple[Family, list[NewLead]]]] = []
     for batch in batches:
         (owned if any(n.lead.owner_id for _, new in batch for n in new) else pooled).append(batch)
+
+    def write_owned() -> None:
+        for b in owned:
+            _write_batch(job, b)
+
     with ThreadPoolExecutor(max_workers=WRITERS) as pool:
-        done = [pool.submit(lambda: [_write_batch(job, b) for b in owned])]
+        done = [pool.submit(write_owned)]
         done += [pool.submit(_write_batch, job, b) for b in pooled]
         for future in done:
             future.result()
