@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
 from jinja2.filters import FILTERS
@@ -97,9 +97,10 @@ _budget: ContextVar[Budget | None] = ContextVar("template_budget", default=None)
 @contextmanager
 def budget(size: int, unit: str = "characters") -> Iterator[Budget]:
     """A fresh budget for one render."""
-    token = _budget.set(Budget(size, unit))
+    fresh = Budget(size, unit)
+    token = _budget.set(fresh)
     try:
-        yield _budget.get()
+        yield fresh
     finally:
         _budget.reset(token)
 
@@ -203,7 +204,8 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
 
     def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
         # jinja2's one hook between parsing and code generation (compile() and parse() both use it)
-        return _Bounds().visit(super()._parse(source, name, filename))
+        # NodeTransformer.visit is typed Any; _Bounds has no visit_Template, so the root comes back as the Template
+        return cast(nodes.Template, _Bounds().visit(super()._parse(source, name, filename)))
 
     def wrap_str_format(self, value: Any) -> None:
         return None  # str.format and format_map are refused (REFUSED_STR_METHODS), not sandboxed
