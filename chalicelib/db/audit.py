@@ -14,7 +14,10 @@ from chalicelib.db.paging import query_partitions
 
 def put(tenant: str, data: dict[str, Any], expires_at: int) -> None:
     sort = keys.sort_key(data["at"], data["id"])
-    item = AuditItem(keys.audit_pk(tenant, keys.stamp(data["at"])[:10]), sort, **data)
+    at = keys.stamp(data["at"])
+    if at is None:  # every entry has its time (None[:10] was a TypeError too)
+        raise TypeError("an audit entry without `at`")
+    item = AuditItem(keys.audit_pk(tenant, at[:10]), sort, **data)
     if data.get("user_id"):
         item.GSI1PK, item.GSI1SK = keys.audit_by(tenant, data["user_id"]), sort
     if data.get("lead_id"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Set
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,7 +69,7 @@ def put_security_settings(tenant: str, body: Any) -> None:
     _put(tenant, keys.SECURITY_SETTINGS_SK, body)
 
 
-def _put(tenant: str, sk: str, body: Any, *, must_not_use: set[str] = frozenset()) -> bool:
+def _put(tenant: str, sk: str, body: Any, *, must_not_use: Set[str] = frozenset()) -> bool:
     """Writes a configuration body, keeping its used keys; False if one of `must_not_use`
     became used meanwhile (the caller re-reads and explains)."""
     item = ConfigItem(keys.tenant_pk(tenant), sk)

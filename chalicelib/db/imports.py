@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
 
 from chalicelib.db import due, keys, transactions
 from chalicelib.db.convert import values
@@ -48,10 +50,11 @@ def list_page(tenant: str, limit: int, cursor: str | None) -> tuple[list[dict[st
 def waiting() -> Iterator[tuple[str, str]]:
     """(tenant, import id) of every import waiting for the job, every tenant."""
     for tenant, item in due.items("IMPORT", "queued"):
-        yield tenant, item.id
+        # the IMPORT bucket holds only imports (create() files them with keys.import_due)
+        yield tenant, cast(ImportItem, item).id
 
 
-def _conditional(tenant: str, import_id: str, actions: list, condition) -> bool:
+def _conditional(tenant: str, import_id: str, actions: list[Action], condition: Condition) -> bool:
     """The update if its condition holds; False if it does not."""
     try:
         _item(tenant, import_id).update(actions=actions, condition=condition)
@@ -62,14 +65,16 @@ def _conditional(tenant: str, import_id: str, actions: list, condition) -> bool:
     return True
 
 
-def _held_by(owner: str):
-    return (ImportItem.status == "running") & (ImportItem.lease_owner == owner)
+def _held_by(owner: str) -> Condition:
+    # an And; pynamodb leaves Condition.__and__ unannotated (Any), hence the annotated name
+    held: Condition = (ImportItem.status == "running") & (ImportItem.lease_owner == owner)
+    return held
 
 
 def claim(tenant: str, import_id: str, now: str, lease_until: str, owner: str) -> bool:
     """Takes the import for one run (`owner`, a token of that run): it must be queued, or
     running with its lease passed (a run that died). Two overlapping runs cannot both take it."""
-    actions = [
+    actions: list[Action] = [
         ImportItem.status.set("running"),
         ImportItem.started_at.set(now),
         ImportItem.lease_until.set(lease_until),
@@ -87,11 +92,11 @@ def renew(tenant: str, import_id: str, owner: str, lease_until: str) -> bool:
 
 
 def finish(
-    tenant: str, import_id: str, *, owner: str, status: str, at: str, result: dict | None, error: str | None
+    tenant: str, import_id: str, *, owner: str, status: str, at: str, result: dict[str, Any] | None, error: str | None
 ) -> bool:
     """Done (or failed): the result kept, the import off the DUE index. Only by the run
     holding the lease (False if another run took it over: that run reports)."""
-    actions = [
+    actions: list[Action] = [
         ImportItem.status.set(status),
         ImportItem.finished_at.set(at),
         ImportItem.lease_until.remove(),

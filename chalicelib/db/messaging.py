@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.expressions.update import Action
 
 from chalicelib.db import cursor as cursors
 from chalicelib.db import keys, transactions
@@ -136,6 +137,8 @@ def list_messages(
     """Newest first; `created_by` and `campuses` (either matches) filter (None: all)."""
     condition = (MessageItem.created_by == created_by) if created_by else None
     for campus in campuses or ():
+        if condition is None:  # campuses come only with created_by (a non-admin's): None | ... is a TypeError
+            raise TypeError("campuses without created_by")
         condition = condition | MessageItem.campus_ids.contains(campus)
     result = MessageItem.gsi1.query(
         keys.messages_of(tenant),
@@ -259,6 +262,7 @@ def set_due(tenant: str, message_id: str, minute: str | None) -> None:
     DUE index when nothing waits."""
     pk = keys.message_pk(tenant, message_id)
     header = MessageItem(pk, keys.MESSAGE_SK)
+    actions: list[Action]
     if minute is None:
         actions = [MessageItem.DUEPK.remove(), MessageItem.DUESK.remove()]
     else:

@@ -18,7 +18,9 @@ MARKER_TTL = timedelta(days=2)  # a stream keeps records 24 hours: no replay com
 
 def _chunks(records: list[Any]) -> list[list[Any]]:
     """Consecutive records whose markers and distinct aggregate keys fit one transaction."""
-    chunks, current, keys_in = [], [], set()
+    chunks: list[list[Any]] = []
+    current: list[Any] = []
+    keys_in: set[tuple[str, str]] = set()
     for record in records:
         new = {(e.pk, e.sk) for e in record.effects} - keys_in
         if current and len(current) + 1 + len(keys_in) + len(new) > MAX_ITEMS:
@@ -35,19 +37,19 @@ def _chunks(records: list[Any]) -> list[list[Any]]:
 def apply(records: list[Any]) -> dict[str, int]:
     """Writes every record's effects once; returns how many were applied and how many had
     been applied before (their markers existed)."""
-    outcome: Counter = Counter()
+    outcome: Counter[str] = Counter()
     for chunk in _chunks(records):
         outcome.update(_commit(chunk))
     return dict(outcome)
 
 
-def _commit(chunk: list[Any]) -> Counter:
-    outcome: Counter = Counter()
+def _commit(chunk: list[Any]) -> Counter[str]:
+    outcome: Counter[str] = Counter()
     expires = int((datetime.now(UTC) + MARKER_TTL).timestamp())
     for attempt in range(10):
         if not chunk:
             return outcome
-        totals: dict[tuple[str, str], Counter] = {}
+        totals: dict[tuple[str, str], Counter[str]] = {}
         ttls: dict[tuple[str, str], int] = {}
         for record in chunk:
             for effect in record.effects:

@@ -91,7 +91,8 @@ def _before(params: dict[str, Any], model: Any, context: Any = None, **_: Any) -
 
 def _matching_calls(model: Any, context: Any) -> list[Call]:
     if isinstance(context, dict) and _CONTEXT_KEY in context:
-        return context.pop(_CONTEXT_KEY)
+        paired: list[Call] = context.pop(_CONTEXT_KEY)  # what _before put there
+        return paired
     # No context to pair with (a client that does not pass one): the latest unanswered call.
     found = []
     for rec in _recorders:

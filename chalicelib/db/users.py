@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.update import Action
 
 from chalicelib.db import cursor as cursors
 from chalicelib.db import keys, paging, transactions
@@ -98,7 +99,7 @@ def active_records(tenant: str) -> list[UserRecord]:
 def freeze(tenant: str, user_id: str, reason: str, at: str) -> bool:
     """Freezes an account (its tokens die: token_version + 1) unless it already is."""
     item = UserItem(keys.users_pk(tenant), keys.user_sk(user_id))
-    actions = [
+    actions: list[Action] = [
         UserItem.frozen_at.set(at),
         UserItem.frozen_reason.set(reason),
         UserItem.token_version.add(1),
