@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from chalicelib.db import keys
 from chalicelib.domain.audit import LIMITS, WINDOW_NAMES, windows
@@ -74,7 +74,8 @@ def freeze_over_threshold(records: list[StreamRecord]) -> None:
         counted = record.kind == "Audit" and record.event_name == "INSERT" and int(new.get("weight") or 0)
         if counted and new.get("role") != "admin" and new.get("user_id"):  # admins are never frozen
             epoch = int(new.get("epoch") or 0)
-            touched[(record.tenant, new["user_id"], epoch)] |= {sk for _, sk, _ in windows(_at(new["at"]), epoch)}
+            tenant = cast(str, record.tenant)  # an Audit item's key is always T#<tenant>#… (keys.audit_pk)
+            touched[(tenant, new["user_id"], epoch)] |= {sk for _, sk, _ in windows(_at(new["at"]), epoch)}
     if not touched:
         return
     wanted = [(keys.access_pk(t, u), sk) for (t, u, _), sks in touched.items() for sk in sorted(sks)]

@@ -8,6 +8,7 @@ fen and credits in hundredths, as stored.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
@@ -39,6 +40,13 @@ def local_day(tenant: str, at: str | date) -> date:
 def bump(tenant: str, at: str, dims: list[tuple[str, Any]], *, whole: bool = True, **counts: int) -> list[Effect]:
     """Counters added on the day and the month of `at`, for each dimension given (and the
     whole school unless `whole` is False)."""
+    return bump_counts(tenant, at, dims, counts, whole=whole)
+
+
+def bump_counts(
+    tenant: str, at: str, dims: list[tuple[str, Any]], counts: Mapping[str, int], *, whole: bool = True
+) -> list[Effect]:
+    """`bump` with counters whose names are computed (a map, not keyword arguments)."""
     day = local_day(tenant, at)
     values = tuple((name, int(value)) for name, value in counts.items() if value)
     if not values:
@@ -76,7 +84,7 @@ def lead_figures(record: StreamRecord) -> list[Effect]:
     if new.get("signed_on") and not old.get("signed_on"):
         days = int(new.get("conversion_days") or 0)
         counts = {"conversions": 1, "cycle_days": days, f"cycle_{cycle_bucket(days)}": 1}
-        out += bump(tenant, new["signed_on"], dims, **counts)
+        out += bump_counts(tenant, new["signed_on"], dims, counts)
         if new.get("referrer_lead_id"):
             out += bump(
                 tenant, new["signed_on"], [("referrer", new["referrer_lead_id"])], whole=False, referrals_converted=1
@@ -90,7 +98,7 @@ def follow_up_figures(record: StreamRecord) -> list[Effect]:
     if record.event_name != "INSERT" or not new or not record.tenant:
         return []
     dims = [("campus", new["campus_id"]), ("consultant", _consultant(new["campus_id"], new["by"]))]
-    return bump(record.tenant, new["followed_at"], dims, follow_ups=1, **{f"follow_ups_{new['method']}": 1})
+    return bump_counts(record.tenant, new["followed_at"], dims, {"follow_ups": 1, f"follow_ups_{new['method']}": 1})
 
 
 @effects("Appointment")
@@ -102,10 +110,10 @@ def appointment_figures(record: StreamRecord) -> list[Effect]:
     dims = [("campus", new["campus_id"]), ("consultant", _consultant(new["campus_id"], new.get("owner_id")))]
     out: list[Effect] = []
     if record.event_name == "INSERT" and new["status"] in ("booked", "waitlisted"):
-        out += bump(record.tenant, new["created_at"], dims, **{f"{kind}s_booked": 1})
+        out += bump_counts(record.tenant, new["created_at"], dims, {f"{kind}s_booked": 1})
     if new.get("attendance") and new.get("attendance") != old.get("attendance"):
         at = new.get("arrived_at") or new["at"]
-        out += bump(record.tenant, at, dims, **{f"{kind}s_{new['attendance']}": 1})
+        out += bump_counts(record.tenant, at, dims, {f"{kind}s_{new['attendance']}": 1})
     return out
 
 
@@ -128,7 +136,7 @@ def payment_figures(record: StreamRecord) -> list[Effect]:
     counts = {what: int(new["amount"]), f"{what}_count": 1}
     if new["payment_kind"] == "refund":
         counts["credits_clawed_back"] = int(new.get("credits") or 0)
-    return bump(record.tenant, new["paid_on"], [("campus", new["campus_id"])], **counts)
+    return bump_counts(record.tenant, new["paid_on"], [("campus", new["campus_id"])], counts)
 
 
 @effects("Ledger")

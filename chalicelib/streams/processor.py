@@ -20,10 +20,13 @@ and retried. So a record's effect is never a bare `ADD`:
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.observability import count, logger
 from chalicelib.streams.registry import Effect, StreamRecord, _after, _effects, after, effects  # noqa: F401 - the public face
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 
 
 def item_kind(record: dict[str, Any]) -> str | None:
@@ -65,7 +68,7 @@ def parse(raw: dict[str, Any]) -> StreamRecord:
     )
 
 
-def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def handle(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
     from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
     from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
@@ -94,9 +97,9 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
         for record in ready:
             record.error = f"not written: {type(exc).__name__}"
     committed = [r for r in records.values() if r.error is None]
-    for fn in _after:
+    for check in _after:
         try:
-            fn(committed)
+            check(committed)
         except Exception:  # noqa: BLE001 - the figures are written; a failed check runs again next batch
             logger.exception("after-stream check failed")
 
