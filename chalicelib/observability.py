@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import traceback
+from types import TracebackType
+from typing import cast
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
@@ -36,9 +38,10 @@ def redacted_traceback(exc: BaseException) -> str:
     """The traceback Python would print, oldest exception first, with `describe` in place
     of each exception's message."""
     chain: list[BaseException] = []
-    while exc is not None and exc not in chain:
-        chain.append(exc)
-        exc = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
+    current: BaseException | None = exc
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or (None if current.__suppress_context__ else current.__context__)
     parts = []
     for one in reversed(chain):
         frames = "".join(traceback.format_list(traceback.extract_tb(one.__traceback__)))
@@ -57,7 +60,10 @@ class RedactingFormatter(LambdaPowertoolsFormatter):
     def _serialize_stacktrace(self, log_record: logging.LogRecord):
         trace = super()._serialize_stacktrace(log_record)
         if trace is not None:
-            trace["value"] = describe(log_record.exc_info[1])
+            # powertools returns a trace only when exc_info's first item is an exception class,
+            # so exc_info is the (type, exception, traceback) form
+            exc_info = cast("tuple[type[BaseException], BaseException, TracebackType | None]", log_record.exc_info)
+            trace["value"] = describe(exc_info[1])
         return trace
 
 

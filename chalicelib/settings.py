@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from functools import lru_cache
 
 from pydantic import BaseModel, Field
@@ -78,7 +79,7 @@ class Settings(BaseModel):
         return self.cors_origin
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         mapping = {
             "stage": "CRM_STAGE",

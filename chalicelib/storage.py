@@ -20,7 +20,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import quote, urlencode
 
 from chalicelib.db.keys import UPLOADS_PREFIX
@@ -149,7 +149,13 @@ class LocalStorage:
         return self._url("GET", key, filename=filename)
 
 
-def _missing(exc: Exception) -> bool:
+class _ClientError(Protocol):
+    """What `_missing` reads of botocore's ClientError (botocore has no type stubs here)."""
+
+    response: dict[str, Any]
+
+
+def _missing(exc: _ClientError) -> bool:
     """S3's answer for a key that is not there: 404, or 403 to a role without s3:ListBucket."""
     return exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "AccessDenied", "404", "403")
 

@@ -29,7 +29,7 @@ AttachmentType = Literal[ATTACHMENT_TYPES]  # type: ignore[valid-type]
 
 class AttachmentUploadRequest(StrictModel):
     file_name: str = Field(min_length=1, max_length=200, examples=["2027年春季课表.pdf"])
-    content_type: AttachmentType = Field(examples=["application/pdf"])  # type: ignore[valid-type]
+    content_type: AttachmentType = Field(examples=["application/pdf"])
 
 
 class AttachmentUpload(Entity):
@@ -45,7 +45,7 @@ class AttachmentUpload(Entity):
 class AttachmentRef(StrictModel):
     attachment_id: str = Field(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$", description="From POST /announcements/attachments")
     file_name: str = Field(min_length=1, max_length=200)
-    content_type: AttachmentType  # type: ignore[valid-type]
+    content_type: AttachmentType
 
 
 class Attachment(Entity):

@@ -162,7 +162,7 @@ class StrictModel(BaseModel):
         lo, hi = getattr(self, "from_", None), getattr(self, "to", None)
         if not (isinstance(lo, date) and isinstance(hi, date) and type(lo) is type(hi)):
             return self
-        if isinstance(lo, datetime) and (lo.tzinfo is None) != (hi.tzinfo is None):  # type: ignore[union-attr]
+        if isinstance(lo, datetime) and isinstance(hi, datetime) and (lo.tzinfo is None) != (hi.tzinfo is None):
             return self  # one in school time, one with an offset: the domain compares them
         if hi < lo:
             raise PydanticCustomError("range_backwards", "to: must not be before from")
