@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import overload
 from zoneinfo import ZoneInfo
 
 _frozen: list[datetime] = []
@@ -16,6 +17,14 @@ def now() -> datetime:
 
 def epoch() -> int:
     return int(now().timestamp())
+
+
+@overload
+def school_time(value: datetime, timezone: str) -> datetime: ...
+@overload
+def school_time(value: None, timezone: str) -> None: ...
+@overload
+def school_time(value: datetime | None, timezone: str) -> datetime | None: ...
 
 
 def school_time(value: datetime | None, timezone: str) -> datetime | None:
