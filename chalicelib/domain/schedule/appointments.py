@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from chalicelib.db import schedule as schedule_db
@@ -50,14 +50,15 @@ def book(
         status="booked",
     )
     if request.kind == "visit":
-        at = school_time(request.at, tenant.timezone)
+        # AppointmentCreateRequest._target: a visit has `at`, a trial `session_id`, an event `event_id`
+        at = school_time(cast(datetime, request.at), tenant.timezone)
         if at < now - timedelta(minutes=1) and not allow_started:
             raise _invalid("at", "must not be in the past")
         appointment = Appointment(**base, at=at, title="到中心参观")
         schedule_db.put_visit(principal.tenant, appointment)
         return appointment
     if request.kind == "trial":
-        target = schedule_db.get_session(principal.tenant, request.session_id)
+        target = schedule_db.get_session(principal.tenant, cast(str, request.session_id))
         field, extra = "session_id", {}
         if target is not None:
             extra = dict(
@@ -67,7 +68,7 @@ def book(
                 campus_id=target["campus_id"],
             )
     else:
-        target = schedule_db.get_event(principal.tenant, request.event_id)
+        target = schedule_db.get_event(principal.tenant, cast(str, request.event_id))
         field, extra = "event_id", {}
         if target is not None:
             extra = dict(
@@ -160,7 +161,8 @@ def _target_cancelled(tenant: str, appointment: Appointment) -> bool:
     if appointment.session_id:
         target = schedule_db.get_session(tenant, appointment.session_id)
     else:
-        target = schedule_db.get_event(tenant, appointment.event_id)
+        # only a trial's or an event's appointment is asked: without a session it is an event's
+        target = schedule_db.get_event(tenant, cast(str, appointment.event_id))
     return target is None or bool(target.get("cancelled"))
 
 
@@ -189,7 +191,12 @@ def _fill_free_seats(
     waitlist takes it (a repair: the rules above never leave that state behind)."""
     promoted = None
     for _ in range(QUEUE_TRIES):
-        target = schedule_db.get_session(tenant, session_id) if session_id else schedule_db.get_event(tenant, event_id)
+        # every caller names the session or the event: without a session, there is an event
+        target = (
+            schedule_db.get_session(tenant, session_id)
+            if session_id
+            else schedule_db.get_event(tenant, cast(str, event_id))
+        )
         if target is None or target.get("cancelled"):
             return promoted
         if int(target.get("taken") or 0) >= int(target["capacity"]) or not int(target.get("waitlist") or 0):
