@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date, datetime, timedelta
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from chalicelib.db import keys
@@ -64,6 +65,11 @@ def period(principal: Principal, query: ReportQuery) -> ReportQuery:
     return query.model_copy(update={"from_": lo, "to": hi})
 
 
+def _ends(query: ReportQuery) -> tuple[date, date]:
+    """The ends of a range `period` answered: both are filled in by then (the casts say so)."""
+    return cast(date, query.from_), cast(date, query.to)
+
+
 def periods(lo: date, hi: date) -> list[str]:
     """Days for a short range; whole months for a long one."""
     if (hi - lo).days < MAX_DAYS:
@@ -92,7 +98,7 @@ def funnel(principal: Principal, query: ReportQuery) -> Funnel:
     query = period(principal, query)
     campus, spans, found = _read(principal, query)
     dim = keys.dimension_sk("campus", campus) if campus else keys.ALL_DIMENSION
-    total: Counter = Counter()
+    total: Counter[str] = Counter()
     daily = []
     for p in spans:
         counts = found.get((keys.aggregate_pk(principal.tenant, p), dim), {})
@@ -123,7 +129,7 @@ def funnel(principal: Principal, query: ReportQuery) -> Funnel:
     )
 
 
-def _attendance(total: Counter, kind: str) -> Attendance:
+def _attendance(total: Counter[str], kind: str) -> Attendance:
     return Attendance(
         booked=total[f"{kind}_booked"], arrived=total[f"{kind}_arrived"], no_show=total[f"{kind}_no_show"]
     )
@@ -134,8 +140,8 @@ def consultants(principal: Principal, query: ReportQuery) -> ConsultantsReport:
     campus = _campus(principal, query.campus)
     query = period(principal, query)
     prefix = keys.dimension_sk("consultant", f"{campus}|" if campus else "")
-    rows: dict[str, Counter] = {}
-    for p in periods(query.from_, query.to):
+    rows: dict[str, Counter[str]] = {}
+    for p in periods(*_ends(query)):
         for sk, counts in reports_db.query(keys.aggregate_pk(principal.tenant, p), prefix).items():
             rows.setdefault(sk, Counter()).update({k: v for k, v in counts.items() if isinstance(v, int)})
     names = {u.id: u.display_name for u in users_db.active_records(principal.tenant)}
@@ -164,10 +170,12 @@ def consultants(principal: Principal, query: ReportQuery) -> ConsultantsReport:
     return ConsultantsReport(from_=query.from_, to=query.to, campus=campus, items=items)
 
 
-def _read(principal: Principal, query: ReportQuery) -> tuple[str | None, list[str], dict]:
+def _read(
+    principal: Principal, query: ReportQuery
+) -> tuple[str | None, list[str], dict[tuple[str, str], dict[str, Any]]]:
     campus = _campus(principal, query.campus)
     dim = keys.dimension_sk("campus", campus) if campus else keys.ALL_DIMENSION
-    spans = periods(query.from_, query.to)
+    spans = periods(*_ends(query))
     return campus, spans, reports_db.get_many([(keys.aggregate_pk(principal.tenant, p), dim) for p in spans])
 
 
@@ -179,8 +187,8 @@ def sources(principal: Principal, query: ReportQuery) -> SourcesReport:
     if principal.role not in (Role.admin, Role.manager, Role.finance):
         raise ForbiddenError("The channel analysis is for managers, finance and admins.", code="ROLE_FORBIDDEN")
     query = period(principal, query)
-    rows: dict[str, Counter] = {}
-    for p in periods(query.from_, query.to):
+    rows: dict[str, Counter[str]] = {}
+    for p in periods(*_ends(query)):
         for sk, counts in reports_db.query(keys.aggregate_pk(principal.tenant, p), "source#").items():
             rows.setdefault(sk.split("#", 1)[1], Counter()).update(
                 {k: v for k, v in counts.items() if isinstance(v, int)}
