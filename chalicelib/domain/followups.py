@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypedDict
 from zoneinfo import ZoneInfo
 
 from chalicelib.db import followups as followups_db
@@ -31,7 +31,10 @@ from chalicelib.schemas.followups import (
     Today,
     TodayBucket,
 )
+from chalicelib.schemas.leads import Lead
+from chalicelib.schemas.schedule import Appointment
 from chalicelib.schemas.settings import DictionaryKind
+from chalicelib.schemas.tenants import Tenant
 from chalicelib.schemas.users import Role, UserRecord
 
 CLOCK_SKEW = timedelta(minutes=1)
@@ -104,7 +107,14 @@ def record(principal: Principal, lead_id: str, request: FollowUpCreateRequest) -
     return follow_up
 
 
-def _contact(principal: Principal, config: Any, tenant: Any, lead: Any, request: FollowUpCreateRequest, fid: str):
+def _contact(
+    principal: Principal,
+    config: tenant_config.TenantConfig,
+    tenant: Tenant,
+    lead: Lead,
+    request: FollowUpCreateRequest,
+    fid: str,
+) -> tuple[FollowUp, Lead, Plan | None, dict[str, set[str]]]:
     """(the follow-up, the lead with what it changes, the plan it completes, dictionary use)."""
     now = clock.now()
     followed_at = school_time(request.followed_at, tenant.timezone) or now
@@ -151,13 +161,29 @@ def _contact(principal: Principal, config: Any, tenant: Any, lead: Any, request:
     return follow_up, updated, done_plan, used
 
 
+class _Listing(TypedDict):
+    """What every listing of follow-ups passes on to the table: the page and the filters."""
+
+    limit: int
+    cursor: str | None
+    range_from: str | None
+    range_to: str | None
+    method: str | None
+
+
 def list_follow_ups(principal: Principal, query: FollowUpListQuery) -> Page[FollowUp]:
     tenant = principal.tenant
     lo = clock.iso(query.from_) if query.from_ else None
     hi = clock.iso(query.to) if query.to else None
     if lo and hi and hi < lo:
         raise ValidationFailedError("to: must not be before from", details=[{"field": "to", "message": "before from"}])
-    common = dict(limit=query.limit, cursor=query.cursor, range_from=lo, range_to=hi, method=query.method)
+    common: _Listing = {
+        "limit": query.limit,
+        "cursor": query.cursor,
+        "range_from": lo,
+        "range_to": hi,
+        "method": query.method,
+    }
     if query.lead:
         lead = plan_access.lead_for_plan_work(principal, query.lead, "GET /follow-ups?lead=")
         items, cursor = followups_db.list_follow_ups(
@@ -293,6 +319,8 @@ def today(principal: Principal, limit: int = 100, day: date | None = None, consu
     start = datetime.combine(local_today, time.min, tzinfo=zone)
     end = start + timedelta(days=1) - timedelta(milliseconds=1)
     role = principal.role
+    members: list[str]
+    campuses: list[str]
     if role is Role.consultant:
         members, campuses = [principal.user_id], []
     elif role is Role.supervisor:
@@ -329,6 +357,7 @@ def today(principal: Principal, limit: int = 100, day: date | None = None, consu
     due_today = [r for r in rows if not r.overdue]
     from chalicelib.domain import schedule
 
+    booked: list[Appointment]
     if role is Role.teacher:
         booked, booked_more = [], False
     else:
