@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from chalicelib.db import leads as leads_db
 from chalicelib.db import messaging as messaging_db
@@ -16,7 +16,7 @@ from chalicelib.domain.messaging.planning import Contexts, Plan, Target, plan, q
 from chalicelib.domain.messaging.reading import _message_out, _recipient_out
 from chalicelib.domain.messaging.sending import dispatch
 from chalicelib.errors import ForbiddenError, ValidationFailedError
-from chalicelib.schemas.leads import LeadListQuery
+from chalicelib.schemas.leads import Lead, LeadListQuery
 from chalicelib.schemas.messaging import (
     DryRun,
     Message,
@@ -34,9 +34,9 @@ def _typed(request: MessageRequest) -> bool:
     return request.recipients.phones is not None or request.recipients.emails is not None
 
 
-def _targets(principal: Principal, request: MessageRequest, region: str) -> tuple[list[Target], Counter]:
+def _targets(principal: Principal, request: MessageRequest, region: str) -> tuple[list[Target], Counter[str]]:
     recipients = request.recipients
-    skipped: Counter = Counter()
+    skipped: Counter[str] = Counter()
     if _typed(request):
         if principal.role not in RAW_SENDERS:
             raise ForbiddenError("Typed numbers are for the front desk, managers and admins.", code="ROLE_FORBIDDEN")
@@ -55,14 +55,15 @@ def _targets(principal: Principal, request: MessageRequest, region: str) -> tupl
     if recipients.lead_ids is not None:
         ids_ = list(dict.fromkeys(recipients.lead_ids))
     else:
-        ids_ = _filtered(principal, recipients.filter)
+        # Recipients._one: exactly one of lead_ids, filter, phones, emails (not typed, no lead_ids: a filter)
+        ids_ = _filtered(principal, cast(LeadListQuery, recipients.filter))
     found = []
     for lead in leads_db.batch_get(principal.tenant, ids_):
         if leads.can_see(principal, lead) and lead.deleted_at is None:
             found.append(Target(lead=lead))
     skipped["not_found"] += len(ids_) - len(found)
     order = {lead_id: i for i, lead_id in enumerate(ids_)}
-    found.sort(key=lambda t: order[t.lead.id])
+    found.sort(key=lambda t: order[cast(Lead, t.lead).id])  # every target here was made from a lead
     return found, +skipped
 
 
@@ -92,12 +93,13 @@ def _content(tenant: str, request: MessageRequest) -> tuple[str, str | None]:
                 details=[{"field": "template_id", "message": "wrong channel"}],
             )
         return template["body"], request.subject or template.get("subject")
-    templates.check(request.text, "text", request.channel)
+    text = cast(str, request.text)  # MessageRequest._content: a text when there is no template_id
+    templates.check(text, "text", request.channel)
     if request.subject:
         templates.check(request.subject, "subject", request.channel)
     if request.channel == "email" and not request.subject:
         raise ValidationFailedError("subject: an e-mail needs a subject", details=[{"field": "subject"}])
-    return request.text, request.subject
+    return text, request.subject
 
 
 def send(principal: Principal, request: MessageRequest, dry_run: bool) -> Message | DryRun:

@@ -153,7 +153,7 @@ def _mask(to: str | None) -> str | None:
 @dataclass
 class Plan:
     recipients: list[dict[str, Any]]
-    skipped: Counter
+    skipped: Counter[str]
     segments: int
 
     @property
@@ -171,15 +171,16 @@ def plan(
     targets: list[Target],
     settings: MessagingSettings,
     contexts: Contexts,
-    skipped_before: Counter | None = None,
+    skipped_before: Counter[str] | None = None,
     source: str | None = None,
 ) -> Plan:
     """Each target's destination, rendering and segments, or why it is skipped."""
     contexts.prime([t.lead for t in targets if t.lead])
     kind = contact.kind_of(purpose, source)
     seen: set[str] = set()
-    recipients, skipped, total = [], Counter(skipped_before or {}), 0
-    already = {}
+    recipients: list[dict[str, Any]] = []
+    skipped, total = Counter(skipped_before or {}), 0
+    already: dict[str, int] = {}
     if purpose == "marketing":
         wanted = [t.to for t in targets if t.to] + [destination(t.lead, channel)[0] for t in targets if t.lead]
         already = messaging_db.capped_today(tenant, [d for d in wanted if d], contexts.today.isoformat())
@@ -192,7 +193,8 @@ def plan(
         key = (to or "").casefold()
         if reason is None and key in seen:
             reason = "duplicate"
-        if reason is None and purpose == "marketing" and already.get(to, 0) >= settings.marketing_daily_cap:
+        # already holds only non-empty destinations: no destination ("") finds 0, as None did
+        if reason is None and purpose == "marketing" and already.get(to or "", 0) >= settings.marketing_daily_cap:
             reason = "frequency_cap"
         text = rendered_subject = None
         if reason is None:
@@ -202,7 +204,7 @@ def plan(
                 rendered_subject = templates.render(subject, context, "subject", channel) if subject else None
             except ValidationFailedError as exc:
                 reason = f"cannot render: {exc.message}"
-        record = {
+        record: dict[str, Any] = {
             "n": n,
             "lead_id": target.lead.id if target.lead else None,
             "name": target.lead.name if target.lead else target.name,

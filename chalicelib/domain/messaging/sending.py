@@ -12,7 +12,7 @@ from chalicelib.db import messaging as messaging_db
 from chalicelib.domain import clock, config, contact
 from chalicelib.domain.messaging.planning import _minute, quiet_until
 from chalicelib.domain.tenants import get_tenant
-from chalicelib.messaging import Outgoing, ProviderError, provider_for
+from chalicelib.messaging import Outgoing, Provider, ProviderError, provider_for
 
 MAX_ATTEMPTS = 3
 BACKOFF = (timedelta(minutes=1), timedelta(minutes=5))
@@ -23,10 +23,10 @@ INTERRUPTED = "interrupted while sending; not retried, so it is never sent twice
 # --- sending -------------------------------------------------------------------------
 
 
-def dispatch(tenant: str, message_id: str, now: datetime, *, limit: int | None = None) -> Counter:
+def dispatch(tenant: str, message_id: str, now: datetime, *, limit: int | None = None) -> Counter[str]:
     """Sends what is due of one message. Safe to run twice at once: every recipient is
     claimed (a conditional write) before its provider call."""
-    outcome: Counter = Counter()
+    outcome: Counter[str] = Counter()
     header = messaging_db.get_message(tenant, message_id)
     if header is None:
         return outcome
@@ -66,7 +66,9 @@ def dispatch(tenant: str, message_id: str, now: datetime, *, limit: int | None =
             next_due = _earliest(next_due, now)
             continue
         handled += 1
-        stop = contact.withdrawn(school, current.get(recipient.get("lead_id")), recipient, header["channel"], kind)
+        lead_id = recipient.get("lead_id")
+        lead = current.get(lead_id) if lead_id is not None else None  # leads are keyed by id: None finds none
+        stop = contact.withdrawn(school, lead, recipient, header["channel"], kind)
         if stop is not None:  # the lead's status or the guardian's opt-out changed since it was planned
             _skip(tenant, message_id, n, stop)
             outcome["skipped"] += 1
@@ -102,7 +104,9 @@ def _earliest(current: datetime | None, candidate: datetime) -> datetime:
     return candidate if current is None or candidate < current else current
 
 
-def _send_one(tenant: str, header: dict[str, Any], recipient: dict[str, Any], provider, now, lease: str) -> str:
+def _send_one(
+    tenant: str, header: dict[str, Any], recipient: dict[str, Any], provider: Provider, now: datetime, lease: str
+) -> str:
     n, attempts = int(recipient["n"]), int(recipient.get("attempts") or 0) + 1
     outgoing = Outgoing(
         tenant=tenant,
@@ -147,7 +151,7 @@ def run_due(at: datetime, only: str | None = None) -> dict[str, int]:
     if last:
         resume = datetime.fromisoformat(last + ":00+00:00") + timedelta(minutes=1)
         start = max(min(start, resume), now_minute - timedelta(hours=1))
-    totals: Counter = Counter()
+    totals: Counter[str] = Counter()
     minute = start
     seen: set[tuple[str, str]] = set()
     while minute <= now_minute:
