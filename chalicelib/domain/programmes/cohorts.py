@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from decimal import Decimal
+from typing import Any, cast
 
 from chalicelib.db import programmes as programmes_db
 from chalicelib.db import tenants as tenants_db
@@ -135,7 +136,7 @@ def patch_cohort(principal: Principal, cohort_id: str, patch: CohortPatch) -> Co
             _teacher_name(principal.tenant, changes["teacher_id"]) if changes["teacher_id"] else None
         )
     if "price" in changes:
-        after["price"] = wallets.units(patch.price)
+        after["price"] = wallets.units(cast(Decimal, patch.price))  # a null price was refused above
     after["updated_at"] = clock.iso(clock.now())
     saved = programmes_db.update_cohort(principal.tenant, before, after)
     if after["status"] == "cancelled":

@@ -6,6 +6,7 @@ from typing import Any
 
 from chalicelib.db import leads as leads_db
 from chalicelib.db import programmes as programmes_db
+from chalicelib.db import transactions
 from chalicelib.domain import clock, leads, retry, wallets
 from chalicelib.domain.auth import Principal
 from chalicelib.domain.programmes.cohorts import _load_cohort
@@ -112,7 +113,7 @@ def _decide(principal: Principal, enrolment_id: str, status: str) -> tuple[dict[
         programmes_db.move_enrolment(principal.tenant, before, after)
         return before, after
 
-    def on_conflict(exc) -> None:
+    def on_conflict(exc: transactions.TransactionConflict) -> None:
         if "cohort" in exc.failed:
             _check_seat(_load_cohort(principal.tenant, enrolment_id.partition("-")[0], consistent=True))
 
