@@ -395,7 +395,7 @@ def card_alerts(at: datetime, only: str | None = None) -> dict[str, int]:
                         contexts=contexts,
                         settings=settings,
                     )
-                if made is None:
+                if made is None or lead is None:  # a notice is only made for a lead: mypy's narrowing
                     continue
                 told += 1
                 if lead.owner_id:
