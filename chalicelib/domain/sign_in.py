@@ -6,6 +6,8 @@ in reads the notice board and writes the audit log, both of which import auth's 
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from chalicelib.db import tenants as tenants_db
 from chalicelib.db import users as users_db
 from chalicelib.domain import audit, board, clock, passwords, tokens
@@ -87,10 +89,18 @@ def _count_failure(tenant: str, username: str, address: str, now: int) -> None:
         audit.record(tenant, action=action, username=username, ip=address, status=429, details=details)
 
 
+class _Seen(TypedDict):
+    """Who tried to sign in, as each audit entry of the attempt records it."""
+
+    username: str
+    ip: str | None
+    user_agent: str | None
+
+
 def attempt(request: LoginRequest, source_ip: str | None, user_agent: str | None) -> LoginResponse:
     """`login`, audited: a failed attempt on a school that exists, and each success."""
     tenant = request.tenant.strip().lower()
-    seen = {"username": request.username.strip(), "ip": source_ip, "user_agent": user_agent}
+    seen: _Seen = {"username": request.username.strip(), "ip": source_ip, "user_agent": user_agent}
     try:
         result = login(request, source_ip)
     except CrmError as exc:
