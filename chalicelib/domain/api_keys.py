@@ -7,6 +7,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from chalicelib.db import api_keys as keys_db
 from chalicelib.db import tenants as tenants_db
@@ -53,7 +54,7 @@ def create_key(principal: Principal, request: ApiKeyRequest) -> ApiKeyCreated:
     return ApiKeyCreated(**_fields(data), key=key)
 
 
-def _fields(data: dict) -> dict:
+def _fields(data: dict[str, Any]) -> dict[str, Any]:
     """Stored fields as the API names them (the hash is never shown)."""
     shown = {k: v for k, v in data.items() if k not in ("key_hash", "tenant", "rate_limit")}
     return {**shown, "rate_limit_per_minute": data["rate_limit"], "revoked": data.get("revoked_at") is not None}

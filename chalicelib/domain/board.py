@@ -3,6 +3,8 @@ they read them. The glossary (常用术语): standard phrases by category, searc
 
 from __future__ import annotations
 
+from typing import Any
+
 from chalicelib.db import board as board_db
 from chalicelib.db import keys
 from chalicelib.domain import clock, ids
@@ -40,7 +42,7 @@ def attachment_upload(principal: Principal, request: AttachmentUploadRequest) ->
     )
 
 
-def _attachment(principal: Principal, ref: AttachmentRef | None) -> dict | None:
+def _attachment(principal: Principal, ref: AttachmentRef | None) -> dict[str, Any] | None:
     """Publishes the uploaded file: measured, then copied (only if it is still the object
     measured) to a key no upload URL reaches, with its SHA-256 recorded. What was checked is
     what is published, and nothing put through the upload URL later can change it."""

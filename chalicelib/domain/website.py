@@ -25,7 +25,7 @@ from chalicelib.schemas.common import Page
 from chalicelib.schemas.leads import Guardian, HistoryEntry, Lead, Phone
 from chalicelib.schemas.programmes import PublicCohort
 from chalicelib.schemas.settings import DictionaryKind
-from chalicelib.schemas.users import Role
+from chalicelib.schemas.users import Role, UserRecord
 from chalicelib.schemas.website import ApplicationReceipt, ApplicationRequest, PublicCohortQuery
 
 SOURCE = "website"  # 官网, a default lead source
@@ -155,7 +155,7 @@ def _applied_again(tenant: str, lead_id: str, details: dict[str, Any]) -> None:
     _notify(tenant, [duty.id] if duty else _managers(tenant, lead.campus_id), message, lead.id)
 
 
-def _duty_consultant(tenant: str, campus_id: str):
+def _duty_consultant(tenant: str, campus_id: str) -> UserRecord | None:
     """The campus's duty consultant (值班顾问) while they can take leads there, else None."""
     campus = tenants_db.get_campus(tenant, campus_id)
     if campus is None or not campus.duty_consultant_id:
