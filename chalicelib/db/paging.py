@@ -50,7 +50,7 @@ def page_values(result: Any, model: type[BaseItem], scope: str) -> tuple[list[di
 
 
 def status_page(
-    model: type[BaseItem],
+    model: type[_Item],
     partition: str,
     range_condition: Condition,
     *,
@@ -58,7 +58,7 @@ def status_page(
     limit: int,
     cursor: str | None,
     scope: str,
-    index: Index[BaseItem] | None = None,
+    index: Index[_Item] | None = None,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of one partition (of the table, or of `index`) within `range_condition`,
     only the items of `status` when one is given, as plain values, and the cursor on."""
