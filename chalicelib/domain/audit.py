@@ -64,7 +64,7 @@ def reads_left(principal: Principal) -> int | None:
     limits = SecuritySettings(**(stored or {}))
     left, spent = [], []
     for name, sk, _ in current:
-        limit = getattr(limits, LIMITS[name])
+        limit: int = getattr(limits, LIMITS[name])  # every LIMITS field of SecuritySettings is an int
         left.append(limit - used[sk])
         if used[sk] >= limit:
             spent.append(f"{used[sk]} reads in this {WINDOW_NAMES[name]} (limit {limit})")

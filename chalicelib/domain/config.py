@@ -6,7 +6,9 @@ Read once per request with one Query; missing pieces fall back to the defaults b
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
 
 from chalicelib.db import config as config_db
 from chalicelib.errors import ConflictError, ValidationFailedError
@@ -186,7 +188,10 @@ def get_lead_settings(tenant: str) -> LeadSettings:
     return load(tenant).lead_settings
 
 
-def _patched(current: Any, request: Any) -> Any:
+_Settings = TypeVar("_Settings", bound=BaseModel)
+
+
+def _patched(current: _Settings, request: BaseModel) -> _Settings:
     """Settings with a PATCH applied: what it names changes, null or absent means unchanged."""
     return current.model_copy(update=request.model_dump(exclude_unset=True, exclude_none=True))
 

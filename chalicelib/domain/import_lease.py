@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime, timedelta
+from typing import Any
 
 from chalicelib.db import imports as imports_db
 from chalicelib.domain import clock, ids
@@ -64,7 +65,7 @@ class Lease:
             self.renewed_at = now
             self.renewals += 1
 
-    def finish(self, *, status: str, result: dict | None, error: str | None) -> None:
+    def finish(self, *, status: str, result: dict[str, Any] | None, error: str | None) -> None:
         """Keeps the run's outcome, if the lease is still this run's."""
         with self._lock:
             if self.lost or not imports_db.finish(
