@@ -43,6 +43,9 @@ class LeadChanged(Exception):
     """The lead changed meanwhile in fields this write was conditioned on: `fields` maps each
     to its value now (JSON-ready); `lead` is the lead now (None: it is gone)."""
 
+    # the fields the write meant to edit: set only by domain.lead_writes.intending (read with getattr)
+    intended: set[str]
+
     def __init__(self, fields: dict[str, Any], lead: Lead | None):
         super().__init__(f"changed meanwhile: {sorted(fields)}")
         self.fields = fields
