@@ -88,12 +88,17 @@ def _module_constants(module_name: str) -> dict[str, ast.AST]:
     tree = _tree(module_name)
     found: dict[str, ast.AST] = {}
     for node in tree.body if tree else []:
-        targets = (
-            node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
-        )
+        targets: list[ast.expr]
+        value: ast.expr | None
+        if isinstance(node, ast.Assign):
+            targets, value = node.targets, node.value
+        elif isinstance(node, ast.AnnAssign):
+            targets, value = [node.target], node.value
+        else:
+            targets, value = [], None
         for target in targets:
-            if isinstance(target, ast.Name) and node.value is not None:
-                found[target.id] = node.value
+            if isinstance(target, ast.Name) and value is not None:
+                found[target.id] = value
     return found
 
 

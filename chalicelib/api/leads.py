@@ -67,11 +67,12 @@ def export_leads(call: Call[None, LeadExportQuery]) -> Response:
     audit.check_bulk(len(data), call.reads_left)  # refused whole when it does not fit the read window
     call.records = len(data)
     stamp = clock.now().strftime("%Y%m%d-%H%M")
+    body: str | bytes
     if call.query.format == "csv":
         body, kind = exports.as_csv(data), "text/csv; charset=utf-8"
     else:
         body, kind = exports.as_xlsx(data), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    headers = {
+    headers: dict[str, str | list[str]] = {
         "Content-Type": kind,
         "Content-Disposition": f'attachment; filename="leads-{stamp}.{call.query.format}"',
     }
@@ -79,7 +80,10 @@ def export_leads(call: Call[None, LeadExportQuery]) -> Response:
 
 
 def _xlsx(body: bytes, filename: str) -> Response:
-    headers = {"Content-Type": sheets.XLSX, "Content-Disposition": f'attachment; filename="{filename}"'}
+    headers: dict[str, str | list[str]] = {
+        "Content-Type": sheets.XLSX,
+        "Content-Disposition": f'attachment; filename="{filename}"',
+    }
     return Response(body=body, status_code=200, headers=headers)
 
 

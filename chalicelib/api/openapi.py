@@ -16,7 +16,7 @@ from typing import Any
 
 from chalice import Blueprint
 from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from chalicelib import error_catalogue
 from chalicelib.api import error_reach
@@ -222,7 +222,7 @@ def _success(spec: EndpointSpec, refs: dict[Any, Any]) -> dict[str, Any]:
 
 def build(registry: list[EndpointSpec] | None = None) -> dict[str, Any]:
     specs = sorted(registry if registry is not None else REGISTRY, key=lambda s: (s.path, s.method))
-    wanted: list[tuple[type[BaseModel], str]] = [(ErrorResponse, "serialization")]
+    wanted: list[tuple[type[BaseModel], JsonSchemaMode]] = [(ErrorResponse, "serialization")]
     for spec in specs:
         if spec.body:
             wanted.append((spec.body, "validation"))

@@ -15,7 +15,7 @@ import inspect
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from chalice import Blueprint, CORSConfig, Response
 from pydantic import AliasChoices, BaseModel, ValidationError
@@ -124,7 +124,10 @@ def customer_records(result: Any, call: Call | None) -> int:
 
 def error_response(exc: CrmError, lang: str = "en") -> Response:
     """The envelope; `lang` ("en"/"zh", from Accept-Language) picks the message's language."""
-    headers = {"Content-Type": JSON, "Content-Language": error_catalogue.CONTENT_LANGUAGE.get(lang, "en")}
+    headers: dict[str, str | list[str]] = {
+        "Content-Type": JSON,
+        "Content-Language": error_catalogue.CONTENT_LANGUAGE.get(lang, "en"),
+    }
     if isinstance(exc, (ThrottledError, BusyError)) and exc.retry_after:
         headers["Retry-After"] = str(exc.retry_after)
     body = json.dumps(exc.to_body(lang), ensure_ascii=False)
@@ -189,7 +192,7 @@ def validation_error(exc: ValidationError, where: str) -> ValidationFailedError:
     return ValidationFailedError(f"Invalid {where}: {first['field']}: {first['message']}", details=details)
 
 
-def _parse_body(raw: bytes | None, model: type[BaseModel]) -> BaseModel:
+def _parse_body(raw: str | bytes | None, model: type[BaseModel]) -> BaseModel:
     if not raw:
         raise ValidationFailedError("A JSON body is required.", details=[{"field": "body", "message": "missing"}])
     try:
@@ -303,7 +306,10 @@ def endpoint(
             request = bp.current_request
             headers = {k.lower(): v for k, v in (request.headers or {}).items()}
             identity = (request.context or {}).get("identity") or {}
-            principal, call, caller, reads = None, None, None, 0
+            principal: Principal | None = None
+            call: Call[Any, Any] | None = None
+            caller: Any = None  # what `gate` returned (a website's API key)
+            reads = 0
             lang = error_catalogue.language(headers.get("accept-language"))  # of an error's message
             try:
                 if allowed is not None:
@@ -325,11 +331,12 @@ def endpoint(
                     source_ip=identity.get("sourceIp"),
                     user_agent=headers.get("user-agent"),
                     headers=headers,
-                    upload=request.raw_body if uploads else None,
+                    # chalice annotates raw_body `str | bytes`; it always returns bytes (a str body is encoded)
+                    upload=cast(bytes, request.raw_body) if uploads else None,
                     caller=caller,
                 )
                 if reads_customers:
-                    call.reads_left = audit.reads_left(principal)  # 423 when a window is spent
+                    call.reads_left = audit.reads_left(call.principal)  # 423 when a window is spent
                 result = fn(call)
                 response = _render(result, status)
                 reads = customer_records(result, call) if reads_customers else 0
