@@ -67,6 +67,7 @@ lint: $(STAMP) lint-web lint-openapi
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest tests/test_layers.py -q -p no:cacheprovider -n 0  # layers: no import cycle, api -> domain -> db
+	$(BIN)/mypy  # types: strict on chalicelib/domain and chalicelib/db, the defaults elsewhere (pyproject.toml)
 
 fmt: $(STAMP)
 	$(BIN)/ruff format .
