@@ -8,7 +8,7 @@ to one recipient: whoever claims it first sends it, the other's claim fails.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.expressions.update import Action
@@ -17,6 +17,15 @@ from chalicelib.db import cursor as cursors
 from chalicelib.db import keys, transactions
 from chalicelib.db.convert import values
 from chalicelib.db.items import CounterItem, JobCursorItem, MessageItem, OutboxItem, RecipientItem, TemplateItem
+from chalicelib.db.messaging_records import (
+    MessageRecord,
+    NewMessage,
+    OutboxRecord,
+    PlannedRecipient,
+    RecipientRecord,
+    TemplateData,
+    TemplateRecord,
+)
 from chalicelib.db.paging import page_values, status_page
 
 OUTBOX_TTL = timedelta(days=30)
@@ -26,7 +35,7 @@ COUNTER_TTL = timedelta(days=3)
 # --- templates (tenant partition) ----------------------------------------------------
 
 
-def put_template(tenant: str, data: dict[str, Any], *, new: bool) -> bool:
+def put_template(tenant: str, data: TemplateData, *, new: bool) -> bool:
     """Creates (False if the id exists) or replaces (False if it is gone) a template."""
     item = TemplateItem(keys.tenant_pk(tenant), keys.template_sk(data["id"]), **data)
     condition = TemplateItem.PK.does_not_exist() if new else TemplateItem.PK.exists()
@@ -39,16 +48,16 @@ def put_template(tenant: str, data: dict[str, Any], *, new: bool) -> bool:
     return True
 
 
-def get_template(tenant: str, template_id: str) -> dict[str, Any] | None:
+def get_template(tenant: str, template_id: str) -> TemplateRecord | None:
     try:
-        return values(TemplateItem.get(keys.tenant_pk(tenant), keys.template_sk(template_id)))
+        return cast(TemplateRecord, values(TemplateItem.get(keys.tenant_pk(tenant), keys.template_sk(template_id))))
     except TemplateItem.DoesNotExist:
         return None
 
 
-def list_templates(tenant: str) -> list[dict[str, Any]]:
+def list_templates(tenant: str) -> list[TemplateRecord]:
     query = TemplateItem.query(keys.tenant_pk(tenant), TemplateItem.SK.startswith(keys.TEMPLATE_PREFIX))
-    return [values(i) for i in query]
+    return [cast(TemplateRecord, values(i)) for i in query]
 
 
 def delete_template(tenant: str, template_id: str) -> None:
@@ -63,7 +72,7 @@ def _minute(at: str) -> str:
 
 
 def create_message(
-    tenant: str, header: dict[str, Any], recipients: list[dict[str, Any]], *, exclusive: bool = False
+    tenant: str, header: NewMessage, recipients: list[PlannedRecipient], *, exclusive: bool = False
 ) -> bool:
     """The recipients first, then the header, which makes the message live: it alone carries
     the DUE keys, so a crash in between leaves nothing that would be sent.
@@ -99,7 +108,7 @@ def create_message(
     return True
 
 
-def create_message_once(tenant: str, header: dict[str, Any], recipients: list[dict[str, Any]]) -> bool:
+def create_message_once(tenant: str, header: NewMessage, recipients: list[PlannedRecipient]) -> bool:
     """A job's message (a few recipients) under a deterministic id, in one transaction: a
     second run of the job finds the header and writes nothing (False)."""
     pk = keys.message_pk(tenant, header["id"])
@@ -117,12 +126,12 @@ def create_message_once(tenant: str, header: dict[str, Any], recipients: list[di
     return True
 
 
-def get_message(tenant: str, message_id: str) -> dict[str, Any] | None:
+def get_message(tenant: str, message_id: str) -> MessageRecord | None:
     try:
         item = MessageItem.get(keys.message_pk(tenant, message_id), keys.MESSAGE_SK, consistent_read=True)
     except MessageItem.DoesNotExist:
         return None
-    return values(item)
+    return cast(MessageRecord, values(item))
 
 
 def list_messages(
@@ -133,7 +142,7 @@ def list_messages(
     cursor: str | None,
     scope: str,
     campuses: list[str] | None = None,
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> tuple[list[MessageRecord], str | None]:
     """Newest first; `created_by` and `campuses` (either matches) filter (None: all)."""
     condition = (MessageItem.created_by == created_by) if created_by else None
     for campus in campuses or ():
@@ -147,13 +156,14 @@ def list_messages(
         limit=limit,
         last_evaluated_key=cursors.decode(cursor, scope),
     )
-    return page_values(result, MessageItem, scope)
+    items, next_cursor = page_values(result, MessageItem, scope)
+    return cast(list[MessageRecord], items), next_cursor
 
 
 def recipients_page(
     tenant: str, message_id: str, *, status: str | None, limit: int, cursor: str | None, scope: str
-) -> tuple[list[dict[str, Any]], str | None]:
-    return status_page(
+) -> tuple[list[RecipientRecord], str | None]:
+    items, next_cursor = status_page(
         RecipientItem,
         keys.message_pk(tenant, message_id),
         RecipientItem.SK.startswith(keys.RECIPIENT_PREFIX),
@@ -162,9 +172,10 @@ def recipients_page(
         cursor=cursor,
         scope=scope,
     )
+    return cast(list[RecipientRecord], items), next_cursor
 
 
-def waiting(tenant: str, message_id: str) -> list[dict[str, Any]]:
+def waiting(tenant: str, message_id: str) -> list[RecipientRecord]:
     """Recipients still to send or being sent (consistent: a job must see every claim)."""
     query = RecipientItem.query(
         keys.message_pk(tenant, message_id),
@@ -172,7 +183,7 @@ def waiting(tenant: str, message_id: str) -> list[dict[str, Any]]:
         filter_condition=RecipientItem.status.is_in("queued", "sending"),
         consistent_read=True,
     )
-    return [values(i) for i in query]
+    return [cast(RecipientRecord, values(i)) for i in query]
 
 
 def claim(tenant: str, message_id: str, n: int, *, now: str, lease_until: str, cap: tuple[str, str, int] | None) -> str:
@@ -296,11 +307,12 @@ def put_outbox(tenant: str, data: dict[str, Any]) -> None:
     item.save()
 
 
-def outbox_page(tenant: str, *, limit: int, cursor: str | None, scope: str) -> tuple[list[dict[str, Any]], str | None]:
+def outbox_page(tenant: str, *, limit: int, cursor: str | None, scope: str) -> tuple[list[OutboxRecord], str | None]:
     result = OutboxItem.query(
         keys.outbox_pk(tenant), scan_index_forward=False, limit=limit, last_evaluated_key=cursors.decode(cursor, scope)
     )
-    return page_values(result, OutboxItem, scope)
+    items, next_cursor = page_values(result, OutboxItem, scope)
+    return cast(list[OutboxRecord], items), next_cursor
 
 
 # --- job cursors ---------------------------------------------------------------------

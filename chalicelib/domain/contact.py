@@ -16,9 +16,8 @@ after a message was scheduled is not sent it.
 
 from __future__ import annotations
 
-from typing import Any
-
 from chalicelib.db import leads as leads_db
+from chalicelib.db.messaging_records import RecipientRecord
 from chalicelib.domain.config import TenantConfig
 from chalicelib.schemas.leads import Lead
 
@@ -51,7 +50,7 @@ def _opted_out(lead: Lead, channel: str, to: str | None) -> bool:
 
 
 def withdrawn(
-    school: TenantConfig, lead: Lead | None, recipient: dict[str, Any], channel: str, kind: str
+    school: TenantConfig, lead: Lead | None, recipient: RecipientRecord, channel: str, kind: str
 ) -> str | None:
     """At send time: why a planned recipient may no longer be sent (its lead's status or
     its guardian's opt-out changed since), or None."""
@@ -63,7 +62,7 @@ def withdrawn(
     return reason
 
 
-def current_leads(tenant: str, recipients: list[dict[str, Any]]) -> dict[str, Lead]:
+def current_leads(tenant: str, recipients: list[RecipientRecord]) -> dict[str, Lead]:
     """The leads of these recipients as they are now (one BatchGetItem per 100)."""
     wanted = [r["lead_id"] for r in recipients if r.get("lead_id")]
     return {lead.id: lead for lead in leads_db.batch_get(tenant, wanted)} if wanted else {}

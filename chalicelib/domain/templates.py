@@ -18,6 +18,7 @@ from jinja2 import TemplateSyntaxError, UndefinedError, meta
 from jinja2.exceptions import SecurityError
 
 from chalicelib.db import messaging as messaging_db
+from chalicelib.db.messaging_records import TemplateData, TemplateRecord
 from chalicelib.domain import clock, ids, sandbox
 from chalicelib.errors import NotFoundError, ValidationFailedError
 from chalicelib.messaging.segments import segments
@@ -92,7 +93,7 @@ def render(text: str, context: dict[str, Any], field: str = "body", channel: str
     return out
 
 
-def _out(data: dict[str, Any]) -> Template:
+def _out(data: TemplateRecord | TemplateData) -> Template:
     sms = data["channel"] == "sms"
     try:
         variables = check(data["body"], channel=data["channel"])
@@ -108,7 +109,7 @@ def _out(data: dict[str, Any]) -> Template:
     )
 
 
-def _data(request: TemplateRequest, template_id: str, created_at: str) -> dict[str, Any]:
+def _data(request: TemplateRequest, template_id: str, created_at: str) -> TemplateData:
     check(request.body, channel=request.channel)
     if request.subject:
         check(request.subject, "subject", request.channel)
@@ -140,7 +141,7 @@ def replace(tenant: str, template_id: str, request: TemplateRequest) -> Template
     return _out(data)
 
 
-def get_data(tenant: str, template_id: str) -> dict[str, Any]:
+def get_data(tenant: str, template_id: str) -> TemplateRecord:
     data = messaging_db.get_template(tenant, template_id)
     if data is None:
         raise NotFoundError("No such template.", code="TEMPLATE_NOT_FOUND")

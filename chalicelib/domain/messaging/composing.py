@@ -9,6 +9,7 @@ from typing import Any, cast
 
 from chalicelib.db import leads as leads_db
 from chalicelib.db import messaging as messaging_db
+from chalicelib.db.messaging_records import MessageRecord, NewMessage
 from chalicelib.domain import clock, config, ids, leads, phones, templates
 from chalicelib.domain.auth import Principal
 from chalicelib.domain.clock import school_time
@@ -141,6 +142,7 @@ def send(principal: Principal, request: MessageRequest, dry_run: bool) -> Messag
             segments=planned.segments,
             samples=[_recipient_out(r, reveal=True) for r in samples],
         )
+    header: MessageRecord | NewMessage  # as made, or as read back after the inline sends
     header = _header(
         tenant,
         channel=request.channel,
@@ -168,8 +170,10 @@ def _campuses(targets: list[Target], typed_by: Iterable[str] = ()) -> set[str] |
     return {t.lead.campus_id for t in targets if t.lead} | set(typed_by) or None
 
 
-def _header(tenant: str, *, planned: Plan, send_at: datetime, moved: bool, **fields: Any) -> dict[str, Any]:
-    return {
+def _header(tenant: str, *, planned: Plan, send_at: datetime, moved: bool, **fields: Any) -> NewMessage:
+    # `fields`: the header's other keys (channel, purpose, template_id, subject, created_by,
+    # created_by_name, source, campus_ids), as both callers pass them
+    header: dict[str, Any] = {
         "id": fields.pop("message_id", None) or ids.new_id(),
         **fields,
         "created_at": clock.iso(clock.now()),
@@ -185,6 +189,7 @@ def _header(tenant: str, *, planned: Plan, send_at: datetime, moved: bool, **fie
         "skipped_by_reason": dict(planned.skipped),
         "segments": planned.segments,
     }
+    return cast(NewMessage, header)
 
 
 def enqueue(

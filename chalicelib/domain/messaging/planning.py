@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from chalicelib.db import messaging as messaging_db
 from chalicelib.db import tenants as tenants_db
 from chalicelib.db import users as users_db
+from chalicelib.db.messaging_records import PlannedRecipient
 from chalicelib.domain import clock, config, contact, phones, templates
 from chalicelib.domain.tenants import get_tenant
 from chalicelib.errors import ValidationFailedError
@@ -152,7 +153,7 @@ def _mask(to: str | None) -> str | None:
 
 @dataclass
 class Plan:
-    recipients: list[dict[str, Any]]
+    recipients: list[PlannedRecipient]
     skipped: Counter[str]
     segments: int
 
@@ -178,7 +179,7 @@ def plan(
     contexts.prime([t.lead for t in targets if t.lead])
     kind = contact.kind_of(purpose, source)
     seen: set[str] = set()
-    recipients: list[dict[str, Any]] = []
+    recipients: list[PlannedRecipient] = []
     skipped, total = Counter(skipped_before or {}), 0
     already: dict[str, int] = {}
     if purpose == "marketing":
@@ -204,7 +205,7 @@ def plan(
                 rendered_subject = templates.render(subject, context, "subject", channel) if subject else None
             except ValidationFailedError as exc:
                 reason = f"cannot render: {exc.message}"
-        record: dict[str, Any] = {
+        record: PlannedRecipient = {
             "n": n,
             "lead_id": target.lead.id if target.lead else None,
             "name": target.lead.name if target.lead else target.name,

@@ -4,10 +4,11 @@ production); who may see what."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TypeVar, cast
 
 from chalicelib.db import leads as leads_db
 from chalicelib.db import messaging as messaging_db
+from chalicelib.db.messaging_records import MessageRecord, NewMessage, OutboxRecord, PlannedRecipient, RecipientRecord
 from chalicelib.domain import clock, leads
 from chalicelib.domain.auth import Principal
 from chalicelib.domain.messaging.planning import _mask
@@ -24,28 +25,30 @@ from chalicelib.schemas.users import Role
 
 READ_ALL = frozenset({Role.admin, Role.manager, Role.frontdesk})
 
+_Record = TypeVar("_Record", RecipientRecord, OutboxRecord)  # a record that may name its lead
+
 
 # --- reading -------------------------------------------------------------------------
 
 
-def _status(header: dict[str, Any], now: datetime) -> str:
+def _status(header: MessageRecord | NewMessage, now: datetime) -> str:
     if not header["queued"]:
         return "done"
     return "scheduled" if header["send_at"] > clock.iso(now) else "sending"
 
 
-def _message_out(header: dict[str, Any], now: datetime) -> Message:
+def _message_out(header: MessageRecord | NewMessage, now: datetime) -> Message:
     return Message(**{k: v for k, v in header.items() if k != "source"}, status=_status(header, now))
 
 
-def _recipient_out(data: dict[str, Any], *, reveal: bool = False) -> RecipientOut:
+def _recipient_out(data: RecipientRecord | PlannedRecipient, *, reveal: bool = False) -> RecipientOut:
     return RecipientOut(
         **{k: v for k, v in data.items() if k not in ("to", "subject", "next_try_at", "lease_until", "provider_id")},
         to=data.get("to") if reveal and not (data.get("to") or "").startswith("+") else _mask(data.get("to")),
     )
 
 
-def _visible(principal: Principal, header: dict[str, Any]) -> bool:
+def _visible(principal: Principal, header: MessageRecord) -> bool:
     """Its sender; an admin; a manager or the front desk of one of its campuses."""
     if principal.role is Role.admin or header["created_by"] == principal.user_id:
         return True
@@ -88,7 +91,7 @@ def get_message(principal: Principal, message_id: str, query: MessageDetailQuery
     )
 
 
-def _of_visible_leads(principal: Principal, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _of_visible_leads(principal: Principal, records: list[_Record]) -> list[_Record]:
     """The records (recipients, outbox entries) of leads the caller may see, by the lead
     list's rule (one BatchGetItem); records of no lead (a typed number) are kept."""
     found = {
@@ -113,7 +116,7 @@ def outbox(principal: Principal, limit: int, cursor: str | None) -> Page[OutboxE
     if principal.role is not Role.admin:
         # a lead's: in full to whoever may see the lead, else not listed; a typed number's (or an
         # entry written before entries named their lead): in full to whoever may see its message
-        headers: dict[str, dict[str, Any] | None] = {}
+        headers: dict[str, MessageRecord | None] = {}
         shown = []
         for entry in _of_visible_leads(principal, items):
             if not entry.get("lead_id"):
@@ -122,7 +125,8 @@ def outbox(principal: Principal, limit: int, cursor: str | None) -> Page[OutboxE
                     headers[message_id] = messaging_db.get_message(principal.tenant, message_id)
                 header = headers[message_id]
                 if header is None or not _visible(principal, header):
-                    entry = {**entry, "to": _mask(entry["to"])}
+                    # an entry's `to` is never empty (a provider was handed it), so its mask is a str
+                    entry = {**entry, "to": cast(str, _mask(entry["to"]))}
             shown.append(entry)
         items = shown
     return Page[OutboxEntry](items=[OutboxEntry.model_validate(i) for i in items], next_cursor=next_cursor)

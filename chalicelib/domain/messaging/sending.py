@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from chalicelib.db import messaging as messaging_db
+from chalicelib.db.messaging_records import MessageRecord, RecipientRecord
 from chalicelib.domain import clock, config, contact
 from chalicelib.domain.messaging.planning import _minute, quiet_until
 from chalicelib.domain.tenants import get_tenant
@@ -105,7 +105,7 @@ def _earliest(current: datetime | None, candidate: datetime) -> datetime:
 
 
 def _send_one(
-    tenant: str, header: dict[str, Any], recipient: dict[str, Any], provider: Provider, now: datetime, lease: str
+    tenant: str, header: MessageRecord, recipient: RecipientRecord, provider: Provider, now: datetime, lease: str
 ) -> str:
     n, attempts = int(recipient["n"]), int(recipient.get("attempts") or 0) + 1
     outgoing = Outgoing(
