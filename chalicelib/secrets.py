@@ -30,4 +30,3 @@ def _read_parameter(name: str, region: str, client=None) -> str:
         client = boto3.client("ssm", region_name=region)
     response = client.get_parameter(Name=name, WithDecryption=True)
     return response["Parameter"]["Value"]
-
