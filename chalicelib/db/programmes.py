@@ -5,11 +5,22 @@ moves the enrolment (conditional on its version) and raises the cohort's `confir
 under `confirmed < seats` and `status = open`. A lead's enrolment is keyed by the lead in
 the cohort's partition, so it exists at most once. An open cohort carries the sparse
 GSI3/GSI4 keys the public list reads; closing or cancelling it removes them.
+
+What a read returns is typed: ProgrammeRecord, CohortRecord (its instalment options
+InstalmentOptionRecord) and EnrolmentRecord are TypedDicts describing exactly the dict the
+read builds from the item (chalicelib/db/items/programmes.py): every attribute that is not
+nullable is always there (a default is set on a read too), a nullable one is there only
+when set (pynamodb drops a None), so it is NotRequired. We chose TypedDicts over pydantic
+models here on purpose: the runtime objects stay the plain dicts they were (JSON output,
+`.get`, `**` unpacking and equality unchanged, nothing converted on each read) while mypy
+checks every key the domain reads or writes. A cohort's or an enrolment's optional keys
+also allow None: the records the domain builds (a new one, one changed in memory) carry
+None for "not set", which these writes store as absent.
 """
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict, cast
 
 from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.update import Action
@@ -22,13 +33,102 @@ from chalicelib.db.items import CohortItem, EnrolmentItem, EnrolmentLinkItem, Pr
 from chalicelib.db.paging import page_values, status_page
 from chalicelib.errors import ConflictError
 
+# --- the records the reads return ------------------------------------------------------
+
+
+class ProgrammeRecord(TypedDict):
+    """A ProgrammeItem's values; its `programme_kind` comes back as `kind`."""
+
+    id: str
+    name: str
+    kind: str  # course | workshop | seminar
+    recurrence: str  # one_off | recurring
+    description: NotRequired[str]
+    active: bool
+    created_by: str
+    created_at: str
+    updated_at: str
+
+
+class InstalmentOptionRecord(TypedDict):
+    """One of a cohort's instalment options (a map in its list)."""
+
+    name: str
+    count: int
+
+
+class CohortRecord(TypedDict):
+    """A CohortItem's values, without its key and index attributes. Money is in fen."""
+
+    id: str
+    programme_id: str
+    programme_name: str
+    programme_kind: str
+    campus_id: str
+    campus_name: str
+    name: str
+    starts_on: str  # ISO date
+    ends_on: NotRequired[str | None]
+    starts_at: str  # HH:MM, school time
+    schedule: NotRequired[str | None]
+    teacher_id: NotRequired[str | None]
+    teacher_name: NotRequired[str | None]
+    price: int
+    instalment_options: list[InstalmentOptionRecord]
+    seats: int
+    confirmed: int
+    pending: int
+    declined: int
+    status: str  # open | closed | cancelled
+    created_by: str
+    created_at: str
+    updated_at: str
+    version: int
+
+
+class EnrolmentRecord(TypedDict):
+    """An EnrolmentItem's values, without its key attributes. Money is in fen."""
+
+    id: str
+    cohort_id: str
+    programme_id: str
+    lead_id: str
+    lead_name: str
+    status: str  # pending | confirmed | declined
+    agreed_price: int
+    instalments: str
+    instalment_count: int
+    notify_before_minutes: NotRequired[int | None]
+    reminder_message_id: NotRequired[str | None]
+    reminder_at: NotRequired[str | None]
+    note: NotRequired[str | None]
+    created_by: str
+    created_by_name: str
+    created_at: str
+    decided_by: NotRequired[str | None]
+    decided_at: NotRequired[str | None]
+    version: int
+
+
+# `values` is untyped (dict[str, Any]) for any item; these name what it returns for each
+# item class, as described above.
+
+
+def _cohort_record(item: CohortItem) -> CohortRecord:
+    return cast(CohortRecord, values(item))
+
+
+def _enrolment_record(item: EnrolmentItem) -> EnrolmentRecord:
+    return cast(EnrolmentRecord, values(item))
+
+
 # --- programmes (tenant partition) ---------------------------------------------------
 
 
-def _programme(data: dict[str, Any]) -> dict[str, Any]:
+def _programme(data: dict[str, Any]) -> ProgrammeRecord:
     out = dict(data)
     out["kind"] = out.pop("programme_kind")
-    return out
+    return cast(ProgrammeRecord, out)  # a ProgrammeItem's values, programme_kind renamed
 
 
 def put_programme(tenant: str, data: dict[str, Any]) -> None:
@@ -37,7 +137,7 @@ def put_programme(tenant: str, data: dict[str, Any]) -> None:
     item.save(condition=ProgrammeItem.PK.does_not_exist())
 
 
-def get_programme(tenant: str, programme_id: str) -> dict[str, Any] | None:
+def get_programme(tenant: str, programme_id: str) -> ProgrammeRecord | None:
     try:
         return _programme(values(ProgrammeItem.get(keys.tenant_pk(tenant), keys.programme_sk(programme_id))))
     except ProgrammeItem.DoesNotExist:
@@ -46,7 +146,7 @@ def get_programme(tenant: str, programme_id: str) -> dict[str, Any] | None:
 
 def list_programmes(
     tenant: str, *, active: bool | None, limit: int, cursor: str | None, scope: str
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> tuple[list[ProgrammeRecord], str | None]:
     result = ProgrammeItem.query(
         keys.tenant_pk(tenant),
         ProgrammeItem.SK.startswith(keys.PROGRAMME_PREFIX),
@@ -58,7 +158,7 @@ def list_programmes(
     return [_programme(v) for v in found], next_cursor
 
 
-def update_programme(tenant: str, programme_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
+def update_programme(tenant: str, programme_id: str, changes: dict[str, Any]) -> ProgrammeRecord | None:
     item = ProgrammeItem(keys.tenant_pk(tenant), keys.programme_sk(programme_id))
     actions = []
     for name, value in changes.items():
@@ -89,7 +189,7 @@ class _CohortIndexKeys(TypedDict):
     GSI4SK: str | None
 
 
-def _index_keys(tenant: str, data: dict[str, Any]) -> _CohortIndexKeys:
+def _index_keys(tenant: str, data: CohortRecord) -> _CohortIndexKeys:
     sort = keys.cohort_sort(data["starts_on"], data["id"])
     is_open = data["status"] == "open"
     return {
@@ -104,17 +204,17 @@ def _index_keys(tenant: str, data: dict[str, Any]) -> _CohortIndexKeys:
     }
 
 
-def put_cohort(tenant: str, data: dict[str, Any]) -> None:
+def put_cohort(tenant: str, data: CohortRecord) -> None:
     item = CohortItem(keys.cohort_pk(tenant, data["id"]), keys.COHORT_SK, **data, **_index_keys(tenant, data))
     item.save(condition=CohortItem.PK.does_not_exist())
 
 
-def get_cohort(tenant: str, cohort_id: str, *, consistent: bool = False) -> dict[str, Any] | None:
+def get_cohort(tenant: str, cohort_id: str, *, consistent: bool = False) -> CohortRecord | None:
     try:
         item = CohortItem.get(keys.cohort_pk(tenant, cohort_id), keys.COHORT_SK, consistent_read=consistent)
     except CohortItem.DoesNotExist:
         return None
-    return values(item)
+    return _cohort_record(item)
 
 
 def list_cohorts(
@@ -126,21 +226,22 @@ def list_cohorts(
     limit: int,
     cursor: str | None,
     scope: str,
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> tuple[list[CohortRecord], str | None]:
     """A school's (or a programme's) cohorts starting on or after a day, earliest first."""
     index: Index[CohortItem]
     if programme_id:
         index, part, sort = CohortItem.gsi2, keys.cohorts_of_programme(tenant, programme_id), CohortItem.GSI2SK
     else:
         index, part, sort = CohortItem.gsi1, keys.cohorts_of(tenant), CohortItem.GSI1SK
-    return status_page(
+    found, next_cursor = status_page(
         CohortItem, part, sort >= from_day, status=status, limit=limit, cursor=cursor, scope=scope, index=index
     )
+    return cast(list[CohortRecord], found), next_cursor  # CohortItems' values
 
 
 def open_cohorts(
     tenant: str, *, programme_id: str | None, from_day: str, limit: int, cursor: str | None, scope: str
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> tuple[list[CohortRecord], str | None]:
     """Open cohorts (the sparse index) starting on or after a day, with seats left."""
     index: Index[CohortItem]
     if programme_id:
@@ -154,10 +255,11 @@ def open_cohorts(
         limit=limit,
         last_evaluated_key=cursors.decode(cursor, scope),
     )
-    return page_values(result, CohortItem, scope)
+    found, next_cursor = page_values(result, CohortItem, scope)
+    return cast(list[CohortRecord], found), next_cursor  # CohortItems' values
 
 
-def update_cohort(tenant: str, before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+def update_cohort(tenant: str, before: CohortRecord, after: CohortRecord) -> CohortRecord:
     """Writes the changed fields if nobody changed the cohort since `before` was read, and
     never leaves fewer seats than confirmed enrolments (a condition, not a Python check)."""
     item = CohortItem(keys.cohort_pk(tenant, before["id"]), keys.COHORT_SK)
@@ -186,17 +288,17 @@ def update_cohort(tenant: str, before: dict[str, Any], after: dict[str, Any]) ->
                 code="SEATS_BELOW_CONFIRMED",
             ) from exc
         raise ConflictError("The cohort changed meanwhile; try again.", code="EDIT_CONFLICT") from exc
-    return values(item)
+    return _cohort_record(item)
 
 
 # --- enrolments (in the cohort's partition) ------------------------------------------
 
 
-def _enrolment(tenant: str, data: dict[str, Any]) -> EnrolmentItem:
+def _enrolment(tenant: str, data: EnrolmentRecord) -> EnrolmentItem:
     return EnrolmentItem(keys.cohort_pk(tenant, data["cohort_id"]), keys.enrolment_sk(data["lead_id"]), **data)
 
 
-def create_enrolment(tenant: str, data: dict[str, Any]) -> None:
+def create_enrolment(tenant: str, data: EnrolmentRecord) -> None:
     """The enrolment (one per lead and cohort), the cohort's pending count and the lead's link."""
     cohort = CohortItem(keys.cohort_pk(tenant, data["cohort_id"]), keys.COHORT_SK)
     link = EnrolmentLinkItem(
@@ -221,18 +323,18 @@ def create_enrolment(tenant: str, data: dict[str, Any]) -> None:
         raise ConflictError("The cohort is no longer open.", code="COHORT_NOT_OPEN") from exc
 
 
-def get_enrolment(tenant: str, cohort_id: str, lead_id: str) -> dict[str, Any] | None:
+def get_enrolment(tenant: str, cohort_id: str, lead_id: str) -> EnrolmentRecord | None:
     try:
         item = EnrolmentItem.get(keys.cohort_pk(tenant, cohort_id), keys.enrolment_sk(lead_id), consistent_read=True)
     except EnrolmentItem.DoesNotExist:
         return None
-    return values(item)
+    return _enrolment_record(item)
 
 
 def list_enrolments(
     tenant: str, cohort_id: str, *, status: str | None, limit: int, cursor: str | None, scope: str
-) -> tuple[list[dict[str, Any]], str | None]:
-    return status_page(
+) -> tuple[list[EnrolmentRecord], str | None]:
+    found, next_cursor = status_page(
         EnrolmentItem,
         keys.cohort_pk(tenant, cohort_id),
         EnrolmentItem.SK.startswith(keys.ENROLMENT_PREFIX),
@@ -241,19 +343,20 @@ def list_enrolments(
         cursor=cursor,
         scope=scope,
     )
+    return cast(list[EnrolmentRecord], found), next_cursor  # EnrolmentItems' values
 
 
-def confirmed_enrolments(tenant: str, cohort_id: str) -> list[dict[str, Any]]:
+def confirmed_enrolments(tenant: str, cohort_id: str) -> list[EnrolmentRecord]:
     """Every confirmed enrolment of a cohort (at most its seats): one Query."""
     query = EnrolmentItem.query(
         keys.cohort_pk(tenant, cohort_id),
         EnrolmentItem.SK.startswith(keys.ENROLMENT_PREFIX),
         filter_condition=EnrolmentItem.status == "confirmed",
     )
-    return [values(i) for i in query]
+    return [_enrolment_record(i) for i in query]
 
 
-def move_enrolment(tenant: str, before: dict[str, Any], after: dict[str, Any]) -> None:
+def move_enrolment(tenant: str, before: EnrolmentRecord, after: EnrolmentRecord) -> None:
     """Moves an enrolment to another status with the cohort's counters, all or nothing.
     Raises TransactionConflict with "enrolment" (it changed meanwhile) or "cohort" (the
     cohort is full or not open) among the failed labels."""
@@ -269,7 +372,7 @@ def move_enrolment(tenant: str, before: dict[str, Any], after: dict[str, Any]) -
         tx.update(cohort, counters, condition=condition, label="cohort")
 
 
-def set_reminder(tenant: str, enrolment: dict[str, Any], message_id: str | None, at: str | None) -> bool:
+def set_reminder(tenant: str, enrolment: EnrolmentRecord, message_id: str | None, at: str | None) -> bool:
     """Records a rescheduled reminder if the enrolment is still as read (False if not)."""
     item = EnrolmentItem(keys.cohort_pk(tenant, enrolment["cohort_id"]), keys.enrolment_sk(enrolment["lead_id"]))
     actions: list[Action] = [

@@ -9,6 +9,7 @@ from typing import Any, cast
 from chalicelib.db import programmes as programmes_db
 from chalicelib.db import tenants as tenants_db
 from chalicelib.db import users as users_db
+from chalicelib.db.programmes import CohortRecord
 from chalicelib.domain import clock, ids, wallets
 from chalicelib.domain.auth import Principal
 from chalicelib.domain.programmes.catalogue import _programme_not_found
@@ -30,7 +31,7 @@ def _cohort_not_found() -> NotFoundError:
     return NotFoundError("No such cohort.", code="COHORT_NOT_FOUND")
 
 
-def _public(data: dict[str, Any]) -> dict[str, Any]:
+def _public(data: CohortRecord) -> dict[str, Any]:
     return {
         **data,
         "price": wallets.decimal(data["price"]),
@@ -38,7 +39,7 @@ def _public(data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _cohort_out(data: dict[str, Any]) -> Cohort:
+def _cohort_out(data: CohortRecord) -> Cohort:
     return Cohort.model_validate(_public(data))
 
 
@@ -67,29 +68,34 @@ def create_cohort(principal: Principal, programme_id: str, request: CohortReques
     if request.starts_on < _today(_zone(principal.tenant)):
         raise _invalid("starts_on", "must not be in the past")
     now = clock.iso(clock.now())
-    data = {
-        **request.model_dump(mode="json"),
-        "id": ids.new_id(),
-        "programme_id": programme_id,
-        "programme_name": programme["name"],
-        "programme_kind": programme["kind"],
-        "campus_name": _campus_name(principal, request.campus_id),
-        "teacher_name": _teacher_name(principal.tenant, request.teacher_id) if request.teacher_id else None,
-        "price": wallets.units(request.price),
-        "confirmed": 0,
-        "pending": 0,
-        "declined": 0,
-        "status": "open",
-        "created_by": principal.user_id,
-        "created_at": now,
-        "updated_at": now,
-        "version": 0,
-    }
+    # the request's fields (campus_id, name, the dates and time, schedule, teacher_id,
+    # instalment_options, seats) and the rest: a whole cohort, built in one literal
+    data = cast(
+        CohortRecord,
+        {
+            **request.model_dump(mode="json"),
+            "id": ids.new_id(),
+            "programme_id": programme_id,
+            "programme_name": programme["name"],
+            "programme_kind": programme["kind"],
+            "campus_name": _campus_name(principal, request.campus_id),
+            "teacher_name": _teacher_name(principal.tenant, request.teacher_id) if request.teacher_id else None,
+            "price": wallets.units(request.price),
+            "confirmed": 0,
+            "pending": 0,
+            "declined": 0,
+            "status": "open",
+            "created_by": principal.user_id,
+            "created_at": now,
+            "updated_at": now,
+            "version": 0,
+        },
+    )
     programmes_db.put_cohort(principal.tenant, data)
     return _cohort_out(data)
 
 
-def _load_cohort(tenant: str, cohort_id: str, *, consistent: bool = False) -> dict[str, Any]:
+def _load_cohort(tenant: str, cohort_id: str, *, consistent: bool = False) -> CohortRecord:
     data = programmes_db.get_cohort(tenant, cohort_id, consistent=consistent)
     if data is None:
         raise _cohort_not_found()
@@ -125,8 +131,9 @@ def patch_cohort(principal: Principal, cohort_id: str, patch: CohortPatch) -> Co
     for name in ("name", "starts_on", "starts_at", "price", "instalment_options", "seats", "status"):
         if name in changes and changes[name] is None:
             raise _invalid(name, "may not be null")
-    after = {**before, **changes}
-    if after.get("ends_on") and after["ends_on"] < after["starts_on"]:
+    after = cast(CohortRecord, {**before, **changes})  # a CohortPatch's fields are a cohort's
+    ends_on = after.get("ends_on")
+    if ends_on and ends_on < after["starts_on"]:
         raise _invalid("ends_on", "is before starts_on")
     moved = after["starts_on"] != before["starts_on"]
     if moved and date.fromisoformat(after["starts_on"]) < _today(_zone(principal.tenant)):

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from chalicelib.db import leads as leads_db
 from chalicelib.db import programmes as programmes_db
 from chalicelib.db import transactions
+from chalicelib.db.programmes import CohortRecord, EnrolmentRecord
 from chalicelib.domain import clock, leads, retry, wallets
 from chalicelib.domain.auth import Principal
 from chalicelib.domain.programmes.cohorts import _load_cohort
@@ -25,7 +24,7 @@ def _enrolment_not_found() -> NotFoundError:
     return NotFoundError("No such enrolment.", code="ENROLMENT_NOT_FOUND")
 
 
-def _enrolment_out(data: dict[str, Any]) -> Enrolment:
+def _enrolment_out(data: EnrolmentRecord) -> Enrolment:
     return Enrolment.model_validate({**data, "agreed_price": wallets.decimal(data["agreed_price"])})
 
 
@@ -45,7 +44,7 @@ def enrol(principal: Principal, cohort_id: str, request: EnrolmentRequest) -> En
     if instalments not in options:
         raise _invalid("instalments", f"not an option of this cohort; use one of {', '.join(options)}")
     price = request.agreed_price if request.agreed_price is not None else wallets.decimal(cohort["price"])
-    data = {
+    data: EnrolmentRecord = {
         "id": f"{cohort_id}-{lead.id}",
         "cohort_id": cohort_id,
         "programme_id": cohort["programme_id"],
@@ -66,7 +65,7 @@ def enrol(principal: Principal, cohort_id: str, request: EnrolmentRequest) -> En
     return _enrolment_out(data)
 
 
-def _load_enrolment(principal: Principal, enrolment_id: str) -> dict[str, Any]:
+def _load_enrolment(principal: Principal, enrolment_id: str) -> EnrolmentRecord:
     cohort_id, _, lead_id = enrolment_id.partition("-")
     leads.visible_lead(principal, lead_id)  # 404 for a lead you may not see
     data = programmes_db.get_enrolment(principal.tenant, cohort_id, lead_id) if cohort_id and lead_id else None
@@ -92,19 +91,24 @@ def list_enrolments(principal: Principal, cohort_id: str, query: PageQuery) -> P
     return Page[Enrolment](items=[_enrolment_out(e) for e in items], next_cursor=cursor)
 
 
-def _decide(principal: Principal, enrolment_id: str, status: str) -> tuple[dict[str, Any], dict[str, Any]]:
+def _decide(principal: Principal, enrolment_id: str, status: str) -> tuple[EnrolmentRecord, EnrolmentRecord]:
     """Moves an enrolment to `status` (read, decide, conditional write; again if it lost a
     race). Returns (before, after); before is after when nothing had to change."""
     _require(principal)
     zone = _zone(principal.tenant)
 
-    def attempt() -> tuple[dict[str, Any], dict[str, Any]]:
+    def attempt() -> tuple[EnrolmentRecord, EnrolmentRecord]:
         before = _load_enrolment(principal, enrolment_id)
         if before["status"] == status:
             return before, before
         if before["status"] == "declined" and status == "pending":
             raise ConflictError("A declined enrolment cannot go back to pending.", code="ENROLMENT_DECIDED")
-        after = {**before, "status": status, "decided_by": principal.user_id, "decided_at": clock.iso(clock.now())}
+        after: EnrolmentRecord = {
+            **before,
+            "status": status,
+            "decided_by": principal.user_id,
+            "decided_at": clock.iso(clock.now()),
+        }
         after["version"] = int(before.get("version") or 0) + 1
         if status == "confirmed":
             cohort = _load_cohort(principal.tenant, before["cohort_id"], consistent=True)
@@ -121,7 +125,7 @@ def _decide(principal: Principal, enrolment_id: str, status: str) -> tuple[dict[
     return retry.until_written(attempt, tries=TRIES, give_up=busy, on_conflict=on_conflict)
 
 
-def _check_seat(cohort: dict[str, Any]) -> None:
+def _check_seat(cohort: CohortRecord) -> None:
     if cohort["status"] != "open":
         raise ConflictError("The cohort is not open for enrolment.", code="COHORT_NOT_OPEN")
     if int(cohort["confirmed"]) >= int(cohort["seats"]):

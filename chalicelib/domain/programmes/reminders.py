@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import cast
 from zoneinfo import ZoneInfo
 
 from chalicelib.db import leads as leads_db
 from chalicelib.db import programmes as programmes_db
 from chalicelib.db import tenants as tenants_db
+from chalicelib.db.programmes import CohortRecord, EnrolmentRecord
 from chalicelib.domain import clock, messaging
 from chalicelib.domain.programmes.common import _zone
 
@@ -21,12 +22,12 @@ REMINDER = (
 WEEKDAYS = "一二三四五六日"
 
 
-def _first_session(cohort: dict[str, Any], zone: ZoneInfo) -> datetime:
+def _first_session(cohort: CohortRecord, zone: ZoneInfo) -> datetime:
     hour, minute = map(int, cohort["starts_at"].split(":"))
     return datetime.combine(date.fromisoformat(cohort["starts_on"]), time(hour, minute), tzinfo=zone)
 
 
-def _reminder_plan(cohort: dict[str, Any], enrolment: dict[str, Any], zone: ZoneInfo) -> tuple[str | None, str | None]:
+def _reminder_plan(cohort: CohortRecord, enrolment: EnrolmentRecord, zone: ZoneInfo) -> tuple[str | None, str | None]:
     """(message id, when) of a confirmed enrolment's reminder, or (None, None). The id is
     the enrolment's and its version's, so a retried confirmation never makes two."""
     minutes = enrolment.get("notify_before_minutes")
@@ -37,7 +38,7 @@ def _reminder_plan(cohort: dict[str, Any], enrolment: dict[str, Any], zone: Zone
     return f"cohort-{enrolment['id']}-{enrolment['version']}", clock.iso(at)
 
 
-def _send_reminder(tenant: str, cohort: dict[str, Any], enrolment: dict[str, Any]) -> None:
+def _send_reminder(tenant: str, cohort: CohortRecord, enrolment: EnrolmentRecord) -> None:
     lead = leads_db.get(tenant, enrolment["lead_id"])
     if lead is None:
         return
@@ -65,25 +66,27 @@ def _send_reminder(tenant: str, cohort: dict[str, Any], enrolment: dict[str, Any
         body=REMINDER,
         subject=None,
         targets=[messaging.Target(lead=lead, extra=extra)],
-        send_at=datetime.fromisoformat(enrolment["reminder_at"].replace("Z", "+00:00")),
+        # a reminder's time is set with its message id (_reminder_plan), and only those are sent
+        send_at=datetime.fromisoformat(cast(str, enrolment["reminder_at"]).replace("Z", "+00:00")),
         source="cohort_reminder",
         message_id=enrolment["reminder_message_id"],
     )
 
 
-def _cancel_reminder(tenant: str, enrolment: dict[str, Any], reason: str) -> None:
-    if enrolment.get("reminder_message_id"):
-        messaging.cancel(tenant, enrolment["reminder_message_id"], reason)
+def _cancel_reminder(tenant: str, enrolment: EnrolmentRecord, reason: str) -> None:
+    message_id = enrolment.get("reminder_message_id")
+    if message_id:
+        messaging.cancel(tenant, message_id, reason)
 
 
-def _reschedule(tenant: str, cohort: dict[str, Any]) -> None:
+def _reschedule(tenant: str, cohort: CohortRecord) -> None:
     """The cohort's start moved: each confirmed reminder is stopped and made anew."""
     zone = _zone(tenant)
     for enrolment in programmes_db.confirmed_enrolments(tenant, cohort["id"]):
         if not enrolment.get("notify_before_minutes"):
             continue
         _cancel_reminder(tenant, enrolment, "cohort rescheduled")
-        moved = {**enrolment, "version": int(enrolment.get("version") or 0) + 1}
+        moved: EnrolmentRecord = {**enrolment, "version": int(enrolment.get("version") or 0) + 1}
         message_id, at = _reminder_plan(cohort, moved, zone)
         if programmes_db.set_reminder(tenant, enrolment, message_id, at) and message_id:
             _send_reminder(tenant, cohort, {**moved, "reminder_message_id": message_id, "reminder_at": at})
