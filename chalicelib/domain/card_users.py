@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from chalicelib.db import cards as cards_db
+from chalicelib.db.cards.records import CardRecord
 from chalicelib.errors import ValidationFailedError
 
 
-def card_user(tenant: str, card: dict[str, Any], lead_id: str) -> dict[str, Any] | None:
+def card_user(tenant: str, card: CardRecord, lead_id: str) -> CardRecord | None:
     """The card a learner spends `card` through, or None when they may not use it.
 
     Its holder may (the card itself). On a primary card, so may the learner of one of its

@@ -6,8 +6,11 @@ are held in lots, one per contract (or `manual`), each valid until its contract'
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import cast
+
+from chalicelib.db.cards.records import LotRecord
 
 CENT = Decimal("0.01")
 MANUAL = "manual"  # the lot adjustments add to when they name no contract
@@ -28,7 +31,7 @@ class Insufficient(Exception):
         self.available = available
 
 
-def usable(lot: dict[str, Any], today: str, course_id: str | None = None) -> bool:
+def usable(lot: LotRecord, today: str, course_id: str | None = None) -> bool:
     """A lot can be spent while its contract is in force (and, for a class, covers its course)."""
     if lot.get("ends_on") and lot["ends_on"] < today:
         return False
@@ -36,11 +39,11 @@ def usable(lot: dict[str, Any], today: str, course_id: str | None = None) -> boo
     return not (course_id and courses and course_id not in courses)
 
 
-def ordered(lots: dict[str, dict[str, Any]], order: str) -> list[tuple[str, dict[str, Any]]]:
+def ordered(lots: Mapping[str, LotRecord], order: str) -> list[tuple[str, LotRecord]]:
     """The lots in the order deductions take them: the contract that ends first, or the one
     that started first (a tenant setting); lots without an end (manual) last."""
 
-    def key(pair: tuple[str, dict[str, Any]]) -> tuple[str, str, str]:
+    def key(pair: tuple[str, LotRecord]) -> tuple[str, str, str]:
         contract_id, lot = pair
         ends, starts = lot.get("ends_on") or "9999-12-31", lot.get("starts_on") or "9999-12-31"
         return (ends, starts, contract_id) if order == "expiring_first" else (starts, ends, contract_id)
@@ -48,12 +51,12 @@ def ordered(lots: dict[str, dict[str, Any]], order: str) -> list[tuple[str, dict
     return sorted(lots.items(), key=key)
 
 
-def available(lots: dict[str, dict[str, Any]], today: str, course_id: str | None = None) -> int:
+def available(lots: Mapping[str, LotRecord], today: str, course_id: str | None = None) -> int:
     return sum(int(lot.get("units") or 0) for lot in lots.values() if usable(lot, today, course_id))
 
 
 def take(
-    lots: dict[str, dict[str, Any]], wanted: int, today: str, order: str, course_id: str | None = None
+    lots: Mapping[str, LotRecord], wanted: int, today: str, order: str, course_id: str | None = None
 ) -> dict[str, int]:
     """Which lots a deduction of `wanted` units takes from: {contract id: -units}."""
     if wanted <= 0:
@@ -75,7 +78,7 @@ def take(
     return taken
 
 
-def expired(lots: dict[str, dict[str, Any]], today: str) -> dict[str, int]:
+def expired(lots: Mapping[str, LotRecord], today: str) -> dict[str, int]:
     """Credits of contracts that have ended, to be written off: {contract id: -units}."""
     return {
         contract_id: -int(lot["units"])
@@ -85,12 +88,12 @@ def expired(lots: dict[str, dict[str, Any]], today: str) -> dict[str, int]:
 
 
 def apply(
-    lots: dict[str, dict[str, Any]], changes: dict[str, int], new: dict[str, dict[str, Any]] | None = None
-) -> dict[str, dict[str, Any]]:
+    lots: Mapping[str, LotRecord], changes: dict[str, int], new: Mapping[str, LotRecord] | None = None
+) -> dict[str, LotRecord]:
     """The lots after a movement (what DynamoDB computes; used by tests and previews)."""
-    result = {k: dict(v) for k, v in lots.items()}
+    result = {k: cast(LotRecord, dict(v)) for k, v in lots.items()}  # copies
     for contract_id, lot in (new or {}).items():
-        result[contract_id] = dict(lot)
+        result[contract_id] = cast(LotRecord, dict(lot))
     for contract_id, delta in changes.items():
         result[contract_id]["units"] = int(result[contract_id].get("units") or 0) + delta
     return result

@@ -6,6 +6,8 @@
 - opening.py, lifecycle.py, reading.py, alerts.py: as in chalicelib/domain/cards
 - contracts.py: contracts, payments and refunds, the lists by month, learners' links
 - idempotency.py: the idempotency claim a guarded write saves with it
+- records.py: what the reads return (`CardRecord`, `LedgerRecord`, `ContractRecord`,
+  `PaymentRecord`, `HistoryRecord`): TypedDicts, plain dicts at run time
 
 Callers use this package's names: `cards_db.move(...)`.
 """

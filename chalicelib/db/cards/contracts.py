@@ -7,15 +7,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal, cast, overload
 
 from pynamodb.expressions.condition import Condition
 
 from chalicelib.db import keys, transactions
 from chalicelib.db.base import BaseItem
 from chalicelib.db.cards.idempotency import IdempotencyClaim, _claim
+from chalicelib.db.cards.records import ContractRecord, PaymentRecord, contract_record, payment_record
 from chalicelib.db.cards.wallet import WalletChange, _wallet
-from chalicelib.db.convert import values
 from chalicelib.db.items import ContractItem, MemberLinkItem, PaymentItem
 from chalicelib.db.leads import history_item, lead_item
 from chalicelib.db.paging import query_partitions
@@ -29,24 +29,23 @@ def _contract_item(tenant: str, data: dict[str, Any]) -> ContractItem:
     return item
 
 
-def get_contract(tenant: str, contract_id: str) -> tuple[dict[str, Any], int] | None:
+def get_contract(tenant: str, contract_id: str) -> tuple[ContractRecord, int] | None:
     try:
         item = ContractItem.get(keys.contract_pk(tenant, contract_id), keys.CONTRACT_SK, consistent_read=True)
     except ContractItem.DoesNotExist:
         return None
-    data = values(item)
-    return data, int(data.pop("version") or 0)
+    return contract_record(item), int(item.version or 0)
 
 
-def contract_with_payments(tenant: str, contract_id: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+def contract_with_payments(tenant: str, contract_id: str) -> tuple[ContractRecord | None, list[PaymentRecord]]:
     """The contract and its payments and refunds: one Query of its partition."""
-    contract, payments = None, []
+    contract: ContractRecord | None = None
+    payments: list[PaymentRecord] = []
     for item in BaseItem.query(keys.contract_pk(tenant, contract_id)):
         if isinstance(item, ContractItem):
-            contract = values(item)
-            contract.pop("version", None)
+            contract = contract_record(item)
         elif isinstance(item, PaymentItem):
-            payments.append(values(item))
+            payments.append(payment_record(item))
     return contract, payments
 
 
@@ -123,6 +122,34 @@ def _months(lo: str, hi: str) -> list[str]:
     return out
 
 
+@overload
+def list_by_month(
+    tenant: str,
+    what: Literal["contracts"],
+    lo: str,
+    hi: str,
+    *,
+    limit: int,
+    cursor: str | None,
+    scope: str,
+    campus: str | None,
+) -> tuple[list[ContractRecord], str | None]: ...
+
+
+@overload
+def list_by_month(
+    tenant: str,
+    what: Literal["payments"],
+    lo: str,
+    hi: str,
+    *,
+    limit: int,
+    cursor: str | None,
+    scope: str,
+    campus: str | None,
+) -> tuple[list[PaymentRecord], str | None]: ...
+
+
 def list_by_month(
     tenant: str,
     what: str,
@@ -133,7 +160,7 @@ def list_by_month(
     cursor: str | None,
     scope: str,
     campus: str | None,
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> tuple[list[ContractRecord], str | None] | tuple[list[PaymentRecord], str | None]:
     """Contracts signed (or payments dated) between two days, newest first: one Query per
     month partition of the range, merged."""
     model: type[ContractItem] | type[PaymentItem]
@@ -163,12 +190,9 @@ def list_by_month(
         range_condition=range_condition,
         filter_condition=filter_condition,
     )
-    found = []
-    for item in page.items:
-        data = values(item)
-        data.pop("version", None)
-        found.append(data)
-    return found, page.cursor
+    if what == "contracts":  # the items of `model`
+        return [contract_record(item) for item in cast(list[ContractItem], page.items)], page.cursor
+    return [payment_record(item) for item in cast(list[PaymentItem], page.items)], page.cursor
 
 
 def member_links(tenant: str, lead_id: str, prefix: str) -> list[str]:
@@ -183,10 +207,6 @@ def members(tenant: str) -> list[str]:
     return list(dict.fromkeys(item.GSI1SK.split("#", 1)[0] for item in query))
 
 
-def batch_contracts(tenant: str, contract_ids: list[str]) -> list[dict[str, Any]]:
-    found = []
-    for item in ContractItem.batch_get([(keys.contract_pk(tenant, c), keys.CONTRACT_SK) for c in contract_ids]):
-        data = values(item)
-        data.pop("version", None)
-        found.append(data)
-    return found
+def batch_contracts(tenant: str, contract_ids: list[str]) -> list[ContractRecord]:
+    keys_ = [(keys.contract_pk(tenant, c), keys.CONTRACT_SK) for c in contract_ids]
+    return [contract_record(item) for item in ContractItem.batch_get(keys_)]

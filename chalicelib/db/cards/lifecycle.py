@@ -6,6 +6,7 @@ from typing import Any
 
 from chalicelib.db import keys, transactions
 from chalicelib.db.cards.opening import _new_card
+from chalicelib.db.cards.records import CardRecord
 from chalicelib.db.cards.wallet import _lot
 from chalicelib.db.items import CardItem, LedgerItem
 from chalicelib.db.leads import history_item
@@ -40,7 +41,7 @@ def set_status(
 
 def reissue(
     tenant: str,
-    old: dict[str, Any],
+    old: CardRecord,
     new: dict[str, Any],
     out_entry: dict[str, Any] | None,
     in_entry: dict[str, Any] | None,

@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import cast
 
 from chalicelib.db import cursor as cursors
 from chalicelib.db import keys
-from chalicelib.db.convert import values
+from chalicelib.db.cards.records import CardRecord, HistoryRecord, LedgerRecord, card_record, ledger_record
 from chalicelib.db.items import CardItem, LeadHistoryItem, LedgerItem, UniqueItem
 from chalicelib.db.paging import page_values
 
 
-def get_card(tenant: str, card_id: str) -> dict[str, Any] | None:
+def get_card(tenant: str, card_id: str) -> CardRecord | None:
     try:
-        return values(CardItem.get(keys.card_pk(tenant, card_id), keys.CARD_SK, consistent_read=True))
+        return card_record(CardItem.get(keys.card_pk(tenant, card_id), keys.CARD_SK, consistent_read=True))
     except CardItem.DoesNotExist:
         return None
 
 
-def batch_cards(tenant: str, card_ids: list[str]) -> list[dict[str, Any]]:
-    return [values(i) for i in CardItem.batch_get([(keys.card_pk(tenant, c), keys.CARD_SK) for c in card_ids])]
+def batch_cards(tenant: str, card_ids: list[str]) -> list[CardRecord]:
+    return [card_record(i) for i in CardItem.batch_get([(keys.card_pk(tenant, c), keys.CARD_SK) for c in card_ids])]
 
 
 def card_id_by_number(tenant: str, number: str) -> str | None:
@@ -40,7 +40,7 @@ def ledger_page(
     limit: int,
     cursor: str | None,
     scope: str,
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> tuple[list[LedgerRecord], str | None]:
     """A card's ledger, newest first, one bounded Query page (filters trim it)."""
     start = keys.ledger_sk(lo, "") if lo else keys.LEDGER_PREFIX
     end = keys.ledger_sk(hi, "~") if hi else keys.LEDGER_PREFIX + "~"
@@ -58,17 +58,20 @@ def ledger_page(
         limit=limit,
         last_evaluated_key=cursors.decode(cursor, scope),
     )
-    return page_values(result, LedgerItem, scope)
+    items, next_cursor = page_values(result, LedgerItem, scope)
+    return cast(list[LedgerRecord], items), next_cursor  # page_values: the values of LedgerItems
 
 
-def ledger_all(tenant: str, card_id: str) -> list[dict[str, Any]]:
+def ledger_all(tenant: str, card_id: str) -> list[LedgerRecord]:
     """Every entry of a card's ledger (tests and the self-check; pages through)."""
-    return [values(i) for i in LedgerItem.query(keys.card_pk(tenant, card_id), LedgerItem.SK.startswith("LEDGER#"))]
+    return [
+        ledger_record(i) for i in LedgerItem.query(keys.card_pk(tenant, card_id), LedgerItem.SK.startswith("LEDGER#"))
+    ]
 
 
 def history_page(
     tenant: str, card_id: str, *, limit: int, cursor: str | None, scope: str
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> tuple[list[HistoryRecord], str | None]:
     result = LeadHistoryItem.query(
         keys.card_pk(tenant, card_id),
         LeadHistoryItem.SK.startswith(keys.HISTORY_PREFIX),
@@ -76,4 +79,5 @@ def history_page(
         limit=limit,
         last_evaluated_key=cursors.decode(cursor, scope),
     )
-    return page_values(result, LeadHistoryItem, scope)
+    items, next_cursor = page_values(result, LeadHistoryItem, scope)
+    return cast(list[HistoryRecord], items), next_cursor  # page_values: the values of LeadHistoryItems

@@ -8,6 +8,7 @@ whole hundredths (see items.py).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -31,7 +32,7 @@ class WalletChange:
     credits: int = 0
     cash: int = 0
     lots: dict[str, int] = field(default_factory=dict)
-    new_lots: dict[str, dict[str, Any]] = field(default_factory=dict)
+    new_lots: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     today: str | None = None
     usable: bool = True
     label: str = "wallet"

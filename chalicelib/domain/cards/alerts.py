@@ -4,16 +4,17 @@ card for today's low-credit run when a movement crosses the school's threshold.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, timedelta
-from typing import Any
 
 from chalicelib.db import cards as cards_db
+from chalicelib.db.cards.records import CardRecord, LotRecord
 from chalicelib.domain import wallets
 from chalicelib.domain.auth import Principal
 from chalicelib.domain.cards.common import Context
 
 
-def alert_on(lots: dict[str, dict[str, Any]], warning_days: int, after: date) -> str | None:
+def alert_on(lots: Mapping[str, LotRecord], warning_days: int, after: date) -> str | None:
     """The next day a card should be looked at for credits about to expire: the earliest
     (end − warning days) of a lot still holding credits, not before `after`."""
     days = [
@@ -24,7 +25,7 @@ def alert_on(lots: dict[str, dict[str, Any]], warning_days: int, after: date) ->
     return min(days).isoformat() if days else None
 
 
-def _after_movement(principal: Principal, wallet: dict[str, Any], change: Any, ctx: Context) -> None:
+def _after_movement(principal: Principal, wallet: CardRecord, change: cards_db.WalletChange, ctx: Context) -> None:
     """A movement that takes usable credits below the school's threshold files the card for
     today's card_alerts run (an extra write only when the threshold is crossed)."""
     if change.credits >= 0:

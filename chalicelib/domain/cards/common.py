@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from chalicelib.db import cards as cards_db
+from chalicelib.db.cards.records import CardRecord, LedgerRecord
 from chalicelib.domain import clock, config, ids, leads, phones, wallets
 from chalicelib.domain.auth import Principal
 from chalicelib.domain.card_users import card_user, not_on_card
@@ -60,7 +61,7 @@ class Context:
         return datetime.combine(day, time.min, tzinfo=self.zone)
 
 
-def effective_status(card: dict[str, Any], today: date) -> str:
+def effective_status(card: CardRecord, today: date) -> str:
     """A frozen card past its last frozen day is active again."""
     if card["status"] == "frozen" and card.get("frozen_until") and card["frozen_until"] < today.isoformat():
         return "active"
@@ -71,7 +72,7 @@ def effective_status(card: dict[str, Any], today: date) -> str:
 _COMPUTED = ("credits", "cash", "lots", "status", "sub_cards", "holder_phone")  # not copied as stored
 
 
-def to_card(card: dict[str, Any], ctx: Context) -> Card:
+def to_card(card: CardRecord, ctx: Context) -> Card:
     lots = card.get("lots") or {}
     return Card(
         **{k: v for k, v in card.items() if k not in _COMPUTED},
@@ -94,7 +95,7 @@ def to_card(card: dict[str, Any], ctx: Context) -> Card:
     )
 
 
-def to_movement(entry: dict[str, Any]) -> Movement:
+def to_movement(entry: LedgerRecord) -> Movement:
     return Movement(
         **{k: v for k, v in entry.items() if k not in ("movement", "credits", "amount", "lots")},
         kind=entry["movement"],
@@ -124,7 +125,7 @@ def _history(principal: Principal | None, ctx: Context, action: str, **details: 
     return entry, ids.new_id()
 
 
-def _load(principal: Principal, card_id: str, *, visible: bool = True) -> dict[str, Any]:
+def _load(principal: Principal, card_id: str, *, visible: bool = True) -> CardRecord:
     card = cards_db.get_card(principal.tenant, card_id)
     if card is None:
         raise _not_found()
@@ -136,7 +137,7 @@ def _load(principal: Principal, card_id: str, *, visible: bool = True) -> dict[s
     return card
 
 
-def _require_usable(card: dict[str, Any], ctx: Context) -> None:
+def _require_usable(card: CardRecord, ctx: Context) -> None:
     status = effective_status(card, ctx.today)
     if status == "lost":
         raise ConflictError(f"Card {card['number']} is reported lost; it takes no movements.", code="CARD_LOST")
@@ -161,7 +162,7 @@ def _insufficient(exc: wallets.Insufficient, what: str = "credits") -> ConflictE
     )
 
 
-def _spender(tenant: str, card: dict[str, Any], lead_id: str, ctx: Context, field: str) -> dict[str, Any] | None:
+def _spender(tenant: str, card: CardRecord, lead_id: str, ctx: Context, field: str) -> CardRecord | None:
     """Refuses a learner who may not use `card` (400 LEARNER_NOT_ON_CARD naming `field`); for
     a shared sub-card's learner spending through the primary, that sub-card (which must be
     usable itself), else None."""

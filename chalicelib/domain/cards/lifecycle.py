@@ -5,10 +5,11 @@ frozen), the holder's details, and reissue (补办) as a new card and number.
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, cast
 
 from chalicelib.db import cards as cards_db
 from chalicelib.db import transactions
+from chalicelib.db.cards.records import CardRecord
 from chalicelib.domain import clock, contracts, ids, phones, retry
 from chalicelib.domain.auth import Principal
 from chalicelib.domain.cards.alerts import alert_on
@@ -31,7 +32,7 @@ from chalicelib.schemas.leads import HistoryEntry
 
 def _lifecycle(
     principal: Principal,
-    card: dict[str, Any],
+    card: CardRecord,
     changes: dict[str, Any],
     expect: dict[str, Any],
     history: tuple[HistoryEntry, str],
@@ -51,7 +52,7 @@ def report_lost(principal: Principal, card_id: str) -> Card:
     if card["status"] != "lost":
         updated = {"status": "lost", "updated_at": clock.iso(ctx.now)}
         _lifecycle(principal, card, updated, {"status": card["status"]}, _history(principal, ctx, "reported_lost"))
-        card |= updated
+        card = cast(CardRecord, card | updated)  # the card as written
     return to_card(card, ctx)
 
 
@@ -77,12 +78,10 @@ def freeze(principal: Principal, card_id: str, request: FreezeRequest) -> Card:
     }
     history = _history(principal, ctx, "frozen", reason=request.reason, until=updated["frozen_until"])
     _lifecycle(principal, card, updated, {"status": "active"}, history)
-    return to_card(card | updated, ctx)
+    return to_card(cast(CardRecord, card | updated), ctx)  # as written (a None field is removed)
 
 
-def _thaw(
-    principal: Principal | None, card: dict[str, Any], ctx: Context, *, automatic: bool = False
-) -> dict[str, Any]:
+def _thaw(principal: Principal | None, card: CardRecord, ctx: Context, *, automatic: bool = False) -> CardRecord:
     """Unfreezes, extending each contract's validity by the days frozen (a tenant setting).
     Total for any card as stored, even one frozen until 9999-12-31 by an earlier version."""
     frozen_on = date.fromisoformat(card["frozen_on"])
@@ -113,7 +112,7 @@ def _thaw(
         if not automatic:
             raise ConflictError("The card changed meanwhile; reload it.", code="CARD_CONFLICT") from None
     lots = {k: {**v, "ends_on": lot_ends.get(k, v.get("ends_on"))} for k, v in (card.get("lots") or {}).items()}
-    return card | updated | {"lots": lots}
+    return cast(CardRecord, card | updated | {"lots": lots})  # as written (a None field is removed)
 
 
 def _days_after(day: str, days: int) -> str:
@@ -144,7 +143,7 @@ def patch_holder(principal: Principal, card_id: str, request: CardPatchRequest) 
     shown = {k: phones.mask(v) if k == "holder_phone" and v else v for k, v in changes.items() if k != "updated_at"}
     history = _history(principal, ctx, "holder_changed", **shown)  # the history shows the phone masked
     _lifecycle(principal, card, changes, {"status": card["status"]}, history)
-    return to_card(card | changes, ctx)
+    return to_card(cast(CardRecord, card | changes), ctx)  # as written (a None field is removed)
 
 
 def reissue(principal: Principal, card_id: str, request: ReissueRequest) -> Card:
@@ -162,7 +161,7 @@ def reissue(principal: Principal, card_id: str, request: ReissueRequest) -> Card
             _require_usable(old, ctx)
         number = request.number or _new_number()
         keep = ("holder_lead_id", "holder_name", "campus_id", "credits", "cash", "lots", "sub_cards", "primary_card_id")
-        new = {
+        new: dict[str, Any] = {
             **{k: old.get(k) for k in keep},
             **{k: old.get(k) for k in ("shared", "holder_phone", "holder_note")},
             "id": ids.new_id(),
@@ -198,7 +197,7 @@ def reissue(principal: Principal, card_id: str, request: ReissueRequest) -> Card
         told = _history(principal, ctx, "issued_as_replacement", old_card=old["id"], old_number=old["number"])
         histories = [(old["id"], *said), (new["id"], *told)]
         cards_db.reissue(principal.tenant, old, new, out_entry, in_entry, histories)
-        return to_card(new, ctx)
+        return to_card(cast(CardRecord, new), ctx)  # as written (a None field is not stored)
 
     # a movement that got in first changes the balances: read them again
     give_up = ConflictError("The card kept changing; try again.", code="CARD_BUSY")

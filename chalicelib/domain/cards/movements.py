@@ -17,6 +17,8 @@ from chalicelib.db import cards as cards_db
 from chalicelib.db import event_fees as event_fees_db
 from chalicelib.db import schedule as schedule_db
 from chalicelib.db import transactions
+from chalicelib.db.cards.records import CardRecord, LedgerRecord, LotRecord
+from chalicelib.db.event_fees import BookingRecord, FeeCharge
 from chalicelib.domain import attendance, idempotency, leads, retry, wallets
 from chalicelib.domain.auth import Principal
 from chalicelib.domain.cards.alerts import _after_movement
@@ -43,10 +45,10 @@ TRIES = 25  # concurrent movements on one card retry after losing a race; each r
 
 # a movement's plan: (card, its wallet's card, ctx) -> the WalletChange and extra write arguments
 Planned: TypeAlias = tuple[cards_db.WalletChange, dict[str, Any]]
-Plan: TypeAlias = Callable[[dict[str, Any], dict[str, Any], Context], Planned]
+Plan: TypeAlias = Callable[[CardRecord, CardRecord, Context], Planned]
 
 
-def _settle(principal: Principal, card: dict[str, Any], ctx: Context) -> dict[str, Any]:
+def _settle(principal: Principal, card: CardRecord, ctx: Context) -> CardRecord:
     """Before spending: thaw a card whose freeze has ended, and write off the credits of
     contracts that have ended (an `expiry` movement). Returns the card as it now is."""
     changed = False
@@ -70,7 +72,7 @@ def _settle(principal: Principal, card: dict[str, Any], ctx: Context) -> dict[st
     return settled
 
 
-def _wallet(principal: Principal, card: dict[str, Any], ctx: Context) -> dict[str, Any]:
+def _wallet(principal: Principal, card: CardRecord, ctx: Context) -> CardRecord:
     """The card whose wallets a movement of `card` changes: its primary for a shared sub-card."""
     _require_usable(card, ctx)
     if not card.get("shared"):
@@ -100,7 +102,7 @@ def _run(principal: Principal, card_id: str, guard: idempotency.Guard, plan: Pla
         change.entry.setdefault("lead_id", card["holder_lead_id"])
         if guard.key:
             change.entry["idempotency_key"] = guard.key
-        movement = to_movement(change.entry)
+        movement = to_movement(cast(LedgerRecord, change.entry))  # as written (a None field is not stored)
         cards_db.move(principal.tenant, [change], claim=guard.claim(movement, 201), **extra)
         _after_movement(principal, wallet, change, ctx)
         return movement
@@ -116,14 +118,14 @@ def _run(principal: Principal, card_id: str, guard: idempotency.Guard, plan: Pla
     return retry.until_written(attempt, tries=TRIES, give_up=give_up, on_conflict=on_conflict)
 
 
-def _take(wallet: dict[str, Any], wanted: int, ctx: Context, course_id: str | None = None) -> dict[str, int]:
+def _take(wallet: CardRecord, wanted: int, ctx: Context, course_id: str | None = None) -> dict[str, int]:
     try:
         return wallets.take(wallet.get("lots") or {}, wanted, ctx.day, ctx.rules.deduction_order, course_id)
     except wallets.Insufficient as exc:
         raise _insufficient(exc) from exc
 
 
-def _spend_cash(wallet: dict[str, Any], amount: int) -> None:
+def _spend_cash(wallet: CardRecord, amount: int) -> None:
     if int(wallet.get("cash") or 0) < amount:
         raise _insufficient(wallets.Insufficient(amount, int(wallet.get("cash") or 0)), "cash")
 
@@ -133,7 +135,7 @@ def _plan(principal: Principal, request: MovementRequest) -> Plan:
     credits = wallets.units(request.credits) if request.credits is not None else 0
     amount = wallets.units(request.amount) if request.amount is not None else 0
 
-    def plan(card: dict[str, Any], wallet: dict[str, Any], ctx: Context) -> Planned:
+    def plan(card: CardRecord, wallet: CardRecord, ctx: Context) -> Planned:
         entry: dict[str, Any] = {"reason": request.reason}
         via = None
         if request.lead_id:
@@ -195,7 +197,7 @@ def _plan(principal: Principal, request: MovementRequest) -> Plan:
                     raise _invalid("contract_id", "the card holds no credits of this contract")
             elif credits < 0:
                 if request.contract_id:
-                    held = int((have.get(target) or {}).get("units") or 0)
+                    held = int((have.get(target) or cast(LotRecord, {})).get("units") or 0)  # no lot: none held
                     if held < -credits:
                         raise _insufficient(wallets.Insufficient(-credits, held))
                     lots = {target: credits}
@@ -217,7 +219,7 @@ def _plan(principal: Principal, request: MovementRequest) -> Plan:
         )
         extra: dict[str, Any] = {"usable_cards": [via["id"]]} if via else {}
         if kind == "event_fee":  # once per booking: its fee item, and the booking still booked, in this transaction
-            booked = cast(dict[str, Any], booked)  # the event_fee branch above refused a missing booking
+            booked = cast(BookingRecord, booked)  # the event_fee branch above refused a missing booking
             fee = {
                 "appointment_id": booked["appointment_id"],
                 "lead_id": booked["lead_id"],
@@ -227,7 +229,7 @@ def _plan(principal: Principal, request: MovementRequest) -> Plan:
                 "lots": {cid: -units for cid, units in lots.items()},
                 "charged_at": entry["at"],
             }
-            marker, still_booked = event_fees_db.fee_ops(principal.tenant, event_id, fee)
+            marker, still_booked = event_fees_db.fee_ops(principal.tenant, event_id, cast(FeeCharge, fee))
             extra |= {"new_items": [marker], "updates": [still_booked]}
         return change, extra
 
@@ -264,7 +266,7 @@ def check_in(principal: Principal, session_id: str, request: CheckInRequest, key
     cost = wallets.units(course.get("lesson_cost") or 0)
     card_id = request.card_id or _only_card(principal, lead.id)
 
-    def plan(card: dict[str, Any], wallet: dict[str, Any], ctx: Context) -> Planned:
+    def plan(card: CardRecord, wallet: CardRecord, ctx: Context) -> Planned:
         via = _spender(principal.tenant, card, lead.id, ctx, "card_id")
         lots = _take(wallet, cost, ctx, session["course_id"])
         entry = _entry(

@@ -11,6 +11,7 @@ from typing import Any, TypeAlias, cast
 
 from chalicelib.db import cards as cards_db
 from chalicelib.db import transactions
+from chalicelib.db.cards.records import CardRecord, LedgerRecord, LotRecord
 from chalicelib.domain import clock, contracts, idempotency, ids, leads, phones, retry, wallets
 from chalicelib.domain.auth import Principal
 from chalicelib.domain.cards.alerts import alert_on
@@ -53,9 +54,10 @@ def _allocate(
     holder_id: str,
     contract_ids: list[str],
     wanted: dict[str, Any] | None,
-) -> tuple[dict[str, dict[str, Any]], list[tuple[str, int, dict[str, Any]]]]:
+) -> tuple[dict[str, LotRecord], list[tuple[str, int, dict[str, Any]]]]:
     """Credits each contract puts on the card, and the contract changes that go with them."""
-    lots, changes = {}, []
+    lots: dict[str, LotRecord] = {}
+    changes: list[tuple[str, int, dict[str, Any]]] = []
     for contract_id in dict.fromkeys(contract_ids):
         loaded = cards_db.get_contract(principal.tenant, contract_id)
         if loaded is None or not contracts.can_see(principal, loaded[0]):
@@ -116,13 +118,13 @@ def _number_taken(number: str | None) -> Callable[[transactions.TransactionConfl
     return check
 
 
-def _open(principal: Principal, build: Callable[[str], Built], number: str | None) -> dict[str, Any]:
+def _open(principal: Principal, build: Callable[[str], Built], number: str | None) -> CardRecord:
     """Writes a new card built by `build(number)`; contracts changed meanwhile are read again."""
 
-    def attempt() -> dict[str, Any]:
+    def attempt() -> CardRecord:
         card, history, credit, allocations, funding, primary_id = build(number or _new_number())
         cards_db.open_card(principal.tenant, card, history, credit, allocations, funding=funding, primary_id=primary_id)
-        return card
+        return cast(CardRecord, card)  # as written (a None field is not stored; open_card took `alert_on` out)
 
     def on_conflict(exc: transactions.TransactionConflict) -> None:
         _number_taken(number)(exc)
@@ -207,7 +209,7 @@ def open_sub_card(principal: Principal, primary_id: str, request: SubCardRequest
             taken = wallets.take(fresh.get("lots") or {}, wanted, ctx.day, ctx.rules.deduction_order)
         except wallets.Insufficient as exc:
             raise _insufficient(exc) from exc
-        lots = {cid: {**fresh["lots"][cid], "units": -delta} for cid, delta in taken.items()}
+        lots: dict[str, LotRecord] = {cid: {**fresh["lots"][cid], "units": -delta} for cid, delta in taken.items()}
         card |= {"credits": wanted, "lots": lots, "alert_on": alert_on(lots, ctx.alerts.expiry_warning_days, ctx.today)}
         out = _entry(ctx, principal, primary_id, "share", credits=-wanted, lots=taken, reason=f"sub-card {number}")
         funding = cards_db.WalletChange(primary_id, out, credits=-wanted, lots=taken, today=ctx.day)
@@ -251,7 +253,7 @@ def add_contract(principal: Principal, card_id: str, request: CardContractReques
                 new_lots={} if existing else {cid: lot},
                 today=ctx.day,
             )
-            movement = to_movement(entry)
+            movement = to_movement(cast(LedgerRecord, entry))  # as written (a None field is not stored)
             claim = guard.claim(movement, 201)
             cards_db.move(principal.tenant, [change], claim=claim, contracts=[(cid, version, changes)])
             return movement

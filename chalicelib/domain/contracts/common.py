@@ -5,9 +5,10 @@ derived status (never stored), and a contract and a payment as the API shows the
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, NamedTuple
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
+from chalicelib.db.cards.records import ContractRecord, PaymentRecord
 from chalicelib.domain import clock, wallets
 from chalicelib.domain.tenants import get_tenant
 from chalicelib.errors import ConflictError, NotFoundError, ValidationFailedError
@@ -55,7 +56,7 @@ class Figures(NamedTuple):
         return max(0, self.net - self.paid)
 
 
-def figures(data: dict[str, Any]) -> Figures:
+def figures(data: ContractRecord) -> Figures:
     net = int(data["price"]) - int(data.get("discount") or 0)
     return Figures(net, int(data.get("paid") or 0), int(data.get("refunded") or 0))
 
@@ -71,7 +72,7 @@ def money_state(money: Figures) -> str:
     return "partly_paid" if money.paid > 0 else "unpaid"
 
 
-def status_of(data: dict[str, Any], today: date) -> str:
+def status_of(data: ContractRecord, today: date) -> str:
     """void, then a refund's state, then expired, then the payment state."""
     if data.get("voided_at"):
         return "void"
@@ -83,7 +84,7 @@ def status_of(data: dict[str, Any], today: date) -> str:
     return state
 
 
-def to_contract(data: dict[str, Any], today: date) -> Contract:
+def to_contract(data: ContractRecord, today: date) -> Contract:
     money = wallets.decimal
     figured = figures(data)
     net, paid = figured.net, figured.paid
@@ -127,7 +128,7 @@ def to_contract(data: dict[str, Any], today: date) -> Contract:
     )
 
 
-def to_payment(data: dict[str, Any]) -> Payment:
+def to_payment(data: PaymentRecord) -> Payment:
     return Payment(
         **{k: v for k, v in data.items() if k not in ("payment_kind", "amount", "credits")},
         kind=data["payment_kind"],

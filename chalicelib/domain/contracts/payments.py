@@ -7,10 +7,11 @@ nothing is paid twice.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import cast
 
 from chalicelib.db import cards as cards_db
 from chalicelib.db import transactions
+from chalicelib.db.cards.records import CardRecord, ContractRecord, LotRecord, PaymentRecord
 from chalicelib.domain import clock, idempotency, ids, retry, wallets
 from chalicelib.domain.auth import Principal
 from chalicelib.domain.contracts.common import (
@@ -78,7 +79,9 @@ def _pay(principal: Principal, contract_id: str, request: PaymentRequest, guard:
             "at": clock.iso(now),
         }
         changes = {"paid": int(data.get("paid") or 0) + amount}
-        result = PaymentResult(payment=to_payment(payment), contract=to_contract({**data, **changes}, today))
+        # the payment and the contract as written (a None field is not stored: read back, it is absent)
+        shown = cast(PaymentRecord, payment), cast(ContractRecord, {**data, **changes})
+        result = PaymentResult(payment=to_payment(shown[0]), contract=to_contract(shown[1], today))
         cards_db.record_payment(
             principal.tenant, contract_id, version, changes, payment, claim=guard.claim(result, 201)
         )
@@ -95,9 +98,9 @@ def refund(principal: Principal, contract_id: str, request: RefundRequest, key: 
     )
 
 
-def _cards_holding(tenant: str, contract_id: str, card_ids: list[str]) -> list[dict[str, Any]]:
+def _cards_holding(tenant: str, contract_id: str, card_ids: list[str]) -> list[CardRecord]:
     """The cards (following reissues, and sub-cards given a share) holding this contract's credits."""
-    seen: dict[str, dict[str, Any]] = {}
+    seen: dict[str, CardRecord] = {}
     queue = list(card_ids)
     while queue and len(seen) < 50:
         card_id = queue.pop(0)
@@ -108,7 +111,8 @@ def _cards_holding(tenant: str, contract_id: str, card_ids: list[str]) -> list[d
             continue
         seen[card_id] = card
         queue += [c for c in (card.get("replaced_by"), *(card.get("sub_cards") or {})) if c]
-    return [c for c in seen.values() if int(((c.get("lots") or {}).get(contract_id) or {}).get("units") or 0) > 0]
+    no_lot = cast(LotRecord, {})  # a card without this contract's lot holds none of it
+    return [c for c in seen.values() if int(((c.get("lots") or {}).get(contract_id) or no_lot).get("units") or 0) > 0]
 
 
 def _refund(principal: Principal, contract_id: str, request: RefundRequest, guard: idempotency.Guard) -> PaymentResult:
@@ -183,7 +187,9 @@ def _refund(principal: Principal, contract_id: str, request: RefundRequest, guar
             "clawed_back": int(data.get("clawed_back") or 0) + wanted,
             "unallocated": unallocated - from_pool,
         }
-        result = PaymentResult(payment=to_payment(payment), contract=to_contract({**data, **changes}, today))
+        # the payment and the contract as written (a None field is not stored: read back, it is absent)
+        shown = cast(PaymentRecord, payment), cast(ContractRecord, {**data, **changes})
+        result = PaymentResult(payment=to_payment(shown[0]), contract=to_contract(shown[1], today))
         cards_db.record_payment(
             principal.tenant,
             contract_id,
@@ -216,4 +222,4 @@ def void(principal: Principal, contract_id: str, request: VoidRequest) -> Contra
         cards_db.change_contract(principal.tenant, contract_id, version, changes)
     except transactions.TransactionConflict as exc:
         raise ConflictError("The contract changed meanwhile; reload it.", code="EDIT_CONFLICT") from exc
-    return to_contract({**data, **changes}, today_for(principal.tenant))
+    return to_contract(cast(ContractRecord, {**data, **changes}), today_for(principal.tenant))  # as written

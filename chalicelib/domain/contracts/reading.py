@@ -4,9 +4,10 @@ and the finance lists of contracts and payments by period.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Literal, overload
 
 from chalicelib.db import cards as cards_db
+from chalicelib.db.cards.records import ContractRecord, PaymentRecord
 from chalicelib.domain import leads
 from chalicelib.domain.auth import Principal
 from chalicelib.domain.contracts.common import CASHIERS, _not_found, to_contract, to_payment, today_for
@@ -16,7 +17,7 @@ from chalicelib.schemas.common import Page
 from chalicelib.schemas.users import Role
 
 
-def can_see(principal: Principal, data: dict[str, Any]) -> bool:
+def can_see(principal: Principal, data: ContractRecord) -> bool:
     """A contract is visible to whoever may see one of its learners, and to finance."""
     if principal.role in (Role.admin, Role.finance):
         return principal.role is Role.admin or not principal.campus_ids or data["campus_id"] in principal.campus_ids
@@ -29,7 +30,7 @@ def can_see(principal: Principal, data: dict[str, Any]) -> bool:
     return False
 
 
-def _load(principal: Principal, contract_id: str) -> tuple[dict[str, Any], int]:
+def _load(principal: Principal, contract_id: str) -> tuple[ContractRecord, int]:
     loaded = cards_db.get_contract(principal.tenant, contract_id)
     if loaded is None or not can_see(principal, loaded[0]):
         raise _not_found()
@@ -57,7 +58,21 @@ def contracts_of(principal: Principal, lead_id: str) -> Page[Contract]:
     )
 
 
-def _period(principal: Principal, query: PeriodQuery, what: str) -> tuple[list[dict[str, Any]], str | None]:
+@overload
+def _period(
+    principal: Principal, query: PeriodQuery, what: Literal["contracts"]
+) -> tuple[list[ContractRecord], str | None]: ...
+
+
+@overload
+def _period(
+    principal: Principal, query: PeriodQuery, what: Literal["payments"]
+) -> tuple[list[PaymentRecord], str | None]: ...
+
+
+def _period(
+    principal: Principal, query: PeriodQuery, what: Literal["contracts", "payments"]
+) -> tuple[list[ContractRecord], str | None] | tuple[list[PaymentRecord], str | None]:
     """Contracts signed, or payments and refunds made, in a period (finance, managers, admins)."""
     if principal.role not in CASHIERS:
         raise ForbiddenError(f"Lists of {what} are for finance, managers and admins.", code="ROLE_FORBIDDEN")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from chalicelib.db import cards as cards_db
 from chalicelib.db import schedule as schedule_db
 from chalicelib.db import users as users_db
+from chalicelib.db.cards.records import ContractRecord
 from chalicelib.domain import clock, ids, leads, retry, wallets
 from chalicelib.domain.auth import Principal
 from chalicelib.domain.contracts.common import SIGNERS, TRIES, _invalid, to_contract
@@ -93,7 +94,7 @@ def sign(principal: Principal, request: ContractCreateRequest) -> Contract:
             )
             signed.append((lead.model_copy(update=changes), version, entry, ids.new_id()))
         cards_db.sign(principal.tenant, data, signed)  # each lead under its version
-        return to_contract(data, today)
+        return to_contract(cast(ContractRecord, data), today)  # as written (a None note is not stored)
 
     give_up = ConflictError("A learner kept changing while signing; try again.", code="EDIT_CONFLICT")
     return retry.until_written(attempt, tries=TRIES, give_up=give_up)
