@@ -102,7 +102,8 @@ package: $(STAMP)
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/cfn-lint build/package/sam.yaml
 	@ls -l build/package/deployment.zip
 
-## bench: cold import, warm latency, capacity and package size, as ratios to baselines
+## bench: every section's figures as ratios to baselines of the same run (~5-8 minutes); writes bench/results.json
+## and regenerates the figures table of docs/benchmarks.md from it (commit both)
 bench: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m bench
 

@@ -1,4 +1,7 @@
-"""`python -m bench [--only NAME ...] [--skip NAME ...] [--json PATH] [--list]`.
+"""`python -m bench [--only NAME ...] [--skip NAME ...] [--json PATH] [--results PATH] [--list] [--write-doc]`.
+
+A full run (no --only, no --skip) writes its figures to bench/results.json and regenerates
+the figures table of docs/benchmarks.md from it; `--write-doc` alone only regenerates the table.
 
 Environment: BENCH_ITERATIONS (200), BENCH_WARMUP (20), BENCH_IMPORT_RUNS (7),
 BENCH_IMPORTTIME_RUNS (3), BENCH_STAFF (10), BENCH_PACKAGE_TIMEOUT (900 s),
@@ -16,7 +19,7 @@ import time
 import traceback
 from pathlib import Path
 
-from bench import report
+from bench import report, results
 from bench.context import ROOT, Context, Options
 from bench.registry import Result, load_sections
 
@@ -27,8 +30,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", metavar="NAME", help="run only these sections")
     parser.add_argument("--skip", nargs="+", metavar="NAME", default=[], help="skip these sections")
     parser.add_argument("--json", type=Path, default=ROOT / "build" / "bench.json", help="where to write the JSON")
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=None,
+        help="where to write the figures (default: bench/results.json, on a full run only)",
+    )
     parser.add_argument("--list", action="store_true", help="list the sections and exit")
+    parser.add_argument(
+        "--write-doc",
+        action="store_true",
+        help="regenerate docs/benchmarks.md's table from bench/results.json and exit",
+    )
     args = parser.parse_args(argv)
+    if args.write_doc:
+        results.write_doc(args.results or results.RESULTS)
+        print(f"Wrote the figures table of {results.DOC.relative_to(ROOT)}", file=sys.stdout)
+        return 0
     if args.list:
         for s in sections:
             print(f"{s.name:16} {s.title}" + (f"  (skip with {s.skip_env}=1)" if s.skip_env else ""))
@@ -56,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         file=out,
     )
     print("Every speed figure is a ratio to a baseline measured in this same run.", file=out)
+    figures: dict[str, dict] = {}
     checks = []
     failed = errors = 0
     try:
@@ -65,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
             if s.skipped_by_env:
                 print(f"\n== {s.title}  [{s.name}]: skipped ({s.skip_env} is set)", file=out)
                 document["sections"][s.name] = report.section_json(s, None, 0.0, f"{s.skip_env} is set")
+                figures[s.name] = {"title": s.title, "skipped": f"{s.skip_env} is set"}
                 continue
             t0 = time.perf_counter()
             try:
@@ -78,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
             report.print_section(s, result, seconds, out)
             out.flush()
             document["sections"][s.name] = report.section_json(s, result, seconds, None)
+            figures[s.name] = results.section(s.name, s.title, result)
             checks += result.checks
     finally:
         ctx.close()
@@ -91,6 +112,23 @@ def main(argv: list[str] | None = None) -> int:
     document["seconds"] = time.perf_counter() - started
     report.write_json(args.json, document)
     shown = args.json.relative_to(ROOT) if args.json.is_relative_to(ROOT) else args.json
+    full = not args.only and not args.skip
+    if args.results or full:
+        path = args.results or results.RESULTS
+        results.write(
+            path,
+            {
+                "date": document["generated_at"],
+                "machine": results.machine(),
+                "rounds": document["options"],
+                "sections": figures,
+                "targets": document["checks"],
+            },
+        )
+        print(f"\nWrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}", file=out)
+        if path == results.RESULTS:
+            results.write_doc(path)
+            print(f"Wrote the figures table of {results.DOC.relative_to(ROOT)}", file=out)
     print(
         f"\nWrote {shown} in {document['seconds']:.0f} s; {failed} section(s) failed, {errors} reported an error.",
         file=out,

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from bench import capacity
 from bench.context import Context
 from bench.registry import Check, Column, Result, Table, section
-from bench.seeding import consultant
+from bench.seeding import consultant, write_background
 
 SMALL, LARGE = 1_000, int(os.environ.get("BENCH_JOBS_N", "50000"))
 JOBS = ("birthdays", "appointment_reminders", "pool_reclaim", "card_alerts", "due_follow_ups", "scheduled_messages")
@@ -32,59 +32,31 @@ def _seed(stack, owner: str, start: int, stop: int, zone: ZoneInfo) -> float:
     """Background leads: birthdays spread over the year but never within two days of today,
     owned with a protection period ending 20-50 days out, one past visit per 10 leads."""
     from chalicelib.db import keys
-    from chalicelib.db import leads as leads_db
-    from chalicelib.db import schedule as schedule_db
-    from chalicelib.db.items import BirthdayItem, LeadItem
-    from chalicelib.domain import clock, ids
-    from chalicelib.schemas.leads import Guardian, Lead, Phone
-    from chalicelib.schemas.schedule import Appointment
+    from chalicelib.db.items import BirthdayItem
 
-    now = clock.now()
-    today = now.astimezone(zone).date()
-    began, written = time.perf_counter(), 0
-    with LeadItem.batch_write() as batch:
-        for n in range(start, stop):
-            lead_id = ids.new_id()
-            birthday = date(2021, 1, 1) + timedelta(days=n % 365)  # 2021: no 29 February
-            if abs((birthday.replace(year=today.year) - today).days) % 363 <= 2:  # not near today (nor New Year's)
-                birthday += timedelta(days=5)
-            lead = Lead(
-                id=lead_id,
-                name=f"背景{n}",
-                family_id=lead_id,
-                campus_id=stack.campus_id,
-                owner_id=owner,
-                owner_name="x",
-                owned_since=now,
-                reclaim_on=today + timedelta(days=20 + n % 30),
-                status="potential",
-                birthday=birthday,
-                created_by=owner,
-                created_at=now,
-                updated_at=now,
-                guardians=[Guardian(name="家长", phones=[Phone(e164=f"+86138{n:08d}", raw=f"138{n:08d}")])],
-            )
-            batch.save(leads_db.lead_item(stack.tenant, lead))
-            marker = BirthdayItem(keys.lead_pk(stack.tenant, lead_id), keys.BIRTHDAY_SK, month_day=f"{birthday:%m-%d}")
-            marker.DUEPK, marker.DUESK = keys.birthday_due(marker.month_day, marker.PK)
-            batch.save(marker)
-            written += 2
-            if n % 10 == 0:
-                visit = Appointment(
-                    id=f"{lead_id}-{ids.new_id()}",
-                    lead_id=lead_id,
-                    lead_name=lead.name,
-                    kind="visit",
-                    at=now - timedelta(days=3 + n % 300),
-                    campus_id=stack.campus_id,
-                    owner_id=owner,
-                    status="booked",
-                    booked_by=owner,
-                    created_at=now,
-                )
-                batch.save(schedule_db.appointment_item(stack.tenant, visit))
-                written += 1
-    return written / (time.perf_counter() - began)
+    def fields(n: int, now: datetime) -> dict:
+        today = now.astimezone(zone).date()
+        birthday = date(2021, 1, 1) + timedelta(days=n % 365)  # 2021: no 29 February
+        if abs((birthday.replace(year=today.year) - today).days) % 363 <= 2:  # not near today (nor New Year's)
+            birthday += timedelta(days=5)
+        return {"reclaim_on": today + timedelta(days=20 + n % 30), "birthday": birthday}
+
+    def marker(lead) -> list[BirthdayItem]:
+        item = BirthdayItem(keys.lead_pk(stack.tenant, lead.id), keys.BIRTHDAY_SK, month_day=f"{lead.birthday:%m-%d}")
+        item.DUEPK, item.DUESK = keys.birthday_due(item.month_day, item.PK)
+        return [item]
+
+    return write_background(
+        stack,
+        start,
+        stop,
+        name="背景",
+        phone_prefix="138",
+        owner=lambda n: owner,
+        fields=fields,
+        visit_days_ago=3,
+        extra=marker,
+    )
 
 
 def _due_work(stack, owner: str, zone: ZoneInfo) -> None:
