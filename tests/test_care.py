@@ -285,3 +285,138 @@ def test_greetings_skip_do_not_contact_statuses_and_reminders_skip_only_none(sch
     _run_job("appointment_reminders", day_before, school.slug)
     reminded = sorted(i["body"].split("明天")[0].split("提醒您：")[1] for i in _outbox_of(school, "remind-"))
     assert reminded == ["只通知", "普通"]  # a reminder is transactional: only 黑名单 (none) gets none
+
+
+# --- a run with nothing new writes nothing (issue 17) -------------------------------------
+
+WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
+
+
+def _job_writes(name, at, tenant):
+    """Runs one job alone (not the sending) and returns (its result, the write calls it made,
+    every call counted by the telemetry the bench prices)."""
+    from chalicelib.db import telemetry
+
+    with clock.frozen(at), telemetry.record() as rec:
+        result = jobs.run(name, at=at, tenant=tenant)
+    return result, [c.operation for c in rec.calls if c.operation in WRITES]
+
+
+def _twice(name, at, tenant, key):
+    """The first run makes one; the next run (an hour later or a retry) writes nothing."""
+    first, first_writes = _job_writes(name, at, tenant)
+    assert first[key] == 1 and first_writes
+    again, writes = _job_writes(name, at, tenant)
+    assert again[key] == 0
+    assert writes == []
+    return first_writes
+
+
+def test_a_second_birthday_run_with_nothing_new_writes_nothing(school):
+    _lead(school, "寿星", "2020-07-07")
+    _twice("birthdays", datetime(2031, 7, 7, 2, 0, tzinfo=UTC), school.slug, "birthdays")
+    _run(datetime(2031, 7, 7, 2, 0, tzinfo=UTC), school.slug)
+    assert len(_greetings(school)) == 1
+
+
+def test_a_second_holiday_run_with_nothing_new_writes_nothing(school):
+    member = _lead(school, "会员", "2020-01-01")
+    school.admin.post(
+        "/contracts",
+        {
+            "lead_ids": [member["id"]],
+            "credits": "10",
+            "price": "100",
+            "starts_on": "2031-01-01",
+            "ends_on": "2031-12-31",
+        },
+    )
+    template = school.admin.post(
+        "/templates", {"name": "中秋", "channel": "sms", "kind": "holiday", "body": "{{ holiday.name }}快乐"}
+    ).json_body
+    school.admin.patch(
+        "/settings/messaging", {"holidays": [{"date": "09-20", "name": "中秋节", "template_id": template["id"]}]}
+    )
+    _twice("birthdays", datetime(2031, 9, 20, 2, 0, tzinfo=UTC), school.slug, "holiday_greetings")
+    assert len(_outbox_of(school, "holiday-")) == 0  # made, not yet sent
+    _run_job("birthdays", datetime(2031, 9, 20, 2, 0, tzinfo=UTC), school.slug)
+    assert [i["body"] for i in _outbox_of(school, "holiday-")] == ["中秋节快乐"]
+
+
+def test_a_second_reminder_run_with_nothing_new_writes_nothing(school):
+    from datetime import date, timedelta
+
+    lead = _lead(school, "明天试听", "2021-02-02")
+    day = date.today() + timedelta(days=10)
+    _trial_tomorrow_of(school, [lead["id"]], day)
+    day_before = datetime.combine(day - timedelta(days=1), datetime.min.time(), tzinfo=UTC).replace(hour=3)
+    _twice("appointment_reminders", day_before, school.slug, "reminders")
+    _run_job("appointment_reminders", day_before, school.slug)
+    assert len(_outbox_of(school, "remind-")) == 1
+
+
+def test_a_second_protection_warning_run_with_nothing_new_writes_nothing(school):
+    from datetime import timedelta
+
+    alice = school.staff("consultant", display_name="Alice")
+    school.admin.patch("/settings/leads", {"protection_days": 5, "reclaim_warning_days": 2})
+    start = datetime(2031, 4, 1, 2, 0, tzinfo=UTC)
+    with clock.frozen(start):
+        me = school.sign_in(alice.user["username"], alice.password)
+        me.post("/leads", lead_body(name="快到期", phone=f"135{uuid.uuid4().int % 10**8:08d}"))
+    _twice("pool_reclaim", start + timedelta(days=3), school.slug, "warned")
+    with clock.frozen(start + timedelta(days=3)):
+        me = school.sign_in(alice.user["username"], alice.password)
+        notes = [n["message"] for n in me.get("/notifications").json_body["items"]]
+    assert notes == ["线索「快到期」2天后（2031-04-06）将退回公海，请及时跟进。"]
+
+
+def test_a_second_digest_run_with_nothing_new_writes_nothing(school):
+    alice = school.staff("consultant", display_name="Alice", phone="13600002222")
+    school.admin.patch("/settings/messaging", {"digest_hour": 8, "digest_channel": "sms"})
+    morning = datetime(2031, 5, 21, 0, 30, tzinfo=UTC)  # 08:30 in Shanghai
+    first, first_writes = _job_writes("due_follow_ups", morning, school.slug)
+    assert first["digests"] >= 1 and first_writes  # Alice and the school's admin
+    again, writes = _job_writes("due_follow_ups", morning, school.slug)
+    assert again == {"job": "due_follow_ups", "digests": 0, "digest_messages": 0}
+    assert writes == []
+    _run_job("due_follow_ups", morning, school.slug)
+    assert len([e for e in _outbox_of(school, "digest-") if e["to"] == "+8613600002222"]) == 1
+    with clock.frozen(morning):
+        me = school.sign_in(alice.user["username"], alice.password)
+        assert len(me.get("/notifications").json_body["items"]) == 1
+
+
+def test_a_second_card_alert_run_with_nothing_new_writes_nothing(school):
+    from datetime import date, timedelta
+
+    alice = school.staff("consultant", display_name="Alice")
+    lead = alice.post("/leads", lead_body(name="卡快用完", phone=f"135{uuid.uuid4().int % 10**8:08d}")).json_body
+    today = date.today()
+    contract = alice.post(
+        "/contracts",
+        {
+            "lead_ids": [lead["id"]],
+            "credits": "3",
+            "price": "300",
+            "starts_on": today.isoformat(),
+            "ends_on": (today + timedelta(days=40)).isoformat(),
+        },
+    ).json_body
+    card = school.admin.post("/cards", {"holder_lead_id": lead["id"], "contract_ids": [contract["id"]]}).json_body
+    school.admin.post(f"/cards/{card['id']}/movements", {"kind": "deduction", "credits": "2"})  # 1 left: below 2
+    now = datetime.now(UTC).replace(hour=3)  # 11:00 in Shanghai
+    _twice("card_alerts", now, school.slug, "card_alerts")
+    _run_job("card_alerts", now, school.slug)
+    assert len(_outbox_of(school, "card-low-")) == 1
+    assert sum("课时不足" in n["message"] for n in alice.get("/notifications").json_body["items"]) == 1
+    # 14 days before the contract ends the card is looked at every day until then (filed for
+    # the next day, which every run reads): the hourly runs after the alert write nothing
+    later = now + timedelta(days=27)
+    first, first_writes = _job_writes("card_alerts", later, school.slug)
+    assert first["card_alerts"] == 2 and first_writes  # still low, and expiring
+    for hours in (0, 1, 5):
+        again, writes = _job_writes("card_alerts", later + timedelta(hours=hours), school.slug)
+        assert again["card_alerts"] == 0 and writes == []
+    _run_job("card_alerts", later, school.slug)
+    assert len(_outbox_of(school, "card-expiring-")) == 1

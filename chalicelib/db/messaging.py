@@ -134,6 +134,16 @@ def get_message(tenant: str, message_id: str) -> MessageRecord | None:
     return cast(MessageRecord, values(item))
 
 
+def existing_messages(tenant: str, message_ids: list[str]) -> set[str]:
+    """Which of these messages exist (BatchGetItem, keys only): a job skips making what a
+    run before it made. A read only: making a message once stays the conditional write."""
+    wanted = [(keys.message_pk(tenant, m), keys.MESSAGE_SK) for m in dict.fromkeys(message_ids)]
+    if not wanted:
+        return set()
+    prefix = keys.message_pk(tenant, "")
+    return {item.PK[len(prefix) :] for item in MessageItem.batch_get(wanted, attributes_to_get=["PK"])}
+
+
 def list_messages(
     tenant: str,
     *,

@@ -120,6 +120,10 @@ def birthdays(at: datetime, only: str | None = None) -> dict[str, int]:
             waiting += len(lead_ids)
             continue
         today = local.date()
+        greeted_before = messaging_db.existing_messages(tenant, [f"birthday-{i}-{today.year}" for i in lead_ids])
+        lead_ids = [i for i in lead_ids if f"birthday-{i}-{today.year}" not in greeted_before]
+        if not lead_ids:
+            continue
         template = _body(tenant, settings.birthday_template_id, "birthday")
         for lead in leads_db.batch_get(tenant, lead_ids):
             if lead.deleted_at or not lead.birthday or lead.birthday.strftime("%m-%d") not in _month_days(today):
@@ -154,6 +158,11 @@ def _holiday_today(settings: MessagingSettings, today: date) -> list[Any]:
     return [h for h in settings.holidays if h.date in (today.strftime("%m-%d"), today.isoformat())]
 
 
+def _holiday_message_id(day: date, name: str) -> str:
+    digest = hashlib.sha1(name.encode(), usedforsecurity=False).hexdigest()[:8]
+    return f"holiday-{day.isoformat()}-{digest}"
+
+
 def holidays(at: datetime, only: str | None = None) -> int:
     """Greets every member (a learner with a contract) on the school's holidays, once each.
     Reads the tenant directory, and members through the sparse members index."""
@@ -167,10 +176,14 @@ def holidays(at: datetime, only: str | None = None) -> int:
         due = _holiday_today(settings, local.date())
         if not due or local.hour < settings.greeting_hour:
             continue
+        message_ids = {holiday.name: _holiday_message_id(local.date(), holiday.name) for holiday in due}
+        sent_before = messaging_db.existing_messages(tenant.slug, list(message_ids.values()))
+        due = [holiday for holiday in due if message_ids[holiday.name] not in sent_before]
+        if not due:
+            continue
         members = leads_db.batch_get(tenant.slug, cards_db.members(tenant.slug))
         for holiday in due:
             body, subject, channel = _body(tenant.slug, holiday.template_id, "holiday")
-            digest = hashlib.sha1(holiday.name.encode(), usedforsecurity=False).hexdigest()[:8]
             made += (
                 enqueue(
                     tenant.slug,
@@ -181,7 +194,7 @@ def holidays(at: datetime, only: str | None = None) -> int:
                     targets=[Target(lead=m, extra={"holiday": {"name": holiday.name}}) for m in members],
                     send_at=at,
                     source="holiday",
-                    message_id=f"holiday-{local.date().isoformat()}-{digest}",
+                    message_id=message_ids[holiday.name],
                     contexts=contexts,
                     settings=settings,
                 )
@@ -211,6 +224,10 @@ def reminders(at: datetime, only: str | None = None) -> dict[str, int]:
             continue
         tomorrow = local.date() + timedelta(days=1)
         wanted = [a for a in appointments if a.at.astimezone(contexts.zone).date() == tomorrow]
+        reminded_before = messaging_db.existing_messages(tenant, [f"remind-{a.id}" for a in wanted])
+        wanted = [a for a in wanted if f"remind-{a.id}" not in reminded_before]
+        if not wanted:
+            continue
         found = {lead.id: lead for lead in leads_db.batch_get(tenant, [a.lead_id for a in wanted])}
         template = _body(tenant, settings.reminder_template_id, "reminder")
         for appointment in wanted:
@@ -251,21 +268,30 @@ def reclaim_warnings(at: datetime, only: str | None = None) -> dict[str, int]:
         days = config.load(tenant.slug).lead_settings.reclaim_warning_days
         if days:
             periods[tenant.slug] = (days, ZoneInfo(tenant.timezone))
-    warned = 0
+    candidates: list[tuple[str, str, int, date]] = []  # (tenant, lead id, days, the day the period ends)
     for days in sorted({d for d, _ in periods.values()}):
         for utc_day in _utc_days(at):
             for tenant, lead_id in due_db.reclaim_candidates((utc_day + timedelta(days=days)).isoformat()):
-                if periods.get(tenant, (None,))[0] != days:
-                    continue
-                ends = at.astimezone(periods[tenant][1]).date() + timedelta(days=days)
-                lead = leads_db.get(tenant, lead_id)
-                if lead is None or not lead.owner_id or lead.reclaim_on != ends or lead.signed_on or lead.deleted_at:
-                    continue
-                message = f"线索「{lead.name}」{days}天后（{ends.isoformat()}）将退回公海，请及时跟进。"
-                marker = (keys.lead_pk(tenant, lead.id), keys.told_sk("reclaim", ends.isoformat()))
-                warned += schedule_db.notify_once(
-                    tenant, lead.owner_id, ids.new_id(), message, lead.id, clock.iso(at), once=marker
-                )
+                if periods.get(tenant, (None,))[0] == days:
+                    candidates.append(
+                        (tenant, lead_id, days, at.astimezone(periods[tenant][1]).date() + timedelta(days=days))
+                    )
+
+    def marker(tenant: str, lead_id: str, ends: date) -> tuple[str, str]:
+        return keys.lead_pk(tenant, lead_id), keys.told_sk("reclaim", ends.isoformat())
+
+    warned_before = schedule_db.told([marker(t, lead_id, ends) for t, lead_id, _, ends in candidates])
+    warned = 0
+    for tenant, lead_id, days, ends in candidates:
+        if marker(tenant, lead_id, ends) in warned_before:
+            continue
+        lead = leads_db.get(tenant, lead_id)
+        if lead is None or not lead.owner_id or lead.reclaim_on != ends or lead.signed_on or lead.deleted_at:
+            continue
+        message = f"线索「{lead.name}」{days}天后（{ends.isoformat()}）将退回公海，请及时跟进。"
+        warned += schedule_db.notify_once(
+            tenant, lead.owner_id, ids.new_id(), message, lead.id, clock.iso(at), once=marker(tenant, lead.id, ends)
+        )
     return {"warned": warned}
 
 
@@ -288,8 +314,11 @@ def digests(at: datetime, only: str | None = None) -> dict[str, int]:
             continue
         day = local.date().isoformat()
         contexts = Contexts(tenant.slug)
-        for record in users_db.active_records(tenant.slug):
-            if record.role.value not in DIGEST_ROLES:
+        followers = [r for r in users_db.active_records(tenant.slug) if r.role.value in DIGEST_ROLES]
+        markers = {r.id: (keys.users_pk(tenant.slug), keys.told_sk(f"digest#{r.id}", day)) for r in followers}
+        told_before = schedule_db.told(list(markers.values()))
+        for record in followers:
+            if markers[record.id] in told_before:
                 continue
             with clock.frozen(at):
                 work = followups.today(Principal.of(tenant.slug, record))
@@ -305,9 +334,8 @@ def digests(at: datetime, only: str | None = None) -> dict[str, int]:
                 f"今日工作（{day}）：待联系{counts['contacts']}，逾期{counts['overdue']}，计划{counts['plans']}，"
                 f"到访{counts['visits']}，试听{counts['trials']}，活动{counts['events']}"
             )
-            marker = (keys.users_pk(tenant.slug), keys.told_sk(f"digest#{record.id}", day))
             if not schedule_db.notify_once(
-                tenant.slug, record.id, ids.new_id(), message, None, clock.iso(at), once=marker
+                tenant.slug, record.id, ids.new_id(), message, None, clock.iso(at), once=markers[record.id]
             ):
                 continue
             told += 1
@@ -340,25 +368,28 @@ def digests(at: datetime, only: str | None = None) -> dict[str, int]:
 def card_alerts(at: datetime, only: str | None = None) -> dict[str, int]:
     """Tells the member (an SMS to the guardian) and the consultant (a notification) when a
     card's credits fall below the school's threshold, or credits of one of its contracts
-    end within the warning days. Cards are filed on the DUE index by the day to look."""
+    end within the warning days. Cards are filed on the DUE index by the day to look.
+
+    The alerts a run before made are read first (one BatchGetItem a school), and a card is
+    refiled only when its day moves: a run with nothing new writes nothing."""
     from chalicelib.domain import cards, wallets
 
-    found: dict[str, list[str]] = defaultdict(list)
+    found: dict[str, dict[str, str]] = defaultdict(dict)  # tenant -> card id -> the day it is filed under
     for day in _utc_days(at):
         for tenant, card_id in cards_db.alert_candidates(day.isoformat()):
             if (only is None or tenant == only) and card_id not in found[tenant]:
-                found[tenant].append(card_id)
+                found[tenant][card_id] = day.isoformat()
     told = 0
-    for tenant, card_ids in found.items():
+    for tenant, filed in found.items():
         contexts = Contexts(tenant)
         settings = config.load(tenant).messaging
         local = at.astimezone(contexts.zone)
         today = local.date()
         if local.hour < settings.greeting_hour:
             continue
-        template = _body(tenant, settings.card_alert_template_id, "card_alert")
         threshold = wallets.units(settings.low_credit_threshold)
-        for card_id in card_ids:
+        plans = []  # (card, lots, usable, ending, [(reason, message id)])
+        for card_id in filed:
             card = cards_db.get_card(tenant, card_id)
             if card is None or card["status"] == "replaced":
                 continue
@@ -374,8 +405,14 @@ def card_alerts(at: datetime, only: str | None = None) -> dict[str, int]:
             if usable < threshold:
                 reasons.append(("low", today.isoformat()))
             reasons += [("expiring", f"{contract_id}-{ends_on}") for ends_on, contract_id in ending]
-            lead = leads_db.get(tenant, card["holder_lead_id"])
-            for reason, key in reasons:
+            plans.append((card, lots, usable, ending, [(r, f"card-{r}-{card_id}-{key}") for r, key in reasons]))
+        made_before = messaging_db.existing_messages(tenant, [m for *_, alerts in plans for _, m in alerts])
+        template = None
+        for card, lots, usable, ending, alerts in plans:
+            card_id = card["id"]
+            alerts = [(reason, message_id) for reason, message_id in alerts if message_id not in made_before]
+            lead = leads_db.get(tenant, card["holder_lead_id"]) if alerts else None
+            for reason, message_id in alerts:
                 facts = {
                     "number": card["number"],
                     "credits": str(wallets.decimal(usable)),
@@ -384,6 +421,7 @@ def card_alerts(at: datetime, only: str | None = None) -> dict[str, int]:
                 }
                 made = None
                 if lead is not None and not lead.deleted_at:
+                    template = template or _body(tenant, settings.card_alert_template_id, "card_alert")
                     made = _notice(
                         tenant,
                         template,
@@ -391,7 +429,7 @@ def card_alerts(at: datetime, only: str | None = None) -> dict[str, int]:
                         {"card": facts},
                         at=at,
                         source="card_alert",
-                        message_id=f"card-{reason}-{card_id}-{key}",
+                        message_id=message_id,
                         contexts=contexts,
                         settings=settings,
                     )
@@ -403,5 +441,6 @@ def card_alerts(at: datetime, only: str | None = None) -> dict[str, int]:
                     message = f"{lead.name}的会员卡{card['number']}{what}（剩余{facts['credits']}课时）"
                     schedule_db.notify(tenant, lead.owner_id, ids.new_id(), message, lead.id, clock.iso(at))
             following = cards.alert_on(lots, settings.expiry_warning_days, today + timedelta(days=1))
-            cards_db.file_alert(tenant, card_id, following)
+            if following != filed[card_id]:
+                cards_db.file_alert(tenant, card_id, following)
     return {"card_alerts": told}

@@ -23,7 +23,7 @@ from chalicelib.db.schedule.appointments import (
     to_appointment,
     waitlist,
 )
-from chalicelib.db.schedule.notifications import list_notifications, notify, notify_once
+from chalicelib.db.schedule.notifications import list_notifications, notify, notify_once, told
 from chalicelib.db.schedule.sessions import (
     bookings,
     events_on,
@@ -70,6 +70,7 @@ __all__ = [
     "sessions_on",
     "set_attendance",
     "to_appointment",
+    "told",
     "update_session",
     "waitlist",
 ]

@@ -51,6 +51,16 @@ def notify_once(
     return True
 
 
+def told(markers: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Which of these `notify_once` markers exist (BatchGetItem, keys only): a job skips
+    telling again whom a run before it told. A read only: the marker's conditional write
+    in `notify_once` stays what tells once."""
+    wanted = list(dict.fromkeys(markers))
+    if not wanted:
+        return set()
+    return {(item.PK, item.SK) for item in UniqueItem.batch_get(wanted, attributes_to_get=["PK", "SK"])}
+
+
 def list_notifications(
     tenant: str, user_id: str, limit: int, cursor: str | None
 ) -> tuple[list[dict[str, Any]], str | None]:
