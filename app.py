@@ -3,7 +3,7 @@
 from aws_lambda_powertools.logging import correlation_paths
 from chalice import Chalice, ConvertToMiddleware, CORSConfig
 
-from chalicelib import error_catalogue, jobs
+from chalicelib import error_catalogue
 from chalicelib.api import (
     auth,
     board,
@@ -23,7 +23,6 @@ from chalicelib.api import (
 )
 from chalicelib.observability import logger, metrics
 from chalicelib.settings import get_settings
-from chalicelib.streams import processor
 
 settings = get_settings()
 app = Chalice(app_name="campus-crm")
@@ -99,44 +98,55 @@ def flush_metrics(event, get_response):
 
 @app.on_dynamodb_record(stream_arn=settings.stream_arn, batch_size=100, starting_position="TRIM_HORIZON")
 def handle_stream(event):
-    return processor.handle(event.to_dict(), event.context)
+    from chalicelib.entry import stream  # deployed, the function runs it directly (infra/table.yml)
+
+    return stream.handle_stream(event.to_dict(), event.context)
+
+
+# The stream function and the jobs are declared here so chalice generates them, their triggers,
+# schedules and permissions; deployed, each runs its lean handler in chalicelib/entry instead
+# (infra/table.yml sets their Handler), which imports none of the API above.
+def _job(name: str, event):
+    from chalicelib.entry import jobs as job_handlers
+
+    return getattr(job_handlers, name)(event.to_dict(), event.context)
 
 
 @app.schedule("cron(0 * * * ? *)", name="due_follow_ups")
 def due_follow_ups(event):
-    return jobs.run("due_follow_ups", event.to_dict())
+    return _job("due_follow_ups", event)
 
 
 @app.schedule("cron(5 * * * ? *)", name="birthdays")
 def birthdays(event):
-    return jobs.run("birthdays", event.to_dict())
+    return _job("birthdays", event)
 
 
 @app.schedule("rate(1 minute)", name="scheduled_messages")
 def scheduled_messages(event):
-    return jobs.run("scheduled_messages", event.to_dict())
+    return _job("scheduled_messages", event)
 
 
 @app.schedule("cron(15 * * * ? *)", name="appointment_reminders")
 def appointment_reminders(event):
-    return jobs.run("appointment_reminders", event.to_dict())
+    return _job("appointment_reminders", event)
 
 
 @app.schedule("cron(25 * * * ? *)", name="pool_reclaim")
 def pool_reclaim(event):
-    return jobs.run("pool_reclaim", event.to_dict())
+    return _job("pool_reclaim", event)
 
 
 @app.schedule("cron(35 * * * ? *)", name="card_alerts")
 def card_alerts(event):
-    return jobs.run("card_alerts", event.to_dict())
+    return _job("card_alerts", event)
 
 
 @app.schedule("cron(45 * * * ? *)", name="report_check")
 def report_check(event):
-    return jobs.run("report_check", event.to_dict())
+    return _job("report_check", event)
 
 
 @app.schedule("rate(1 minute)", name="lead_imports")
 def lead_imports(event):
-    return jobs.run("lead_imports", event.to_dict())
+    return _job("lead_imports", event)

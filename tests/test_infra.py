@@ -194,6 +194,32 @@ def test_each_function_runs_with_its_own_least_privilege_role(template):
         assert "ManagedPolicyArns" not in props, role
 
 
+def test_the_stream_and_the_jobs_run_their_lean_handlers_not_the_apis(template, package_dir):
+    # GIVEN the functions chalice generates for app.py, and the zip they run
+    import zipfile
+
+    from chalicelib.entry import jobs as job_handlers
+    from chalicelib.entry import stream as stream_handler
+
+    functions = {k: v for k, v in template["Resources"].items() if v["Type"] == "AWS::Serverless::Function"}
+    handlers = {name: function["Properties"]["Handler"] for name, function in functions.items()}
+    # THEN the API runs app.py; the stream function and each job their module in chalicelib/entry
+    assert handlers.pop("APIHandler") == "app.app"
+    assert handlers.pop("HandleStream") == "chalicelib.entry.stream.handle_stream"
+    assert set(handlers) == {n for n, role in FUNCTIONS.items() if role == "JobsRole"}
+    for name, handler in handlers.items():
+        module, _, fn = handler.rpartition(".")
+        assert module == "chalicelib.entry.jobs", name
+        # the function chalice named from the job's name (due_follow_ups -> DueFollowUps)
+        assert name == "".join(part.title() for part in fn.split("_")), name
+        assert callable(getattr(job_handlers, fn)), name
+    assert callable(stream_handler.handle_stream)
+    # AND the modules they name are in the zip (as source or compiled)
+    names = zipfile.ZipFile(package_dir / "deployment.zip").namelist()
+    for module in ("__init__", "stream", "jobs"):
+        assert any(re.fullmatch(rf"chalicelib/entry/(__pycache__/)?{module}\.(py|.*pyc)", n) for n in names), module
+
+
 def _files(*prefixes: str) -> list[dict[str, str]]:
     return [{"Fn::Sub": f"${{FilesBucket.Arn}}/{prefix}/*"} for prefix in prefixes]
 

@@ -1,0 +1,94 @@
+"""The stream function's and the jobs' lean handlers (chalicelib/entry): they import none of
+the API and none of the heavy libraries only pages and spreadsheets need, and still do the work."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from chalicelib import jobs
+from chalicelib.db import keys
+from chalicelib.entry import jobs as job_handlers
+from chalicelib.entry import stream as stream_handler
+from tests.test_leads import lead_body
+from tests.test_streams import _days, figures, tap  # noqa: F401 - tap: the fixture
+
+ROOT = Path(__file__).resolve().parents[1]
+HEAVY = ("jinja2", "openpyxl")
+# What a cold import must not pull in: the API and its routing, app.py, the heavy libraries
+_PROBE = """
+import json, sys
+__import__(sys.argv[1])
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def _loaded_by(module: str) -> list[str]:
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, module],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("module", ["chalicelib.entry.stream", "chalicelib.entry.jobs"])
+def test_a_lean_entry_point_imports_none_of_the_api_nor_pages_and_sheets(module):
+    # WHEN the entry point is imported in a fresh interpreter, as a cold Lambda does
+    loaded = _loaded_by(module)
+    # THEN no blueprint, no app.py, no chalice routing, no jinja2 or openpyxl came with it
+    assert module in loaded
+    assert [m for m in loaded if m == "chalicelib.api" or m.startswith("chalicelib.api.")] == []
+    assert "app" not in loaded
+    assert [m for m in loaded if m.split(".")[0] in HEAVY + ("chalice",)] == []
+
+
+def test_every_job_has_its_lean_handler_and_app_declares_it(app):
+    # GIVEN the jobs the registry runs
+    from chalicelib.jobs import due  # noqa: F401 - registers them
+
+    # THEN each has a handler of its name in chalicelib.entry.jobs, and app.py a function chalice deploys
+    assert all(callable(getattr(job_handlers, name, None)) for name in jobs.JOBS)
+    assert set(jobs.JOBS) <= {getattr(s, "name", None) for s in app.event_sources}
+
+
+def test_the_stream_handler_applies_a_batch_of_records(school, tap):  # noqa: F811 - tap: the fixture
+    # GIVEN the stream records of a new lead
+    school.admin.post("/leads", {**lead_body(name="入口"), "campus_id": school.campus["id"]})
+    records = tap.drain()
+    assert records
+    # WHEN the stream function's handler gets them as Lambda's raw event
+    result = stream_handler.handle_stream({"Records": records}, None)
+    # THEN every record is applied: the day's new-lead figure counts the lead
+    assert result["batchItemFailures"] == []
+    day = figures(school.slug, _days())
+    assert sum(v.get("new_leads", 0) for (p, sk), v in day.items() if len(p) == 10 and sk == keys.ALL_DIMENSION) == 1
+
+
+def test_a_job_handler_runs_its_job_on_the_scheduled_event(school):
+    # GIVEN the EventBridge event a schedule delivers
+    event = {
+        "version": "0",
+        "id": "entry-test",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": "2031-03-04T09:31:00Z",
+        "region": "us-east-1",
+        "resources": [],
+        "detail": {},
+    }
+    # WHEN the job functions' handlers run
+    for name in ("scheduled_messages", "due_follow_ups", "report_check"):
+        result = getattr(job_handlers, name)(event, None)
+        # THEN each ran its job and says so
+        assert result["job"] == name
