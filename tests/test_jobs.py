@@ -36,3 +36,25 @@ def test_the_minute_job_reads_a_few_minute_buckets_across_shards_and_nothing_els
 def test_the_app_exposes_the_three_scheduled_functions(app):
     names = {getattr(s, "name", None) for s in app.event_sources}
     assert {"due_follow_ups", "birthdays", "scheduled_messages", "handle_stream"} <= names
+
+
+def test_a_second_report_check_with_nothing_new_writes_nothing(school):
+    # GIVEN the nightly check of a day has run once (it records its verdict)
+    from chalicelib.db import reports as reports_db
+
+    at = datetime(2031, 3, 5, 19, 10, tzinfo=UTC)  # 03:10 on the 6th in Shanghai: checks the 5th
+    with telemetry.record() as first:
+        assert jobs.run("report_check", at=at, tenant=school.slug)["checked"] == 1
+    assert "PutItem" in first.operations
+    # WHEN it runs again with nothing new (a retry, or the next run)
+    with telemetry.record() as rec:
+        assert jobs.run("report_check", at=at.replace(minute=40), tenant=school.slug) == {
+            "job": "report_check",
+            "checked": 1,
+            "drifted": 0,
+        }
+    # THEN it wrote nothing: the verdict kept is the same, with the first check's time
+    writes = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
+    assert [op for op in rec.operations if op in writes] == []
+    kept = reports_db.get_many([(keys.aggregate_pk(school.slug, "2031-03-05"), reports_db.CHECK_SK)])
+    assert [(v["drift"], v["checked_at"]) for v in kept.values()] == [("none", "2031-03-05T19:10:00.000Z")]

@@ -99,18 +99,29 @@ def recount_day(tenant: str, campus_ids: list[str], lo: str, hi: str, day: str) 
     return dict(found)
 
 
-def record_check(tenant: str, day: str, drift: dict[str, Any], checked_at: str) -> None:
-    """The self-check's verdict on a day, kept beside that day's figures."""
+CHECK_SK = "check#all"
+
+
+def record_check(
+    tenant: str, day: str, drift: dict[str, Any], checked_at: str, *, kept: dict[str, Any] | None = None
+) -> bool:
+    """The self-check's verdict on a day, kept beside that day's figures. With `kept` (the
+    verdict stored before, as `get_many` reads it), an unchanged verdict is not written
+    again (False): a rerun with nothing new writes nothing, the first check's time stays."""
     from chalicelib.db import keys
 
+    verdict = ", ".join(f"{k}: {v}" for k, v in sorted(drift.items())) or "none"
+    if kept is not None and kept.get("drift") == verdict:
+        return False
     client, table = connection().client, get_settings().table_name
     client.put_item(
         TableName=table,
         Item={
             "PK": {"S": keys.aggregate_pk(tenant, day)},
-            "SK": {"S": "check#all"},
+            "SK": {"S": CHECK_SK},
             "type": {"S": "Aggregate"},
             "checked_at": {"S": checked_at},
-            "drift": {"S": ", ".join(f"{k}: {v}" for k, v in sorted(drift.items())) or "none"},
+            "drift": {"S": verdict},
         },
     )
+    return True

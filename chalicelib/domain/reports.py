@@ -282,12 +282,15 @@ def self_check(at: datetime, only: str | None = None, hour: int = 3) -> dict[str
             lo, hi = clock.iso(start), clock.iso(start + timedelta(days=1) - timedelta(milliseconds=1))
             campuses = [c.id for c in tenants_db.list_campuses(tenant.slug, 100, None)[0]]
             recount = reports_db.recount_day(tenant.slug, campuses, lo, hi, day.isoformat())
-            kept = reports_db.get_many([(keys.aggregate_pk(tenant.slug, day.isoformat()), keys.ALL_DIMENSION)])
-            figures = next(iter(kept.values()), {})
+            pk = keys.aggregate_pk(tenant.slug, day.isoformat())
+            kept = reports_db.get_many([(pk, keys.ALL_DIMENSION), (pk, reports_db.CHECK_SK)])  # one BatchGetItem
+            figures = kept.get((pk, keys.ALL_DIMENSION), {})
             names = set(CHECKED) | {k for k in recount if k.startswith("follow_ups_")}
             drift = {n: int(figures.get(n, 0)) - int(recount.get(n, 0)) for n in names}
             drift = {n: d for n, d in drift.items() if d}
-            reports_db.record_check(tenant.slug, day.isoformat(), drift, clock.iso(at))
+            reports_db.record_check(
+                tenant.slug, day.isoformat(), drift, clock.iso(at), kept=kept.get((pk, reports_db.CHECK_SK))
+            )
             checked += 1
             if drift:
                 drifted += 1
