@@ -369,6 +369,10 @@ def test_a_second_protection_warning_run_with_nothing_new_writes_nothing(school)
         me = school.sign_in(alice.user["username"], alice.password)
         notes = [n["message"] for n in me.get("/notifications").json_body["items"]]
     assert notes == ["线索「快到期」2天后（2031-04-06）将退回公海，请及时跟进。"]
+    released, writes = _job_writes("pool_reclaim", start + timedelta(days=5), school.slug)
+    assert released["released"] == 1 and writes
+    again, writes = _job_writes("pool_reclaim", start + timedelta(days=5, hours=1), school.slug)
+    assert (again["released"], again["warned"], writes) == (0, 0, [])
 
 
 def test_a_second_digest_run_with_nothing_new_writes_nothing(school):
