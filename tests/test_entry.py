@@ -52,6 +52,22 @@ def test_a_lean_entry_point_imports_none_of_the_api_nor_pages_and_sheets(module)
     assert [m for m in loaded if m.split(".")[0] in HEAVY + ("chalice",)] == []
 
 
+def test_the_api_loads_jinja2_openpyxl_and_phonenumbers_only_where_first_used():
+    # WHEN app.py is imported in a fresh interpreter, as the API's cold start does
+    loaded = _loaded_by("app")
+    # THEN none of the heavy libraries only some routes use came with it (templates, pages,
+    # spreadsheets, phone numbers load on the first request that needs them)
+    assert [m for m in loaded if m.split(".")[0] in HEAVY + ("phonenumbers",)] == []
+    assert "chalicelib.domain.sandbox" not in loaded
+
+
+def test_a_template_still_checks_and_renders_when_jinja2_loads_late():
+    from chalicelib.domain import templates
+
+    assert templates.check("{{ learner.name }}，你好") == ["learner"]
+    assert templates.render("{{ learner.name }}，你好", {"learner": {"name": "小明"}}) == "小明，你好"
+
+
 def test_every_job_has_its_lean_handler_and_app_declares_it(app):
     # GIVEN the jobs the registry runs
     from chalicelib.jobs import due  # noqa: F401 - registers them

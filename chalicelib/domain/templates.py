@@ -12,17 +12,18 @@ from __future__ import annotations
 
 import copy
 from datetime import date
-from typing import Any
-
-from jinja2 import TemplateSyntaxError, UndefinedError, meta
-from jinja2.exceptions import SecurityError
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.db import messaging as messaging_db
 from chalicelib.db.messaging_records import TemplateData, TemplateRecord
-from chalicelib.domain import clock, ids, sandbox
+from chalicelib.domain import clock, ids
 from chalicelib.errors import NotFoundError, ValidationFailedError
 from chalicelib.messaging.segments import segments
 from chalicelib.schemas.messaging import Template, TemplateRequest
+
+if TYPE_CHECKING:
+    from chalicelib.domain.sandbox import BoundedSandbox
 
 MAX_SMS = 2000  # characters
 MAX_EMAIL = 200 * 1024  # UTF-8 bytes
@@ -50,7 +51,13 @@ def sample() -> dict[str, Any]:
     return copy.deepcopy(_SAMPLE)
 
 
-_env = sandbox.BoundedSandbox()
+@lru_cache(maxsize=1)
+def _environment() -> BoundedSandbox:
+    """The one sandbox, made where a template is first checked or rendered: jinja2 (and the
+    sandbox on it) is loaded then, not by every function that imports this module."""
+    from chalicelib.domain import sandbox
+
+    return sandbox.BoundedSandbox()
 
 
 def _invalid(field: str, message: str) -> ValidationFailedError:
@@ -59,8 +66,10 @@ def _invalid(field: str, message: str) -> ValidationFailedError:
 
 def check(text: str, field: str = "body", channel: str = "sms") -> list[str]:
     """The variables a template uses; a 400 naming the problem if it is not sound."""
+    from jinja2 import TemplateSyntaxError, meta
+
     try:  # (an unknown filter is found while the variables are looked for)
-        used = meta.find_undeclared_variables(_env.parse(text))
+        used = meta.find_undeclared_variables(_environment().parse(text))
     except TemplateSyntaxError as exc:
         raise _invalid(field, f"line {exc.lineno}: {exc.message}") from exc
     unknown = sorted(used - set(VARIABLES))
@@ -72,10 +81,16 @@ def check(text: str, field: str = "body", channel: str = "sms") -> list[str]:
 
 def render(text: str, context: dict[str, Any], field: str = "body", channel: str = "sms") -> str:
     """`text` filled from a copy of `context`, within the channel's budget (sandbox.py)."""
+    from jinja2 import TemplateSyntaxError, UndefinedError
+    from jinja2.exceptions import SecurityError
+
+    from chalicelib.domain import sandbox
+
     size, unit = LIMITS[channel]
+    env = _environment()
     try:
         with sandbox.budget(size, unit):
-            out = _env.render_bounded(text, copy.deepcopy(context))
+            out = env.render_bounded(text, copy.deepcopy(context))
     except sandbox.TooCostly as exc:
         raise ValidationFailedError(
             f"{field}: too costly to render: {exc.what} (the limit is {exc.limit})",
