@@ -424,3 +424,26 @@ def test_a_second_card_alert_run_with_nothing_new_writes_nothing(school):
         assert again["card_alerts"] == 0 and writes == []
     _run_job("card_alerts", later, school.slug)
     assert len(_outbox_of(school, "card-expiring-")) == 1
+
+
+def test_a_run_that_read_before_the_other_wrote_still_makes_nothing_twice(school, monkeypatch):
+    # Two overlapping runs both read "not made yet": the read only skips the attempt, the
+    # conditional write is still what makes each greeting and each digest once.
+    from chalicelib.db import messaging as messaging_db
+    from chalicelib.db import schedule as schedule_db
+
+    _lead(school, "并发寿星", "2020-08-08")
+    bob = school.staff("consultant", display_name="Bob")
+    school.admin.patch("/settings/messaging", {"digest_hour": 10})
+    at = datetime(2031, 8, 8, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+    assert _job_writes("birthdays", at, school.slug)[0]["birthdays"] == 1
+    assert _job_writes("due_follow_ups", at, school.slug)[0]["digests"] == 1
+    monkeypatch.setattr(messaging_db, "existing_messages", lambda tenant, ids: set())  # read before the write
+    monkeypatch.setattr(schedule_db, "told", lambda markers: set())
+    assert _job_writes("birthdays", at, school.slug)[0]["birthdays"] == 0
+    assert _job_writes("due_follow_ups", at, school.slug)[0]["digests"] == 0
+    _run(at, school.slug)
+    assert len(_greetings(school)) == 1
+    with clock.frozen(at):
+        me = school.sign_in(bob.user["username"], bob.password)
+        assert len(me.get("/notifications").json_body["items"]) == 1
