@@ -240,6 +240,17 @@ def _jobs(result) -> list[dict[str, Any]]:
                 rows[0].get("ratio"),
             )
         )
+    out += [
+        figure(
+            f"{r['job']}: write units of the next run with nothing new",
+            r.get("again"),
+            "WRU",
+            "the first run, which made the due work",
+            r.get("first"),
+            r.get("ratio"),
+        )
+        for r in _rows(result, 2)
+    ]
     return out
 
 

@@ -7,6 +7,10 @@ member of staff. The background grows: leads with birthdays on other days of the
 protection periods ending next month, past visits. Each job reads its DUE buckets, so its
 read capacity should not move (ratio near 1). Figures are for the steady state: the run
 after the one that made the messages, which is what every further hourly run costs.
+
+The write units of that steady-state run are printed next to the first run's (issue 17):
+a job reads what a run before made (message headers, "told" markers, the card's filed
+day, the kept verdict) before attempting it, so an hourly run with nothing new writes 0.
 """
 
 from __future__ import annotations
@@ -23,7 +27,16 @@ from bench.registry import Check, Column, Result, Table, section
 from bench.seeding import consultant, write_background
 
 SMALL, LARGE = 1_000, int(os.environ.get("BENCH_JOBS_N", "50000"))
-JOBS = ("birthdays", "appointment_reminders", "pool_reclaim", "card_alerts", "due_follow_ups", "scheduled_messages")
+JOBS = (
+    "birthdays",
+    "appointment_reminders",
+    "pool_reclaim",
+    "card_alerts",
+    "due_follow_ups",
+    "report_check",
+    "scheduled_messages",
+)
+HOURLY = JOBS[:-1]  # scheduled_messages runs every minute (its cursor moves): not in the 0-writes goal
 DUE = 10  # of each kind
 BULK = 200  # recipients of the dispatch-rate message
 
@@ -111,9 +124,10 @@ FIRST_RUN = {
 }
 
 
-def _reads(stack, at: datetime, done: dict[str, dict] | None = None) -> dict[str, tuple[float, int]]:
-    """Each job's (read units by AWS's rules, DynamoDB calls) for one run at `at`; with `done`,
-    what each job reported is kept there."""
+def _reads(stack, at: datetime, done: dict[str, dict] | None = None) -> dict[str, tuple[float, int, float, int]]:
+    """Each job's (read units by AWS's rules, DynamoDB calls, write units by AWS's rules with
+    the index copies, write calls) for one run at `at`; with `done`, what each job reported
+    is kept there."""
     from chalicelib import jobs
     from chalicelib.db import telemetry
     from chalicelib.domain import clock
@@ -126,7 +140,9 @@ def _reads(stack, at: datetime, done: dict[str, dict] | None = None) -> dict[str
         if done is not None:
             done[name] = result
         cost = capacity.cost_calls([c for c in rec.calls if c.operation in capacity.READ_OPERATIONS], indexes=indexes)
-        found[name] = (cost.rru, len(rec.calls))
+        writes = [c for c in rec.calls if c.operation in capacity.WRITE_OPERATIONS]
+        wrote = capacity.cost_calls(writes, indexes=indexes)
+        found[name] = (cost.rru, len(rec.calls), wrote.wru + wrote.gsi_wru, len(writes))
     return found
 
 
@@ -152,7 +168,7 @@ def scheduled_functions(ctx: Context) -> Result:
     first: dict[str, dict] = {}
     with stack.quiet(notes):
         rates.append(_seed(stack, owner, 0, SMALL - DUE, zone))
-        _reads(stack, at, first)  # the run that makes the messages
+        made = _reads(stack, at, first)  # the run that makes the messages
         small = _reads(stack, at)
         rates.append(_seed(stack, owner, SMALL, LARGE, zone))
         large = _reads(stack, at)
@@ -188,17 +204,45 @@ def scheduled_functions(ctx: Context) -> Result:
         ],
         rows,
     )
+    written = [
+        {
+            "job": name,
+            "first": made[name][2],
+            "first_calls": made[name][3],
+            "again": small[name][2],
+            "again_calls": small[name][3],
+            "again_large": large[name][2],
+            "ratio": small[name][2] / made[name][2] if made[name][2] else None,
+        }
+        for name in JOBS
+    ]
+    writes = Table(
+        "Write units (AWS rules, with index copies) of the first run, which made the fixed due work, and of "
+        f"the run after it with nothing new (goal 0), at {SMALL:,} leads and again at {LARGE:,}",
+        [
+            Column("job", "job"),
+            Column("first", "WRU first run", "{:.1f}"),
+            Column("first_calls", "write calls"),
+            Column("again", "WRU next run", "{:.1f}"),
+            Column("again_calls", "write calls"),
+            Column("again_large", f"WRU next run at {LARGE:,}", "{:.1f}"),
+            Column("ratio", "next / first", "{:.2f}"),
+        ],
+        written,
+    )
+    steady_writes = sum(r["again"] + r["again_large"] for r in written if r["job"] in HOURLY)
     dispatch = _dispatch_rate(stack, notes)
     notes.append(f"seeding wrote {min(rates):,.0f}–{max(rates):,.0f} items/s (BatchWriteItem)")
     return Result(
-        tables=[reads, dispatch],
+        tables=[reads, dispatch, writes],
         notes=notes,
         checks=[
             Check(f"worst job read ratio {LARGE:,} vs {SMALL:,} leads", worst, 1.2, "x"),
             Check("jobs: kinds of fixed due work the first run did not do", len(missed), 0),
             Check("jobs: dispatch recipients not sent", BULK - dispatch.rows[0]["sent"], 0),
+            Check("hourly jobs: write units of the runs with nothing new", steady_writes, 0, " WRU"),
         ],
-        details={"rows": rows, "dispatch": dispatch.rows, "first_run": first},
+        details={"rows": rows, "dispatch": dispatch.rows, "writes": written, "first_run": first},
     )
 
 
