@@ -129,6 +129,21 @@ def choose(page, name: str, *, exact: bool = False) -> None:
     option.dispatch_event("click")
 
 
+def pick(page, select: str, option: str, *, exact: bool = False) -> None:
+    """Opens the select named `select` and picks `option` from its own list. The open is a
+    click dispatched to the select itself, not aimed at its place on screen: the filters bar
+    reflows while the school's lists arrive, and a click aimed at a select that had just
+    moved opened its neighbour (Status instead of Source)."""
+    from playwright.sync_api import expect
+
+    page.get_by_role("combobox", name=select, exact=True).dispatch_event("click")
+    listbox = page.get_by_role("listbox", name=select, exact=True)
+    expect(listbox).to_be_visible()
+    item = listbox.get_by_role("option", name=option, exact=exact)
+    expect(item).to_be_visible()
+    item.dispatch_event("click")
+
+
 def shot(page, name: str) -> None:
     """With CRM_CONSOLE_SHOTS=<dir>, saves the page as <dir>/<name>.png (docs/console.md's pictures)."""
     folder = os.environ.get("CRM_CONSOLE_SHOTS")

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import choose, sign_in
+from tests.browser.conftest import pick, sign_in
 
 
 def _phone() -> str:
@@ -41,8 +41,7 @@ def test_a_consultant_filters_leads_by_status_the_url_keeps_it_and_clear_shows_b
 
     calls: list[str] = []
     page.on("request", lambda r: calls.append(r.url) if r.url.startswith(api_url) else None)
-    page.get_by_role("combobox", name="状态").click(force=True)  # the placeholder lies over it
-    choose(page, "意向", exact=True)
+    pick(page, "状态", "意向", exact=True)
     expect(page).to_have_url(re.compile(r"status=intent"))
     expect(_rows(page)).to_have_count(1)
     expect(page.get_by_role("link", name=intent["name"])).to_be_visible()
@@ -76,8 +75,7 @@ def test_a_consultant_filters_leads_by_status_the_url_keeps_it_and_clear_shows_b
 
     # source, in English: Source from the school's list
     page.goto("/leads?lang=en")
-    page.get_by_role("combobox", name="Source").click(force=True)
-    choose(page, "官网", exact=True)
+    pick(page, "Source", "官网", exact=True)
     expect(page).to_have_url(re.compile(r"source=website"))
     expect(_rows(page)).to_have_count(1)
     expect(page.get_by_role("link", name=lost["name"])).to_be_visible()
@@ -114,8 +112,7 @@ def test_a_manager_of_two_campuses_filters_by_campus_a_consultant_of_one_is_not_
     there = _lead(school.admin, f"北山客户{tag}", campus_id=north["id"], to_pool=True)
     sign_in(page, school, manager, path="/leads")
     expect(_rows(page)).to_have_count(2)
-    page.get_by_role("combobox", name="校区").click(force=True)
-    choose(page, "北山校区")
+    pick(page, "校区", "北山校区")
     expect(page).to_have_url(re.compile(rf"campus={north['id']}"))
     expect(_rows(page)).to_have_count(1)
     expect(page.get_by_role("link", name=there["name"])).to_be_visible()
@@ -147,8 +144,7 @@ def test_a_consultant_filters_by_stage_then_importance_then_by_tag_the_url_keeps
     # the stage list is read when its select opens (not with the page)
     calls: list[str] = []
     page.on("request", lambda r: calls.append(r.url) if r.url.startswith(api_url) else None)
-    page.get_by_role("combobox", name="阶段").click(force=True)
-    choose(page, "初访", exact=True)
+    pick(page, "阶段", "初访", exact=True)
     expect(page).to_have_url(re.compile(r"stage=first"))
     expect(_rows(page)).to_have_count(2)
     expect(page.get_by_role("link", name=key["name"])).to_be_visible()
@@ -156,8 +152,7 @@ def test_a_consultant_filters_by_stage_then_importance_then_by_tag_the_url_keeps
     page.wait_for_load_state("networkidle")
     assert any("/settings/dictionaries/stages" in url for url in calls), calls
 
-    page.get_by_role("combobox", name="重要程度").click(force=True)
-    choose(page, "重点", exact=True)
+    pick(page, "重要程度", "重点", exact=True)
     expect(page).to_have_url(re.compile(r"stage=first.*importance=vip|importance=vip.*stage=first"))
     expect(_rows(page)).to_have_count(1)
     expect(page.get_by_role("link", name=key["name"])).to_be_visible()
