@@ -10,7 +10,8 @@ an object passed in) stands for every method of that name in the package. So the
 on the side of a code too many, never one too few; tests/conftest.py checks every error the
 suite receives against its route's list.
 
-Read lazily: only building the OpenAPI document imports this module.
+Lazy: nothing is read or parsed until the OpenAPI document is built (GET /openapi.json,
+once per container; `make openapi`). The package keeps our own `.py` files for this.
 """
 
 from __future__ import annotations
