@@ -52,6 +52,47 @@ def test_a_lean_entry_point_imports_none_of_the_api_nor_pages_and_sheets(module)
     assert [m for m in loaded if m.split(".")[0] in HEAVY + ("chalice",)] == []
 
 
+# What the stream's freeze check does not need at import: the users, tenants and schedule
+# tables and the schemas only they and the other settings sections use (they load when an
+# account is frozen, or an audit page is read).
+NOT_FOR_THE_STREAM = (
+    "chalicelib.db.users",
+    "chalicelib.db.schedule",
+    "chalicelib.db.tenants",
+    "chalicelib.domain.auth",
+    "chalicelib.domain.tokens",
+    "chalicelib.schemas.users",
+    "chalicelib.schemas.schedule",
+    "chalicelib.schemas.cards",
+    "chalicelib.schemas.messaging",
+    "chalicelib.schemas.leads",
+    "chalicelib.schemas.followups",
+    "jwt",
+)
+
+
+def test_the_stream_entry_loads_only_the_security_settings_and_the_counting_windows():
+    # WHEN the stream function's handler is imported in a fresh interpreter
+    loaded = _loaded_by("chalicelib.entry.stream")
+    # THEN its freeze check's path (audit's windows, the security settings) is there, and none of
+    # what only freezing, the audit pages or the other settings sections use
+    assert {"chalicelib.domain.audit", "chalicelib.domain.config", "chalicelib.schemas.settings"} <= set(loaded)
+    assert [m for m in NOT_FOR_THE_STREAM if m in loaded] == []
+
+
+def test_the_security_settings_read_alone_are_the_full_loads(school):
+    from chalicelib.domain import config
+    from chalicelib.schemas.settings import SecuritySettingsPatch
+
+    # GIVEN a school that keeps the defaults: the lone read gives the same defaults
+    assert config.load_security(school.slug) == config.load(school.slug).security
+    # WHEN a limit is changed
+    config.patch_security_settings(school.slug, SecuritySettingsPatch(reads_per_minute=7))
+    # THEN the lone read sees it at once, as the full load does (neither caches)
+    assert config.load_security(school.slug).reads_per_minute == 7
+    assert config.load_security(school.slug) == config.load(school.slug).security
+
+
 def test_the_api_loads_jinja2_openpyxl_and_phonenumbers_only_where_first_used():
     # WHEN app.py is imported in a fresh interpreter, as the API's cold start does
     loaded = _loaded_by("app")

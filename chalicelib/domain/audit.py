@@ -9,21 +9,24 @@ user in fixed windows and freezes an account that goes over the school's thresho
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.db import audit as audit_db
 from chalicelib.db import keys
-from chalicelib.db import schedule as schedule_db
-from chalicelib.db import users as users_db
-from chalicelib.domain import clock, ids
+from chalicelib.domain import clock
 from chalicelib.domain.audit_log import record  # the public face too: audit.record(...)
-from chalicelib.domain.auth import Principal
 from chalicelib.errors import AccountFrozenError, ForbiddenError, NotFoundError, ValidationFailedError
 from chalicelib.observability import logger
 from chalicelib.schemas.common import Page
-from chalicelib.schemas.users import Role
 
-READERS = frozenset({Role.admin, Role.manager})
+if TYPE_CHECKING:
+    from chalicelib.domain.auth import Principal
+
+# The stream function imports this module for its counting windows (streams/access.py): what
+# only reading the audit, freezing and unfreezing need (the users and schedule tables, the
+# user and page schemas) is imported in those functions, so the stream's cold start skips it.
+
+READERS = frozenset({"admin", "manager"})  # Role values (a Role is its str value: Role.admin in READERS)
 MAX_DAYS = 31
 
 
@@ -56,6 +59,7 @@ def reads_left(principal: Principal) -> int | None:
     for admins, who are never frozen."""
     from chalicelib.db import reports as reports_db
     from chalicelib.schemas.settings import SecuritySettings
+    from chalicelib.schemas.users import Role
 
     if principal.role is Role.admin:
         return None
@@ -104,6 +108,7 @@ def entries(
     cursor: str | None,
 ) -> Page[Any]:
     from chalicelib.schemas.reports import AuditEntry
+    from chalicelib.schemas.users import Role
 
     if principal.role not in READERS:
         raise ForbiddenError("The audit is for managers and admins.", code="ROLE_FORBIDDEN")
@@ -139,6 +144,11 @@ def freeze(tenant: str, user_id: str, reason: str, epoch: int = 0) -> bool:
     """Freezes an account (not an admin's); its tokens stop working at once. Tells the
     school's admins (a notification, and an SMS through the messaging machinery) and
     audits it. False if it was frozen already."""
+    from chalicelib.db import schedule as schedule_db
+    from chalicelib.db import users as users_db
+    from chalicelib.domain import ids
+    from chalicelib.schemas.users import Role
+
     target = users_db.get(tenant, user_id)
     if target is None or target.role is Role.admin or target.access_epoch != epoch:
         return False  # an admin; or reads from before an unfreeze, which no longer count
@@ -182,15 +192,19 @@ def _alert_by_sms(tenant: str, admins: list[Any], text: str, message_id: str) ->
 
 
 def frozen_users(principal: Principal) -> Page[Any]:
+    from chalicelib.db import users as users_db
+    from chalicelib.schemas.users import Role, User
+
     if principal.role is not Role.admin:
         raise ForbiddenError("Only admins see frozen accounts.", code="ROLE_FORBIDDEN")
-    from chalicelib.schemas.users import User
 
     return Page[User](items=[User.model_validate(u.model_dump()) for u in users_db.frozen(principal.tenant)])
 
 
 def unfreeze(tenant: str, user_id: str, reason: str, *, by: Principal | None = None, console: bool = False) -> Any:
     """Lifts a freeze (the user signs in again); audited with who did it and why."""
+    from chalicelib.db import users as users_db
+
     target = users_db.get(tenant, user_id)
     if target is None:
         raise NotFoundError("No such user.", code="USER_NOT_FOUND")

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import time as timer
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.db import audit as audit_db
 from chalicelib.domain import clock, config, ids
-from chalicelib.domain.auth import Principal
 from chalicelib.observability import logger
+
+if TYPE_CHECKING:  # only a type here: domain.auth brings the users table and its schemas
+    from chalicelib.domain.auth import Principal
 
 _retention: dict[str, tuple[float, int]] = {}  # tenant -> (read at, days): read once a minute
 
@@ -18,7 +20,7 @@ _retention: dict[str, tuple[float, int]] = {}  # tenant -> (read at, days): read
 def _retention_days(tenant: str) -> int:
     cached = _retention.get(tenant)
     if cached is None or timer.monotonic() - cached[0] > 60:
-        cached = (timer.monotonic(), config.load(tenant).security.audit_retention_days)
+        cached = (timer.monotonic(), config.load_security(tenant).audit_retention_days)
         _retention[tenant] = cached
     return cached[1]
 

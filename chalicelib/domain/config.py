@@ -6,13 +6,12 @@ Read once per request with one Query; missing pieces fall back to the defaults b
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel
 
 from chalicelib.db import config as config_db
 from chalicelib.errors import ConflictError, ValidationFailedError
-from chalicelib.schemas.messaging import MessagingSettings, MessagingSettingsPatch
 from chalicelib.schemas.settings import (
     AssessmentConfig,
     CardSettings,
@@ -26,6 +25,9 @@ from chalicelib.schemas.settings import (
     SecuritySettings,
     SecuritySettingsPatch,
 )
+
+if TYPE_CHECKING:  # imported where used: the stream's freeze check reads only `security`
+    from chalicelib.schemas.messaging import MessagingSettings, MessagingSettingsPatch
 
 
 def _entries(*pairs: tuple[str, str]) -> list[DictionaryEntry]:
@@ -111,6 +113,8 @@ class TenantConfig:
 
 
 def load(tenant: str) -> TenantConfig:
+    from chalicelib.schemas.messaging import MessagingSettings
+
     raw = config_db.load_all(tenant)
     dictionaries = {}
     for kind in DictionaryKind:
@@ -125,6 +129,13 @@ def load(tenant: str) -> TenantConfig:
         messaging=MessagingSettings(**(raw.messaging or {})),
         security=SecuritySettings(**(raw.security or {})),
     )
+
+
+def load_security(tenant: str) -> SecuritySettings:
+    """The school's security settings alone: `load(tenant).security` (the same read, the same
+    defaults, no cache either) without validating the other sections, so the stream's freeze
+    check and the audit's retention load none of the messaging, lead or card schemas."""
+    return SecuritySettings(**(config_db.load_all(tenant).security or {}))
 
 
 def check_lead_values(config: TenantConfig, values: dict[str, Any], before: dict[str, Any]) -> dict[str, set[str]]:
@@ -222,6 +233,8 @@ def patch_messaging_settings(tenant: str, request: MessagingSettingsPatch) -> Me
     changes = {
         k: v for k, v in request.model_dump(exclude_unset=True).items() if v is not None or k.endswith("template_id")
     }
+    from chalicelib.schemas.messaging import MessagingSettings
+
     updated = MessagingSettings.model_validate({**current.model_dump(), **changes})
     from chalicelib.domain import templates  # (templates reads the table; config is imported everywhere)
 

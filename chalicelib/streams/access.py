@@ -83,7 +83,7 @@ def freeze_over_threshold(records: list[StreamRecord]) -> None:
     limits: dict[str, Any] = {}
     for (tenant, user_id, epoch), sks in touched.items():
         if tenant not in limits:
-            limits[tenant] = config.load(tenant).security
+            limits[tenant] = config.load_security(tenant)
         over = []
         for sk in sorted(sks):
             used = int(counters.get((keys.access_pk(tenant, user_id), sk), {}).get("weight", 0))
