@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from chalicelib import jobs
 from chalicelib.domain import clock
@@ -213,9 +213,9 @@ def test_staff_get_todays_work_at_the_digest_hour_once(school):
     assert len(sms) == 1 and sms[0]["body"].startswith("Alice早上好！今天待联系1位")
 
 
-def test_a_card_running_low_or_about_to_expire_tells_the_member_and_the_consultant(school):
-    from datetime import date, timedelta
-
+def _low_card(school):
+    """Alice's lead 卡快用完 with a card of 3 credits (a contract ending in 40 days), 2 spent:
+    1 left, below the alert's 2. Returns Alice."""
     alice = school.staff("consultant", display_name="Alice")
     lead = alice.post("/leads", lead_body(name="卡快用完", phone=f"135{uuid.uuid4().int % 10**8:08d}")).json_body
     today = date.today()
@@ -231,6 +231,11 @@ def test_a_card_running_low_or_about_to_expire_tells_the_member_and_the_consulta
     ).json_body
     card = school.admin.post("/cards", {"holder_lead_id": lead["id"], "contract_ids": [contract["id"]]}).json_body
     school.admin.post(f"/cards/{card['id']}/movements", {"kind": "deduction", "credits": "2"})  # 1 left: below 2
+    return alice
+
+
+def test_a_card_running_low_or_about_to_expire_tells_the_member_and_the_consultant(school):
+    alice = _low_card(school)
     now = datetime.now(UTC).replace(hour=3)  # 11:00 in Shanghai
     assert _run_job("card_alerts", now, school.slug)["card_alerts"] == 1
     assert _run_job("card_alerts", now, school.slug)["card_alerts"] == 0
@@ -392,23 +397,7 @@ def test_a_second_digest_run_with_nothing_new_writes_nothing(school):
 
 
 def test_a_second_card_alert_run_with_nothing_new_writes_nothing(school):
-    from datetime import date, timedelta
-
-    alice = school.staff("consultant", display_name="Alice")
-    lead = alice.post("/leads", lead_body(name="卡快用完", phone=f"135{uuid.uuid4().int % 10**8:08d}")).json_body
-    today = date.today()
-    contract = alice.post(
-        "/contracts",
-        {
-            "lead_ids": [lead["id"]],
-            "credits": "3",
-            "price": "300",
-            "starts_on": today.isoformat(),
-            "ends_on": (today + timedelta(days=40)).isoformat(),
-        },
-    ).json_body
-    card = school.admin.post("/cards", {"holder_lead_id": lead["id"], "contract_ids": [contract["id"]]}).json_body
-    school.admin.post(f"/cards/{card['id']}/movements", {"kind": "deduction", "credits": "2"})  # 1 left: below 2
+    alice = _low_card(school)
     now = datetime.now(UTC).replace(hour=3)  # 11:00 in Shanghai
     _twice("card_alerts", now, school.slug, "card_alerts")
     _run_job("card_alerts", now, school.slug)
