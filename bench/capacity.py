@@ -59,7 +59,47 @@ WRITE_UNIT_BYTES = 1024
 
 Item = Mapping[str, Mapping[str, Any]]  # wire format: {"name": {"S": "..."}}
 # index name -> (partition key attribute, sort key attribute or None)
-Indexes = Mapping[str, tuple[str, str | None]]
+Indexes = Mapping[str, tuple[str, str | None]]  # an `Index` where the projection is known
+
+
+class Index(tuple[str, str | None]):
+    """An index's (hash key, range key), with what it projects: ALL, KEYS_ONLY or INCLUDE
+    `include` (plus the table's own key, `table_keys`). A plain tuple means ALL."""
+
+    projection: str
+    include: frozenset[str]
+    table_keys: tuple[str, ...]
+
+    def __new__(
+        cls,
+        keys: tuple[str, str | None],
+        projection: str = "ALL",
+        include: frozenset[str] = frozenset(),
+        table_keys: tuple[str, ...] = ("PK", "SK"),
+    ) -> Index:
+        made = super().__new__(cls, keys)
+        made.projection, made.include, made.table_keys = projection, include, table_keys
+        return made
+
+
+def projected(item: Item | None, keys: tuple[str, str | None]) -> Item | None:
+    """What an index holds of `item`: all of it, or its keys (the table's and the index's)
+    and the INCLUDE attributes."""
+    if item is None or not isinstance(keys, Index) or keys.projection == "ALL":
+        return item
+    names = {k for k in keys if k} | set(keys.table_keys)
+    if keys.projection == "INCLUDE":
+        names |= keys.include
+    return {k: v for k, v in item.items() if k in names}
+
+
+def _projects(keys: tuple[str, str | None], name: str) -> bool:
+    """Whether the index's copy holds attribute `name`."""
+    if not isinstance(keys, Index) or keys.projection == "ALL":
+        return True
+    return name in {k for k in keys if k} or name in keys.table_keys or (
+        keys.projection == "INCLUDE" and name in keys.include
+    )
 
 READ_OPERATIONS = {"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems"}
 WRITE_OPERATIONS = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
@@ -249,9 +289,13 @@ def _gsi_put(cost: Cost, new: Item | None, old: Item | None, indexes: Indexes | 
         in_new, in_old = _has_keys(new, keys), _has_keys(old, keys)
         if in_new:
             changed = in_old and any(k and old[k] != new[k] for k in keys)
-            cost.gsi_wru += write_units(item_size(new)) + (write_units(item_size(old)) if changed else 0)
+            if in_old and not changed and projected(new, keys) == projected(old, keys):
+                continue  # the index's copy is unchanged: nothing written there
+            cost.gsi_wru += write_units(item_size(projected(new, keys))) + (
+                write_units(item_size(projected(old, keys))) if changed else 0
+            )
         elif in_old:
-            cost.gsi_wru += write_units(item_size(old))
+            cost.gsi_wru += write_units(item_size(projected(old, keys)))
     if not old_known:
         cost.note("index writes assume no earlier index entry (before image unknown)")
 
@@ -265,8 +309,10 @@ def _gsi_update(cost: Cost, params: Mapping[str, Any], after: Item | None, index
         sets_key = any((c, n) in touched for c in ("SET", "ADD") for n in key_names)
         removes_key = any(("REMOVE", n) in touched for n in key_names)
         if after is not None and _has_keys(after, keys):
+            if not sets_key and not any(_projects(keys, n) for _, n in touched):
+                continue  # only attributes the index does not hold changed: nothing written there
             # In the index after the update: a put (new or changed key) or a projection update.
-            cost.gsi_wru += write_units(item_size(after))
+            cost.gsi_wru += write_units(item_size(projected(after, keys)))
             if sets_key:
                 cost.note("a changed index key also deletes the old index entry if there was one (not counted)")
         elif after is None and sets_key:
@@ -459,10 +505,18 @@ def cost_calls(calls: Iterable[Any], *, indexes: Indexes | None = None) -> Cost:
     return total
 
 
-def indexes_from_table(description: Mapping[str, Any]) -> dict[str, tuple[str, str | None]]:
-    """`{index: (hash key, range key)}` from a DescribeTable `Table` description."""
-    found: dict[str, tuple[str, str | None]] = {}
+def indexes_from_table(description: Mapping[str, Any]) -> dict[str, Index]:
+    """`{index: Index((hash key, range key), projection)}` from a DescribeTable `Table`
+    description (or the table's CloudFormation properties: the same field names)."""
+    table_keys = tuple(k["AttributeName"] for k in description.get("KeySchema") or []) or ("PK", "SK")
+    found: dict[str, Index] = {}
     for index in description.get("GlobalSecondaryIndexes") or []:
         schema = {k["KeyType"]: k["AttributeName"] for k in index["KeySchema"]}
-        found[index["IndexName"]] = (schema["HASH"], schema.get("RANGE"))
+        projection = index.get("Projection") or {}
+        found[index["IndexName"]] = Index(
+            (schema["HASH"], schema.get("RANGE")),
+            projection.get("ProjectionType", "ALL"),
+            frozenset(projection.get("NonKeyAttributes") or ()),
+            table_keys,
+        )
     return found

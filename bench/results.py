@@ -114,6 +114,12 @@ def _capacity(result) -> list[dict[str, Any]]:
     ]
 
 
+def _route_units(result) -> list[dict[str, Any]]:
+    """Its rows are figures already: a value against a goal, or a ratio to a baseline of the run."""
+    keys = ("value", "unit", "baseline", "baseline_value", "ratio")
+    return [figure(r["figure"], *(r.get(k) for k in keys)) for r in _rows(result, 0)]
+
+
 def _package(result) -> list[dict[str, Any]]:
     """The lean zip against the 10 MB goal, and against chalice's unpruned zip of the same run."""
     rows = _rows(result, 0)
@@ -285,6 +291,7 @@ EXTRACTORS: dict[str, Callable[[Any], list[dict[str, Any]]]] = {
     "cold_import": _cold_import,
     "warm_latency": _warm_latency,
     "capacity": _capacity,
+    "route_units": _route_units,
     "package": _package,
     "leads": _leads,
     "dashboard": _dashboard,

@@ -166,5 +166,51 @@ def test_index_writes_are_counted_when_the_indexes_are_known():
     assert capacity.cost_of("PutItem", {"Item": item_of_size(1500)}, indexes=indexes).gsi_wru == 0
 
 
+def _table(projection: dict) -> dict:
+    return {
+        "KeySchema": [{"AttributeName": "PK", "KeyType": "HASH"}],
+        "GlobalSecondaryIndexes": [
+            {
+                "IndexName": "GSI1",
+                "KeySchema": [
+                    {"AttributeName": "GSI1PK", "KeyType": "HASH"},
+                    {"AttributeName": "GSI1SK", "KeyType": "RANGE"},
+                ],
+                "Projection": projection,
+            }
+        ],
+    }
+
+
+def test_a_keys_only_or_include_index_is_written_at_its_projected_size():
+    big = item_of_size(1500, GSI1PK={"S": "a"}, GSI1SK={"S": "b"})
+    big["name"] = {"S": "n"}
+    keys_only = capacity.indexes_from_table(_table({"ProjectionType": "KEYS_ONLY"}))
+    include = capacity.indexes_from_table(_table({"ProjectionType": "INCLUDE", "NonKeyAttributes": ["name"]}))
+    every = capacity.indexes_from_table(_table({"ProjectionType": "ALL"}))
+    put = {"Item": big}
+    assert capacity.cost_of("PutItem", put, indexes=every).gsi_wru == 2  # the whole 1.5 KB item
+    assert capacity.cost_of("PutItem", put, indexes=keys_only).gsi_wru == 1  # PK + the index keys
+    assert capacity.cost_of("PutItem", put, indexes=include).gsi_wru == 1  # ... + name
+
+
+def test_an_update_of_attributes_an_index_does_not_hold_writes_nothing_there():
+    after = {"PK": {"S": "k"}, "GSI1PK": {"S": "a"}, "GSI1SK": {"S": "b"}, "name": {"S": "n"}, "notes": {"S": "x"}}
+    update = {
+        "Key": {"PK": {"S": "k"}},
+        "UpdateExpression": "SET #n = :v",
+        "ExpressionAttributeNames": {"#n": "notes"},
+        "ExpressionAttributeValues": {":v": {"S": "x"}},
+        "ReturnValues": "ALL_NEW",
+    }
+    include = capacity.indexes_from_table(_table({"ProjectionType": "INCLUDE", "NonKeyAttributes": ["name"]}))
+    every = capacity.indexes_from_table(_table({"ProjectionType": "ALL"}))
+    response = {"Attributes": after}
+    assert capacity.cost_of("UpdateItem", update, response, indexes=include).gsi_wru == 0
+    assert capacity.cost_of("UpdateItem", update, response, indexes=every).gsi_wru == 1
+    update["ExpressionAttributeNames"] = {"#n": "name"}  # a projected attribute: the copy changes
+    assert capacity.cost_of("UpdateItem", update, response, indexes=include).gsi_wru == 1
+
+
 def test_control_plane_calls_cost_nothing():
     assert capacity.cost_of("DescribeTable", {"TableName": "t"}).total == 0
