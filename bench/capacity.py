@@ -97,9 +97,12 @@ def _projects(keys: tuple[str, str | None], name: str) -> bool:
     """Whether the index's copy holds attribute `name`."""
     if not isinstance(keys, Index) or keys.projection == "ALL":
         return True
-    return name in {k for k in keys if k} or name in keys.table_keys or (
-        keys.projection == "INCLUDE" and name in keys.include
+    return (
+        name in {k for k in keys if k}
+        or name in keys.table_keys
+        or (keys.projection == "INCLUDE" and name in keys.include)
     )
+
 
 READ_OPERATIONS = {"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems"}
 WRITE_OPERATIONS = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}

@@ -120,6 +120,24 @@ def _route_units(result) -> list[dict[str, Any]]:
     return [figure(r["figure"], *(r.get(k) for k in keys)) for r in _rows(result, 0)]
 
 
+def _first_request(result) -> list[dict[str, Any]]:
+    rows = _rows(result, 0)
+    if len(rows) < 2:
+        return []
+    base, app = rows[0], rows[1]
+    return [
+        figure(
+            f"{app['figure']}: median cold start",
+            app.get("median_ms"),
+            "ms",
+            base["figure"],
+            base.get("median_ms"),
+            app.get("ratio"),
+            ("min", app.get("min_ms"), None),
+        )
+    ]
+
+
 def _package(result) -> list[dict[str, Any]]:
     """The lean zip against the 10 MB goal, and against chalice's unpruned zip of the same run."""
     rows = _rows(result, 0)
@@ -292,6 +310,7 @@ EXTRACTORS: dict[str, Callable[[Any], list[dict[str, Any]]]] = {
     "warm_latency": _warm_latency,
     "capacity": _capacity,
     "route_units": _route_units,
+    "first_request": _first_request,
     "package": _package,
     "leads": _leads,
     "dashboard": _dashboard,
