@@ -10,6 +10,7 @@ from pynamodb.exceptions import UpdateError
 
 from chalicelib.db import keys, transactions
 from chalicelib.db.items import ConfigItem
+from chalicelib.db.recent import Recent
 
 
 @dataclass
@@ -24,11 +25,14 @@ class StoredConfig:
     security: Any = None
 
 
-def load_all(tenant: str) -> StoredConfig:
+def load_all(tenant: str, *, consistent: bool = False) -> StoredConfig:
     """Every configuration item of a tenant, in one Query."""
     found = StoredConfig()
     dictionary_prefix = keys.dictionary_sk("")
-    for item in ConfigItem.query(keys.tenant_pk(tenant), ConfigItem.SK.startswith(keys.CONFIG_PREFIX)):
+    query = ConfigItem.query(
+        keys.tenant_pk(tenant), ConfigItem.SK.startswith(keys.CONFIG_PREFIX), consistent_read=consistent
+    )
+    for item in query:
         if item.SK.startswith(dictionary_prefix):
             found.dictionaries[item.SK[len(dictionary_prefix) :]] = (item.body, set(item.used_keys or ()))
         elif item.SK == keys.LEAD_SETTINGS_SK:
@@ -42,6 +46,23 @@ def load_all(tenant: str) -> StoredConfig:
         elif item.SK == keys.SECURITY_SETTINGS_SK:
             found.security = item.body
     return found
+
+
+RECENT_CONFIGS = 1024  # tenants' configurations this container keeps at most (see db/recent.py)
+_recent: Recent[str, StoredConfig] = Recent(RECENT_CONFIGS)
+
+
+def recent(tenant: str, *, now: float, within: float) -> StoredConfig:
+    """`load_all` as this container read it less than `within` seconds before `now`, else read
+    now and kept. Shared between requests: never change what it returns. Every write below
+    forgets it, so this container sees its own changes at once."""
+    found, _ = _recent.get_or_read(tenant, now, within, lambda strong: load_all(tenant, consistent=strong))
+    assert found is not None  # load_all always answers (the defaults when nothing is stored)
+    return found
+
+
+def forget(tenant: str) -> None:
+    _recent.forget(tenant)
 
 
 def put_dictionary(tenant: str, kind: str, entries: Any, *, must_not_use: set[str]) -> bool:
@@ -81,18 +102,24 @@ def _put(tenant: str, sk: str, body: Any, *, must_not_use: Set[str] = frozenset(
         item.update(actions=[ConfigItem.body.set(body), ConfigItem.kind.set(ConfigItem)], condition=condition)
     except UpdateError as exc:
         if transactions.condition_failed(exc):
-            return False
+            return False  # (the caller re-reads: forgotten below, it reads the item as it is now)
         raise
+    finally:
+        forget(tenant)
     return True
 
 
 def mark_used_now(tenant: str, kind: str, used: set[str]) -> None:
     """Outside a transaction (an import marks its values once, before its many writes)."""
     item = ConfigItem(keys.tenant_pk(tenant), keys.dictionary_sk(kind))
-    item.update(actions=[ConfigItem.used_keys.add(used), ConfigItem.kind.set(ConfigItem)])
+    try:
+        item.update(actions=[ConfigItem.used_keys.add(used), ConfigItem.kind.set(ConfigItem)])
+    finally:
+        forget(tenant)
 
 
 def mark_used(tx: Any, tenant: str, kind: str, used: set[str]) -> None:
     """Inside a lead's transaction: record that these dictionary keys are in use."""
     item = ConfigItem(keys.tenant_pk(tenant), keys.dictionary_sk(kind))
     tx.update(item, actions=[ConfigItem.used_keys.add(used), ConfigItem.kind.set(ConfigItem)], label="config")
+    forget(tenant)  # the next load reads the used keys again (else the next lead marks them again)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.db.base import connection
 from chalicelib.settings import get_settings
+
+if TYPE_CHECKING:
+    from chalicelib.schemas.users import UserRecord
 
 _META = {"PK", "SK", "type", "expires_at"}
 
@@ -41,17 +44,43 @@ def get_many(wanted: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, A
     return found
 
 
-def window_reads(tenant: str, user_id: str, sks: list[str]) -> tuple[dict[str, int], dict[str, Any] | None]:
-    """A user's weighted customer-data reads in these access windows (by SK; 0 if none yet)
-    and the school's stored security settings (None: the defaults), in one BatchGetItem."""
+def window_reads(
+    tenant: str, user_id: str, sks: list[str], *, now: float
+) -> tuple[dict[str, int], dict[str, Any] | None, UserRecord | None]:
+    """A user's weighted customer-data reads in these access windows (by SK; 0 if none yet),
+    the school's stored security settings (None: the defaults) and the user's own item as it
+    is now (None: no such user), in one BatchGetItem. The user is kept as this container's
+    recent read of them (read at `now`; db/users.py `recent`)."""
     import json
 
     from chalicelib.db import keys
+    from chalicelib.db import users as users_db
 
     access, settings = keys.access_pk(tenant, user_id), (keys.tenant_pk(tenant), keys.SECURITY_SETTINGS_SK)
-    found = get_many([(access, sk) for sk in sks] + [settings])
+    user = (keys.users_pk(tenant), keys.user_sk(user_id))
+    mark = users_db.recent_mark(tenant, user_id)
+    raw = _get_raw([(access, sk) for sk in sks] + [settings, user])
+    found = {key: _plain(item) for key, item in raw.items() if key != user}
     body = found.get(settings, {}).get("body")
-    return {sk: int(found.get((access, sk), {}).get("weight", 0)) for sk in sks}, json.loads(body) if body else None
+    record = users_db.from_raw(raw[user]) if user in raw else None
+    if record is not None:
+        users_db.remember(tenant, record, now, mark)
+    used = {sk: int(found.get((access, sk), {}).get("weight", 0)) for sk in sks}
+    return used, json.loads(body) if body else None, record
+
+
+def _get_raw(wanted: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
+    """Items by key as the low-level client returns them (BatchGetItem, at most 100 keys,
+    unprocessed keys retried)."""
+    client, table = connection().client, get_settings().table_name
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    request: dict[str, Any] | None = {table: {"Keys": [{"PK": {"S": pk}, "SK": {"S": sk}} for pk, sk in wanted]}}
+    while request:
+        answer = client.batch_get_item(RequestItems=request)
+        for item in answer.get("Responses", {}).get(table, []):
+            found[(item["PK"]["S"], item["SK"]["S"])] = item
+        request = answer.get("UnprocessedKeys") or None
+    return found
 
 
 def query(pk: str, prefix: str | None = None) -> dict[str, dict[str, Any]]:

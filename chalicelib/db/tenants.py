@@ -8,6 +8,7 @@ from chalicelib.db import cursor as cursors
 from chalicelib.db import keys, paging, transactions
 from chalicelib.db.convert import values
 from chalicelib.db.items import CampusItem, TenantItem
+from chalicelib.db.recent import Recent
 from chalicelib.schemas.campuses import Campus
 from chalicelib.schemas.tenants import Tenant
 
@@ -23,12 +24,27 @@ def tenant_item(tenant: Tenant) -> TenantItem:
     )
 
 
-def get(slug: str) -> Tenant | None:
+def get(slug: str, *, consistent: bool = False) -> Tenant | None:
     try:
-        item = TenantItem.get(keys.tenant_pk(slug), keys.TENANT_SK)
+        item = TenantItem.get(keys.tenant_pk(slug), keys.TENANT_SK, consistent_read=consistent)
     except TenantItem.DoesNotExist:
         return None
     return Tenant.model_validate(values(item))
+
+
+RECENT_TENANTS = 1024  # tenant items this container keeps at most (see db/recent.py)
+_recent: Recent[str, Tenant] = Recent(RECENT_TENANTS)
+
+
+def recent(slug: str, *, now: float, within: float) -> Tenant | None:
+    """The tenant as this container read it less than `within` seconds before `now`, else read
+    now and kept (a school that does not exist is not kept)."""
+    return _recent.get_or_read(slug, now, within, lambda strong: get(slug, consistent=strong))[0]
+
+
+def forget(slug: str) -> None:
+    """For a write of the tenant item (none changes it after its creation today)."""
+    _recent.forget(slug)
 
 
 def list_all(limit: int, cursor: str | None) -> tuple[list[Tenant], str | None]:

@@ -12,6 +12,7 @@ from chalicelib.db import cursor as cursors
 from chalicelib.db import keys, paging, transactions
 from chalicelib.db.convert import values
 from chalicelib.db.items import LoginGuardItem, TenantItem, UniqueItem, UserItem
+from chalicelib.db.recent import Recent
 from chalicelib.db.tenants import tenant_item
 from chalicelib.errors import ConflictError, NotFoundError
 from chalicelib.schemas.tenants import Tenant
@@ -60,11 +61,49 @@ def create_tenant_with_admin(tenant: Tenant, admin: UserRecord) -> None:
         raise ConflictError(f"A tenant with the slug {tenant.slug!r} already exists.", code="TENANT_EXISTS") from exc
 
 
-def get(tenant: str, user_id: str) -> UserRecord | None:
+def get(tenant: str, user_id: str, *, consistent: bool = False) -> UserRecord | None:
     try:
-        return _record(UserItem.get(keys.users_pk(tenant), keys.user_sk(user_id)))
+        return _record(UserItem.get(keys.users_pk(tenant), keys.user_sk(user_id), consistent_read=consistent))
     except UserItem.DoesNotExist:
         return None
+
+
+# --- the users this container read lately (the identity of each request) -------------------
+
+RECENT_USERS = 4096  # entries kept at most (a few hundred bytes each), the least recently used go
+_recent: Recent[tuple[str, str], UserRecord] = Recent(RECENT_USERS)
+
+
+def recent(tenant: str, user_id: str, *, now: float, within: float) -> tuple[UserRecord | None, bool]:
+    """(the user, True) as this container read it less than `within` seconds before `now`;
+    else (the user read now, False), kept for the next requests. Every write below forgets
+    the user, so this container's own changes are seen at once."""
+    return _recent.get_or_read((tenant, user_id), now, within, lambda strong: get(tenant, user_id, consistent=strong))
+
+
+def recent_mark(tenant: str, user_id: str) -> tuple[int, bool]:
+    """Taken before reading a user by other means, to `remember` what was read."""
+    return _recent.mark((tenant, user_id))
+
+
+def remember(tenant: str, record: UserRecord, now: float, mark: tuple[int, bool]) -> None:
+    """Keeps a user read (eventually consistently) elsewhere, e.g. with the access counters."""
+    since, _ = mark
+    _recent.put((tenant, record.id), record, now, since, consistent=False)
+
+
+def forget(tenant: str, user_id: str) -> None:
+    """This container changed the user (or was told it changed): the next request reads it."""
+    _recent.forget((tenant, user_id))
+
+
+def forget_all() -> None:
+    _recent.clear()
+
+
+def from_raw(raw: dict[str, Any]) -> UserRecord:
+    """A user item as the low-level client returns it (a BatchGetItem answer)."""
+    return _record(UserItem.from_raw_data(raw))
 
 
 def get_by_username(tenant: str, username: str) -> UserRecord | None:
@@ -112,6 +151,8 @@ def freeze(tenant: str, user_id: str, reason: str, at: str) -> bool:
         if transactions.condition_failed(exc):
             return False
         raise
+    finally:
+        forget(tenant, user_id)
     return True
 
 
@@ -130,6 +171,8 @@ def unfreeze(tenant: str, user_id: str) -> bool:
         if transactions.condition_failed(exc):
             return False
         raise
+    finally:
+        forget(tenant, user_id)
     return True
 
 
@@ -169,6 +212,8 @@ def update(tenant: str, user_id: str, changes: dict[str, Any], *, bump_token_ver
         if transactions.condition_failed(exc):
             raise NotFoundError("No such user.") from exc
         raise
+    finally:
+        forget(tenant, user_id)
     return _record(item)
 
 

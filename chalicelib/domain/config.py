@@ -1,6 +1,8 @@
 """A tenant's configuration: dictionaries (基础配置), lead settings, the assessment.
 
-Read once per request with one Query; missing pieces fall back to the defaults below.
+Read with one Query, at most once per RECENT_SECONDS per container (the rules of a write
+check against what this container read lately; the settings routes and every settings
+change read it as it is now); missing pieces fall back to the defaults below.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pydantic import BaseModel
 
 from chalicelib.db import config as config_db
+from chalicelib.domain import clock
 from chalicelib.errors import ConflictError, ValidationFailedError
 from chalicelib.schemas.settings import (
     AssessmentConfig,
@@ -28,6 +31,14 @@ from chalicelib.schemas.settings import (
 
 if TYPE_CHECKING:  # imported where used: the stream's freeze check reads only `security`
     from chalicelib.schemas.messaging import MessagingSettings, MessagingSettingsPatch
+
+
+# How long a container trusts what it read of a user (the caller's account: domain/auth.py), a
+# tenant (domain/tenants.py) or a tenant's configuration (here) before reading it again. A
+# change made in this container is seen at once (the write forgets what was read); a change
+# made in another container (another Lambda, the stream function, the console) at most this
+# late. docs/security.md says which changes are which.
+RECENT_SECONDS = 30
 
 
 def _entries(*pairs: tuple[str, str]) -> list[DictionaryEntry]:
@@ -112,10 +123,16 @@ class TenantConfig:
         return entry.contact if entry is not None and entry.contact else default_contact(status or "")
 
 
-def load(tenant: str) -> TenantConfig:
+def load(tenant: str, *, fresh: bool = False) -> TenantConfig:
+    """The configuration as this container read it in the last RECENT_SECONDS (its own changes
+    included), or, `fresh`, as it is now (the settings routes, and the read before a change,
+    so that a PATCH never writes back a section another container changed meanwhile)."""
     from chalicelib.schemas.messaging import MessagingSettings
 
-    raw = config_db.load_all(tenant)
+    if fresh:
+        raw = config_db.load_all(tenant)
+    else:
+        raw = config_db.recent(tenant, now=clock.now().timestamp(), within=RECENT_SECONDS)
     dictionaries = {}
     for kind in DictionaryKind:
         body, used = raw.dictionaries.get(kind.value, (None, set()))
@@ -132,9 +149,9 @@ def load(tenant: str) -> TenantConfig:
 
 
 def load_security(tenant: str) -> SecuritySettings:
-    """The school's security settings alone: `load(tenant).security` (the same read, the same
-    defaults, no cache either) without validating the other sections, so the stream's freeze
-    check and the audit's retention load none of the messaging, lead or card schemas."""
+    """The school's security settings alone, as they are now: `load(tenant, fresh=True).security`
+    (the same read, the same defaults) without validating the other sections, so the stream's
+    freeze check and the audit's retention load none of the messaging, lead or card schemas."""
     return SecuritySettings(**(config_db.load_all(tenant).security or {}))
 
 
@@ -167,7 +184,7 @@ def check_lead_values(config: TenantConfig, values: dict[str, Any], before: dict
 
 
 def get_dictionary(tenant: str, kind: DictionaryKind) -> Dictionary:
-    return load(tenant).dictionaries[kind]
+    return load(tenant, fresh=True).dictionaries[kind]
 
 
 def put_dictionary(tenant: str, kind: DictionaryKind, request: DictionaryPutRequest) -> Dictionary:
@@ -180,14 +197,14 @@ def put_dictionary(tenant: str, kind: DictionaryKind, request: DictionaryPutRequ
             "Only statuses say whom to contact.",
             details=[{"field": "entries", "message": "contact is for statuses only"}],
         )
-    current = load(tenant).dictionaries[kind]
+    current = load(tenant, fresh=True).dictionaries[kind]
     removed = {e.key for e in current.entries} - {e.key for e in request.entries}
     in_use = sorted(removed & set(current.used))
     if not in_use:
         body = [e.model_dump() for e in _with_contact(kind, request.entries)]
         if config_db.put_dictionary(tenant, kind.value, body, must_not_use=removed):
-            return load(tenant).dictionaries[kind]
-        in_use = sorted(removed & set(load(tenant).dictionaries[kind].used))
+            return load(tenant, fresh=True).dictionaries[kind]
+        in_use = sorted(removed & set(load(tenant, fresh=True).dictionaries[kind].used))
     raise ConflictError(
         "Values in use cannot be deleted; set them retired instead: " + ", ".join(in_use),
         code="VALUE_IN_USE",
@@ -196,7 +213,7 @@ def put_dictionary(tenant: str, kind: DictionaryKind, request: DictionaryPutRequ
 
 
 def get_lead_settings(tenant: str) -> LeadSettings:
-    return load(tenant).lead_settings
+    return load(tenant, fresh=True).lead_settings
 
 
 _Settings = TypeVar("_Settings", bound=BaseModel)
@@ -208,27 +225,27 @@ def _patched(current: _Settings, request: BaseModel) -> _Settings:
 
 
 def patch_lead_settings(tenant: str, request: LeadSettingsPatch) -> LeadSettings:
-    updated = _patched(load(tenant).lead_settings, request)
+    updated = _patched(load(tenant, fresh=True).lead_settings, request)
     config_db.put_lead_settings(tenant, updated.model_dump(mode="json"))
     return updated
 
 
 def get_card_settings(tenant: str) -> CardSettings:
-    return load(tenant).card_settings
+    return load(tenant, fresh=True).card_settings
 
 
 def patch_card_settings(tenant: str, request: CardSettingsPatch) -> CardSettings:
-    updated = _patched(load(tenant).card_settings, request)
+    updated = _patched(load(tenant, fresh=True).card_settings, request)
     config_db.put_card_settings(tenant, updated.model_dump(mode="json"))
     return updated
 
 
 def get_messaging_settings(tenant: str) -> MessagingSettings:
-    return load(tenant).messaging
+    return load(tenant, fresh=True).messaging
 
 
 def patch_messaging_settings(tenant: str, request: MessagingSettingsPatch) -> MessagingSettings:
-    current = load(tenant).messaging
+    current = load(tenant, fresh=True).messaging
     # null clears a template choice; for every other setting null means "unchanged"
     changes = {
         k: v for k, v in request.model_dump(exclude_unset=True).items() if v is not None or k.endswith("template_id")
@@ -246,17 +263,17 @@ def patch_messaging_settings(tenant: str, request: MessagingSettingsPatch) -> Me
 
 
 def get_security_settings(tenant: str) -> SecuritySettings:
-    return load(tenant).security
+    return load(tenant, fresh=True).security
 
 
 def patch_security_settings(tenant: str, request: SecuritySettingsPatch) -> SecuritySettings:
-    updated = _patched(load(tenant).security, request)
+    updated = _patched(load(tenant, fresh=True).security, request)
     config_db.put_security_settings(tenant, updated.model_dump(mode="json"))
     return updated
 
 
 def get_assessment(tenant: str) -> AssessmentConfig:
-    return load(tenant).assessment
+    return load(tenant, fresh=True).assessment
 
 
 def put_assessment(tenant: str, request: AssessmentConfig) -> AssessmentConfig:

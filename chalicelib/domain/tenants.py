@@ -8,6 +8,7 @@ from chalicelib.db import tenants as tenants_db
 from chalicelib.db import users as users_db
 from chalicelib.domain import clock, ids, passwords
 from chalicelib.domain.auth import Principal
+from chalicelib.domain.config import RECENT_SECONDS
 from chalicelib.errors import ForbiddenError, NotFoundError, ValidationFailedError
 from chalicelib.schemas.campuses import Campus, CampusCreateRequest, CampusPatchRequest
 from chalicelib.schemas.common import Page
@@ -80,7 +81,9 @@ def new_user_record(request: UserCreateRequest) -> UserRecord:
 
 
 def get_tenant(slug: str) -> Tenant:
-    tenant = tenants_db.get(slug)
+    """The school as this container read it in the last RECENT_SECONDS (a tenant's item does not
+    change after its creation today), else read now."""
+    tenant = tenants_db.recent(slug, now=clock.now().timestamp(), within=RECENT_SECONDS)
     if tenant is None:
         raise NotFoundError(f"No school {slug!r}.")
     return tenant
