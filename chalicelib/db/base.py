@@ -12,12 +12,34 @@ from typing import Any, ClassVar, Self, TypeVar, cast
 
 from pynamodb.attributes import DiscriminatorAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.connection import Connection, TableConnection
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
 from chalicelib.settings import get_settings
 
 _shared: dict[str, Any] = {}
+
+# What each index holds besides the keys (the table's, its own): INCLUDE projections, the
+# same lists as infra/table.yml (tests/test_infra.py checks they agree). `type` is the
+# discriminator pynamodb filters every query of an item class on; the rest are the
+# attributes the lists filter on (a FilterExpression on an index sees only what it holds).
+# Readers that need more fetch the items from the table (db/hydrate.py, one BatchGetItem a
+# page), so a change to anything else (notes, guardians, history, counters) writes no
+# index copy. docs/data-model.md, "Index projections", says which reader needs what.
+_LEAD_FILTERS = ("status", "source", "stage", "importance", "level", "tags", "name_key", "campus_id")
+PROJECTIONS: dict[str, tuple[str, ...]] = {
+    # + a lead's GSI2PK (it has a next follow-up), follow-ups' method, contracts' signed_on,
+    # messages' created_by/campus_ids, audit's lead_id
+    "GSI1": ("type", *_LEAD_FILTERS, "GSI2PK", "method", "signed_on", "created_by", "campus_ids", "lead_id"),
+    # + appointments' kind and attendance, audit's lead_id/campus_ids
+    "GSI2": ("type", *_LEAD_FILTERS, "appointment_kind", "attendance", "lead_id", "campus_ids"),
+    # + a lead's GSI4PK (it has a next follow-up), follow-ups' method, open cohorts' seats
+    "GSI3": ("type", *_LEAD_FILTERS, "GSI4PK", "method", "confirmed", "seats"),
+    # + appointments' kind and attendance, open cohorts' seats
+    "GSI4": ("type", *_LEAD_FILTERS, "appointment_kind", "attendance", "confirmed", "seats"),
+    # the jobs read the item's key and id only
+    "DUE": ("type", "id"),
+}
 
 # The indexes are generic in the item class they answer with: each item class gets its own
 # copy bound to it (pynamodb's MetaModel._initialize_indexes), so `UserItem.gsi1.query()`
@@ -28,7 +50,7 @@ _M = TypeVar("_M", bound=Model)
 class GSI1(GlobalSecondaryIndex[_M]):  # type: ignore[no-untyped-call]  # pynamodb's Index.__init_subclass__ has no annotations
     class Meta:
         index_name = "GSI1"
-        projection = AllProjection()
+        projection = IncludeProjection(list(PROJECTIONS["GSI1"]))
 
     GSI1PK = UnicodeAttribute(hash_key=True)
     GSI1SK = UnicodeAttribute(range_key=True)
@@ -37,7 +59,7 @@ class GSI1(GlobalSecondaryIndex[_M]):  # type: ignore[no-untyped-call]  # pynamo
 class GSI2(GlobalSecondaryIndex[_M]):  # type: ignore[no-untyped-call]  # pynamodb's Index.__init_subclass__ has no annotations
     class Meta:
         index_name = "GSI2"
-        projection = AllProjection()
+        projection = IncludeProjection(list(PROJECTIONS["GSI2"]))
 
     GSI2PK = UnicodeAttribute(hash_key=True)
     GSI2SK = UnicodeAttribute(range_key=True)
@@ -46,7 +68,7 @@ class GSI2(GlobalSecondaryIndex[_M]):  # type: ignore[no-untyped-call]  # pynamo
 class GSI3(GlobalSecondaryIndex[_M]):  # type: ignore[no-untyped-call]  # pynamodb's Index.__init_subclass__ has no annotations
     class Meta:
         index_name = "GSI3"
-        projection = AllProjection()
+        projection = IncludeProjection(list(PROJECTIONS["GSI3"]))
 
     GSI3PK = UnicodeAttribute(hash_key=True)
     GSI3SK = UnicodeAttribute(range_key=True)
@@ -55,7 +77,7 @@ class GSI3(GlobalSecondaryIndex[_M]):  # type: ignore[no-untyped-call]  # pynamo
 class GSI4(GlobalSecondaryIndex[_M]):  # type: ignore[no-untyped-call]  # pynamodb's Index.__init_subclass__ has no annotations
     class Meta:
         index_name = "GSI4"
-        projection = AllProjection()
+        projection = IncludeProjection(list(PROJECTIONS["GSI4"]))
 
     GSI4PK = UnicodeAttribute(hash_key=True)
     GSI4SK = UnicodeAttribute(range_key=True)
@@ -66,7 +88,7 @@ class DueIndex(GlobalSecondaryIndex[_M]):  # type: ignore[no-untyped-call]  # py
 
     class Meta:
         index_name = "DUE"
-        projection = AllProjection()
+        projection = IncludeProjection(list(PROJECTIONS["DUE"]))
 
     DUEPK = UnicodeAttribute(hash_key=True)
     DUESK = UnicodeAttribute(range_key=True)

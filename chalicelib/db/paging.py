@@ -7,6 +7,9 @@ items that no unread part of any partition could precede. The cursor keeps each
 partition's position, so every item is returned exactly once across pages, even while
 items are being added. Filters trim a page (it may hold fewer than `limit` items and
 still carry a cursor); they never make a page read more.
+
+The indexes hold keys and filter attributes only: a page read from one is completed from
+the table with one BatchGetItem of the items it emits (db/hydrate.py).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.indexes import Index
 
 from chalicelib.db import cursor as cursors
-from chalicelib.db import keys
+from chalicelib.db import hydrate, keys
 from chalicelib.db.base import BaseItem
 from chalicelib.db.convert import values
 
@@ -36,11 +39,16 @@ class Page(Generic[_Item]):
     cursor: str | None
 
 
-def first_page(result: Any, model: type[_Item]) -> tuple[list[_Item], dict[str, Any] | None]:
+def first_page(result: Any, model: type[_Item], *, whole: bool = True) -> tuple[list[_Item], dict[str, Any] | None]:
     """One DynamoDB page of a pynamodb query (pynamodb's own iteration would keep paging until
-    `limit` items passed the filter: unbounded work) and its LastEvaluatedKey."""
+    `limit` items passed the filter: unbounded work) and its LastEvaluatedKey. Read from an
+    index, the items are completed from the table (`whole=False`: as the index holds them)."""
     raw = next(result.page_iter, None) or {}
-    return [model.from_raw_data(i) for i in raw.get("Items", [])], raw.get("LastEvaluatedKey")
+    items = [model.from_raw_data(i) for i in raw.get("Items", [])]
+    index = hydrate.index_of(result)
+    if whole and index:
+        items = hydrate.full(items, index)
+    return items, raw.get("LastEvaluatedKey")
 
 
 def page_values(result: Any, model: type[BaseItem], scope: str) -> tuple[list[dict[str, Any]], str | None]:
@@ -110,7 +118,7 @@ def query_partitions(
             limit=limit,
             last_evaluated_key=start,
         )
-        fetched[part] = first_page(result, model)
+        fetched[part] = first_page(result, model, whole=False)  # only what the page emits is completed
 
     # The furthest point every partition has been read to: nothing beyond it is safe to emit yet.
     frontiers: list[str] = [lek[sort_attr]["S"] for _, lek in fetched.values() if lek]
@@ -136,12 +144,17 @@ def query_partitions(
         elif part in state:
             new_state[part] = state[part]
     more = any(v != _DONE for v in new_state.values()) or any(p not in new_state for p in partitions)
-    return Page(items=[i for _, _, i in taken], cursor=cursors.encode(new_state, scope) if more else None)
+    emitted = [i for _, _, i in taken]
+    if index:
+        emitted = hydrate.full(emitted, index)
+    return Page(items=emitted, cursor=cursors.encode(new_state, scope) if more else None)
 
 
 def single(result: Any, scope: str, entity: type[_Entity]) -> tuple[list[_Entity], str | None]:
     """One page of a one-partition Query (`limit` already applied) as entities and a cursor."""
-    items = [entity.model_validate(values(i)) for i in result]
+    found = list(result)
+    index = hydrate.index_of(result)
+    items = [entity.model_validate(values(i)) for i in (hydrate.full(found, index) if index else found)]
     return items, cursors.encode(result.last_evaluated_key, scope)
 
 

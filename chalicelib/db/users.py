@@ -177,7 +177,9 @@ def unfreeze(tenant: str, user_id: str) -> bool:
 
 
 def frozen(tenant: str) -> list[UserRecord]:
-    return [_record(item) for item in UserItem.gsi2.query(keys.frozen_users(tenant))]
+    from chalicelib.db import hydrate  # the index holds keys only: the users come from the table
+
+    return [_record(item) for item in hydrate.full(list(UserItem.gsi2.query(keys.frozen_users(tenant))), "GSI2")]
 
 
 def list_team(tenant: str, supervisor_id: str, limit: int, cursor: str | None) -> tuple[list[User], str | None]:

@@ -2,6 +2,8 @@
 
 Only what DynamoDB Local understands is applied: keys, attribute definitions, GSIs,
 stream, TTL. Missing GSIs are added one at a time (DynamoDB allows one per UpdateTable).
+A GSI whose projection differs from the definition cannot be changed in place: it is
+deleted and created again (the table's items stay; the index is rebuilt from them).
 """
 
 from __future__ import annotations
@@ -54,6 +56,13 @@ def _gsi_spec(gsi: dict[str, Any]) -> dict[str, Any]:
     return {"IndexName": gsi["IndexName"], "KeySchema": gsi["KeySchema"], "Projection": gsi["Projection"]}
 
 
+def _same_projection(present: dict[str, Any], wanted: dict[str, Any]) -> bool:
+    def norm(projection: dict[str, Any]) -> tuple[str, frozenset[str]]:
+        return projection.get("ProjectionType", "ALL"), frozenset(projection.get("NonKeyAttributes") or ())
+
+    return norm(present.get("Projection") or {}) == norm(wanted["Projection"])
+
+
 def _wait_active(client: Any, name: str) -> dict[str, Any]:
     for _ in range(600):
         table = client.describe_table(TableName=name)["Table"]
@@ -66,8 +75,18 @@ def _wait_active(client: Any, name: str) -> dict[str, Any]:
     raise TimeoutError(f"table {name} did not become active")
 
 
+def _wait_gone(client: Any, name: str, index: str) -> None:
+    for _ in range(600):
+        table = client.describe_table(TableName=name)["Table"]
+        if index not in {g["IndexName"] for g in table.get("GlobalSecondaryIndexes", [])}:
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"index {index} of {name} was not deleted")
+
+
 def ensure_table(client: Any, name: str, path: Path = TEMPLATE) -> dict[str, Any]:
-    """Creates the table if missing, else adds missing GSIs; returns the table description."""
+    """Creates the table if missing, else adds missing GSIs and rebuilds those whose projection
+    changed (keeping the items); returns the table description."""
     props = table_properties(path)
     gsis = props.get("GlobalSecondaryIndexes", [])
     try:
@@ -83,10 +102,14 @@ def ensure_table(client: Any, name: str, path: Path = TEMPLATE) -> dict[str, Any
         )
         table = _wait_active(client, name)
     else:
-        present = {g["IndexName"] for g in table.get("GlobalSecondaryIndexes", [])}
+        present = {g["IndexName"]: g for g in table.get("GlobalSecondaryIndexes", [])}
         for gsi in gsis:
             if gsi["IndexName"] in present:
-                continue
+                if _same_projection(present[gsi["IndexName"]], gsi):
+                    continue
+                drop = {"Delete": {"IndexName": gsi["IndexName"]}}
+                client.update_table(TableName=name, GlobalSecondaryIndexUpdates=[drop])
+                _wait_gone(client, name, gsi["IndexName"])
             key_names = {k["AttributeName"] for k in gsi["KeySchema"]}
             client.update_table(
                 TableName=name,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.db import keys, transactions
+from chalicelib.db import hydrate, keys, transactions
 from chalicelib.db.convert import values
 from chalicelib.db.items import AppointmentItem, BookingItem, EventItem, NotificationItem, SessionItem, TrialMarkerItem
 from chalicelib.db.paging import Scope, scoped_page
@@ -326,4 +326,6 @@ def reminder_candidates(day: str) -> list[tuple[str, Appointment]]:
     """(tenant, appointment) of every booked appointment on a UTC date, every tenant."""
     from chalicelib.db import due as due_db
 
-    return [(t, to_appointment(i)) for t, i in due_db.items("REMIND", day) if isinstance(i, AppointmentItem)]
+    found = [(t, i) for t, i in due_db.items("REMIND", day) if isinstance(i, AppointmentItem)]
+    whole = {(i.PK, i.SK): i for i in hydrate.full([i for _, i in found], "DUE")}  # the index holds keys and id
+    return [(t, to_appointment(whole[(i.PK, i.SK)])) for t, i in found if (i.PK, i.SK) in whole]

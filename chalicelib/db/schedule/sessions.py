@@ -6,7 +6,7 @@ from typing import Any
 
 from pynamodb.exceptions import PutError, UpdateError
 
-from chalicelib.db import keys, transactions
+from chalicelib.db import hydrate, keys, transactions
 from chalicelib.db.convert import values
 from chalicelib.db.items import BookingItem, ClassItem, CourseItem, EventItem, SessionItem
 from chalicelib.errors import ConflictError
@@ -72,7 +72,8 @@ def get_session(tenant: str, session_id: str) -> dict[str, Any] | None:
 
 def sessions_on(tenant: str, day: str, campus_id: str | None) -> list[dict[str, Any]]:
     condition = SessionItem.GSI1SK.startswith(f"{campus_id}#") if campus_id else None
-    return [values(i) for i in SessionItem.gsi1.query(keys.sessions_on(tenant, day), condition)]
+    found = list(SessionItem.gsi1.query(keys.sessions_on(tenant, day), condition))
+    return [values(i) for i in hydrate.full(found, "GSI1")]
 
 
 def update_session(tenant: str, session_id: str, changes: dict[str, Any]) -> dict[str, Any]:
@@ -110,7 +111,7 @@ def get_event(tenant: str, event_id: str) -> dict[str, Any] | None:
 
 
 def events_on(tenant: str, day: str) -> list[dict[str, Any]]:
-    return [values(i) for i in EventItem.gsi1.query(keys.events_on(tenant, day))]
+    return [values(i) for i in hydrate.full(list(EventItem.gsi1.query(keys.events_on(tenant, day))), "GSI1")]
 
 
 def _target_pk(tenant: str, session_id: str | None, event_id: str | None) -> str:
