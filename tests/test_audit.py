@@ -149,3 +149,148 @@ def test_usage_counts_requests_and_messages(school, dynamodb_endpoint, tmp_path)
     month = clock.now().strftime("%Y-%m")
     usage = school.admin.get(f"/usage?month={month}").json_body
     assert usage["api_requests"] >= 4 and usage["sms"] == 1 and usage["sms_segments"] == 1
+
+
+# --- what an entry costs, and reading it back (issue 17) ----------------------------------
+
+
+def _audit_writes(rec) -> list[dict]:
+    """Every audit item the recorded calls wrote, whatever the call."""
+    items = []
+    for call in rec.calls:
+        if call.operation == "PutItem":
+            items.append(call.params["Item"])
+        for request in (call.params.get("RequestItems") or {}).values():  # BatchWriteItem
+            items += [r["PutRequest"]["Item"] for r in request if "PutRequest" in r]
+        for action in call.params.get("TransactItems") or []:
+            items += [a["Item"] for a in action.values() if "Item" in a]
+    return [i for i in items if i.get("type", {}).get("S") == "Audit"]
+
+
+def _indexes(item: dict) -> set[str]:
+    return {name[: -len("PK")] for name in item if name.endswith("PK") and name != "PK"}
+
+
+def test_a_lead_read_writes_one_audit_item_of_at_most_1_kb_in_one_index(school):
+    from bench.capacity import item_size
+    from chalicelib.db import telemetry
+
+    consultant = school.staff("consultant")
+    lead = consultant.post("/leads", lead_body()).json_body
+    agent = "Mozilla/5.0 (Linux; Android 14; 小米 14 Pro) 微信/8.0.47 " * 20  # a long, multi-byte user agent
+    with telemetry.record() as rec:
+        assert consultant.request("GET", f"/leads/{lead['id']}", headers={"User-Agent": agent}).status_code == 200
+    (item,) = _audit_writes(rec)  # written once
+    assert _indexes(item) == {"GSI2"}  # by lead, and in no other index
+    assert item_size(item) <= 1024  # one write unit
+    with telemetry.record() as rec:
+        assert consultant.get("/me").status_code == 200
+    (item,) = _audit_writes(rec)
+    assert _indexes(item) == set()  # no lead: the base item alone
+    # and it reads back by lead, by user and by day, cut where it was cut
+    for query in (f"lead={lead['id']}", f"user={consultant.user['id']}", f"from={clock.now().date()}"):
+        entries = school.admin.get(f"/audit?{query}&limit=100").json_body["items"]
+        read = next(e for e in entries if e["route"] == "/leads/{lead_id}" and e["method"] == "GET")
+        assert read["params"] == {"lead_id": lead["id"]} and read["lead_id"] == lead["id"], query
+        assert read["user_agent"].endswith("…") and agent.startswith(read["user_agent"][:-1]), query
+        assert (read["user_id"], read["weight"], read["status"]) == (consultant.user["id"], 1, 200)
+
+
+def test_an_audit_entry_holds_1_kb_whatever_it_carries(school):
+    """The worst case: the longest school slug, a long Chinese user agent, many long params,
+    long Chinese details and a user of 12 campuses."""
+    from bench.capacity import item_size
+    from chalicelib.db import audit as audit_db
+    from chalicelib.db import telemetry
+    from chalicelib.domain import ids
+
+    tenant, lead_id = "x" * 40, "lead-" + "x" * 35  # the longest of each
+    data = {
+        "id": ids.new_id(),
+        "at": clock.iso(clock.now()),
+        "user_id": ids.new_id(),
+        "username": "很长的用户名" * 20,
+        "role": "consultant",
+        "action": "sign_in_throttled",
+        "method": "DELETE",
+        "route": "/announcements/{announcement_id}/attachment" + "/x" * 50,
+        "params": {"lead_id": lead_id, **{f"参数{n}": "值" * 100 for n in range(20)}},
+        "lead_id": lead_id,
+        "status": 429,
+        "ip": "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255",
+        "user_agent": "浏览器" * 700,
+        "weight": 12345,
+        "epoch": 678,
+        "details": "核实为正常工作" * 300,
+        "campus_ids": {ids.new_id() for _ in range(12)},
+    }
+    with telemetry.record() as rec:
+        audit_db.put(tenant, data, int(clock.now().timestamp()) + 3600)
+    (item,) = _audit_writes(rec)
+    assert item_size(item) <= 1024
+    assert _indexes(item) == {"GSI2"}
+    # what was cut was cut from the free text (the user agent first); who, what and whose is whole
+    day = clock.now().date().isoformat()
+    (entry,), _ = audit_db.page(
+        tenant, user=None, lead=lead_id, lo=day, hi=f"{day}T23:59:59.999Z", limit=5, cursor=None, scope="t"
+    )
+    assert (entry["id"], entry["at"], entry["user_id"]) == (data["id"], data["at"], data["user_id"])
+    assert (entry["action"], entry["status"], entry["weight"], entry["epoch"]) == ("sign_in_throttled", 429, 12345, 678)
+    assert entry["params"]["lead_id"] == lead_id and entry["campus_ids"] == data["campus_ids"]
+    assert entry["username"].endswith("…") and data["username"].startswith(entry["username"][:-1])
+    assert "user_agent" not in entry
+
+
+def test_the_days_page_merges_every_users_entries_once_newest_first(school):
+    alice, bob = school.staff("consultant"), school.staff("manager")
+    for _ in range(3):
+        alice.get("/me"), bob.get("/campuses")
+    assert login(school.client, school.slug, alice.user["username"], "wrong-password").status_code == 401
+    everything = school.admin.get("/audit?limit=100").json_body
+    assert everything["next_cursor"] is None
+    before = {e["id"] for e in everything["items"]}
+    assert {e["user_id"] for e in everything["items"]} >= {alice.user["id"], bob.user["id"], None}
+    assert any(e["action"] == "sign_in_failed" for e in everything["items"])  # the entries of no user too
+    paged, cursor = [], None
+    while True:
+        page = school.admin.get("/audit?limit=2" + (f"&cursor={cursor}" if cursor else "")).json_body
+        assert len(page["items"]) <= 2
+        paged += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    ids_ = [e["id"] for e in paged]
+    assert len(ids_) == len(set(ids_))  # each once
+    assert set(ids_) >= before  # none left out (the admin's own reads of the audit may add some)
+    order = [(e["at"], e["id"]) for e in paged]
+    assert order == sorted(order, reverse=True)  # newest first, across the users
+
+
+def test_the_lead_page_needs_only_the_keys_from_its_index(school, monkeypatch):
+    """GSI2 may project keys only (issue 17): the lead's page reads the entries themselves."""
+    from chalicelib.db.base import connection
+
+    consultant = school.staff("consultant")
+    lead = consultant.post("/leads", lead_body()).json_body
+    for _ in range(3):
+        consultant.get(f"/leads/{lead['id']}")
+    client = connection().client
+    query = client.query
+
+    def keys_only(**request):
+        answer = query(**request)
+        if request.get("IndexName") == "GSI2":
+            names = {"PK", "SK", "GSI2PK", "GSI2SK"}
+            answer["Items"] = [{k: v for k, v in i.items() if k in names} for i in answer.get("Items", [])]
+        return answer
+
+    monkeypatch.setattr(client, "query", keys_only)
+    pages, cursor = [], None
+    while True:
+        page = school.admin.get(f"/audit?lead={lead['id']}&limit=2" + (f"&cursor={cursor}" if cursor else ""))
+        pages += page.json_body["items"]
+        cursor = page.json_body["next_cursor"]
+        if cursor is None:
+            break
+    reads = [e for e in pages if e["method"] == "GET"]
+    assert len(reads) == 3 and all(e["username"] == consultant.user["username"] for e in reads)

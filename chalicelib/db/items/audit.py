@@ -23,14 +23,17 @@ class SeenItem(BaseItem, discriminator="Seen"):
 
 
 class AuditItem(BaseItem, discriminator="Audit"):
-    """Who did or read what, when, from where (系统操作历史); expires after the school's retention."""
+    """Who did or read what, when, from where (系统操作历史); expires after the school's retention.
+    Keyed by its user (keys.audit_pk) and time (SK `<at>#<id>`; the id is not repeated as an
+    attribute since issue 17); GSI2 by lead when it names one. At most 1 KB (db/audit.py fits
+    it). `at` stays an attribute: the stream's anti-scraping windows read it from the image."""
 
-    id = UnicodeAttribute()
+    id = UnicodeAttribute(null=True)  # entries before issue 17 only: now read off the SK
     at = UnicodeAttribute()
     user_id = UnicodeAttribute(null=True)
     username = UnicodeAttribute(null=True)
     role = UnicodeAttribute(null=True)
-    action = UnicodeAttribute()  # read | write | sign_in | sign_in_failed | freeze | unfreeze
+    action = UnicodeAttribute()  # read | write | sign_in | sign_in_failed | freeze | unfreeze | ...
     method = UnicodeAttribute(null=True)
     route = UnicodeAttribute(null=True)
     params = raw_map()
@@ -38,7 +41,7 @@ class AuditItem(BaseItem, discriminator="Audit"):
     status = NumberAttribute(null=True)
     ip = UnicodeAttribute(null=True)
     user_agent = UnicodeAttribute(null=True)
-    weight = NumberAttribute(default=0)  # what it counts for anti-scraping
-    epoch = NumberAttribute(default=0)  # the user's access epoch when it was written
+    weight = NumberAttribute(null=True)  # what it counts for anti-scraping; absent: 0
+    epoch = NumberAttribute(null=True)  # the user's access epoch when it was written; absent: 0
     details = UnicodeAttribute(null=True)
     campus_ids = UnicodeSetAttribute(null=True)  # the acting user's campuses then: who of the managers sees it

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from chalicelib.db.keys.base import sort_key
+
 # --- derived data ----------------------------------------------------------------------
 # Report aggregates: one partition per school and period (a day or a month, school time),
 # one item per dimension value. Access counters: one partition per user, one item per window.
@@ -37,18 +39,25 @@ def usage_pk(tenant: str) -> str:
     return f"T#{tenant}#USAGE"
 
 
-def audit_pk(tenant: str, day: str) -> str:
-    """A day (UTC) of a school's audit entries."""
-    return f"T#{tenant}#AUDIT#{day}"
+def audit_pk(tenant: str, user_id: str | None) -> str:
+    """A user's audit entries by time (`audit_sk`); the entries of no user (sign-ins, website
+    keys, the console, the stream's freezes) share one partition, which no user id can name."""
+    return f"T#{tenant}#AUDIT#U#{user_id}" if user_id else f"T#{tenant}#AUDIT#NOUSER"
 
 
-def audit_by(tenant: str, user_id: str) -> str:
-    """GSI1: a user's audit entries by time."""
-    return f"T#{tenant}#AUDITBY#{user_id}"
+def audit_sk(at: str, entry_id: str) -> str:
+    """`<at>#<id>` (keys.sort_key): the entry's time and id (the item does not repeat the id)."""
+    return sort_key(at, entry_id)
+
+
+def audit_entry(sk: str) -> tuple[str, str]:
+    """(at, id) of an audit entry, from its sort key."""
+    at, _, entry_id = sk.partition("#")
+    return at, entry_id
 
 
 def audit_of_lead(tenant: str, lead_id: str) -> str:
-    """GSI2: the audit entries about one lead by time."""
+    """GSI2 (sparse, keys only read): the audit entries about one lead by time (GSI2SK = SK)."""
     return f"T#{tenant}#AUDITLEAD#{lead_id}"
 
 
