@@ -100,6 +100,9 @@ def phone_claim(tenant: str, e164: str) -> PhoneClaim | None:
     return PhoneClaim(e164=e164, family_id=item.family_id, lead_ids=list(item.lead_ids or []))
 
 
+UNDATED = "u."  # a next-follow-up list's cursor past its dated leads: those without a date follow
+
+
 def list_page(
     tenant: str,
     *,
@@ -112,6 +115,11 @@ def list_page(
     range_to: str | None,
     filters: dict[str, Any],
 ) -> tuple[list[Lead], str | None]:
+    """Newest first (GSI1/GSI3), or by next follow-up, soonest first (GSI2/GSI4), with the
+    leads that have none last. GSI2/GSI4 hold only leads with a next follow-up (a sparse
+    index: a lead without one is not copied there), so once they are read to the end the
+    list goes on through GSI1/GSI3, oldest first, keeping the leads not in GSI2/GSI4; a
+    range with an end (`range_to`) leaves those out, as before."""
     newest = sort == "newest"
     by_campus = scope_of.by_campus
     partitions = scope_of.partitions(
@@ -119,20 +127,42 @@ def list_page(
         lambda c: keys.campus_scope(tenant, c),
         lambda c: keys.owner_scope(tenant, None, c),
     )
-    index = ("GSI3" if newest else "GSI4") if by_campus else ("GSI1" if newest else "GSI2")
-    page = scoped_page(
+    created, dated = ("GSI3", "GSI4") if by_campus else ("GSI1", "GSI2")
+    between = (range_from, range_to) if range_from or range_to else None
+    if newest or not (cursor or "").startswith(UNDATED):
+        page = scoped_page(
+            LeadItem,
+            created if newest else dated,
+            partitions,
+            scope=scope,
+            limit=limit,
+            cursor=cursor,
+            ascending=not newest,
+            between=between,
+            filters=filters,
+            clause=_clause,
+        )
+        found = [to_lead(i) for i in page.items]
+        if newest or page.cursor or range_to:
+            return found, page.cursor
+        if len(found) >= limit:
+            return found, UNDATED
+        limit, cursor = limit - len(found), None
+    else:
+        found, cursor = [], (cursor or "")[len(UNDATED) :] or None
+    undated = scoped_page(
         LeadItem,
-        index,
+        created,
         partitions,
-        scope=scope,
+        scope=f"{scope}:undated",
         limit=limit,
         cursor=cursor,
-        ascending=not newest,
-        between=(range_from, range_to) if range_from or range_to else None,
-        filters=filters,
+        ascending=True,
+        between=None,
+        filters={**filters, "undated": f"{dated}PK"},
         clause=_clause,
     )
-    return [to_lead(i) for i in page.items], page.cursor
+    return found + [to_lead(i) for i in undated.items], (UNDATED + undated.cursor) if undated.cursor else None
 
 
 def _clause(name: str, value: Any) -> Any:
@@ -143,6 +173,8 @@ def _clause(name: str, value: Any) -> Any:
         return LeadItem.name_key.startswith(value.casefold())
     if name == "campus_in":
         return LeadItem.campus_id.is_in(*value)
+    if name == "undated":  # not in the next-follow-up index (GSI1/GSI3 hold that index's key)
+        return getattr(LeadItem, value).does_not_exist()
     return getattr(LeadItem, name) == value
 
 

@@ -56,8 +56,30 @@ class OwnerCapError(Exception):
     pass
 
 
+# A guardian's fields at their defaults are not stored (Guardian fills them in when read).
+_GUARDIAN_DEFAULTS: dict[str, Any] = {
+    "relation": None,
+    "email": None,
+    "wechat": None,
+    "preferred_contact_time": None,
+    "sms_opt_out": False,
+    "email_opt_out": False,
+}
+
+
+def _stored_guardian(guardian: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in guardian.items() if k not in _GUARDIAN_DEFAULTS or v != _GUARDIAN_DEFAULTS[k]}
+
+
 def lead_item(tenant: str, lead: Lead) -> LeadItem:
+    """The lead's item. Kept small (a write costs a unit per KB, twice in a transaction):
+    defaults are left out (a guardian's empty fields, no assessments, no follow-ups yet),
+    and it is in GSI2/GSI4 only with a next follow-up (the lists find the others in GSI1/GSI3)."""
     data = lead.model_dump(mode="json")
+    data["guardians"] = [_stored_guardian(g) for g in data["guardians"]]
+    for name, empty in (("assessments", {}), ("follow_up_count", 0)):
+        if data.get(name) == empty:
+            data.pop(name)
     item = LeadItem(keys.lead_pk(tenant, lead.id), keys.LEAD_SK, **data)
     item.name_key = lead.name.casefold()
     item.phones = lead.phones
@@ -66,9 +88,10 @@ def lead_item(tenant: str, lead: Lead) -> LeadItem:
         owner = keys.owner_scope(tenant, lead.owner_id, lead.campus_id)
         campus = keys.campus_scope(tenant, lead.campus_id)
         item.GSI1PK, item.GSI1SK = owner, keys.sort_key(created, lead.id)
-        item.GSI2PK, item.GSI2SK = owner, keys.sort_key(nxt, lead.id)
         item.GSI3PK, item.GSI3SK = campus, keys.sort_key(created, lead.id)
-        item.GSI4PK, item.GSI4SK = campus, keys.sort_key(nxt, lead.id)
+        if nxt:
+            item.GSI2PK, item.GSI2SK = owner, keys.sort_key(nxt, lead.id)
+            item.GSI4PK, item.GSI4SK = campus, keys.sort_key(nxt, lead.id)
         if lead.owner_id and lead.reclaim_on:
             item.DUEPK, item.DUESK = keys.reclaim_due(data["reclaim_on"], lead.id)
     else:
