@@ -244,12 +244,10 @@ def test_a_crashed_import_is_taken_over_between_one_and_two_minutes_after_the_cr
     now = MovingClock(monkeypatch)
     import_id = _queued(manager, monkeypatch)
 
-    # the first run works (25 s a transaction: its heartbeat renews the lease before each
-    # one), then is killed as its third transaction starts, after writing two: nothing
-    # more of it runs
-    from chalicelib.db import leads as leads_db
-
-    real, calls = leads_db.create_many, []
+    # the first run works (25 s a chunk of 25 rows: its heartbeat renews the lease before
+    # each one), then is killed as its third chunk starts, after writing two: nothing more
+    # of it runs
+    real, calls = import_writer._write_chunk, []
 
     def dies_on_the_third(*args, **kwargs):
         calls.append(1)
@@ -259,9 +257,9 @@ def test_a_crashed_import_is_taken_over_between_one_and_two_minutes_after_the_cr
         return real(*args, **kwargs)
 
     monkeypatch.setattr(import_writer, "WRITERS", 1)
-    monkeypatch.setattr(leads_db, "create_many", dies_on_the_third)
+    monkeypatch.setattr(import_writer, "_write_chunk", dies_on_the_third)
     assert jobs.run("lead_imports", tenant=school.slug)["broken"] == 1
-    monkeypatch.setattr(leads_db, "create_many", real)
+    monkeypatch.setattr(import_writer, "_write_chunk", real)
     assert manager.get(f"/leads/imports/{import_id}").json_body["status"] == "running"
     crashed = now.at  # 50 s after the run began, its last heartbeat
     # within a minute of its last heartbeat (later than a minute after it began), the dead
@@ -281,13 +279,12 @@ def test_a_slow_live_import_keeps_its_lease_for_as_long_as_it_writes(school, mon
     now = MovingClock(monkeypatch)
     import_id = _queued(manager, monkeypatch)
     from chalicelib.db import imports as imports_db
-    from chalicelib.db import leads as leads_db
 
-    # small transactions (3 rows each, 34 of them), each taking 40 s: 22 minutes in all,
-    # longer than the lease (and than any lease a run could be given at the start)
-    monkeypatch.setattr(import_writer, "MAX_ITEMS", 10)
+    # small chunks (3 rows each, 34 of them), each taking 40 s: 22 minutes in all, longer
+    # than the lease (and than any lease a run could be given at the start)
+    monkeypatch.setattr(import_writer, "CHUNK_ROWS", 3)
     monkeypatch.setattr(import_writer, "WRITERS", 1)
-    real, takers = leads_db.create_many, []
+    real, takers = import_writer._write_chunk, []
 
     def slow(*args, **kwargs):
         done = real(*args, **kwargs)
@@ -295,9 +292,9 @@ def test_a_slow_live_import_keeps_its_lease_for_as_long_as_it_writes(school, mon
         takers.append(jobs.run("lead_imports", tenant=school.slug))  # the next minute's job, meanwhile
         return done
 
-    monkeypatch.setattr(leads_db, "create_many", slow)
+    monkeypatch.setattr(import_writer, "_write_chunk", slow)
     assert jobs.run("lead_imports", tenant=school.slug)["imports"] == 1
-    monkeypatch.setattr(leads_db, "create_many", real)
+    monkeypatch.setattr(import_writer, "_write_chunk", real)
     print(f"{len(takers)} jobs in {len(takers) * 40 // 60} minutes tried to take a live import: {takers[-1]}")
     assert len(takers) >= 30 and all(taker == WAITING for taker in takers), takers
     _each_row_once(manager, import_id)
@@ -309,29 +306,34 @@ def test_a_run_whose_lease_was_taken_over_stops_without_writing_or_reporting(sch
     now = MovingClock(monkeypatch)
     import_id = _queued(manager, monkeypatch)
     from chalicelib.db import imports as imports_db
-    from chalicelib.db import leads as leads_db
+    from chalicelib.db import telemetry
 
     monkeypatch.setattr(import_writer, "WRITERS", 1)
-    real, first_run, first_run_writes, taken_over = leads_db.create_many, [], [], []
+    real, first_run, first_run_writes, taken_over = import_writer._write_chunk, [], [], []
 
-    def stalls_after_its_first_transaction(*args, **kwargs):
+    def stalls_after_its_first_chunk(*args, **kwargs):
         first_run.append(first_run[0] if first_run else threading.current_thread())  # its one writer
         if threading.current_thread() is not first_run[0]:  # the run that took over writes freely
             return real(*args, **kwargs)
         first_run_writes.append(1)
-        if len(first_run_writes) > 1:
-            raise AssertionError("the first run wrote after its lease was taken over")
+        if len(first_run_writes) > 1:  # after the takeover: the chunk must write nothing
+            with telemetry.record() as rec:
+                try:
+                    return real(*args, **kwargs)
+                finally:
+                    wrote = [op for op in rec.operations if op in ("PutItem", "BatchWriteItem", "DeleteItem")]
+                    assert not wrote, f"the first run wrote after its lease was taken over: {wrote}"
         done = real(*args, **kwargs)
         now.move(61)  # the first run stalls for a minute (a long pause, a network stall) ...
         taken_over.append(jobs.run("lead_imports", tenant=school.slug))  # ... and the job takes over
         return done
 
-    monkeypatch.setattr(leads_db, "create_many", stalls_after_its_first_transaction)
+    monkeypatch.setattr(import_writer, "_write_chunk", stalls_after_its_first_chunk)
     first = jobs.run("lead_imports", tenant=school.slug)
     assert taken_over == [{"job": "lead_imports", "imports": 1, "not_done": 0, "broken": 0}]
     # the first run woke up, found its lease taken at its next heartbeat, and stopped:
-    # no second transaction, no second result, no second message
-    assert first == WAITING and len(first_run_writes) == 1
+    # nothing written by its second chunk, no second result, no second message
+    assert first == WAITING and len(first_run_writes) == 2
     _each_row_once(manager, import_id)
     assert imports_db.get(school.slug, import_id)["attempts"] == 2
 
@@ -350,14 +352,15 @@ def test_an_owner_at_their_cap_gets_no_more_and_the_rows_say_why(school):
 
 def test_an_import_that_keeps_breaking_is_given_up_and_the_uploader_told(school, monkeypatch):
     manager = school.staff("manager")
+    consultant = school.staff("consultant")
     monkeypatch.setattr(import_uploads, "INLINE_ROWS", 0)
-    started = _upload(manager, _xlsx(rows=ROWS[:1])).json_body
-    from chalicelib.db import leads as leads_db
+    started = _upload(manager, _xlsx(rows=ROWS[:1]), f"?owner_id={consultant.user['id']}").json_body
+    from chalicelib.db import imports as imports_db
 
     def always_breaks(*args, **kwargs):
         raise RuntimeError("DynamoDB is down")
 
-    monkeypatch.setattr(leads_db, "create_many", always_breaks)
+    monkeypatch.setattr(imports_db, "batch_write", always_breaks)
     now = datetime.now(UTC)
     for attempt in range(3):  # each run after the last one's lease
         with clock.frozen(now + timedelta(minutes=2 * attempt)):
@@ -376,6 +379,11 @@ def test_an_import_that_keeps_breaking_is_given_up_and_the_uploader_told(school,
     # off the queue: later runs do not see it
     with clock.frozen(now + timedelta(minutes=2 * 4)):
         assert jobs.run("lead_imports", tenant=school.slug)["not_done"] == 0
+    # the runs claimed the row's number and counted its lead, but never wrote it: both given back
+    claims, holders = _claims_and_leads(school.slug, ["+8613800138000"])
+    assert claims == holders == {}
+    assert imports_db.owned_leads(school.slug, consultant.user["id"]) == 0
+    assert _typed(manager, "王小明", "13800138000").status_code == 201
 
 
 def test_rows_a_school_would_not_expect_are_refused_not_crashed_on(school):
@@ -432,3 +440,152 @@ def test_a_default_owner_who_left_before_the_job_ran_fails_the_import(school, mo
     jobs.run("lead_imports", tenant=school.slug)
     failed = manager.get(f"/leads/imports/{queued['id']}").json_body
     assert failed["status"] == "failed" and "can no longer take" in failed["error"]
+
+
+# --- phones claimed one by one, leads written in batches (issue 17) --------------------
+
+
+def _claims_and_leads(tenant: str, numbers: list[str]) -> tuple[dict, dict]:
+    """The claims on these numbers (e164 -> lead ids) and every lead of the school holding
+    one of them (e164 -> ids of the leads whose guardians list it)."""
+    from chalicelib.db import leads as leads_db
+    from chalicelib.db.base import BaseItem
+    from chalicelib.db.items import LeadItem
+
+    claims = {e164: claim.lead_ids for e164, claim in leads_db.phone_claims(tenant, numbers).items()}
+    holders: dict[str, list[str]] = {}
+    for item in BaseItem.scan(BaseItem.PK.startswith(f"T#{tenant}#LEAD#")):  # the test's own school only
+        if isinstance(item, LeadItem):
+            for e164 in set(item.phones or []) & set(numbers):
+                holders.setdefault(e164, []).append(item.id)
+    return claims, holders
+
+
+def test_a_run_that_dies_between_its_claims_and_its_leads_is_completed_once(school, monkeypatch):
+    """The first run writes its first chunk whole, claims the phones of the second (and writes
+    what goes with its leads), then dies before writing those leads. The next run recognises
+    its own claims, writes the missing leads, and nothing is duplicated or lost: one lead and
+    one claim naming it for every number."""
+    manager = school.staff("manager")
+    now = MovingClock(monkeypatch)
+    import_id = _queued(manager, monkeypatch)
+    from chalicelib.db import imports as imports_db
+    from chalicelib.db.items import LeadItem
+
+    real, lead_writes = imports_db.batch_write, []
+
+    def dies_writing_the_second_chunks_leads(puts=(), deletes=()):
+        if any(isinstance(item, LeadItem) for item in puts):
+            lead_writes.append(1)
+            if len(lead_writes) == 2:
+                raise RuntimeError("the Lambda ran out of time")
+        return real(puts, deletes)
+
+    monkeypatch.setattr(import_writer, "WRITERS", 1)
+    monkeypatch.setattr(imports_db, "batch_write", dies_writing_the_second_chunks_leads)
+    assert jobs.run("lead_imports", tenant=school.slug)["broken"] == 1
+    monkeypatch.setattr(imports_db, "batch_write", real)
+    numbers = [f"+86139000{i:05d}" for i in range(100)]
+    claims, holders = _claims_and_leads(school.slug, numbers)
+    assert len(claims) == 50 and len(holders) == 25  # 25 numbers claimed for leads not written yet
+    # the next run (after the dead run's lease) completes the import
+    now.move(121)
+    assert jobs.run("lead_imports", tenant=school.slug)["imports"] == 1
+    _each_row_once(manager, import_id)
+    claims, holders = _claims_and_leads(school.slug, numbers)
+    assert sorted(claims) == sorted(holders) == sorted(numbers)
+    assert all(len(holders[n]) == 1 and claims[n] == holders[n] for n in numbers), (claims, holders)
+
+
+def _typed(manager, name: str, phone: str):
+    """A lead typed in by hand (POST /leads) with this phone."""
+    return manager.post("/leads", {"name": name, "guardians": [{"name": "家长", "phones": [phone]}], "to_pool": True})
+
+
+def _queued_rows(manager, monkeypatch, text: str, query: str = "") -> str:
+    monkeypatch.setattr(import_uploads, "INLINE_ROWS", 0)
+    queued = manager.post(f"/leads/imports{query}", text.encode(), headers={"Content-Type": "application/octet-stream"})
+    assert queued.status_code == 201 and queued.json_body["status"] == "queued", queued.body
+    return queued.json_body["id"]
+
+
+def test_an_import_and_a_lead_typed_in_racing_for_a_phone_leave_one_lead_holding_it(school, monkeypatch):
+    """Typed in between the import's check of the school's phones and its claim: the typed
+    lead keeps the number and the row is refused. Typed in after the import's claim, before
+    its lead is written: the typed lead is refused (409 DUPLICATE_PHONE) and the import's
+    lead holds the number. Either way exactly one lead holds each number."""
+    manager = school.staff("manager")
+    from chalicelib.db import imports as imports_db
+
+    text = "姓名,电话\n甲,13000130020\n乙,13000130021\n丙,13000130022\n"
+    import_id = _queued_rows(manager, monkeypatch, text)
+    real_claim, real_write, typed = imports_db.claim_phone, imports_db.batch_write, {}
+
+    def type_in(name: str, phone: str) -> None:
+        typed[name] = manager.post(
+            "/leads", {"name": name, "guardians": [{"name": "家长", "phones": [phone]}], "to_pool": True}
+        )
+
+    def claim(tenant, e164, family_id, lead_ids):
+        if e164 == "+8613000130021" and "乙'" not in typed:  # before the import claims it
+            type_in("乙'", "13000130021")
+        return real_claim(tenant, e164, family_id, lead_ids)
+
+    def write(puts=(), deletes=()):
+        if "甲'" not in typed:  # the import holds its claims; its leads are not written yet
+            type_in("甲'", "13000130020")
+        return real_write(puts, deletes)
+
+    monkeypatch.setattr(import_writer, "WRITERS", 1)
+    monkeypatch.setattr(imports_db, "claim_phone", claim)
+    monkeypatch.setattr(imports_db, "batch_write", write)
+    assert jobs.run("lead_imports", tenant=school.slug)["imports"] == 1
+    assert typed["乙'"].status_code == 201, typed["乙'"].body
+    assert typed["甲'"].status_code == 409 and typed["甲'"].json_body["error"]["code"] == "DUPLICATE_PHONE"
+    done = manager.get(f"/leads/imports/{import_id}").json_body
+    assert (done["counts"]["imported"], done["counts"]["conflict"]) == (2, 1), done
+    ((number, reason, name),) = _rejected(manager, import_id)
+    assert (number, name) == (3, "乙") and "added by someone else meanwhile" in reason
+    numbers = ["+8613000130020", "+8613000130021", "+8613000130022"]
+    claims, holders = _claims_and_leads(school.slug, numbers)
+    assert all(len(holders[n]) == 1 and claims[n] == holders[n] for n in numbers), (claims, holders)
+    assert holders["+8613000130021"] == [typed["乙'"].json_body["id"]]
+
+
+def test_a_family_that_loses_one_number_is_refused_whole_and_its_other_claims_given_back(school, monkeypatch):
+    """Two siblings on one number, the second with a number of its own that someone types in
+    while the import runs: the family is refused whole, the claim it had already made is
+    taken back (the number is free again), and the consultant's counter holds only the
+    leads written."""
+    manager = school.staff("manager")
+    consultant = school.staff("consultant")
+    from chalicelib.db import imports as imports_db
+
+    text = "姓名,电话,其他电话\n哥哥,13000130030,\n妹妹,13000130030,13000130031\n邻居,13000130032,\n"
+    import_id = _queued_rows(manager, monkeypatch, text, f"?owner_id={consultant.user['id']}")
+    real_claim, typed = imports_db.claim_phone, []
+
+    def claim(tenant, e164, family_id, lead_ids):
+        if e164 == "+8613000130031" and not typed:
+            typed.append(
+                manager.post(
+                    "/leads",
+                    {"name": "别人", "guardians": [{"name": "家长", "phones": ["13000130031"]}], "to_pool": True},
+                )
+            )
+        return real_claim(tenant, e164, family_id, lead_ids)
+
+    monkeypatch.setattr(imports_db, "claim_phone", claim)
+    assert jobs.run("lead_imports", tenant=school.slug)["imports"] == 1
+    assert typed[0].status_code == 201
+    done = manager.get(f"/leads/imports/{import_id}").json_body
+    assert (done["counts"]["imported"], done["counts"]["conflict"]) == (1, 2), done
+    claims, holders = _claims_and_leads(school.slug, ["+8613000130030", "+8613000130031", "+8613000130032"])
+    assert "+8613000130030" not in claims and "+8613000130030" not in holders  # given back
+    assert [lead["name"] for lead in consultant.get("/leads?scope=mine").json_body["items"]] == ["邻居"]
+    assert imports_db.owned_leads(school.slug, consultant.user["id"]) == 1  # counted 3, 2 given back
+    # the number given back can be taken again
+    again = manager.post(
+        "/leads", {"name": "哥哥", "guardians": [{"name": "家长", "phones": ["13000130030"]}], "to_pool": True}
+    )
+    assert again.status_code == 201, again.body

@@ -1,17 +1,25 @@
-"""Lead imports (批量导入客户): the record of each upload, its lease while a job works on it."""
+"""Lead imports (批量导入客户): the record of each upload, its lease while a job works on it,
+and the writes of its leads (phone claims, batches of items, the consultants' counters)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import random
+import time
+from collections.abc import Iterator, Sequence
 from typing import Any, cast
 
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from pynamodb.attributes import NumberAttribute
 from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
-from chalicelib.db import due, keys, transactions
+from chalicelib.db import due, keys, telemetry, transactions
+from chalicelib.db.base import BaseItem, connection
 from chalicelib.db.convert import values
-from chalicelib.db.items import ImportItem
+from chalicelib.db.items import BirthdayItem, ImportItem, LeadLinkItem, PhoneItem, UserItem
+from chalicelib.db.leads import NewLead, history_item, lead_item
 from chalicelib.db.paging import query_partitions
 
 
@@ -109,3 +117,214 @@ def finish(
     if error is not None:
         actions.append(ImportItem.error.set(error))
     return _conditional(tenant, import_id, actions, _held_by(owner))
+
+
+# --- writing an import's leads (chalicelib.domain.imports.writer) ---------------------
+#
+# No transaction per row: a phone is claimed by a conditional PutItem (1 WRU), the rows'
+# items go in BatchWriteItem calls (25 a call), and a claim whose lead is not written after
+# all is taken back. See docs/data-model.md, "Lead import".
+
+BATCH_ITEMS = 25  # BatchWriteItem's limit
+UNPROCESSED_PAUSES = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6)  # jittered pauses before sending leftovers again
+
+# a claim is the import's own when it is new or names the same first lead (a rerun's)
+_CLAIM_CONDITION = "attribute_not_exists(PK) OR contains(lead_ids, :lead)"
+
+
+class WriteBusy(transactions.TransactionBusy):
+    """DynamoDB left part of a family's items unwritten for seconds while it wrote the rest:
+    the run stops, and the next run of the import completes the family."""
+
+
+class ImportOwnerItem(BaseItem, discriminator="ImportOwner"):
+    """In an import's partition (SK `OWNER#<user id>`): how many of the consultant's leads
+    the import has counted on their counter (owned_leads), so a rerun counts none twice."""
+
+    counted = NumberAttribute()
+
+
+def _owner_sk(owner_id: str) -> str:
+    return f"OWNER#{owner_id}"
+
+
+PARALLEL = 32  # calls the import has in flight at once (a claim waits on the network, not the CPU)
+_own: dict[str, Any] = {}
+
+
+def _client() -> Any:
+    """A client like the shared one (same session, endpoint, retries, telemetry) with a pool
+    of connections for PARALLEL calls at once: the shared client keeps 10, and a call past
+    them would open and drop a connection each time."""
+    shared = connection()
+    base = shared.client
+    client = _own.get("client")
+    if client is None or _own.get("base") is not base:
+        config = base.meta.config.merge(Config(max_pool_connections=PARALLEL + 4))
+        client = shared.session.create_client(
+            "dynamodb", base.meta.region_name, endpoint_url=base.meta.endpoint_url, config=config
+        )
+        telemetry.attach(client)
+        _own.update(client=client, base=base)
+    return client
+
+
+def _table() -> str:
+    return str(BaseItem._get_connection().table_name)
+
+
+def claim_phone(tenant: str, e164: str, family_id: str, lead_ids: list[str]) -> bool:
+    """Claims the number for `lead_ids` (the leads of one family that share it): one
+    conditional PutItem. True when the claim is theirs (new, or written by an earlier run of
+    the import: it names the same first lead); False when another lead holds the number."""
+    item = PhoneItem(keys.phone_pk(tenant, e164), keys.UNIQUE_SK, family_id=family_id, lead_ids=lead_ids)
+    try:
+        _client().put_item(
+            TableName=_table(),
+            Item=item.serialize(),
+            ConditionExpression=_CLAIM_CONDITION,
+            ExpressionAttributeValues={":lead": {"S": lead_ids[0]}},
+        )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def release_phone(tenant: str, e164: str, lead_id: str) -> None:
+    """Takes back a claim of the import (compensation: its lead was not written), only while
+    it still names `lead_id`."""
+    try:
+        _client().delete_item(
+            TableName=_table(),
+            Key={"PK": {"S": keys.phone_pk(tenant, e164)}, "SK": {"S": keys.UNIQUE_SK}},
+            ConditionExpression="contains(lead_ids, :lead)",
+            ExpressionAttributeValues={":lead": {"S": lead_id}},
+        )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            raise
+
+
+def lead_items(tenant: str, new: NewLead) -> tuple[BaseItem, list[BaseItem]]:
+    """A new lead's item and the items that go with it: its history entry, its links to the
+    siblings created before it (both ways), its birthday marker."""
+    lead = new.lead
+    pk = keys.lead_pk(tenant, lead.id)
+    more: list[BaseItem] = [history_item(pk, new.entry, new.entry_id)]
+    for sibling in new.siblings:
+        more.append(LeadLinkItem(pk, keys.sibling_sk(sibling), other_id=sibling))
+        more.append(LeadLinkItem(keys.lead_pk(tenant, sibling), keys.sibling_sk(lead.id), other_id=lead.id))
+    if lead.birthday and lead.deleted_at is None:
+        marker = BirthdayItem(pk, keys.BIRTHDAY_SK, month_day=lead.birthday.strftime("%m-%d"))
+        marker.DUEPK, marker.DUESK = keys.birthday_due(marker.month_day, pk)
+        more.append(marker)
+    return lead_item(tenant, lead), more
+
+
+Key = tuple[str, str]
+
+
+def key_of(item: BaseItem) -> Key:
+    return (item.PK, item.SK)
+
+
+def _send(requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One BatchWriteItem; the requests DynamoDB left unprocessed."""
+    table = _table()
+    answer = _client().batch_write_item(RequestItems={table: requests})
+    left: list[dict[str, Any]] = (answer.get("UnprocessedItems") or {}).get(table, [])
+    return left
+
+
+def _request_key(request: dict[str, Any]) -> Key:
+    if "PutRequest" in request:
+        item = request["PutRequest"]["Item"]
+        return (item["PK"]["S"], item["SK"]["S"])
+    key = request["DeleteRequest"]["Key"]
+    return (key["PK"]["S"], key["SK"]["S"])
+
+
+def batch_write(puts: Sequence[BaseItem] = (), deletes: Sequence[Key] = ()) -> set[Key]:
+    """Puts and deletes (no conditions) in BatchWriteItem calls of 25, sent one after the
+    other (the caller runs several of these at once); what DynamoDB leaves unprocessed is
+    sent again after jittered, doubling pauses (UNPROCESSED_PAUSES, about 3 s in all). The
+    keys still unwritten after that (nothing, unless DynamoDB throttles for seconds)."""
+    requests = [{"PutRequest": {"Item": item.serialize()}} for item in puts]
+    requests += [{"DeleteRequest": {"Key": {"PK": {"S": pk}, "SK": {"S": sk}}}} for pk, sk in deletes]
+    left: list[dict[str, Any]] = []
+    for start in range(0, len(requests), BATCH_ITEMS):
+        left += _send(requests[start : start + BATCH_ITEMS])
+    for pause in UNPROCESSED_PAUSES:
+        if not left:
+            break
+        time.sleep(random.uniform(pause / 2, pause))  # noqa: S311 - jitter, not a secret
+        again, left = left, []
+        for start in range(0, len(again), BATCH_ITEMS):
+            left += _send(again[start : start + BATCH_ITEMS])
+    return {_request_key(r) for r in left}
+
+
+def owner_counted(tenant: str, import_id: str, owner_id: str) -> int | None:
+    """How many of the consultant's leads the import has counted (None: not yet)."""
+    try:
+        item = ImportOwnerItem.get(keys.import_pk(tenant, import_id), _owner_sk(owner_id), consistent_read=True)
+    except ImportOwnerItem.DoesNotExist:
+        return None
+    return int(item.counted)
+
+
+def owners_counted(tenant: str, import_id: str) -> dict[str, int]:
+    """Every consultant the import has counted leads for, and how many (one Query)."""
+    prefix = _owner_sk("")
+    items = ImportOwnerItem.query(keys.import_pk(tenant, import_id), ImportOwnerItem.SK.startswith(prefix))
+    return {item.SK[len(prefix) :]: int(item.counted) for item in items}
+
+
+def owned_leads(tenant: str, owner_id: str) -> int:
+    """The consultant's counter of leads held (0 for a user gone)."""
+    try:
+        user = UserItem.get(keys.users_pk(tenant), keys.user_sk(owner_id), consistent_read=True)
+    except UserItem.DoesNotExist:
+        return 0
+    return int(user.owned_leads or 0)
+
+
+def count_owner(tenant: str, import_id: str, owner_id: str, count: int, cap: int) -> bool | None:
+    """One transaction: the consultant's counter moved by `count` (staying within `cap`)
+    and the import's record of it. True: counted. False: the counter moved meanwhile and
+    `count` no longer fits (read it again). None: a run of this import counted it already
+    (read owner_counted)."""
+    user = UserItem(keys.users_pk(tenant), keys.user_sk(owner_id))
+    marker = ImportOwnerItem(keys.import_pk(tenant, import_id), _owner_sk(owner_id), counted=count)
+    try:
+        with transactions.write() as tx:
+            within_cap = UserItem.owned_leads.does_not_exist() | (UserItem.owned_leads <= cap - count)
+            tx.update(
+                user,
+                actions=[UserItem.owned_leads.add(count)],
+                condition=(UserItem.PK.exists() & within_cap) if count else UserItem.PK.exists(),
+                label="owner",
+            )
+            tx.save(marker, condition=ImportOwnerItem.PK.does_not_exist(), label="counted")
+    except transactions.TransactionConflict as exc:
+        return None if "counted" in exc.failed else False
+    return True
+
+
+def settle_owner(tenant: str, import_id: str, owner_id: str, counted: int, written: int) -> None:
+    """After the writes: the leads counted but not written (rows rejected meanwhile) given
+    back to the consultant's counter, once (only while the record still says `counted`)."""
+    if written >= counted:
+        return
+    user = UserItem(keys.users_pk(tenant), keys.user_sk(owner_id))
+    marker = ImportOwnerItem(keys.import_pk(tenant, import_id), _owner_sk(owner_id))
+    try:
+        with transactions.write() as tx:
+            tx.update(user, actions=[UserItem.owned_leads.add(written - counted)], condition=UserItem.PK.exists())
+            tx.update(
+                marker, actions=[ImportOwnerItem.counted.set(written)], condition=ImportOwnerItem.counted == counted
+            )
+    except transactions.TransactionConflict:
+        return  # settled by another run, or the user is gone

@@ -18,7 +18,7 @@ from chalicelib.domain import config as tenant_config
 from chalicelib.domain.import_lease import Lease, LeaseLost
 from chalicelib.domain.imports.rows import Context, Row, Table, _check, _choices, read_table
 from chalicelib.domain.imports.template import _norm, _text
-from chalicelib.domain.imports.writer import Job, _batches, _families, _lead_id, _mark_used, _write_all
+from chalicelib.domain.imports.writer import Job, _families, _lead_id, _mark_used, write_all
 from chalicelib.domain.tenants import get_tenant
 from chalicelib.errors import ValidationFailedError
 from chalicelib.observability import logger
@@ -110,10 +110,11 @@ def process(
     ours = {_lead_id(record["id"], row) for row in rows}  # written by an earlier run of this import
     claims = leads_db.phone_claims(tenant, [p for row in rows if not row.kind for p, _ in row.phones])
     claimed = {e164 for e164, claim in claims.items() if not ours.intersection(claim.lead_ids)}
+    job.ours = set(claims) - claimed
     families = _families(rows, claimed)
     job.beat()
     _mark_used(job, families)
-    _write_all(job, _batches(job, families))
+    write_all(job, families)
     rejected = [row for row in rows if row.kind]
     by_kind = {kind: sum(1 for r in rejected if r.kind == kind) for kind in ImportCounts.model_fields}
     counts = ImportCounts(
@@ -132,6 +133,32 @@ def process(
     return {"counts": counts.model_dump(), "ignored_columns": table.ignored, "has_errors": has_errors}
 
 
+def _give_back(tenant: str, record: dict[str, Any]) -> None:
+    """An import given up: the phone claims its runs made for leads they never wrote are
+    deleted (no number stays blocked by it), and the leads counted on consultants' counters
+    but never written are given back. Best effort: a file that cannot be read again leaves
+    them (logged)."""
+    try:
+        table = _stored_table(record)
+        job = Job(record, tenant, get_tenant(tenant).timezone, tenant_config.load(tenant), None, clock.now())
+        ctx = _context(job)
+        rows = [Row(number, cells) for number, cells in table.rows]
+        for row in rows:
+            _check(row, table, ctx)
+        ours = {_lead_id(record["id"], row) for row in rows}
+        written = leads_db.batch_get(tenant, sorted(ours))
+        existing = {lead.id for lead in written}
+        claims = leads_db.phone_claims(tenant, [p for row in rows if not row.kind for p, _ in row.phones])
+        for e164, claim in claims.items():
+            if ours.intersection(claim.lead_ids) and not existing.intersection(claim.lead_ids):
+                imports_db.release_phone(tenant, e164, claim.lead_ids[0])
+        for owner_id, counted in imports_db.owners_counted(tenant, record["id"]).items():
+            held = sum(1 for lead in written if lead.owner_id == owner_id)
+            imports_db.settle_owner(tenant, record["id"], owner_id, counted, held)
+    except Exception:  # noqa: BLE001 - giving up must still finish and tell the uploader
+        logger.exception("could not give back an abandoned import's claims", extra={"tenant": tenant})
+
+
 def _run(tenant: str, import_id: str, table: Table | None = None) -> bool:
     """Takes the import (unless another run holds it), imports it under a lease kept alive
     by a heartbeat (see import_lease), keeps the result and tells the uploader. A failure
@@ -148,6 +175,7 @@ def _run(tenant: str, import_id: str, table: Table | None = None) -> bool:
     try:
         if record["attempts"] > MAX_ATTEMPTS:
             error = f"Gave up after {MAX_ATTEMPTS} attempts; the rows already imported stay. Please tell support."
+            _give_back(tenant, record)
         else:
             try:
                 result = process(tenant, record, table, lease)
