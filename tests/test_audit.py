@@ -242,23 +242,32 @@ def test_an_audit_entry_holds_1_kb_whatever_it_carries(school):
 
 
 def test_the_days_page_merges_every_users_entries_once_newest_first(school):
+    # GIVEN a school of 12 staff who each made requests, and a failed sign-in (no user)
+    staff = [school.staff("consultant") for _ in range(10)]
     alice, bob = school.staff("consultant"), school.staff("manager")
     for _ in range(3):
         alice.get("/me"), bob.get("/campuses")
+    for _ in range(3):  # at the same time, as a school's day goes
+        for member in staff:
+            member.get("/me")
     assert login(school.client, school.slug, alice.user["username"], "wrong-password").status_code == 401
     everything = school.admin.get("/audit?limit=100").json_body
     assert everything["next_cursor"] is None
     before = {e["id"] for e in everything["items"]}
     assert {e["user_id"] for e in everything["items"]} >= {alice.user["id"], bob.user["id"], None}
     assert any(e["action"] == "sign_in_failed" for e in everything["items"])  # the entries of no user too
+    # WHEN an admin pages through the days, 2 entries a page
     paged, cursor = [], None
     while True:
-        page = school.admin.get("/audit?limit=2" + (f"&cursor={cursor}" if cursor else "")).json_body
+        response = school.admin.get("/audit?limit=2" + (f"&cursor={cursor}" if cursor else ""))
+        assert response.status_code == 200, response.body  # the cursor stays within the 2,048 accepted
+        page = response.json_body
         assert len(page["items"]) <= 2
         paged += page["items"]
         cursor = page["next_cursor"]
         if cursor is None:
             break
+    # THEN every entry comes once, newest first across the users' partitions
     ids_ = [e["id"] for e in paged]
     assert len(ids_) == len(set(ids_))  # each once
     assert set(ids_) >= before  # none left out (the admin's own reads of the audit may add some)

@@ -3,7 +3,7 @@ name a lead are also in GSI2 by lead, read as keys only. Each expires after the 
 
 Pages (newest first): a user's entries are one partition; a lead's are one GSI2 partition,
 whose keys are then read whole (BatchGetItem); a range of days is every user's partition
-(and the no-user partition) merged (db/paging.py).
+(and the no-user partition) merged, the cursor one sort key (`_merged`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from chalicelib.db import keys
 from chalicelib.db.base import connection
 from chalicelib.db.convert import values
 from chalicelib.db.items import AuditItem, UserItem
-from chalicelib.db.paging import query_partitions
+from chalicelib.db.paging import first_page
 from chalicelib.settings import get_settings
 
 MAX_BYTES = 1024  # an entry is one write unit (DynamoDB's size: attribute names plus values)
@@ -136,7 +136,6 @@ def page(
     `campuses` (None: all) keeps the entries stamped with one of those campuses (a filter: it
     trims a page, never reads more); the no-user entries carry none, so it skips them."""
     between = (lo, hi + "~")
-    in_campus = _of_campuses(campuses)
     if lead and not user:
         return _by_lead(tenant, lead, between, limit=limit, cursor=cursor, scope=scope, campuses=campuses)
     if user:
@@ -145,18 +144,41 @@ def page(
         parts = [keys.audit_pk(tenant, u) for u in _user_ids(tenant)]
         if campuses is None:
             parts.append(keys.audit_pk(tenant, None))
-    found = query_partitions(
-        AuditItem,
-        "",
-        parts,
-        scope=scope,
-        limit=limit,
-        cursor=cursor,
-        ascending=False,
-        range_condition=AuditItem.SK.between(*between),
-        filter_condition=_both((AuditItem.lead_id == lead) if lead else None, in_campus),
-    )
-    return [_entry(i) for i in found.items], found.cursor
+    condition = _both((AuditItem.lead_id == lead) if lead else None, _of_campuses(campuses))
+    items, below = _merged(parts, between, condition, limit, cursors.decode(cursor, scope))
+    return [_entry(i) for i in items], cursors.encode({"below": below} if below else None, scope)
+
+
+def _merged(
+    parts: list[str], between: tuple[str, str], condition: Condition | None, limit: int, state: dict[str, Any] | None
+) -> tuple[list[AuditItem], str | None]:
+    """One page of the partitions merged newest first, and the sort key it stopped at. Every
+    partition shares one order of unique sort keys (`<at>#<id>`), so where a page stopped is
+    one key, whatever the number of partitions (the cursor stays small): the next page reads
+    each partition from below it. A partition read to its page's end (`limit` evaluated, or
+    1 MB) may hold more above another's items: the page emits nothing below the highest such
+    point, and stops there."""
+    below = (state or {}).get("below")
+    candidates: list[AuditItem] = []
+    frontiers: list[str] = []
+    for part in dict.fromkeys(parts):
+        result = AuditItem.query(
+            part,
+            AuditItem.SK.between(*between),
+            filter_condition=condition,
+            scan_index_forward=False,
+            limit=limit,
+            last_evaluated_key={"PK": {"S": part}, "SK": {"S": below}} if below else None,
+        )
+        items, last = first_page(result, AuditItem)
+        candidates += items
+        if last:
+            frontiers.append(last["SK"]["S"])
+    bound = max(frontiers) if frontiers else None
+    ready = sorted((i for i in candidates if bound is None or bound <= i.SK), key=lambda i: i.SK, reverse=True)
+    if len(ready) > limit:
+        return ready[:limit], ready[limit - 1].SK
+    return ready, bound  # every entry from `bound` up was read in every partition
 
 
 def _by_lead(
