@@ -222,3 +222,21 @@ def test_the_models_project_what_infra_defines():
         assert schema["projection"]["ProjectionType"] == projection["ProjectionType"]
         assert sorted(schema["projection"]["NonKeyAttributes"]) == sorted(projection["NonKeyAttributes"])
     assert sum(len(p.get("NonKeyAttributes", [])) for p in defined.values()) <= 100
+
+
+def test_a_page_leaves_out_a_lead_that_left_the_partition_it_was_read_from(school):
+    from chalicelib.db import hydrate, keys
+    from chalicelib.db.items import LeadItem
+
+    # GIVEN a consultant's lead with notes, as their list's index partition holds it (no notes)
+    alice = school.staff("consultant")
+    lead = alice.post("/leads", lead_body(name="要转走的", notes="只给本人看的备注")).json_body
+    partition = keys.owner_scope(school.slug, alice.user["id"], "")
+    read = [i for i in LeadItem.gsi1.query(partition) if i.PK == keys.lead_pk(school.slug, lead["id"])]
+    assert len(read) == 1 and read[0].notes is None
+    # WHEN completed from the table it is the whole lead
+    assert [i.notes for i in hydrate.full(read, "GSI1")] == ["只给本人看的备注"]
+    # AND once the lead has left that partition (released to the pool) before the page is completed
+    assert alice.post(f"/leads/{lead['id']}/release").status_code == 200
+    # THEN the page leaves it out rather than show the lead as it is now
+    assert hydrate.full(read, "GSI1") == []
