@@ -1,8 +1,12 @@
 """One settings object for every entry point (API, jobs, stream, console).
 
-Read from environment variables once, validated by pydantic, and lenient at import time:
-`chalice package` imports app.py with none of them set, so nothing here may fail or touch
-the network until a value is actually used.
+Read from environment variables once, checked here (a number must be a whole number), and
+lenient at import time: `chalice package` imports app.py with none of them set, so nothing here
+may fail or touch the network until a value is actually used.
+
+A plain dataclass, not a pydantic model: every entry point imports it first (the logger and the
+table name need it), and the stream function's and the jobs' cold start should not pay for
+pydantic (docs/decisions/0007-lean-stream-and-logging.md).
 """
 
 from __future__ import annotations
@@ -10,9 +14,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from functools import lru_cache
-
-from pydantic import BaseModel, Field
 
 # Stages that run on this machine (`make run`, the tests): any origin may call the API.
 LOCAL_STAGES = frozenset({"local", "test"})
@@ -23,7 +26,8 @@ class SettingsError(RuntimeError):
     """The configuration cannot be run: the message says which variable and why."""
 
 
-class Settings(BaseModel):
+@dataclass
+class Settings:
     stage: str = "local"
     table_name: str = "campus-crm-local"
     # Set for DynamoDB Local; unset in AWS so botocore resolves the regional endpoint.
@@ -31,7 +35,7 @@ class Settings(BaseModel):
     region: str = "us-east-1"
     # JWT signing secret: given directly (local, tests) or as the name of an SSM
     # SecureString parameter read on first use (cloud).
-    jwt_secret: str | None = Field(default=None, repr=False)
+    jwt_secret: str | None = field(default=None, repr=False)
     jwt_secret_param: str | None = None
     token_ttl_seconds: int = 3600
     cors_origin: str = "*"
@@ -106,10 +110,20 @@ class Settings(BaseModel):
             "files_url": "CRM_FILES_URL",
             "stream_arn": "CRM_STREAM_ARN",
         }
-        values = {field: env[var] for field, var in mapping.items() if env.get(var)}
+        values: dict[str, str | int] = {name: env[var] for name, var in mapping.items() if env.get(var)}
         if "region" not in values and env.get("AWS_DEFAULT_REGION"):
             values["region"] = env["AWS_DEFAULT_REGION"]
-        return cls(**values)
+        for one in fields(cls):
+            if one.type == "int" and one.name in values:
+                values[one.name] = _whole_number(mapping[one.name], str(values[one.name]))
+        return cls(**values)  # type: ignore[arg-type]  # each value has its field's type: str, or int above
+
+
+def _whole_number(variable: str, text: str) -> int:
+    try:
+        return int(text.strip())
+    except ValueError:
+        raise SettingsError(f"{variable} must be a whole number, not {text!r}") from None
 
 
 @lru_cache(maxsize=1)
