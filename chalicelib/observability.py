@@ -1,5 +1,9 @@
 """The one Logger and the one Metrics object (powertools).
 
+The Metrics object is made on first use (`count`, or importing `metrics` as app.py does), so
+a stream or job invocation that publishes nothing never makes it; `publish_metrics` ends an
+invocation (docs/decisions/0007-lean-stream-and-logging.md).
+
 Logged exceptions keep their type, their chain and where they were raised, never their
 message: a message may quote what a customer typed (a pydantic ValidationError's
 input_value, a phone in an f-string, an item in a botocore error). A validation error is
@@ -12,13 +16,15 @@ from __future__ import annotations
 import logging
 import traceback
 from types import TracebackType
-from typing import cast
+from typing import TYPE_CHECKING, Any, cast
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.logging.logger import Logger
 
 from chalicelib.settings import get_settings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.metrics import Metrics
 
 
 def describe(exc: BaseException) -> str:
@@ -68,11 +74,39 @@ class RedactingFormatter(LambdaPowertoolsFormatter):
 
 
 logger = Logger(service="campus-crm", logger_formatter=RedactingFormatter())
-metrics = Metrics(namespace=get_settings().metrics_namespace, service="campus-crm")
+_made: list[Metrics] = []  # the one Metrics object, once made
 
-__all__ = ["logger", "metrics", "MetricUnit", "count"]
+__all__ = ["logger", "count", "publish_metrics"]  # and `metrics` (module __getattr__)
+
+
+def _metrics() -> Metrics:
+    if not _made:
+        from aws_lambda_powertools.metrics import Metrics
+
+        _made.append(Metrics(namespace=get_settings().metrics_namespace, service="campus-crm"))
+    return _made[0]
+
+
+def __getattr__(name: str) -> Any:
+    """`metrics`: the Metrics object, made now if it was not (app.py imports it by name)."""
+    if name == "metrics":
+        return _metrics()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def count(name: str, value: int = 1) -> None:
     """A business metric (PascalCase name), flushed at the end of the invocation."""
-    metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    _metrics().add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+
+def publish_metrics() -> None:
+    """Ends an invocation: publishes its business metrics once, if it added any, and forgets
+    them (flushing does not clear when metrics are disabled: local, tests). Makes no Metrics
+    object when none was made."""
+    if not _made:
+        return
+    if _made[0].metric_set:
+        _made[0].flush_metrics()
+    _made[0].clear_metrics()

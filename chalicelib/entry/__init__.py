@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from chalicelib.observability import metrics
+from chalicelib.observability import publish_metrics
 
 T = TypeVar("T")
 
@@ -23,6 +23,4 @@ def published(work: Callable[[], T]) -> T:
     try:
         return work()
     finally:
-        if metrics.metric_set:
-            metrics.flush_metrics()
-        metrics.clear_metrics()  # flush does not clear when metrics are disabled (local, tests)
+        publish_metrics()
