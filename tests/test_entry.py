@@ -52,32 +52,93 @@ def test_a_lean_entry_point_imports_none_of_the_api_nor_pages_and_sheets(module)
     assert [m for m in loaded if m.split(".")[0] in HEAVY + ("chalice",)] == []
 
 
-# What the stream's freeze check does not need at import: the users, tenants and schedule
-# tables and the schemas only they and the other settings sections use (they load when an
-# account is frozen, or an audit page is read).
+# What the stream function's cold import does not load: pynamodb and the item classes (its reads
+# and writes go through db/client.py's botocore client, itself made on the first batch), pydantic
+# (the settings are a dataclass; a school's read limits are validated when a batch has counted
+# reads), powertools' batch utility (the partial answer is built by the processor), and what only
+# freezing, the audit pages or the other settings sections use.
 NOT_FOR_THE_STREAM = (
+    "pynamodb",
+    "pydantic",
+    "pydantic_core",
+    "boto3",
+    "botocore.session",
+    "botocore.client",
+    "aws_lambda_powertools.utilities.batch",
+    "aws_lambda_powertools.utilities.data_classes",
+    "chalicelib.db.base",
+    "chalicelib.db.items",
+    "chalicelib.db.transactions",
+    "chalicelib.db.reports",
+    "chalicelib.db.config",
     "chalicelib.db.users",
     "chalicelib.db.schedule",
     "chalicelib.db.tenants",
+    "chalicelib.domain.audit",
+    "chalicelib.domain.config",
     "chalicelib.domain.auth",
     "chalicelib.domain.tokens",
-    "chalicelib.schemas.users",
-    "chalicelib.schemas.schedule",
-    "chalicelib.schemas.cards",
-    "chalicelib.schemas.messaging",
-    "chalicelib.schemas.leads",
-    "chalicelib.schemas.followups",
+    "chalicelib.schemas",
     "jwt",
 )
 
 
-def test_the_stream_entry_loads_only_the_security_settings_and_the_counting_windows():
-    # WHEN the stream function's handler is imported in a fresh interpreter
+def test_the_stream_entry_loads_neither_pynamodb_nor_pydantic_nor_a_client():
+    # WHEN the stream function's handler is imported in a fresh interpreter, as a cold Lambda does
     loaded = _loaded_by("chalicelib.entry.stream")
-    # THEN its freeze check's path (audit's windows, the security settings) is there, and none of
-    # what only freezing, the audit pages or the other settings sections use
-    assert {"chalicelib.domain.audit", "chalicelib.domain.config", "chalicelib.schemas.settings"} <= set(loaded)
-    assert [m for m in NOT_FOR_THE_STREAM if m in loaded] == []
+    # THEN its processor, effects, writer and counting windows are there, and none of the heavy
+    # libraries, item classes, schemas or what only freezing and the API use
+    assert {"chalicelib.streams.access", "chalicelib.db.streams", "chalicelib.domain.access_windows"} <= set(loaded)
+    assert [m for m in loaded if any(m == n or m.startswith(n + ".") for n in NOT_FOR_THE_STREAM)] == []
+
+
+def test_the_stream_entry_makes_no_metrics_object_and_no_client_until_a_batch_needs_one():
+    # WHEN the stream function's handler is imported in a fresh interpreter
+    done = subprocess.run(
+        [sys.executable, "-c", _MADE_AT_IMPORT],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    # THEN neither powertools' Metrics object nor the DynamoDB client exists yet: an invocation
+    # that publishes nothing never makes the one, and the first batch makes the other
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"metrics": 0, "client": False}
+
+
+_MADE_AT_IMPORT = """
+import json
+import chalicelib.entry.stream
+from chalicelib import observability
+from chalicelib.db import client
+print(json.dumps({"metrics": len(observability._made), "client": "client" in client._shared}))
+"""
+
+
+def test_a_batch_with_counted_reads_reads_the_counters_and_the_limits_in_one_call(school, tap):  # noqa: F811
+    from chalicelib.db import telemetry
+
+    # GIVEN the stream records of a consultant's reads (audit entries with a weight), already
+    # applied once so that the school's time zone is known to this container
+    consultant = school.staff("consultant")
+    lead = consultant.post("/leads", {**lead_body(name="读者"), "campus_id": school.campus["id"]}).json_body
+    stream_handler.handle_stream({"Records": tap.drain()}, None)
+    consultant.get(f"/leads/{lead['id']}")
+    records = tap.drain()
+    # WHEN the stream function applies them
+    with telemetry.record() as calls:
+        result = stream_handler.handle_stream({"Records": records}, None)
+    # THEN one transaction writes the counters and markers, and the freeze check reads the
+    # user's counters and the school's security settings in one BatchGetItem (no other read)
+    assert result["batchItemFailures"] == []
+    assert calls.operations == ["TransactWriteItems", "BatchGetItem"]
+    # AND replayed, the batch writes nothing and still checks
+    with telemetry.record() as again:
+        assert stream_handler.handle_stream({"Records": records}, None)["batchItemFailures"] == []
+    assert again.operations == ["TransactWriteItems", "BatchGetItem"]
+    assert again.calls[0].error == "TransactionCanceledException"
 
 
 def test_the_security_settings_read_alone_are_the_full_loads(school):

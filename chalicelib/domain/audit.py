@@ -12,8 +12,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.db import audit as audit_db
-from chalicelib.db import keys
 from chalicelib.domain import clock
+
+# the counting windows and their limits live in access_windows (the stream imports it alone)
+from chalicelib.domain.access_windows import LIMITS, WINDOW_NAMES, WINDOWS, windows  # noqa: F401 - audit.windows(...)
 from chalicelib.domain.audit_log import record  # the public face too: audit.record(...)
 from chalicelib.errors import AccountFrozenError, ForbiddenError, NotFoundError, ValidationFailedError
 from chalicelib.observability import logger
@@ -22,33 +24,15 @@ from chalicelib.schemas.common import Page
 if TYPE_CHECKING:
     from chalicelib.domain.auth import Principal
 
-# The stream function imports this module for its counting windows (streams/access.py): what
-# only reading the audit, freezing and unfreezing need (the users and schedule tables, the
-# user and page schemas) is imported in those functions, so the stream's cold start skips it.
+# The stream function imports this module only to freeze an account (streams/access.py counts
+# with domain/access_windows.py): what only reading the audit, freezing and unfreezing need (the
+# users and schedule tables, the user and page schemas) is imported in those functions.
 
 READERS = frozenset({"admin", "manager"})  # Role values (a Role is its str value: Role.admin in READERS)
 MAX_DAYS = 31
 
 
 # --- what counts, and refusing in the request's path ---------------------------------------
-
-WINDOWS = (
-    ("m", "%Y%m%d%H%M", timedelta(minutes=1)),
-    ("h", "%Y%m%d%H", timedelta(hours=1)),
-    ("d", "%Y%m%d", timedelta(days=1)),
-)
-LIMITS = {"m": "reads_per_minute", "h": "reads_per_hour", "d": "reads_per_day"}
-WINDOW_NAMES = {"m": "minute", "h": "hour", "d": "day"}
-
-
-def windows(at: datetime, epoch: int = 0) -> list[tuple[str, str, int]]:
-    """(window, counter item SK, expiry time) of the minute, hour and day holding `at`, in the
-    user's access epoch (it moves on each unfreeze, so counting starts afresh)."""
-    out = []
-    for name, pattern, length in WINDOWS:
-        expiry = int((at + length + timedelta(hours=1)).timestamp())
-        out.append((name, keys.access_sk(name, epoch, at.strftime(pattern)), expiry))
-    return out
 
 
 def reads_left(principal: Principal) -> int | None:

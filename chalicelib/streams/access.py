@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from chalicelib.db import keys
-from chalicelib.domain.audit import LIMITS, WINDOW_NAMES, windows
+from chalicelib.domain.access_windows import LIMITS, WINDOW_NAMES, windows
 from chalicelib.streams.registry import Effect, StreamRecord, after, effects
 
 
@@ -22,10 +22,19 @@ def _at(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
+def audit_entry(record: StreamRecord) -> dict[str, Any] | None:
+    """The audit entry this record writes (a new `Audit` item's image), else None. The one place
+    the stream recognises an audit entry, by its `type` and not by its keys: the counters and
+    the freeze check both ask here. Its school is the record's (keys.tenant_of_key of its PK)."""
+    if record.kind != "Audit" or record.event_name != "INSERT" or not record.new or not record.tenant:
+        return None
+    return record.new
+
+
 @effects("Audit")
 def audit_counters(record: StreamRecord) -> list[Effect]:
-    new = record.new
-    if record.event_name != "INSERT" or not new or not record.tenant:
+    new = audit_entry(record)
+    if new is None or not record.tenant:
         return []
     at = _at(new["at"])
     out = [Effect(keys.usage_pk(record.tenant), at.strftime("%Y-%m"), (("api_requests", 1),))]
@@ -64,32 +73,42 @@ def active_leads(record: StreamRecord) -> list[Effect]:
 
 @after
 def freeze_over_threshold(records: list[StreamRecord]) -> None:
-    """Reads back the counters of the users this batch touched; freezes whoever is over."""
-    from chalicelib.db import reports as reports_db
-    from chalicelib.domain import audit, config
+    """Reads back the counters of the users this batch touched, with their schools' limits (one
+    BatchGetItem); freezes whoever is over."""
+    from chalicelib.db import streams as streams_db
 
     touched: dict[tuple[str, str, int], set[str]] = defaultdict(set)
     for record in records:
-        new = record.new or {}
-        counted = record.kind == "Audit" and record.event_name == "INSERT" and int(new.get("weight") or 0)
-        if counted and new.get("role") != "admin" and new.get("user_id"):  # admins are never frozen
+        new = audit_entry(record) or {}
+        if int(new.get("weight") or 0) and new.get("role") != "admin" and new.get("user_id"):  # admins: never frozen
             epoch = int(new.get("epoch") or 0)
-            tenant = cast(str, record.tenant)  # an Audit item's key is always T#<tenant>#… (keys.audit_pk)
+            tenant = cast(str, record.tenant)  # audit_entry: an entry always has its school
             touched[(tenant, new["user_id"], epoch)] |= {sk for _, sk, _ in windows(_at(new["at"]), epoch)}
     if not touched:
         return
-    wanted = [(keys.access_pk(t, u), sk) for (t, u, _), sks in touched.items() for sk in sorted(sks)]
-    counters = reports_db.get_many(wanted)
-    limits: dict[str, Any] = {}
+    wanted: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for (tenant, user_id, _), sks in touched.items():
+        wanted[tenant] |= {(keys.access_pk(tenant, user_id), sk) for sk in sks}
+    counters, stored = streams_db.access_counts(wanted)
+    limits = {tenant: _limits(stored[tenant]) for tenant in wanted}
     for (tenant, user_id, epoch), sks in touched.items():
-        if tenant not in limits:
-            limits[tenant] = config.load_security(tenant)
         over = []
         for sk in sorted(sks):
-            used = int(counters.get((keys.access_pk(tenant, user_id), sk), {}).get("weight", 0))
-            limit = getattr(limits[tenant], LIMITS[sk[0]])
+            used = counters[(keys.access_pk(tenant, user_id), sk)]
+            limit = limits[tenant][LIMITS[sk[0]]]
             if used > limit:
                 window = WINDOW_NAMES[sk[0]]
                 over.append(f"{used} reads in the {window} {sk.rsplit('#', 1)[1]} (limit {limit})")
         if over:
+            from chalicelib.domain import audit  # freezing: the users table, the alert (rare)
+
             audit.freeze(tenant, user_id, "; ".join(over), epoch)
+
+
+def _limits(stored: dict[str, Any] | None) -> dict[str, int]:
+    """A school's read limits by name (reads_per_minute, ...): its stored security settings over
+    the defaults, validated as the API's own check does (audit.reads_left)."""
+    from chalicelib.schemas.settings import SecuritySettings
+
+    settings = SecuritySettings(**(stored or {}))
+    return {name: int(getattr(settings, name)) for name in LIMITS.values()}

@@ -22,10 +22,10 @@ CYCLE_BUCKETS = ((7, "0_7"), (30, "8_30"), (90, "31_90"))
 
 @lru_cache(maxsize=1024)
 def _zone(tenant: str) -> ZoneInfo:
-    from chalicelib.db import tenants as tenants_db
+    """The school's time zone, read once per container (its tenant item's `timezone` alone)."""
+    from chalicelib.db import streams as streams_db
 
-    found = tenants_db.get(tenant)
-    return ZoneInfo(found.timezone if found else "UTC")
+    return ZoneInfo(streams_db.timezone(tenant) or "UTC")
 
 
 def local_day(tenant: str, at: str | date) -> date:
