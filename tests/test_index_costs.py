@@ -231,8 +231,8 @@ def test_a_page_leaves_out_a_lead_that_left_the_partition_it_was_read_from(schoo
     # GIVEN a consultant's lead with notes, as their list's index partition holds it (no notes)
     alice = school.staff("consultant")
     lead = alice.post("/leads", lead_body(name="要转走的", notes="只给本人看的备注")).json_body
-    partition = keys.owner_scope(school.slug, alice.user["id"], "")
-    read = [i for i in LeadItem.gsi1.query(partition) if i.PK == keys.lead_pk(school.slug, lead["id"])]
+    partition, pk = keys.owner_scope(school.slug, alice.user["id"], ""), keys.lead_pk(school.slug, lead["id"])
+    read = [i for i in LeadItem.gsi1.query(partition) if pk == i.PK]
     assert len(read) == 1 and read[0].notes is None
     # WHEN completed from the table it is the whole lead
     assert [i.notes for i in hydrate.full(read, "GSI1")] == ["只给本人看的备注"]
