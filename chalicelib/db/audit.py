@@ -206,7 +206,7 @@ def _by_lead(
         "Limit": limit,
     }
     start = cursors.decode(cursor, scope)
-    if start:
+    if start and "GSI2PK" in start:  # an index key (a cursor of before issue 17: from the top)
         request["ExclusiveStartKey"] = start
     answer = connection().client.query(**request)
     wanted = [(i["PK"]["S"], i["SK"]["S"]) for i in answer.get("Items", [])]
