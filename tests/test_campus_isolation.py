@@ -334,6 +334,8 @@ PROBES = {
     ("GET", "/leads/export"): _lists_clean("/leads/export?format=csv"),
     ("GET", "/leads/recycle-bin"): _lists_clean("/leads/recycle-bin"),
     ("GET", "/leads/{lead_id}"): _not_found("GET", LEAD),
+    ("GET", "/leads/{lead_id}/history"): _not_found("GET", LEAD + "/history"),
+    ("GET", "/leads/{lead_id}/appointments"): _not_found("GET", LEAD + "/appointments"),
     ("PATCH", "/leads/{lead_id}"): _not_found("PATCH", LEAD, {"name": "越界"}),
     ("DELETE", "/leads/{lead_id}"): _not_found("DELETE", LEAD),
     ("POST", "/leads/{lead_id}/restore"): _not_found("POST", LEAD + "/restore"),

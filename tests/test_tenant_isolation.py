@@ -473,6 +473,8 @@ PROBES = {
     ("GET", "/leads/recycle-bin"): probe_recycle_bin,
     ("GET", "/leads/export"): probe_export,
     ("GET", "/leads/{lead_id}"): _lead_route_404("GET", ""),
+    ("GET", "/leads/{lead_id}/history"): _lead_route_404("GET", "/history"),
+    ("GET", "/leads/{lead_id}/appointments"): _lead_route_404("GET", "/appointments"),
     ("PATCH", "/leads/{lead_id}"): _lead_route_404("PATCH", "", {"name": "pwned"}),
     ("DELETE", "/leads/{lead_id}"): _lead_route_404("DELETE", ""),
     ("POST", "/leads/{lead_id}/restore"): _lead_route_404("POST", "/restore"),

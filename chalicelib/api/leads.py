@@ -9,6 +9,7 @@ from chalicelib.schemas.common import Page, PageQuery
 from chalicelib.schemas.imports import ImportOut, ImportQuery, TemplateQuery
 from chalicelib.schemas.leads import (
     AssignRequest,
+    HistoryEntry,
     LeadCreateRequest,
     LeadDetail,
     LeadExportQuery,
@@ -17,6 +18,7 @@ from chalicelib.schemas.leads import (
     LeadPatchRequest,
     RevealPhoneResponse,
 )
+from chalicelib.schemas.schedule import Appointment
 from chalicelib.schemas.settings import AssessmentAnswerRequest, AssessmentResult
 
 bp = Blueprint(__name__)
@@ -184,6 +186,38 @@ def list_deleted_leads(call: Call[None, PageQuery]) -> Page[LeadOut]:
 )
 def get_lead(call: Call[None, None]) -> LeadDetail:
     return leads.get_lead(call.principal, call.params["lead_id"])
+
+
+@endpoint(
+    bp,
+    "GET",
+    "/leads/{lead_id}/history",
+    summary="A lead's history (变更记录), newest first; the lead's page shows the latest 5",
+    tags=TAGS,
+    query=PageQuery,
+    response=Page[HistoryEntry],
+    reads_customers=True,
+)
+def lead_history(call: Call[None, PageQuery]) -> Page[HistoryEntry]:
+    from chalicelib.domain import leads
+
+    return leads.lead_history(call.principal, call.params["lead_id"], call.query.limit, call.query.cursor)
+
+
+@endpoint(
+    bp,
+    "GET",
+    "/leads/{lead_id}/appointments",
+    summary="A lead's visits, trials and events, the latest booked first; the lead's page shows the latest 5",
+    tags=["appointments"],
+    query=PageQuery,
+    response=Page[Appointment],
+    reads_customers=True,
+)
+def lead_appointments(call: Call[None, PageQuery]) -> Page[Appointment]:
+    from chalicelib.domain import leads
+
+    return leads.lead_appointments(call.principal, call.params["lead_id"], call.query.limit, call.query.cursor)
 
 
 @endpoint(

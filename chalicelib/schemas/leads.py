@@ -166,10 +166,36 @@ class HistoryEntry(Entity):
 
 
 class LeadDetail(LeadOut):
-    follow_ups: list[FollowUp] = Field(default_factory=list, description="Newest first (历史跟进记录)")
+    """A lead's page: the lead and the latest of its follow-ups, appointments and history
+    (5 of each; the rest through the paginated routes, from the cursors below), whatever
+    the length of its history."""
+
+    follow_ups: list[FollowUp] = Field(
+        default_factory=list,
+        description="The latest 5, newest first (历史跟进记录); the rest: GET /follow-ups?lead=<id>",
+    )
+    follow_ups_cursor: str | None = Field(
+        default=None, description="Set when there are older follow-ups: the `cursor` of GET /follow-ups?lead=<id>"
+    )
     plans: list[Plan] = Field(default_factory=list, description="Work plans on this lead, open ones first")
-    appointments: list[Appointment] = Field(default_factory=list, description="Visits, trials and events, newest first")
-    history: list[HistoryEntry] = Field(default_factory=list)
+    appointments: list[Appointment] = Field(
+        default_factory=list,
+        description="The 5 latest booked visits, trials and events, newest first; more: GET /leads/{id}/appointments",
+    )
+    appointments_cursor: str | None = Field(
+        default=None, description="Set when there are more: the `cursor` of GET /leads/{lead_id}/appointments"
+    )
+    history: list[HistoryEntry] = Field(
+        default_factory=list, description="The latest 5 entries, oldest first; all of it: GET /leads/{lead_id}/history"
+    )
+    history_cursor: str | None = Field(
+        default=None, description="Set when there are older entries: the `cursor` of GET /leads/{lead_id}/history"
+    )
+    truncated: list[Literal["plans", "links"]] = Field(
+        default_factory=list,
+        description="Lists cut at 50 items: plans (with siblings and referrals; the oldest plans left out), "
+        "links (contract_ids, card_ids, enrolment_ids)",
+    )
     siblings: list[str] = Field(default_factory=list, description="ids of the other leads of the family")
     referrals: list[str] = Field(default_factory=list, description="ids of the leads this one referred")
     contract_ids: list[str] = Field(

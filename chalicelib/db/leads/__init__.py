@@ -2,18 +2,24 @@
 
 - records: the lead item and history item, the records read back, the errors of a write
 - writing: a lead with everything that must change with it, in one transaction
-- reading: one lead, many, a lead's partition, phone claims, the scoped lists
+- reading: one lead, many, a lead's partition, its page (bounded), phone claims, the scoped lists
 
 Callers use the names below from `chalicelib.db.leads`.
 """
 
 from chalicelib.db.leads.reading import (
+    LATEST,
+    PARTS_CAP,
+    LeadPage,
+    appointments_page,
     batch_get,
     bundle,
     get,
     get_with_version,
+    history_page,
     list_bin,
     list_page,
+    page,
     phone_claim,
     phone_claims,
 )
@@ -38,13 +44,17 @@ from chalicelib.db.leads.writing import (
 )
 
 __all__ = [
+    "LATEST",
+    "PARTS_CAP",
     "DuplicatePhoneError",
     "LeadBundle",
+    "LeadPage",
     "NewLead",
     "OwnerCapError",
     "OwnerChange",
     "PhoneClaim",
     "add_history",
+    "appointments_page",
     "batch_get",
     "bundle",
     "create",
@@ -52,10 +62,12 @@ __all__ = [
     "get",
     "get_with_version",
     "history_item",
+    "history_page",
     "lead_actions",
     "lead_item",
     "list_bin",
     "list_page",
+    "page",
     "phone_claim",
     "phone_claims",
     "save",

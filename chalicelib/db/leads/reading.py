@@ -1,13 +1,16 @@
-"""Reading leads: one, many, a lead's whole partition, phone claims, and the scoped lists."""
+"""Reading leads: one, many, a lead's whole partition, its page (bounded), its history and
+appointments page by page, phone claims, and the scoped lists."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
+from chalicelib.db import cursor as cursors
 from chalicelib.db import followups as followups_db
 from chalicelib.db import keys
 from chalicelib.db import schedule as schedule_db
-from chalicelib.db.base import BaseItem
+from chalicelib.db.base import BaseItem, connection
 from chalicelib.db.items import (
     AppointmentItem,
     EnrolmentLinkItem,
@@ -20,8 +23,10 @@ from chalicelib.db.items import (
     PlanItem,
 )
 from chalicelib.db.leads.records import LeadBundle, PhoneClaim, to_lead
-from chalicelib.db.paging import Scope, query_partitions, scoped_page
+from chalicelib.db.paging import Scope, first_page, query_partitions, scoped_page
+from chalicelib.schemas.followups import FollowUp, Plan
 from chalicelib.schemas.leads import HistoryEntry, Lead
+from chalicelib.schemas.schedule import Appointment
 
 
 def get(tenant: str, lead_id: str) -> Lead | None:
@@ -46,23 +51,15 @@ def get_with_version(tenant: str, lead_id: str) -> tuple[Lead, int] | None:
 
 
 def bundle(tenant: str, lead_id: str) -> LeadBundle | None:
-    """The lead and everything in its partition: one Query."""
+    """The lead and everything in its partition: one Query, unbounded (the writes that link a
+    family read it; the lead page reads `page`)."""
     lead: Lead | None = None
     result = LeadBundle(lead=None)  # type: ignore[arg-type]
     for item in BaseItem.query(keys.lead_pk(tenant, lead_id)):  # the base class: no type filter
         if isinstance(item, LeadItem):
             lead = to_lead(item)
         elif isinstance(item, LeadHistoryItem):
-            details = item.details
-            result.history.append(
-                HistoryEntry(
-                    at=item.at,
-                    by=item.by,
-                    action=item.action,
-                    # MapAttribute.as_dict is unannotated in pynamodb
-                    details=details.as_dict() if hasattr(details, "as_dict") else dict(details or {}),  # type: ignore[no-untyped-call]
-                )
-            )
+            result.history.append(_history(item))
         elif isinstance(item, LeadLinkItem):
             (result.siblings if item.SK.startswith("SIBLING#") else result.referrals).append(item.other_id)
         elif isinstance(item, FollowUpItem):
@@ -80,6 +77,148 @@ def bundle(tenant: str, lead_id: str) -> LeadBundle | None:
         return None
     result.lead = lead
     return result
+
+
+def _history(item: LeadHistoryItem) -> HistoryEntry:
+    details = item.details
+    return HistoryEntry(
+        at=item.at,
+        by=item.by,
+        action=item.action,
+        # MapAttribute.as_dict is unannotated in pynamodb
+        details=details.as_dict() if hasattr(details, "as_dict") else dict(details or {}),  # type: ignore[no-untyped-call]
+    )
+
+
+# --- the lead page: bounded whatever the lead's history ---------------------------------
+# A lead's partition sorts APPT# < BIRTHDAY < CARD# < CONTRACT# < ENROL# < FU# < GRANT# <
+# HIST# < LEAD < PLAN# < REFERRAL# < SIBLING# < TOLD# < TRIAL#. What grows without bound
+# (appointments, follow-ups, history, plans) lies between the lead and its other parts, so no
+# one range holds the lead and its latest follow-ups without the whole history between them:
+# the page is five bounded Queries over five ranges, run at once (one round trip). Each costs
+# at least one 4 KB read unit (0.5 RRU, eventually consistent) whatever it finds.
+
+LATEST = 5  # follow-ups, appointments and history entries the lead page shows; the rest is paged
+PARTS_CAP = 50  # plans with siblings and referrals, and contract/card/enrolment links: at most this many
+
+
+@dataclass
+class LeadPage:
+    """A lead and the latest of what hangs off it. `*_after`: where the paginated route goes
+    on (the Query's LastEvaluatedKey) when the list may have more, else None; `truncated`:
+    the bounded lists that reached PARTS_CAP ("plans", "links")."""
+
+    lead: Lead
+    history: list[HistoryEntry] = field(default_factory=list)  # newest first
+    history_after: dict[str, Any] | None = None
+    follow_ups: list[FollowUp] = field(default_factory=list)  # newest first
+    follow_ups_after: dict[str, Any] | None = None
+    appointments: list[Appointment] = field(default_factory=list)  # latest booked first
+    appointments_after: dict[str, Any] | None = None
+    plans: list[Plan] = field(default_factory=list)
+    siblings: list[str] = field(default_factory=list)
+    referrals: list[str] = field(default_factory=list)
+    contract_ids: list[str] = field(default_factory=list)
+    card_ids: list[str] = field(default_factory=list)
+    enrolment_ids: list[str] = field(default_factory=list)
+    truncated: list[str] = field(default_factory=list)
+
+
+# name -> (lowest SK, highest SK, newest first, Limit). A range that stops at its Limit
+# answers a LastEvaluatedKey: there may be more (an exact multiple gives a last, empty page).
+_RANGES: dict[str, tuple[str, str, bool, int]] = {
+    "head": (keys.HISTORY_PREFIX, keys.LEAD_SK, True, 1 + LATEST),  # the lead, then its newest history
+    "follow_ups": (keys.FOLLOW_UP_PREFIX, keys.FOLLOW_UP_PREFIX + "~", True, LATEST),
+    "appointments": (keys.APPOINTMENT_PREFIX, keys.APPOINTMENT_PREFIX + "~", True, LATEST),
+    "family": (keys.PLAN_PREFIX, "SIBLING#~", True, PARTS_CAP),  # siblings, referrals, the newest plans
+    "links": (keys.CARD_LINK_PREFIX, keys.ENROLMENT_PREFIX + "~", False, PARTS_CAP),  # cards, contracts, enrolments
+}
+
+
+def _read_range(
+    pk: str, low: str, high: str, newest_first: bool, limit: int
+) -> tuple[list[BaseItem], dict[str, Any] | None]:
+    result = BaseItem.query(  # the base class: every item type of the range
+        pk,
+        BaseItem.SK.between(low, high),
+        scan_index_forward=not newest_first,
+        limit=limit,
+        page_size=limit,
+    )
+    return first_page(result, BaseItem)
+
+
+def page(tenant: str, lead_id: str) -> LeadPage | None:
+    """The lead page's reads: five bounded Queries at once, eventually consistent (a page
+    view), the same whether the lead has no history or years of it. None: no such lead."""
+    from concurrent.futures import ThreadPoolExecutor  # where used: the cold import stays lean
+
+    pk = keys.lead_pk(tenant, lead_id)
+    connection()  # made here, once: a botocore session must not build its client from several threads
+    with ThreadPoolExecutor(max_workers=len(_RANGES)) as pool:
+        running = {name: pool.submit(_read_range, pk, *spec) for name, spec in _RANGES.items()}
+        read = {name: future.result() for name, future in running.items()}
+    head, history_after = read["head"]
+    if not head or not isinstance(head[0], LeadItem):
+        return None
+    follow_ups, follow_ups_after = read["follow_ups"]
+    appointments, appointments_after = read["appointments"]
+    result = LeadPage(
+        lead=to_lead(head[0]),
+        history=[_history(i) for i in head[1:] if isinstance(i, LeadHistoryItem)],
+        history_after=history_after,
+        follow_ups=[followups_db.to_follow_up(i) for i in follow_ups if isinstance(i, FollowUpItem)],
+        follow_ups_after=follow_ups_after,
+        appointments=[schedule_db.to_appointment(i) for i in appointments if isinstance(i, AppointmentItem)],
+        appointments_after=appointments_after,
+    )
+    family, family_more = read["family"]
+    links, links_more = read["links"]
+    result.truncated = [name for name, more in (("plans", family_more), ("links", links_more)) if more]
+    for item in family:
+        if isinstance(item, PlanItem):
+            result.plans.append(followups_db.to_plan(item))
+        elif isinstance(item, LeadLinkItem):
+            (result.siblings if item.SK.startswith("SIBLING#") else result.referrals).append(item.other_id)
+    for item in links:
+        if isinstance(item, EnrolmentLinkItem):
+            result.enrolment_ids.append(item.other_id)
+        elif isinstance(item, MemberLinkItem):
+            is_contract = item.SK.startswith(keys.CONTRACT_LINK_PREFIX)
+            (result.contract_ids if is_contract else result.card_ids).append(item.other_id)
+    return result
+
+
+def _newest_page(
+    model: type[Any], tenant: str, lead_id: str, prefix: str, limit: int, cursor: str | None, scope: str
+) -> tuple[list[Any], str | None]:
+    """One page of the lead's items under `prefix`, newest (highest SK) first, and the cursor on."""
+    result = model.query(
+        keys.lead_pk(tenant, lead_id),
+        model.SK.startswith(prefix),
+        scan_index_forward=False,
+        limit=limit,
+        page_size=limit,
+        last_evaluated_key=cursors.decode(cursor, scope),
+    )
+    items, last_key = first_page(result, model)
+    return items, cursors.encode(last_key, scope)
+
+
+def history_page(
+    tenant: str, lead_id: str, limit: int, cursor: str | None, scope: str
+) -> tuple[list[HistoryEntry], str | None]:
+    """A lead's history, newest first, one Query of `limit` entries a page."""
+    items, next_cursor = _newest_page(LeadHistoryItem, tenant, lead_id, keys.HISTORY_PREFIX, limit, cursor, scope)
+    return [_history(i) for i in items], next_cursor
+
+
+def appointments_page(
+    tenant: str, lead_id: str, limit: int, cursor: str | None, scope: str
+) -> tuple[list[Appointment], str | None]:
+    """A lead's appointments, the latest booked first, one Query of `limit` a page."""
+    items, next_cursor = _newest_page(AppointmentItem, tenant, lead_id, keys.APPOINTMENT_PREFIX, limit, cursor, scope)
+    return [schedule_db.to_appointment(i) for i in items], next_cursor
 
 
 def phone_claims(tenant: str, numbers: list[str]) -> dict[str, PhoneClaim]:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from chalicelib.db import cursor as cursors
 from chalicelib.db import leads as leads_db
 from chalicelib.db import tenants as tenants_db
 from chalicelib.db import users as users_db
-from chalicelib.db.leads import LeadBundle
+from chalicelib.db.leads import LeadPage
 from chalicelib.db.paging import Scope
 from chalicelib.domain import clock, ids, phones
 from chalicelib.domain.auth import Principal
@@ -16,28 +17,68 @@ from chalicelib.domain.tenants import get_tenant
 from chalicelib.errors import ForbiddenError, ValidationFailedError
 from chalicelib.schemas.common import Page
 from chalicelib.schemas.leads import HistoryEntry, LeadDetail, LeadListQuery, LeadOut, RevealPhoneResponse
+from chalicelib.schemas.schedule import Appointment
 from chalicelib.schemas.users import Role
 
 
 def get_lead(principal: Principal, lead_id: str) -> LeadDetail:
+    """The lead page: bounded reads whatever the lead's history (db.leads.page), the latest
+    follow-ups, appointments and history entries with the cursors of their paginated routes."""
     from chalicelib.domain import plan_access
 
-    found: LeadBundle | None = leads_db.bundle(principal.tenant, lead_id)
+    found: LeadPage | None = leads_db.page(principal.tenant, lead_id)
     plan_access.check(principal, found.lead if found else None, "GET /leads/{lead_id}")  # 404, or a plan's grant
-    found = cast(LeadBundle, found)  # check answered 404 LEAD_NOT_FOUND when there is none
-    out = _out(found.lead)
+    found = cast(LeadPage, found)  # check answered 404 LEAD_NOT_FOUND when there is none
+    tenant, out = principal.tenant, _out(found.lead)
     return LeadDetail(
         **out.model_dump(),
-        follow_ups=sorted(found.follow_ups, key=lambda f: f.followed_at, reverse=True),
+        follow_ups=found.follow_ups,  # newest first, as read
+        follow_ups_cursor=cursors.encode(found.follow_ups_after, follow_ups_scope(tenant, lead_id)),
         plans=sorted(found.plans, key=lambda p: (p.status != "open", p.planned_at)),
-        appointments=sorted(found.appointments, key=lambda a: a.at, reverse=True),
-        history=sorted(found.history, key=lambda h: h.at),
+        appointments=found.appointments,  # the latest booked first, as read
+        appointments_cursor=cursors.encode(found.appointments_after, appointments_scope(tenant, lead_id)),
+        history=found.history[::-1],  # oldest first, as the page always showed it
+        history_cursor=cursors.encode(found.history_after, history_scope(tenant, lead_id)),
         siblings=found.siblings,
         referrals=found.referrals,
         contract_ids=found.contract_ids,
         card_ids=found.card_ids,
         enrolment_ids=found.enrolment_ids,
+        truncated=found.truncated,
     )
+
+
+def follow_ups_scope(tenant: str, lead_id: str) -> str:
+    """The list a lead's follow-up cursor belongs to: GET /follow-ups?lead= (domain.followups)."""
+    return f"{tenant}:follow-ups:lead:{lead_id}"
+
+
+def history_scope(tenant: str, lead_id: str) -> str:
+    return f"{tenant}:lead-history:{lead_id}"
+
+
+def appointments_scope(tenant: str, lead_id: str) -> str:
+    return f"{tenant}:lead-appointments:{lead_id}"
+
+
+def lead_history(principal: Principal, lead_id: str, limit: int, cursor: str | None) -> Page[HistoryEntry]:
+    """A lead's history, newest first, for whoever may see the lead's page (GET /leads/{id})."""
+    from chalicelib.domain import plan_access
+
+    lead = plan_access.lead_for_plan_work(principal, lead_id, "GET /leads/{lead_id}/history")
+    scope = history_scope(principal.tenant, lead.id)
+    items, next_cursor = leads_db.history_page(principal.tenant, lead.id, limit, cursor, scope)
+    return Page[HistoryEntry](items=items, next_cursor=next_cursor)
+
+
+def lead_appointments(principal: Principal, lead_id: str, limit: int, cursor: str | None) -> Page[Appointment]:
+    """A lead's appointments, the latest booked first, for whoever may see the lead's page."""
+    from chalicelib.domain import plan_access
+
+    lead = plan_access.lead_for_plan_work(principal, lead_id, "GET /leads/{lead_id}/appointments")
+    scope = appointments_scope(principal.tenant, lead.id)
+    items, next_cursor = leads_db.appointments_page(principal.tenant, lead.id, limit, cursor, scope)
+    return Page[Appointment](items=items, next_cursor=next_cursor)
 
 
 def reveal_phone(principal: Principal, lead_id: str, source_ip: str | None) -> RevealPhoneResponse:

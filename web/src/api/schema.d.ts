@@ -1273,7 +1273,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * A lead's visits, trials and events, the latest booked first; the lead's page shows the latest 5
+         * @description A lead's visits, trials and events, the latest booked first; the lead's page shows the latest 5.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
+        get: operations["lead_appointments"];
         put?: never;
         /**
          * Invite a lead: visit, trial class or event
@@ -1392,6 +1398,28 @@ export interface paths {
          *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
          */
         post: operations["create_follow_up"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/leads/{lead_id}/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A lead's history (变更记录), newest first; the lead's page shows the latest 5
+         * @description A lead's history (变更记录), newest first; the lead's page shows the latest 5.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
+        get: operations["lead_history"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -4980,7 +5008,12 @@ export interface components {
              */
             to_pool?: boolean;
         };
-        /** LeadDetail */
+        /**
+         * LeadDetail
+         * @description A lead's page: the lead and the latest of its follow-ups, appointments and history
+         *     (5 of each; the rest through the paginated routes, from the cursors below), whatever
+         *     the length of its history.
+         */
         LeadDetail: {
             /**
              * Age
@@ -4989,9 +5022,15 @@ export interface components {
             age?: number | null;
             /**
              * Appointments
-             * @description Visits, trials and events, newest first
+             * @description The 5 latest booked visits, trials and events, newest first; more: GET /leads/{id}/appointments
              */
             appointments?: components["schemas"]["Appointment"][];
+            /**
+             * Appointments Cursor
+             * @description Set when there are more: the `cursor` of GET /leads/{lead_id}/appointments
+             * @default null
+             */
+            appointments_cursor?: string | null;
             /**
              * Assessment Total
              * @default null
@@ -5047,9 +5086,15 @@ export interface components {
             follow_up_count?: number;
             /**
              * Follow Ups
-             * @description Newest first (历史跟进记录)
+             * @description The latest 5, newest first (历史跟进记录); the rest: GET /follow-ups?lead=<id>
              */
             follow_ups?: components["schemas"]["FollowUp"][];
+            /**
+             * Follow Ups Cursor
+             * @description Set when there are older follow-ups: the `cursor` of GET /follow-ups?lead=<id>
+             * @default null
+             */
+            follow_ups_cursor?: string | null;
             /** @default null */
             gender?: components["schemas"]["Gender"] | null;
             /**
@@ -5059,8 +5104,17 @@ export interface components {
             grade?: string | null;
             /** Guardians */
             guardians: components["schemas"]["GuardianOut"][];
-            /** History */
+            /**
+             * History
+             * @description The latest 5 entries, oldest first; all of it: GET /leads/{lead_id}/history
+             */
             history?: components["schemas"]["HistoryEntry"][];
+            /**
+             * History Cursor
+             * @description Set when there are older entries: the `cursor` of GET /leads/{lead_id}/history
+             * @default null
+             */
+            history_cursor?: string | null;
             /** Id */
             id: string;
             /**
@@ -5172,6 +5226,11 @@ export interface components {
             sub_source?: string | null;
             /** Tags */
             tags?: string[];
+            /**
+             * Truncated
+             * @description Lists cut at 50 items: plans (with siblings and referrals; the oldest plans left out), links (contract_ids, card_ids, enrolment_ids)
+             */
+            truncated?: ("plans" | "links")[];
             /**
              * Updated At
              * Format: date-time
@@ -17420,6 +17479,148 @@ export interface operations {
             };
         };
     };
+    lead_appointments: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                lead_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_Appointment_"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
+                };
+            };
+            /** @description Not allowed for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "LEAD_NOT_FOUND" | "NOT_FOUND";
+                        };
+                    };
+                };
+            };
+            /** @description Method not allowed on this path */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
+                };
+            };
+            /** @description Unsupported Content-Type of the request body */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
+                };
+            };
+            /** @description Account frozen */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN" | "READ_LIMIT_REACHED";
+                        };
+                    };
+                };
+            };
+        };
+    };
     create_appointment: {
         parameters: {
             query?: never;
@@ -18264,6 +18465,148 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "ACCOUNT_FROZEN";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    lead_history: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                lead_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_HistoryEntry_"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
+                };
+            };
+            /** @description Not allowed for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "LEAD_NOT_FOUND" | "NOT_FOUND";
+                        };
+                    };
+                };
+            };
+            /** @description Method not allowed on this path */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
+                };
+            };
+            /** @description Unsupported Content-Type of the request body */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
+                };
+            };
+            /** @description Account frozen */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN" | "READ_LIMIT_REACHED";
                         };
                     };
                 };
