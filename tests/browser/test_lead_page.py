@@ -1,6 +1,7 @@
 """The lead's page in a real browser (Chromium), on the local API: "show number" reveals the
-full phone (and the API records it), a plan added and completed by a follow-up, a plan handed
-to a teammate, and a trial booked into a full session through the waitlist (候补)."""
+full phone (and the API records it), the latest follow-ups and the older ones on "load more"
+(加载更多), a plan added and completed by a follow-up, a plan handed to a teammate, and a trial
+booked into a full session through the waitlist (候补)."""
 
 from __future__ import annotations
 
@@ -49,6 +50,23 @@ def test_show_number_reveals_the_guardians_full_phone_and_the_api_records_who_as
     expect(changes.get_by_role("listitem")).to_have_count(2)
     expect(changes.get_by_role("listitem").first).to_contain_text("查看号码")
     expect(changes.get_by_role("listitem").last).to_contain_text("创建")
+
+
+def test_the_page_shows_the_latest_follow_ups_and_loads_the_older_ones_on_request(page, school):
+    consultant = school.staff("consultant")
+    lead = consultant.post("/leads", lead_body(name="跟进多的孩子" + secrets.token_hex(2))).json_body
+    for n in range(12):
+        made = consultant.post(f"/leads/{lead['id']}/follow-ups", {"method": "phone", "content": f"第{n}次电话"})
+        assert made.status_code == 201, made.body
+    sign_in(page, school, consultant, path=f"/leads/{lead['id']}")
+    follow_ups = page.get_by_role("list", name="跟进记录")
+    expect(follow_ups.get_by_role("listitem")).to_have_count(5)  # the latest five, newest first
+    expect(follow_ups.get_by_role("listitem").first).to_contain_text("第11次电话")
+    page.get_by_role("button", name="加载更多").click()
+    expect(follow_ups.get_by_role("listitem")).to_have_count(12)
+    expect(follow_ups.get_by_role("listitem").last).to_contain_text("第0次电话")
+    expect(page.get_by_role("button", name="加载更多")).to_have_count(0)  # nothing older left
+    shot(page, "lead-follow-ups-load-more")
 
 
 def test_a_manager_is_offered_only_the_campus_consultants_and_supervisors_as_a_plans_assignee(page, school):

@@ -92,6 +92,7 @@ const en: typeof zh = {
     notes: "Notes",
     nextFollowUp: "Next follow-up",
     noFollowUps: "No follow-ups yet",
+    loadMore: "Load more",
     source: "Source",
     back: "Back to leads",
     // the lead's page: show number, plans, appointments, contracts and cards

@@ -90,6 +90,7 @@ export default {
     notes: "跟进内容",
     nextFollowUp: "下次跟进",
     noFollowUps: "还没有跟进记录",
+    loadMore: "加载更多",
     source: "来源",
     back: "返回客户列表",
     // the lead's page: show number, plans, appointments, contracts and cards
