@@ -1,6 +1,8 @@
 """The stream function's handler: `chalicelib.entry.stream.handle_stream` (infra/table.yml
 sets it as HandleStream's Handler). Loads the processor, the effects it applies and the
-writer at init, so a cold start pays for them once and for nothing of the API."""
+writer at init, so a cold start pays for them once and for nothing of the API; none of them
+loads pynamodb, pydantic or boto3, and the DynamoDB client (botocore) is made by the first
+batch (db/client.py; docs/decisions/0007-lean-stream-and-logging.md)."""
 
 from __future__ import annotations
 
