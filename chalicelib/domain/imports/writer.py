@@ -138,7 +138,9 @@ def _new_leads(job: Job, family: Family) -> list[NewLead]:
         new_phones = [e for e, _ in row.phones if e not in claimed]
         claimed.update(new_phones)
         entry = HistoryEntry(
-            at=job.now,
+            # the upload's time, the same in every run: a rerun rewrites the very same entry
+            # (its key holds the time), never a second one, for a lead an earlier run left unwritten
+            at=datetime.fromisoformat(job.record["created_at"]),
             by=job.record["created_by"],
             action="imported",
             details={"import_id": import_id, "row": row.number},
