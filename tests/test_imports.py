@@ -598,3 +598,45 @@ def test_a_family_that_loses_one_number_is_refused_whole_and_its_other_claims_gi
         "/leads", {"name": "哥哥", "guardians": [{"name": "家长", "phones": ["13000130030"]}], "to_pool": True}
     )
     assert again.status_code == 201, again.body
+
+
+def test_the_stream_counts_each_imported_lead_once_across_a_crash_and_a_rerun(
+    school, monkeypatch, dynamodb_endpoint, table, tmp_path
+):
+    """A lead put by BatchWriteItem is a stream INSERT as one put by a transaction was: after
+    a run that died between its claims and its leads and the run that completed it, the
+    stream holds one INSERT per lead and the report aggregates count each lead once."""
+    from chalicelib.db import imports as imports_db
+    from chalicelib.db import keys
+    from chalicelib.db.items import LeadItem
+    from tests.test_streams import Tap, _days, figures, lambda_like
+
+    tap = Tap(dynamodb_endpoint, tmp_path, school.slug)
+    manager = school.staff("manager")
+    now = MovingClock(monkeypatch)
+    import_id = _queued(manager, monkeypatch, rows=30)
+    real, lead_writes = imports_db.batch_write, []
+
+    def dies_writing_the_second_chunks_leads(puts=(), deletes=()):
+        if any(isinstance(item, LeadItem) for item in puts):
+            lead_writes.append(1)
+            if len(lead_writes) == 2:
+                raise RuntimeError("the Lambda ran out of time")
+        return real(puts, deletes)
+
+    monkeypatch.setattr(import_writer, "WRITERS", 1)
+    monkeypatch.setattr(imports_db, "batch_write", dies_writing_the_second_chunks_leads)
+    assert jobs.run("lead_imports", tenant=school.slug)["broken"] == 1
+    monkeypatch.setattr(imports_db, "batch_write", real)
+    now.move(121)
+    assert jobs.run("lead_imports", tenant=school.slug)["imports"] == 1
+    _each_row_once(manager, import_id, rows=30)
+    records = tap.drain()
+    inserts = [r for r in records if r["eventName"] == "INSERT" and r["dynamodb"]["NewImage"]["type"]["S"] == "Lead"]
+    assert len(inserts) == 30 and not [
+        r for r in records if r["eventName"] == "MODIFY" and r["dynamodb"]["NewImage"]["type"]["S"] == "Lead"
+    ]
+    lambda_like(records, batch_size=100)
+    found = figures(school.slug, _days())
+    new_leads = sum(v.get("new_leads", 0) for (p, sk), v in found.items() if len(p) == 10 and sk == keys.ALL_DIMENSION)
+    assert new_leads == 30
