@@ -12,3 +12,11 @@ MANAGE_CAMPUSES = frozenset({Role.admin})
 NEEDS_CAMPUS = frozenset(Role) - {Role.admin, Role.finance}
 MANAGE_SETTINGS = frozenset({Role.admin})
 MANAGE_SCHEDULE = frozenset({Role.admin, Role.manager})
+# Here rather than beside their rules (domain.leads, domain.programmes) because the routes
+# name them when they register, and importing those packages would load the store at import.
+OWN_LEADS = frozenset({Role.consultant, Role.supervisor})  # hold leads of their own (mine, the pool)
+ASSIGN_LEADS = frozenset({Role.admin, Role.manager, Role.supervisor})
+DELETE_LEADS = frozenset({Role.admin, Role.manager})  # the recycle bin: delete, restore, purge
+REVEAL_PHONES = frozenset(Role) - {Role.teacher}
+MANAGE_PROGRAMMES = frozenset({Role.admin, Role.manager})
+ENROL = frozenset({Role.admin, Role.manager, Role.supervisor, Role.consultant, Role.frontdesk})

@@ -7,17 +7,17 @@ from collections.abc import Collection
 from chalicelib.db import leads as leads_db
 from chalicelib.db import tenants as tenants_db
 from chalicelib.db import users as users_db
-from chalicelib.domain import phones
+from chalicelib.domain import phones, roles
 from chalicelib.domain.auth import Principal
 from chalicelib.errors import ConflictError, ForbiddenError, NotFoundError, ValidationFailedError
 from chalicelib.schemas.leads import GuardianOut, Lead, LeadOut
 from chalicelib.schemas.users import Role, UserRecord
 
 CAMPUS_WIDE = frozenset({Role.manager, Role.frontdesk, Role.finance})
-OWNERS = frozenset({Role.consultant, Role.supervisor})
-ASSIGNERS = frozenset({Role.admin, Role.manager, Role.supervisor})
-DELETERS = frozenset({Role.admin, Role.manager})
-REVEALERS = frozenset(Role) - {Role.teacher}
+OWNERS = roles.OWN_LEADS
+ASSIGNERS = roles.ASSIGN_LEADS
+DELETERS = roles.DELETE_LEADS
+REVEALERS = roles.REVEAL_PHONES
 
 
 def _not_found() -> NotFoundError:

@@ -5,15 +5,14 @@ from __future__ import annotations
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from chalicelib.domain import clock
+from chalicelib.domain import clock, roles
 from chalicelib.domain.tenants import get_tenant
 from chalicelib.errors import ValidationFailedError
-from chalicelib.schemas.users import Role
 
-MANAGERS = frozenset({Role.admin, Role.manager})
+MANAGERS = roles.MANAGE_PROGRAMMES
 
 
-ENROLLERS = frozenset({Role.admin, Role.manager, Role.supervisor, Role.consultant, Role.frontdesk})
+ENROLLERS = roles.ENROL
 
 
 TRIES = 25  # confirmations of one cohort all touch its counter; DynamoDB refuses overlapping ones
