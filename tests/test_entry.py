@@ -163,6 +163,49 @@ def test_the_api_loads_jinja2_openpyxl_and_phonenumbers_only_where_first_used():
     assert "chalicelib.domain.sandbox" not in loaded
 
 
+# What `import app` leaves to the first request that needs it: the store (pynamodb, botocore's
+# client and session, boto3 and our db layer), the token library, and every domain module (a
+# view imports its own where it runs; domain.roles and domain.clock name who may call a route
+# and are light). botocore's package itself comes with powertools' user agent: no client.
+NOT_FOR_THE_API_IMPORT = ("pynamodb", "boto3", "botocore.client", "botocore.session", "jwt", "chalicelib.db")
+REGISTERING_NEEDS = {"chalicelib.domain", "chalicelib.domain.roles", "chalicelib.domain.clock"}
+
+
+def test_import_app_registers_the_routes_and_leaves_the_store_and_the_domain_to_the_first_request():
+    # WHEN app.py is imported in a fresh interpreter, as the API's cold start does
+    loaded = _loaded_by("app")
+    # THEN every blueprint is there (each registers its routes), and neither the store nor the
+    # domain modules the views call came with it
+    assert {"chalicelib.api.leads", "chalicelib.api.cards", "chalicelib.api.routing"} <= set(loaded)
+    assert [m for m in loaded if m.startswith(NOT_FOR_THE_API_IMPORT)] == []
+    assert [m for m in loaded if m.startswith("chalicelib.domain") and m not in REGISTERING_NEEDS] == []
+
+
+_COLD_DOCUMENT = """
+import json, app
+from chalicelib.api.openapi import build
+print(json.dumps(build()))
+"""
+
+
+def test_a_cold_container_serves_the_committed_openapi_document_with_every_error_code():
+    # GIVEN a fresh interpreter that has only imported app.py (the views' domain modules not yet
+    # loaded: the error codes are read from the source they import where they run)
+    done = subprocess.run(
+        [sys.executable, "-c", _COLD_DOCUMENT],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    # THEN the document it builds (GET /openapi.json on a cold container) is the committed one:
+    # the same routes, each with all its error codes (`make openapi` after changing a route)
+    committed = json.loads((ROOT / "docs" / "openapi.json").read_text(encoding="utf-8"))
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == committed
+
+
 def test_a_template_still_checks_and_renders_when_jinja2_loads_late():
     from chalicelib.domain import templates
 

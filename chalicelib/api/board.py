@@ -5,7 +5,6 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib.api.routing import Call, endpoint
-from chalicelib.domain import board
 from chalicelib.schemas.board import (
     Announcement,
     AnnouncementRequest,
@@ -36,6 +35,8 @@ EDITORS = frozenset({Role.admin, Role.manager})
     status=201,
 )
 def attachment_upload(call: Call[AttachmentUploadRequest, None]) -> AttachmentUpload:
+    from chalicelib.domain import board
+
     return board.attachment_upload(call.principal, call.body)
 
 
@@ -48,6 +49,8 @@ def attachment_upload(call: Call[AttachmentUploadRequest, None]) -> AttachmentUp
     response=AttachmentDownload,
 )
 def attachment_download(call: Call[None, None]) -> AttachmentDownload:
+    from chalicelib.domain import board
+
     return board.attachment_download(call.principal, call.params["announcement_id"])
 
 
@@ -63,6 +66,8 @@ def attachment_download(call: Call[None, None]) -> AttachmentDownload:
     status=201,
 )
 def publish(call: Call[AnnouncementRequest, None]) -> Announcement:
+    from chalicelib.domain import board
+
     return board.publish(call.principal, call.body)
 
 
@@ -75,6 +80,8 @@ def publish(call: Call[AnnouncementRequest, None]) -> Announcement:
     response=Page[Announcement],
 )
 def announcements(call: Call[None, None]) -> Page[Announcement]:
+    from chalicelib.domain import board
+
     return Page[Announcement](items=board.board(call.principal.tenant, call.principal.user_id))
 
 
@@ -87,6 +94,8 @@ def announcements(call: Call[None, None]) -> Page[Announcement]:
     response=Announcement,
 )
 def mark_read(call: Call[None, None]) -> Announcement:
+    from chalicelib.domain import board
+
     return board.mark_read(call.principal, call.params["announcement_id"])
 
 
@@ -100,6 +109,8 @@ def mark_read(call: Call[None, None]) -> Announcement:
     status=204,
 )
 def withdraw(call: Call[None, None]) -> None:
+    from chalicelib.domain import board
+
     board.withdraw(call.principal, call.params["announcement_id"])
 
 
@@ -115,6 +126,8 @@ def withdraw(call: Call[None, None]) -> None:
     status=201,
 )
 def add_phrase(call: Call[PhraseRequest, None]) -> Phrase:
+    from chalicelib.domain import board
+
     return board.add_phrase(call.principal, call.body)
 
 
@@ -128,6 +141,8 @@ def add_phrase(call: Call[PhraseRequest, None]) -> Phrase:
     response=Page[Phrase],
 )
 def glossary(call: Call[None, GlossaryQuery]) -> Page[Phrase]:
+    from chalicelib.domain import board
+
     return board.glossary(call.principal, call.query)
 
 
@@ -141,4 +156,6 @@ def glossary(call: Call[None, GlossaryQuery]) -> Page[Phrase]:
     status=204,
 )
 def remove_phrase(call: Call[None, None]) -> None:
+    from chalicelib.domain import board
+
     board.remove_phrase(call.principal, call.params["phrase_id"])

@@ -3,7 +3,7 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib.api.routing import Call, endpoint
-from chalicelib.domain import roles, tenants
+from chalicelib.domain import roles
 from chalicelib.schemas.campuses import Campus, CampusCreateRequest, CampusPatchRequest
 from chalicelib.schemas.common import Page, PageQuery
 from chalicelib.schemas.users import Role
@@ -24,11 +24,15 @@ CAMPUS_EDITORS = frozenset({Role.admin, Role.manager})
     status=201,
 )
 def create_campus(call: Call[CampusCreateRequest, None]) -> Campus:
+    from chalicelib.domain import tenants
+
     return tenants.create_campus(call.principal, call.body)
 
 
 @endpoint(bp, "GET", "/campuses", summary="List campuses", tags=["campuses"], query=PageQuery, response=Page[Campus])
 def list_campuses(call: Call[None, PageQuery]) -> Page[Campus]:
+    from chalicelib.domain import tenants
+
     return tenants.list_campuses(call.principal, call.query.limit, call.query.cursor)
 
 
@@ -43,4 +47,6 @@ def list_campuses(call: Call[None, PageQuery]) -> Page[Campus]:
     response=Campus,
 )
 def patch_campus(call: Call[CampusPatchRequest, None]) -> Campus:
+    from chalicelib.domain import tenants
+
     return tenants.patch_campus(call.principal, call.params["campus_id"], call.body)

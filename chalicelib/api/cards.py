@@ -9,7 +9,6 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib.api.routing import Call, endpoint
-from chalicelib.domain import cards, contracts
 from chalicelib.schemas.cards import (
     Card,
     CardContractRequest,
@@ -61,6 +60,8 @@ def _key(call: Call) -> str | None:
     status=201,
 )
 def create_contract(call: Call[ContractCreateRequest, None]) -> Contract:
+    from chalicelib.domain import contracts
+
     return contracts.sign(call.principal, call.body)
 
 
@@ -75,6 +76,8 @@ def create_contract(call: Call[ContractCreateRequest, None]) -> Contract:
     reads_customers=True,
 )
 def list_contracts(call: Call[None, PeriodQuery]) -> Page[Contract]:
+    from chalicelib.domain import contracts
+
     return contracts.list_contracts(call.principal, call.query)
 
 
@@ -88,6 +91,8 @@ def list_contracts(call: Call[None, PeriodQuery]) -> Page[Contract]:
     reads_customers=True,
 )
 def get_contract(call: Call[None, None]) -> ContractDetail:
+    from chalicelib.domain import contracts
+
     return contracts.get_contract(call.principal, call.params["contract_id"])
 
 
@@ -103,6 +108,8 @@ def get_contract(call: Call[None, None]) -> ContractDetail:
     honours_headers=IDEMPOTENT,
 )
 def pay_contract(call: Call[PaymentRequest, None]) -> PaymentResult:
+    from chalicelib.domain import contracts
+
     return contracts.pay(call.principal, call.params["contract_id"], call.body, _key(call))
 
 
@@ -118,6 +125,8 @@ def pay_contract(call: Call[PaymentRequest, None]) -> PaymentResult:
     honours_headers=IDEMPOTENT,
 )
 def refund_contract(call: Call[RefundRequest, None]) -> PaymentResult:
+    from chalicelib.domain import contracts
+
     return contracts.refund(call.principal, call.params["contract_id"], call.body, _key(call))
 
 
@@ -131,6 +140,8 @@ def refund_contract(call: Call[RefundRequest, None]) -> PaymentResult:
     response=Contract,
 )
 def void_contract(call: Call[VoidRequest, None]) -> Contract:
+    from chalicelib.domain import contracts
+
     return contracts.void(call.principal, call.params["contract_id"], call.body)
 
 
@@ -144,6 +155,8 @@ def void_contract(call: Call[VoidRequest, None]) -> Contract:
     reads_customers=True,
 )
 def lead_contracts(call: Call[None, None]) -> Page[Contract]:
+    from chalicelib.domain import contracts
+
     return contracts.contracts_of(call.principal, call.params["lead_id"])
 
 
@@ -157,6 +170,8 @@ def lead_contracts(call: Call[None, None]) -> Page[Contract]:
     response=Page[Payment],
 )
 def list_payments(call: Call[None, PeriodQuery]) -> Page[Payment]:
+    from chalicelib.domain import contracts
+
     return contracts.list_payments(call.principal, call.query)
 
 
@@ -174,6 +189,8 @@ def list_payments(call: Call[None, PeriodQuery]) -> Page[Payment]:
     status=201,
 )
 def open_card(call: Call[CardOpenRequest, None]) -> Card:
+    from chalicelib.domain import cards
+
     return cards.open_card(call.principal, call.body)
 
 
@@ -188,6 +205,8 @@ def open_card(call: Call[CardOpenRequest, None]) -> Card:
     reads_customers=True,
 )
 def find_cards(call: Call[None, CardListQuery]) -> Page[Card]:
+    from chalicelib.domain import cards
+
     return cards.find_cards(call.principal, call.query)
 
 
@@ -201,6 +220,8 @@ def find_cards(call: Call[None, CardListQuery]) -> Page[Card]:
     reads_customers=True,
 )
 def get_card(call: Call[None, None]) -> Card:
+    from chalicelib.domain import cards
+
     return cards.get_card(call.principal, call.params["card_id"])
 
 
@@ -214,6 +235,8 @@ def get_card(call: Call[None, None]) -> Card:
     response=Card,
 )
 def patch_card(call: Call[CardPatchRequest, None]) -> Card:
+    from chalicelib.domain import cards
+
     return cards.patch_holder(call.principal, call.params["card_id"], call.body)
 
 
@@ -228,6 +251,8 @@ def patch_card(call: Call[CardPatchRequest, None]) -> Card:
     reads_customers=True,
 )
 def card_ledger(call: Call[None, LedgerQuery]) -> Page[Movement]:
+    from chalicelib.domain import cards
+
     call.records = 1  # one member's movements, however many
     return cards.ledger(call.principal, call.params["card_id"], call.query)
 
@@ -242,6 +267,8 @@ def card_ledger(call: Call[None, LedgerQuery]) -> Page[Movement]:
     response=Page[HistoryEntry],
 )
 def card_history(call: Call[None, PageQuery]) -> Page[HistoryEntry]:
+    from chalicelib.domain import cards
+
     return cards.history(call.principal, call.params["card_id"], call.query)
 
 
@@ -257,6 +284,8 @@ def card_history(call: Call[None, PageQuery]) -> Page[HistoryEntry]:
     honours_headers=IDEMPOTENT,
 )
 def card_movement(call: Call[MovementRequest, None]) -> Movement:
+    from chalicelib.domain import cards
+
     return cards.move(call.principal, call.params["card_id"], call.body, _key(call))
 
 
@@ -272,6 +301,8 @@ def card_movement(call: Call[MovementRequest, None]) -> Movement:
     honours_headers=IDEMPOTENT,
 )
 def card_add_contract(call: Call[CardContractRequest, None]) -> Movement:
+    from chalicelib.domain import cards
+
     return cards.add_contract(call.principal, call.params["card_id"], call.body, _key(call))
 
 
@@ -286,6 +317,8 @@ def card_add_contract(call: Call[CardContractRequest, None]) -> Movement:
     status=201,
 )
 def open_sub_card(call: Call[SubCardRequest, None]) -> Card:
+    from chalicelib.domain import cards
+
     return cards.open_sub_card(call.principal, call.params["card_id"], call.body)
 
 
@@ -298,6 +331,8 @@ def open_sub_card(call: Call[SubCardRequest, None]) -> Card:
     response=Card,
 )
 def report_lost(call: Call[None, None]) -> Card:
+    from chalicelib.domain import cards
+
     return cards.report_lost(call.principal, call.params["card_id"])
 
 
@@ -312,6 +347,8 @@ def report_lost(call: Call[None, None]) -> Card:
     status=201,
 )
 def reissue_card(call: Call[ReissueRequest, None]) -> Card:
+    from chalicelib.domain import cards
+
     return cards.reissue(call.principal, call.params["card_id"], call.body)
 
 
@@ -325,6 +362,8 @@ def reissue_card(call: Call[ReissueRequest, None]) -> Card:
     response=Card,
 )
 def freeze_card(call: Call[FreezeRequest, None]) -> Card:
+    from chalicelib.domain import cards
+
     return cards.freeze(call.principal, call.params["card_id"], call.body)
 
 
@@ -337,6 +376,8 @@ def freeze_card(call: Call[FreezeRequest, None]) -> Card:
     response=Card,
 )
 def unfreeze_card(call: Call[None, None]) -> Card:
+    from chalicelib.domain import cards
+
     return cards.unfreeze(call.principal, call.params["card_id"])
 
 
@@ -352,4 +393,6 @@ def unfreeze_card(call: Call[None, None]) -> Card:
     honours_headers=IDEMPOTENT,
 )
 def check_in(call: Call[CheckInRequest, None]) -> CheckInResult:
+    from chalicelib.domain import cards
+
     return cards.check_in(call.principal, call.params["session_id"], call.body, _key(call))

@@ -3,7 +3,7 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib.api.routing import Call, endpoint
-from chalicelib.domain import config, roles
+from chalicelib.domain import roles
 from chalicelib.errors import ValidationFailedError
 from chalicelib.schemas.settings import (
     AssessmentConfig,
@@ -34,6 +34,8 @@ def _kind(call: Call) -> DictionaryKind:
     bp, "GET", "/settings/dictionaries/{kind}", summary="A configurable list (基础配置)", tags=TAGS, response=Dictionary
 )
 def get_dictionary(call: Call[None, None]) -> Dictionary:
+    from chalicelib.domain import config
+
     return config.get_dictionary(call.principal.tenant, _kind(call))
 
 
@@ -48,11 +50,15 @@ def get_dictionary(call: Call[None, None]) -> Dictionary:
     response=Dictionary,
 )
 def put_dictionary(call: Call[DictionaryPutRequest, None]) -> Dictionary:
+    from chalicelib.domain import config
+
     return config.put_dictionary(call.principal.tenant, _kind(call), call.body)
 
 
 @endpoint(bp, "GET", "/settings/leads", summary="Protection period and lead cap", tags=TAGS, response=LeadSettings)
 def get_lead_settings(call: Call[None, None]) -> LeadSettings:
+    from chalicelib.domain import config
+
     return config.get_lead_settings(call.principal.tenant)
 
 
@@ -67,6 +73,8 @@ def get_lead_settings(call: Call[None, None]) -> LeadSettings:
     response=LeadSettings,
 )
 def patch_lead_settings(call: Call[LeadSettingsPatch, None]) -> LeadSettings:
+    from chalicelib.domain import config
+
     return config.patch_lead_settings(call.principal.tenant, call.body)
 
 
@@ -79,6 +87,8 @@ def patch_lead_settings(call: Call[LeadSettingsPatch, None]) -> LeadSettings:
     response=AssessmentConfig,
 )
 def get_assessment(call: Call[None, None]) -> AssessmentConfig:
+    from chalicelib.domain import config
+
     return config.get_assessment(call.principal.tenant)
 
 
@@ -93,6 +103,8 @@ def get_assessment(call: Call[None, None]) -> AssessmentConfig:
     response=AssessmentConfig,
 )
 def put_assessment(call: Call[AssessmentConfig, None]) -> AssessmentConfig:
+    from chalicelib.domain import config
+
     return config.put_assessment(call.principal.tenant, call.body)
 
 
@@ -105,6 +117,8 @@ def put_assessment(call: Call[AssessmentConfig, None]) -> AssessmentConfig:
     response=CardSettings,
 )
 def get_card_settings(call: Call[None, None]) -> CardSettings:
+    from chalicelib.domain import config
+
     return config.get_card_settings(call.principal.tenant)
 
 
@@ -119,4 +133,6 @@ def get_card_settings(call: Call[None, None]) -> CardSettings:
     response=CardSettings,
 )
 def patch_card_settings(call: Call[CardSettingsPatch, None]) -> CardSettings:
+    from chalicelib.domain import config
+
     return config.patch_card_settings(call.principal.tenant, call.body)

@@ -3,7 +3,6 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib.api.routing import Call, endpoint
-from chalicelib.domain import followups
 from chalicelib.schemas.common import Page, PageQuery
 from chalicelib.schemas.followups import (
     FollowUp,
@@ -32,6 +31,8 @@ bp = Blueprint(__name__)
     status=201,
 )
 def create_follow_up(call: Call[FollowUpCreateRequest, None]) -> FollowUp:
+    from chalicelib.domain import followups
+
     return followups.record(call.principal, call.params["lead_id"], call.body)
 
 
@@ -46,6 +47,8 @@ def create_follow_up(call: Call[FollowUpCreateRequest, None]) -> FollowUp:
     reads_customers=True,
 )
 def list_follow_ups(call: Call[None, FollowUpListQuery]) -> Page[FollowUp]:
+    from chalicelib.domain import followups
+
     return followups.list_follow_ups(call.principal, call.query)
 
 
@@ -60,6 +63,8 @@ def list_follow_ups(call: Call[None, FollowUpListQuery]) -> Page[FollowUp]:
     status=201,
 )
 def create_plan(call: Call[PlanCreateRequest, None]) -> PlanCreated:
+    from chalicelib.domain import followups
+
     return followups.create_plan(call.principal, call.params["lead_id"], call.body)
 
 
@@ -73,6 +78,8 @@ def create_plan(call: Call[PlanCreateRequest, None]) -> PlanCreated:
     response=Plan,
 )
 def patch_plan(call: Call[PlanPatchRequest, None]) -> Plan:
+    from chalicelib.domain import followups
+
     return followups.patch_plan(call.principal, call.params["lead_id"], call.params["plan_id"], call.body)
 
 
@@ -87,6 +94,8 @@ def patch_plan(call: Call[PlanPatchRequest, None]) -> Plan:
     reads_customers=True,
 )
 def get_today(call: Call[None, TodayQuery]) -> Today:
+    from chalicelib.domain import followups
+
     today = followups.today(call.principal, day=call.query.date, consultant_id=call.query.consultant_id)
     buckets = (today.contacts_due, today.contacts_overdue, today.plans_due, today.visits, today.trials, today.events)
     call.records = sum(len(bucket.items) for bucket in buckets)
@@ -103,4 +112,6 @@ def get_today(call: Call[None, TodayQuery]) -> Today:
     response=Page[Notification],
 )
 def list_notifications(call: Call[None, PageQuery]) -> Page[Notification]:
+    from chalicelib.domain import followups
+
     return followups.notifications(call.principal, call.query.limit, call.query.cursor)

@@ -4,7 +4,7 @@ from chalice import Blueprint, Response
 
 from chalicelib import sheets
 from chalicelib.api.routing import Call, endpoint
-from chalicelib.domain import assessments, audit, clock, exports, imports, leads
+from chalicelib.domain import clock, roles
 from chalicelib.schemas.common import Page, PageQuery
 from chalicelib.schemas.imports import ImportOut, ImportQuery, TemplateQuery
 from chalicelib.schemas.leads import (
@@ -36,6 +36,8 @@ TAGS = ["leads"]
     status=201,
 )
 def create_lead(call: Call[LeadCreateRequest, None]) -> LeadOut:
+    from chalicelib.domain import leads
+
     return leads.create_lead(call.principal, call.body)
 
 
@@ -50,6 +52,8 @@ def create_lead(call: Call[LeadCreateRequest, None]) -> LeadOut:
     reads_customers=True,
 )
 def list_leads(call: Call[None, LeadListQuery]) -> Page[LeadOut]:
+    from chalicelib.domain import leads
+
     return leads.list_leads(call.principal, call.query)
 
 
@@ -65,6 +69,8 @@ def list_leads(call: Call[None, LeadListQuery]) -> Page[LeadOut]:
     reads_customers=True,
 )
 def export_leads(call: Call[None, LeadExportQuery]) -> Response:
+    from chalicelib.domain import audit, exports
+
     data = exports.rows(call.principal, call.query)
     audit.check_bulk(len(data), call.reads_left)  # refused whole when it does not fit the read window
     call.records = len(data)
@@ -99,6 +105,8 @@ def _xlsx(body: bytes, filename: str) -> Response:
     content_type=sheets.XLSX,
 )
 def import_template(call: Call[None, TemplateQuery]) -> Response:
+    from chalicelib.domain import imports
+
     return _xlsx(imports.template(call.principal, call.query.lang), f"leads-import-{call.query.lang}.xlsx")
 
 
@@ -114,6 +122,8 @@ def import_template(call: Call[None, TemplateQuery]) -> Response:
     uploads=[sheets.XLSX, "application/octet-stream"],
 )
 def start_import(call: Call[None, ImportQuery]) -> ImportOut:
+    from chalicelib.domain import imports
+
     return imports.start(call.principal, call.query, call.upload)
 
 
@@ -127,6 +137,8 @@ def start_import(call: Call[None, ImportQuery]) -> ImportOut:
     response=Page[ImportOut],
 )
 def list_imports(call: Call[None, PageQuery]) -> Page[ImportOut]:
+    from chalicelib.domain import imports
+
     return imports.list_imports(call.principal, call.query.limit, call.query.cursor)
 
 
@@ -139,6 +151,8 @@ def list_imports(call: Call[None, PageQuery]) -> Page[ImportOut]:
     response=ImportOut,
 )
 def get_import(call: Call[None, None]) -> ImportOut:
+    from chalicelib.domain import imports
+
     return imports.get(call.principal, call.params["import_id"])
 
 
@@ -152,6 +166,8 @@ def get_import(call: Call[None, None]) -> ImportOut:
     reads_customers=True,
 )
 def import_errors(call: Call[None, None]) -> Response:
+    from chalicelib.domain import audit, imports
+
     counts = imports.get(call.principal, call.params["import_id"]).counts
     call.records = counts.rejected if counts else 0
     audit.check_bulk(call.records, call.reads_left)  # the rejected rows: names and phones
@@ -166,12 +182,14 @@ def import_errors(call: Call[None, None]) -> Response:
     "/leads/recycle-bin",
     summary="Deleted leads (回收站)",
     tags=TAGS,
-    roles_allowed=leads.DELETERS,
+    roles_allowed=roles.DELETE_LEADS,
     query=PageQuery,
     response=Page[LeadOut],
     reads_customers=True,
 )
 def list_deleted_leads(call: Call[None, PageQuery]) -> Page[LeadOut]:
+    from chalicelib.domain import leads
+
     return leads.list_recycle_bin(call.principal, call.query.limit, call.query.cursor)
 
 
@@ -185,6 +203,8 @@ def list_deleted_leads(call: Call[None, PageQuery]) -> Page[LeadOut]:
     reads_customers=True,
 )
 def get_lead(call: Call[None, None]) -> LeadDetail:
+    from chalicelib.domain import leads
+
     return leads.get_lead(call.principal, call.params["lead_id"])
 
 
@@ -230,6 +250,8 @@ def lead_appointments(call: Call[None, PageQuery]) -> Page[Appointment]:
     response=LeadOut,
 )
 def patch_lead(call: Call[LeadPatchRequest, None]) -> LeadOut:
+    from chalicelib.domain import leads
+
     return leads.patch_lead(call.principal, call.params["lead_id"], call.body)
 
 
@@ -239,10 +261,12 @@ def patch_lead(call: Call[LeadPatchRequest, None]) -> LeadOut:
     "/leads/{lead_id}",
     summary="Move a lead to the recycle bin",
     tags=TAGS,
-    roles_allowed=leads.DELETERS,
+    roles_allowed=roles.DELETE_LEADS,
     status=204,
 )
 def delete_lead(call: Call[None, None]) -> None:
+    from chalicelib.domain import leads
+
     leads.delete_lead(call.principal, call.params["lead_id"])
 
 
@@ -252,10 +276,12 @@ def delete_lead(call: Call[None, None]) -> None:
     "/leads/{lead_id}/restore",
     summary="Bring a lead back from the recycle bin",
     tags=TAGS,
-    roles_allowed=leads.DELETERS,
+    roles_allowed=roles.DELETE_LEADS,
     response=LeadOut,
 )
 def restore_lead(call: Call[None, None]) -> LeadOut:
+    from chalicelib.domain import leads
+
     return leads.restore_lead(call.principal, call.params["lead_id"])
 
 
@@ -265,11 +291,13 @@ def restore_lead(call: Call[None, None]) -> LeadOut:
     "/leads/{lead_id}/assign",
     summary="Give a lead to a consultant",
     tags=TAGS,
-    roles_allowed=leads.ASSIGNERS,
+    roles_allowed=roles.ASSIGN_LEADS,
     body=AssignRequest,
     response=LeadOut,
 )
 def assign_lead(call: Call[AssignRequest, None]) -> LeadOut:
+    from chalicelib.domain import leads
+
     return leads.assign(call.principal, call.params["lead_id"], call.body.owner_id)
 
 
@@ -279,10 +307,12 @@ def assign_lead(call: Call[AssignRequest, None]) -> LeadOut:
     "/leads/{lead_id}/claim",
     summary="Take a lead from the public pool (公海)",
     tags=TAGS,
-    roles_allowed=leads.OWNERS,
+    roles_allowed=roles.OWN_LEADS,
     response=LeadOut,
 )
 def claim_lead(call: Call[None, None]) -> LeadOut:
+    from chalicelib.domain import leads
+
     return leads.claim(call.principal, call.params["lead_id"])
 
 
@@ -292,10 +322,12 @@ def claim_lead(call: Call[None, None]) -> LeadOut:
     "/leads/{lead_id}/release",
     summary="Put a lead back into the public pool",
     tags=TAGS,
-    roles_allowed=leads.OWNERS | leads.ASSIGNERS,
+    roles_allowed=roles.OWN_LEADS | roles.ASSIGN_LEADS,
     response=LeadOut,
 )
 def release_lead(call: Call[None, None]) -> LeadOut:
+    from chalicelib.domain import leads
+
     return leads.release(call.principal, call.params["lead_id"])
 
 
@@ -305,11 +337,13 @@ def release_lead(call: Call[None, None]) -> LeadOut:
     "/leads/{lead_id}/reveal-phone",
     summary="Show a lead's full phone numbers (recorded)",
     tags=TAGS,
-    roles_allowed=leads.REVEALERS,
+    roles_allowed=roles.REVEAL_PHONES,
     response=RevealPhoneResponse,
     reads_customers=True,
 )
 def reveal_phone(call: Call[None, None]) -> RevealPhoneResponse:
+    from chalicelib.domain import leads
+
     return leads.reveal_phone(call.principal, call.params["lead_id"], call.source_ip)
 
 
@@ -323,4 +357,6 @@ def reveal_phone(call: Call[None, None]) -> RevealPhoneResponse:
     response=AssessmentResult,
 )
 def answer_assessment(call: Call[AssessmentAnswerRequest, None]) -> AssessmentResult:
+    from chalicelib.domain import assessments
+
     return assessments.answer(call.principal, call.params["lead_id"], call.body)

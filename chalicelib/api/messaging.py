@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.api.routing import Call, endpoint
-from chalicelib.domain import config, messaging, roles, templates
+from chalicelib.domain import roles
 from chalicelib.schemas.common import Page, PageQuery
 from chalicelib.schemas.messaging import (
     DryRun,
@@ -39,16 +39,22 @@ EDITORS = frozenset({Role.admin, Role.manager})
     status=201,
 )
 def create_template(call: Call[TemplateRequest, None]) -> Template:
+    from chalicelib.domain import templates
+
     return templates.create(call.principal.tenant, call.body)
 
 
 @endpoint(bp, "GET", "/templates", summary="Templates, by name", tags=TAGS, response=Page[Template])
 def list_templates(call: Call[None, None]) -> Page[Template]:
+    from chalicelib.domain import templates
+
     return Page[Template](items=templates.list_all(call.principal.tenant))
 
 
 @endpoint(bp, "GET", "/templates/{template_id}", summary="A template", tags=TAGS, response=Template)
 def get_template(call: Call[None, None]) -> Template:
+    from chalicelib.domain import templates
+
     return templates.get(call.principal.tenant, call.params["template_id"])
 
 
@@ -63,6 +69,8 @@ def get_template(call: Call[None, None]) -> Template:
     response=Template,
 )
 def put_template(call: Call[TemplateRequest, None]) -> Template:
+    from chalicelib.domain import templates
+
     return templates.replace(call.principal.tenant, call.params["template_id"], call.body)
 
 
@@ -76,6 +84,8 @@ def put_template(call: Call[TemplateRequest, None]) -> Template:
     status=204,
 )
 def delete_template(call: Call[None, None]) -> None:
+    from chalicelib.domain import templates
+
     templates.delete(call.principal.tenant, call.params["template_id"])
 
 
@@ -92,6 +102,8 @@ def delete_template(call: Call[None, None]) -> None:
     also_responses={200: DryRun},
 )
 def send_message(call: Call[MessageRequest, MessageQuery]) -> Message | Response:
+    from chalicelib.domain import messaging
+
     result = messaging.send(call.principal, call.body, call.query.dry_run)
     if isinstance(result, DryRun):  # a preview creates nothing: 200, not 201
         return Response(
@@ -110,6 +122,8 @@ def send_message(call: Call[MessageRequest, MessageQuery]) -> Message | Response
     response=Page[Message],
 )
 def list_messages(call: Call[None, PageQuery]) -> Page[Message]:
+    from chalicelib.domain import messaging
+
     return messaging.list_messages(call.principal, call.query.limit, call.query.cursor)
 
 
@@ -124,6 +138,8 @@ def list_messages(call: Call[None, PageQuery]) -> Page[Message]:
     reads_customers=True,
 )
 def get_message(call: Call[None, MessageDetailQuery]) -> MessageDetail:
+    from chalicelib.domain import messaging
+
     return messaging.get_message(call.principal, call.params["message_id"], call.query)
 
 
@@ -139,6 +155,8 @@ def get_message(call: Call[None, MessageDetailQuery]) -> MessageDetail:
     reads_customers=True,
 )
 def get_outbox(call: Call[None, PageQuery]) -> Page[OutboxEntry]:
+    from chalicelib.domain import messaging
+
     return messaging.outbox(call.principal, call.query.limit, call.query.cursor)
 
 
@@ -151,6 +169,8 @@ def get_outbox(call: Call[None, PageQuery]) -> Page[OutboxEntry]:
     response=MessagingSettings,
 )
 def get_messaging_settings(call: Call[None, None]) -> MessagingSettings:
+    from chalicelib.domain import config
+
     return config.get_messaging_settings(call.principal.tenant)
 
 
@@ -165,4 +185,6 @@ def get_messaging_settings(call: Call[None, None]) -> MessagingSettings:
     response=MessagingSettings,
 )
 def patch_messaging_settings(call: Call[MessagingSettingsPatch, None]) -> MessagingSettings:
+    from chalicelib.domain import config
+
     return config.patch_messaging_settings(call.principal.tenant, call.body)

@@ -20,7 +20,16 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from chalicelib import error_catalogue
 from chalicelib.api import error_reach
-from chalicelib.api.routing import JSON, MAX_PATH_PARAMETER, REGISTRY, Call, EndpointSpec, endpoint, wrapper_steps
+from chalicelib.api.routing import (
+    JSON,
+    MAX_PATH_PARAMETER,
+    REGISTRY,
+    Call,
+    EndpointSpec,
+    endpoint,
+    load_views,
+    wrapper_steps,
+)
 from chalicelib.schemas.common import ErrorResponse
 
 bp = Blueprint(__name__)
@@ -221,6 +230,7 @@ def _success(spec: EndpointSpec, refs: dict[Any, Any]) -> dict[str, Any]:
 
 
 def build(registry: list[EndpointSpec] | None = None) -> dict[str, Any]:
+    load_views()  # the error codes are read from the views' source: the modules they import where they run
     specs = sorted(registry if registry is not None else REGISTRY, key=lambda s: (s.path, s.method))
     wanted: list[tuple[type[BaseModel], JsonSchemaMode]] = [(ErrorResponse, "serialization")]
     for spec in specs:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib.api.routing import Call, endpoint
-from chalicelib.domain import programmes
+from chalicelib.domain import roles
 from chalicelib.schemas.common import Page, PageQuery
 from chalicelib.schemas.programmes import (
     Cohort,
@@ -22,8 +22,8 @@ from chalicelib.schemas.programmes import (
 )
 
 bp = Blueprint(__name__)
-MANAGERS = programmes.MANAGERS
-ENROLLERS = programmes.ENROLLERS
+MANAGERS = roles.MANAGE_PROGRAMMES
+ENROLLERS = roles.ENROL
 
 
 @endpoint(
@@ -38,6 +38,8 @@ ENROLLERS = programmes.ENROLLERS
     status=201,
 )
 def create_programme(call: Call[ProgrammeRequest, None]) -> Programme:
+    from chalicelib.domain import programmes
+
     return programmes.create_programme(call.principal, call.body)
 
 
@@ -51,6 +53,8 @@ def create_programme(call: Call[ProgrammeRequest, None]) -> Programme:
     response=Page[Programme],
 )
 def list_programmes(call: Call[None, PageQuery]) -> Page[Programme]:
+    from chalicelib.domain import programmes
+
     return programmes.list_programmes(call.principal, call.query)
 
 
@@ -63,6 +67,8 @@ def list_programmes(call: Call[None, PageQuery]) -> Page[Programme]:
     response=Programme,
 )
 def get_programme(call: Call[None, None]) -> Programme:
+    from chalicelib.domain import programmes
+
     return programmes.get_programme(call.principal, call.params["programme_id"])
 
 
@@ -77,6 +83,8 @@ def get_programme(call: Call[None, None]) -> Programme:
     response=Programme,
 )
 def patch_programme(call: Call[ProgrammePatch, None]) -> Programme:
+    from chalicelib.domain import programmes
+
     return programmes.patch_programme(call.principal, call.params["programme_id"], call.body)
 
 
@@ -92,6 +100,8 @@ def patch_programme(call: Call[ProgrammePatch, None]) -> Programme:
     status=201,
 )
 def create_cohort(call: Call[CohortRequest, None]) -> Cohort:
+    from chalicelib.domain import programmes
+
     return programmes.create_cohort(call.principal, call.params["programme_id"], call.body)
 
 
@@ -105,6 +115,8 @@ def create_cohort(call: Call[CohortRequest, None]) -> Cohort:
     response=Page[Cohort],
 )
 def list_cohorts(call: Call[None, CohortListQuery]) -> Page[Cohort]:
+    from chalicelib.domain import programmes
+
     return programmes.list_cohorts(call.principal, call.query)
 
 
@@ -118,6 +130,8 @@ def list_cohorts(call: Call[None, CohortListQuery]) -> Page[Cohort]:
     response=Page[PublicCohort],
 )
 def open_cohorts(call: Call[None, OpenCohortQuery]) -> Page[PublicCohort]:
+    from chalicelib.domain import programmes
+
     q = call.query
     return programmes.open_cohorts(call.principal.tenant, q.programme_id, q.limit, q.cursor)
 
@@ -131,6 +145,8 @@ def open_cohorts(call: Call[None, OpenCohortQuery]) -> Page[PublicCohort]:
     response=Cohort,
 )
 def get_cohort(call: Call[None, None]) -> Cohort:
+    from chalicelib.domain import programmes
+
     return programmes.get_cohort(call.principal, call.params["cohort_id"])
 
 
@@ -145,6 +161,8 @@ def get_cohort(call: Call[None, None]) -> Cohort:
     response=Cohort,
 )
 def patch_cohort(call: Call[CohortPatch, None]) -> Cohort:
+    from chalicelib.domain import programmes
+
     return programmes.patch_cohort(call.principal, call.params["cohort_id"], call.body)
 
 
@@ -160,6 +178,8 @@ def patch_cohort(call: Call[CohortPatch, None]) -> Cohort:
     status=201,
 )
 def enrol(call: Call[EnrolmentRequest, None]) -> Enrolment:
+    from chalicelib.domain import programmes
+
     return programmes.enrol(call.principal, call.params["cohort_id"], call.body)
 
 
@@ -174,6 +194,8 @@ def enrol(call: Call[EnrolmentRequest, None]) -> Enrolment:
     reads_customers=True,
 )
 def list_enrolments(call: Call[None, PageQuery]) -> Page[Enrolment]:
+    from chalicelib.domain import programmes
+
     return programmes.list_enrolments(call.principal, call.params["cohort_id"], call.query)
 
 
@@ -187,6 +209,8 @@ def list_enrolments(call: Call[None, PageQuery]) -> Page[Enrolment]:
     response=Enrolment,
 )
 def confirm(call: Call[None, None]) -> Enrolment:
+    from chalicelib.domain import programmes
+
     return programmes.confirm(call.principal, call.params["enrolment_id"])
 
 
@@ -200,4 +224,6 @@ def confirm(call: Call[None, None]) -> Enrolment:
     response=Enrolment,
 )
 def decline(call: Call[None, None]) -> Enrolment:
+    from chalicelib.domain import programmes
+
     return programmes.decline(call.principal, call.params["enrolment_id"])

@@ -5,8 +5,7 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.api.routing import Call, endpoint
-from chalicelib.domain import audit, config, reports, roles
-from chalicelib.rendering import render
+from chalicelib.domain import roles
 from chalicelib.schemas.common import Page
 from chalicelib.schemas.reports import (
     AuditEntry,
@@ -39,6 +38,9 @@ ADMINS = frozenset({Role.admin})
     also_content=["text/html"],
 )
 def funnel(call: Call[None, ReportQuery]) -> Funnel | Response:
+    from chalicelib.domain import reports
+    from chalicelib.rendering import render
+
     report = reports.funnel(call.principal, call.query)
     if call.query.format == "html":
         page = render("report_funnel.html", report=report)
@@ -47,6 +49,8 @@ def funnel(call: Call[None, ReportQuery]) -> Funnel | Response:
 
 
 def _page(title: str, columns: list[tuple[str, str]], rows: list, chart: str) -> Response:
+    from chalicelib.rendering import render
+
     data = [row.model_dump() for row in rows]
     html = render("report_table.html", title=title, columns=columns, rows=data, chart=chart)
     return Response(body=html, status_code=200, headers={"Content-Type": "text/html; charset=utf-8"})
@@ -63,6 +67,8 @@ def _page(title: str, columns: list[tuple[str, str]], rows: list, chart: str) ->
     also_content=["text/html"],
 )
 def consultants(call: Call[None, ReportQuery]) -> ConsultantsReport | Response:
+    from chalicelib.domain import reports
+
     report = reports.consultants(call.principal, call.query)
     if call.query.format == "html":
         columns = [
@@ -91,6 +97,8 @@ def consultants(call: Call[None, ReportQuery]) -> ConsultantsReport | Response:
     also_content=["text/html"],
 )
 def sources(call: Call[None, ReportQuery]) -> SourcesReport | Response:
+    from chalicelib.domain import reports
+
     report = reports.sources(call.principal, call.query)
     if call.query.format == "html":
         columns = [
@@ -115,6 +123,8 @@ def sources(call: Call[None, ReportQuery]) -> SourcesReport | Response:
     also_content=["text/html"],
 )
 def finance(call: Call[None, ReportQuery]) -> FinanceReport | Response:
+    from chalicelib.domain import reports
+
     report = reports.finance(call.principal, call.query)
     if call.query.format == "html":
         columns = [
@@ -138,6 +148,8 @@ def finance(call: Call[None, ReportQuery]) -> FinanceReport | Response:
     response=Page[AuditEntry],
 )
 def audit_entries(call: Call[None, AuditQuery]) -> Page[AuditEntry]:
+    from chalicelib.domain import audit
+
     q = call.query
     return audit.entries(
         call.principal, user=q.user, lead=q.lead, day_from=q.from_, day_to=q.to, limit=q.limit, cursor=q.cursor
@@ -154,6 +166,8 @@ def audit_entries(call: Call[None, AuditQuery]) -> Page[AuditEntry]:
     response=Page[User],
 )
 def frozen_users(call: Call[None, None]) -> Page[User]:
+    from chalicelib.domain import audit
+
     return audit.frozen_users(call.principal)
 
 
@@ -168,6 +182,8 @@ def frozen_users(call: Call[None, None]) -> Page[User]:
     response=User,
 )
 def unfreeze(call: Call[UnfreezeRequest, None]) -> User:
+    from chalicelib.domain import audit
+
     record = audit.unfreeze(call.principal.tenant, call.params["user_id"], call.body.reason, by=call.principal)
     return User.model_validate(record.model_dump())
 
@@ -183,6 +199,8 @@ def unfreeze(call: Call[UnfreezeRequest, None]) -> User:
     response=Usage,
 )
 def usage(call: Call[None, UsageQuery]) -> Usage:
+    from chalicelib.domain import reports
+
     return reports.usage(call.principal.tenant, call.query.month)
 
 
@@ -196,6 +214,8 @@ def usage(call: Call[None, UsageQuery]) -> Usage:
     response=SecuritySettings,
 )
 def get_security(call: Call[None, None]) -> SecuritySettings:
+    from chalicelib.domain import config
+
     return config.get_security_settings(call.principal.tenant)
 
 
@@ -210,4 +230,6 @@ def get_security(call: Call[None, None]) -> SecuritySettings:
     response=SecuritySettings,
 )
 def patch_security(call: Call[SecuritySettingsPatch, None]) -> SecuritySettings:
+    from chalicelib.domain import config
+
     return config.patch_security_settings(call.principal.tenant, call.body)

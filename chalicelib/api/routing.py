@@ -10,23 +10,32 @@ bare 500 before middleware sees it, which is why this lives here and not in midd
 
 from __future__ import annotations
 
+import ast
 import functools
+import importlib
 import inspect
 import json
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from chalice import Blueprint, CORSConfig, Response
 from pydantic import AliasChoices, BaseModel, ValidationError
 
 from chalicelib import error_catalogue
-from chalicelib.domain import audit, auth, roles
-from chalicelib.domain.auth import Principal
+from chalicelib.domain import roles
 from chalicelib.errors import BusyError, CrmError, ForbiddenError, ThrottledError, ValidationFailedError, busy_cause
 from chalicelib.observability import logger
 from chalicelib.schemas.common import INPUT, StrictModel, control_character
 from chalicelib.schemas.users import Role
+
+if TYPE_CHECKING:
+    from chalicelib.domain.auth import Principal
+
+# The caller's checks (domain.auth: the token; domain.audit: the entry, the read window) are
+# imported by the first request that runs them, not when the routes register: they load
+# the store (pynamodb, botocore), which `import app` leaves to the first request.
 
 JSON = "application/json"
 
@@ -57,6 +66,33 @@ class EndpointSpec:
 
 REGISTRY: list[EndpointSpec] = []
 
+
+def load_views() -> None:
+    """Imports what the registered views (and this wrapper) import where they run: the domain
+    modules `import app` leaves to the first request. What reads the views' source for the
+    names they call (the OpenAPI document's error codes, chalicelib/api/error_reach.py) runs
+    this first, so it sees every module a request may load."""
+    names = (
+        {__name__}
+        | {s.handler.__module__ for s in REGISTRY if s.handler}
+        | {s.gate.__module__ for s in REGISTRY if s.gate}
+    )
+    for name in sorted(names):
+        tree = ast.parse(inspect.getsource(sys.modules[name]))
+        for fn in ast.walk(tree):
+            if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for node in ast.walk(fn):
+                if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                    module = importlib.import_module(node.module)
+                    for alias in node.names:  # a submodule (`from chalicelib.domain import leads`)
+                        if not hasattr(module, alias.name):
+                            importlib.import_module(f"{node.module}.{alias.name}")
+                elif isinstance(node, ast.Import):
+                    for alias in node.names:
+                        importlib.import_module(alias.name)
+
+
 # what Chalice answers itself for every route (the envelope is put on by in_envelope)
 CHALICE_CODES = frozenset({"METHOD_NOT_ALLOWED", "UNSUPPORTED_MEDIA_TYPE"})
 
@@ -65,6 +101,8 @@ def wrapper_steps(spec: EndpointSpec) -> tuple[set[str], list[Callable[..., Any]
     """What `endpoint`'s wrapper may answer for this route besides the view's own errors: the
     codes it raises itself and the functions it runs around the view (their codes come from
     the source; chalicelib/api/error_reach.py). Kept beside the wrapper: change them together."""
+    from chalicelib.domain import audit, auth
+
     codes = set(CHALICE_CODES) | {"BUSY"}  # BUSY: the store throttled past its retries
     steps: list[Callable[..., Any]] = [_check_path, _parse_query]
     if spec.roles is not None:
@@ -257,6 +295,8 @@ def _render(result: Any, status: int) -> Response:
 def _audit(principal, method, path, params, status, identity, headers, reads) -> None:
     """Every authenticated request is an audit entry; reads of customer data carry their
     anti-scraping weight, the records they returned (counted by the stream processor)."""
+    from chalicelib.domain import audit
+
     audit.record(
         principal.tenant,
         action="read" if method == "GET" else "write",
@@ -303,6 +343,8 @@ def endpoint(
     def decorate(fn: Callable[[Call], Any]) -> Callable[..., Response]:
         @functools.wraps(fn)
         def view(**params: str) -> Response:
+            from chalicelib.domain import audit, auth
+
             request = bp.current_request
             headers = {k.lower(): v for k, v in (request.headers or {}).items()}
             identity = (request.context or {}).get("identity") or {}

@@ -8,9 +8,7 @@ from pydantic import Field
 
 from chalicelib import sheets
 from chalicelib.api.routing import Call, endpoint
-from chalicelib.domain import roles, schedule, walkins
-from chalicelib.domain.tenants import get_tenant
-from chalicelib.rendering import render
+from chalicelib.domain import roles
 from chalicelib.schemas.common import Page, StrictModel
 from chalicelib.schemas.schedule import (
     Appointment,
@@ -49,11 +47,15 @@ PLANNERS = roles.MANAGE_SCHEDULE
     status=201,
 )
 def create_course(call: Call[CourseCreateRequest, None]) -> Course:
+    from chalicelib.domain import schedule
+
     return schedule.create_course(call.principal, call.body)
 
 
 @endpoint(bp, "GET", "/courses", summary="Courses", tags=["schedule"], response=Page[Course])
 def list_courses(call: Call[None, None]) -> Page[Course]:
+    from chalicelib.domain import schedule
+
     return schedule.list_courses(call.principal)
 
 
@@ -69,11 +71,15 @@ def list_courses(call: Call[None, None]) -> Page[Course]:
     status=201,
 )
 def create_class(call: Call[ClassCreateRequest, None]) -> ClassOut:
+    from chalicelib.domain import schedule
+
     return schedule.create_class(call.principal, call.body)
 
 
 @endpoint(bp, "GET", "/classes", summary="Classes", tags=["schedule"], response=Page[ClassOut])
 def list_classes(call: Call[None, None]) -> Page[ClassOut]:
+    from chalicelib.domain import schedule
+
     return schedule.list_classes(call.principal)
 
 
@@ -89,6 +95,8 @@ def list_classes(call: Call[None, None]) -> Page[ClassOut]:
     status=201,
 )
 def generate_sessions(call: Call[SessionGenerateRequest, None]) -> GeneratedSessions:
+    from chalicelib.domain import schedule
+
     return schedule.generate_sessions(call.principal, call.params["class_id"], call.body)
 
 
@@ -102,6 +110,8 @@ def generate_sessions(call: Call[SessionGenerateRequest, None]) -> GeneratedSess
     response=Page[SessionOut],
 )
 def list_sessions(call: Call[None, SessionListQuery]) -> Page[SessionOut]:
+    from chalicelib.domain import schedule
+
     return schedule.sessions_on(call.principal, call.query.date, call.query.campus)
 
 
@@ -116,6 +126,8 @@ def list_sessions(call: Call[None, SessionListQuery]) -> Page[SessionOut]:
     response=SessionOut,
 )
 def patch_session(call: Call[SessionPatchRequest, None]) -> SessionOut:
+    from chalicelib.domain import schedule
+
     return schedule.patch_session(call.principal, call.params["session_id"], call.body)
 
 
@@ -131,6 +143,8 @@ def patch_session(call: Call[SessionPatchRequest, None]) -> SessionOut:
     status=201,
 )
 def create_event(call: Call[EventCreateRequest, None]) -> EventOut:
+    from chalicelib.domain import schedule
+
     return schedule.create_event(call.principal, call.body)
 
 
@@ -138,6 +152,8 @@ def create_event(call: Call[EventCreateRequest, None]) -> EventOut:
     bp, "GET", "/events", summary="A day's events", tags=["schedule"], query=EventListQuery, response=Page[EventOut]
 )
 def list_events(call: Call[None, EventListQuery]) -> Page[EventOut]:
+    from chalicelib.domain import schedule
+
     return schedule.events_on(call.principal, call.query.date)
 
 
@@ -150,6 +166,8 @@ def list_events(call: Call[None, EventListQuery]) -> Page[EventOut]:
     response=EventOut,
 )
 def get_event(call: Call[None, None]) -> EventOut:
+    from chalicelib.domain import schedule
+
     return schedule.get_event(call.principal, call.params["event_id"])
 
 
@@ -169,6 +187,10 @@ class SheetQuery(StrictModel):
     reads_customers=True,
 )
 def get_sign_in_sheet(call: Call[None, SheetQuery]) -> Response:
+    from chalicelib.domain import schedule
+    from chalicelib.domain.tenants import get_tenant
+    from chalicelib.rendering import render
+
     event, guests = schedule.sign_in_sheet(call.principal, call.params["event_id"])
     call.records = len(guests)
     zone = ZoneInfo(get_tenant(call.principal.tenant).timezone)
@@ -202,6 +224,8 @@ def get_sign_in_sheet(call: Call[None, SheetQuery]) -> Response:
     status=201,
 )
 def create_appointment(call: Call[AppointmentCreateRequest, None]) -> Appointment:
+    from chalicelib.domain import schedule
+
     return schedule.book(call.principal, call.params["lead_id"], call.body)
 
 
@@ -216,6 +240,8 @@ def create_appointment(call: Call[AppointmentCreateRequest, None]) -> Appointmen
     reads_customers=True,
 )
 def list_appointments(call: Call[None, AppointmentListQuery]) -> Page[Appointment]:
+    from chalicelib.domain import schedule
+
     return schedule.list_appointments(call.principal, call.query)
 
 
@@ -229,6 +255,8 @@ def list_appointments(call: Call[None, AppointmentListQuery]) -> Page[Appointmen
     response=Appointment,
 )
 def patch_appointment(call: Call[AppointmentPatchRequest, None]) -> Appointment:
+    from chalicelib.domain import schedule
+
     return schedule.mark_attendance(call.principal, call.params["appointment_id"], call.body)
 
 
@@ -241,6 +269,8 @@ def patch_appointment(call: Call[AppointmentPatchRequest, None]) -> Appointment:
     status=204,
 )
 def cancel_appointment(call: Call[None, None]) -> None:
+    from chalicelib.domain import schedule
+
     schedule.cancel(call.principal, call.params["appointment_id"])
 
 
@@ -255,4 +285,6 @@ def cancel_appointment(call: Call[None, None]) -> None:
     status=201,
 )
 def record_walk_in(call: Call[WalkInRequest, None]) -> WalkInResult:
+    from chalicelib.domain import walkins
+
     return walkins.record(call.principal, call.params["lead_id"], call.body)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib.api.routing import Call, endpoint
-from chalicelib.domain import roles, users
+from chalicelib.domain import roles
 from chalicelib.schemas.common import Page
 from chalicelib.schemas.users import User, UserCreateRequest, UserListQuery, UserPatchRequest
 
@@ -22,6 +22,8 @@ bp = Blueprint(__name__)
     status=201,
 )
 def create_user(call: Call[UserCreateRequest, None]) -> User:
+    from chalicelib.domain import users
+
     return users.create_user(call.principal, call.body)
 
 
@@ -36,11 +38,15 @@ def create_user(call: Call[UserCreateRequest, None]) -> User:
     response=Page[User],
 )
 def list_users(call: Call[None, UserListQuery]) -> Page[User]:
+    from chalicelib.domain import users
+
     return users.list_users(call.principal, call.query)
 
 
 @endpoint(bp, "GET", "/users/{user_id}", summary="One staff account", tags=["users"], response=User)
 def get_user(call: Call[None, None]) -> User:
+    from chalicelib.domain import users
+
     return users.get_user(call.principal, call.params["user_id"])
 
 
@@ -55,4 +61,6 @@ def get_user(call: Call[None, None]) -> User:
     response=User,
 )
 def patch_user(call: Call[UserPatchRequest, None]) -> User:
+    from chalicelib.domain import users
+
     return users.patch_user(call.principal, call.params["user_id"], call.body)

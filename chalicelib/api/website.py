@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalice import Blueprint, CORSConfig
 
 from chalicelib.api.routing import Call, endpoint
-from chalicelib.domain import api_keys, website
 from chalicelib.schemas.common import Page, PageQuery
 from chalicelib.schemas.programmes import PublicCohort
 from chalicelib.schemas.users import Role
@@ -18,10 +19,21 @@ from chalicelib.schemas.website import (
     PublicCohortQuery,
 )
 
+if TYPE_CHECKING:
+    from chalicelib.domain.api_keys import PublicCaller
+
 bp = Blueprint(__name__)
 ADMINS = frozenset({Role.admin})
 # The form runs on the school's own website: any origin may call, the key decides.
 PUBLIC_CORS = CORSConfig(allow_origin="*", allow_headers=["X-Api-Key", "Content-Type"], max_age=600)
+
+
+def _api_key(headers: dict[str, str], source_ip: str | None) -> PublicCaller:
+    """The public routes' gate: the website's X-Api-Key, its origin and rate limits
+    (domain.api_keys, loaded by the first public request, not at import)."""
+    from chalicelib.domain import api_keys
+
+    return api_keys.authenticate(headers, source_ip)
 
 
 @endpoint(
@@ -36,6 +48,8 @@ PUBLIC_CORS = CORSConfig(allow_origin="*", allow_headers=["X-Api-Key", "Content-
     status=201,
 )
 def create_key(call: Call[ApiKeyRequest, None]) -> ApiKeyCreated:
+    from chalicelib.domain import api_keys
+
     return api_keys.create_key(call.principal, call.body)
 
 
@@ -50,6 +64,8 @@ def create_key(call: Call[ApiKeyRequest, None]) -> ApiKeyCreated:
     response=Page[ApiKey],
 )
 def list_keys(call: Call[None, PageQuery]) -> Page[ApiKey]:
+    from chalicelib.domain import api_keys
+
     return api_keys.list_keys(call.principal, call.query.limit, call.query.cursor)
 
 
@@ -63,6 +79,8 @@ def list_keys(call: Call[None, PageQuery]) -> Page[ApiKey]:
     status=204,
 )
 def revoke_key(call: Call[None, None]) -> None:
+    from chalicelib.domain import api_keys
+
     api_keys.revoke_key(call.principal, call.params["key_id"])
 
 
@@ -76,9 +94,11 @@ def revoke_key(call: Call[None, None]) -> None:
     query=PublicCohortQuery,
     response=Page[PublicCohort],
     cors=PUBLIC_CORS,
-    gate=api_keys.authenticate,
+    gate=_api_key,
 )
 def public_cohorts(call: Call[None, PublicCohortQuery]) -> Page[PublicCohort]:
+    from chalicelib.domain import website
+
     return website.open_cohorts(call.caller, call.query)
 
 
@@ -93,7 +113,9 @@ def public_cohorts(call: Call[None, PublicCohortQuery]) -> Page[PublicCohort]:
     response=ApplicationReceipt,
     status=202,
     cors=PUBLIC_CORS,
-    gate=api_keys.authenticate,
+    gate=_api_key,
 )
 def apply(call: Call[ApplicationRequest, None]) -> ApplicationReceipt:
+    from chalicelib.domain import website
+
     return website.apply(call.caller, call.body)
