@@ -640,3 +640,35 @@ def test_the_stream_counts_each_imported_lead_once_across_a_crash_and_a_rerun(
     found = figures(school.slug, _days())
     new_leads = sum(v.get("new_leads", 0) for (p, sk), v in found.items() if len(p) == 10 and sk == keys.ALL_DIMENSION)
     assert new_leads == 30
+
+
+def test_a_consultants_counter_counts_an_import_once_across_a_crash_and_a_rerun(school, monkeypatch):
+    """The counter is moved before the writes with a record of it in the import's partition:
+    the run that completes a dead run's import reads that record and moves it no more."""
+    manager = school.staff("manager")
+    consultant = school.staff("consultant")
+    now = MovingClock(monkeypatch)
+    from chalicelib.db import imports as imports_db
+    from chalicelib.db.items import LeadItem
+
+    text = "姓名,电话\n" + "".join(f"学员{i},1390001{i:04d}\n" for i in range(30))
+    import_id = _queued_rows(manager, monkeypatch, text, f"?owner_id={consultant.user['id']}")
+    real, lead_writes = imports_db.batch_write, []
+
+    def dies_writing_the_second_chunks_leads(puts=(), deletes=()):
+        if any(isinstance(item, LeadItem) for item in puts):
+            lead_writes.append(1)
+            if len(lead_writes) == 2:
+                raise RuntimeError("the Lambda ran out of time")
+        return real(puts, deletes)
+
+    monkeypatch.setattr(import_writer, "WRITERS", 1)
+    monkeypatch.setattr(imports_db, "batch_write", dies_writing_the_second_chunks_leads)
+    assert jobs.run("lead_imports", tenant=school.slug)["broken"] == 1
+    monkeypatch.setattr(imports_db, "batch_write", real)
+    assert imports_db.owned_leads(school.slug, consultant.user["id"]) == 30  # counted before the writes
+    now.move(121)
+    assert jobs.run("lead_imports", tenant=school.slug)["imports"] == 1
+    assert manager.get(f"/leads/imports/{import_id}").json_body["counts"]["imported"] == 30
+    assert len(consultant.get("/leads?scope=mine&limit=100").json_body["items"]) == 30
+    assert imports_db.owned_leads(school.slug, consultant.user["id"]) == 30  # not 60
