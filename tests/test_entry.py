@@ -54,9 +54,9 @@ def test_a_lean_entry_point_imports_none_of_the_api_nor_pages_and_sheets(module)
 
 # What the stream function's cold import does not load: pynamodb and the item classes (its reads
 # and writes go through db/client.py's botocore client, itself made on the first batch), pydantic
-# (the settings are a dataclass; a school's read limits are validated when a batch has counted
-# reads), powertools' batch utility (the partial answer is built by the processor), and what only
-# freezing, the audit pages or the other settings sections use.
+# (the settings are a dataclass; the read limits' defaults come from schemas/read_limits.py, no
+# schema), powertools' batch utility (the partial answer is built by the processor), and what
+# only freezing, the audit pages or the other settings sections use.
 NOT_FOR_THE_STREAM = (
     "pynamodb",
     "pydantic",
@@ -78,7 +78,8 @@ NOT_FOR_THE_STREAM = (
     "chalicelib.domain.config",
     "chalicelib.domain.auth",
     "chalicelib.domain.tokens",
-    "chalicelib.schemas",
+    "chalicelib.schemas.common",
+    "chalicelib.schemas.settings",
     "jwt",
 )
 
@@ -90,6 +91,7 @@ def test_the_stream_entry_loads_neither_pynamodb_nor_pydantic_nor_a_client():
     # libraries, item classes, schemas or what only freezing and the API use
     assert {"chalicelib.streams.access", "chalicelib.db.streams", "chalicelib.domain.access_windows"} <= set(loaded)
     assert [m for m in loaded if any(m == n or m.startswith(n + ".") for n in NOT_FOR_THE_STREAM)] == []
+    assert [m for m in loaded if m.startswith("chalicelib.schemas.")] == ["chalicelib.schemas.read_limits"]
 
 
 def test_the_stream_entry_makes_no_metrics_object_and_no_client_until_a_batch_needs_one():

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from chalicelib.schemas.common import Entity, StrictModel, decimal_string
+from chalicelib.schemas.read_limits import READ_LIMIT_DEFAULTS
 
 KEY_PATTERN = r"^[\w-]{1,40}$"
 ExchangeRate = Annotated[
@@ -107,9 +108,9 @@ class SecuritySettings(StrictModel):
     export its rows); a read is refused once a window is spent, and an account going over a
     threshold in its window is frozen."""
 
-    reads_per_minute: int = Field(default=120, ge=1, le=100000)
-    reads_per_hour: int = Field(default=1500, ge=1, le=1000000)
-    reads_per_day: int = Field(default=6000, ge=1, le=10000000)
+    reads_per_minute: int = Field(default=READ_LIMIT_DEFAULTS["reads_per_minute"], ge=1, le=100000)
+    reads_per_hour: int = Field(default=READ_LIMIT_DEFAULTS["reads_per_hour"], ge=1, le=1000000)
+    reads_per_day: int = Field(default=READ_LIMIT_DEFAULTS["reads_per_day"], ge=1, le=10000000)
     audit_retention_days: int = Field(default=180, ge=7, le=3650)
 
 

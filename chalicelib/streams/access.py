@@ -15,6 +15,7 @@ from typing import Any, cast
 
 from chalicelib.db import keys
 from chalicelib.domain.access_windows import LIMITS, WINDOW_NAMES, windows
+from chalicelib.schemas.read_limits import READ_LIMIT_DEFAULTS
 from chalicelib.streams.registry import Effect, StreamRecord, after, effects
 
 
@@ -106,9 +107,6 @@ def freeze_over_threshold(records: list[StreamRecord]) -> None:
 
 
 def _limits(stored: dict[str, Any] | None) -> dict[str, int]:
-    """A school's read limits by name (reads_per_minute, ...): its stored security settings over
-    the defaults, validated as the API's own check does (audit.reads_left)."""
-    from chalicelib.schemas.settings import SecuritySettings
-
-    settings = SecuritySettings(**(stored or {}))
-    return {name: int(getattr(settings, name)) for name in LIMITS.values()}
+    """A school's read limits by name (reads_per_minute, ...): its stored security settings
+    (validated when they were saved) over SecuritySettings' defaults, without loading pydantic."""
+    return {name: int((stored or {}).get(name) or READ_LIMIT_DEFAULTS[name]) for name in LIMITS.values()}
