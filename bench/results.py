@@ -124,17 +124,18 @@ def _first_request(result) -> list[dict[str, Any]]:
     rows = _rows(result, 0)
     if len(rows) < 2:
         return []
-    base, app = rows[0], rows[1]
+    base = rows[0]
     return [
         figure(
-            f"{app['figure']}: median cold start",
-            app.get("median_ms"),
+            f"{r['figure']}: median cold start",
+            r.get("median_ms"),
             "ms",
             base["figure"],
             base.get("median_ms"),
-            app.get("ratio"),
-            ("min", app.get("min_ms"), None),
+            r.get("ratio"),
+            ("min", r.get("min_ms"), None),
         )
+        for r in rows[1:]
     ]
 
 
