@@ -6,21 +6,33 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from bench import capacity
 from chalicelib.db import followups as followups_db
+from chalicelib.db import keys, telemetry
 from chalicelib.db import leads as leads_db
 from chalicelib.db import schedule as schedule_db
-from chalicelib.db import telemetry
-from chalicelib.db.items import AppointmentItem, FollowUpItem, LeadHistoryItem
+from chalicelib.db.items import AppointmentItem, FollowUpItem, LeadHistoryItem, MemberLinkItem
 from chalicelib.domain import clock, ids
 from chalicelib.schemas.followups import FollowUp
 from chalicelib.schemas.leads import HistoryEntry
 from chalicelib.schemas.schedule import Appointment
-from tests.test_leads import lead_body, sales  # noqa: F401 - the fixture
+from tests.test_leads import lead_body
 
 LATEST = leads_db.LATEST
-# what a consultant writes after a call: about 60 characters, as the bench's leads carry
-NOTE = "电话沟通: 家长对周末的英语课感兴趣, 想先带孩子来试听一次, 约了下周六上午十点到校参观, 需要提前准备好课程介绍资料。"
+# what a consultant writes after a call: about 60 characters
+NOTE = "电话沟通: 家长对周末的英语课感兴趣, 想先带孩子来试听一次, 约了下周六上午十点到校参观, 要准备课程介绍。"
+
+
+@pytest.fixture
+def sales(school):
+    """Alice's lead is seen by her and her supervisor, not by Carol (another team)."""
+    school.supervisor = school.staff("supervisor")
+    school.alice = school.staff("consultant", display_name="顾问Alice", supervisor_id=school.supervisor.user["id"])
+    school.carol = school.staff("consultant", display_name="顾问Carol")
+    school.manager = school.staff("manager")
+    return school
 
 
 def _seed_follow_ups(school, lead, n):
@@ -76,6 +88,19 @@ def _seed_history(school, lead, n):
         for i in range(n):
             entry = HistoryEntry(at=start + timedelta(minutes=i), by=None, action="edited", details={"n": i})
             batch.save(leads_db.history_item(pk, entry, ids.new_id()))
+
+
+def _seed_links(school, lead, contracts, cards):
+    """Contract and card links in the learner's partition (ids in key order)."""
+    pk = keys.lead_pk(school.slug, lead["id"])
+    made = {"contract_ids": sorted(ids.new_id() for _ in range(contracts))}
+    made["card_ids"] = sorted(ids.new_id() for _ in range(cards))
+    with MemberLinkItem.batch_write() as batch:
+        for i in made["contract_ids"]:
+            batch.save(MemberLinkItem(pk, keys.contract_link_sk(i), other_id=i, at=clock.iso(clock.now())))
+        for i in made["card_ids"]:
+            batch.save(MemberLinkItem(pk, keys.card_link_sk(i), other_id=i, at=clock.iso(clock.now())))
+    return made
 
 
 def _page_reads(rec, lead_id):
@@ -139,7 +164,9 @@ def test_history_and_appointments_show_the_latest_and_page_the_rest(sales):
     with telemetry.record() as rec:
         detail = sales.alice.get(f"/leads/{lead['id']}").json_body
     calls, _ = _page_reads(rec, lead["id"])
-    assert sum(len(c.response["Items"]) for c in calls) <= 1 + 2 * LATEST  # the lead, 5 entries, 5 appointments
+    # the lead and 5 entries; the appointments' Query reads up to LINKS_FIRST + 1 more appointments
+    # when the lead has fewer links (and a birthday marker)
+    assert sum(len(c.response["Items"]) for c in calls) <= 1 + LATEST + leads_db.reading.LINKS_FIRST + 1 + LATEST
     # the latest history entries, oldest first as the page always showed them
     assert [h["details"].get("n") for h in detail["history"]] == [8, 9, 10, 11, None]  # None: "created", now
     assert [a["id"] for a in detail["appointments"]] == booked[:LATEST]
@@ -185,3 +212,30 @@ def test_the_paged_lists_count_as_customer_reads(sales):
 
     reads = {(s.method, s.path): s.reads_customers for s in REGISTRY}
     assert reads[("GET", "/leads/{lead_id}/history")] and reads[("GET", "/leads/{lead_id}/appointments")]
+
+
+def test_a_learner_with_many_links_still_gets_them_all_and_the_latest_appointments(sales):
+    lead = sales.alice.post("/leads", lead_body()).json_body
+    links = _seed_links(sales, lead, contracts=6, cards=8)  # more than the appointments' Query reads first
+    booked = _seed_appointments(sales, lead, 7)
+    with telemetry.record() as rec:
+        detail = sales.alice.get(f"/leads/{lead['id']}").json_body
+    assert detail["contract_ids"] == links["contract_ids"] and detail["card_ids"] == links["card_ids"]
+    assert detail["truncated"] == []
+    assert [a["id"] for a in detail["appointments"]] == booked[:LATEST]
+    rest = sales.alice.get(f"/leads/{lead['id']}/appointments?cursor={detail['appointments_cursor']}").json_body
+    assert [a["id"] for a in rest["items"]] == booked[LATEST:]
+    calls, _ = _page_reads(rec, lead["id"])
+    assert len(calls) == len(leads_db.reading._RANGES) + 1  # one more Query for the links past the first 10
+
+
+def test_more_links_than_the_page_shows_are_named_and_the_appointments_still_reachable(sales):
+    lead = sales.alice.post("/leads", lead_body()).json_body
+    _seed_links(sales, lead, contracts=30, cards=30)
+    booked = _seed_appointments(sales, lead, 3)
+    detail = sales.alice.get(f"/leads/{lead['id']}").json_body
+    assert detail["truncated"] == ["links"]
+    assert len(detail["contract_ids"]) + len(detail["card_ids"]) == leads_db.PARTS_CAP
+    shown = [a["id"] for a in detail["appointments"]]
+    more = sales.alice.get(f"/leads/{lead['id']}/appointments?cursor={detail['appointments_cursor']}").json_body
+    assert shown + [a["id"] for a in more["items"]] == booked

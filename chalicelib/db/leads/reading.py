@@ -95,11 +95,12 @@ def _history(item: LeadHistoryItem) -> HistoryEntry:
 # HIST# < LEAD < PLAN# < REFERRAL# < SIBLING# < TOLD# < TRIAL#. What grows without bound
 # (appointments, follow-ups, history, plans) lies between the lead and its other parts, so no
 # one range holds the lead and its latest follow-ups without the whole history between them:
-# the page is five bounded Queries over five ranges, run at once (one round trip). Each costs
+# the page is four bounded Queries over four ranges, run at once (one round trip). Each costs
 # at least one 4 KB read unit (0.5 RRU, eventually consistent) whatever it finds.
 
 LATEST = 5  # follow-ups, appointments and history entries the lead page shows; the rest is paged
 PARTS_CAP = 50  # plans with siblings and referrals, and contract/card/enrolment links: at most this many
+LINKS_FIRST = 10  # links read in the appointments' Query; a lead with more takes a second Query
 
 
 @dataclass
@@ -126,17 +127,19 @@ class LeadPage:
 
 # name -> (lowest SK, highest SK, newest first, Limit). A range that stops at its Limit
 # answers a LastEvaluatedKey: there may be more (an exact multiple gives a last, empty page).
+# "lower" reads, newest first, the enrolment, contract and card links, the BIRTHDAY marker, then
+# the latest appointments (every link sorts above every appointment).
+_LOWER = (keys.APPOINTMENT_PREFIX, keys.ENROLMENT_PREFIX + "~", True)
 _RANGES: dict[str, tuple[str, str, bool, int]] = {
     "head": (keys.HISTORY_PREFIX, keys.LEAD_SK, True, 1 + LATEST),  # the lead, then its newest history
     "follow_ups": (keys.FOLLOW_UP_PREFIX, keys.FOLLOW_UP_PREFIX + "~", True, LATEST),
-    "appointments": (keys.APPOINTMENT_PREFIX, keys.APPOINTMENT_PREFIX + "~", True, LATEST),
     "family": (keys.PLAN_PREFIX, "SIBLING#~", True, PARTS_CAP),  # siblings, referrals, the newest plans
-    "links": (keys.CARD_LINK_PREFIX, keys.ENROLMENT_PREFIX + "~", False, PARTS_CAP),  # cards, contracts, enrolments
+    "lower": (*_LOWER, LINKS_FIRST + 1 + LATEST),  # links, then the latest booked appointments
 }
 
 
 def _read_range(
-    pk: str, low: str, high: str, newest_first: bool, limit: int
+    pk: str, low: str, high: str, newest_first: bool, limit: int, start: dict[str, Any] | None = None
 ) -> tuple[list[BaseItem], dict[str, Any] | None]:
     result = BaseItem.query(  # the base class: every item type of the range
         pk,
@@ -144,13 +147,37 @@ def _read_range(
         scan_index_forward=not newest_first,
         limit=limit,
         page_size=limit,
+        last_evaluated_key=start,
     )
     return first_page(result, BaseItem)
 
 
+def _links_and_appointments(
+    pk: str, items: list[BaseItem], last: dict[str, Any] | None
+) -> tuple[list[EnrolmentLinkItem | MemberLinkItem], bool, list[AppointmentItem], dict[str, Any] | None]:
+    """The lower range read: (links, cut at PARTS_CAP?, the latest appointments, the key the
+    appointments' route goes on from). When the links left fewer than LATEST appointments
+    in the first Query (a lead with more than LINKS_FIRST of them), one more Query, from
+    where it stopped, reads the rest of the links (up to PARTS_CAP) and of the LATEST."""
+    is_link = (EnrolmentLinkItem, MemberLinkItem)
+    links = [i for i in items if isinstance(i, is_link)]
+    found = [i for i in items if isinstance(i, AppointmentItem)]
+    if last is not None and len(found) < LATEST:
+        budget = (0 if found else max(PARTS_CAP - len(links), 0) + 1) + LATEST + 1 - len(found)
+        items, last = _read_range(pk, *_LOWER, budget, start=last)
+        links += [i for i in items if isinstance(i, is_link)]
+        found += [i for i in items if isinstance(i, AppointmentItem)]
+    if last is not None and not found:  # more than PARTS_CAP links: the appointments from the top
+        return links[:PARTS_CAP], True, [], {"PK": {"S": pk}, "SK": {"S": keys.APPOINTMENT_PREFIX + "~"}}
+    if len(found) > LATEST:
+        last = {"PK": {"S": pk}, "SK": {"S": found[LATEST - 1].SK}}
+    return links[:PARTS_CAP], len(links) > PARTS_CAP, found[:LATEST], last
+
+
 def page(tenant: str, lead_id: str) -> LeadPage | None:
-    """The lead page's reads: five bounded Queries at once, eventually consistent (a page
-    view), the same whether the lead has no history or years of it. None: no such lead."""
+    """The lead page's reads: four bounded Queries at once, eventually consistent (a page
+    view), the same whether the lead has no history or years of it (a fifth for a lead with
+    more than LINKS_FIRST contract, card and enrolment links). None: no such lead."""
     from concurrent.futures import ThreadPoolExecutor  # where used: the cold import stays lean
 
     pk = keys.lead_pk(tenant, lead_id)
@@ -162,7 +189,7 @@ def page(tenant: str, lead_id: str) -> LeadPage | None:
     if not head or not isinstance(head[0], LeadItem):
         return None
     follow_ups, follow_ups_after = read["follow_ups"]
-    appointments, appointments_after = read["appointments"]
+    links, links_cut, appointments, appointments_after = _links_and_appointments(pk, *read["lower"])
     result = LeadPage(
         lead=to_lead(head[0]),
         history=[_history(i) for i in head[1:] if isinstance(i, LeadHistoryItem)],
@@ -173,14 +200,13 @@ def page(tenant: str, lead_id: str) -> LeadPage | None:
         appointments_after=appointments_after,
     )
     family, family_more = read["family"]
-    links, links_more = read["links"]
-    result.truncated = [name for name, more in (("plans", family_more), ("links", links_more)) if more]
+    result.truncated = [name for name, more in (("plans", family_more), ("links", links_cut)) if more]
     for item in family:
         if isinstance(item, PlanItem):
             result.plans.append(followups_db.to_plan(item))
         elif isinstance(item, LeadLinkItem):
             (result.siblings if item.SK.startswith("SIBLING#") else result.referrals).append(item.other_id)
-    for item in links:
+    for item in reversed(links):  # read newest first; listed in key order, as before
         if isinstance(item, EnrolmentLinkItem):
             result.enrolment_ids.append(item.other_id)
         elif isinstance(item, MemberLinkItem):
