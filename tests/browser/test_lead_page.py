@@ -69,6 +69,20 @@ def test_the_page_shows_the_latest_follow_ups_and_loads_the_older_ones_on_reques
     shot(page, "lead-follow-ups-load-more")
 
 
+def test_the_changes_show_the_latest_five_and_load_the_older_ones_on_request(page, school):
+    consultant = school.staff("consultant")
+    lead = consultant.post("/leads", lead_body(name="变更多的孩子" + secrets.token_hex(2))).json_body
+    for _ in range(6):  # each a history entry (phone_revealed), after "created"
+        assert consultant.post(f"/leads/{lead['id']}/reveal-phone").status_code == 200
+    sign_in(page, school, consultant, path=f"/leads/{lead['id']}")
+    changes = page.get_by_role("region", name="变更记录")
+    expect(changes.get_by_role("listitem")).to_have_count(5)
+    changes.get_by_role("button", name="加载更多").click()
+    expect(changes.get_by_role("listitem")).to_have_count(7)
+    expect(changes.get_by_role("listitem").last).to_contain_text("创建")
+    expect(changes.get_by_role("button", name="加载更多")).to_have_count(0)
+
+
 def test_a_manager_is_offered_only_the_campus_consultants_and_supervisors_as_a_plans_assignee(page, school):
     manager = school.staff("manager", display_name="店长老吴")
     school.staff("teacher", display_name="刘老师")
