@@ -243,25 +243,3 @@ class NewLead:
     new_phones: list[str]
     claimants: dict[str, list[str]]
     siblings: list[str]
-
-
-def create_many(tenant: str, new: list[NewLead], owners: dict[str, int], cap: int, used: dict[str, set[str]]) -> None:
-    """Creates the leads in one transaction, the owners' counters moved by their counts
-    (each staying within `cap`). Raises TransactionConflict / TransactionBusy as they come:
-    the caller decides what to retry."""
-    with transactions.write() as tx:
-        for one in new:
-            lead_actions(
-                tx,
-                tenant,
-                one.lead,
-                None,
-                [(one.entry, one.entry_id)],
-                new_phones=one.new_phones,
-                claimants=one.claimants,
-                siblings=one.siblings,
-            )
-        for owner_id, count in owners.items():
-            _owner_actions(tx, tenant, OwnerChange(None, owner_id, cap, count))
-        for kind, values_used in used.items():
-            config_db.mark_used(tx, tenant, kind, values_used)
