@@ -62,10 +62,10 @@ def test_the_page_shows_the_latest_follow_ups_and_loads_the_older_ones_on_reques
     follow_ups = page.get_by_role("list", name="跟进记录")
     expect(follow_ups.get_by_role("listitem")).to_have_count(5)  # the latest five, newest first
     expect(follow_ups.get_by_role("listitem").first).to_contain_text("第11次电话")
-    page.get_by_role("button", name="加载更多").click()
+    page.get_by_role("button", name="加载更多", exact=True).click()
     expect(follow_ups.get_by_role("listitem")).to_have_count(12)
     expect(follow_ups.get_by_role("listitem").last).to_contain_text("第0次电话")
-    expect(page.get_by_role("button", name="加载更多")).to_have_count(0)  # nothing older left
+    expect(page.get_by_role("button", name="加载更多", exact=True)).to_have_count(0)  # nothing older left
     shot(page, "lead-follow-ups-load-more")
 
 
@@ -81,6 +81,22 @@ def test_the_changes_show_the_latest_five_and_load_the_older_ones_on_request(pag
     expect(changes.get_by_role("listitem")).to_have_count(7)
     expect(changes.get_by_role("listitem").last).to_contain_text("创建")
     expect(changes.get_by_role("button", name="加载更多")).to_have_count(0)
+
+
+def test_the_appointments_show_the_latest_five_booked_and_load_the_older_ones_on_request(page, school):
+    consultant = school.staff("consultant")
+    lead = consultant.post("/leads", lead_body(name="预约多的孩子" + secrets.token_hex(2))).json_body
+    for day in range(7):
+        at = (datetime.now(ZoneInfo("UTC")) + timedelta(days=day + 1)).replace(microsecond=0).isoformat()
+        visit = consultant.post(f"/leads/{lead['id']}/appointments", {"kind": "visit", "at": at})
+        assert visit.status_code == 201, visit.body
+    sign_in(page, school, consultant, path=f"/leads/{lead['id']}")
+    appointments = page.get_by_role("list", name="预约")
+    expect(appointments.get_by_role("listitem")).to_have_count(5)
+    page.get_by_role("button", name="加载更多 预约").click()
+    expect(appointments.get_by_role("listitem")).to_have_count(7)
+    expect(page.get_by_role("button", name="加载更多 预约")).to_have_count(0)
+    expect(page.get_by_role("button", name="加载更多", exact=True)).to_have_count(0)  # no follow-ups to page
 
 
 def test_a_manager_is_offered_only_the_campus_consultants_and_supervisors_as_a_plans_assignee(page, school):
