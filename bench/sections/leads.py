@@ -230,7 +230,8 @@ def _newest(stack, index: str, partitions: list[str], n: int) -> list[str]:
         start, taken = None, 0
         while taken < n:
             response = stack.ddb.query(**params, Limit=n - taken, **({"ExclusiveStartKey": start} if start else {}))
-            found += [(i[f"{index}SK"]["S"], i["id"]["S"]) for i in response["Items"]]
+            # the lead's id from its table key (T#<t>#LEAD#<id>): the index projects no `id`
+            found += [(i[f"{index}SK"]["S"], i["PK"]["S"].rsplit("#LEAD#", 1)[1]) for i in response["Items"]]
             taken += len(response["Items"])
             start = response.get("LastEvaluatedKey")
             if not start:
