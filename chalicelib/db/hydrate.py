@@ -12,6 +12,9 @@ The index's sort key is kept, so a merged page and its cursor see the order they
 
 from __future__ import annotations
 
+import itertools
+import random
+import time
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
@@ -35,14 +38,18 @@ def raw_items(wanted: Sequence[tuple[str, str]]) -> dict[tuple[str, str], dict[s
     found: dict[tuple[str, str], dict[str, Any]] = {}
     unique = list(dict.fromkeys(wanted))
     for start in range(0, len(unique), BATCH):
-        request: dict[str, Any] | None = {
+        request: dict[str, Any] = {
             table: {"Keys": [{"PK": {"S": pk}, "SK": {"S": sk}} for pk, sk in unique[start : start + BATCH]]}
         }
-        while request:
+        for attempt in itertools.count():
             answer = client.batch_get_item(RequestItems=request)
             for item in answer.get("Responses", {}).get(table, []):
                 found[(item["PK"]["S"], item["SK"]["S"])] = item
-            request = answer.get("UnprocessedKeys") or None
+            request = answer.get("UnprocessedKeys") or {}
+            if not request:
+                break
+            # throttled: back off before asking again (AWS's advice for unprocessed keys)
+            time.sleep(min(1.0, 0.025 * 2**attempt) * (0.5 + random.random() / 2))  # noqa: S311 - jitter
     return found
 
 
