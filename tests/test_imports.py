@@ -469,22 +469,8 @@ def test_a_run_that_dies_between_its_claims_and_its_leads_is_completed_once(scho
     manager = school.staff("manager")
     now = MovingClock(monkeypatch)
     import_id = _queued(manager, monkeypatch)
-    from chalicelib.db import imports as imports_db
-    from chalicelib.db.items import LeadItem
 
-    real, lead_writes = imports_db.batch_write, []
-
-    def dies_writing_the_second_chunks_leads(puts=(), deletes=()):
-        if any(isinstance(item, LeadItem) for item in puts):
-            lead_writes.append(1)
-            if len(lead_writes) == 2:
-                raise RuntimeError("the Lambda ran out of time")
-        return real(puts, deletes)
-
-    monkeypatch.setattr(import_writer, "WRITERS", 1)
-    monkeypatch.setattr(imports_db, "batch_write", dies_writing_the_second_chunks_leads)
-    assert jobs.run("lead_imports", tenant=school.slug)["broken"] == 1
-    monkeypatch.setattr(imports_db, "batch_write", real)
+    _run_dying_at_the_second_chunks_leads(school, monkeypatch)
     numbers = [f"+86139000{i:05d}" for i in range(100)]
     claims, holders = _claims_and_leads(school.slug, numbers)
     assert len(claims) == 50 and len(holders) == 25  # 25 numbers claimed for leads not written yet
@@ -509,6 +495,27 @@ def test_a_run_that_dies_between_its_claims_and_its_leads_is_completed_once(scho
 def _typed(manager, name: str, phone: str):
     """A lead typed in by hand (POST /leads) with this phone."""
     return manager.post("/leads", {"name": name, "guardians": [{"name": "家长", "phones": [phone]}], "to_pool": True})
+
+
+def _run_dying_at_the_second_chunks_leads(school, monkeypatch) -> None:
+    """One run of the import job that dies (as a Lambda out of time) when it writes its second
+    chunk's leads: the first chunk is whole, the second has its claims and items but no leads."""
+    from chalicelib.db import imports as imports_db
+    from chalicelib.db.items import LeadItem
+
+    real, lead_writes = imports_db.batch_write, []
+
+    def dies_writing_the_second_chunks_leads(puts=(), deletes=()):
+        if any(isinstance(item, LeadItem) for item in puts):
+            lead_writes.append(1)
+            if len(lead_writes) == 2:
+                raise RuntimeError("the Lambda ran out of time")
+        return real(puts, deletes)
+
+    monkeypatch.setattr(import_writer, "WRITERS", 1)
+    monkeypatch.setattr(imports_db, "batch_write", dies_writing_the_second_chunks_leads)
+    assert jobs.run("lead_imports", tenant=school.slug)["broken"] == 1
+    monkeypatch.setattr(imports_db, "batch_write", real)
 
 
 def _queued_rows(manager, monkeypatch, text: str, query: str = "") -> str:
@@ -606,28 +613,14 @@ def test_the_stream_counts_each_imported_lead_once_across_a_crash_and_a_rerun(
     """A lead put by BatchWriteItem is a stream INSERT as one put by a transaction was: after
     a run that died between its claims and its leads and the run that completed it, the
     stream holds one INSERT per lead and the report aggregates count each lead once."""
-    from chalicelib.db import imports as imports_db
     from chalicelib.db import keys
-    from chalicelib.db.items import LeadItem
     from tests.test_streams import Tap, _days, figures, lambda_like
 
     tap = Tap(dynamodb_endpoint, tmp_path, school.slug)
     manager = school.staff("manager")
     now = MovingClock(monkeypatch)
     import_id = _queued(manager, monkeypatch, rows=30)
-    real, lead_writes = imports_db.batch_write, []
-
-    def dies_writing_the_second_chunks_leads(puts=(), deletes=()):
-        if any(isinstance(item, LeadItem) for item in puts):
-            lead_writes.append(1)
-            if len(lead_writes) == 2:
-                raise RuntimeError("the Lambda ran out of time")
-        return real(puts, deletes)
-
-    monkeypatch.setattr(import_writer, "WRITERS", 1)
-    monkeypatch.setattr(imports_db, "batch_write", dies_writing_the_second_chunks_leads)
-    assert jobs.run("lead_imports", tenant=school.slug)["broken"] == 1
-    monkeypatch.setattr(imports_db, "batch_write", real)
+    _run_dying_at_the_second_chunks_leads(school, monkeypatch)
     now.move(121)
     assert jobs.run("lead_imports", tenant=school.slug)["imports"] == 1
     _each_row_once(manager, import_id, rows=30)
@@ -649,23 +642,10 @@ def test_a_consultants_counter_counts_an_import_once_across_a_crash_and_a_rerun(
     consultant = school.staff("consultant")
     now = MovingClock(monkeypatch)
     from chalicelib.db import imports as imports_db
-    from chalicelib.db.items import LeadItem
 
     text = "姓名,电话\n" + "".join(f"学员{i},1390001{i:04d}\n" for i in range(30))
     import_id = _queued_rows(manager, monkeypatch, text, f"?owner_id={consultant.user['id']}")
-    real, lead_writes = imports_db.batch_write, []
-
-    def dies_writing_the_second_chunks_leads(puts=(), deletes=()):
-        if any(isinstance(item, LeadItem) for item in puts):
-            lead_writes.append(1)
-            if len(lead_writes) == 2:
-                raise RuntimeError("the Lambda ran out of time")
-        return real(puts, deletes)
-
-    monkeypatch.setattr(import_writer, "WRITERS", 1)
-    monkeypatch.setattr(imports_db, "batch_write", dies_writing_the_second_chunks_leads)
-    assert jobs.run("lead_imports", tenant=school.slug)["broken"] == 1
-    monkeypatch.setattr(imports_db, "batch_write", real)
+    _run_dying_at_the_second_chunks_leads(school, monkeypatch)
     assert imports_db.owned_leads(school.slug, consultant.user["id"]) == 30  # counted before the writes
     now.move(121)
     assert jobs.run("lead_imports", tenant=school.slug)["imports"] == 1
