@@ -13,7 +13,7 @@ from chalicelib.db.leads.reading import (
     LeadPage,
     appointments_page,
     batch_get,
-    bundle,
+    family,
     get,
     get_with_version,
     history_page,
@@ -25,7 +25,6 @@ from chalicelib.db.leads.reading import (
 )
 from chalicelib.db.leads.records import (
     DuplicatePhoneError,
-    LeadBundle,
     OwnerCapError,
     OwnerChange,
     PhoneClaim,
@@ -46,7 +45,6 @@ __all__ = [
     "LATEST",
     "PARTS_CAP",
     "DuplicatePhoneError",
-    "LeadBundle",
     "LeadPage",
     "NewLead",
     "OwnerCapError",
@@ -55,7 +53,7 @@ __all__ = [
     "add_history",
     "appointments_page",
     "batch_get",
-    "bundle",
+    "family",
     "create",
     "get",
     "get_with_version",

@@ -22,7 +22,7 @@ from chalicelib.db.items import (
     PhoneItem,
     PlanItem,
 )
-from chalicelib.db.leads.records import LeadBundle, PhoneClaim, to_lead
+from chalicelib.db.leads.records import PhoneClaim, to_lead
 from chalicelib.db.paging import Scope, first_page, query_partitions, scoped_page
 from chalicelib.schemas.followups import FollowUp, Plan
 from chalicelib.schemas.leads import HistoryEntry, Lead
@@ -50,33 +50,14 @@ def get_with_version(tenant: str, lead_id: str) -> tuple[Lead, int] | None:
     return to_lead(item), int(item.version or 0)
 
 
-def bundle(tenant: str, lead_id: str) -> LeadBundle | None:
-    """The lead and everything in its partition: one Query, unbounded (the writes that link a
-    family read it; the lead page reads `page`)."""
-    lead: Lead | None = None
-    result = LeadBundle(lead=None)  # type: ignore[arg-type]
-    for item in BaseItem.query(keys.lead_pk(tenant, lead_id)):  # the base class: no type filter
-        if isinstance(item, LeadItem):
-            lead = to_lead(item)
-        elif isinstance(item, LeadHistoryItem):
-            result.history.append(_history(item))
-        elif isinstance(item, LeadLinkItem):
-            (result.siblings if item.SK.startswith("SIBLING#") else result.referrals).append(item.other_id)
-        elif isinstance(item, FollowUpItem):
-            result.follow_ups.append(followups_db.to_follow_up(item))
-        elif isinstance(item, PlanItem):
-            result.plans.append(followups_db.to_plan(item))
-        elif isinstance(item, AppointmentItem):
-            result.appointments.append(schedule_db.to_appointment(item))
-        elif isinstance(item, EnrolmentLinkItem):
-            result.enrolment_ids.append(item.other_id)
-        elif isinstance(item, MemberLinkItem):
-            is_contract = item.SK.startswith(keys.CONTRACT_LINK_PREFIX)
-            (result.contract_ids if is_contract else result.card_ids).append(item.other_id)
+def family(tenant: str, lead_id: str) -> tuple[Lead, list[str]] | None:
+    """The lead and the ids of its siblings (what linking a lead to a family needs): the lead
+    item, then the SIBLING# range of its partition (O(the family), not of its history)."""
+    lead = get(tenant, lead_id)
     if lead is None:
         return None
-    result.lead = lead
-    return result
+    links = LeadLinkItem.query(keys.lead_pk(tenant, lead_id), LeadLinkItem.SK.startswith(keys.sibling_sk("")))
+    return lead, [item.other_id for item in links]
 
 
 def _history(item: LeadHistoryItem) -> HistoryEntry:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.db import keys
@@ -17,22 +17,6 @@ class PhoneClaim:
     e164: str
     family_id: str
     lead_ids: list[str]
-
-
-@dataclass
-class LeadBundle:
-    """Everything in a lead's partition, read with one Query."""
-
-    lead: Lead
-    history: list[HistoryEntry] = field(default_factory=list)
-    siblings: list[str] = field(default_factory=list)
-    referrals: list[str] = field(default_factory=list)
-    follow_ups: list[Any] = field(default_factory=list)
-    plans: list[Any] = field(default_factory=list)
-    appointments: list[Any] = field(default_factory=list)
-    contract_ids: list[str] = field(default_factory=list)
-    card_ids: list[str] = field(default_factory=list)
-    enrolment_ids: list[str] = field(default_factory=list)
 
 
 @dataclass

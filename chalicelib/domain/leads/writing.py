@@ -46,12 +46,13 @@ def create_lead(principal: Principal, request: LeadCreateRequest) -> LeadOut:
     siblings: list[str] = []
     family_id = lead_id
     if request.sibling_of:
-        sibling = leads_db.bundle(principal.tenant, request.sibling_of)
-        if sibling is None or not can_see(principal, sibling.lead):
+        sibling = leads_db.family(principal.tenant, request.sibling_of)
+        if sibling is None or not can_see(principal, sibling[0]):
             raise ValidationFailedError(
                 "Unknown sibling.", details=[{"field": "sibling_of", "message": "no such lead"}]
             )
-        family_id, siblings = sibling.lead.family_id, [sibling.lead.id, *sibling.siblings]
+        other, others_siblings = sibling
+        family_id, siblings = other.family_id, [other.id, *others_siblings]
     if request.referrer_lead_id and leads_db.get(principal.tenant, request.referrer_lead_id) is None:
         raise ValidationFailedError(
             "Unknown referrer.", details=[{"field": "referrer_lead_id", "message": "no such lead"}]
@@ -204,15 +205,16 @@ def _patch(principal: Principal, read: Snapshot, request: LeadPatchRequest) -> L
 
 def _join_family(principal: Principal, lead: Lead, sibling_id: str) -> tuple[str, list[str]]:
     """(family id, leads to link) for linking `lead` as a sibling of `sibling_id`."""
-    sibling = leads_db.bundle(principal.tenant, sibling_id)
-    if sibling is None or not can_see(principal, sibling.lead) or sibling_id == lead.id:
+    sibling = leads_db.family(principal.tenant, sibling_id)
+    if sibling is None or not can_see(principal, sibling[0]) or sibling_id == lead.id:
         raise ValidationFailedError("Unknown sibling.", details=[{"field": "sibling_of", "message": "no such lead"}])
-    if sibling.lead.family_id == lead.family_id:
+    other, others_siblings = sibling
+    if other.family_id == lead.family_id:
         return lead.family_id, []
-    mine = leads_db.bundle(principal.tenant, lead.id)
-    if mine is not None and mine.siblings:
+    mine = leads_db.family(principal.tenant, lead.id)
+    if mine is not None and mine[1]:
         raise ConflictError("This lead already belongs to another family.", code="ALREADY_IN_FAMILY")
-    return sibling.lead.family_id, [sibling.lead.id, *sibling.siblings]
+    return other.family_id, [other.id, *others_siblings]
 
 
 def delete_lead(principal: Principal, lead_id: str) -> None:
