@@ -83,7 +83,7 @@ def _seed_appointments(school, lead, n):
 
 def _seed_history(school, lead, n):
     pk = f"T#{school.slug}#LEAD#{lead['id']}"
-    start = clock.now() - timedelta(days=10)
+    start = clock.now() + timedelta(seconds=1)  # after the lead's creation, as a lead's changes come
     with LeadHistoryItem.batch_write() as batch:
         for i in range(n):
             entry = HistoryEntry(at=start + timedelta(minutes=i), by=None, action="edited", details={"n": i})
@@ -168,7 +168,7 @@ def test_history_and_appointments_show_the_latest_and_page_the_rest(sales):
     # when the lead has fewer links (and a birthday marker)
     assert sum(len(c.response["Items"]) for c in calls) <= 1 + LATEST + leads_db.reading.LINKS_FIRST + 1 + LATEST
     # the latest history entries, oldest first as the page always showed them
-    assert [h["details"].get("n") for h in detail["history"]] == [8, 9, 10, 11, None]  # None: "created", now
+    assert [h["details"].get("n") for h in detail["history"]] == [7, 8, 9, 10, 11]
     assert [a["id"] for a in detail["appointments"]] == booked[:LATEST]
     history, cursor = [], None
     while True:
@@ -178,11 +178,13 @@ def test_history_and_appointments_show_the_latest_and_page_the_rest(sales):
         cursor = page["next_cursor"]
         if not cursor:
             break
-    assert [h["action"] for h in history] == ["created"] + ["edited"] * 12  # newest first, each once
-    assert [h["details"]["n"] for h in history[1:]] == list(range(11, -1, -1))
+    # newest first, each once; the last, the lead's creation (kept on the lead, not an item)
+    assert [h["action"] for h in history] == ["edited"] * 12 + ["created"]
+    assert [h["details"]["n"] for h in history[:-1]] == list(range(11, -1, -1))
+    assert history[-1]["by"] == sales.alice.user["id"] and history[-1]["at"] == lead["created_at"]
     # from the page's cursor on: the older entries only
     rest = sales.alice.get(f"/leads/{lead['id']}/history?cursor={detail['history_cursor']}").json_body
-    assert [h["details"]["n"] for h in rest["items"]] == [7, 6, 5, 4, 3, 2, 1, 0]
+    assert [h["details"].get("n") for h in rest["items"]] == [6, 5, 4, 3, 2, 1, 0, None]
     more = sales.alice.get(f"/leads/{lead['id']}/appointments?cursor={detail['appointments_cursor']}").json_body
     assert [a["id"] for a in more["items"]] == booked[LATEST:] and more["next_cursor"] is None
     everything = sales.alice.get(f"/leads/{lead['id']}/appointments?limit=100").json_body

@@ -19,7 +19,7 @@ from chalicelib.db import due, keys, telemetry, transactions
 from chalicelib.db.base import BaseItem, connection
 from chalicelib.db.convert import values
 from chalicelib.db.items import BirthdayItem, ImportItem, LeadLinkItem, PhoneItem, UserItem
-from chalicelib.db.leads import NewLead, history_item, lead_item
+from chalicelib.db.leads import NewLead, lead_item, with_origin
 from chalicelib.db.paging import query_partitions
 
 
@@ -208,11 +208,11 @@ def release_phone(tenant: str, e164: str, lead_id: str) -> None:
 
 
 def lead_items(tenant: str, new: NewLead) -> tuple[BaseItem, list[BaseItem]]:
-    """A new lead's item and the items that go with it: its history entry, its links to the
-    siblings created before it (both ways), its birthday marker."""
-    lead = new.lead
+    """A new lead's item (its history entry kept on it: `with_origin`) and the items that go
+    with it: its links to the siblings created before it (both ways), its birthday marker."""
+    lead = with_origin(new.lead, new.entry)
     pk = keys.lead_pk(tenant, lead.id)
-    more: list[BaseItem] = [history_item(pk, new.entry, new.entry_id)]
+    more: list[BaseItem] = []
     for sibling in new.siblings:
         more.append(LeadLinkItem(pk, keys.sibling_sk(sibling), other_id=sibling))
         more.append(LeadLinkItem(keys.lead_pk(tenant, sibling), keys.sibling_sk(lead.id), other_id=lead.id))

@@ -146,6 +146,12 @@ class Lead(_LeadCommon):
 
     guardians: list[Guardian]
     assessments: dict[str, dict] = Field(default_factory=dict)
+    origin: dict | None = Field(
+        default=None,
+        description="The history entry that made the lead (its action and details; `by` and `at` "
+        "when they differ from created_by and created_at), stored on the lead and shown as its "
+        "oldest history entry. Not shown as a field.",
+    )
 
     @property
     def phones(self) -> list[str]:

@@ -58,6 +58,9 @@ class LeadItem(BaseItem, discriminator="Lead"):
     deleted_at = UnicodeAttribute(null=True)
     reclaim_on = UnicodeAttribute(null=True)  # protection period end (tenant-local date)
     assessments = JSONAttribute(null=True)
+    # the history entry that made the lead (created, imported): read back as its oldest entry
+    # (db/leads/records.py origin_entry) rather than written as an item of its own
+    origin = JSONAttribute(null=True)
     assessment_total = NumberAttribute(null=True)
     version = NumberAttribute(default=0)
 

@@ -30,7 +30,9 @@ from chalicelib.db.leads.records import (
     PhoneClaim,
     history_item,
     lead_item,
+    origin_entry,
     to_lead,
+    with_origin,
 )
 from chalicelib.db.leads.writing import (
     NewLead,
@@ -58,6 +60,7 @@ __all__ = [
     "get",
     "get_with_version",
     "history_item",
+    "origin_entry",
     "history_page",
     "lead_actions",
     "lead_item",
@@ -69,4 +72,5 @@ __all__ = [
     "save",
     "save_fields",
     "to_lead",
+    "with_origin",
 ]

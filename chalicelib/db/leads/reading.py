@@ -22,7 +22,7 @@ from chalicelib.db.items import (
     PhoneItem,
     PlanItem,
 )
-from chalicelib.db.leads.records import PhoneClaim, to_lead
+from chalicelib.db.leads.records import PhoneClaim, origin_entry, to_lead
 from chalicelib.db.paging import Scope, first_page, query_partitions, scoped_page
 from chalicelib.schemas.followups import FollowUp, Plan
 from chalicelib.schemas.leads import HistoryEntry, Lead
@@ -171,9 +171,10 @@ def page(tenant: str, lead_id: str) -> LeadPage | None:
         return None
     follow_ups, follow_ups_after = read["follow_ups"]
     links, links_cut, appointments, appointments_after = _links_and_appointments(pk, *read["lower"])
+    lead = to_lead(head[0])
     result = LeadPage(
-        lead=to_lead(head[0]),
-        history=[_history(i) for i in head[1:] if isinstance(i, LeadHistoryItem)],
+        lead=lead,
+        history=_with_origin([_history(i) for i in head[1:] if isinstance(i, LeadHistoryItem)], lead, history_after),
         history_after=history_after,
         follow_ups=[followups_db.to_follow_up(i) for i in follow_ups if isinstance(i, FollowUpItem)],
         follow_ups_after=follow_ups_after,
@@ -212,12 +213,22 @@ def _newest_page(
     return items, cursors.encode(last_key, scope)
 
 
+def _with_origin(newest_first: list[HistoryEntry], lead: Lead, more: Any) -> list[HistoryEntry]:
+    """A page of the lead's stored history, newest first, and, on the page that ends it
+    (nothing `more`), the entry kept on the lead that made it (records.origin_entry): the
+    oldest of all. A page that stops at its limit always has more (DynamoDB answers a
+    LastEvaluatedKey), so the entry never makes a page longer than its limit."""
+    first = origin_entry(lead) if not more else None
+    return [*newest_first, first] if first else newest_first
+
+
 def history_page(
-    tenant: str, lead_id: str, limit: int, cursor: str | None, scope: str
+    tenant: str, lead: Lead, limit: int, cursor: str | None, scope: str
 ) -> tuple[list[HistoryEntry], str | None]:
-    """A lead's history, newest first, one Query of `limit` entries a page."""
-    items, next_cursor = _newest_page(LeadHistoryItem, tenant, lead_id, keys.HISTORY_PREFIX, limit, cursor, scope)
-    return [_history(i) for i in items], next_cursor
+    """A lead's history, newest first, one Query of `limit` entries a page; the last page ends
+    with the entry that made the lead when it is kept on the lead."""
+    items, next_cursor = _newest_page(LeadHistoryItem, tenant, lead.id, keys.HISTORY_PREFIX, limit, cursor, scope)
+    return _with_origin([_history(i) for i in items], lead, next_cursor), next_cursor
 
 
 def appointments_page(

@@ -91,6 +91,35 @@ def to_lead(item: LeadItem) -> Lead:
     return Lead.model_validate(data)
 
 
+def with_origin(lead: Lead, entry: HistoryEntry) -> Lead:
+    """The new lead carrying the history entry that made it (`origin`), which is then not
+    written as an item of its own: a lead's creation costs one item less (two write units in
+    a transaction, one a row in an import). `by` and `at` are kept only where they differ from
+    the lead's created_by and created_at (the website's leads: by nobody; an import's: the
+    upload's time)."""
+    data = entry.model_dump(mode="json")
+    origin: dict[str, Any] = {"action": data["action"], "details": data["details"]}
+    if entry.by != lead.created_by:
+        origin["by"] = data["by"]
+    if entry.at != lead.created_at:
+        origin["at"] = data["at"]
+    return lead.model_copy(update={"origin": origin})
+
+
+def origin_entry(lead: Lead) -> HistoryEntry | None:
+    """The lead's oldest history entry when it is kept on the lead (`with_origin`); None for a
+    lead whose creation is an entry of its own (those written before the origin was kept)."""
+    origin = lead.origin
+    if not origin:
+        return None
+    return HistoryEntry(
+        at=origin.get("at") or lead.created_at,
+        by=origin.get("by", lead.created_by),
+        action=origin["action"],
+        details=origin.get("details") or {},
+    )
+
+
 def history_item(pk: str, entry: HistoryEntry, entry_id: str) -> LeadHistoryItem:
     """A history entry in the partition of what it is about (a lead, a card)."""
     data = entry.model_dump(mode="json")

@@ -12,7 +12,15 @@ from pynamodb.expressions.condition import Condition
 from chalicelib.db import config as config_db
 from chalicelib.db import keys, lead_fields, transactions
 from chalicelib.db.items import BirthdayItem, LeadItem, LeadLinkItem, PhoneItem, UserItem
-from chalicelib.db.leads.records import DuplicatePhoneError, OwnerCapError, OwnerChange, PhoneClaim, _history, lead_item
+from chalicelib.db.leads.records import (
+    DuplicatePhoneError,
+    OwnerCapError,
+    OwnerChange,
+    PhoneClaim,
+    _history,
+    lead_item,
+    with_origin,
+)
 from chalicelib.errors import ConflictError
 from chalicelib.schemas.leads import HistoryEntry, Lead
 
@@ -41,7 +49,6 @@ def create(
     tenant: str,
     lead: Lead,
     history: HistoryEntry,
-    history_id: str,
     *,
     new_phones: list[str],
     family_phones: list[str],
@@ -50,12 +57,13 @@ def create(
     used: dict[str, set[str]] | None = None,
 ) -> None:
     """Writes a new lead, claims its new phones, joins family phones, links siblings and the
-    referrer, and counts it against the owner's cap, all in one transaction."""
+    referrer, and counts it against the owner's cap, all in one transaction. The history entry
+    that made it is kept on the lead (`with_origin`), not as an item of its own."""
     _write(
         tenant,
-        lead,
+        with_origin(lead, history),
         None,
-        [(history, history_id)],
+        [],
         new_phones=new_phones,
         family_phones=family_phones,
         siblings=siblings,
@@ -233,13 +241,12 @@ def add_history(tenant: str, lead_id: str, entry: HistoryEntry, entry_id: str) -
 
 @dataclass
 class NewLead:
-    """A lead to create together with others (an import): its history entry, the phone
-    claims it makes (naming every lead of its family that shares the number) and its
-    links to siblings created before it."""
+    """A lead to create together with others (an import): the history entry that made it
+    (kept on the lead: records.with_origin), the phone claims it makes (naming every lead of
+    its family that shares the number) and its links to siblings created before it."""
 
     lead: Lead
     entry: HistoryEntry
-    entry_id: str
     new_phones: list[str]
     claimants: dict[str, list[str]]
     siblings: list[str]

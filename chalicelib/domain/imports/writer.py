@@ -137,10 +137,8 @@ def _new_leads(job: Job, family: Family) -> list[NewLead]:
         lead = leads.protected_until(lead, job.config.lead_settings, job.timezone)
         new_phones = [e for e, _ in row.phones if e not in claimed]
         claimed.update(new_phones)
-        entry = HistoryEntry(
-            # the upload's time, the same in every run: a rerun rewrites the very same entry
-            # (its key holds the time), never a second one, for a lead an earlier run left unwritten
-            at=datetime.fromisoformat(job.record["created_at"]),
+        entry = HistoryEntry(  # kept on the lead (db.leads.with_origin): a rerun rewrites it with the lead
+            at=datetime.fromisoformat(job.record["created_at"]),  # the upload's time, the same in every run
             by=job.record["created_by"],
             action="imported",
             details={"import_id": import_id, "row": row.number},
@@ -149,7 +147,6 @@ def _new_leads(job: Job, family: Family) -> list[NewLead]:
             NewLead(
                 lead=lead,
                 entry=entry,
-                entry_id=lead_id,
                 new_phones=new_phones,
                 claimants={e: claimants[e] for e in new_phones},
                 siblings=lead_ids[:index],
@@ -159,7 +156,7 @@ def _new_leads(job: Job, family: Family) -> list[NewLead]:
 
 
 def _size(new: list[NewLead]) -> int:
-    return sum(2 + len(n.new_phones) + 2 * len(n.siblings) + (1 if n.lead.birthday else 0) for n in new)
+    return sum(1 + len(n.new_phones) + 2 * len(n.siblings) + (1 if n.lead.birthday else 0) for n in new)
 
 
 @dataclass

@@ -67,7 +67,7 @@ def lead_history(principal: Principal, lead_id: str, limit: int, cursor: str | N
 
     lead = plan_access.lead_for_plan_work(principal, lead_id, "GET /leads/{lead_id}/history")
     scope = history_scope(principal.tenant, lead.id)
-    items, next_cursor = leads_db.history_page(principal.tenant, lead.id, limit, cursor, scope)
+    items, next_cursor = leads_db.history_page(principal.tenant, lead, limit, cursor, scope)
     return Page[HistoryEntry](items=items, next_cursor=next_cursor)
 
 

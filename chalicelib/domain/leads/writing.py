@@ -118,7 +118,6 @@ def write_new_lead(
         tenant,
         lead,
         entry,
-        ids.new_id(),
         new_phones=new,
         family_phones=family,
         siblings=list(siblings),
