@@ -110,13 +110,46 @@ def test_a_customer_data_route_reads_the_account_in_the_batch_it_makes_anyway(sc
     with telemetry.record() as rec:
         assert consultant.get("/leads").status_code == 200
     user = ("BatchGetItem", keys.users_pk(school.slug), keys.user_sk(consultant.user["id"]))
-    security = ("BatchGetItem", keys.tenant_pk(school.slug), keys.SECURITY_SETTINGS_SK)
-    # one BatchGetItem: the account and the read limits beside the access counters; no GetItem
-    assert sorted(_identity_reads(rec, school.slug)) == sorted([user, security])
+    # one BatchGetItem: the account beside the access counters; no GetItem, and the read limits
+    # as this container read them (the settings, like every route's, kept RECENT_SECONDS)
+    assert _identity_reads(rec, school.slug) == [user]
     batch = next(c for c in rec.calls if c.operation == "BatchGetItem")
     batched = {(k["PK"]["S"], k["SK"]["S"]) for t in batch.params["RequestItems"].values() for k in t["Keys"]}
-    assert {user[1:], security[1:]} <= batched
+    assert user[1:] in batched and (keys.tenant_pk(school.slug), keys.SECURITY_SETTINGS_SK) not in batched
     assert any(sk.startswith("m#") for _, sk in batched)  # the minute's access counter
+
+
+def test_read_limits_lowered_elsewhere_hold_within_the_window_and_here_at_once(school, ddb_client):
+    from chalicelib.domain.access_windows import windows
+
+    consultant = school.staff("consultant")
+    assert consultant.post("/leads", lead_body(name="限额")).status_code == 201
+    table = os.environ["CRM_TABLE"]
+    minute = (clock.now() + timedelta(minutes=10)).replace(second=5, microsecond=0)
+    with clock.frozen(minute):
+        assert consultant.get("/leads?limit=1").status_code == 200  # this container reads the limits now
+    # the stream counted that read; another container (an admin on another Lambda) lowers the
+    # limit to 1 a minute: both straight to the table, nothing here is told
+    (_, counter, _), *_ = windows(minute)
+    ddb_client.put_item(
+        TableName=table,
+        Item={
+            "PK": {"S": keys.access_pk(school.slug, consultant.user["id"])},
+            "SK": {"S": counter},
+            "weight": {"N": "1"},
+        },
+    )
+    body = {"reads_per_minute": 1, "reads_per_hour": 500, "reads_per_day": 2000}
+    config = {"PK": {"S": keys.tenant_pk(school.slug)}, "SK": {"S": keys.SECURITY_SETTINGS_SK}}
+    ddb_client.put_item(TableName=table, Item={**config, "type": {"S": "Config"}, "body": {"S": json.dumps(body)}})
+    with clock.frozen(minute + timedelta(seconds=1)):  # the old limit still holds here
+        assert consultant.get("/leads?limit=1").status_code == 200
+    with clock.frozen(minute + timedelta(seconds=RECENT_SECONDS + 2)):  # read again: 1 of 1 spent
+        refused = consultant.get("/leads?limit=1")
+        assert refused.status_code == 423 and refused.json_body["error"]["code"] == "READ_LIMIT_REACHED"
+        # an admin's change in this container holds at once
+        assert school.admin.patch("/settings/security", {"reads_per_minute": 100}).status_code == 200
+        assert consultant.get("/leads?limit=1").status_code == 200
 
 
 def test_after_the_window_the_account_is_read_again(school, later):

@@ -44,29 +44,23 @@ def get_many(wanted: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, A
     return found
 
 
-def window_reads(
-    tenant: str, user_id: str, sks: list[str], *, now: float
-) -> tuple[dict[str, int], dict[str, Any] | None, UserRecord | None]:
-    """A user's weighted customer-data reads in these access windows (by SK; 0 if none yet),
-    the school's stored security settings (None: the defaults) and the user's own item as it
-    is now (None: no such user), in one BatchGetItem. The user is kept as this container's
-    recent read of them (read at `now`; db/users.py `recent`)."""
-    import json
-
+def window_reads(tenant: str, user_id: str, sks: list[str], *, now: float) -> tuple[dict[str, int], UserRecord | None]:
+    """A user's weighted customer-data reads in these access windows (by SK; 0 if none yet)
+    and the user's own item as it is now (None: no such user), in one BatchGetItem. The user is
+    kept as this container's recent read of them (read at `now`; db/users.py `recent`)."""
     from chalicelib.db import keys
     from chalicelib.db import users as users_db
 
-    access, settings = keys.access_pk(tenant, user_id), (keys.tenant_pk(tenant), keys.SECURITY_SETTINGS_SK)
+    access = keys.access_pk(tenant, user_id)
     user = (keys.users_pk(tenant), keys.user_sk(user_id))
     mark = users_db.recent_mark(tenant, user_id)
-    raw = _get_raw([(access, sk) for sk in sks] + [settings, user])
+    raw = _get_raw([(access, sk) for sk in sks] + [user])
     found = {key: _plain(item) for key, item in raw.items() if key != user}
-    body = found.get(settings, {}).get("body")
     record = users_db.from_raw(raw[user]) if user in raw else None
     if record is not None:
         users_db.remember(tenant, record, now, mark)
     used = {sk: int(found.get((access, sk), {}).get("weight", 0)) for sk in sks}
-    return used, json.loads(body) if body else None, record
+    return used, record
 
 
 def _get_raw(wanted: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:

@@ -37,14 +37,18 @@ MAX_DAYS = 31
 
 def reads_left(principal: Principal) -> int | None:
     """What the caller may still read of customer data now: the least that is left of the
-    current minute, hour and day (one BatchGetItem of their counters, the school's limits and
-    the caller's own account as it is now). Refuses (423 READ_LIMIT_REACHED) when a window is
+    current minute, hour and day (one BatchGetItem of their counters and the caller's own
+    account as it is now; the school's limits as this container read them in the last
+    RECENT_SECONDS, its own changes at once: the stream's freeze check reads them as they
+    are). Refuses (423 READ_LIMIT_REACHED) when a window is
     already spent: that request is not served, and its audit entry counts as one read, so the
     stream freezes the account. Refuses as authentication does (ACCOUNT_FROZEN,
     ACCOUNT_DISABLED, TOKEN_REVOKED) an account changed since this container last read it
     (frozen by the stream function, disabled elsewhere). None for admins, who are never frozen."""
+    from chalicelib.db import config as config_db
     from chalicelib.db import reports as reports_db
     from chalicelib.domain import auth
+    from chalicelib.domain.config import RECENT_SECONDS
     from chalicelib.schemas.settings import SecuritySettings
     from chalicelib.schemas.users import Role
 
@@ -54,10 +58,11 @@ def reads_left(principal: Principal) -> int | None:
     for _ in range(2):  # twice only when the account was unfrozen since authentication read it
         current = windows(now, epoch)
         sks = [sk for _, sk, _ in current]
-        used, stored, account = reports_db.window_reads(principal.tenant, principal.user_id, sks, now=now.timestamp())
+        used, account = reports_db.window_reads(principal.tenant, principal.user_id, sks, now=now.timestamp())
         read_epoch, epoch = epoch, auth.admitted(account, principal.token_version).access_epoch
         if epoch == read_epoch:
             break  # (else the counting started afresh in the new epoch: read its counters)
+    stored = config_db.recent(principal.tenant, now=now.timestamp(), within=RECENT_SECONDS).security
     limits = SecuritySettings(**(stored or {}))
     left, spent = [], []
     for name, sk, _ in current:
