@@ -1,6 +1,9 @@
 import { createRouter, createWebHistory } from "vue-router";
 import { useSession } from "./stores/session";
 
+// Members' cards: every role but teachers (GET /cards refuses them)
+const CARD_ROLES = ["admin", "consultant", "finance", "frontdesk", "manager", "supervisor"];
+
 // Every screen but sign-in is its own chunk: the sign-in page loads only what it shows.
 export const router = createRouter({
   history: createWebHistory(import.meta.env.BASE_URL),
@@ -20,6 +23,19 @@ export const router = createRouter({
           component: () => import("./views/Appointments.vue"),
           // teachers see their classes through sessions: GET /appointments refuses them
           meta: { roles: ["admin", "consultant", "finance", "frontdesk", "manager", "supervisor"] },
+        },
+        {
+          path: "cards",
+          name: "cards",
+          component: () => import("./views/Cards.vue"),
+          meta: { roles: CARD_ROLES },
+        },
+        {
+          path: "cards/:id",
+          name: "card",
+          component: () => import("./views/CardPage.vue"),
+          props: true,
+          meta: { roles: CARD_ROLES },
         },
         {
           path: "staff",
