@@ -124,3 +124,58 @@ def test_the_card_screen_fits_a_phone(page, school):
     for control in (heading, page.get_by_role("button", name="充值"), page.get_by_role("button", name="扣课")):
         box = control.bounding_box()
         assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+
+
+def _todays_class(school) -> dict:
+    """A class at the school's campus today (school time), 00:05-00:50: marking it is open."""
+    manager = school.staff("manager")
+    course = manager.post("/courses", {"name": "乐高" + secrets.token_hex(2), "lesson_cost": "1.5"}).json_body
+    today = school_today()
+    made = manager.post(
+        "/classes",
+        {
+            "course_id": course["id"],
+            "campus_id": school.campus["id"],
+            "teacher": "陈老师",
+            "capacity": 4,
+            "slots": [{"weekday": today.isoweekday(), "start": "00:05", "end": "00:50"}],
+            "start_date": today.isoformat(),
+            "end_date": today.isoformat(),
+        },
+    )
+    assert made.status_code == 201, made.body
+    generated = manager.post(
+        f"/classes/{made.json_body['id']}/sessions", {"from": today.isoformat(), "to": today.isoformat()}
+    )
+    assert generated.status_code in (200, 201), generated.body
+    return {"course": course, "session": generated.json_body["sessions"][0]}
+
+
+def test_the_front_desk_checks_a_member_into_todays_class_from_the_card(page, school):
+    front, card = _member_card(school)
+    made = _todays_class(school)
+    sign_in(page, school, front, path=f"/cards/{card['id']}")
+    expect(page.locator("[data-wallet=credits]")).to_have_text("10.00")
+    keys = _movement_keys(page)
+    check_ins: list[str] = []
+    page.on("request", lambda r: r.method == "POST" and r.url.endswith("/check-ins") and check_ins.append(r.url))
+    page.get_by_role("button", name="上课签到").click()
+    dialog = page.get_by_role("dialog", name="上课签到")
+    expect(dialog).to_contain_text(card["holder_name"])
+    pick(page, "课节", made["course"]["name"])
+    dialog.get_by_role("button", name="确定").click()
+    expect(dialog).to_be_hidden()
+    expect(page.locator("[data-wallet=credits]")).to_have_text("8.50")  # the course's lesson cost
+    ledger = page.get_by_role("region", name="消费记录")
+    expect(ledger.get_by_role("row").filter(has_text="上课签到")).to_have_count(1)
+    assert len(check_ins) == 1 and keys == []
+    seats = front.get(f"/sessions?date={school_today().isoformat()}&campus={school.campus['id']}").json_body["items"]
+    (session,) = [s for s in seats if s["id"] == made["session"]["id"]]
+    assert (session["regular"], session["seats_left"]) == (1, 3)
+    # a second check-in of the same member is refused, with the API's reason, and takes nothing
+    page.get_by_role("button", name="上课签到").click()
+    dialog = page.get_by_role("dialog", name="上课签到")
+    pick(page, "课节", made["course"]["name"])
+    dialog.get_by_role("button", name="确定").click()
+    expect(dialog.get_by_role("alert")).to_be_visible()
+    assert front.get(f"/cards/{card['id']}").json_body["credits"] == "8.50"
