@@ -285,15 +285,20 @@ def _jobs(result) -> list[dict[str, Any]]:
 
 
 def _rate_against(unit: str) -> Callable[[Any], list[dict[str, Any]]]:
-    """Two rows, the measured one and its baseline (streams, imports)."""
+    """The measured row and its baseline (streams, imports), and any rows between them (the
+    import's floor and its claims alone), each a rate against the same baseline."""
 
     def extract(result) -> list[dict[str, Any]]:
         rows = _rows(result, 0)
         if len(rows) < 2:
             return []
-        mine, base = rows
+        mine, *between, base = rows  # the measured row first, the baseline last; rows between: parts of it
         return [
             figure(f"{mine['what']}: rate", mine.get("rate"), unit, base["what"], base.get("rate"), mine.get("ratio")),
+            *(
+                figure(f"{p['what']}: rate", p.get("rate"), unit, base["what"], base.get("rate"), p.get("ratio"))
+                for p in between
+            ),
             figure(
                 f"{mine['what']}: write units per {unit.split('/')[0][:-1]}",
                 mine.get("wru"),
