@@ -25,6 +25,18 @@ export const router = createRouter({
           meta: { roles: ["admin", "consultant", "finance", "frontdesk", "manager", "supervisor"] },
         },
         {
+          path: "contracts",
+          name: "contracts",
+          component: () => import("./views/Contracts.vue"),
+          meta: { roles: ["admin", "finance", "manager"] }, // GET /contracts: the cashiers' lists
+        },
+        {
+          path: "contracts/:id",
+          name: "contract",
+          component: () => import("./views/ContractPage.vue"),
+          props: true,
+        },
+        {
           path: "cards",
           name: "cards",
           component: () => import("./views/Cards.vue"),

@@ -1,0 +1,88 @@
+"""Contracts (合同, issue 18) in a real browser on the local API: finance finds the month's
+contracts, records a payment (a double click records it once: the Idempotency-Key) and a
+refund with its reason; the amounts shown are the API's decimal strings."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from playwright.sync_api import expect
+
+from tests.browser.conftest import pick, shot, sign_in
+from tests.test_cards import school_today
+from tests.test_leads import lead_body
+
+
+def _signed(school) -> tuple[dict, dict]:
+    consultant = school.staff("consultant")
+    lead = consultant.post("/leads", lead_body(name="签约学员" + secrets.token_hex(2))).json_body
+    today = school_today()
+    contract = consultant.post(
+        "/contracts",
+        {
+            "lead_ids": [lead["id"]],
+            "credits": "20",
+            "price": "1200.00",
+            "discount": "200.00",
+            "starts_on": today.isoformat(),
+            "ends_on": (today + timedelta(days=180)).isoformat(),
+        },
+    )
+    assert contract.status_code == 201, contract.body
+    return lead, contract.json_body
+
+
+def test_finance_records_a_payment_with_a_double_click_once_and_then_a_refund(page, school):
+    lead, contract = _signed(school)
+    finance = school.staff("finance", display_name="财务小李")
+    sign_in(page, school, finance)
+    page.get_by_role("link", name="合同").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("合同")
+    page.get_by_role("link", name=lead["name"]).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"合同：{lead['name']}")
+    expect(page.locator("[data-money=net]")).to_have_text("1000.00")
+    expect(page.locator("[data-money=due]")).to_have_text("1000.00")
+
+    keys: list[str] = []
+    page.on(
+        "request",
+        lambda r: r.method == "POST" and r.url.endswith("/payments") and keys.append(r.headers["idempotency-key"]),
+    )
+    page.get_by_role("button", name="收款").click()
+    dialog = page.get_by_role("dialog", name="收款")
+    dialog.get_by_role("textbox", name="金额").fill("1000.00")
+    pick(page, "支付方式", "支付宝")
+    dialog.get_by_role("button", name="确定").dblclick()
+    expect(dialog).to_be_hidden()
+    expect(page.locator("[data-money=paid]")).to_have_text("1000.00")
+    expect(page.locator("[data-money=due]")).to_have_text("0.00")
+    assert len(keys) == 2 and keys[0] == keys[1]  # two clicks, one key
+    stored = finance.get(f"/contracts/{contract['id']}").json_body
+    assert [(p["kind"], p["amount"], p["method"]) for p in stored["payments"]] == [("payment", "1000.00", "alipay")]
+
+    page.get_by_role("button", name="退费").click()
+    dialog = page.get_by_role("dialog", name="退费")
+    dialog.get_by_role("textbox", name="金额").fill("300.00")
+    dialog.get_by_role("textbox", name="扣回课时").fill("6")
+    dialog.get_by_role("button", name="确定").click()
+    expect(dialog.get_by_role("alert")).to_contain_text("原因")  # a refund says why
+    dialog.get_by_role("textbox", name="原因").fill("家长搬家")
+    dialog.get_by_role("button", name="确定").click()
+    expect(dialog).to_be_hidden()
+    expect(page.locator("[data-money=refunded]")).to_have_text("300.00")
+    expect(page.get_by_role("cell", name="6.00", exact=True)).to_be_visible()  # the credits clawed back
+    records = page.get_by_role("region", name="收退款记录")
+    expect(records.get_by_role("row").filter(has_text="退费").filter(has_text="家长搬家")).to_have_count(1)
+    expect(records.get_by_role("row").filter(has_text="收款")).to_have_count(1)
+    stored = finance.get(f"/contracts/{contract['id']}").json_body
+    assert [(p["kind"], p["amount"]) for p in stored["payments"]] == [("payment", "1000.00"), ("refund", "300.00")]
+    assert stored["refunded"] == "300.00"
+    shot(page, "contract")
+
+
+def test_the_contracts_menu_is_for_those_who_may_list_them(page, school):
+    front = school.staff("frontdesk")
+    sign_in(page, school, front)
+    expect(page.get_by_role("link", name="会员卡")).to_be_visible()
+    expect(page.get_by_role("link", name="合同")).to_have_count(0)
