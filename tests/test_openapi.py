@@ -63,6 +63,9 @@ def _refs(node):
             yield from _refs(value)
 
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
 def test_every_answer_a_route_gives_is_documented_with_its_content_type(school):
     # GIVEN the document a generated client (and a fuzzer) trusts
     paths = school.client.http.get("/openapi.json").json_body["paths"]
@@ -73,7 +76,7 @@ def test_every_answer_a_route_gives_is_documented_with_its_content_type(school):
     # THEN a dry run's 200 beside the send's 201, and every ?format= of a page or a file
     assert "DryRun" in json.dumps(paths["/messages"]["post"]["responses"]["200"])
     for report in ("funnel", "consultants", "sources", "finance"):
-        assert content(f"/reports/{report}", "get", "200") == {"application/json", "text/html"}
+        assert content(f"/reports/{report}", "get", "200") == {"application/json", "text/html", XLSX}
     assert content("/events/{event_id}/sign-in-sheet", "get", "200") == {"text/html", "text/csv"}
     assert "text/csv" in content("/leads/export", "get", "200")
     # AND what the API answers matches: a dry run is a 200, an HTML report is text/html

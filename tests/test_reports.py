@@ -57,3 +57,33 @@ def test_a_missing_end_is_filled_in_the_school_calendar_within_the_report_bounds
         assert ragged.status_code == 400 and ragged.json_body["error"]["details"][0]["field"] == "from"
         assert admin.get("/reports/funnel?from=2032-03-01&to=2032-02-01").status_code == 400
         assert admin.get("/reports/funnel?from=2031-01-01&to=2032-06-30").status_code == 400
+
+
+def test_each_report_table_comes_as_an_xlsx_whose_cells_are_the_json_figures_and_never_formulas(school, tap):
+    import io
+
+    from openpyxl import load_workbook
+
+    sly = school.staff("consultant", display_name="=HYPERLINK(1)")  # a name a spreadsheet would run
+    for name in ("表格一", "表格二", "表格三"):
+        assert sly.post("/leads", {**lead_body(name=name), "campus_id": school.campus["id"]}).status_code == 201
+    lambda_like(tap.drain(), batch_size=25)
+    for report in REPORTS:
+        answer = school.admin.get(f"/reports/{report}?format=xlsx", headers={"Accept": "*/*"})
+        assert answer.status_code == 200, answer.body
+        assert answer.headers["Content-Type"].startswith("application/vnd.openxmlformats-officedocument.spreadsheetml")
+        assert f'filename="{report}-' in answer.headers["Content-Disposition"]
+        sheet = load_workbook(io.BytesIO(answer.body)).worksheets[0]
+        assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)  # data, never a formula
+        rows = list(sheet.iter_rows(values_only=True))
+        assert rows and all(isinstance(h, str) and h for h in rows[0])  # a header
+        if report == "funnel":
+            assert ("新增线索 new leads", 3) in rows
+        if report == "consultants":
+            (mine,) = [row for row in rows[1:] if row[0] and "HYPERLINK" in row[0]]
+            assert mine[1] == 3  # the consultant's 3 new leads, the name kept as text
+    refused = school.admin.get("/reports/funnel?format=pdf")
+    assert refused.status_code == 400
+    # a file asked for with an Accept it cannot meet: 406 in the error envelope, not a crash
+    json_only = school.admin.get("/reports/funnel?format=xlsx", headers={"Accept": "application/json"})
+    assert json_only.status_code == 406 and json_only.json_body["error"]["code"] == "NOT_ACCEPTABLE"

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from chalice import Blueprint, Response
+from pydantic import BaseModel
 
 from chalicelib.api.routing import Call, endpoint
 from chalicelib.domain import roles
@@ -23,6 +26,33 @@ from chalicelib.schemas.settings import SecuritySettings, SecuritySettingsPatch
 from chalicelib.schemas.users import Role, User
 
 bp = Blueprint(__name__)
+# the reports' other answers: ?format=html, ?format=xlsx
+XLSX_CONTENT = ["text/html", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"]
+# the columns of the reports' workbooks (?format=xlsx): (field, header)
+CONSULTANT_COLUMNS = [
+    ("name", "顾问 consultant"),
+    ("new_leads", "新增 new leads"),
+    ("follow_ups", "跟进 follow-ups"),
+    ("visits_arrived", "到访 visits"),
+    ("trials_arrived", "试听 trials"),
+    ("conversions", "签约 signed"),
+    ("conversion_rate", "转化率 conversion rate"),
+    ("cycle_days_average", "平均周期(天) average cycle (days)"),
+    ("contract_value", "签约金额 contract value"),
+]
+SOURCE_COLUMNS = [
+    ("new_leads", "新增线索 new leads"),
+    ("conversions", "签约 signed"),
+    ("conversion_rate", "转化率 conversion rate"),
+    ("cycle_days_average", "平均周期(天) average cycle (days)"),
+]
+FINANCE_COLUMNS = [
+    ("period", "日期 date"),
+    ("revenue", "收款 revenue"),
+    ("payments", "笔数 payments"),
+    ("refunds", "退款 refunds"),
+    ("refund_count", "退款笔数 refunds (count)"),
+]
 ADMINS = frozenset({Role.admin})
 
 
@@ -35,7 +65,7 @@ ADMINS = frozenset({Role.admin})
     query=ReportQuery,
     response=Funnel,
     content_type="application/json",
-    also_content=["text/html"],
+    also_content=XLSX_CONTENT,
 )
 def funnel(call: Call[None, ReportQuery]) -> Funnel | Response:
     from chalicelib.domain import reports
@@ -45,6 +75,18 @@ def funnel(call: Call[None, ReportQuery]) -> Funnel | Response:
     if call.query.format == "html":
         page = render("report_funnel.html", report=report)
         return Response(body=page, status_code=200, headers={"Content-Type": "text/html; charset=utf-8"})
+    if call.query.format == "xlsx":
+        stages = [
+            ("新增线索 new leads", report.new_leads),
+            ("到访 visits", report.visits.arrived),
+            ("试听 trials", report.trials.arrived),
+            ("签约 signed", report.conversions),
+            ("跟进 follow-ups", report.follow_ups),
+            ("签约金额 contract value", report.contract_value),
+            ("收入 revenue", report.revenue),
+            ("退费 refunds", report.refunds),
+        ]
+        return _sheet("funnel", report, [("stage", "阶段 stage"), ("value", "数量 figure")], stages)
     return report
 
 
@@ -56,6 +98,29 @@ def _page(title: str, columns: list[tuple[str, str]], rows: list, chart: str) ->
     return Response(body=html, status_code=200, headers={"Content-Type": "text/html; charset=utf-8"})
 
 
+def _sheet(
+    name: str,
+    report: Funnel | ConsultantsReport | SourcesReport | FinanceReport,
+    columns: list[tuple[str, str]],
+    rows: Sequence[BaseModel | tuple[str, object]],
+) -> Response:
+    """The report's table as an .xlsx (every cell data, never a formula: sheets.safe), named
+    for the report and its period. `rows`: models (their fields by column) or value tuples."""
+    from chalicelib import sheets
+
+    header = [label for _, label in columns]
+    values = [
+        row if isinstance(row, tuple) else [row.model_dump(mode="json").get(key) for key, _ in columns] for row in rows
+    ]
+    body = sheets.xlsx(name, header, values, widths=[24] + [14] * (len(header) - 1))
+    filename = f"{name}-{report.from_}-{report.to}.xlsx"
+    headers: dict[str, str | list[str]] = {
+        "Content-Type": sheets.XLSX,
+        "Content-Disposition": f'attachment; filename="{filename}"',
+    }
+    return Response(body=body, status_code=200, headers=headers)
+
+
 @endpoint(
     bp,
     "GET",
@@ -64,7 +129,7 @@ def _page(title: str, columns: list[tuple[str, str]], rows: list, chart: str) ->
     tags=["reports"],
     query=ReportQuery,
     response=ConsultantsReport,
-    also_content=["text/html"],
+    also_content=XLSX_CONTENT,
 )
 def consultants(call: Call[None, ReportQuery]) -> ConsultantsReport | Response:
     from chalicelib.domain import reports
@@ -83,6 +148,8 @@ def consultants(call: Call[None, ReportQuery]) -> ConsultantsReport | Response:
             ("contract_value", "签约金额"),
         ]
         return _page(f"顾问销售效率 {report.from_} – {report.to}", columns, report.items, "conversions")
+    if call.query.format == "xlsx":
+        return _sheet("consultants", report, CONSULTANT_COLUMNS, report.items)
     return report
 
 
@@ -94,7 +161,7 @@ def consultants(call: Call[None, ReportQuery]) -> ConsultantsReport | Response:
     tags=["reports"],
     query=ReportQuery,
     response=SourcesReport,
-    also_content=["text/html"],
+    also_content=XLSX_CONTENT,
 )
 def sources(call: Call[None, ReportQuery]) -> SourcesReport | Response:
     from chalicelib.domain import reports
@@ -109,6 +176,8 @@ def sources(call: Call[None, ReportQuery]) -> SourcesReport | Response:
             ("cycle_days_average", "平均周期(天)"),
         ]
         return _page(f"渠道分析 {report.from_} – {report.to}", columns, report.items, "new_leads")
+    if call.query.format == "xlsx":
+        return _sheet("sources", report, [("label", "渠道 source"), *SOURCE_COLUMNS], report.items)
     return report
 
 
@@ -120,7 +189,7 @@ def sources(call: Call[None, ReportQuery]) -> SourcesReport | Response:
     tags=["reports"],
     query=ReportQuery,
     response=FinanceReport,
-    also_content=["text/html"],
+    also_content=XLSX_CONTENT,
 )
 def finance(call: Call[None, ReportQuery]) -> FinanceReport | Response:
     from chalicelib.domain import reports
@@ -135,6 +204,8 @@ def finance(call: Call[None, ReportQuery]) -> FinanceReport | Response:
             ("refund_count", "退款笔数"),
         ]
         return _page(f"收支 {report.from_} – {report.to}：净收 ¥{report.net}", columns, report.periods, "revenue")
+    if call.query.format == "xlsx":
+        return _sheet("finance", report, FINANCE_COLUMNS, report.periods)
     return report
 
 

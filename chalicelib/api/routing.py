@@ -116,7 +116,7 @@ def wrapper_steps(spec: EndpointSpec) -> tuple[set[str], list[Callable[..., Any]
         steps.append(_parse_body)
     if spec.reads_customers:
         steps.append(audit.reads_left)
-    if spec.content_type != JSON:
+    if spec.content_type != JSON or any(not kind.startswith("text/") for kind in spec.also_content):
         codes.add("NOT_ACCEPTABLE")  # a download asked for with an Accept it cannot meet
     return codes, steps
 

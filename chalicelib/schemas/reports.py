@@ -20,7 +20,10 @@ class ReportQuery(StrictModel):
     )
     to: date | None = Field(default=None, description="Default: today (school time)")
     campus: str | None = Field(default=None, max_length=40)
-    format: Literal["json", "html"] = "json"
+    format: Literal["json", "html", "xlsx"] = Field(
+        default="json",
+        description="json; html: a printable page with its chart; xlsx: the report's table as a workbook",
+    )
 
     @model_validator(mode="after")
     def _range(self) -> ReportQuery:

@@ -21534,7 +21534,7 @@ export interface operations {
                 from?: string | null;
                 to?: string | null;
                 campus?: string | null;
-                format?: "json" | "html";
+                format?: "json" | "html" | "xlsx";
             };
             header?: {
                 /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
@@ -21548,10 +21548,13 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description A file's name, e.g. attachment; filename="leads-20261201.xlsx" */
+                    "Content-Disposition"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ConsultantsReport"];
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
                     "text/html": string;
                 };
             };
@@ -21621,6 +21624,20 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
+                };
+            };
+            /** @description Not acceptable: this route answers with a file of another type */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse406"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_ACCEPTABLE";
                         };
                     };
                 };
@@ -21677,7 +21694,7 @@ export interface operations {
                 from?: string | null;
                 to?: string | null;
                 campus?: string | null;
-                format?: "json" | "html";
+                format?: "json" | "html" | "xlsx";
             };
             header?: {
                 /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
@@ -21691,10 +21708,13 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description A file's name, e.g. attachment; filename="leads-20261201.xlsx" */
+                    "Content-Disposition"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["FinanceReport"];
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
                     "text/html": string;
                 };
             };
@@ -21764,6 +21784,20 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
+                };
+            };
+            /** @description Not acceptable: this route answers with a file of another type */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse406"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_ACCEPTABLE";
                         };
                     };
                 };
@@ -21820,7 +21854,7 @@ export interface operations {
                 from?: string | null;
                 to?: string | null;
                 campus?: string | null;
-                format?: "json" | "html";
+                format?: "json" | "html" | "xlsx";
             };
             header?: {
                 /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
@@ -21834,10 +21868,13 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description A file's name, e.g. attachment; filename="leads-20261201.xlsx" */
+                    "Content-Disposition"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Funnel"];
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
                     "text/html": string;
                 };
             };
@@ -21907,6 +21944,20 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
+                };
+            };
+            /** @description Not acceptable: this route answers with a file of another type */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse406"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_ACCEPTABLE";
                         };
                     };
                 };
@@ -21963,7 +22014,7 @@ export interface operations {
                 from?: string | null;
                 to?: string | null;
                 campus?: string | null;
-                format?: "json" | "html";
+                format?: "json" | "html" | "xlsx";
             };
             header?: {
                 /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
@@ -21977,10 +22028,13 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description A file's name, e.g. attachment; filename="leads-20261201.xlsx" */
+                    "Content-Disposition"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["SourcesReport"];
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
                     "text/html": string;
                 };
             };
@@ -22050,6 +22104,20 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
+                };
+            };
+            /** @description Not acceptable: this route answers with a file of another type */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse406"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_ACCEPTABLE";
                         };
                     };
                 };
