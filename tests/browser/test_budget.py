@@ -28,6 +28,7 @@ def test_the_sign_in_page_loads_at_most_300_kb_gzip_of_javascript_and_css(page, 
     assets = sorted({path for path in loaded if path.endswith((".js", ".css"))})
     assert any(path.endswith(".css") for path in assets) and any("SignIn" in path for path in assets)
     assert not any("Leads" in path or "LeadPage" in path for path in assets), assets  # other screens wait
+    assert not any("echarts" in path or "Report" in path for path in assets), assets  # charts: the report pages
     sizes = {path: _gzip_size((console_dist / path.lstrip("/")).read_bytes()) for path in assets}
     total = sum(sizes.values())
     print(f"BUDGET sign-in page: {len(sizes)} JS/CSS files, {total / 1024:.1f} KB gzip (budget 300 KB)")

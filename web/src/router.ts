@@ -4,7 +4,24 @@ import { useSession } from "./stores/session";
 // Members' cards: every role but teachers (GET /cards refuses them)
 const CARD_ROLES = ["admin", "consultant", "finance", "frontdesk", "manager", "supervisor"];
 
+// Reports (查询统计), each page its own chunk; ECharts is a chunk of its own that only they load
+// (who may read which: chalicelib/domain/reports.py; sources and finance not for supervisors)
+const REPORT_ROLES = {
+  funnel: ["admin", "finance", "manager", "supervisor"],
+  consultants: ["admin", "finance", "manager", "supervisor"],
+  sources: ["admin", "finance", "manager"],
+  finance: ["admin", "finance", "manager"],
+};
+const REPORTS = {
+  funnel: () => import("./views/reports/FunnelReport.vue"),
+  consultants: () => import("./views/reports/ConsultantsReport.vue"),
+  sources: () => import("./views/reports/SourcesReport.vue"),
+  finance: () => import("./views/reports/FinanceReport.vue"),
+};
+
 // Every screen but sign-in is its own chunk: the sign-in page loads only what it shows.
+export { REPORT_ROLES };
+
 export const router = createRouter({
   history: createWebHistory(import.meta.env.BASE_URL),
   routes: [
@@ -24,6 +41,13 @@ export const router = createRouter({
           // teachers see their classes through sessions: GET /appointments refuses them
           meta: { roles: ["admin", "consultant", "finance", "frontdesk", "manager", "supervisor"] },
         },
+        { path: "reports", redirect: { name: "report-funnel" } },
+        ...(["funnel", "consultants", "sources", "finance"] as const).map((report) => ({
+          path: `reports/${report}`,
+          name: `report-${report}`,
+          component: REPORTS[report],
+          meta: { roles: REPORT_ROLES[report] },
+        })),
         {
           path: "contracts",
           name: "contracts",
@@ -48,6 +72,13 @@ export const router = createRouter({
           component: () => import("./views/CardPage.vue"),
           props: true,
           meta: { roles: CARD_ROLES },
+        },
+        { path: "settings", redirect: { name: "settings-frozen" } },
+        {
+          path: "settings/frozen",
+          name: "settings-frozen",
+          component: () => import("./views/settings/FrozenAccounts.vue"),
+          meta: { roles: ["admin"] }, // GET /admin/frozen-users, the unfreeze: admins
         },
         {
           path: "staff",

@@ -1,0 +1,79 @@
+"""Reports (查询统计, issue 18) in a real browser on the local API: each report page draws an
+ECharts canvas under a heading naming the report, with the API's figures in the table under
+it; ECharts is loaded by the report pages only. The figures come from the stream's aggregates,
+so the test runs the stream processor over what it wrote (as Lambda would)."""
+
+from __future__ import annotations
+
+import secrets
+from urllib.parse import urlsplit
+
+from playwright.sync_api import expect
+
+from tests.browser.conftest import shot, sign_in
+from tests.test_cards import school_today
+from tests.test_leads import lead_body
+from tests.test_streams import Tap, lambda_like
+
+
+def _with_new_leads(school, dynamodb_endpoint, tmp_path, n: int) -> None:
+    tap = Tap(dynamodb_endpoint, tmp_path, school.slug)
+    consultant = school.staff("consultant")
+    for i in range(n):
+        made = consultant.post("/leads", lead_body(name=f"报表客户{i}" + secrets.token_hex(2)))
+        assert made.status_code == 201, made.body
+    lambda_like(tap.drain(), batch_size=100)  # the stream keeps the report aggregates
+
+
+def test_a_manager_reads_the_funnel_chart_and_its_figures_are_the_apis(page, school, dynamodb_endpoint, tmp_path):
+    _with_new_leads(school, dynamodb_endpoint, tmp_path, 3)
+    manager = school.staff("manager")
+    today = school_today()
+    figures = manager.get(f"/reports/funnel?from={today.replace(day=1).isoformat()}&to={today.isoformat()}").json_body
+    assert figures["new_leads"] >= 3
+
+    loaded: list[str] = []
+    page.on("request", lambda r: loaded.append(urlsplit(r.url).path))
+    sign_in(page, school, manager)
+    expect(page.get_by_role("heading", name="今日工作")).to_be_visible()
+    assert not any("echarts" in path for path in loaded)  # not before a report page
+    page.get_by_role("link", name="查询统计").click()
+    heading = page.get_by_role("heading", level=1)
+    expect(heading).to_have_text("转化漏斗")
+    chart = page.get_by_role("img", name="转化漏斗")
+    expect(chart.locator("canvas")).to_have_count(1)  # ECharts drew it
+    assert any("echarts" in path for path in loaded)
+    row = page.get_by_role("row").filter(has_text="新客户")
+    expect(row.get_by_role("cell").nth(1)).to_have_text(str(figures["new_leads"]))
+    expect(page.get_by_role("row").filter(has_text="签约").get_by_role("cell").nth(1)).to_have_text(
+        str(figures["conversions"])
+    )
+    shot(page, "report-funnel")
+
+    # the other reports: a canvas under a heading naming each
+    for tab, name in (("顾问业绩", "顾问业绩"), ("渠道分析", "渠道分析"), ("财务", "财务")):
+        page.get_by_role("navigation", name="查询统计").get_by_role("link", name=tab).click()
+        expect(page.get_by_role("heading", level=1)).to_have_text(name)
+        expect(page.get_by_role("img", name=name).locator("canvas")).to_have_count(1)
+    sources = manager.get(f"/reports/sources?from={today.replace(day=1).isoformat()}&to={today.isoformat()}").json_body
+    page.get_by_role("navigation", name="查询统计").get_by_role("link", name="渠道分析").click()
+    for item in sources["items"]:
+        label = item.get("label") or item["source"]
+        expect(page.get_by_role("row").filter(has_text=label).first).to_contain_text(str(item["new_leads"]))
+
+
+def test_a_report_table_exports_to_xlsx(page, school):
+    manager = school.staff("manager")
+    sign_in(page, school, manager, path="/reports/funnel")
+    expect(page.get_by_role("heading", level=1)).to_have_text("转化漏斗")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="导出 Excel").click()
+    saved = download.value
+    assert saved.suggested_filename.startswith("funnel-") and saved.suggested_filename.endswith(".xlsx")
+    import io
+    from pathlib import Path
+
+    from openpyxl import load_workbook
+
+    book = load_workbook(io.BytesIO(Path(saved.path()).read_bytes()))
+    assert book.worksheets and book.worksheets[0].max_row >= 2
