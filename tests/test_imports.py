@@ -649,3 +649,31 @@ def test_a_consultants_counter_counts_an_import_once_across_a_crash_and_a_rerun(
     assert manager.get(f"/leads/imports/{import_id}").json_body["counts"]["imported"] == 30
     assert len(consultant.get("/leads?scope=mine&limit=100").json_body["items"]) == 30
     assert imports_db.owned_leads(school.slug, consultant.user["id"]) == 30  # not 60
+
+
+def test_a_running_import_shows_the_rows_settled_so_far_for_the_uploaders_progress_bar(school, monkeypatch):
+    """While the job writes, the import's record says how many of its rows are settled
+    (written or refused), kept with the lease's renewals (at most every few seconds; here at
+    every chunk), so GET /leads/imports/{id} can drive a progress bar."""
+    from chalicelib.db import imports as imports_db
+    from chalicelib.domain import import_lease
+
+    manager = school.staff("manager")
+    import_id = _queued(manager, monkeypatch, rows=100)
+    assert manager.get(f"/leads/imports/{import_id}").json_body["rows_done"] is None  # queued
+    monkeypatch.setattr(import_lease, "PROGRESS", timedelta(0))
+    monkeypatch.setattr(import_writer, "WRITERS", 1)
+    real_renew, seen = imports_db.renew, []
+
+    def renew(*args, **kwargs):
+        kept = real_renew(*args, **kwargs)
+        shown = manager.get(f"/leads/imports/{import_id}").json_body
+        seen.append((shown["status"], shown["rows_done"], shown["rows"]))
+        return kept
+
+    monkeypatch.setattr(imports_db, "renew", renew)
+    assert jobs.run("lead_imports", tenant=school.slug)["imports"] == 1
+    # before each chunk of 25 rows: what the chunks before it settled
+    assert seen == [("running", 0, 100), ("running", 25, 100), ("running", 50, 100), ("running", 75, 100)]
+    done = manager.get(f"/leads/imports/{import_id}").json_body
+    assert done["status"] == "done" and done["counts"]["imported"] == 100

@@ -93,10 +93,14 @@ def claim(tenant: str, import_id: str, now: str, lease_until: str, owner: str) -
     return _conditional(tenant, import_id, actions, condition)
 
 
-def renew(tenant: str, import_id: str, owner: str, lease_until: str) -> bool:
-    """The heartbeat: the lease pushed on, only while `owner` still holds it. False: another
-    run took the import over (or finished it), and `owner` must write nothing more."""
-    return _conditional(tenant, import_id, [ImportItem.lease_until.set(lease_until)], _held_by(owner))
+def renew(tenant: str, import_id: str, owner: str, lease_until: str, rows_done: int | None = None) -> bool:
+    """The heartbeat: the lease pushed on (and the rows settled so far, for the uploader's
+    progress bar), only while `owner` still holds it. False: another run took the import over
+    (or finished it), and `owner` must write nothing more."""
+    actions: list[Action] = [ImportItem.lease_until.set(lease_until)]
+    if rows_done is not None:
+        actions.append(ImportItem.rows_done.set(rows_done))
+    return _conditional(tenant, import_id, actions, _held_by(owner))
 
 
 def finish(

@@ -27,6 +27,7 @@ from chalicelib.domain import clock, ids
 
 LEASE = timedelta(seconds=60)
 HEARTBEAT = timedelta(seconds=20)  # three chances to renew before the lease passes
+PROGRESS = timedelta(seconds=3)  # while writing, the rows settled are kept at most this often
 
 
 class LeaseLost(Exception):
@@ -40,6 +41,7 @@ class Lease:
         self.tenant, self.import_id, self.owner = tenant, import_id, owner
         self.renewed_at = renewed_at
         self.renewals = 0
+        self.rows_done: int | None = None  # as last kept on the import
         self.lost = False
         self._lock = threading.Lock()
 
@@ -51,19 +53,25 @@ class Lease:
             return None
         return cls(tenant, import_id, owner, now)
 
-    def beat(self) -> None:
-        """Renews the lease if HEARTBEAT has passed; raises LeaseLost if it was taken."""
+    def beat(self, rows_done: int | None = None) -> None:
+        """Renews the lease if HEARTBEAT has passed, or, with `rows_done` (the rows settled so
+        far while writing), if PROGRESS has and that number moved: one conditional UpdateItem
+        keeps both. Raises LeaseLost if the import was taken."""
         with self._lock:  # one renewal at a time; the other writers wait for its answer
             if self.lost:
                 raise LeaseLost(self.import_id)
             now = clock.now()
-            if now - self.renewed_at < HEARTBEAT:
+            progress = rows_done is not None and rows_done != self.rows_done and now - self.renewed_at >= PROGRESS
+            if now - self.renewed_at < HEARTBEAT and not progress:
                 return
-            if not imports_db.renew(self.tenant, self.import_id, self.owner, clock.iso(now + LEASE)):
+            told = rows_done if progress else None
+            if not imports_db.renew(self.tenant, self.import_id, self.owner, clock.iso(now + LEASE), told):
                 self.lost = True
                 raise LeaseLost(self.import_id)
             self.renewed_at = now
             self.renewals += 1
+            if told is not None:
+                self.rows_done = told
 
     def finish(self, *, status: str, result: dict[str, Any] | None, error: str | None) -> None:
         """Keeps the run's outcome, if the lease is still this run's."""

@@ -47,6 +47,11 @@ class ImportOut(Entity):
     created_at: datetime
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    rows_done: int | None = Field(
+        default=None,
+        description="While running: the rows settled so far (written, or refused), of `rows`, kept every few "
+        "seconds; none while the file is being checked",
+    )
     counts: ImportCounts | None = Field(default=None, description="Once done")
     ignored_columns: list[str] = Field(default_factory=list, description="Headers not recognised, left out")
     error_sheet: str | None = Field(

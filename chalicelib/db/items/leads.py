@@ -146,5 +146,6 @@ class ImportItem(BaseItem, discriminator="Import"):
     lease_until = UnicodeAttribute(null=True)  # a running import whose lease passed is taken up again
     lease_owner = UnicodeAttribute(null=True)  # the run holding the lease: only it renews or finishes
     attempts = NumberAttribute(default=0)
+    rows_done = NumberAttribute(null=True)  # while running: rows settled (written or refused); none: checking
     result = JSONAttribute(null=True)  # counts, ignored columns, whether there is an error sheet
     error = UnicodeAttribute(null=True)

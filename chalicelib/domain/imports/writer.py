@@ -92,11 +92,19 @@ class Job:
     now: datetime
     lease: Lease | None = None  # the run's hold on the import (None: nothing to renew)
     ours: set[str] = field(default_factory=set)  # phones an earlier run of the import claimed
+    rows_done: int | None = None  # while writing: the rows settled (written or refused) so far
+    _counting: threading.Lock = field(default_factory=threading.Lock)
 
     def beat(self) -> None:
-        """Between pieces of work: renews the lease when due; LeaseLost if it was taken."""
+        """Between pieces of work: renews the lease when due, with the rows settled so far;
+        LeaseLost if it was taken."""
         if self.lease is not None:
-            self.lease.beat()
+            self.lease.beat(self.rows_done)
+
+    def settled(self, rows: int) -> None:
+        """`rows` more rows written or refused (the writers call it from their threads)."""
+        with self._counting:
+            self.rows_done = (self.rows_done or 0) + rows
 
 
 def _new_leads(job: Job, family: Family) -> list[NewLead]:
@@ -324,18 +332,22 @@ def write_all(job: Job, families: list[Family]) -> None:
     plans = _plans(job, families)
     counted = _count_owners(job, plans)
     broken = threading.Event()  # a broken or taken-over run starts no more chunks
+    chunks = _chunks(plans)
+    # the uploader's progress: the rows refused before writing are settled already
+    job.settled(int(job.record.get("rows") or 0) - sum(len(plan.new) for chunk in chunks for plan in chunk))
 
     def write(chunk: list[Plan]) -> None:
         if broken.is_set():
             return
         try:
             _write_chunk(job, chunk)
+            job.settled(sum(len(plan.new) for plan in chunk))
         except BaseException:
             broken.set()
             raise
 
     with ThreadPoolExecutor(max_workers=WRITERS) as pool:
-        for future in [pool.submit(write, chunk) for chunk in _chunks(plans)]:
+        for future in [pool.submit(write, chunk) for chunk in chunks]:
             future.result()
     _settle_owners(job, plans, counted)
 

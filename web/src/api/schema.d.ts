@@ -4865,6 +4865,12 @@ export interface components {
              */
             rows: number;
             /**
+             * Rows Done
+             * @description While running: the rows settled so far (written, or refused), of `rows`, kept every few seconds; none while the file is being checked
+             * @default null
+             */
+            rows_done?: number | null;
+            /**
              * Started At
              * @default null
              */
