@@ -33,6 +33,7 @@ export const router = createRouter({
       children: [
         { path: "", name: "today", component: () => import("./views/Today.vue") },
         { path: "leads", name: "leads", component: () => import("./views/Leads.vue") },
+        { path: "leads/imports", name: "imports", component: () => import("./views/Imports.vue") },
         { path: "leads/:id", name: "lead", component: () => import("./views/LeadPage.vue"), props: true },
         {
           path: "appointments",
