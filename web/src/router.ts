@@ -1,6 +1,8 @@
 import { createRouter, createWebHistory } from "vue-router";
 import { useSession } from "./stores/session";
 
+// Messages to families: every role but teachers (the API refuses them)
+const MESSAGE_ROLES = ["admin", "consultant", "finance", "frontdesk", "manager", "supervisor"];
 // Members' cards: every role but teachers (GET /cards refuses them)
 const CARD_ROLES = ["admin", "consultant", "finance", "frontdesk", "manager", "supervisor"];
 
@@ -41,6 +43,20 @@ export const router = createRouter({
           component: () => import("./views/Appointments.vue"),
           // teachers see their classes through sessions: GET /appointments refuses them
           meta: { roles: ["admin", "consultant", "finance", "frontdesk", "manager", "supervisor"] },
+        },
+        { path: "messages", name: "messages", component: () => import("./views/messages/Messages.vue"), meta: { roles: MESSAGE_ROLES } },
+        {
+          path: "messages/new",
+          name: "message-new",
+          component: () => import("./views/messages/MessageNew.vue"),
+          meta: { roles: MESSAGE_ROLES },
+        },
+        {
+          path: "messages/:id",
+          name: "message",
+          component: () => import("./views/messages/MessagePage.vue"),
+          props: true,
+          meta: { roles: MESSAGE_ROLES },
         },
         { path: "reports", redirect: { name: "report-funnel" } },
         ...(["funnel", "consultants", "sources", "finance"] as const).map((report) => ({
