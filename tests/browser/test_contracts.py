@@ -86,3 +86,33 @@ def test_the_contracts_menu_is_for_those_who_may_list_them(page, school):
     sign_in(page, school, front)
     expect(page.get_by_role("link", name="会员卡")).to_be_visible()
     expect(page.get_by_role("link", name="合同")).to_have_count(0)
+
+
+def test_a_consultant_signs_a_contract_with_two_instalments_from_the_leads_page(page, school):
+    consultant = school.staff("consultant")
+    lead = consultant.post("/leads", lead_body(name="签约新生" + secrets.token_hex(2))).json_body
+    sign_in(page, school, consultant, path=f"/leads/{lead['id']}")
+    expect(page.get_by_role("heading", level=1)).to_have_text(lead["name"])
+    page.get_by_role("button", name="签约").click()
+    dialog = page.get_by_role("dialog", name="签约")
+    dialog.get_by_role("textbox", name="课时", exact=True).fill("48")
+    dialog.get_by_role("textbox", name="价格").fill("9600.00")
+    dialog.get_by_role("textbox", name="优惠").fill("600.00")
+    expect(dialog.locator("[data-money=net]")).to_have_text("9000.00")
+    for _ in range(2):
+        dialog.get_by_role("button", name="添加分期").click()
+    dialog.get_by_role("textbox", name="金额 1").fill("4500.00")
+    dialog.get_by_role("textbox", name="金额 2").fill("4000.00")  # 500.00 short of the net price
+    dialog.get_by_role("button", name="签约").click()
+    expect(dialog.get_by_role("alert")).to_be_visible()  # the API's refusal: instalments ≠ net price
+    dialog.get_by_role("textbox", name="金额 2").fill("4500.00")
+    posts: list[str] = []
+    page.on("request", lambda r: r.method == "POST" and r.url.endswith("/contracts") and posts.append(r.url))
+    dialog.get_by_role("button", name="签约").dblclick()  # the second click, while the first is answered: ignored
+    expect(dialog).to_be_hidden()
+    expect(page.get_by_role("row").filter(has_text="9000.00")).to_have_count(1)  # the lead's contracts
+    signed = consultant.get(f"/leads/{lead['id']}").json_body
+    assert len(posts) == 1 and len(signed["contract_ids"]) == 1  # signed once
+    contract = consultant.get(f"/contracts/{signed['contract_ids'][0]}").json_body
+    assert (contract["credits"], contract["net_price"]) == ("48.00", "9000.00")
+    assert [i["amount"] for i in contract["instalments"]] == ["4500.00", "4500.00"]
