@@ -200,3 +200,36 @@ def test_on_a_phone_the_menu_is_a_bar_above_the_page_and_the_leads_list_fits_the
     shot(page, "leads-phone")
     link.click()
     expect(page.get_by_role("heading", name=name)).to_be_visible()
+
+
+def test_every_screen_of_the_console_fits_a_phone(page, school):
+    """At 390x844 no screen is wider than the phone (tables scroll inside their own box), the
+    menu is one row above the page, and each page's heading is on screen."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, school, school.admin)
+    expect(page.get_by_role("heading", name="今日工作")).to_be_visible()
+    for path, heading in (
+        ("/leads", "客户"),
+        ("/appointments", "预约"),
+        ("/contracts", "合同"),
+        ("/cards", "会员卡"),
+        ("/messages", "短信"),
+        ("/messages/new", "新建群发"),
+        ("/reports/funnel", "转化漏斗"),
+        ("/reports/finance", "财务"),
+        ("/leads/imports", "批量导入"),
+        ("/settings/frozen", "智能预警：冻结的账号"),
+        ("/staff", "员工"),
+    ):
+        page.goto(path)
+        title = page.get_by_role("heading", level=1)
+        expect(title).to_have_text(heading)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, (path, width)
+        box = title.bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, (path, box)
+        if path == "/reports/funnel":
+            expect(page.get_by_role("img", name="转化漏斗").locator("canvas")).to_have_count(1)
+            shot(page, "report-phone")
+    menu = page.get_by_role("navigation", name="主菜单").bounding_box()
+    assert menu and menu["height"] < 60  # one row, however many entries
