@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import concurrent.futures
+import json
 
 import pytest
 
 from chalicelib.db import telemetry
+from tests.conftest import login
 
 
 def _new_user(school, **overrides):
@@ -207,3 +209,21 @@ def test_user_routes_read_by_key_never_by_scan(school):
         school.admin.get("/me")
     assert rec.calls
     assert "Scan" not in rec.operations
+
+
+def test_an_admin_sets_a_forgotten_password_and_every_session_of_that_account_ends(school):
+    consultant = school.staff("consultant")
+    assert consultant.get("/me").status_code == 200
+    path = f"/users/{consultant.user['id']}/password"
+    short = school.admin.post(path, {"password": "short"})
+    assert short.status_code == 400 and short.json_body["error"]["details"][0]["field"] == "password"
+    refused = school.staff("manager").post(path, {"password": "一个新的好密码2026"})
+    assert refused.status_code == 403 and refused.json_body["error"]["code"] == "ROLE_FORBIDDEN"
+    assert school.admin.post("/users/nobody/password", {"password": "一个新的好密码2026"}).status_code == 404
+    done = school.admin.post(path, {"password": "一个新的好密码2026"})
+    assert done.status_code == 200 and done.json_body["id"] == consultant.user["id"]
+    assert "password" not in json.dumps(done.json_body)  # never echoed, nor its hash
+    old = consultant.get("/me")
+    assert old.status_code == 401 and old.json_body["error"]["code"] == "TOKEN_REVOKED"  # the old session ended
+    assert school.sign_in(consultant.user["username"], "一个新的好密码2026").get("/me").status_code == 200
+    assert login(school.client, school.slug, consultant.user["username"], consultant.password).status_code == 401

@@ -5,7 +5,7 @@ from chalice import Blueprint
 from chalicelib.api.routing import Call, endpoint
 from chalicelib.domain import roles
 from chalicelib.schemas.common import Page
-from chalicelib.schemas.users import User, UserCreateRequest, UserListQuery, UserPatchRequest
+from chalicelib.schemas.users import PasswordResetRequest, User, UserCreateRequest, UserListQuery, UserPatchRequest
 
 bp = Blueprint(__name__)
 
@@ -64,3 +64,19 @@ def patch_user(call: Call[UserPatchRequest, None]) -> User:
     from chalicelib.domain import users
 
     return users.patch_user(call.principal, call.params["user_id"], call.body)
+
+
+@endpoint(
+    bp,
+    "POST",
+    "/users/{user_id}/password",
+    summary="Set a staff account's password (it forgot its own); every session of it ends",
+    tags=["users"],
+    roles_allowed=roles.MANAGE_USERS,
+    body=PasswordResetRequest,
+    response=User,
+)
+def reset_password(call: Call[PasswordResetRequest, None]) -> User:
+    from chalicelib.domain import users
+
+    return users.reset_password(call.principal, call.params["user_id"], call.body.password)

@@ -118,15 +118,27 @@ def patch_user(principal: Principal, user_id: str, request: UserPatchRequest) ->
 
 def set_password(tenant: str, username: str, password: str) -> User:
     """Console: reset a password; every existing session of that user ends."""
+    record = users_db.get_by_username(tenant, username)
+    if record is None:
+        raise NotFoundError(f"No user {username!r} in {tenant!r}.")
+    return _new_password(tenant, record.id, password)
+
+
+def reset_password(principal: Principal, user_id: str, password: str) -> User:
+    """An admin sets a staff account's password (POST /users/{id}/password): every session of
+    that account ends (its token version moves); the request is audited as every request is."""
+    if users_db.get(principal.tenant, user_id) is None:
+        raise NotFoundError("No such user.")
+    return _new_password(principal.tenant, user_id, password)
+
+
+def _new_password(tenant: str, user_id: str, password: str) -> User:
     if len(password) < 10:
         raise ValidationFailedError(
             "Passwords need at least 10 characters.", details=[{"field": "password", "message": "too short"}]
         )
-    record = users_db.get_by_username(tenant, username)
-    if record is None:
-        raise NotFoundError(f"No user {username!r} in {tenant!r}.")
     changes = {"password_hash": passwords.hash_password(password), "updated_at": clock.iso(clock.now())}
-    return _public(users_db.update(tenant, record.id, changes, bump_token_version=True))
+    return _public(users_db.update(tenant, user_id, changes, bump_token_version=True))
 
 
 def me(principal: Principal) -> MeResponse:

@@ -59,6 +59,13 @@ class UserCreateRequest(StrictModel):
     email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
 
 
+class PasswordResetRequest(StrictModel):
+    """An admin sets a new password for a staff account (it forgot its own): every session
+    of that account ends."""
+
+    password: str = Field(min_length=10, max_length=256)
+
+
 class UserPatchRequest(StrictModel):
     display_name: str | None = Field(default=None, min_length=1, max_length=100)
     role: Role | None = None
