@@ -74,6 +74,7 @@ NO_CAMPUS_DATA = {
     ("GET", "/users"): "the staff directory",
     ("GET", "/users/{user_id}"): "the staff directory",
     ("PATCH", "/users/{user_id}"): "staff accounts (admins)",
+    ("POST", "/users/{user_id}/password"): "staff accounts (admins)",
     ("GET", "/admin/frozen-users"): "admins",
     ("POST", "/admin/users/{user_id}/unfreeze"): "admins",
     ("GET", "/usage"): "admins",

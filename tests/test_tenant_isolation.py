@@ -78,6 +78,12 @@ def probe_patch_user(a, b):
     assert a.consultant.get("/me").status_code == 200
 
 
+def probe_reset_password(a, b):
+    response = b.admin.post(f"/users/{a.consultant.user['id']}/password", {"password": "another-school-pw-2026"})
+    assert response.status_code == 404
+    assert a.consultant.get("/me").status_code == 200  # A's session lives on; its password is A's own
+
+
 def _a_lead(a):
     return a.lead["id"]
 
@@ -468,6 +474,7 @@ PROBES = {
     ("GET", "/users"): probe_list_users,
     ("GET", "/users/{user_id}"): probe_get_user,
     ("PATCH", "/users/{user_id}"): probe_patch_user,
+    ("POST", "/users/{user_id}/password"): probe_reset_password,
     ("POST", "/leads"): probe_create_lead,
     ("GET", "/leads"): probe_list_leads,
     ("GET", "/leads/recycle-bin"): probe_recycle_bin,
