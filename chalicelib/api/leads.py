@@ -3,7 +3,7 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib import sheets
-from chalicelib.api.routing import Call, endpoint
+from chalicelib.api.routing import Call, attachment, endpoint
 from chalicelib.domain import clock, roles
 from chalicelib.schemas.common import Page, PageQuery
 from chalicelib.schemas.imports import ImportOut, ImportQuery, TemplateQuery
@@ -79,20 +79,12 @@ def export_leads(call: Call[None, LeadExportQuery]) -> Response:
     if call.query.format == "csv":
         body, kind = exports.as_csv(data), "text/csv; charset=utf-8"
     else:
-        body, kind = exports.as_xlsx(data), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    headers: dict[str, str | list[str]] = {
-        "Content-Type": kind,
-        "Content-Disposition": f'attachment; filename="leads-{stamp}.{call.query.format}"',
-    }
-    return Response(body=body, status_code=200, headers=headers)
+        body, kind = exports.as_xlsx(data), sheets.XLSX
+    return attachment(body, kind, f"leads-{stamp}.{call.query.format}")
 
 
 def _xlsx(body: bytes, filename: str) -> Response:
-    headers: dict[str, str | list[str]] = {
-        "Content-Type": sheets.XLSX,
-        "Content-Disposition": f'attachment; filename="{filename}"',
-    }
-    return Response(body=body, status_code=200, headers=headers)
+    return attachment(body, sheets.XLSX, filename)
 
 
 @endpoint(

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from chalice import Blueprint, Response
 from pydantic import BaseModel
 
-from chalicelib.api.routing import Call, endpoint
+from chalicelib import sheets
+from chalicelib.api.routing import Call, attachment, endpoint
 from chalicelib.domain import roles
 from chalicelib.schemas.common import Page
 from chalicelib.schemas.reports import (
@@ -27,7 +28,7 @@ from chalicelib.schemas.users import Role, User
 
 bp = Blueprint(__name__)
 # the reports' other answers: ?format=html, ?format=xlsx
-XLSX_CONTENT = ["text/html", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"]
+XLSX_CONTENT = ["text/html", sheets.XLSX]
 # the columns of the reports' workbooks (?format=xlsx): (field, header)
 CONSULTANT_COLUMNS = [
     ("name", "顾问 consultant"),
@@ -106,19 +107,12 @@ def _sheet(
 ) -> Response:
     """The report's table as an .xlsx (every cell data, never a formula: sheets.safe), named
     for the report and its period. `rows`: models (their fields by column) or value tuples."""
-    from chalicelib import sheets
-
     header = [label for _, label in columns]
     values = [
         row if isinstance(row, tuple) else [row.model_dump(mode="json").get(key) for key, _ in columns] for row in rows
     ]
     body = sheets.xlsx(name, header, values, widths=[24] + [14] * (len(header) - 1))
-    filename = f"{name}-{report.from_}-{report.to}.xlsx"
-    headers: dict[str, str | list[str]] = {
-        "Content-Type": sheets.XLSX,
-        "Content-Disposition": f'attachment; filename="{filename}"',
-    }
-    return Response(body=body, status_code=200, headers=headers)
+    return attachment(body, sheets.XLSX, f"{name}-{report.from_}-{report.to}.xlsx")
 
 
 @endpoint(

@@ -160,6 +160,15 @@ def customer_records(result: Any, call: Call | None) -> int:
     return len(items) if isinstance(items, list) else 1
 
 
+def attachment(body: str | bytes, content_type: str, filename: str) -> Response:
+    """A file to download (a workbook, a CSV): 200 with its type and its name."""
+    headers: dict[str, str | list[str]] = {
+        "Content-Type": content_type,
+        "Content-Disposition": f'attachment; filename="{filename}"',
+    }
+    return Response(body=body, status_code=200, headers=headers)
+
+
 def error_response(exc: CrmError, lang: str = "en") -> Response:
     """The envelope; `lang` ("en"/"zh", from Accept-Language) picks the message's language."""
     headers: dict[str, str | list[str]] = {

@@ -7,7 +7,7 @@ from chalice import Blueprint, Response
 from pydantic import Field
 
 from chalicelib import sheets
-from chalicelib.api.routing import Call, endpoint
+from chalicelib.api.routing import Call, attachment, endpoint
 from chalicelib.domain import roles
 from chalicelib.schemas.common import Page, StrictModel
 from chalicelib.schemas.schedule import (
@@ -201,14 +201,8 @@ def get_sign_in_sheet(call: Call[None, SheetQuery]) -> Response:
             for n, g in enumerate(guests, 1)
         )
         header = ["#", "学员 Learner", "顾问 Consultant", "到场 Arrived", "签名 Signature"]
-        return Response(
-            body=sheets.csv_text(header, rows),  # names neutralised, a BOM for Excel's Chinese
-            status_code=200,
-            headers={
-                "Content-Type": "text/csv; charset=utf-8",
-                "Content-Disposition": f'attachment; filename="sign-in-{event.id}.csv"',
-            },
-        )
+        # names neutralised, a BOM for Excel's Chinese
+        return attachment(sheets.csv_text(header, rows), "text/csv; charset=utf-8", f"sign-in-{event.id}.csv")
     html = render("sign_in_sheet.html", event=event, guests=guests, starts_local=starts_local)
     return Response(body=html, status_code=200, headers={"Content-Type": "text/html; charset=utf-8"})
 
