@@ -26,3 +26,6 @@ function newKey(): string {
 
 /** A money amount or a number of credits as the API takes it: a decimal string, never a float. */
 export const DECIMAL = /^\d{1,8}(\.\d{1,2})?$/;
+
+/** How money came in or went out (the API's PAYMENT_METHODS), in the order the forms offer them. */
+export const PAYMENT_METHODS = ["cash", "wechat", "alipay", "bank_card", "transfer", "other"] as const;
