@@ -74,9 +74,15 @@ def test_an_unfreeze_is_audited_and_the_account_works_again(school, dynamodb_end
         lambda_like(tap.drain())
     assert me.get("/me").status_code == 423
     assert (
-        school.staff("manager").post(f"/admin/users/{consultant.user['id']}/unfreeze", {"reason": "x"}).status_code
+        school.staff("frontdesk").post(f"/admin/users/{consultant.user['id']}/unfreeze", {"reason": "x"}).status_code
         == 403
     )
+    manager_elsewhere = school.staff(
+        "manager", campus_ids=[school.admin.post("/campuses", {"name": "别的校区"}).json_body["id"]]
+    )
+    elsewhere = manager_elsewhere.post(f"/admin/users/{consultant.user['id']}/unfreeze", {"reason": "x"})
+    assert elsewhere.status_code == 404  # a manager of another campus: not theirs to lift
+    assert school.staff("manager").get("/admin/frozen-users").json_body["items"][0]["id"] == consultant.user["id"]
     done = school.admin.post(f"/admin/users/{consultant.user['id']}/unfreeze", {"reason": "核实为正常工作"})
     assert done.status_code == 200 and done.json_body["frozen_at"] is None
     assert me.get("/me").status_code == 401  # the old token stays dead: sign in again

@@ -75,8 +75,6 @@ NO_CAMPUS_DATA = {
     ("GET", "/users/{user_id}"): "the staff directory",
     ("PATCH", "/users/{user_id}"): "staff accounts (admins)",
     ("POST", "/users/{user_id}/password"): "staff accounts (admins)",
-    ("GET", "/admin/frozen-users"): "admins",
-    ("POST", "/admin/users/{user_id}/unfreeze"): "admins",
     ("GET", "/usage"): "admins",
 }
 
@@ -329,6 +327,33 @@ def probe_today(s):
 
 
 LEAD = "/leads/{lead_b}"
+
+
+def probe_frozen(s) -> None:
+    """A manager lifts the freezes of their own campuses' staff only: B's frozen consultant is
+    not in A's manager's list, and unfreezing it is 404 (it stays frozen); consultants and
+    teachers are refused by role."""
+    from chalicelib.domain import audit
+
+    assert audit.freeze(s.slug, s.consultant_b.user["id"], "B: 130 reads in the minute")
+    try:
+        for spy in _spies(s):
+            listed = spy.get("/admin/frozen-users")
+            if spy is s.manager_a:
+                assert listed.status_code == 200 and listed.json_body["items"] == []
+            else:
+                assert listed.status_code == 403
+            tried = spy.post(f"/admin/users/{s.consultant_b.user['id']}/unfreeze", {"reason": "越界"})
+            assert tried.status_code == (404 if spy is s.manager_a else 403), tried.body[:300]
+            _clean(listed)
+        assert [u["id"] for u in s.manager_b.get("/admin/frozen-users").json_body["items"]] == [
+            s.consultant_b.user["id"]
+        ]
+        assert s.admin.get(f"/users/{s.consultant_b.user['id']}").json_body["frozen_at"] is not None
+    finally:
+        audit.unfreeze(s.slug, s.consultant_b.user["id"], "test over")
+
+
 PROBES = {
     ("POST", "/leads"): probe_create_lead,
     ("GET", "/leads"): _lists_clean("/leads", "/leads?scope=pool", f"/leads?q={B_PHONE}", "/leads?q=B"),
@@ -424,6 +449,8 @@ PROBES = {
     ("GET", "/leads/imports"): probe_imports,
     ("GET", "/leads/imports/{import_id}"): probe_imports,
     ("GET", "/leads/imports/{import_id}/errors"): probe_imports,
+    ("GET", "/admin/frozen-users"): probe_frozen,
+    ("POST", "/admin/users/{user_id}/unfreeze"): probe_frozen,
     ("GET", "/reports/funnel"): probe_reports,
     ("GET", "/reports/consultants"): probe_reports,
     ("GET", "/reports/sources"): probe_reports,

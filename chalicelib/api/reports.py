@@ -225,9 +225,9 @@ def audit_entries(call: Call[None, AuditQuery]) -> Page[AuditEntry]:
     bp,
     "GET",
     "/admin/frozen-users",
-    summary="Accounts frozen by anti-scraping",
+    summary="Accounts frozen by anti-scraping (a manager: their campuses' staff)",
     tags=["audit"],
-    roles_allowed=ADMINS,
+    roles_allowed=roles.UNFREEZE_ACCOUNTS,
     response=Page[User],
 )
 def frozen_users(call: Call[None, None]) -> Page[User]:
@@ -240,9 +240,9 @@ def frozen_users(call: Call[None, None]) -> Page[User]:
     bp,
     "POST",
     "/admin/users/{user_id}/unfreeze",
-    summary="Unfreeze an account (audited)",
+    summary="Unfreeze an account (audited; a manager: their campuses' staff)",
     tags=["audit"],
-    roles_allowed=ADMINS,
+    roles_allowed=roles.UNFREEZE_ACCOUNTS,
     body=UnfreezeRequest,
     response=User,
 )

@@ -187,22 +187,39 @@ def _alert_by_sms(tenant: str, admins: list[Any], text: str, message_id: str) ->
         )
 
 
+def _unfreezes(principal: Principal, target: Any) -> bool:
+    """Whether `principal` may see and lift `target`'s freeze (chalicelib.domain.roles)."""
+    from chalicelib.domain.roles import UNFROZEN_BY_MANAGERS
+    from chalicelib.schemas.users import Role
+
+    if principal.role is Role.admin:
+        return True
+    return (
+        principal.role is Role.manager
+        and Role(target.role) in UNFROZEN_BY_MANAGERS
+        and bool(set(target.campus_ids) & set(principal.campus_ids))
+    )
+
+
 def frozen_users(principal: Principal) -> Page[Any]:
     from chalicelib.db import users as users_db
-    from chalicelib.schemas.users import Role, User
+    from chalicelib.domain.roles import UNFREEZE_ACCOUNTS
+    from chalicelib.schemas.users import User
 
-    if principal.role is not Role.admin:
-        raise ForbiddenError("Only admins see frozen accounts.", code="ROLE_FORBIDDEN")
-
-    return Page[User](items=[User.model_validate(u.model_dump()) for u in users_db.frozen(principal.tenant)])
+    if principal.role not in UNFREEZE_ACCOUNTS:
+        raise ForbiddenError("Only admins and campus managers see frozen accounts.", code="ROLE_FORBIDDEN")
+    mine = [u for u in users_db.frozen(principal.tenant) if _unfreezes(principal, u)]
+    return Page[User](items=[User.model_validate(u.model_dump()) for u in mine])
 
 
 def unfreeze(tenant: str, user_id: str, reason: str, *, by: Principal | None = None, console: bool = False) -> Any:
-    """Lifts a freeze (the user signs in again); audited with who did it and why."""
+    """Lifts a freeze (the user signs in again); audited with who did it and why. A manager
+    lifts only the freezes of their campuses' staff below them: any other account is 404 to
+    them, as if it did not exist."""
     from chalicelib.db import users as users_db
 
     target = users_db.get(tenant, user_id)
-    if target is None:
+    if target is None or (by is not None and not _unfreezes(by, target)):
         raise NotFoundError("No such user.", code="USER_NOT_FOUND")
     if not users_db.unfreeze(tenant, user_id):
         raise ValidationFailedError("This account is not frozen.", details=[{"field": "user_id"}])

@@ -11,6 +11,11 @@ MANAGE_CAMPUSES = frozenset({Role.admin})
 # Roles that work inside campuses must belong to at least one.
 NEEDS_CAMPUS = frozenset(Role) - {Role.admin, Role.finance}
 MANAGE_SETTINGS = frozenset({Role.admin})
+# Who lifts an anti-scraping freeze: admins any account; a campus manager the accounts of
+# their campuses' consultants, supervisors, front desk and teachers (never a manager, an
+# admin or finance, who belong to no campus)
+UNFREEZE_ACCOUNTS = frozenset({Role.admin, Role.manager})
+UNFROZEN_BY_MANAGERS = frozenset({Role.consultant, Role.supervisor, Role.frontdesk, Role.teacher})
 MANAGE_SCHEDULE = frozenset({Role.admin, Role.manager})
 # Here rather than beside their rules (domain.leads, domain.programmes) because the routes
 # name them when they register, and importing those packages would load the store at import.

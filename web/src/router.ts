@@ -95,7 +95,8 @@ export const router = createRouter({
           path: "settings/frozen",
           name: "settings-frozen",
           component: () => import("./views/settings/FrozenAccounts.vue"),
-          meta: { roles: ["admin"] }, // GET /admin/frozen-users, the unfreeze: admins
+          // GET /admin/frozen-users, the unfreeze: admins, and managers for their campuses' staff
+          meta: { roles: ["admin", "manager"] },
         },
         {
           path: "staff",
