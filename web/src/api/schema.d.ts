@@ -12,10 +12,10 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Accounts frozen by anti-scraping
-         * @description Accounts frozen by anti-scraping.
+         * Accounts frozen by anti-scraping (a manager: their campuses' staff)
+         * @description Accounts frozen by anti-scraping (a manager: their campuses' staff).
          *
-         *     Signed-in staff with the role admin.
+         *     Signed-in staff with the role admin, manager.
          */
         get: operations["frozen_users"];
         put?: never;
@@ -36,10 +36,10 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Unfreeze an account (audited)
-         * @description Unfreeze an account (audited).
+         * Unfreeze an account (audited; a manager: their campuses' staff)
+         * @description Unfreeze an account (audited; a manager: their campuses' staff).
          *
-         *     Signed-in staff with the role admin.
+         *     Signed-in staff with the role admin, manager.
          */
         post: operations["unfreeze"];
         delete?: never;
