@@ -59,7 +59,8 @@ def test_the_freeze_comes_at_n_plus_one_reads_and_locks_every_route(school, dyna
     assert [u["username"] for u in frozen] == [consultant.user["username"]]
     assert "6 reads in the minute" in frozen[0]["frozen_reason"]
     actions = [
-        e["action"] for e in school.admin.get(f"/audit?from={minute.date()}&to={minute.date()}").json_body["items"]
+        e["action"]
+        for e in school.admin.get(f"/audit?from={_school_day(minute)}&to={_school_day(minute)}").json_body["items"]
     ]
     assert "freeze" in actions
 
@@ -310,3 +311,21 @@ def test_the_lead_page_needs_only_the_keys_from_its_index(school, monkeypatch):
             break
     reads = [e for e in pages if e["method"] == "GET"]
     assert len(reads) == 3 and all(e["username"] == consultant.user["username"] for e in reads)
+
+
+def _school_day(at: datetime):
+    from zoneinfo import ZoneInfo
+
+    return at.astimezone(ZoneInfo("Asia/Shanghai")).date()  # the test schools' zone
+
+
+def test_the_audits_days_are_the_schools_days(school):
+    """17:00 UTC on 30 June is 01:00 on 1 July in Shanghai: the audit files it under 1 July."""
+    consultant = school.staff("consultant")
+    with clock.frozen(datetime(2032, 6, 30, 17, 0, tzinfo=UTC)):
+        me = school.sign_in(consultant.user["username"], consultant.password)
+        assert me.get("/leads").status_code == 200
+    mine = f"/audit?user={consultant.user['id']}"
+    july = school.admin.get(f"{mine}&from=2032-07-01&to=2032-07-01").json_body["items"]
+    assert "/leads" in [e["route"] for e in july]
+    assert school.admin.get(f"{mine}&from=2032-06-30&to=2032-06-30").json_body["items"] == []

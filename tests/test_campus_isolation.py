@@ -54,6 +54,8 @@ NO_CAMPUS_DATA = {
     ("GET", "/templates/{template_id}"): "school-wide templates",
     ("PUT", "/templates/{template_id}"): "school-wide templates",
     ("DELETE", "/templates/{template_id}"): "school-wide templates",
+    ("GET", "/templates/variables"): "the fixed list of template variables, no school's data",
+    ("POST", "/templates/preview"): "renders on fixed sample data, reads and writes nothing",
     ("POST", "/programmes"): "the catalogue",
     ("GET", "/programmes"): "the catalogue",
     ("GET", "/programmes/{programme_id}"): "the catalogue",
@@ -314,7 +316,13 @@ def probe_reports(s):
     from datetime import date
 
     today = date.today().isoformat()
-    for path in ("/reports/funnel", "/reports/consultants", "/reports/sources", "/reports/finance"):
+    for path in (
+        "/reports/funnel",
+        "/reports/consultants",
+        "/reports/sources",
+        "/reports/finance",
+        "/reports/referrals",
+    ):
         response = s.manager_a.get(f"{path}?from={today}&to={today}&campus={s.campus_b['id']}")
         assert response.status_code == 400, (path, response.body)
 
@@ -455,6 +463,7 @@ PROBES = {
     ("GET", "/reports/consultants"): probe_reports,
     ("GET", "/reports/sources"): probe_reports,
     ("GET", "/reports/finance"): probe_reports,
+    ("GET", "/reports/referrals"): probe_reports,
 }
 
 

@@ -44,3 +44,32 @@ def test_unknown_query_parameters_are_rejected(school):
     too_many = school.admin.get("/campuses?limit=1000")
     assert too_many.status_code == 400
     assert too_many.json_body["error"]["details"][0]["field"] == "limit"
+
+
+def test_an_admin_renames_a_campus_and_changes_only_what_was_sent(school):
+    campus = school.admin.post("/campuses", {"name": "福田分校", "address": "深圳市福田区", "phone": "0755-1234567"})
+    campus_id = campus.json_body["id"]
+    response = school.admin.patch(f"/campuses/{campus_id}", {"name": "福田校区"})
+    assert response.status_code == 200
+    assert (response.json_body["name"], response.json_body["address"]) == ("福田校区", "深圳市福田区")
+    response = school.admin.patch(f"/campuses/{campus_id}", {"address": None, "phone": "0755-7654321"})
+    assert (response.json_body["name"], response.json_body["address"], response.json_body["phone"]) == (
+        "福田校区",
+        None,
+        "0755-7654321",
+    )
+    listed = {c["id"]: c for c in school.admin.get("/campuses").json_body["items"]}
+    assert (listed[campus_id]["name"], listed[campus_id]["address"]) == ("福田校区", None)
+
+
+def test_a_campus_keeps_a_name_and_only_an_admin_renames_it(school):
+    campus_id = school.campus["id"]
+    for body in ({"name": "  "}, {"name": None}):
+        response = school.admin.patch(f"/campuses/{campus_id}", body)
+        assert response.status_code == 400, body
+        assert response.json_body["error"]["details"][0]["field"] == "name"
+    manager = school.staff("manager")
+    assert manager.patch(f"/campuses/{campus_id}", {"name": "店长改的名"}).status_code == 403
+    assert manager.patch(f"/campuses/{campus_id}", {"duty_consultant_id": None}).status_code == 200  # still theirs
+    assert school.admin.get("/campuses").json_body["items"][0]["name"] == school.campus["name"]
+    assert school.admin.patch("/campuses/nope", {"name": "x"}).status_code == 404

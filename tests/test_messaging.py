@@ -81,6 +81,89 @@ def test_a_good_template_shows_its_sample_and_what_one_costs(school):
     )
 
 
+def test_the_variables_offered_are_every_field_of_the_sample_data(school):
+    offered = school.staff("teacher").get("/templates/variables")
+    assert offered.status_code == 200, offered.body
+    items = {v["path"]: v for v in offered.json_body["items"]}
+    assert items["learner.name"] == {"path": "learner.name", "variable": "learner", "sample": "王小明"}
+    assert {"guardian.relation", "appointment.weekday", "card.expires_on", "work.overdue", "today"} <= set(items)
+    # each one offered renders: the preview of all of them together is accepted
+    everything = " ".join(f"{{{{ {path} }}}}" for path in items)
+    assert school.admin.post("/templates/preview", {"channel": "email", "body": everything}).status_code == 200
+
+
+def test_a_preview_renders_on_the_sample_data_as_a_saved_template_does(school):
+    body = "{{ guardian.name }}您好，{{ learner.name }}的体验课在{{ appointment.date }} {{ appointment.time }}。"
+    consultant = school.staff("consultant")  # whoever sends may preview their text
+    preview = consultant.post("/templates/preview", {"channel": "sms", "body": body})
+    assert preview.status_code == 200, preview.body
+    saved = school.admin.post("/templates", {"name": "试听", "channel": "sms", "body": body}).json_body
+    assert preview.json_body == {
+        "text": saved["sample"],
+        "subject": None,
+        "segments": saved["segments"],
+        "characters": len(saved["sample"]),
+        "variables": ["appointment", "guardian", "learner"],
+    }
+    english = consultant.post("/templates/preview", {"channel": "sms", "body": "Age {{ learner.age }}. " * 16})
+    assert english.json_body["characters"] == 16 * len("Age 5. ") - 1  # the body is trimmed, as when saved
+    assert english.json_body["segments"] == 1  # GSM-7: 160 characters in one part
+    longer = consultant.post("/templates/preview", {"channel": "sms", "body": "Age {{ learner.age }}. " * 24})
+    assert longer.json_body["segments"] == 2  # 153 a part when split
+    email = consultant.post(
+        "/templates/preview", {"channel": "email", "subject": "{{ school.name }}通知", "body": "{{ campus.address }}"}
+    ).json_body
+    assert (email["subject"], email["text"], email["segments"]) == ("小星星早教中心通知", "深圳市南山区科技园", 0)
+    assert school.staff("teacher").post("/templates/preview", {"channel": "sms", "body": "x"}).status_code == 403
+
+
+def test_a_preview_of_a_non_ascii_body_is_rendered_and_counted_as_ucs2(school):
+    body = "🎉 {{ learner.name }}，生日快乐！Ünïcödé ☃"
+    preview = school.admin.post("/templates/preview", {"channel": "sms", "body": body})
+    assert preview.status_code == 200, preview.body
+    assert preview.json_body["text"] == "🎉 王小明，生日快乐！Ünïcödé ☃"
+    assert preview.json_body["segments"] == 1
+    long_chinese = school.admin.post("/templates/preview", {"channel": "sms", "body": "好" * 71}).json_body
+    assert long_chinese["segments"] == 2  # 70 UCS-2 units a part, 67 when split
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "named"),
+    [
+        ("{{ learner.name ", "VALIDATION_FAILED", "line 1"),
+        ("{% if %}", "VALIDATION_FAILED", "line 1"),
+        ("{{ learnr.name }}", "VALIDATION_FAILED", "unknown variable learnr"),
+        ("{{ learner.__class__.__mro__ }}", "VALIDATION_FAILED", "unsafe"),
+        ("{{ learner.name.__class__.__init__.__globals__ }}", "VALIDATION_FAILED", "unsafe"),
+        ("{{ learner.update({'name': 'x'}) }}", "VALIDATION_FAILED", "unsafe"),
+        ("{{ cycler.__init__.__globals__.os }}", "VALIDATION_FAILED", "unsafe"),
+        ("{{ 'x' * 2001 }}", "TEMPLATE_TOO_COSTLY", "2,000 characters"),
+        ("{% for i in range(5000) %}x{% endfor %}", "TEMPLATE_TOO_COSTLY", "1,000"),
+    ],
+)
+def test_a_preview_of_a_bad_template_is_a_400_naming_the_problem(school, body, code, named):
+    response = school.admin.post("/templates/preview", {"channel": "sms", "body": body})
+    assert response.status_code == 400, response.body
+    error = response.json_body["error"]
+    assert error["code"] == code and named in error["message"], error
+    assert error["details"][0]["field"] == "body"
+
+
+def test_a_preview_is_bounded_in_size_before_it_renders(school):
+    too_long = school.admin.post("/templates/preview", {"channel": "sms", "body": "x" * 2001})
+    assert too_long.status_code == 400 and too_long.json_body["error"]["details"][0]["field"] == "body"
+    email = school.admin.post("/templates/preview", {"channel": "email", "body": "{{ 'a' * 300000 }}"})
+    assert email.status_code == 400 and email.json_body["error"]["code"] == "TEMPLATE_TOO_COSTLY"
+    assert school.admin.post("/templates/preview", {"channel": "sms", "body": ""}).status_code == 400
+    chinese = school.admin.post(
+        "/templates/preview", {"channel": "sms", "body": "{{ learner.name "}, headers={"Accept-Language": "zh-CN"}
+    )
+    assert chinese.status_code == 400
+    assert chinese.json_body["error"]["message"].startswith(
+        "输入有误：body（第 1 行语法错误：unexpected end of template"
+    )
+
+
 # --- sending -----------------------------------------------------------------------
 
 
@@ -124,6 +207,31 @@ def test_each_recipient_gets_their_own_rendering_and_a_send_record(families):
     assert statuses["王小明"][0] == "sent"
     assert all("****" in r["to"] for r in record["items"] if r["to"])  # phones are masked in the record
     assert families.staff("consultant").get(f"/messages/{message['id']}").status_code == 404
+
+
+def test_ticked_leads_get_it_and_a_lead_the_sender_may_not_see_is_never_messaged(families):
+    bob = families.staff("consultant")
+    bobs = bob.post("/leads", lead_body(name="别人的客户", phone=_phone())).json_body
+    later = (clock.now() + timedelta(days=2)).replace(hour=3, minute=0, second=0, microsecond=0)  # 11:00 school time
+    body = {
+        "channel": "sms",
+        "text": "{{ learner.name }}您好",
+        "recipients": {"lead_ids": [families.ming["id"], bobs["id"]]},
+        "send_at": later.isoformat(),
+    }
+    dry = families.alice.post("/messages?dry_run=true", body).json_body
+    assert (dry["would_send"], dry["skipped_by_reason"]) == (1, {"not_found": 1})
+    assert [s["name"] for s in dry["samples"]] == ["王小明"]
+    message = families.alice.post("/messages", body).json_body
+    assert (message["status"], message["queued"], message["skipped_by_reason"]) == ("scheduled", 1, {"not_found": 1})
+    record = families.alice.get(f"/messages/{message['id']}").json_body
+    assert [(r["lead_id"], r["status"]) for r in record["items"]] == [(families.ming["id"], "queued")]
+    with clock.frozen(later + timedelta(seconds=20)):
+        jobs.run("scheduled_messages")
+    assert [e["body"] for e in _outbox(families, message["id"])] == ["王小明您好"]  # 别人的客户: nothing
+    assert families.alice.post("/messages", {**body, "recipients": {"lead_ids": [bobs["id"]]}}).json_body[
+        "skipped_by_reason"
+    ] == {"not_found": 1}
 
 
 def test_typed_numbers_are_for_the_front_desk_and_invalid_ones_are_counted(families):

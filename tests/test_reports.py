@@ -10,7 +10,7 @@ from chalicelib.domain import clock
 from tests.test_leads import lead_body
 from tests.test_streams import Tap, lambda_like, school_today
 
-REPORTS = ("funnel", "consultants", "sources", "finance")
+REPORTS = ("funnel", "consultants", "sources", "finance", "referrals")
 
 
 @pytest.fixture
@@ -87,3 +87,58 @@ def test_each_report_table_comes_as_an_xlsx_whose_cells_are_the_json_figures_and
     # a file asked for with an Accept it cannot meet: 406 in the error envelope, not a crash
     json_only = school.admin.get("/reports/funnel?format=xlsx", headers={"Accept": "application/json"})
     assert json_only.status_code == 406 and json_only.json_body["error"]["code"] == "NOT_ACCEPTABLE"
+
+
+def _signs(who, lead_id: str) -> None:
+    today = school_today()
+    made = who.post(
+        "/contracts",
+        {
+            "lead_ids": [lead_id],
+            "credits": "10",
+            "price": "1000.00",
+            "starts_on": today.isoformat(),
+            "ends_on": today.replace(year=today.year + 1).isoformat(),
+        },
+    )
+    assert made.status_code == 201, made.body
+
+
+def test_the_referral_ranking_counts_referred_and_signed_leads_per_referrer_and_campus(school, tap):
+    alice = school.staff("consultant", display_name="Alice")
+    north = school.admin.post("/campuses", {"name": "北山校区"}).json_body
+    bob = school.staff("consultant", display_name="Bob", campus_ids=[north["id"]])
+    gold = alice.post("/leads", lead_body(name="金牌家长")).json_body
+    silver = alice.post("/leads", lead_body(name="银牌家长")).json_body
+    friends = [
+        alice.post("/leads", lead_body(name=f"朋友{i}", referrer_lead_id=gold["id"], source="referral")).json_body
+        for i in range(3)
+    ]
+    alice.post("/leads", lead_body(name="朋友的朋友", referrer_lead_id=silver["id"]))
+    # a friend of the gold referrer's family who joins the other campus
+    north_friend = bob.post("/leads", lead_body(name="北山朋友", referrer_lead_id=gold["id"])).json_body
+    _signs(alice, friends[0]["id"])
+    _signs(bob, north_friend["id"])
+    lambda_like(tap.drain(), batch_size=50)
+
+    whole = school.admin.get("/reports/referrals").json_body
+    assert (whole["referrers"], whole["referrals"], whole["conversions"]) == (2, 5, 2)
+    assert [(r["name"], r["referrals"], r["conversions"]) for r in whole["items"]] == [
+        ("金牌家长", 4, 2),
+        ("银牌家长", 1, 0),
+    ]
+    assert school.admin.get("/reports/referrals?limit=1").json_body["items"][0]["lead_id"] == gold["id"]
+    # a manager sees the referrals into their campus: the north manager's referrer is of the
+    # other campus, so its figures come without its name
+    south = school.staff("manager").get("/reports/referrals").json_body
+    assert [(r["name"], r["referrals"], r["conversions"]) for r in south["items"]] == [
+        ("金牌家长", 3, 1),
+        ("银牌家长", 1, 0),
+    ]
+    north_view = school.staff("manager", campus_ids=[north["id"]]).get("/reports/referrals").json_body
+    assert [(r["lead_id"], r["name"], r["referrals"], r["conversions"]) for r in north_view["items"]] == [
+        (gold["id"], None, 1, 1)
+    ]
+    assert alice.get("/reports/referrals").status_code == 403
+    assert school.admin.get("/reports/referrals?limit=0").status_code == 400
+    assert school.admin.get("/reports/referrals?limit=101").status_code == 400

@@ -296,6 +296,15 @@ def probe_templates(a, b):
     assert "B" not in {t["name"] for t in a.admin.get("/templates").json_body["items"]}
 
 
+def probe_template_preview(a, b):
+    """Rendered on the fixed sample data, never on a school's: B sees nothing of A's."""
+    offered = b.admin.get("/templates/variables").json_body["items"]
+    assert offered == a.admin.get("/templates/variables").json_body["items"]
+    preview = b.admin.post("/templates/preview", {"channel": "sms", "body": "{{ learner.name }} {{ school.name }}"})
+    assert preview.status_code == 200 and "A 的" not in preview.json_body["text"]
+    assert a.admin.get("/templates").json_body["items"] == [a.template]  # a preview saves nothing
+
+
 def probe_messages(a, b):
     assert b.admin.get("/messages").json_body["items"] == []
     record = b.admin.get(f"/messages/{a.message['id']}")
@@ -327,6 +336,7 @@ def probe_reports(a, b):
     assert a.consultant.user["id"] not in {r["user_id"] for r in rows}
     assert b.admin.get(f"/reports/sources?from={today}&to={today}").json_body["items"] == []
     assert b.admin.get(f"/reports/finance?from={today}&to={today}").json_body["revenue"] == "0.00"
+    assert b.admin.get(f"/reports/referrals?from={today}&to={today}").json_body["items"] == []
 
 
 def probe_audit(a, b):
@@ -458,6 +468,9 @@ def probe_api_keys(a, b):
 def probe_patch_campus(a, b):
     response = b.admin.patch(f"/campuses/{a.campus['id']}", {"duty_consultant_id": b.consultant.user["id"]})
     assert response.status_code == 404
+    assert b.admin.patch(f"/campuses/{a.campus['id']}", {"name": "B 改的名"}).status_code == 404
+    names = {c["id"]: c["name"] for c in a.admin.get("/campuses?limit=100").json_body["items"]}
+    assert names[a.campus["id"]] == a.campus["name"]
     # nor can A's campus name B's consultant
     response = a.admin.patch(f"/campuses/{a.campus['id']}", {"duty_consultant_id": b.consultant.user["id"]})
     assert response.status_code == 400
@@ -565,6 +578,8 @@ PROBES = {
     ("GET", "/templates/{template_id}"): probe_templates,
     ("PUT", "/templates/{template_id}"): probe_templates,
     ("DELETE", "/templates/{template_id}"): probe_templates,
+    ("GET", "/templates/variables"): probe_template_preview,
+    ("POST", "/templates/preview"): probe_template_preview,
     ("POST", "/messages"): probe_messages,
     ("GET", "/messages"): probe_messages,
     ("GET", "/messages/{message_id}"): probe_messages,
@@ -575,6 +590,7 @@ PROBES = {
     ("GET", "/reports/consultants"): probe_reports,
     ("GET", "/reports/sources"): probe_reports,
     ("GET", "/reports/finance"): probe_reports,
+    ("GET", "/reports/referrals"): probe_reports,
     ("GET", "/audit"): probe_audit,
     ("GET", "/admin/frozen-users"): probe_frozen,
     ("POST", "/admin/users/{user_id}/unfreeze"): probe_frozen,

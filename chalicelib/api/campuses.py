@@ -40,7 +40,7 @@ def list_campuses(call: Call[None, PageQuery]) -> Page[Campus]:
     bp,
     "PATCH",
     "/campuses/{campus_id}",
-    summary="Name the campus's duty consultant (值班顾问), who receives its website applications",
+    summary="Change a campus: name, address, phone (admins) or duty consultant (值班顾问, gets its web applications)",
     tags=["campuses"],
     roles_allowed=CAMPUS_EDITORS,
     body=CampusPatchRequest,

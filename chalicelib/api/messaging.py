@@ -18,13 +18,17 @@ from chalicelib.schemas.messaging import (
     MessagingSettingsPatch,
     OutboxEntry,
     Template,
+    TemplatePreview,
+    TemplatePreviewRequest,
     TemplateRequest,
+    TemplateVariables,
 )
 from chalicelib.schemas.users import Role
 
 bp = Blueprint(__name__)
 TAGS = ["messaging"]
 EDITORS = frozenset({Role.admin, Role.manager})
+WRITERS = roles.ALL_STAFF - {Role.teacher}  # who sends messages (free text is a template too)
 
 
 @endpoint(
@@ -49,6 +53,36 @@ def list_templates(call: Call[None, None]) -> Page[Template]:
     from chalicelib.domain import templates
 
     return Page[Template](items=templates.list_all(call.principal.tenant))
+
+
+@endpoint(
+    bp,
+    "GET",
+    "/templates/variables",
+    summary="The variables a template may use, each field with its sample value",
+    tags=TAGS,
+    response=TemplateVariables,
+)
+def template_variables(call: Call[None, None]) -> TemplateVariables:
+    from chalicelib.domain import templates
+
+    return templates.offered()
+
+
+@endpoint(
+    bp,
+    "POST",
+    "/templates/preview",
+    summary="Render a template or a message's text on the sample data (saves nothing)",
+    tags=TAGS,
+    roles_allowed=WRITERS,
+    body=TemplatePreviewRequest,
+    response=TemplatePreview,
+)
+def preview_template(call: Call[TemplatePreviewRequest, None]) -> TemplatePreview:
+    from chalicelib.domain import templates
+
+    return templates.preview(call.body)
 
 
 @endpoint(bp, "GET", "/templates/{template_id}", summary="A template", tags=TAGS, response=Template)

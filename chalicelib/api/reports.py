@@ -17,6 +17,8 @@ from chalicelib.schemas.reports import (
     ConsultantsReport,
     FinanceReport,
     Funnel,
+    ReferralsQuery,
+    ReferralsReport,
     ReportQuery,
     SourcesReport,
     UnfreezeRequest,
@@ -53,6 +55,11 @@ FINANCE_COLUMNS = [
     ("payments", "笔数 payments"),
     ("refunds", "退款 refunds"),
     ("refund_count", "退款笔数 refunds (count)"),
+]
+REFERRER_COLUMNS = [
+    ("name", "推荐人 referrer"),
+    ("referrals", "转介绍 referred"),
+    ("conversions", "签约 signed"),
 ]
 ADMINS = frozenset({Role.admin})
 
@@ -101,7 +108,7 @@ def _page(title: str, columns: list[tuple[str, str]], rows: list, chart: str) ->
 
 def _sheet(
     name: str,
-    report: Funnel | ConsultantsReport | SourcesReport | FinanceReport,
+    report: Funnel | ConsultantsReport | SourcesReport | FinanceReport | ReferralsReport,
     columns: list[tuple[str, str]],
     rows: Sequence[BaseModel | tuple[str, object]],
 ) -> Response:
@@ -172,6 +179,29 @@ def sources(call: Call[None, ReportQuery]) -> SourcesReport | Response:
         return _page(f"渠道分析 {report.from_} – {report.to}", columns, report.items, "new_leads")
     if call.query.format == "xlsx":
         return _sheet("sources", report, [("label", "渠道 source"), *SOURCE_COLUMNS], report.items)
+    return report
+
+
+@endpoint(
+    bp,
+    "GET",
+    "/reports/referrals",
+    summary="Referrals (转介绍): the ranking of referrers, the leads each referred and how many signed",
+    tags=["reports"],
+    query=ReferralsQuery,
+    response=ReferralsReport,
+    also_content=XLSX_CONTENT,
+    reads_customers=True,
+)
+def referrals(call: Call[None, ReferralsQuery]) -> ReferralsReport | Response:
+    from chalicelib.domain import reports
+
+    report = reports.referrals(call.principal, call.query)
+    if call.query.format == "html":
+        columns = [("name", "推荐人"), ("referrals", "转介绍"), ("conversions", "签约")]
+        return _page(f"转介绍排行 {report.from_} – {report.to}", columns, report.items, "referrals")
+    if call.query.format == "xlsx":
+        return _sheet("referrals", report, REFERRER_COLUMNS, report.items)
     return report
 
 

@@ -90,12 +90,23 @@ def get_campus(tenant: str, campus_id: str) -> Campus | None:
     return Campus.model_validate(values(item))
 
 
-def set_duty_consultant(tenant: str, campus_id: str, user_id: str | None) -> Campus | None:
-    """Sets (or clears) a campus's duty consultant; None if there is no such campus."""
+CAMPUS_FIELDS = ("name", "address", "phone", "duty_consultant_id")
+
+
+def update_campus(tenant: str, campus_id: str, changes: dict[str, str | None]) -> Campus | None:
+    """Sets a campus's fields (name, address, phone, duty consultant; None clears one but the
+    name); None if there is no such campus."""
+    if not changes:
+        return get_campus(tenant, campus_id)
     item = CampusItem(keys.tenant_pk(tenant), keys.campus_sk(campus_id))
-    action = CampusItem.duty_consultant_id.set(user_id) if user_id else CampusItem.duty_consultant_id.remove()
+    actions = []
+    for field in CAMPUS_FIELDS:
+        if field in changes:
+            attribute = getattr(CampusItem, field)
+            value = changes[field]
+            actions.append(attribute.set(value) if value else attribute.remove())
     try:
-        item.update(actions=[action], condition=CampusItem.PK.exists())
+        item.update(actions=actions, condition=CampusItem.PK.exists())
     except UpdateError as exc:
         if transactions.condition_failed(exc):
             return None

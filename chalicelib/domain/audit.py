@@ -110,7 +110,12 @@ def entries(
 
     if principal.role not in READERS:
         raise ForbiddenError("The audit is for managers and admins.", code="ROLE_FORBIDDEN")
-    today = clock.now().date()
+    from zoneinfo import ZoneInfo
+
+    from chalicelib.domain.tenants import get_tenant
+
+    zone = ZoneInfo(get_tenant(principal.tenant).timezone)  # days are the school's, as everywhere
+    today = clock.now().astimezone(zone).date()
     hi = day_to or today
     lo = day_from or (hi - timedelta(days=6))
     if hi < lo or (not (user or lead) and (hi - lo).days >= MAX_DAYS):
@@ -123,8 +128,8 @@ def entries(
         principal.tenant,
         user=user,
         lead=lead,
-        lo=clock.iso(datetime.combine(lo, time.min, tzinfo=UTC)),
-        hi=clock.iso(datetime.combine(hi, time.max, tzinfo=UTC)),
+        lo=clock.iso(datetime.combine(lo, time.min, tzinfo=zone).astimezone(UTC)),
+        hi=clock.iso(datetime.combine(hi, time.max, tzinfo=zone).astimezone(UTC)),
         limit=limit,
         cursor=cursor,
         scope=f"{principal.tenant}:audit:{user}:{lead}:{lo}:{hi}",

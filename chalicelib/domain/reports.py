@@ -12,6 +12,7 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from chalicelib.db import keys
+from chalicelib.db import leads as leads_db
 from chalicelib.db import reports as reports_db
 from chalicelib.db import users as users_db
 from chalicelib.domain import clock, leads, wallets
@@ -25,6 +26,9 @@ from chalicelib.schemas.reports import (
     FinancePeriod,
     FinanceReport,
     Funnel,
+    ReferralsQuery,
+    ReferralsReport,
+    ReferrerRow,
     ReportQuery,
     SourceRow,
     SourcesReport,
@@ -168,6 +172,54 @@ def consultants(principal: Principal, query: ReportQuery) -> ConsultantsReport:
         )
     items.sort(key=lambda r: (-r.conversions, -r.follow_ups, r.user_id))
     return ConsultantsReport(from_=query.from_, to=query.to, campus=campus, items=items)
+
+
+def referrals(principal: Principal, query: ReferralsQuery) -> ReferralsReport:
+    """转介绍排行: per referrer (a lead), the leads it referred that were made in the period
+    and those that signed in it, from the `referrer#<campus>|<lead>` aggregates (the campus
+    of the referred lead), one Query per period. The ranking's referrers are read for their
+    names (one BatchGetItem of `limit` leads at most); one of a campus the caller does not
+    see keeps its figures but not its name."""
+    campus = _campus(principal, query.campus)
+    query = cast(ReferralsQuery, period(principal, query))
+    prefix = keys.dimension_sk("referrer", f"{campus}|" if campus else "")
+    rows: dict[str, Counter[str]] = {}
+    for p in periods(*_ends(query)):
+        for sk, counts in reports_db.query(keys.aggregate_pk(principal.tenant, p), prefix).items():
+            referrer = sk.split("#", 1)[1].rsplit("|", 1)[-1]
+            rows.setdefault(referrer, Counter()).update({k: v for k, v in counts.items() if isinstance(v, int)})
+    ranked = sorted(rows.items(), key=lambda kv: (-kv[1]["referrals_converted"], -kv[1]["referrals"], kv[0]))
+    top = ranked[: query.limit]
+    found = {lead.id: lead for lead in leads_db.batch_get(principal.tenant, [lead_id for lead_id, _ in top])}
+    whole_school = principal.role is Role.admin or (principal.role is Role.finance and not principal.campus_ids)
+
+    def shown(lead_id: str) -> tuple[str | None, str | None]:
+        lead = found.get(lead_id)
+        if lead is None or lead.deleted_at:
+            return None, None
+        return (lead.name if whole_school or lead.campus_id in principal.campus_ids else None), lead.campus_id
+
+    items = []
+    for lead_id, total in top:
+        name, lead_campus = shown(lead_id)
+        items.append(
+            ReferrerRow(
+                lead_id=lead_id,
+                name=name,
+                campus_id=lead_campus,
+                referrals=total["referrals"],
+                conversions=total["referrals_converted"],
+            )
+        )
+    return ReferralsReport(
+        from_=query.from_,
+        to=query.to,
+        campus=campus,
+        referrers=len(rows),
+        referrals=sum(t["referrals"] for t in rows.values()),
+        conversions=sum(t["referrals_converted"] for t in rows.values()),
+        items=items,
+    )
 
 
 def _read(

@@ -20,7 +20,14 @@ from chalicelib.db.messaging_records import TemplateData, TemplateRecord
 from chalicelib.domain import clock, ids
 from chalicelib.errors import NotFoundError, ValidationFailedError
 from chalicelib.messaging.segments import segments
-from chalicelib.schemas.messaging import Template, TemplateRequest
+from chalicelib.schemas.messaging import (
+    Template,
+    TemplatePreview,
+    TemplatePreviewRequest,
+    TemplateRequest,
+    TemplateVariable,
+    TemplateVariables,
+)
 
 if TYPE_CHECKING:
     from chalicelib.domain.sandbox import BoundedSandbox
@@ -60,8 +67,11 @@ def _environment() -> BoundedSandbox:
     return sandbox.BoundedSandbox()
 
 
-def _invalid(field: str, message: str) -> ValidationFailedError:
-    return ValidationFailedError(f"{field}: {message}", details=[{"field": field, "message": message}])
+def _invalid(field: str, message: str, zh: str) -> ValidationFailedError:
+    """A 400 naming the field and the problem; `zh` the problem in Chinese (the message's reason)."""
+    return ValidationFailedError(
+        f"{field}: {message}", details=[{"field": field, "message": message}], params={"reason": zh}
+    )
 
 
 def check(text: str, field: str = "body", channel: str = "sms") -> list[str]:
@@ -71,10 +81,13 @@ def check(text: str, field: str = "body", channel: str = "sms") -> list[str]:
     try:  # (an unknown filter is found while the variables are looked for)
         used = meta.find_undeclared_variables(_environment().parse(text))
     except TemplateSyntaxError as exc:
-        raise _invalid(field, f"line {exc.lineno}: {exc.message}") from exc
+        raise _invalid(
+            field, f"line {exc.lineno}: {exc.message}", f"第 {exc.lineno} 行语法错误：{exc.message}"
+        ) from exc
     unknown = sorted(used - set(VARIABLES))
     if unknown:
-        raise _invalid(field, f"unknown variable {', '.join(unknown)}; use {', '.join(VARIABLES)}")
+        names, offered_ = ", ".join(unknown), ", ".join(VARIABLES)
+        raise _invalid(field, f"unknown variable {names}; use {offered_}", f"未知变量 {names}；可用 {offered_}")
     render(text, sample(), field=field, channel=channel)
     return sorted(used)
 
@@ -98,14 +111,48 @@ def render(text: str, context: dict[str, Any], field: str = "body", channel: str
             details=[{"field": field, "message": f"too costly: {exc.what}", "limit": exc.limit}],
         ) from exc
     except UndefinedError as exc:
-        raise _invalid(field, f"{exc.message} (not a field of the data a message has)") from exc
+        raise _invalid(
+            field, f"{exc.message} (not a field of the data a message has)", f"{exc.message}（消息数据中没有此字段）"
+        ) from exc
     except SecurityError as exc:
-        raise _invalid(field, f"unsafe construct refused: {exc}") from exc
+        raise _invalid(field, f"unsafe construct refused: {exc}", f"不安全的写法，已拒绝：{exc}") from exc
     except TemplateSyntaxError as exc:
-        raise _invalid(field, f"line {exc.lineno}: {exc.message}") from exc
+        raise _invalid(
+            field, f"line {exc.lineno}: {exc.message}", f"第 {exc.lineno} 行语法错误：{exc.message}"
+        ) from exc
     except Exception as exc:  # noqa: BLE001 - any other failure of user code is a bad template
-        raise _invalid(field, f"cannot be rendered: {exc}") from exc
+        raise _invalid(field, f"cannot be rendered: {exc}", f"无法生成：{exc}") from exc
     return out
+
+
+def offered() -> TemplateVariables:
+    """Every field a template may use, in the order of the sample data, with its sample value."""
+    items = []
+    for name, value in _SAMPLE.items():
+        fields = value.items() if isinstance(value, dict) else [(None, value)]
+        items += [
+            TemplateVariable(path=f"{name}.{field}" if field else name, variable=name, sample=str(v))
+            for field, v in fields
+        ]
+    return TemplateVariables(items=items)
+
+
+def preview(request: TemplatePreviewRequest) -> TemplatePreview:
+    """A template (or a message's free text) rendered on the sample data, exactly as it
+    would be saved or sent: the same sandbox, budget and checks; any problem is the same 400."""
+    variables = check(request.body, channel=request.channel)
+    text = render(request.body, sample(), channel=request.channel)
+    subject = None
+    if request.subject:
+        check(request.subject, "subject", request.channel)
+        subject = render(request.subject, sample(), field="subject", channel=request.channel)
+    return TemplatePreview(
+        text=text,
+        subject=subject,
+        segments=segments(text) if request.channel == "sms" else 0,
+        characters=len(text),
+        variables=variables,
+    )
 
 
 def _out(data: TemplateRecord | TemplateData) -> Template:
@@ -129,7 +176,7 @@ def _data(request: TemplateRequest, template_id: str, created_at: str) -> Templa
     if request.subject:
         check(request.subject, "subject", request.channel)
     if request.channel == "email" and not request.subject:
-        raise _invalid("subject", "an e-mail template needs a subject")
+        raise _invalid("subject", "an e-mail template needs a subject", "邮件模板需要标题")
     return {
         "id": template_id,
         "name": request.name,

@@ -104,21 +104,31 @@ DUTY_ROLES = frozenset({Role.consultant, Role.supervisor})
 
 
 def patch_campus(principal: Principal, campus_id: str, request: CampusPatchRequest) -> Campus:
-    """Names (or clears) the campus's duty consultant (值班顾问): an active consultant or
-    supervisor of that campus. Managers change only their own campuses."""
+    """Changes the fields sent: the name, address and phone (admins), and the duty consultant
+    (值班顾问: an active consultant or supervisor of that campus; null clears it). Managers
+    change only their own campuses' duty consultant."""
     if tenants_db.get_campus(principal.tenant, campus_id) is None:
         raise NotFoundError("No such campus.", code="CAMPUS_NOT_FOUND")
     if principal.role is not Role.admin and campus_id not in principal.campus_ids:
         raise ForbiddenError("You can only change your own campuses.", code="NOT_YOUR_CAMPUS")
-    duty = request.duty_consultant_id
-    if duty is not None:
-        user = users_db.get(principal.tenant, duty)
-        if user is None or not user.active or user.role not in DUTY_ROLES or campus_id not in user.campus_ids:
-            raise ValidationFailedError(
-                "The duty consultant must be an active consultant or supervisor of this campus.",
-                details=[{"field": "duty_consultant_id", "message": "not a consultant of this campus"}],
-            )
-    campus = tenants_db.set_duty_consultant(principal.tenant, campus_id, duty)
+    sent = request.model_fields_set
+    details = [field for field in ("name", "address", "phone") if field in sent]
+    if details and principal.role is not Role.admin:
+        raise ForbiddenError("Only an administrator renames a campus or changes its address or phone.")
+    if "name" in sent and not request.name:
+        raise ValidationFailedError("A campus needs a name.", details=[{"field": "name", "message": "required"}])
+    changes: dict[str, str | None] = {field: getattr(request, field) or None for field in details}
+    if "duty_consultant_id" in sent:
+        duty = request.duty_consultant_id
+        if duty is not None:
+            user = users_db.get(principal.tenant, duty)
+            if user is None or not user.active or user.role not in DUTY_ROLES or campus_id not in user.campus_ids:
+                raise ValidationFailedError(
+                    "The duty consultant must be an active consultant or supervisor of this campus.",
+                    details=[{"field": "duty_consultant_id", "message": "not a consultant of this campus"}],
+                )
+        changes["duty_consultant_id"] = duty
+    campus = tenants_db.update_campus(principal.tenant, campus_id, changes)
     if campus is None:
         raise NotFoundError("No such campus.", code="CAMPUS_NOT_FOUND")
     return campus

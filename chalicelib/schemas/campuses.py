@@ -14,8 +14,16 @@ class CampusCreateRequest(StrictModel):
 
 
 class CampusPatchRequest(StrictModel):
+    """Only the fields sent change. The name, address and phone: admins; the duty consultant:
+    admins and the campus's managers."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=100, examples=["南山校区"])
+    address: str | None = Field(default=None, max_length=300, description="null: none")
+    phone: str | None = Field(default=None, max_length=40, description="null: none")
     duty_consultant_id: str | None = Field(
-        max_length=40, description="Who receives the campus's website applications (值班顾问); null: the public pool"
+        default=None,
+        max_length=40,
+        description="Who receives the campus's website applications (值班顾问); null: the public pool",
     )
 
 

@@ -45,6 +45,30 @@ class Template(Entity):
     updated_at: datetime
 
 
+class TemplateVariable(Entity):
+    path: str = Field(description="What a template writes between {{ }}", examples=["learner.name"])
+    variable: str = Field(description="The variable it belongs to", examples=["learner"])
+    sample: str = Field(description="Its value in the sample data", examples=["王小明"])
+
+
+class TemplateVariables(Entity):
+    items: list[TemplateVariable] = Field(description="Every field a template may use, variable by variable")
+
+
+class TemplatePreviewRequest(StrictModel):
+    channel: Channel
+    subject: str | None = Field(default=None, max_length=200, description="E-mail only")
+    body: str = Field(min_length=1, max_length=2000, examples=["{{ learner.name }}家长您好"])
+
+
+class TemplatePreview(Entity):
+    text: str = Field(description="The body rendered on the sample data, as a send would")
+    subject: str | None = Field(default=None, description="The subject rendered on the sample data")
+    segments: int = Field(description="SMS segments of the rendering (0 for e-mail)")
+    characters: int = Field(description="Characters of the rendering")
+    variables: list[str] = Field(description="The variables it uses")
+
+
 class Recipients(StrictModel):
     """Exactly one way of naming who receives a message."""
 

@@ -91,6 +91,28 @@ class ConsultantsReport(_Period):
     items: list[ConsultantRow]
 
 
+class ReferralsQuery(ReportQuery):
+    limit: int = Field(default=20, ge=1, le=100, description="How many referrers the ranking lists")
+
+
+class ReferrerRow(Entity):
+    lead_id: str
+    name: str | None = Field(default=None, description="null: a lead of a campus the caller does not see")
+    campus_id: str | None = None
+    referrals: int = Field(default=0, description="Leads it referred, made in the period")
+    conversions: int = Field(default=0, description="Referred leads that signed in the period")
+
+
+class ReferralsReport(_Period):
+    from_: date = Field(alias="from")  # "from" in JSON, both ways
+    to: date
+    campus: str | None = None
+    referrers: int = Field(description="Referrers with a referral or a signing in the period")
+    referrals: int
+    conversions: int
+    items: list[ReferrerRow] = Field(description="The ranking (金牌榜): most signed, then most referred")
+
+
 class SourceRow(Entity):
     source: str
     label: str | None = None

@@ -66,6 +66,12 @@ def _consultant(campus: str, user: str | None) -> str:
     return f"{campus}|{user or 'pool'}"
 
 
+def _referrer(lead: Mapping[str, Any]) -> tuple[str, str]:
+    """The referral's dimension: `referrer#<campus of the referred lead>|<referrer>`, so a
+    campus's referral ranking is a key prefix, as the consultants' is."""
+    return ("referrer", f"{lead['campus_id']}|{lead['referrer_lead_id']}")
+
+
 @effects("Lead")
 def lead_figures(record: StreamRecord) -> list[Effect]:
     new, old, tenant = record.new, record.old or {}, record.tenant
@@ -80,15 +86,13 @@ def lead_figures(record: StreamRecord) -> list[Effect]:
     if record.event_name == "INSERT":
         out += bump(tenant, new["created_at"], dims, new_leads=1)
         if new.get("referrer_lead_id"):
-            out += bump(tenant, new["created_at"], [("referrer", new["referrer_lead_id"])], whole=False, referrals=1)
+            out += bump(tenant, new["created_at"], [_referrer(new)], whole=False, referrals=1)
     if new.get("signed_on") and not old.get("signed_on"):
         days = int(new.get("conversion_days") or 0)
         counts = {"conversions": 1, "cycle_days": days, f"cycle_{cycle_bucket(days)}": 1}
         out += bump_counts(tenant, new["signed_on"], dims, counts)
         if new.get("referrer_lead_id"):
-            out += bump(
-                tenant, new["signed_on"], [("referrer", new["referrer_lead_id"])], whole=False, referrals_converted=1
-            )
+            out += bump(tenant, new["signed_on"], [_referrer(new)], whole=False, referrals_converted=1)
     return out
 
 

@@ -300,8 +300,8 @@ export interface paths {
         options?: never;
         head?: never;
         /**
-         * Name the campus's duty consultant (值班顾问), who receives its website applications
-         * @description Name the campus's duty consultant (值班顾问), who receives its website applications.
+         * Change a campus: name, address, phone (admins) or duty consultant (值班顾问, gets its web applications)
+         * @description Change a campus: name, address, phone (admins) or duty consultant (值班顾问, gets its web applications).
          *
          *     Signed-in staff with the role admin, manager.
          */
@@ -1906,6 +1906,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/reports/referrals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Referrals (转介绍): the ranking of referrers, the leads each referred and how many signed
+         * @description Referrals (转介绍): the ranking of referrers, the leads each referred and how many signed.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
+        get: operations["referrals"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/reports/sources": {
         parameters: {
             query?: never;
@@ -2234,6 +2256,50 @@ export interface paths {
          *     Signed-in staff with the role admin, manager.
          */
         post: operations["create_template"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/templates/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Render a template or a message's text on the sample data (saves nothing)
+         * @description Render a template or a message's text on the sample data (saves nothing).
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor.
+         */
+        post: operations["preview_template"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/templates/variables": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The variables a template may use, each field with its sample value
+         * @description The variables a template may use, each field with its sample value.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
+        get: operations["template_variables"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -3010,13 +3076,36 @@ export interface components {
              */
             phone?: string | null;
         };
-        /** CampusPatchRequest */
+        /**
+         * CampusPatchRequest
+         * @description Only the fields sent change. The name, address and phone: admins; the duty consultant:
+         *     admins and the campus's managers.
+         */
         CampusPatchRequest: {
+            /**
+             * Address
+             * @description null: none
+             * @default null
+             */
+            address?: string | null;
             /**
              * Duty Consultant Id
              * @description Who receives the campus's website applications (值班顾问); null: the public pool
+             * @default null
              */
-            duty_consultant_id: string | null;
+            duty_consultant_id?: string | null;
+            /**
+             * Name
+             * @default null
+             * @example 南山校区
+             */
+            name?: string | null;
+            /**
+             * Phone
+             * @description null: none
+             * @default null
+             */
+            phone?: string | null;
         };
         /** Card */
         Card: {
@@ -7052,6 +7141,66 @@ export interface components {
              */
             phones?: string[] | null;
         };
+        /** ReferralsReport */
+        ReferralsReport: {
+            /**
+             * Campus
+             * @default null
+             */
+            campus?: string | null;
+            /** Conversions */
+            conversions: number;
+            /**
+             * From
+             * Format: date
+             */
+            from: string;
+            /**
+             * Items
+             * @description The ranking (金牌榜): most signed, then most referred
+             */
+            items: components["schemas"]["ReferrerRow"][];
+            /** Referrals */
+            referrals: number;
+            /**
+             * Referrers
+             * @description Referrers with a referral or a signing in the period
+             */
+            referrers: number;
+            /**
+             * To
+             * Format: date
+             */
+            to: string;
+        };
+        /** ReferrerRow */
+        ReferrerRow: {
+            /**
+             * Campus Id
+             * @default null
+             */
+            campus_id?: string | null;
+            /**
+             * Conversions
+             * @description Referred leads that signed in the period
+             * @default 0
+             */
+            conversions?: number;
+            /** Lead Id */
+            lead_id: string;
+            /**
+             * Name
+             * @description null: a lead of a campus the caller does not see
+             * @default null
+             */
+            name?: string | null;
+            /**
+             * Referrals
+             * @description Leads it referred, made in the period
+             * @default 0
+             */
+            referrals?: number;
+        };
         /** RefundRequest */
         RefundRequest: {
             /**
@@ -7390,6 +7539,54 @@ export interface components {
              */
             variables?: string[];
         };
+        /** TemplatePreview */
+        TemplatePreview: {
+            /**
+             * Characters
+             * @description Characters of the rendering
+             */
+            characters: number;
+            /**
+             * Segments
+             * @description SMS segments of the rendering (0 for e-mail)
+             */
+            segments: number;
+            /**
+             * Subject
+             * @description The subject rendered on the sample data
+             * @default null
+             */
+            subject?: string | null;
+            /**
+             * Text
+             * @description The body rendered on the sample data, as a send would
+             */
+            text: string;
+            /**
+             * Variables
+             * @description The variables it uses
+             */
+            variables: string[];
+        };
+        /** TemplatePreviewRequest */
+        TemplatePreviewRequest: {
+            /**
+             * Body
+             * @example {{ learner.name }}家长您好
+             */
+            body: string;
+            /**
+             * Channel
+             * @enum {string}
+             */
+            channel: "sms" | "email";
+            /**
+             * Subject
+             * @description E-mail only
+             * @default null
+             */
+            subject?: string | null;
+        };
         /** TemplateRequest */
         TemplateRequest: {
             /**
@@ -7417,6 +7614,35 @@ export interface components {
              * @default null
              */
             subject?: string | null;
+        };
+        /** TemplateVariable */
+        TemplateVariable: {
+            /**
+             * Path
+             * @description What a template writes between {{ }}
+             * @example learner.name
+             */
+            path: string;
+            /**
+             * Sample
+             * @description Its value in the sample data
+             * @example 王小明
+             */
+            sample: string;
+            /**
+             * Variable
+             * @description The variable it belongs to
+             * @example learner
+             */
+            variable: string;
+        };
+        /** TemplateVariables */
+        TemplateVariables: {
+            /**
+             * Items
+             * @description Every field a template may use, variable by variable
+             */
+            items: components["schemas"]["TemplateVariable"][];
         };
         /** Tenant */
         Tenant: {
@@ -9860,7 +10086,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse403"] & {
                         error: {
                             /** @enum {string} */
-                            code: "NOT_YOUR_CAMPUS" | "ROLE_FORBIDDEN";
+                            code: "FORBIDDEN" | "NOT_YOUR_CAMPUS" | "ROLE_FORBIDDEN";
                         };
                     };
                 };
@@ -22045,6 +22271,167 @@ export interface operations {
             };
         };
     };
+    referrals: {
+        parameters: {
+            query?: {
+                from?: string | null;
+                to?: string | null;
+                campus?: string | null;
+                format?: "json" | "html" | "xlsx";
+                limit?: number;
+            };
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description A file's name, e.g. attachment; filename="leads-20261201.xlsx" */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReferralsReport"];
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                    "text/html": string;
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
+                };
+            };
+            /** @description Not allowed for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
+                };
+            };
+            /** @description Method not allowed on this path */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
+                };
+            };
+            /** @description Not acceptable: this route answers with a file of another type */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse406"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_ACCEPTABLE";
+                        };
+                    };
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
+                };
+            };
+            /** @description Unsupported Content-Type of the request body */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
+                };
+            };
+            /** @description Account frozen */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN" | "READ_LIMIT_REACHED";
+                        };
+                    };
+                };
+            };
+        };
+    };
     sources: {
         parameters: {
             query?: {
@@ -24895,6 +25282,284 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "MALFORMED_JSON" | "TEMPLATE_TOO_COSTLY" | "VALIDATION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
+                };
+            };
+            /** @description Not allowed for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
+                };
+            };
+            /** @description Method not allowed on this path */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
+                };
+            };
+            /** @description Unsupported Content-Type of the request body */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
+                };
+            };
+            /** @description Account frozen */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    preview_template: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TemplatePreviewRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplatePreview"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "TEMPLATE_TOO_COSTLY" | "VALIDATION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
+                };
+            };
+            /** @description Not allowed for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
+                };
+            };
+            /** @description Method not allowed on this path */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
+                };
+            };
+            /** @description Unsupported Content-Type of the request body */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
+                };
+            };
+            /** @description Account frozen */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    template_variables: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplateVariables"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
                         };
                     };
                 };
