@@ -52,6 +52,7 @@ def test_the_front_desk_finds_a_card_tops_it_up_with_a_double_click_and_deducts_
     front, card = _member_card(school)
     sign_in(page, school, front)
     page.get_by_role("link", name="会员卡").click()
+    shot(page, "cards")
     page.get_by_role("textbox", name="卡号").fill(card["number"])
     page.get_by_role("button", name="查找").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(f"会员卡 {card['number']}")

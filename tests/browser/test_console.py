@@ -7,18 +7,29 @@ from __future__ import annotations
 import re
 import secrets
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import choose, shot, sign_in
+from tests.browser.conftest import shot as take_shot
 
 
 def _phone() -> str:
     return "139" + "".join(secrets.choice("0123456789") for _ in range(8))
 
 
-def test_a_consultant_signs_in_adds_a_lead_sees_the_duplicate_phone_and_records_a_follow_up(page, school):
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_a_consultant_signs_in_adds_a_lead_sees_the_duplicate_phone_and_records_a_follow_up(page, school, size):
+    """The consultant's path, at a desk and on a phone (390x844: the menu a row above the page,
+    the leads list a column of cards, each row's values named by their column)."""
     consultant = school.staff("consultant", display_name="顾问小李")
     name, phone = "王小明" + secrets.token_hex(2), _phone()
+    if size == "phone":
+        page.set_viewport_size({"width": 390, "height": 844})
+
+    def shot(page, picture: str) -> None:  # the pictures of docs/console.md are the desk's
+        if size == "desktop":
+            take_shot(page, picture)
 
     page.goto("/sign-in")
     shot(page, "sign-in")
@@ -41,6 +52,16 @@ def test_a_consultant_signs_in_adds_a_lead_sees_the_duplicate_phone_and_records_
     expect(dialog).to_be_hidden()
     expect(page.get_by_role("link", name=name)).to_be_visible()
     shot(page, "leads")
+    if size == "phone":
+        # a card per row: the phone's line is named by its column, under the name's line
+        row = page.get_by_role("row").filter(has_text=name)
+        phone_line = row.locator("td").filter(has_text=phone[-4:])
+        expect(phone_line).to_have_attribute("data-label", "电话")
+        name_box, phone_box = row.get_by_role("link", name=name).bounding_box(), phone_line.bounding_box()
+        assert name_box and phone_box and phone_box["y"] > name_box["y"]  # stacked, not side by side
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, width
+        take_shot(page, "leads-phone")
 
     # the same phone again: the API's 409 DUPLICATE_PHONE message, in an alert and next to the phone field
     page.get_by_role("button", name="新建客户").click()
@@ -151,6 +172,7 @@ def test_a_frozen_account_gets_a_page_saying_so_and_who_can_unfreeze_it(page, sc
     assert audit.freeze(school.slug, consultant.user["id"], "test: read too fast")
     sign_in(page, school, consultant)
     expect(page.get_by_role("heading", name="账号已被冻结")).to_be_visible()
+    shot(page, "frozen")
     expect(page.get_by_text("管理员")).to_be_visible()
 
 
@@ -215,10 +237,25 @@ def test_every_screen_of_the_console_fits_a_phone(page, school):
         ("/cards", "会员卡"),
         ("/messages", "短信"),
         ("/messages/new", "新建群发"),
+        ("/messages/templates", "模板"),
+        ("/messages/templates/new", "新建模板"),
         ("/reports/funnel", "转化漏斗"),
         ("/reports/finance", "财务"),
+        ("/reports/audit", "系统操作历史"),
+        ("/programmes", "课程"),
         ("/leads/imports", "批量导入"),
         ("/settings/frozen", "智能预警：冻结的账号"),
+        ("/settings/campuses", "校区"),
+        ("/settings/lists", "字典"),
+        ("/settings/assessment", "测评"),
+        ("/settings/security", "安全：防爬取阈值"),
+        ("/settings/messaging", "短信设置"),
+        ("/settings/leads", "客户设置"),
+        ("/settings/cards", "会员卡设置"),
+        ("/settings/api-keys", "API 密钥"),
+        ("/settings/announcements", "公告"),
+        ("/settings/glossary", "常用语"),
+        ("/settings/usage", "用量"),
         ("/staff", "员工"),
     ):
         page.goto(path)

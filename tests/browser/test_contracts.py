@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import pick, shot, sign_in
+from tests.browser.conftest import choose, pick, shot, sign_in
 from tests.test_cards import school_today
 from tests.test_leads import lead_body
 
@@ -39,6 +39,8 @@ def test_finance_records_a_payment_with_a_double_click_once_and_then_a_refund(pa
     sign_in(page, school, finance)
     page.get_by_role("link", name="合同").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("合同")
+    expect(page.get_by_role("link", name=lead["name"])).to_be_visible()
+    shot(page, "contracts")
     page.get_by_role("link", name=lead["name"]).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(f"合同：{lead['name']}")
     expect(page.locator("[data-money=net]")).to_have_text("1000.00")
@@ -116,3 +118,24 @@ def test_a_consultant_signs_a_contract_with_two_instalments_from_the_leads_page(
     contract = consultant.get(f"/contracts/{signed['contract_ids'][0]}").json_body
     assert (contract["credits"], contract["net_price"]) == ("48.00", "9000.00")
     assert [i["amount"] for i in contract["instalments"]] == ["4500.00", "4500.00"]
+
+
+def test_a_contract_is_signed_for_two_siblings(page, school):
+    consultant = school.staff("consultant")
+    tag = secrets.token_hex(2)
+    elder = consultant.post("/leads", lead_body(name="姐姐" + tag)).json_body
+    younger = consultant.post("/leads", lead_body(name="弟弟" + tag)).json_body
+    sign_in(page, school, consultant, path=f"/leads/{elder['id']}")
+    page.get_by_role("button", name="签约").click()
+    dialog = page.get_by_role("dialog", name="签约")
+    dialog.get_by_role("combobox", name="其他学员").fill("弟弟" + tag)
+    choose(page, "弟弟" + tag)
+    expect(dialog.get_by_role("list", name="其他学员")).to_contain_text("弟弟" + tag)
+    dialog.get_by_role("textbox", name="课时", exact=True).fill("20")
+    dialog.get_by_role("textbox", name="价格").fill("4000.00")
+    dialog.get_by_role("button", name="签约").click()
+    expect(dialog).to_be_hidden()
+    (contract_id,) = consultant.get(f"/leads/{elder['id']}").json_body["contract_ids"]
+    contract = consultant.get(f"/contracts/{contract_id}").json_body
+    assert contract["lead_ids"] == [elder["id"], younger["id"]]
+    assert consultant.get(f"/leads/{younger['id']}").json_body["contract_ids"] == [contract_id]

@@ -45,6 +45,10 @@ def test_a_manager_previews_a_bulk_sms_to_a_filtered_list_then_sends_it(page, sc
     expect(page.locator("[data-figure=recipients]")).to_have_text("3")
     records = page.get_by_role("region", name="每位收件人")
     expect(records.get_by_role("row").filter(has_text=tag)).to_have_count(3)
+    shot(page, "message")
+    page.get_by_role("link", name="短信").click()
+    expect(page.get_by_role("region", name="发送记录").get_by_role("row")).to_have_count(2)  # the header and the send
+    shot(page, "messages")
     sent = manager.get("/messages").json_body["items"]
     assert sent[0]["recipients"] == 3 and sent[0]["channel"] == "sms"
 

@@ -55,6 +55,7 @@ def test_a_manager_reads_the_funnel_chart_and_its_figures_are_the_apis(page, sch
         page.get_by_role("navigation", name="查询统计").get_by_role("link", name=tab).click()
         expect(page.get_by_role("heading", level=1)).to_have_text(name)
         expect(page.get_by_role("img", name=name).locator("canvas")).to_have_count(1)
+        shot(page, {"顾问业绩": "report-consultants", "渠道分析": "report-sources", "财务": "report-finance"}[tab])
     sources = manager.get(f"/reports/sources?from={today.replace(day=1).isoformat()}&to={today.isoformat()}").json_body
     page.get_by_role("navigation", name="查询统计").get_by_role("link", name="渠道分析").click()
     for item in sources["items"]:
@@ -77,3 +78,26 @@ def test_a_report_table_exports_to_xlsx(page, school):
 
     book = load_workbook(io.BytesIO(Path(saved.path()).read_bytes()))
     assert book.worksheets and book.worksheets[0].max_row >= 2
+
+
+def test_the_referral_ranking_shows_the_apis_figures_under_its_chart(page, school, dynamodb_endpoint, tmp_path):
+    tap = Tap(dynamodb_endpoint, tmp_path, school.slug)
+    consultant = school.staff("consultant")
+    tag = secrets.token_hex(2)
+    gold = consultant.post("/leads", lead_body(name="金牌家长" + tag)).json_body
+    for i in range(3):
+        referred = consultant.post("/leads", lead_body(name=f"朋友{i}{tag}", referrer_lead_id=gold["id"]))
+        assert referred.status_code == 201, referred.body
+    lambda_like(tap.drain(), batch_size=100)
+    manager = school.staff("manager")
+    figures = manager.get("/reports/referrals").json_body
+    assert figures["items"][0]["lead_id"] == gold["id"] and figures["items"][0]["referrals"] == 3
+
+    sign_in(page, school, manager, path="/reports/funnel")
+    page.get_by_role("navigation", name="查询统计").get_by_role("link", name="转介绍").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("转介绍")
+    expect(page.get_by_role("img", name="转介绍").locator("canvas")).to_have_count(1)
+    row = page.get_by_role("row").filter(has_text="金牌家长" + tag)
+    expect(row.get_by_role("cell").nth(2)).to_have_text(str(figures["items"][0]["referrals"]))
+    expect(row.get_by_role("link", name="金牌家长" + tag)).to_be_visible()
+    shot(page, "report-referrals")

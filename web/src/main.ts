@@ -3,6 +3,7 @@ import { createApp } from "vue";
 import App from "./App.vue";
 import { configureApi, loadConfig } from "./api/client";
 import { i18n, setLocale, currentLocale } from "./i18n";
+import { watchTables } from "./phoneTables";
 import { router } from "./router";
 import "./style.css";
 
@@ -15,6 +16,7 @@ async function start(): Promise<void> {
   configureApi(config.apiBaseUrl);
   app.use(router);
   app.mount("#app");
+  watchTables();
 }
 
 void start();

@@ -13,13 +13,34 @@ const REPORT_ROLES = {
   consultants: ["admin", "finance", "manager", "supervisor"],
   sources: ["admin", "finance", "manager"],
   finance: ["admin", "finance", "manager"],
+  referrals: ["admin", "finance", "manager", "supervisor"], // 转介绍: a campus's ranking, as the consultants'
+  audit: ["admin", "manager"], // GET /audit (系统操作历史): chalicelib/domain/audit.py READERS
 };
 const REPORTS = {
   funnel: () => import("./views/reports/FunnelReport.vue"),
   consultants: () => import("./views/reports/ConsultantsReport.vue"),
   sources: () => import("./views/reports/SourcesReport.vue"),
   finance: () => import("./views/reports/FinanceReport.vue"),
+  referrals: () => import("./views/reports/ReferralsReport.vue"),
 };
+
+// Settings (设置), each page its own chunk, in the order of their tabs: managers have only the
+// frozen accounts of their campuses' staff (智能预警); the rest is the admins' (the API's roles).
+const ADMIN_ONLY = ["admin"];
+export const SETTINGS_PAGES = [
+  { key: "frozen", roles: ["admin", "manager"], component: () => import("./views/settings/FrozenAccounts.vue") },
+  { key: "campuses", roles: ADMIN_ONLY, component: () => import("./views/settings/Campuses.vue") },
+  { key: "lists", roles: ADMIN_ONLY, component: () => import("./views/settings/Lists.vue") },
+  { key: "assessment", roles: ADMIN_ONLY, component: () => import("./views/settings/Assessment.vue") },
+  { key: "security", roles: ADMIN_ONLY, component: () => import("./views/settings/Security.vue") },
+  { key: "messaging", roles: ADMIN_ONLY, component: () => import("./views/settings/Messaging.vue") },
+  { key: "leads", roles: ADMIN_ONLY, component: () => import("./views/settings/LeadSettings.vue") },
+  { key: "cards", roles: ADMIN_ONLY, component: () => import("./views/settings/CardSettings.vue") },
+  { key: "api-keys", roles: ADMIN_ONLY, component: () => import("./views/settings/ApiKeys.vue") },
+  { key: "announcements", roles: ADMIN_ONLY, component: () => import("./views/settings/Announcements.vue") },
+  { key: "glossary", roles: ADMIN_ONLY, component: () => import("./views/settings/Glossary.vue") },
+  { key: "usage", roles: ADMIN_ONLY, component: () => import("./views/settings/Usage.vue") },
+] as const;
 
 // Every screen but sign-in is its own chunk: the sign-in page loads only what it shows.
 export { REPORT_ROLES };
@@ -51,6 +72,26 @@ export const router = createRouter({
           component: () => import("./views/messages/MessageNew.vue"),
           meta: { roles: MESSAGE_ROLES },
         },
+        // 模板: every sender reads them; admins and managers write them (POST/PUT/DELETE /templates)
+        {
+          path: "messages/templates",
+          name: "message-templates",
+          component: () => import("./views/messages/Templates.vue"),
+          meta: { roles: MESSAGE_ROLES },
+        },
+        {
+          path: "messages/templates/new",
+          name: "message-template-new",
+          component: () => import("./views/messages/TemplateEdit.vue"),
+          meta: { roles: ["admin", "manager"] },
+        },
+        {
+          path: "messages/templates/:id",
+          name: "message-template",
+          component: () => import("./views/messages/TemplateEdit.vue"),
+          props: true,
+          meta: { roles: ["admin", "manager"] },
+        },
         {
           path: "messages/:id",
           name: "message",
@@ -59,12 +100,28 @@ export const router = createRouter({
           meta: { roles: MESSAGE_ROLES },
         },
         { path: "reports", redirect: { name: "report-funnel" } },
-        ...(["funnel", "consultants", "sources", "finance"] as const).map((report) => ({
+        ...(["funnel", "consultants", "sources", "finance", "referrals"] as const).map((report) => ({
           path: `reports/${report}`,
           name: `report-${report}`,
           component: REPORTS[report],
           meta: { roles: REPORT_ROLES[report] },
         })),
+        {
+          path: "reports/audit",
+          name: "report-audit",
+          component: () => import("./views/reports/AuditReport.vue"),
+          meta: { roles: REPORT_ROLES.audit },
+        },
+        // 课程/班级: every role reads programmes and cohorts (GET /programmes, /cohorts/{id});
+        // the changes and enrolling are offered on the pages to the roles the API lets do them
+        { path: "programmes", name: "programmes", component: () => import("./views/programmes/Programmes.vue") },
+        {
+          path: "programmes/:id",
+          name: "programme",
+          component: () => import("./views/programmes/ProgrammePage.vue"),
+          props: true,
+        },
+        { path: "cohorts/:id", name: "cohort", component: () => import("./views/programmes/CohortPage.vue"), props: true },
         {
           path: "contracts",
           name: "contracts",
@@ -90,14 +147,22 @@ export const router = createRouter({
           props: true,
           meta: { roles: CARD_ROLES },
         },
-        { path: "settings", redirect: { name: "settings-frozen" } },
         {
-          path: "settings/frozen",
-          name: "settings-frozen",
-          component: () => import("./views/settings/FrozenAccounts.vue"),
-          // GET /admin/frozen-users, the unfreeze: admins, and managers for their campuses' staff
-          meta: { roles: ["admin", "manager"] },
+          // the first settings page the role may see (GET /admin/frozen-users, the unfreeze:
+          // admins, and managers for their campuses' staff)
+          path: "settings",
+          redirect: () => {
+            const role = useSession().role ?? "";
+            const first = SETTINGS_PAGES.find((p) => (p.roles as readonly string[]).includes(role));
+            return { name: first ? `settings-${first.key}` : "today" };
+          },
         },
+        ...SETTINGS_PAGES.map((p) => ({
+          path: `settings/${p.key}`,
+          name: `settings-${p.key}`,
+          component: p.component,
+          meta: { roles: [...p.roles] },
+        })),
         {
           path: "staff",
           name: "staff",
