@@ -46,7 +46,7 @@ def test_a_manager_previews_a_bulk_sms_to_a_filtered_list_then_sends_it(page, sc
     records = page.get_by_role("region", name="每位收件人")
     expect(records.get_by_role("row").filter(has_text=tag)).to_have_count(3)
     shot(page, "message")
-    page.get_by_role("link", name="短信").click()
+    page.get_by_role("link", name="短信", exact=True).click()
     expect(page.get_by_role("region", name="发送记录").get_by_role("row")).to_have_count(2)  # the header and the send
     shot(page, "messages")
     sent = manager.get("/messages").json_body["items"]
