@@ -212,3 +212,40 @@ def test_a_teacher_sees_programmes_but_is_not_offered_changes_or_enrolling(page,
     expect(page.get_by_role("heading", level=1)).to_have_text(programme["name"])
     expect(page.get_by_role("button", name="新建班级")).to_have_count(0)
     expect(page.get_by_role("button", name="编辑")).to_have_count(0)
+
+
+def test_a_manager_edits_a_cohort_its_seats_and_closes_it(page, school):
+    manager = school.staff("manager")
+    consultant = school.staff("consultant")
+    tag = secrets.token_hex(2)
+    programme = manager.post("/programmes", {"name": f"编程{tag}"}).json_body
+    cohort = manager.post(
+        f"/programmes/{programme['id']}/cohorts",
+        {
+            "campus_id": school.campus["id"],
+            "name": "周日班",
+            "starts_on": school_today().isoformat(),
+            "price": "800.00",
+            "seats": 2,
+        },
+    ).json_body
+    leads = [consultant.post("/leads", lead_body(name=f"{n}{tag}")).json_body for n in ("甲", "乙")]
+    for lead in leads:
+        assert consultant.post(f"/cohorts/{cohort['id']}/enrolments", {"lead_id": lead["id"]}).status_code == 201
+        assert manager.post(f"/enrolments/{cohort['id']}-{lead['id']}/confirm").status_code == 200
+
+    sign_in(page, school, manager, path=f"/cohorts/{cohort['id']}")
+    page.get_by_role("button", name="编辑班级").click()
+    dialog = page.get_by_role("dialog", name="编辑班级 周日班")
+    dialog.get_by_label("名额").fill("1")  # below the two confirmed: the API refuses
+    dialog.get_by_role("button", name="保存").click()
+    expect(dialog.get_by_role("alert")).to_be_visible()
+    assert manager.get(f"/cohorts/{cohort['id']}").json_body["seats"] == 2
+    dialog.get_by_label("名额").fill("4")
+    pick(page, "招生状态", "已关闭")
+    dialog.get_by_role("button", name="保存").click()
+    expect(dialog).to_be_hidden()
+    expect(page.locator("[data-seats=left]")).to_have_text("2")
+    expect(page.get_by_role("button", name="添加报名")).to_be_disabled()  # closed to new enrolments
+    stored = manager.get(f"/cohorts/{cohort['id']}").json_body
+    assert (stored["seats"], stored["status"], stored["price"]) == (4, "closed", "800.00")

@@ -258,3 +258,26 @@ def test_a_manager_sees_only_the_alerts_in_settings(page, school):
     expect(tabs).to_have_text(["智能预警"])
     page.goto("/settings/campuses")  # not offered, and not opened either
     expect(page.get_by_role("heading", level=1)).to_have_text("今日工作")
+
+
+def test_an_admin_sets_the_card_and_lead_rules(page, school):
+    sign_in(page, school, school.admin)
+    _settings(page, "会员卡设置")
+    expect(page.get_by_role("heading", level=1)).to_have_text("会员卡设置")
+    page.get_by_role("textbox", name="每课时兑换金额").fill("45.50")
+    page.get_by_role("spinbutton", name="副卡上限").fill("2")
+    page.get_by_role("button", name="保存").click()
+    expect(page.get_by_role("status")).to_have_text("已保存")
+    shot(page, "settings-cards")
+    cards = school.admin.get("/settings/cards").json_body
+    assert (cards["exchange_rate"], cards["max_sub_cards"]) == ("45.50", 2)
+
+    page.get_by_role("navigation", name="设置", exact=True).get_by_role("link", name="客户设置", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("客户设置")
+    page.get_by_role("spinbutton", name="每位顾问客户上限").fill("300")
+    page.get_by_role("button", name="保存").click()
+    expect(page.get_by_role("status")).to_have_text("已保存")
+    shot(page, "settings-leads")
+    leads = school.admin.get("/settings/leads").json_body
+    assert leads["max_leads_per_consultant"] == 300
+    assert leads["export_roles"] == ["manager", "admin"]  # the rest as it was
