@@ -282,3 +282,27 @@ def test_a_visit_invitation_is_booked_and_a_full_event_offers_the_waitlist(page,
     expect(appointments.get_by_role("listitem").filter(has_text="家长开放日")).to_contain_text("候补")
     booked = consultant.get(f"/leads/{lead['id']}").json_body["appointments"]
     assert sorted((a["kind"], a["status"]) for a in booked) == [("event", "waitlisted"), ("visit", "booked")]
+
+
+def test_a_follow_up_offers_the_schools_own_methods_by_their_labels(page, school):
+    methods = school.admin.get("/settings/dictionaries/follow_up_methods").json_body["entries"]
+    for entry in methods:
+        if entry["key"] == "qq":
+            entry["retired"] = True
+    methods.append({"key": "home_visit", "label": "上门家访"})
+    assert school.admin.put("/settings/dictionaries/follow_up_methods", {"entries": methods}).status_code == 200
+    consultant = school.staff("consultant")
+    lead = _open_lead(page, school, consultant, "家访的孩子" + secrets.token_hex(2))
+    page.get_by_role("button", name="添加跟进").click()
+    form = page.get_by_role("dialog")
+    form.get_by_role("combobox", name="跟进方式").dispatch_event("click")
+    listbox = page.get_by_role("listbox", name="跟进方式")
+    expect(listbox.get_by_role("option", name="电话")).to_be_visible()
+    expect(listbox.get_by_role("option", name="QQ")).to_have_count(0)  # retired: not offered
+    listbox.get_by_role("option", name="上门家访").dispatch_event("click")
+    form.get_by_label("跟进内容").fill("到家里看了看学习环境")
+    form.get_by_role("button", name="保存").click()
+    expect(form).to_be_hidden()
+    expect(page.get_by_role("list", name="跟进记录")).to_contain_text("上门家访")
+    stored = consultant.get(f"/leads/{lead['id']}").json_body["follow_ups"]
+    assert [f["method"] for f in stored] == ["home_visit"]
