@@ -234,5 +234,7 @@ def test_only_an_admin_changes_lead_settings(school):
         "attendance_opens_minutes_before": 60,
         "export_roles": ["manager", "admin"],
         "import_roles": ["manager", "admin"],
+        "history_visibility": "owner_team",  # who reads follow-up history: tests/test_history_sharing.py
+        "erase_untouched_after_years": None,  # the retention (off): tests/test_privacy.py
     }
     assert manager.get("/settings/leads").json_body["max_leads_per_consultant"] == 3

@@ -18,6 +18,7 @@ from chalicelib.schemas.leads import (
     LeadPatchRequest,
     RevealPhoneResponse,
 )
+from chalicelib.schemas.privacy import EraseRequest, ErasureOut, LeadExport, SubjectExportQuery
 from chalicelib.schemas.schedule import Appointment
 from chalicelib.schemas.settings import AssessmentAnswerRequest, AssessmentResult
 
@@ -352,3 +353,47 @@ def answer_assessment(call: Call[AssessmentAnswerRequest, None]) -> AssessmentRe
     from chalicelib.domain import assessments
 
     return assessments.answer(call.principal, call.params["lead_id"], call.body)
+
+
+@endpoint(
+    bp,
+    "GET",
+    "/leads/{lead_id}/export",
+    summary="Everything held about a lead and its guardians (a data subject's copy), JSON or ?format=xlsx; audited",
+    tags=["privacy"],
+    roles_allowed=roles.DELETE_LEADS,
+    query=SubjectExportQuery,
+    response=LeadExport,
+    also_content=[sheets.XLSX],
+    reads_customers=True,
+)
+def export_lead(call: Call[None, SubjectExportQuery]) -> LeadExport | Response:
+    """The lead with full phones, its history, follow-ups, plans, appointments, links, the
+    messages its guardians were sent, the outbox, its contracts and cards (docs/privacy.md).
+    Admins, and managers for their campuses' leads; weighs one record for anti-scraping."""
+    from chalicelib.domain import privacy
+
+    data = privacy.export(call.principal, call.params["lead_id"])
+    if call.query.format == "xlsx":
+        return attachment(privacy.as_xlsx(data), sheets.XLSX, f"lead-{call.params['lead_id']}.xlsx")
+    return data
+
+
+@endpoint(
+    bp,
+    "POST",
+    "/leads/{lead_id}/erase",
+    summary="Erase a lead's personal data (a data subject's erasure): a tombstone; money and counts stay; audited",
+    tags=["privacy"],
+    roles_allowed=roles.MANAGE_SETTINGS,
+    body=EraseRequest,
+    response=ErasureOut,
+)
+def erase_lead(call: Call[EraseRequest, None]) -> ErasureOut:
+    """Admins. Overwrites the learner, guardians, phones, notes, follow-up texts, plans,
+    appointments, the messages sent and the outbox with a tombstone, releases the phones,
+    keeps status, dates, contracts, payments, cards and report figures. Idempotent: again,
+    `already` is true and nothing is written."""
+    from chalicelib.domain import privacy
+
+    return privacy.erase(call.principal, call.params["lead_id"], call.body.reason)

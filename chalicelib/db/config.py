@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Set
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,6 +60,14 @@ def recent(tenant: str, *, now: float, within: float) -> StoredConfig:
     found, _ = _recent.get_or_read(tenant, now, within, lambda strong: load_all(tenant, consistent=strong))
     assert found is not None  # load_all always answers (the defaults when nothing is stored)
     return found
+
+
+def retention_on(tenant: str) -> bool:
+    """Whether the school erases leads untouched for years (its `erase_untouched_after_years`),
+    as this container last read its settings (30 s, as `recent`): the lead writes file a lead
+    for the retention job only then, so a school without it pays no unit for the marker."""
+    body = recent(tenant, now=time.time(), within=30.0).lead_settings or {}
+    return bool(body.get("erase_untouched_after_years"))
 
 
 def forget(tenant: str) -> None:

@@ -15,11 +15,12 @@ from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
+from chalicelib.db import config as config_db
 from chalicelib.db import due, keys, telemetry, transactions
 from chalicelib.db.base import BaseItem, connection
 from chalicelib.db.convert import values
 from chalicelib.db.items import BirthdayItem, ImportItem, LeadLinkItem, PhoneItem, UserItem
-from chalicelib.db.leads import NewLead, lead_item, with_origin
+from chalicelib.db.leads import NewLead, lead_item, retain_marker, with_origin
 from chalicelib.db.paging import query_partitions
 
 
@@ -224,6 +225,8 @@ def lead_items(tenant: str, new: NewLead) -> tuple[BaseItem, list[BaseItem]]:
         marker = BirthdayItem(pk, keys.BIRTHDAY_SK, month_day=lead.birthday.strftime("%m-%d"))
         marker.DUEPK, marker.DUESK = keys.birthday_due(marker.month_day, pk)
         more.append(marker)
+    if config_db.retention_on(tenant):  # the retention job's, when the school has it (docs/privacy.md)
+        more.append(retain_marker(tenant, lead.id, lead.updated_at))
     return lead_item(tenant, lead), more
 
 

@@ -16,7 +16,15 @@ from pynamodb.expressions.update import Action
 from chalicelib.db import cursor as cursors
 from chalicelib.db import keys, transactions
 from chalicelib.db.convert import values
-from chalicelib.db.items import CounterItem, JobCursorItem, MessageItem, OutboxItem, RecipientItem, TemplateItem
+from chalicelib.db.items import (
+    CounterItem,
+    JobCursorItem,
+    LeadRefItem,
+    MessageItem,
+    OutboxItem,
+    RecipientItem,
+    TemplateItem,
+)
 from chalicelib.db.messaging_records import (
     MessageRecord,
     NewMessage,
@@ -71,6 +79,27 @@ def _minute(at: str) -> str:
     return datetime.fromisoformat(at.replace("Z", "+00:00")).astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
 
 
+def _lead_refs(tenant: str, message_id: str, recipients: list[PlannedRecipient]) -> None:
+    """A reference in each recipient's lead's partition (docs/privacy.md), so a lead's export
+    and erasure find the messages it was sent without reading every message. Written before
+    the recipients: a reference to a recipient never written is skipped by its readers."""
+    pk = keys.message_pk(tenant, message_id)
+    refs = [
+        LeadRefItem(
+            keys.lead_pk(tenant, lead_id),
+            keys.message_ref_sk(message_id, data["n"]),
+            ref_pk=pk,
+            ref_sk=keys.recipient_sk(data["n"]),
+        )
+        for data in recipients
+        if (lead_id := data.get("lead_id"))
+    ]
+    if refs:
+        with LeadRefItem.batch_write() as batch:
+            for ref in refs:
+                batch.save(ref)
+
+
 def create_message(
     tenant: str, header: NewMessage, recipients: list[PlannedRecipient], *, exclusive: bool = False
 ) -> bool:
@@ -84,6 +113,7 @@ def create_message(
     if exclusive:
         if get_message(tenant, header["id"]) is not None:
             return False
+        _lead_refs(tenant, header["id"], recipients)
         for data in recipients:
             recipient = RecipientItem(pk, keys.recipient_sk(data["n"]), **data)
             try:
@@ -92,6 +122,7 @@ def create_message(
                 if not transactions.condition_failed(exc):
                     raise
     else:
+        _lead_refs(tenant, header["id"], recipients)
         with RecipientItem.batch_write() as batch:
             for data in recipients:
                 batch.save(RecipientItem(pk, keys.recipient_sk(data["n"]), **data))
@@ -116,6 +147,7 @@ def create_message_once(tenant: str, header: NewMessage, recipients: list[Planne
     item.GSI1PK, item.GSI1SK = keys.messages_of(tenant), keys.sort_key(header["created_at"], header["id"])
     if header["queued"]:
         item.DUEPK, item.DUESK = keys.message_due(_minute(header["send_at"]), pk)
+    _lead_refs(tenant, header["id"], recipients[:98])
     try:
         with transactions.write() as tx:
             tx.save(item, condition=MessageItem.PK.does_not_exist(), label="message")
@@ -312,8 +344,16 @@ def due_messages(minute: str) -> list[tuple[str, str]]:
 
 
 def put_outbox(tenant: str, data: dict[str, Any]) -> None:
+    """The entry, and first (for its lead's export and erasure, docs/privacy.md) a reference in
+    the lead's partition that expires with it."""
     item = OutboxItem(keys.outbox_pk(tenant), keys.sort_key(data["at"], data["id"]), **data)
     item.expires_at = int((datetime.now(UTC) + OUTBOX_TTL).timestamp())
+    if data.get("lead_id"):
+        ref = LeadRefItem(
+            keys.lead_pk(tenant, data["lead_id"]), keys.outbox_ref_sk(item.SK), ref_pk=item.PK, ref_sk=item.SK
+        )
+        ref.expires_at = item.expires_at
+        ref.save()
     item.save()
 
 

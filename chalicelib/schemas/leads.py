@@ -135,6 +135,9 @@ class _LeadCommon(Entity):
     signed_on: date | None = Field(default=None, description="First contract signed (签约): a member from then on")
     conversion_days: int | None = Field(default=None, description="Days from the lead's creation to signing (转化周期)")
     deleted_at: datetime | None = None
+    erased_at: datetime | None = Field(
+        default=None, description="Its personal data was erased (POST /leads/{id}/erase, or the retention setting)"
+    )
     reclaim_on: date | None = Field(
         default=None, description="Protected until: without a follow-up by then it returns to the pool"
     )

@@ -56,6 +56,7 @@ class LeadItem(BaseItem, discriminator="Lead"):
     signed_on = UnicodeAttribute(null=True)
     conversion_days = NumberAttribute(null=True)
     deleted_at = UnicodeAttribute(null=True)
+    erased_at = UnicodeAttribute(null=True)  # its personal data was erased (docs/privacy.md)
     reclaim_on = UnicodeAttribute(null=True)  # protection period end (tenant-local date)
     assessments = JSONAttribute(null=True)
     # the history entry that made the lead (created, imported): read back as its oldest entry

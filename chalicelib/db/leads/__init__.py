@@ -31,6 +31,7 @@ from chalicelib.db.leads.records import (
     history_item,
     lead_item,
     origin_entry,
+    retain_marker,
     to_lead,
     with_origin,
 )
@@ -69,6 +70,7 @@ __all__ = [
     "page",
     "phone_claim",
     "phone_claims",
+    "retain_marker",
     "save",
     "save_fields",
     "to_lead",

@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.db import keys
 from chalicelib.db.convert import values
-from chalicelib.db.items import LeadHistoryItem, LeadItem
+from chalicelib.db.items import LeadHistoryItem, LeadItem, RetainItem
 from chalicelib.schemas.leads import HistoryEntry, Lead
 
 
@@ -135,3 +136,14 @@ def history_item(pk: str, entry: HistoryEntry, entry_id: str) -> LeadHistoryItem
 
 def _history(tenant: str, lead_id: str, entry: HistoryEntry, entry_id: str) -> LeadHistoryItem:
     return history_item(keys.lead_pk(tenant, lead_id), entry, entry_id)
+
+
+def retain_marker(tenant: str, lead_id: str, touched: datetime) -> RetainItem:
+    """The lead's retention marker: filed on the DUE index under the UTC day it was touched
+    (docs/privacy.md). Written with a lead's first write of a month (and by imports), so it is
+    a lower bound of the lead's last change; the retention job re-files a lead touched since."""
+    pk = keys.lead_pk(tenant, lead_id)
+    day = touched.astimezone(UTC).date().isoformat()
+    marker = RetainItem(pk, keys.RETAIN_SK, touched_on=day)
+    marker.DUEPK, marker.DUESK = keys.retain_due(tenant, day, pk)
+    return marker

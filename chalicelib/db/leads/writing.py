@@ -11,7 +11,7 @@ from pynamodb.expressions.condition import Condition
 
 from chalicelib.db import config as config_db
 from chalicelib.db import keys, lead_fields, transactions
-from chalicelib.db.items import BirthdayItem, LeadItem, LeadLinkItem, PhoneItem, UserItem
+from chalicelib.db.items import BirthdayItem, LeadItem, LeadLinkItem, PhoneItem, RetainItem, UserItem
 from chalicelib.db.leads.records import (
     DuplicatePhoneError,
     OwnerCapError,
@@ -19,6 +19,7 @@ from chalicelib.db.leads.records import (
     PhoneClaim,
     _history,
     lead_item,
+    retain_marker,
     with_origin,
 )
 from chalicelib.errors import ConflictError
@@ -84,6 +85,7 @@ def _write(
             lead_actions(tx, tenant, lead, expected_version, history, **changes)
     except transactions.TransactionConflict as exc:
         _explain(exc)
+    _file_for_retention(tenant, lead, None)
 
 
 def lead_actions(
@@ -174,8 +176,24 @@ def lead_actions(
     created = expected_version is None and before is None
     if birthday or (created and lead.birthday):  # a new lead without one has no marker to clear
         _birthday_marker(tx, tenant, lead)
+    if lead.erased_at is not None:  # an erased lead leaves the retention job's days with it
+        tx.delete(RetainItem(keys.lead_pk(tenant, lead.id), keys.RETAIN_SK), label="retain")
     if also is not None:
         also(tx)
+
+
+def _file_for_retention(tenant: str, lead: Lead, before: lead_fields.Snapshot | None) -> None:
+    """After a committed write: files the lead under the day it was touched for the retention
+    job (docs/privacy.md), with its first write of a month only (a field-level write in the
+    month of the lead it read leaves the marker: a lower bound, the job re-files a lead touched
+    since). A plain Put after the transaction, not in it: 1 unit and its DUE copy, where the
+    transaction would charge 2; a run that stops in between leaves the old marker (earlier:
+    the job re-files) or, for a new lead, none until its first write of another month."""
+    if lead.erased_at is not None or not config_db.retention_on(tenant):
+        return  # erased; or the school keeps leads: no marker, no unit
+    if before is not None and before.lead.updated_at.strftime("%Y-%m") == lead.updated_at.strftime("%Y-%m"):
+        return
+    retain_marker(tenant, lead.id, lead.updated_at).save()
 
 
 def _birthday_marker(tx: Any, tenant: str, lead: Lead) -> None:
@@ -233,6 +251,7 @@ def save_fields(
         if lead_fields.LABEL in exc.failed:
             raise lead_fields.changed_fields(tenant, before, lead) from exc
         _explain(exc)
+    _file_for_retention(tenant, lead, before)
 
 
 def add_history(tenant: str, lead_id: str, entry: HistoryEntry, entry_id: str) -> None:

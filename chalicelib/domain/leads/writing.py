@@ -237,6 +237,8 @@ def restore_lead(principal: Principal, lead_id: str) -> LeadOut:
     lead, version = load_for_change(principal, lead_id)
     if lead.deleted_at is None:
         return _out(lead)
+    if lead.erased_at is not None:
+        raise ConflictError("This lead's personal data was erased; it cannot be restored.", code="LEAD_ERASED")
     now = clock.now()
     owner = users_db.get(principal.tenant, lead.owner_id) if lead.owner_id else None
     keep_owner = owner is not None and owner.active
