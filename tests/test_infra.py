@@ -37,6 +37,7 @@ FUNCTIONS = {
     "CardAlerts": "JobsRole",
     "ReportCheck": "JobsRole",
     "LeadImports": "JobsRole",
+    "StaffOffboarding": "JobsRole",
     "HandleStream": "StreamRole",
 }
 LOG_GROUPS = {"APIHandler": "ApiLogGroup", "HandleStream": "StreamLogGroup"}  # the jobs': <Function>LogGroup

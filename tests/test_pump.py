@@ -362,6 +362,7 @@ def test_the_scheduler_fires_the_apps_functions_when_their_time_comes(app):
         "card_alerts": "cron(35 * * * ? *)",
         "report_check": "cron(45 * * * ? *)",
         "lead_imports": "rate(1 minute)",
+        "staff_offboarding": "rate(1 minute)",
     }
     # WHEN nothing is due yet
     # THEN nothing fires
@@ -372,9 +373,14 @@ def test_the_scheduler_fires_the_apps_functions_when_their_time_comes(app):
     clock[0] = datetime(2031, 3, 4, 11, 0, 0, tzinfo=UTC)
     runs = scheduler.run_pending()
     # THEN the hourly follow-up job and the minutely messages job run, for 11:00, without error
-    assert sorted(r.name for r in runs) == ["due_follow_ups", "lead_imports", "scheduled_messages"]
+    assert sorted(r.name for r in runs) == ["due_follow_ups", "lead_imports", "scheduled_messages", "staff_offboarding"]
     assert all(r.error is None and r.scheduled_for == clock[0] for r in runs), runs
-    assert {r.result["job"] for r in runs} == {"due_follow_ups", "lead_imports", "scheduled_messages"}
+    assert {r.result["job"] for r in runs} == {
+        "due_follow_ups",
+        "lead_imports",
+        "scheduled_messages",
+        "staff_offboarding",
+    }
     # AND running again at the same time fires nothing twice
     assert scheduler.run_pending() == []
 
@@ -382,7 +388,7 @@ def test_the_scheduler_fires_the_apps_functions_when_their_time_comes(app):
     clock[0] = datetime(2031, 3, 4, 11, 5, 20, tzinfo=UTC)
     runs = scheduler.run_pending()
     # THEN birthdays run at :05 and the minutely job once (missed fires collapse into one)
-    assert sorted(r.name for r in runs) == ["birthdays", "lead_imports", "scheduled_messages"]
+    assert sorted(r.name for r in runs) == ["birthdays", "lead_imports", "scheduled_messages", "staff_offboarding"]
     assert all(r.error is None for r in runs), runs
     assert {fn.name: fn.next_run for fn in scheduler.functions} == {
         "due_follow_ups": datetime(2031, 3, 4, 12, 0, tzinfo=UTC),
@@ -393,6 +399,7 @@ def test_the_scheduler_fires_the_apps_functions_when_their_time_comes(app):
         "card_alerts": datetime(2031, 3, 4, 11, 35, tzinfo=UTC),
         "report_check": datetime(2031, 3, 4, 11, 45, tzinfo=UTC),
         "lead_imports": datetime(2031, 3, 4, 11, 6, tzinfo=UTC),
+        "staff_offboarding": datetime(2031, 3, 4, 11, 6, tzinfo=UTC),
     }
 
 

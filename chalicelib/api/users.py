@@ -5,6 +5,7 @@ from chalice import Blueprint
 from chalicelib.api.routing import Call, endpoint
 from chalicelib.domain import roles
 from chalicelib.schemas.common import Page
+from chalicelib.schemas.staff import EmployeeRecord, EmployeeRecordRequest, Offboarding, OffboardRequest
 from chalicelib.schemas.users import PasswordResetRequest, User, UserCreateRequest, UserListQuery, UserPatchRequest
 
 bp = Blueprint(__name__)
@@ -80,3 +81,67 @@ def reset_password(call: Call[PasswordResetRequest, None]) -> User:
     from chalicelib.domain import users
 
     return users.reset_password(call.principal, call.params["user_id"], call.body.password)
+
+
+@endpoint(
+    bp,
+    "POST",
+    "/users/{user_id}/offboard",
+    summary="Staff leaving (离职交接): disable the account and hand its leads, open plans and future "
+    "appointments to a consultant or the pool",
+    tags=["users"],
+    roles_allowed=roles.MANAGE_USERS,
+    body=OffboardRequest,
+    response=Offboarding,
+    status=202,
+)
+def offboard_user(call: Call[OffboardRequest, None]) -> Offboarding:
+    from chalicelib.domain import offboarding
+
+    return offboarding.start(call.principal, call.params["user_id"], call.body)
+
+
+@endpoint(
+    bp,
+    "GET",
+    "/users/{user_id}/offboarding",
+    summary="A leaving user's handover: its state and what it moved",
+    tags=["users"],
+    roles_allowed=roles.MANAGE_USERS,
+    response=Offboarding,
+)
+def get_offboarding(call: Call[None, None]) -> Offboarding:
+    from chalicelib.domain import offboarding
+
+    return offboarding.get(call.principal, call.params["user_id"])
+
+
+@endpoint(
+    bp,
+    "GET",
+    "/users/{user_id}/record",
+    summary="Employee record (员工档案): hire date, phone, e-mail, ID number (masked), notes",
+    tags=["users"],
+    roles_allowed=roles.MANAGE_USERS,
+    response=EmployeeRecord,
+)
+def get_employee_record(call: Call[None, None]) -> EmployeeRecord:
+    from chalicelib.domain import employee_records
+
+    return employee_records.get_record(call.principal, call.params["user_id"])
+
+
+@endpoint(
+    bp,
+    "PUT",
+    "/users/{user_id}/record",
+    summary="Set an employee record (员工档案); the ID number sent back masked keeps it",
+    tags=["users"],
+    roles_allowed=roles.MANAGE_USERS,
+    body=EmployeeRecordRequest,
+    response=EmployeeRecord,
+)
+def put_employee_record(call: Call[EmployeeRecordRequest, None]) -> EmployeeRecord:
+    from chalicelib.domain import employee_records
+
+    return employee_records.put_record(call.principal, call.params["user_id"], call.body)

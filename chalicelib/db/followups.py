@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from pynamodb.expressions.condition import Condition
@@ -75,10 +76,13 @@ def granted_plans(tenant: str, lead_id: str, user_id: str) -> list[str]:
     return sorted(grant.plan_ids or ())
 
 
-def save_plan(tenant: str, plan: Plan, *, new: bool, before: Plan | None = None) -> None:
+def save_plan(
+    tenant: str, plan: Plan, *, new: bool, before: Plan | None = None, also: Callable[[Any], None] | None = None
+) -> None:
     """A new plan, or a change of one still open and assigned as `before` was; the assignee's
     access grant moves with it in the same transaction. A plan changed meanwhile raises
-    ConflictError (PLAN_CLOSED, or EDIT_CONFLICT naming what changed)."""
+    ConflictError (PLAN_CLOSED, or EDIT_CONFLICT naming what changed). `also(tx)` adds more
+    operations; one labelled "conflict:<CODE>:<message>" that fails is that ConflictError."""
     condition: Condition
     if new:
         condition = PlanItem.PK.does_not_exist()
@@ -93,7 +97,13 @@ def save_plan(tenant: str, plan: Plan, *, new: bool, before: Plan | None = None)
         with transactions.write() as tx:
             tx.save(plan_item(tenant, plan), condition=condition, label="plan")
             grant_actions(tx, tenant, plan.lead_id, plan.id, to=now_assigned, away_from=was_assigned)
+            if also is not None:
+                also(tx)
     except transactions.TransactionConflict as exc:
+        for what in exc.failed:
+            if what.startswith("conflict:"):
+                _, code, message = what.split(":", 2)
+                raise ConflictError(message, code=code) from exc
         raise _plan_changed(tenant, plan) from exc
 
 

@@ -45,3 +45,7 @@ def report_check(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 def lead_imports(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return _run("lead_imports", event)
+
+
+def staff_offboarding(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return _run("staff_offboarding", event)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from chalicelib.db import leads as leads_db
@@ -46,9 +47,29 @@ def _cap_error() -> ConflictError:
 
 def _change_owner(principal: Principal, read: Snapshot, owner: User | None, action: str) -> LeadOut:
     """The owner is the field edited: a change of it meanwhile is 409 EDIT_CONFLICT naming it."""
+    try:
+        return _out(change_owner(principal.tenant, principal.user_id, read, owner, action))
+    except OwnerCapError as exc:
+        raise _cap_error() from exc
+
+
+def change_owner(
+    tenant: str,
+    by: str | None,
+    read: Snapshot,
+    owner: User | None,
+    action: str,
+    *,
+    details: dict[str, Any] | None = None,
+    also: Callable[[Any], None] | None = None,
+) -> Lead:
+    """The lead as read handed to `owner` (None: the pool) by `by`, with its history entry
+    (`details` added to from/to) and owner counters; `also(tx)` adds operations to the same
+    transaction (a handover's count). Raises OwnerCapError when `owner` is full, and
+    LeadChanged (through lead_writes.intending) when the owner moved meanwhile."""
     lead = read.lead
     now = clock.now()
-    config = tenant_config.load(principal.tenant)
+    config = tenant_config.load(tenant)
     updated = lead.model_copy(
         update={
             "owner_id": owner.id if owner else None,
@@ -57,24 +78,22 @@ def _change_owner(principal: Principal, read: Snapshot, owner: User | None, acti
             "updated_at": now,
         }
     )
-    updated = protected_until(updated, config.lead_settings, get_tenant(principal.tenant).timezone)
+    updated = protected_until(updated, config.lead_settings, get_tenant(tenant).timezone)
     entry = HistoryEntry(
-        at=now, by=principal.user_id, action=action, details={"from": lead.owner_id, "to": updated.owner_id}
+        at=now, by=by, action=action, details={"from": lead.owner_id, "to": updated.owner_id, **(details or {})}
     )
-    try:
-        lead_writes.intending(
-            {"owner_id"},
-            lambda: leads_db.save_fields(
-                principal.tenant,
-                read,
-                updated,
-                [(entry, ids.new_id())],
-                owner=OwnerChange(lead.owner_id, updated.owner_id, _cap(config)),
-            ),
-        )
-    except OwnerCapError as exc:
-        raise _cap_error() from exc
-    return _out(updated)
+    lead_writes.intending(
+        {"owner_id"},
+        lambda: leads_db.save_fields(
+            tenant,
+            read,
+            updated,
+            [(entry, ids.new_id())],
+            owner=OwnerChange(lead.owner_id, updated.owner_id, _cap(config)),
+            also=also,
+        ),
+    )
+    return updated
 
 
 def _owner_change(principal: Principal, lead_id: str, decide: Callable[[Lead], Decision]) -> LeadOut:
