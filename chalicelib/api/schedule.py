@@ -17,12 +17,16 @@ from chalicelib.schemas.schedule import (
     AppointmentPatchRequest,
     ClassCreateRequest,
     ClassOut,
+    ClassRecord,
+    ClassRecordRequest,
     Course,
     CourseCreateRequest,
     EventCreateRequest,
     EventListQuery,
     EventOut,
     GeneratedSessions,
+    MySessionsQuery,
+    Roster,
     SessionGenerateRequest,
     SessionListQuery,
     SessionOut,
@@ -129,6 +133,53 @@ def patch_session(call: Call[SessionPatchRequest, None]) -> SessionOut:
     from chalicelib.domain import schedule
 
     return schedule.patch_session(call.principal, call.params["session_id"], call.body)
+
+
+@endpoint(
+    bp,
+    "GET",
+    "/me/sessions",
+    summary="The caller's class sessions on a day (a teacher's timetable), by start time",
+    tags=["schedule"],
+    query=MySessionsQuery,
+    response=Page[SessionOut],
+)
+def my_sessions(call: Call[None, MySessionsQuery]) -> Page[SessionOut]:
+    from chalicelib.domain import teaching
+
+    return teaching.my_sessions(call.principal, call.query.date)
+
+
+@endpoint(
+    bp,
+    "GET",
+    "/sessions/{session_id}/roster",
+    summary="A session's learners: enrolled, checked in, trials; names, cards' credits, class records (no phones)",
+    tags=["schedule"],
+    roles_allowed=roles.ROSTER_READERS,
+    response=Roster,
+    reads_customers=True,
+)
+def session_roster(call: Call[None, None]) -> Roster:
+    from chalicelib.domain import teaching
+
+    return teaching.roster(call.principal, call.params["session_id"])
+
+
+@endpoint(
+    bp,
+    "PUT",
+    "/sessions/{session_id}/records/{lead_id}",
+    summary="A learner's in-class record (课堂记录) of a session: notes, homework, a rating; in the lead's history",
+    tags=["schedule"],
+    roles_allowed=roles.CLASS_RECORD_WRITERS,
+    body=ClassRecordRequest,
+    response=ClassRecord,
+)
+def save_class_record(call: Call[ClassRecordRequest, None]) -> ClassRecord:
+    from chalicelib.domain import teaching
+
+    return teaching.save_record(call.principal, call.params["session_id"], call.params["lead_id"], call.body)
 
 
 @endpoint(

@@ -49,6 +49,12 @@ class ClassCreateRequest(StrictModel):
     course_id: str = Field(max_length=40)
     campus_id: str = Field(max_length=40)
     teacher: str = Field(min_length=1, max_length=50)
+    teacher_id: str | None = Field(
+        default=None, max_length=40, description="The teacher's account (role teacher): the sessions are theirs"
+    )
+    cohort_id: str | None = Field(
+        default=None, max_length=40, description="The cohort (班级) whose confirmed enrolments the class teaches"
+    )
     room: str | None = Field(default=None, max_length=50)
     capacity: int = Field(ge=1, le=500)
     slots: list[Slot] = Field(min_length=1, max_length=14)
@@ -68,6 +74,8 @@ class ClassOut(Entity):
     course_name: str
     campus_id: str
     teacher: str
+    teacher_id: str | None = None
+    cohort_id: str | None = None
     room: str | None = None
     capacity: int
     slots: list[Slot]
@@ -94,6 +102,8 @@ class SessionOut(Entity):
     course_name: str
     campus_id: str
     teacher: str
+    teacher_id: str | None = Field(default=None, description="The teacher's account; the session is on their list")
+    cohort_id: str | None = Field(default=None, description="Its enrolled learners: this cohort's confirmed ones")
     room: str | None = None
     date: Day
     start: str
@@ -110,6 +120,9 @@ class SessionOut(Entity):
 class SessionPatchRequest(StrictModel):
     capacity: int | None = Field(default=None, ge=1, le=500)
     teacher: str | None = Field(default=None, min_length=1, max_length=50)
+    teacher_id: str | None = Field(
+        default=None, max_length=40, description="A substitute: another active teacher's account (and their name)"
+    )
     room: str | None = Field(default=None, max_length=50)
     cancelled: Literal[True] | None = Field(default=None, description="Cancel the session (it cannot be undone)")
 
@@ -117,6 +130,58 @@ class SessionPatchRequest(StrictModel):
 class SessionListQuery(StrictModel):
     date: Day
     campus: str | None = Field(default=None, max_length=40)
+
+
+class MySessionsQuery(StrictModel):
+    date: Day | None = Field(default=None, description="The school's day; default today")
+
+
+class RosterCard(Entity):
+    id: str
+    number: str
+    status: str
+    credits: DecimalString = Field(description="Credits usable today (a shared sub-card: its primary's)")
+
+
+class ClassRecordRequest(StrictModel):
+    notes: str | None = Field(default=None, max_length=2000, examples=["注意力集中, 能完整唱完儿歌"])
+    homework: str | None = Field(default=None, max_length=1000, examples=["每天练习 10 分钟"])
+    rating: int | None = Field(default=None, ge=1, le=5, description="1 to 5")
+
+    @model_validator(mode="after")
+    def _something(self) -> ClassRecordRequest:
+        if self.notes is None and self.homework is None and self.rating is None:
+            raise ValueError("send notes, homework or a rating")
+        return self
+
+
+class ClassRecord(Entity):
+    session_id: str
+    lead_id: str
+    notes: str | None = None
+    homework: str | None = None
+    rating: int | None = None
+    by: str
+    by_name: str | None = None
+    at: datetime = Field(description="When it was last written")
+
+
+class RosterEntry(Entity):
+    lead_id: str
+    name: str
+    kind: Literal["trial", "member"] = Field(description="trial: a trial booking; member: enrolled or checked in")
+    status: Literal["booked", "checked_in", "arrived", "no_show", "enrolled"] = Field(
+        description="booked (a trial, not marked yet), arrived / no_show (a trial, marked), "
+        "enrolled (a member not checked in yet), checked_in (a member, the lesson's credits taken)"
+    )
+    appointment_id: str | None = Field(default=None, description="A trial's appointment: PATCH it to mark attendance")
+    cards: list[RosterCard] = Field(default_factory=list, description="The learner's live cards; no phone numbers")
+    record: ClassRecord | None = None
+
+
+class Roster(Entity):
+    session: SessionOut
+    items: list[RosterEntry]
 
 
 class GeneratedSessions(Entity):

@@ -29,6 +29,8 @@ class ClassItem(BaseItem, discriminator="Class"):
     course_name = UnicodeAttribute()
     campus_id = UnicodeAttribute()
     teacher = UnicodeAttribute()
+    teacher_id = UnicodeAttribute(null=True)  # the teacher's user, when the class has one
+    cohort_id = UnicodeAttribute(null=True)  # its learners: the cohort's confirmed enrolments
     room = UnicodeAttribute(null=True)
     capacity = NumberAttribute()
     slots: ListAttribute[dict[str, Any]] = ListAttribute(default=list)
@@ -46,6 +48,8 @@ class SessionItem(BaseItem, discriminator="Session"):
     course_name = UnicodeAttribute()
     campus_id = UnicodeAttribute()
     teacher = UnicodeAttribute()
+    teacher_id = UnicodeAttribute(null=True)  # GSI2 TEACHES#<teacher_id> while set
+    cohort_id = UnicodeAttribute(null=True)
     room = UnicodeAttribute(null=True)
     date = UnicodeAttribute()
     start = UnicodeAttribute()
@@ -84,6 +88,20 @@ class BookingItem(BaseItem, discriminator="Booking"):
     waited_at = UnicodeAttribute(null=True)
     owner_name = UnicodeAttribute(null=True)
     attendance = UnicodeAttribute(null=True)
+
+
+class ClassRecordItem(BaseItem, discriminator="ClassRecord"):
+    """A learner's in-class record (课堂记录) in the session's partition (`REC#<lead>`); a copy
+    is the learner's history entry `class_record`, written in the same transaction."""
+
+    session_id = UnicodeAttribute()
+    lead_id = UnicodeAttribute()
+    notes = UnicodeAttribute(null=True)
+    homework = UnicodeAttribute(null=True)
+    rating = NumberAttribute(null=True)
+    by = UnicodeAttribute()
+    by_name = UnicodeAttribute(null=True)
+    at = UnicodeAttribute()
 
 
 class TrialMarkerItem(BaseItem, discriminator="TrialMarker"):

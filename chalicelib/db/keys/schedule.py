@@ -11,6 +11,7 @@ SESSION_SK = "SESSION"
 EVENT_SK = "EVENT"
 BOOKING_PREFIX = "BOOK#"
 APPOINTMENT_PREFIX = "APPT#"
+CLASS_RECORD_PREFIX = "REC#"
 
 
 def course_sk(course_id: str) -> str:
@@ -28,6 +29,21 @@ def session_pk(tenant: str, session_id: str) -> str:
 def sessions_on(tenant: str, day: str) -> str:
     """GSI1: a day's class sessions, sorted by campus and start time."""
     return f"T#{tenant}#SESSIONS#{day}"
+
+
+def teacher_sessions(tenant: str, teacher_id: str) -> str:
+    """GSI2: the class sessions a teacher (a user) teaches, by start time (only sessions with one)."""
+    return f"T#{tenant}#TEACHES#{teacher_id}"
+
+
+def class_record_sk(lead_id: str) -> str:
+    """In a session's partition: a learner's in-class record (课堂记录), one per learner and session."""
+    return f"REC#{lead_id}"
+
+
+def class_record_entry_id(session_id: str) -> str:
+    """The id of the copy of a class record in the learner's history (one per session: edits overwrite it)."""
+    return f"class-{session_id}"
 
 
 def event_pk(tenant: str, event_id: str) -> str:

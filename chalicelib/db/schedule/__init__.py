@@ -4,6 +4,7 @@
 - appointments: booking, cancelling, the waitlist, attendance, the appointment lists
   (seats are an invariant of the database: see the module)
 - notifications: a staff member's notifications
+- teaching: the in-class records (课堂记录) of a session's learners
 
 Callers use the names below from `chalicelib.db.schedule`.
 """
@@ -38,16 +39,20 @@ from chalicelib.db.schedule.sessions import (
     put_event,
     put_session_if_absent,
     sessions_on,
+    teacher_sessions,
     update_session,
 )
+from chalicelib.db.schedule.teaching import booking, class_records, save_class_record
 
 __all__ = [
     "SeatFree",
     "appointment_item",
     "book",
+    "booking",
     "bookings",
     "cancel",
     "check_in_ops",
+    "class_records",
     "events_on",
     "fill_seat",
     "get_appointment",
@@ -67,8 +72,10 @@ __all__ = [
     "put_session_if_absent",
     "put_visit",
     "reminder_candidates",
+    "save_class_record",
     "sessions_on",
     "set_attendance",
+    "teacher_sessions",
     "to_appointment",
     "told",
     "update_session",

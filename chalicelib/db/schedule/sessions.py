@@ -54,6 +54,9 @@ def put_session_if_absent(tenant: str, data: dict[str, Any]) -> bool:
     item = SessionItem(keys.session_pk(tenant, data["id"]), keys.SESSION_SK, **data)
     item.GSI1PK = keys.sessions_on(tenant, data["date"])
     item.GSI1SK = f"{data['campus_id']}#{data['start']}#{data['id']}"
+    if data.get("teacher_id"):
+        item.GSI2PK = keys.teacher_sessions(tenant, data["teacher_id"])
+        item.GSI2SK = keys.sort_key(data["starts_at"], data["id"])
     try:
         item.save(condition=SessionItem.PK.does_not_exist())
     except PutError as exc:
@@ -76,10 +79,27 @@ def sessions_on(tenant: str, day: str, campus_id: str | None) -> list[dict[str, 
     return [values(i) for i in hydrate.full(found, "GSI1")]
 
 
-def update_session(tenant: str, session_id: str, changes: dict[str, Any]) -> dict[str, Any]:
-    """Capacity never drops below the seats taken; a cancelled session stays cancelled."""
+def teacher_sessions(tenant: str, teacher_id: str, lo: str, hi: str) -> list[dict[str, Any]]:
+    """The sessions a teacher teaches starting between `lo` and `hi` (UTC stamps): one Query of
+    GSI2 `TEACHES#<teacher>`, then one BatchGetItem of the sessions (the index holds keys)."""
+    condition = SessionItem.GSI2SK.between(f"{keys.stamp(lo)}#", f"{keys.stamp(hi)}#~")
+    found = list(SessionItem.gsi2.query(keys.teacher_sessions(tenant, teacher_id), condition))
+    return [values(i) for i in hydrate.full(found, "GSI2")]
+
+
+def update_session(
+    tenant: str, session_id: str, changes: dict[str, Any], starts_at: str | None = None
+) -> dict[str, Any]:
+    """Capacity never drops below the seats taken; a cancelled session stays cancelled. A new
+    `teacher_id` (a substitute) moves the session to that teacher's GSI2 list (`starts_at`: the
+    session's, for the sort key)."""
     item = SessionItem(keys.session_pk(tenant, session_id), keys.SESSION_SK)
     actions = [getattr(SessionItem, k).set(v) for k, v in changes.items()]
+    if changes.get("teacher_id") and starts_at:
+        actions += [
+            SessionItem.GSI2PK.set(keys.teacher_sessions(tenant, changes["teacher_id"])),
+            SessionItem.GSI2SK.set(keys.sort_key(starts_at, session_id)),
+        ]
     condition = SessionItem.PK.exists() & (SessionItem.cancelled == False)  # noqa: E712 - a DynamoDB condition
     if "capacity" in changes:
         condition &= SessionItem.taken <= changes["capacity"]

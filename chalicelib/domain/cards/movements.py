@@ -19,7 +19,7 @@ from chalicelib.db import schedule as schedule_db
 from chalicelib.db import transactions
 from chalicelib.db.cards.records import CardRecord, LedgerRecord, LotRecord
 from chalicelib.db.event_fees import BookingRecord, FeeCharge
-from chalicelib.domain import attendance, idempotency, leads, retry, wallets
+from chalicelib.domain import attendance, idempotency, leads, retry, teaching, wallets
 from chalicelib.domain.auth import Principal
 from chalicelib.domain.cards.alerts import _after_movement
 from chalicelib.domain.cards.common import (
@@ -84,11 +84,16 @@ def _wallet(principal: Principal, card: CardRecord, ctx: Context) -> CardRecord:
     return _settle(principal, primary, ctx)
 
 
-def _run(principal: Principal, card_id: str, guard: idempotency.Guard, plan: Plan) -> Movement:
+def _run(
+    principal: Principal, card_id: str, guard: idempotency.Guard, plan: Plan, *, holder_visible: bool = True
+) -> Movement:
     """Reads, plans (`plan(card, wallet, ctx)` → a WalletChange and extra write arguments),
-    writes; on a lost race reads again. Conditions, not this loop, keep balances >= 0."""
+    writes; on a lost race reads again. Conditions, not this loop, keep balances >= 0.
+    `holder_visible=False`: the caller may use the card without seeing its holder (a teacher
+    checking in a learner of their roster; the plan's `_spender` still asks that the learner
+    may use the card)."""
     ctx = Context(principal.tenant)
-    first = [True]
+    first = [holder_visible]
 
     def attempt() -> Movement:
         ctx.tick()
@@ -252,15 +257,17 @@ def move(principal: Principal, card_id: str, request: MovementRequest, key: str 
 
 def check_in(principal: Principal, session_id: str, request: CheckInRequest, key: str | None) -> CheckInResult:
     """A member arrives for a class: a regular seat, their booking and the course's lesson
-    cost off their card, all in one transaction (a second check-in is refused)."""
-    if principal.role is Role.teacher:
-        raise ForbiddenError("Teachers cannot see members' cards yet.", code="ROLE_FORBIDDEN")
+    cost off their card, all in one transaction (a second check-in is refused). A teacher
+    checks in the enrolled members of their own sessions only (domain/teaching.py)."""
     session = schedule_db.get_session(principal.tenant, session_id)
     if session is None:
         raise NotFoundError("No such session.", code="SESSION_NOT_FOUND")
+    teacher = principal.role is Role.teacher
+    # a teacher learns nothing of a session not theirs (not even that it was cancelled)
+    on_roster = teaching.check_in_learner(principal, session, request.lead_id) if teacher else None
     if session.get("cancelled"):
         raise ConflictError("The session was cancelled.", code="SESSION_CANCELLED")
-    lead = leads.require_live(leads.visible_lead(principal, request.lead_id))
+    lead = leads.require_live(on_roster or leads.visible_lead(principal, request.lead_id))
     attendance.check_open(principal.tenant, attendance.session_start(session), field="session_id")
     course = schedule_db.get_course(principal.tenant, session["course_id"]) or {}
     cost = wallets.units(course.get("lesson_cost") or 0)
@@ -290,7 +297,7 @@ def check_in(principal: Principal, session_id: str, request: CheckInRequest, key
     print_ = idempotency.fingerprint("check-in", session_id, request.model_dump(mode="json"))
 
     def run(guard: idempotency.Guard) -> CheckInResult:
-        movement = _run(principal, card_id, guard, plan)
+        movement = _run(principal, card_id, guard, plan, holder_visible=not teacher)
         return CheckInResult(session_id=session_id, lead_id=lead.id, movement=movement)
 
     return idempotency.once(principal.tenant, key, print_, CheckInResult, run)

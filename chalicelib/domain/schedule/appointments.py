@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from chalicelib.db import schedule as schedule_db
 from chalicelib.db import transactions
-from chalicelib.domain import attendance, clock, event_fees, ids, leads
+from chalicelib.domain import attendance, clock, event_fees, ids, leads, teaching
 from chalicelib.domain.auth import Principal
 from chalicelib.domain.clock import school_time
 from chalicelib.domain.schedule.common import ATTENDANCE_ROLES, _invalid
@@ -117,6 +117,19 @@ def _load(principal: Principal, appointment_id: str) -> Appointment:
     return appointment
 
 
+def _load_for_teacher(principal: Principal, appointment_id: str) -> Appointment:
+    """A trial appointment in a session the teacher teaches; anything else is not found."""
+    lead_id = appointment_id.split("-", 1)[0]
+    appointment = schedule_db.get_appointment(principal.tenant, lead_id, appointment_id)
+    if (
+        appointment is None
+        or appointment.kind != "trial"
+        or not teaching.may_mark_trial(principal, appointment.session_id, lead_id)
+    ):
+        raise NotFoundError("No such appointment.", code="APPOINTMENT_NOT_FOUND")
+    return appointment
+
+
 def cancel(principal: Principal, appointment_id: str) -> Appointment | None:
     """Cancels and releases what the appointment held. A seat freed while others wait passes
     to the head of the waitlist in the same transaction (their consultant is told); it is
@@ -213,9 +226,12 @@ def _fill_free_seats(
 
 
 def mark_attendance(principal: Principal, appointment_id: str, request: AppointmentPatchRequest) -> Appointment:
-    if principal.role not in ATTENDANCE_ROLES:
+    if principal.role is Role.teacher:  # a trial in one of their own sessions (domain/teaching.py)
+        appointment = _load_for_teacher(principal, appointment_id)
+    elif principal.role not in ATTENDANCE_ROLES:
         raise ForbiddenError("Your role may not mark attendance.", code="ROLE_FORBIDDEN")
-    appointment = _load(principal, appointment_id)
+    else:
+        appointment = _load(principal, appointment_id)
     if appointment.status != "booked":
         raise ConflictError("Only a booked appointment can be marked.", code="NOT_BOOKED")
     attendance.check_open(principal.tenant, appointment.at)  # 409 ATTENDANCE_NOT_OPEN before the window

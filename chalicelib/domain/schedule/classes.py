@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
+from chalicelib.db import programmes as programmes_db
 from chalicelib.db import schedule as schedule_db
 from chalicelib.domain import clock, ids
 from chalicelib.domain.auth import Principal
 from chalicelib.domain.schedule.appointments import _fill_free_seats
-from chalicelib.domain.schedule.common import _check_campus, _invalid, _plans_campus
+from chalicelib.domain.schedule.common import _check_campus, _invalid, _plans_campus, _session_out, teacher_of
 from chalicelib.domain.tenants import get_tenant
 from chalicelib.errors import NotFoundError
 from chalicelib.schemas.common import Page
@@ -43,6 +43,12 @@ def create_class(principal: Principal, request: ClassCreateRequest) -> ClassOut:
     if course is None:
         raise _invalid("course_id", "unknown course")
     _check_campus(principal, request.campus_id)
+    if request.teacher_id:
+        teacher_of(principal.tenant, request.teacher_id, request.campus_id)
+    if request.cohort_id:
+        cohort = programmes_db.get_cohort(principal.tenant, request.cohort_id)
+        if cohort is None or cohort["campus_id"] != request.campus_id:
+            raise _invalid("cohort_id", "no such cohort at this campus")
     cls = ClassOut(id=ids.new_id(), course_name=course["name"], created_at=clock.now(), **request.model_dump())
     schedule_db.put_class(principal.tenant, cls.model_dump(mode="json"))
     return cls
@@ -50,14 +56,6 @@ def create_class(principal: Principal, request: ClassCreateRequest) -> ClassOut:
 
 def list_classes(principal: Principal) -> Page[ClassOut]:
     return Page[ClassOut](items=[ClassOut.model_validate(c) for c in schedule_db.list_classes(principal.tenant)])
-
-
-def _session_out(data: dict[str, Any]) -> SessionOut:
-    return SessionOut(
-        **{k: v for k, v in data.items() if k not in ("taken", "trials")},
-        trials=int(data.get("trials") or 0),
-        seats_left=max(0, int(data["capacity"]) - int(data.get("taken") or 0)),
-    )
 
 
 def generate_sessions(principal: Principal, class_id: str, request: SessionGenerateRequest) -> GeneratedSessions:
@@ -84,6 +82,8 @@ def generate_sessions(principal: Principal, class_id: str, request: SessionGener
                 "course_name": cls["course_name"],
                 "campus_id": cls["campus_id"],
                 "teacher": cls["teacher"],
+                "teacher_id": cls.get("teacher_id"),
+                "cohort_id": cls.get("cohort_id"),
                 "room": cls.get("room"),
                 "date": day.isoformat(),
                 "start": slot["start"],
@@ -117,7 +117,10 @@ def patch_session(principal: Principal, session_id: str, request: SessionPatchRe
     changes = request.model_dump(exclude_unset=True, exclude_none=True)
     if not changes:
         return _session_out(current)
-    updated = schedule_db.update_session(principal.tenant, session_id, changes)
+    if "teacher_id" in changes:  # a substitute: their list shows the session, and their name unless one is sent
+        substitute = teacher_of(principal.tenant, changes["teacher_id"], current["campus_id"])
+        changes.setdefault("teacher", substitute.display_name)
+    updated = schedule_db.update_session(principal.tenant, session_id, changes, current["starts_at"])
     if "capacity" in changes and _fill_free_seats(principal.tenant, session_id, None):
         updated = schedule_db.get_session(principal.tenant, session_id) or updated  # new seats went to the waitlist
     return _session_out(updated)
