@@ -20,6 +20,7 @@ None for "not set", which these writes store as absent.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, NotRequired, TypedDict, cast
 
 from pynamodb.exceptions import UpdateError
@@ -28,9 +29,12 @@ from pynamodb.indexes import Index
 
 from chalicelib.db import cursor as cursors
 from chalicelib.db import keys, transactions
+from chalicelib.db import receivables as receivables_db
+from chalicelib.db.cards.idempotency import IdempotencyClaim, _claim
 from chalicelib.db.convert import values
-from chalicelib.db.items import CohortItem, EnrolmentItem, EnrolmentLinkItem, ProgrammeItem
+from chalicelib.db.items import CohortItem, EnrolmentItem, EnrolmentLinkItem, EnrolmentPaymentItem, ProgrammeItem
 from chalicelib.db.paging import page_values, status_page
+from chalicelib.db.receivables import ReceivableRecord
 from chalicelib.errors import ConflictError
 
 # --- the records the reads return ------------------------------------------------------
@@ -107,6 +111,10 @@ class EnrolmentRecord(TypedDict):
     created_at: str
     decided_by: NotRequired[str | None]
     decided_at: NotRequired[str | None]
+    paid: NotRequired[int]  # fen paid towards agreed_price
+    payer_name: NotRequired[str | None]  # 代报名: who pays, when not a guardian of the learner
+    payer_phone: NotRequired[str | None]  # E.164
+    payer_relation: NotRequired[str | None]
     version: int
 
 
@@ -356,10 +364,17 @@ def confirmed_enrolments(tenant: str, cohort_id: str) -> list[EnrolmentRecord]:
     return [_enrolment_record(i) for i in query]
 
 
-def move_enrolment(tenant: str, before: EnrolmentRecord, after: EnrolmentRecord) -> None:
-    """Moves an enrolment to another status with the cohort's counters, all or nothing.
-    Raises TransactionConflict with "enrolment" (it changed meanwhile) or "cohort" (the
-    cohort is full or not open) among the failed labels."""
+def move_enrolment(
+    tenant: str,
+    before: EnrolmentRecord,
+    after: EnrolmentRecord,
+    made: Sequence[tuple[ReceivableRecord, str]] = (),
+    changed: Sequence[ReceivableRecord] = (),
+) -> None:
+    """Moves an enrolment to another status with the cohort's counters and its receivables
+    (confirmed: `made`, each filed for its first reminder; declined: `changed`, cancelled),
+    all or nothing. Raises TransactionConflict with "enrolment" (it changed meanwhile) or
+    "cohort" (the cohort is full or not open) among the failed labels."""
     cohort = CohortItem(keys.cohort_pk(tenant, before["cohort_id"]), keys.COHORT_SK)
     old, new = before["status"], after["status"]
     counters = [getattr(CohortItem, new).add(1), getattr(CohortItem, old).add(-1)]
@@ -370,6 +385,41 @@ def move_enrolment(tenant: str, before: EnrolmentRecord, after: EnrolmentRecord)
     with transactions.write() as tx:
         tx.save(item, condition=EnrolmentItem.version == int(before.get("version") or 0), label="enrolment")
         tx.update(cohort, counters, condition=condition, label="cohort")
+        for receivable, remind_on in made:
+            receivables_db.put(tx, tenant, receivable, remind_on)
+        for receivable in changed:
+            receivables_db.change(tx, tenant, receivable)
+
+
+def record_enrolment_payment(
+    tenant: str,
+    before: EnrolmentRecord,
+    paid: int,
+    payment: dict[str, Any],
+    changed: Sequence[ReceivableRecord],
+    claim: IdempotencyClaim | None = None,
+) -> None:
+    """A payment towards an enrolment: its `paid` (under its version, still confirmed), the
+    payment item and the receivables it covers, one transaction. Raises TransactionConflict
+    ("enrolment" among the failed labels when it changed meanwhile)."""
+    item = EnrolmentItem(keys.cohort_pk(tenant, before["cohort_id"]), keys.enrolment_sk(before["lead_id"]))
+    version = int(before.get("version") or 0)
+    record = EnrolmentPaymentItem(
+        keys.cohort_pk(tenant, before["cohort_id"]),
+        keys.enrolment_payment_sk(before["lead_id"], payment["at"], payment["id"]),
+        **payment,
+    )
+    with transactions.write() as tx:
+        tx.update(
+            item,
+            [EnrolmentItem.paid.set(paid), EnrolmentItem.version.set(version + 1)],
+            condition=(EnrolmentItem.version == version) & (EnrolmentItem.status == "confirmed"),
+            label="enrolment",
+        )
+        tx.save(record, label="payment")
+        for receivable in changed:
+            receivables_db.change(tx, tenant, receivable)
+        _claim(tx, tenant, claim)
 
 
 def set_reminder(tenant: str, enrolment: EnrolmentRecord, message_id: str | None, at: str | None) -> bool:

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import BeforeValidator, Field, model_validator
 
 from chalicelib.schemas.common import DecimalString, Entity, PageQuery, StrictModel, decimal_string
+from chalicelib.schemas.receivables import Payer, PayerShown
 
 
 def _no_float(value: object) -> object:
@@ -81,6 +82,7 @@ class ContractCreateRequest(StrictModel):
     )
     signed_by: ID | None = Field(default=None, description="The consultant who signed it; default: you")
     note: str | None = Field(default=None, max_length=1000)
+    payer: Payer | None = Field(default=None, description="代报名: who pays, when not a guardian of the learner")
 
     @model_validator(mode="after")
     def _consistent(self) -> ContractCreateRequest:
@@ -129,6 +131,7 @@ class Contract(Entity):
     note: str | None = None
     voided_at: datetime | None = None
     void_reason: str | None = None
+    payer: PayerShown | None = Field(default=None, description="代报名: who pays (payment reminders go to them)")
 
 
 class PaymentRequest(StrictModel):

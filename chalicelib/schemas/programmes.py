@@ -6,12 +6,14 @@ Money is a decimal string with at most two places, as for contracts.
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
 from chalicelib.schemas.cards import Money
 from chalicelib.schemas.common import DecimalString, Entity, PageQuery, StrictModel
+from chalicelib.schemas.receivables import Payer, PayerShown
 
 TIME = r"^([01]\d|2[0-3]):[0-5]\d$"
 KIND = Literal["course", "workshop", "seminar"]
@@ -158,6 +160,7 @@ class EnrolmentRequest(StrictModel):
         default=None, ge=5, le=60 * 24 * 14, description="Once confirmed: an SMS to the guardian this long before start"
     )
     note: str | None = Field(default=None, max_length=500)
+    payer: Payer | None = Field(default=None, description="代报名: who pays, when not a guardian of the learner")
 
 
 class Enrolment(Entity):
@@ -179,3 +182,6 @@ class Enrolment(Entity):
     created_at: datetime
     decided_by: str | None = None
     decided_at: datetime | None = None
+    paid: DecimalString = Field(default=Decimal(0), description="Paid towards agreed_price")
+    balance_due: DecimalString = Field(default=Decimal(0), description="agreed_price − paid")
+    payer: PayerShown | None = Field(default=None, description="代报名: who pays (payment reminders go to them)")

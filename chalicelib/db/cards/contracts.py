@@ -12,6 +12,7 @@ from typing import Any, Literal, cast, overload
 from pynamodb.expressions.condition import Condition
 
 from chalicelib.db import keys, transactions
+from chalicelib.db import receivables as receivables_db
 from chalicelib.db.base import BaseItem
 from chalicelib.db.cards.idempotency import IdempotencyClaim, _claim
 from chalicelib.db.cards.records import ContractRecord, PaymentRecord, contract_record, payment_record
@@ -19,6 +20,7 @@ from chalicelib.db.cards.wallet import WalletChange, _wallet
 from chalicelib.db.items import ContractItem, MemberLinkItem, PaymentItem
 from chalicelib.db.leads import history_item, lead_item
 from chalicelib.db.paging import query_partitions
+from chalicelib.db.receivables import ReceivableRecord
 from chalicelib.schemas.leads import HistoryEntry, Lead
 
 
@@ -53,11 +55,15 @@ def sign(
     tenant: str,
     contract: dict[str, Any],
     signed: list[tuple[Lead, int, HistoryEntry, str]],
+    receivables: Sequence[tuple[ReceivableRecord, str]] = (),
 ) -> None:
     """The contract, and for each learner: the lead marked signed (under its version), its
-    history and its link to the contract, in one transaction."""
+    history and its link to the contract; and the contract's receivables (each filed for its
+    first reminder): one transaction."""
     with transactions.write() as tx:
         tx.save(_contract_item(tenant, contract), condition=ContractItem.PK.does_not_exist(), label="contract")
+        for receivable, remind_on in receivables:
+            receivables_db.put(tx, tenant, receivable, remind_on)
         for lead, version, entry, entry_id in signed:
             item = lead_item(tenant, lead)
             item.version = version + 1
@@ -97,20 +103,33 @@ def record_payment(
     payment: dict[str, Any],
     claim: IdempotencyClaim | None = None,
     wallets: Sequence[WalletChange] = (),
+    receivables: Sequence[ReceivableRecord] = (),
 ) -> None:
     """A payment or a refund with the contract's totals (under its version) and, for a
-    refund, the credits clawed back from cards: one transaction."""
+    refund, the credits clawed back from cards; for a payment, the receivables it covers:
+    one transaction."""
     with transactions.write() as tx:
         _contract_update(tx, tenant, contract_id, version, changes)
         tx.save(_payment_item(tenant, payment), label="payment")
         for change in wallets:
             _wallet(tx, tenant, change)
+        for receivable in receivables:
+            receivables_db.change(tx, tenant, receivable)
         _claim(tx, tenant, claim)
 
 
-def change_contract(tenant: str, contract_id: str, version: int, changes: dict[str, Any]) -> None:
+def change_contract(
+    tenant: str,
+    contract_id: str,
+    version: int,
+    changes: dict[str, Any],
+    receivables: Sequence[ReceivableRecord] = (),
+) -> None:
+    """The contract's fields (under its version), with its receivables as they become (voided: cancelled)."""
     with transactions.write() as tx:
         _contract_update(tx, tenant, contract_id, version, changes)
+        for receivable in receivables:
+            receivables_db.change(tx, tenant, receivable)
 
 
 def _months(lo: str, hi: str) -> list[str]:

@@ -116,6 +116,9 @@ class ContractRecord(TypedDict):
     note: NotRequired[str]
     voided_at: NotRequired[str]
     void_reason: NotRequired[str]
+    payer_name: NotRequired[str]  # 代报名: who pays, when not a guardian of the learner
+    payer_phone: NotRequired[str]  # E.164
+    payer_relation: NotRequired[str]
 
 
 class PaymentRecord(TypedDict):

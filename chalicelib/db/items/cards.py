@@ -46,6 +46,9 @@ class ContractItem(BaseItem, discriminator="Contract"):
     note = UnicodeAttribute(null=True)
     voided_at = UnicodeAttribute(null=True)
     void_reason = UnicodeAttribute(null=True)
+    payer_name = UnicodeAttribute(null=True)  # 代报名: who pays, when not a guardian of the learner
+    payer_phone = UnicodeAttribute(null=True)  # E.164
+    payer_relation = UnicodeAttribute(null=True)
     version = NumberAttribute(default=0)
 
 

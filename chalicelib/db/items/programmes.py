@@ -78,6 +78,10 @@ class EnrolmentItem(BaseItem, discriminator="Enrolment"):
     created_at = UnicodeAttribute()
     decided_by = UnicodeAttribute(null=True)
     decided_at = UnicodeAttribute(null=True)
+    paid = NumberAttribute(default=0)  # fen paid towards agreed_price (POST /enrolments/{id}/payments)
+    payer_name = UnicodeAttribute(null=True)  # 代报名: who pays, when not a guardian of the learner
+    payer_phone = UnicodeAttribute(null=True)  # E.164
+    payer_relation = UnicodeAttribute(null=True)
     version = NumberAttribute(default=0)
 
 

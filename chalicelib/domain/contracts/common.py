@@ -9,14 +9,14 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from chalicelib.db.cards.records import ContractRecord, PaymentRecord
-from chalicelib.domain import clock, wallets
+from chalicelib.domain import clock, receivables, roles, wallets
 from chalicelib.domain.tenants import get_tenant
 from chalicelib.errors import ConflictError, NotFoundError, ValidationFailedError
 from chalicelib.schemas.cards import Contract, Instalment, Payment
 from chalicelib.schemas.users import Role
 
 SIGNERS = frozenset({Role.admin, Role.manager, Role.supervisor, Role.consultant, Role.frontdesk})
-CASHIERS = frozenset({Role.finance, Role.manager, Role.admin})
+CASHIERS = roles.CASHIERS
 VOIDERS = frozenset({Role.manager, Role.admin})
 TRIES = 8
 
@@ -125,6 +125,7 @@ def to_contract(data: ContractRecord, today: date) -> Contract:
         note=data.get("note"),
         voided_at=data.get("voided_at"),
         void_reason=data.get("void_reason"),
+        payer=receivables.payer_shown(data),
     )
 
 

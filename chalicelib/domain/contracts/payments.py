@@ -10,9 +10,10 @@ from __future__ import annotations
 from typing import cast
 
 from chalicelib.db import cards as cards_db
+from chalicelib.db import receivables as receivables_db
 from chalicelib.db import transactions
 from chalicelib.db.cards.records import CardRecord, ContractRecord, LotRecord, PaymentRecord
-from chalicelib.domain import clock, idempotency, ids, retry, wallets
+from chalicelib.domain import clock, idempotency, ids, receivables, retry, wallets
 from chalicelib.domain.auth import Principal
 from chalicelib.domain.contracts.common import (
     CASHIERS,
@@ -82,8 +83,15 @@ def _pay(principal: Principal, contract_id: str, request: PaymentRequest, guard:
         # the payment and the contract as written (a None field is not stored: read back, it is absent)
         shown = cast(PaymentRecord, payment), cast(ContractRecord, {**data, **changes})
         result = PaymentResult(payment=to_payment(shown[0]), contract=to_contract(shown[1], today))
+        owed = receivables_db.of_contract(principal.tenant, contract_id)  # they change only under the version
         cards_db.record_payment(
-            principal.tenant, contract_id, version, changes, payment, claim=guard.claim(result, 201)
+            principal.tenant,
+            contract_id,
+            version,
+            changes,
+            payment,
+            claim=guard.claim(result, 201),
+            receivables=receivables.cover(owed, changes["paid"], paid_on.isoformat()),
         )
         return result
 
@@ -218,8 +226,9 @@ def void(principal: Principal, contract_id: str, request: VoidRequest) -> Contra
             code="CONTRACT_IN_USE",
         )
     changes = {"voided_at": clock.iso(clock.now()), "void_reason": request.reason, "unallocated": 0}
+    owed = receivables.cancelled(receivables_db.of_contract(principal.tenant, contract_id))
     try:
-        cards_db.change_contract(principal.tenant, contract_id, version, changes)
+        cards_db.change_contract(principal.tenant, contract_id, version, changes, owed)
     except transactions.TransactionConflict as exc:
         raise ConflictError("The contract changed meanwhile; reload it.", code="EDIT_CONFLICT") from exc
     return to_contract(cast(ContractRecord, {**data, **changes}), today_for(principal.tenant))  # as written

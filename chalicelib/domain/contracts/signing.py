@@ -9,7 +9,7 @@ from chalicelib.db import cards as cards_db
 from chalicelib.db import schedule as schedule_db
 from chalicelib.db import users as users_db
 from chalicelib.db.cards.records import ContractRecord
-from chalicelib.domain import clock, ids, leads, retry, wallets
+from chalicelib.domain import clock, ids, leads, receivables, retry, wallets
 from chalicelib.domain.auth import Principal
 from chalicelib.domain.contracts.common import SIGNERS, TRIES, _invalid, to_contract
 from chalicelib.domain.tenants import get_tenant
@@ -38,7 +38,9 @@ def sign(principal: Principal, request: ContractCreateRequest) -> Contract:
     for course_id in request.course_ids:
         if schedule_db.get_course(principal.tenant, course_id) is None:
             raise _invalid("course_ids", f"unknown course {course_id}")
-    zone = ZoneInfo(get_tenant(principal.tenant).timezone)
+    school = get_tenant(principal.tenant)
+    zone = ZoneInfo(school.timezone)
+    payer = receivables.payer_fields(request.payer, school.phone_region)
 
     def attempt() -> Contract:
         now = clock.now()
@@ -80,6 +82,7 @@ def sign(principal: Principal, request: ContractCreateRequest) -> Contract:
             "card_ids": [],
             "conversions": conversions,
             "note": request.note,
+            **payer,
         }
         signed = []
         for lead, version in loaded:
@@ -93,8 +96,10 @@ def sign(principal: Principal, request: ContractCreateRequest) -> Contract:
                 details={"contract_id": contract_id, "credits": str(request.credits), "price": str(request.price)},
             )
             signed.append((lead.model_copy(update=changes), version, entry, ids.new_id()))
-        cards_db.sign(principal.tenant, data, signed)  # each lead under its version
-        return to_contract(cast(ContractRecord, data), today)  # as written (a None note is not stored)
+        record = cast(ContractRecord, data)  # as written (a None note is not stored)
+        owed = receivables.for_contract(principal.tenant, record, today)
+        cards_db.sign(principal.tenant, data, signed, owed)  # each lead under its version
+        return to_contract(record, today)
 
     give_up = ConflictError("A learner kept changing while signing; try again.", code="EDIT_CONFLICT")
     return retry.until_written(attempt, tries=TRIES, give_up=give_up)

@@ -22,6 +22,7 @@ from chalicelib.domain.programmes.cohorts import (
 )
 from chalicelib.domain.programmes.common import ENROLLERS, MANAGERS, TRIES
 from chalicelib.domain.programmes.enrolments import confirm, decline, enrol, list_enrolments
+from chalicelib.domain.programmes.payments import pay_enrolment
 
 __all__ = [
     "ENROLLERS",
@@ -41,4 +42,5 @@ __all__ = [
     "open_cohorts",
     "patch_cohort",
     "patch_programme",
+    "pay_enrolment",
 ]

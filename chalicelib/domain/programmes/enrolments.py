@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from chalicelib.db import leads as leads_db
 from chalicelib.db import programmes as programmes_db
+from chalicelib.db import receivables as receivables_db
 from chalicelib.db import transactions
+from chalicelib.db import users as users_db
 from chalicelib.db.programmes import CohortRecord, EnrolmentRecord
-from chalicelib.domain import clock, leads, retry, wallets
+from chalicelib.db.receivables import ReceivableRecord
+from chalicelib.domain import clock, leads, receivables, retry, wallets
 from chalicelib.domain.auth import Principal
 from chalicelib.domain.programmes.cohorts import _load_cohort
-from chalicelib.domain.programmes.common import ENROLLERS, TRIES, _invalid, _zone
+from chalicelib.domain.programmes.common import ENROLLERS, TRIES, _invalid, _today, _zone
 from chalicelib.domain.programmes.reminders import _cancel_reminder, _reminder_plan, _send_reminder
+from chalicelib.domain.tenants import get_tenant
 from chalicelib.errors import ConflictError, ForbiddenError, NotFoundError
 from chalicelib.schemas.common import Page, PageQuery
 from chalicelib.schemas.programmes import (
@@ -25,7 +29,16 @@ def _enrolment_not_found() -> NotFoundError:
 
 
 def _enrolment_out(data: EnrolmentRecord) -> Enrolment:
-    return Enrolment.model_validate({**data, "agreed_price": wallets.decimal(data["agreed_price"])})
+    paid = int(data.get("paid") or 0)
+    return Enrolment.model_validate(
+        {
+            **{k: v for k, v in data.items() if not k.startswith("payer_")},
+            "agreed_price": wallets.decimal(data["agreed_price"]),
+            "paid": wallets.decimal(paid),
+            "balance_due": wallets.decimal(int(data["agreed_price"]) - paid),
+            "payer": receivables.payer_shown(data),
+        }
+    )
 
 
 def _require(principal: Principal) -> None:
@@ -61,6 +74,9 @@ def enrol(principal: Principal, cohort_id: str, request: EnrolmentRequest) -> En
         "created_at": clock.iso(clock.now()),
         "version": 0,
     }
+    payer = receivables.payer_fields(request.payer, get_tenant(principal.tenant).phone_region)
+    data["payer_name"], data["payer_phone"] = payer["payer_name"], payer["payer_phone"]
+    data["payer_relation"] = payer["payer_relation"]
     programmes_db.create_enrolment(principal.tenant, data)
     return _enrolment_out(data)
 
@@ -110,11 +126,22 @@ def _decide(principal: Principal, enrolment_id: str, status: str) -> tuple[Enrol
             "decided_at": clock.iso(clock.now()),
         }
         after["version"] = int(before.get("version") or 0) + 1
+        made: list[tuple[ReceivableRecord, str]] = []
+        changed: list[ReceivableRecord] = []
         if status == "confirmed":
             cohort = _load_cohort(principal.tenant, before["cohort_id"], consistent=True)
             _check_seat(cohort)
             after["reminder_message_id"], after["reminder_at"] = _reminder_plan(cohort, after, zone)
-        programmes_db.move_enrolment(principal.tenant, before, after)
+            made = receivables.for_enrolment(
+                principal.tenant, cohort, after, _consultant_of(principal, after), _today(zone)
+            )
+        else:  # declined: what it still owed is owed no more
+            changed = receivables.cancelled(
+                r
+                for r in receivables_db.of_enrolment(principal.tenant, before["cohort_id"], before["lead_id"])
+                if r["status"] == "open"
+            )
+        programmes_db.move_enrolment(principal.tenant, before, after, made, changed)
         return before, after
 
     def on_conflict(exc: transactions.TransactionConflict) -> None:
@@ -123,6 +150,16 @@ def _decide(principal: Principal, enrolment_id: str, status: str) -> tuple[Enrol
 
     busy = ConflictError("The cohort kept changing; try again.", code="EDIT_CONFLICT")
     return retry.until_written(attempt, tries=TRIES, give_up=busy, on_conflict=on_conflict)
+
+
+def _consultant_of(principal: Principal, enrolment: EnrolmentRecord) -> tuple[str, str]:
+    """Whom an enrolment's receivables name: the learner's consultant (its owner), else who confirms."""
+    lead = leads_db.get(principal.tenant, enrolment["lead_id"])
+    if lead is not None and lead.owner_id:
+        owner = users_db.get(principal.tenant, lead.owner_id)
+        if owner is not None:
+            return owner.id, owner.display_name
+    return principal.user_id, principal.display_name
 
 
 def _check_seat(cohort: CohortRecord) -> None:
