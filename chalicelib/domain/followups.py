@@ -184,32 +184,36 @@ def list_follow_ups(principal: Principal, query: FollowUpListQuery) -> Page[Foll
         "range_to": hi,
         "method": query.method,
     }
+    policy = tenant_config.load(tenant).lead_settings.history_visibility  # 共享策略: who reads history
     if query.lead:
-        lead = plan_access.lead_for_plan_work(principal, query.lead, "GET /follow-ups?lead=")
+        lead = leads_db.get(tenant, query.lead)
+        if lead is None or not leads.history_shared(principal, lead, policy):
+            plan_access.check(principal, lead, "GET /follow-ups?lead=")  # seen, or a plan's grant; else 404
         items, cursor = followups_db.list_follow_ups(
-            tenant, lead_id=lead.id, where=Scope(), scope=f"{tenant}:follow-ups:lead:{lead.id}", **common
+            tenant, lead_id=query.lead, where=Scope(), scope=f"{tenant}:follow-ups:lead:{query.lead}", **common
         )
         return Page[FollowUp](items=items, next_cursor=cursor)
     role = principal.role
     if role is Role.teacher:
         raise ForbiddenError("Teachers see follow-ups through their classes.", code="ROLE_FORBIDDEN")
+    reach = leads.history_reach(principal, policy)
+    ordinary = False  # what the caller reads whatever the policy: their own, their team's
     if query.consultant:
-        allowed = (
-            role in (Role.admin, *leads.CAMPUS_WIDE)
-            or query.consultant == principal.user_id
-            or (role is Role.supervisor and query.consultant in leads.team_of(principal))
+        ordinary = query.consultant == principal.user_id or (
+            role is Role.supervisor and query.consultant in leads.team_of(principal)
         )
-        if not allowed:
+        if not ordinary and reach is None:
             raise ForbiddenError("You may not look at that consultant's follow-ups.", code="ROLE_FORBIDDEN")
         where = Scope(users=(query.consultant,))
+    elif query.campus and reach is not None:
+        campuses = leads.all_campuses(tenant) if reach == "school" else list(principal.campus_ids)
+        where = Scope(campuses=tuple(c for c in campuses if c == query.campus))
     elif role is Role.consultant:
-        where = Scope(users=(principal.user_id,))
+        where, ordinary = Scope(users=(principal.user_id,)), True
     elif role is Role.supervisor:
-        where = Scope(users=tuple(leads.team_of(principal)))
+        where, ordinary = Scope(users=tuple(leads.team_of(principal))), True
     else:
         campuses = leads.all_campuses(tenant) if role is Role.admin else list(principal.campus_ids)
-        if query.campus:
-            campuses = [c for c in campuses if c == query.campus]
         where = Scope(campuses=tuple(campuses))
     if where.empty:
         return Page[FollowUp](items=[])
@@ -220,7 +224,7 @@ def list_follow_ups(principal: Principal, query: FollowUpListQuery) -> Page[Foll
         scope=f"{tenant}:follow-ups:{principal.user_id}:{query.consultant}:{query.campus}",
         **common,
     )
-    if role in leads.CAMPUS_WIDE:
+    if reach == "campus" and not ordinary:
         items = [i for i in items if i.campus_id in principal.campus_ids]
     return Page[FollowUp](items=items, next_cursor=cursor)
 

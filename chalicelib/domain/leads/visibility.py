@@ -49,6 +49,32 @@ def can_see(principal: Principal, lead: Lead, team: Collection[str] | None = Non
     return False
 
 
+def history_reach(principal: Principal, policy: str) -> str | None:
+    """How far the caller reads follow-up history beyond the leads they see, under the
+    school's `history_visibility` (lead settings): "school" (every campus), "campus" (their
+    campuses'), or None (only the leads they see: their own, their team's, the pool's).
+    Admins read the school's; managers, front desk and finance their campuses' whatever the
+    policy; consultants and supervisors their campuses' under `campus`; everyone but
+    teachers the school's under `school`. Never phones, never a lead's page."""
+    role = principal.role
+    if role is Role.teacher:
+        return None
+    if role is Role.admin or policy == "school":
+        return "school"
+    if role in CAMPUS_WIDE or (policy == "campus" and role in OWNERS):
+        return "campus"
+    return None
+
+
+def history_shared(principal: Principal, lead: Lead, policy: str) -> bool:
+    """The caller may read this lead's follow-ups under the school's policy alone (without
+    seeing the lead). A lead in the recycle bin is never shared."""
+    reach = history_reach(principal, policy)
+    if lead.deleted_at is not None or reach is None:
+        return False
+    return reach == "school" or lead.campus_id in principal.campus_ids
+
+
 def visible_lead(principal: Principal, lead_id: str) -> Lead:
     lead = leads_db.get(principal.tenant, lead_id)
     if lead is None or not can_see(principal, lead):
