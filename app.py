@@ -15,6 +15,7 @@ from chalicelib.api import (
     messaging,
     openapi,
     programmes,
+    receivables,
     reports,
     routing,
     schedule,
@@ -48,6 +49,7 @@ for blueprint in (
     board.bp,
     configuration.bp,
     programmes.bp,
+    receivables.bp,
     website.bp,
     openapi.bp,
 ):
@@ -150,3 +152,8 @@ def report_check(event):
 @app.schedule("rate(1 minute)", name="lead_imports")
 def lead_imports(event):
     return _job("lead_imports", event)
+
+
+@app.schedule("rate(1 minute)", name="staff_offboarding")
+def staff_offboarding(event):
+    return _job("staff_offboarding", event)

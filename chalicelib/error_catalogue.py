@@ -124,6 +124,7 @@ CATALOGUE: dict[str, Entry] = {
     "MESSAGE_NOT_FOUND": _e(404, "No such message.", "找不到该消息"),
     "TEMPLATE_NOT_FOUND": _e(404, "No such template.", "找不到该模板"),
     "IMPORT_NOT_FOUND": _e(404, "No such import.", "找不到该导入任务"),
+    "OFFBOARDING_NOT_FOUND": _e(404, "This user was never offboarded.", "该员工没有离职交接记录"),
     "NO_ERROR_SHEET": _e(404, "This import has no sheet of rejected rows.", "此导入没有被拒行的清单"),
     # -- leads --
     "DUPLICATE_PHONE": _e(
@@ -140,6 +141,9 @@ CATALOGUE: dict[str, Entry] = {
         "记录在您编辑时已被他人修改，请刷新后重试[（{field}）]",
     ),
     "LEAD_DELETED": _e(409, "This lead is in the recycle bin.", "该客户已在回收站中"),
+    "LEAD_ERASED": _e(
+        409, "This lead's personal data was erased; it cannot be restored.", "该客户的个人信息已抹除，无法恢复"
+    ),
     "NOT_IN_POOL": _e(409, "This lead is no longer in the public pool.", "该客户已不在公海中"),
     "ALREADY_IN_FAMILY": _e(409, "This lead is already in that family.", "该客户已在这个家庭中"),
     "PLAN_CLOSED": _e(409, "The plan was closed or handed over meanwhile.", "该跟进计划已完成或已转交他人"),
@@ -184,12 +188,17 @@ CATALOGUE: dict[str, Entry] = {
     "COHORT_CANCELLED": _e(409, "This cohort was cancelled.", "该期次已取消"),
     "ALREADY_ENROLLED": _e(409, "Already enrolled.", "已报名"),
     "ENROLMENT_DECIDED": _e(409, "This enrolment was decided already.", "该报名已处理"),
+    "ENROLMENT_NOT_CONFIRMED": _e(409, "Only a confirmed enrolment takes payments.", "报名确认后才能收款"),
     "SEATS_BELOW_CONFIRMED": _e(409, "Seats cannot go below the confirmed enrolments.", "名额不能少于已确认的报名数"),
     # -- school settings, users, tenants --
     "VALUE_IN_USE": _e(
         409, "Values in use cannot be deleted; set them retired instead.", "正在使用的选项不能删除，请改为停用"
     ),
     "USERNAME_TAKEN": _e(409, "That username is taken.", "该用户名已被使用"),
+    "OFFBOARDING_RUNNING": _e(
+        409, "This user's handover is still going on; wait for it to finish.", "该员工的离职交接仍在进行，请等待完成"
+    ),
+    "OFFBOARDING_TAKEN": _e(409, "Another run took this handover over.", "离职交接已由另一次运行接手"),
     "TENANT_EXISTS": _e(409, "That school exists already.", "该学校已存在"),
     # -- files, imports, board, templates, website --
     "UNREADABLE_FILE": _e(400, "The file cannot be read.", "无法读取该文件"),

@@ -69,6 +69,7 @@ NO_CAMPUS_DATA = {
     ("POST", "/classes"): "the timetable; the campus must be the manager's own (test_appointments)",
     ("GET", "/classes"): "the timetable",
     ("GET", "/sessions"): "the timetable (seats, no names)",
+    ("GET", "/me/sessions"): "the caller's own sessions (seats, no names); a teacher is of its class's campus",
     ("POST", "/events"): "the timetable; the campus must be the manager's own",
     ("GET", "/events"): "the timetable (seats, no names)",
     ("GET", "/events/{event_id}"): "the timetable (seats, no names)",
@@ -77,6 +78,10 @@ NO_CAMPUS_DATA = {
     ("GET", "/users/{user_id}"): "the staff directory",
     ("PATCH", "/users/{user_id}"): "staff accounts (admins)",
     ("POST", "/users/{user_id}/password"): "staff accounts (admins)",
+    ("POST", "/users/{user_id}/offboard"): "staff accounts (admins); answers counts, no family's data",
+    ("GET", "/users/{user_id}/offboarding"): "staff accounts (admins); counts, no family's data",
+    ("GET", "/users/{user_id}/record"): "employee records (admins)",
+    ("PUT", "/users/{user_id}/record"): "employee records (admins)",
     ("GET", "/usage"): "admins",
 }
 
@@ -302,6 +307,21 @@ def probe_enrolments(s):
     assert made.status_code == 400
 
 
+def probe_receivables(s):
+    """B's contract is owed (500.00 less 100.00 paid): A's staff list nothing of it, however they ask."""
+    owed_b = [r["source_id"] for r in s.manager_b.get("/receivables").json_body["items"]]
+    assert owed_b == [s.contract_b["id"]]  # the probe sees something to leak
+    for spy in (s.manager_a, s.consultant_a):
+        for query in ("", "?status=paid", "?status=overdue", "?status=due", f"?consultant={s.consultant_b.user['id']}"):
+            response = spy.get(f"/receivables{query}")
+            assert response.status_code in (200, 400), response.body
+            assert all(r["source_id"] != s.contract_b["id"] for r in (response.json_body.get("items") or []))
+            _clean(response)
+        assert spy.get(f"/receivables?campus={s.campus_b['id']}").status_code == 400
+    assert s.consultant_a.get(f"/receivables?consultant={s.consultant_b.user['id']}").status_code == 400
+    assert s.teacher_a.get("/receivables").status_code == 403
+
+
 def probe_imports(s):
     upload = {"Content-Type": "application/octet-stream"}
     sheet = "姓名,电话\n越界,13700137888\n".encode("gbk")
@@ -377,6 +397,8 @@ PROBES = {
     ("POST", "/leads/{lead_id}/claim"): _not_found("POST", LEAD + "/claim"),
     ("POST", "/leads/{lead_id}/release"): _not_found("POST", LEAD + "/release"),
     ("POST", "/leads/{lead_id}/reveal-phone"): _not_found("POST", LEAD + "/reveal-phone"),
+    ("GET", "/leads/{lead_id}/export"): _not_found("GET", LEAD + "/export"),
+    ("POST", "/leads/{lead_id}/erase"): _not_found("POST", LEAD + "/erase", {"reason": "越界"}),
     ("POST", "/leads/{lead_id}/assessments"): _not_found(
         "POST", LEAD + "/assessments", {"questionnaire_id": "q1", "answers": {"a": "b"}}
     ),
@@ -405,6 +427,12 @@ PROBES = {
     ("PATCH", "/sessions/{session_id}"): probe_schedule_writes,
     ("POST", "/classes/{class_id}/sessions"): probe_schedule_writes,
     ("POST", "/sessions/{session_id}/check-ins"): probe_check_in,
+    ("GET", "/sessions/{session_id}/roster"): _not_found(
+        "GET", "/sessions/{session_b}/roster", after=_b_money_unchanged
+    ),
+    ("PUT", "/sessions/{session_id}/records/{lead_id}"): _not_found(
+        "PUT", "/sessions/{session_b}/records/{member_b}", {"rating": 3}, after=_b_money_unchanged
+    ),
     ("GET", "/audit"): probe_audit,
     ("POST", "/messages"): probe_messages,
     ("GET", "/messages"): probe_messages,
@@ -453,6 +481,10 @@ PROBES = {
     ("GET", "/cohorts/{cohort_id}/enrolments"): probe_enrolments,
     ("POST", "/enrolments/{enrolment_id}/confirm"): probe_enrolments,
     ("POST", "/enrolments/{enrolment_id}/decline"): probe_enrolments,
+    ("GET", "/receivables"): probe_receivables,
+    ("POST", "/enrolments/{enrolment_id}/payments"): _not_found(
+        "POST", "/enrolments/{enrolment_b}/payments", {"amount": "1", "method": "cash"}
+    ),
     ("POST", "/leads/imports"): probe_imports,
     ("GET", "/leads/imports"): probe_imports,
     ("GET", "/leads/imports/{import_id}"): probe_imports,
@@ -573,6 +605,8 @@ def two_campuses(school):
         "appointment_b": s.appointment_b["id"],
         "contract_b": s.contract_b["id"],
         "card_b": s.card_b["id"],
+        "session_b": s.session_b["id"],
+        "enrolment_b": s.enrolment_b["id"],
     }
     return s
 

@@ -117,6 +117,7 @@ def test_headers_a_route_reads_are_parameters_idempotency_key_on_money_moves_acc
         ("POST", "/cards/{card_id}/movements"),
         ("POST", "/cards/{card_id}/contracts"),
         ("POST", "/sessions/{session_id}/check-ins"),
+        ("POST", "/enrolments/{enrolment_id}/payments"),
     }
     header = doc["components"]["parameters"]["IdempotencyKey"]
     assert (header["in"], header["name"], header["required"]) == ("header", "Idempotency-Key", False)

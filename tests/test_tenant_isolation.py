@@ -84,6 +84,27 @@ def probe_reset_password(a, b):
     assert a.consultant.get("/me").status_code == 200  # A's session lives on; its password is A's own
 
 
+def probe_offboard(a, b):
+    # B cannot offboard A's consultant, nor hand B's consultant's work to A's, nor read A's handovers
+    response = b.admin.post(f"/users/{a.consultant.user['id']}/offboard", {"handover_to": "pool"})
+    assert response.status_code == 404
+    assert a.consultant.get("/me").status_code == 200
+    assert a.admin.get(f"/leads/{a.lead['id']}").json_body["owner_id"] == a.consultant.user["id"]
+    other = b.staff("consultant")
+    smuggled = b.admin.post(f"/users/{other.user['id']}/offboard", {"handover_to": a.consultant.user["id"]})
+    assert smuggled.status_code == 400 and other.get("/me").status_code == 200
+    assert b.admin.get(f"/users/{a.consultant.user['id']}/offboarding").status_code == 404
+
+
+def probe_employee_record(a, b):
+    path = f"/users/{a.consultant.user['id']}/record"
+    assert a.admin.put(path, {"notes": "A 的档案", "id_number": "11010519491231002X"}).status_code == 200
+    read = b.admin.get(path)
+    assert read.status_code == 404 and "A 的档案" not in read.body.decode()
+    assert b.admin.put(path, {"notes": "B 改的"}).status_code == 404
+    assert a.admin.get(path).json_body["notes"] == "A 的档案"
+
+
 def _a_lead(a):
     return a.lead["id"]
 
@@ -279,6 +300,17 @@ def probe_check_in(a, b):
     _a_money_unchanged(a)
 
 
+def probe_teaching(a, b):
+    """A's session's roster and records (issue 19, part 2): nothing of it for B's admin."""
+    assert b.admin.get(f"/me/sessions?date={a.session['date']}").json_body["items"] == []
+    roster = b.admin.get(f"/sessions/{a.session['id']}/roster")
+    assert roster.status_code == 404 and "A 的孩子" not in roster.body.decode()
+    record = b.admin.put(f"/sessions/{a.session['id']}/records/{a.lead['id']}", {"rating": 1})
+    assert record.status_code == 404
+    mine = a.admin.get(f"/sessions/{a.session['id']}/roster").json_body["items"]
+    assert [(e["name"], e["record"]) for e in mine] == [("A 的孩子", None)]
+
+
 def probe_card_settings(a, b):
     b.admin.patch("/settings/cards", {"exchange_rate": "99.00"})
     assert a.admin.get("/settings/cards").json_body["exchange_rate"] is None
@@ -447,6 +479,24 @@ def probe_programmes(a, b):
     assert [p["name"] for p in a.admin.get("/programmes").json_body["items"]] == ["A 的课程"]
 
 
+def probe_receivables(a, b):
+    """A's member owes (an instalment, an enrolment): B's admin lists nothing of it, pays nothing of it."""
+    programme = a.admin.post("/programmes", {"name": "A 的课程"}).json_body
+    cohort_body = {"campus_id": a.campus["id"], "name": "A 班", "starts_on": "2099-03-01", "price": "9.00", "seats": 2}
+    cohort = a.admin.post(f"/programmes/{programme['id']}/cohorts", cohort_body).json_body
+    enrolment = a.admin.post(f"/cohorts/{cohort['id']}/enrolments", {"lead_id": a.lead["id"]}).json_body
+    assert a.admin.post(f"/enrolments/{enrolment['id']}/confirm").status_code == 200
+    owed = {r["source_id"] for r in a.admin.get("/receivables").json_body["items"]}
+    assert {a.contract["id"], enrolment["id"]} <= owed
+    for query in ("", "?status=paid", "?status=overdue", f"?campus={a.campus['id']}"):
+        response = b.admin.get(f"/receivables{query}")
+        assert response.status_code == 200 and response.json_body["items"] == [], response.body
+    assert b.admin.get(f"/receivables?consultant={a.consultant.user['id']}").json_body["items"] == []
+    paid = b.admin.post(f"/enrolments/{enrolment['id']}/payments", {"amount": "1.00", "method": "cash"})
+    assert paid.status_code == 404
+    assert a.admin.get(f"/cohorts/{cohort['id']}/enrolments").json_body["items"][0]["paid"] == "0.00"
+
+
 def probe_api_keys(a, b):
     key = a.admin.post("/settings/api-keys", {"name": "A 官网", "campus_id": a.campus["id"]}).json_body
     assert b.admin.post("/settings/api-keys", {"name": "B", "campus_id": a.campus["id"]}).status_code == 400
@@ -488,6 +538,10 @@ PROBES = {
     ("GET", "/users/{user_id}"): probe_get_user,
     ("PATCH", "/users/{user_id}"): probe_patch_user,
     ("POST", "/users/{user_id}/password"): probe_reset_password,
+    ("POST", "/users/{user_id}/offboard"): probe_offboard,
+    ("GET", "/users/{user_id}/offboarding"): probe_offboard,
+    ("GET", "/users/{user_id}/record"): probe_employee_record,
+    ("PUT", "/users/{user_id}/record"): probe_employee_record,
     ("POST", "/leads"): probe_create_lead,
     ("GET", "/leads"): probe_list_leads,
     ("GET", "/leads/recycle-bin"): probe_recycle_bin,
@@ -504,6 +558,8 @@ PROBES = {
     ("POST", "/leads/{lead_id}/claim"): _lead_route_404("POST", "/claim", who="consultant"),
     ("POST", "/leads/{lead_id}/release"): _lead_route_404("POST", "/release"),
     ("POST", "/leads/{lead_id}/reveal-phone"): _lead_route_404("POST", "/reveal-phone"),
+    ("GET", "/leads/{lead_id}/export"): _lead_route_404("GET", "/export"),
+    ("POST", "/leads/{lead_id}/erase"): _lead_route_404("POST", "/erase", {"reason": "pwned"}),
     ("POST", "/leads/{lead_id}/assessments"): _lead_route_404(
         "POST", "/assessments", {"questionnaire_id": "q", "answers": {"x": "y"}}
     ),
@@ -573,6 +629,9 @@ PROBES = {
     ("POST", "/cards/{card_id}/freeze"): _card_route_404("POST", "/freeze", {"reason": "B"}),
     ("POST", "/cards/{card_id}/unfreeze"): _card_route_404("POST", "/unfreeze"),
     ("POST", "/sessions/{session_id}/check-ins"): probe_check_in,
+    ("GET", "/me/sessions"): probe_teaching,
+    ("GET", "/sessions/{session_id}/roster"): probe_teaching,
+    ("PUT", "/sessions/{session_id}/records/{lead_id}"): probe_teaching,
     ("POST", "/templates"): probe_templates,
     ("GET", "/templates"): probe_templates,
     ("GET", "/templates/{template_id}"): probe_templates,
@@ -624,6 +683,8 @@ PROBES = {
     ("GET", "/cohorts/{cohort_id}/enrolments"): probe_programmes,
     ("POST", "/enrolments/{enrolment_id}/confirm"): probe_programmes,
     ("POST", "/enrolments/{enrolment_id}/decline"): probe_programmes,
+    ("GET", "/receivables"): probe_receivables,
+    ("POST", "/enrolments/{enrolment_id}/payments"): probe_receivables,
     ("POST", "/settings/api-keys"): probe_api_keys,
     ("GET", "/settings/api-keys"): probe_api_keys,
     ("DELETE", "/settings/api-keys/{key_id}"): probe_api_keys,

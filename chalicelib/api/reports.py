@@ -98,11 +98,19 @@ def funnel(call: Call[None, ReportQuery]) -> Funnel | Response:
     return report
 
 
-def _page(title: str, columns: list[tuple[str, str]], rows: list, chart: str) -> Response:
+def _page(
+    title: str,
+    columns: list[tuple[str, str]],
+    rows: list,
+    chart: str,
+    summary: tuple[list[tuple[str, str]], list[dict[str, object]]] | None = None,
+) -> Response:
+    """A report as a printable page: its bars, its table, and optionally a summary table
+    (its columns and rows) above them."""
     from chalicelib.rendering import render
 
     data = [row.model_dump() for row in rows]
-    html = render("report_table.html", title=title, columns=columns, rows=data, chart=chart)
+    html = render("report_table.html", title=title, columns=columns, rows=data, chart=chart, summary=summary)
     return Response(body=html, status_code=200, headers={"Content-Type": "text/html; charset=utf-8"})
 
 
@@ -227,10 +235,42 @@ def finance(call: Call[None, ReportQuery]) -> FinanceReport | Response:
             ("refunds", "退款"),
             ("refund_count", "退款笔数"),
         ]
-        return _page(f"收支 {report.from_} – {report.to}：净收 ¥{report.net}", columns, report.periods, "revenue")
+        title = f"收支 {report.from_} – {report.to}：净收 ¥{report.net}"
+        return _page(title, columns, report.periods, "revenue", summary=_finance_summary(report))
     if call.query.format == "xlsx":
         return _sheet("finance", report, FINANCE_COLUMNS, report.periods)
     return report
+
+
+def _finance_summary(report: FinanceReport) -> tuple[list[tuple[str, str]], list[dict[str, object]]]:
+    """本期 against 上期 (环比) and 去年同期 (同比), for the finance report's page."""
+
+    def rate(value: float | None) -> str:
+        return "–" if value is None else f"{value:+.1%}"
+
+    columns = [
+        ("name", "期间"),
+        ("dates", "日期"),
+        ("revenue", "收款"),
+        ("net", "净收"),
+        ("revenue_change", "本期收款比之"),
+        ("net_change", "本期净收比之"),
+    ]
+    rows: list[dict[str, object]] = [
+        {"name": "本期", "dates": f"{report.from_} – {report.to}", "revenue": report.revenue, "net": report.net}
+    ]
+    for name, other in (("上期（环比）", report.previous), ("去年同期（同比）", report.last_year)):
+        rows.append(
+            {
+                "name": name,
+                "dates": f"{other.from_} – {other.to}",
+                "revenue": other.revenue,
+                "net": other.net,
+                "revenue_change": f"{other.revenue_change}（{rate(other.revenue_change_rate)}）",
+                "net_change": f"{other.net_change}（{rate(other.net_change_rate)}）",
+            }
+        )
+    return columns, rows
 
 
 @endpoint(

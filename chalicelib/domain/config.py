@@ -77,6 +77,9 @@ DEFAULTS: dict[DictionaryKind, list[DictionaryEntry]] = {
         ("wechat", "微信"),
         ("qq", "QQ"),
         ("visit", "面谈"),
+        # teachers' classes (issue 19): the talk before a learner's first class, and a learner leaving
+        ("pre_class", "课前沟通"),
+        ("drop_out", "退课"),
     ),
 }
 
@@ -226,6 +229,8 @@ def _patched(current: _Settings, request: BaseModel) -> _Settings:
 
 def patch_lead_settings(tenant: str, request: LeadSettingsPatch) -> LeadSettings:
     updated = _patched(load(tenant, fresh=True).lead_settings, request)
+    if request.erase_untouched_after_years == 0:  # 0 turns the retention off (null leaves it as it is)
+        updated = updated.model_copy(update={"erase_untouched_after_years": None})
     config_db.put_lead_settings(tenant, updated.model_dump(mode="json"))
     return updated
 
@@ -256,6 +261,7 @@ def patch_messaging_settings(tenant: str, request: MessagingSettingsPatch) -> Me
     from chalicelib.domain import templates  # (templates reads the table; config is imported everywhere)
 
     chosen = [updated.birthday_template_id, updated.reminder_template_id, updated.card_alert_template_id]
+    chosen += [updated.receivable_template_id, updated.receivable_overdue_template_id]
     for template_id in filter(None, chosen + [h.template_id for h in updated.holidays]):
         templates.get_data(tenant, template_id)  # 404 TEMPLATE_NOT_FOUND for an unknown one
     config_db.put_messaging_settings(tenant, updated.model_dump(mode="json"))

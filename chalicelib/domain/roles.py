@@ -25,3 +25,9 @@ DELETE_LEADS = frozenset({Role.admin, Role.manager})  # the recycle bin: delete,
 REVEAL_PHONES = frozenset(Role) - {Role.teacher}
 MANAGE_PROGRAMMES = frozenset({Role.admin, Role.manager})
 ENROL = frozenset({Role.admin, Role.manager, Role.supervisor, Role.consultant, Role.frontdesk})
+# A session's roster (domain.teaching): its own teacher, and admins, managers and the front
+# desk of its campus; class records: its teacher, managers of its campus, admins
+ROSTER_READERS = frozenset({Role.teacher, Role.admin, Role.manager, Role.frontdesk})
+CLASS_RECORD_WRITERS = frozenset({Role.teacher, Role.admin, Role.manager})
+CASHIERS = frozenset({Role.finance, Role.manager, Role.admin})  # record payments and refunds
+READ_RECEIVABLES = frozenset(Role) - {Role.teacher}  # 应收/欠费: each as far as they see (domain.receivables)

@@ -48,6 +48,14 @@ _SAMPLE: dict[str, Any] = {
     "card": {"number": "8800012345", "credits": "3.00", "cash": "120.00", "expires_on": "2027-06-30"},
     "holiday": {"name": "春节"},
     "work": {"contacts": 5, "overdue": 2, "plans": 3, "visits": 1, "trials": 2, "events": 0},
+    "receivable": {
+        "title": "合同 2/3",
+        "amount": "3200.00",
+        "outstanding": "3200.00",
+        "due_on": "2026-12-05",
+        "days_overdue": 0,
+        "payer": "张爷爷",
+    },
     "today": "2026-12-01",
 }
 VARIABLES = tuple(sorted(_SAMPLE))

@@ -37,18 +37,24 @@ def scheduled_messages(at: datetime, tenant: str | None = None) -> dict[str, Any
 def pool_reclaim(at: datetime, tenant: str | None = None) -> dict[str, Any]:
     """Hourly: warn owners a set number of days before a lead's protection period ends; then
     return the leads whose period ended (in their school's calendar) to the public pool
-    (公海), telling the owner."""
-    from chalicelib.domain import care, leads
+    (公海), telling the owner. And the lead retention: in schools that set
+    `erase_untouched_after_years`, erase the leads untouched that long (docs/privacy.md)."""
+    from chalicelib.domain import care, leads, privacy
 
-    return {**care.reclaim_warnings(at, tenant), **leads.reclaim_expired(at, tenant)}
+    return {
+        **care.reclaim_warnings(at, tenant),
+        **leads.reclaim_expired(at, tenant),
+        **privacy.retention(at, tenant),
+    }
 
 
 @job("appointment_reminders")
 def appointment_reminders(at: datetime, tenant: str | None = None) -> dict[str, Any]:
-    """Hourly: the day before a visit, trial or event, remind the guardian."""
-    from chalicelib.domain import care
+    """Hourly: the day before a visit, trial or event, remind the guardian; before an
+    instalment is due, remind whoever pays it, and once it is overdue, its consultant."""
+    from chalicelib.domain import care, receivables
 
-    return care.reminders(at, tenant)
+    return {**care.reminders(at, tenant), **receivables.reminders(at, tenant)}
 
 
 @job("card_alerts")
@@ -73,3 +79,11 @@ def lead_imports(at: datetime, tenant: str | None = None) -> dict[str, Any]:
     from chalicelib.domain import imports
 
     return imports.run_waiting(at, tenant)
+
+
+@job("staff_offboarding")
+def staff_offboarding(at: datetime, tenant: str | None = None) -> dict[str, Any]:
+    """Every minute: the handovers of staff leaving (离职交接) that the request did not finish."""
+    from chalicelib.domain import offboarding
+
+    return offboarding.run_waiting(at, tenant)

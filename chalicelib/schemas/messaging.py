@@ -14,7 +14,17 @@ from chalicelib.schemas.leads import LeadListQuery
 Channel = Literal["sms", "email"]
 Purpose = Literal["marketing", "notice"]
 HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
-TEMPLATE_KINDS = Literal["general", "birthday", "holiday", "reminder", "digest", "card_alert", "reclaim"]
+TEMPLATE_KINDS = Literal[
+    "general",
+    "birthday",
+    "holiday",
+    "reminder",
+    "digest",
+    "card_alert",
+    "reclaim",
+    "receivable_due",
+    "receivable_overdue",
+]
 
 
 class TemplateRequest(StrictModel):
@@ -195,6 +205,13 @@ class MessagingSettings(StrictModel):
     low_credit_threshold: str = Field(default="2", pattern=r"^\d+(\.\d{1,2})?$", description="Card alert below this")
     expiry_warning_days: int = Field(default=14, ge=0, le=180)
     card_alert_template_id: str | None = None
+    receivable_reminder_days: int = Field(
+        default=3, ge=0, le=30, description="Payment reminders go this many days before an instalment is due"
+    )
+    receivable_template_id: str | None = Field(default=None, description="The payment reminder (to the family)")
+    receivable_overdue_template_id: str | None = Field(
+        default=None, description="The overdue notice (a notification to the consultant)"
+    )
 
 
 class MessagingSettingsPatch(StrictModel):
@@ -210,3 +227,6 @@ class MessagingSettingsPatch(StrictModel):
     low_credit_threshold: str | None = Field(default=None, pattern=r"^\d+(\.\d{1,2})?$")
     expiry_warning_days: int | None = Field(default=None, ge=0, le=180)
     card_alert_template_id: str | None = None
+    receivable_reminder_days: int | None = Field(default=None, ge=0, le=30)
+    receivable_template_id: str | None = None
+    receivable_overdue_template_id: str | None = None

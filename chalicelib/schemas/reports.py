@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field, model_validator
 
 from chalicelib.schemas.common import DecimalText, Entity, PageQuery, StrictModel
+from chalicelib.schemas.receivables import Ageing
 
 
 class ReportQuery(StrictModel):
@@ -139,16 +140,51 @@ class FinancePeriod(Entity):
     refund_count: int = 0
 
 
+class FinanceComparison(_Period):
+    """Another period's totals beside the report's own, and how the report's period differs
+    from it (this period minus that one)."""
+
+    from_: date = Field(alias="from")  # "from" in JSON, both ways
+    to: date
+    revenue: DecimalText
+    payments: int = 0
+    refunds: DecimalText
+    refund_count: int = 0
+    net: DecimalText
+    revenue_change: DecimalText = Field(description="The report's revenue minus this period's")
+    revenue_change_rate: float | None = Field(
+        default=None, description="revenue_change / this period's revenue (0.25: 25% more); null when it was 0"
+    )
+    net_change: DecimalText = Field(description="The report's net minus this period's")
+    net_change_rate: float | None = Field(
+        default=None, description="net_change / |this period's net|; null when it was 0"
+    )
+
+
 class FinanceReport(_Period):
-    """Receipts and refunds by day (or month); the payments themselves: GET /payments."""
+    """Receipts and refunds by day (or month), against the previous period and the same
+    period a year earlier; the payments themselves: GET /payments."""
 
     from_: date = Field(alias="from")  # "from" in JSON, both ways
     to: date
     campus: str | None = None
     revenue: DecimalText
+    payments: int = 0
     refunds: DecimalText
+    refund_count: int = 0
     net: DecimalText
     periods: list[FinancePeriod]
+    previous: FinanceComparison = Field(
+        description="The period just before (环比): the same months before when `from` is the 1st of a month "
+        "(March 1-15 against February 1-15, a quarter against the quarter before), else as many days just before"
+    )
+    last_year: FinanceComparison = Field(
+        description="The same period a year earlier (同比); a month's end stays a month's end (29 Feb: 28 Feb)"
+    )
+    ageing: Ageing = Field(
+        description="账龄: what is owed as of today (the school's date), not yet due and by days overdue; "
+        "the receivables themselves: GET /receivables"
+    )
 
 
 class AuditQuery(PageQuery):

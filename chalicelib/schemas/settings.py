@@ -55,6 +55,9 @@ class Dictionary(Entity):
     used: list[str] = Field(default_factory=list, description="keys used by some lead: retire, never delete")
 
 
+HistoryVisibility = Literal["owner_team", "campus", "school"]
+
+
 class LeadSettings(StrictModel):
     protection_days: int = Field(default=30, ge=1, le=365, description="Days without follow-up before 公海")
     reclaim_warning_days: int = Field(default=3, ge=0, le=30)
@@ -67,6 +70,20 @@ class LeadSettings(StrictModel):
     )
     import_roles: list[str] = Field(
         default_factory=lambda: ["manager", "admin"], description="Roles that may import leads (批量导入)"
+    )
+    erase_untouched_after_years: int | None = Field(
+        default=None,
+        ge=1,
+        le=50,
+        description="Erase the personal data of leads nobody has changed for this many years (the lead_retention "
+        "step of the hourly pool_reclaim job); null: never",
+    )
+    history_visibility: HistoryVisibility = Field(
+        default="owner_team",
+        description="Who may read a lead's follow-up history (GET /follow-ups), never its phones or its page: "
+        "owner_team: whoever sees the lead (its owner, their supervisor, the campus's managers, front desk "
+        "and finance); campus: also every consultant and supervisor of the lead's campus; school: every "
+        "staff member but teachers, whatever their campus",
     )
 
 
@@ -128,6 +145,8 @@ class LeadSettingsPatch(StrictModel):
     attendance_opens_minutes_before: int | None = Field(default=None, ge=0, le=1440)
     export_roles: list[Literal["admin", "manager", "supervisor", "consultant", "frontdesk", "finance"]] | None = None
     import_roles: list[Literal["admin", "manager", "supervisor", "consultant", "frontdesk", "finance"]] | None = None
+    erase_untouched_after_years: int | None = Field(default=None, ge=0, le=50, description="0 turns it off")
+    history_visibility: HistoryVisibility | None = None
 
 
 # --- assessments (客户评估) ----------------------------------------------------------

@@ -34,17 +34,21 @@ from chalicelib.db.items.messaging import (
     RecipientItem,
     TemplateItem,
 )
+from chalicelib.db.items.privacy import LeadRefItem, RetainItem
 from chalicelib.db.items.programmes import CohortItem, EnrolmentItem, EnrolmentLinkItem, ProgrammeItem
+from chalicelib.db.items.receivables import EnrolmentPaymentItem, ReceivableItem
 from chalicelib.db.items.schedule import (
     AppointmentItem,
     BookingItem,
     ClassItem,
+    ClassRecordItem,
     CourseItem,
     EventItem,
     NotificationItem,
     SessionItem,
     TrialMarkerItem,
 )
+from chalicelib.db.items.staff import EmployeeRecordItem, OffboardingItem
 from chalicelib.db.items.tenants import (
     ApiKeyItem,
     CampusItem,
@@ -56,6 +60,8 @@ from chalicelib.db.items.tenants import (
 )
 
 __all__ = [
+    "EmployeeRecordItem",
+    "OffboardingItem",
     "AggregateItem",
     "AnnouncementItem",
     "ApiKeyItem",
@@ -66,6 +72,7 @@ __all__ = [
     "CampusItem",
     "CardItem",
     "ClassItem",
+    "ClassRecordItem",
     "CohortItem",
     "ConfigItem",
     "ContractItem",
@@ -73,6 +80,7 @@ __all__ = [
     "CourseItem",
     "EnrolmentItem",
     "EnrolmentLinkItem",
+    "EnrolmentPaymentItem",
     "EventFeeItem",
     "EventItem",
     "FollowUpItem",
@@ -82,6 +90,7 @@ __all__ = [
     "LeadHistoryItem",
     "LeadItem",
     "LeadLinkItem",
+    "LeadRefItem",
     "LedgerItem",
     "LoginGuardItem",
     "MemberLinkItem",
@@ -95,7 +104,9 @@ __all__ = [
     "PlanItem",
     "ProgrammeItem",
     "ReadItem",
+    "ReceivableItem",
     "RecipientItem",
+    "RetainItem",
     "SeenItem",
     "SessionItem",
     "TemplateItem",

@@ -922,6 +922,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/enrolments/{enrolment_id}/payments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record a payment towards a confirmed enrolment's agreed price (Idempotency-Key honoured)
+         * @description Record a payment towards a confirmed enrolment's agreed price (Idempotency-Key honoured).
+         *
+         *     Signed-in staff with the role admin, finance, manager.
+         */
+        post: operations["pay_enrolment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/events": {
         parameters: {
             query?: never;
@@ -1382,6 +1404,55 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/leads/{lead_id}/erase": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Erase a lead's personal data (a data subject's erasure): a tombstone; money and counts stay; audited
+         * @description Admins. Overwrites the learner, guardians, phones, notes, follow-up texts, plans,
+         *     appointments, the messages sent and the outbox with a tombstone, releases the phones,
+         *     keeps status, dates, contracts, payments, cards and report figures. Idempotent: again,
+         *     `already` is true and nothing is written.
+         *
+         *     Signed-in staff with the role admin.
+         */
+        post: operations["erase_lead"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/leads/{lead_id}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Everything held about a lead and its guardians (a data subject's copy), JSON or ?format=xlsx; audited
+         * @description The lead with full phones, its history, follow-ups, plans, appointments, links, the
+         *     messages its guardians were sent, the outbox, its contracts and cards (docs/privacy.md).
+         *     Admins, and managers for their campuses' leads; weighs one record for anti-scraping.
+         *
+         *     Signed-in staff with the role admin, manager.
+         */
+        get: operations["export_lead"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/leads/{lead_id}/follow-ups": {
         parameters: {
             query?: never;
@@ -1572,6 +1643,28 @@ export interface paths {
          *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
          */
         get: operations["get_me"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's class sessions on a day (a teacher's timetable), by start time
+         * @description The caller's class sessions on a day (a teacher's timetable), by start time.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
+        get: operations["my_sessions"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1840,6 +1933,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/receivables": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Amounts owed (应收/欠费) by due date: due, overdue or paid; by campus or consultant
+         * @description Amounts owed (应收/欠费) by due date: due, overdue or paid; by campus or consultant.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor.
+         */
+        get: operations["list_receivables"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/reports/consultants": {
         parameters: {
             query?: never;
@@ -2010,6 +2125,50 @@ export interface paths {
          *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
          */
         post: operations["check_in"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sessions/{session_id}/records/{lead_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * A learner's in-class record (课堂记录) of a session: notes, homework, a rating; in the lead's history
+         * @description A learner's in-class record (课堂记录) of a session: notes, homework, a rating; in the lead's history.
+         *
+         *     Signed-in staff with the role admin, manager, teacher.
+         */
+        put: operations["save_class_record"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sessions/{session_id}/roster": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A session's learners: enrolled, checked in, trials; names, cards' credits, class records (no phones)
+         * @description A session's learners: enrolled, checked in, trials; names, cards' credits, class records (no phones).
+         *
+         *     Signed-in staff with the role admin, frontdesk, manager, teacher.
+         */
+        get: operations["session_roster"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -2418,6 +2577,50 @@ export interface paths {
         patch: operations["patch_user"];
         trace?: never;
     };
+    "/users/{user_id}/offboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Staff leaving (离职交接): disable the account and hand its leads, open plans and future appointments to a consultant or the pool
+         * @description Staff leaving (离职交接): disable the account and hand its leads, open plans and future appointments to a consultant or the pool.
+         *
+         *     Signed-in staff with the role admin.
+         */
+        post: operations["offboard_user"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/{user_id}/offboarding": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A leaving user's handover: its state and what it moved
+         * @description A leaving user's handover: its state and what it moved.
+         *
+         *     Signed-in staff with the role admin.
+         */
+        get: operations["get_offboarding"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/users/{user_id}/password": {
         parameters: {
             query?: never;
@@ -2440,10 +2643,81 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/users/{user_id}/record": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Employee record (员工档案): hire date, phone, e-mail, ID number (masked), notes
+         * @description Employee record (员工档案): hire date, phone, e-mail, ID number (masked), notes.
+         *
+         *     Signed-in staff with the role admin.
+         */
+        get: operations["get_employee_record"];
+        /**
+         * Set an employee record (员工档案); the ID number sent back masked keeps it
+         * @description Set an employee record (员工档案); the ID number sent back masked keeps it.
+         *
+         *     Signed-in staff with the role admin.
+         */
+        put: operations["put_employee_record"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * Ageing
+         * @description What is owed as of today (school date): not yet due, and overdue by days past due
+         *     (1-30 days in "0-30").
+         */
+        Ageing: {
+            /**
+             * As Of
+             * Format: date
+             */
+            as_of: string;
+            /** Buckets */
+            buckets: components["schemas"]["AgeingBucket"][];
+            /**
+             * Not Due
+             * @example 9600.00
+             */
+            not_due: string;
+            /** Not Due Count */
+            not_due_count: number;
+            /**
+             * Overdue
+             * @example 9600.00
+             */
+            overdue: string;
+            /** Overdue Count */
+            overdue_count: number;
+        };
+        /** AgeingBucket */
+        AgeingBucket: {
+            /**
+             * Amount
+             * @example 9600.00
+             */
+            amount: string;
+            /**
+             * Bucket
+             * @enum {string}
+             */
+            bucket: "0-30" | "31-60" | "61-90" | "90+";
+            /** Count */
+            count: number;
+        };
         /** Announcement */
         Announcement: {
             /**
@@ -3373,6 +3647,12 @@ export interface components {
             campus_id: string;
             /** Capacity */
             capacity: number;
+            /**
+             * Cohort Id
+             * @description The cohort (班级) whose confirmed enrolments the class teaches
+             * @default null
+             */
+            cohort_id?: string | null;
             /** Course Id */
             course_id: string;
             /**
@@ -3394,6 +3674,12 @@ export interface components {
             start_date: string;
             /** Teacher */
             teacher: string;
+            /**
+             * Teacher Id
+             * @description The teacher's account (role teacher): the sessions are theirs
+             * @default null
+             */
+            teacher_id?: string | null;
         };
         /** ClassOut */
         ClassOut: {
@@ -3401,6 +3687,11 @@ export interface components {
             campus_id: string;
             /** Capacity */
             capacity: number;
+            /**
+             * Cohort Id
+             * @default null
+             */
+            cohort_id?: string | null;
             /** Course Id */
             course_id: string;
             /** Course Name */
@@ -3431,6 +3722,67 @@ export interface components {
             start_date: string;
             /** Teacher */
             teacher: string;
+            /**
+             * Teacher Id
+             * @default null
+             */
+            teacher_id?: string | null;
+        };
+        /** ClassRecord */
+        ClassRecord: {
+            /**
+             * At
+             * Format: date-time
+             * @description When it was last written
+             */
+            at: string;
+            /** By */
+            by: string;
+            /**
+             * By Name
+             * @default null
+             */
+            by_name?: string | null;
+            /**
+             * Homework
+             * @default null
+             */
+            homework?: string | null;
+            /** Lead Id */
+            lead_id: string;
+            /**
+             * Notes
+             * @default null
+             */
+            notes?: string | null;
+            /**
+             * Rating
+             * @default null
+             */
+            rating?: number | null;
+            /** Session Id */
+            session_id: string;
+        };
+        /** ClassRecordRequest */
+        ClassRecordRequest: {
+            /**
+             * Homework
+             * @default null
+             * @example 每天练习 10 分钟
+             */
+            homework?: string | null;
+            /**
+             * Notes
+             * @default null
+             * @example 注意力集中, 能完整唱完儿歌
+             */
+            notes?: string | null;
+            /**
+             * Rating
+             * @description 1 to 5
+             * @default null
+             */
+            rating?: number | null;
         };
         /** Cohort */
         Cohort: {
@@ -3766,6 +4118,11 @@ export interface components {
              */
             paid: string;
             /**
+             * @description 代报名: who pays (payment reminders go to them)
+             * @default null
+             */
+            payer?: components["schemas"]["PayerShown"] | null;
+            /**
              * Price
              * @example 9600.00
              */
@@ -3860,6 +4217,11 @@ export interface components {
              */
             note?: string | null;
             /**
+             * @description 代报名: who pays, when not a guardian of the learner
+             * @default null
+             */
+            payer?: components["schemas"]["Payer"] | null;
+            /**
              * Price
              * @example 9600.00
              */
@@ -3950,6 +4312,11 @@ export interface components {
              * @example 9600.00
              */
             paid: string;
+            /**
+             * @description 代报名: who pays (payment reminders go to them)
+             * @default null
+             */
+            payer?: components["schemas"]["PayerShown"] | null;
             /**
              * Payments
              * @description Payments and refunds, oldest first
@@ -4142,6 +4509,100 @@ export interface components {
             /** Would Send */
             would_send: number;
         };
+        /**
+         * EmployeeRecord
+         * @description 员工档案 (admins only): the ID number is never shown in full.
+         */
+        EmployeeRecord: {
+            /** Active */
+            active: boolean;
+            /** Display Name */
+            display_name: string;
+            /**
+             * Email
+             * @default null
+             */
+            email?: string | null;
+            /**
+             * Hire Date
+             * @default null
+             */
+            hire_date?: string | null;
+            /**
+             * Id Number
+             * @description masked: 1101**********123X
+             * @default null
+             * @example 1101**********123X
+             */
+            id_number?: string | null;
+            /**
+             * Left On
+             * @description the school's day the account was offboarded
+             * @default null
+             */
+            left_on?: string | null;
+            /**
+             * Notes
+             * @default null
+             */
+            notes?: string | null;
+            /**
+             * Phone
+             * @default null
+             */
+            phone?: string | null;
+            /** Role */
+            role: string;
+            /**
+             * Updated At
+             * @default null
+             */
+            updated_at?: string | null;
+            /**
+             * Updated By
+             * @default null
+             */
+            updated_by?: string | null;
+            /** User Id */
+            user_id: string;
+            /** Username */
+            username: string;
+        };
+        /**
+         * EmployeeRecordRequest
+         * @description The whole record (PUT): a field left out is cleared. Send the ID number back masked, as
+         *     shown, to keep it.
+         */
+        EmployeeRecordRequest: {
+            /**
+             * Email
+             * @default null
+             */
+            email?: string | null;
+            /**
+             * Hire Date
+             * @default null
+             */
+            hire_date?: string | null;
+            /**
+             * Id Number
+             * @description 身份证号 or passport number; a mainland ID (18 characters) must pass its check digit
+             * @default null
+             * @example 11010519491231002X
+             */
+            id_number?: string | null;
+            /**
+             * Notes
+             * @default null
+             */
+            notes?: string | null;
+            /**
+             * Phone
+             * @default null
+             * @example 138 0013 8000
+             */
+            phone?: string | null;
+        };
         /** Enrolment */
         Enrolment: {
             /**
@@ -4149,6 +4610,13 @@ export interface components {
              * @example 9600.00
              */
             agreed_price: string;
+            /**
+             * Balance Due
+             * @description agreed_price − paid
+             * @default 0
+             * @example 9600.00
+             */
+            balance_due?: string;
             /** Cohort Id */
             cohort_id: string;
             /**
@@ -4190,6 +4658,18 @@ export interface components {
              * @default null
              */
             notify_before_minutes?: number | null;
+            /**
+             * Paid
+             * @description Paid towards agreed_price
+             * @default 0
+             * @example 9600.00
+             */
+            paid?: string;
+            /**
+             * @description 代报名: who pays (payment reminders go to them)
+             * @default null
+             */
+            payer?: components["schemas"]["PayerShown"] | null;
             /** Programme Id */
             programme_id: string;
             /**
@@ -4237,6 +4717,47 @@ export interface components {
              * @default null
              */
             notify_before_minutes?: number | null;
+            /**
+             * @description 代报名: who pays, when not a guardian of the learner
+             * @default null
+             */
+            payer?: components["schemas"]["Payer"] | null;
+        };
+        /** EraseRequest */
+        EraseRequest: {
+            /**
+             * Reason
+             * @example 家长要求删除个人信息 (GDPR Art. 17 request of 2026-03-01)
+             */
+            reason: string;
+        };
+        /** ErasureOut */
+        ErasureOut: {
+            /**
+             * Already
+             * @description It had been erased before: nothing was written
+             */
+            already: boolean;
+            /**
+             * Erased At
+             * Format: date-time
+             */
+            erased_at: string;
+            /** Lead Id */
+            lead_id: string;
+            /**
+             * Released Phones
+             * @description Phone claims given up: the numbers are free to use again
+             * @default 0
+             */
+            released_phones?: number;
+            /**
+             * Tombstoned
+             * @description Records whose personal data was overwritten: follow_ups, plans, appointments, messages, outbox
+             */
+            tombstoned?: {
+                [key: string]: number;
+            };
         };
         /** ErrorBody */
         ErrorBody: {
@@ -4289,7 +4810,7 @@ export interface components {
         ErrorResponse404: {
             error: components["schemas"]["ErrorBody"] & {
                 /** @enum {string} */
-                code?: "ANNOUNCEMENT_NOT_FOUND" | "API_KEY_NOT_FOUND" | "APPOINTMENT_NOT_FOUND" | "ATTACHMENT_NOT_FOUND" | "CAMPUS_NOT_FOUND" | "CARD_NOT_FOUND" | "CLASS_NOT_FOUND" | "COHORT_NOT_FOUND" | "CONTRACT_NOT_FOUND" | "ENROLMENT_NOT_FOUND" | "EVENT_NOT_FOUND" | "IMPORT_NOT_FOUND" | "LEAD_NOT_FOUND" | "MESSAGE_NOT_FOUND" | "NOT_FOUND" | "NO_ERROR_SHEET" | "PHRASE_NOT_FOUND" | "PLAN_NOT_FOUND" | "PROGRAMME_NOT_FOUND" | "ROUTE_NOT_FOUND" | "SESSION_NOT_FOUND" | "TEMPLATE_NOT_FOUND" | "USER_NOT_FOUND";
+                code?: "ANNOUNCEMENT_NOT_FOUND" | "API_KEY_NOT_FOUND" | "APPOINTMENT_NOT_FOUND" | "ATTACHMENT_NOT_FOUND" | "CAMPUS_NOT_FOUND" | "CARD_NOT_FOUND" | "CLASS_NOT_FOUND" | "COHORT_NOT_FOUND" | "CONTRACT_NOT_FOUND" | "ENROLMENT_NOT_FOUND" | "EVENT_NOT_FOUND" | "IMPORT_NOT_FOUND" | "LEAD_NOT_FOUND" | "MESSAGE_NOT_FOUND" | "NOT_FOUND" | "NO_ERROR_SHEET" | "OFFBOARDING_NOT_FOUND" | "PHRASE_NOT_FOUND" | "PLAN_NOT_FOUND" | "PROGRAMME_NOT_FOUND" | "ROUTE_NOT_FOUND" | "SESSION_NOT_FOUND" | "TEMPLATE_NOT_FOUND" | "USER_NOT_FOUND";
             };
         };
         /**
@@ -4319,7 +4840,7 @@ export interface components {
         ErrorResponse409: {
             error: components["schemas"]["ErrorBody"] & {
                 /** @enum {string} */
-                code?: "ALREADY_BOOKED" | "ALREADY_CHECKED_IN" | "ALREADY_ENROLLED" | "ALREADY_IN_FAMILY" | "ATTENDANCE_NOT_OPEN" | "BUSY" | "CANNOT_CHANGE_SELF" | "CARD_BUSY" | "CARD_CONFLICT" | "CARD_FROZEN" | "CARD_LOST" | "CARD_NUMBER_TAKEN" | "CARD_REPLACED" | "COHORT_CANCELLED" | "COHORT_FULL" | "COHORT_NOT_OPEN" | "CONFLICT" | "CONTRACT_CLOSED" | "CONTRACT_IN_USE" | "DUPLICATE_PHONE" | "EDIT_CONFLICT" | "ENROLMENT_DECIDED" | "EVENT_FEE_ALREADY_CHARGED" | "EVENT_NOT_BOOKED" | "EXCHANGE_DISABLED" | "IDEMPOTENCY_KEY_REUSED" | "INSUFFICIENT_BALANCE" | "LEAD_DELETED" | "NOT_A_PRIMARY_CARD" | "NOT_BOOKABLE" | "NOT_BOOKED" | "NOT_FROZEN" | "NOT_IN_POOL" | "NO_CARD" | "OVERPAYMENT" | "OWNER_CAP_REACHED" | "PLAN_CLOSED" | "PROGRAMME_INACTIVE" | "REFUND_TOO_LARGE" | "SEATS_BELOW_CONFIRMED" | "SESSION_CANCELLED" | "SESSION_CONFLICT" | "SESSION_FULL" | "SHARED_CARD" | "TENANT_EXISTS" | "TOO_MANY_SUB_CARDS" | "TRY_AGAIN" | "USERNAME_TAKEN" | "VALUE_IN_USE";
+                code?: "ALREADY_BOOKED" | "ALREADY_CHECKED_IN" | "ALREADY_ENROLLED" | "ALREADY_IN_FAMILY" | "ATTENDANCE_NOT_OPEN" | "BUSY" | "CANNOT_CHANGE_SELF" | "CARD_BUSY" | "CARD_CONFLICT" | "CARD_FROZEN" | "CARD_LOST" | "CARD_NUMBER_TAKEN" | "CARD_REPLACED" | "COHORT_CANCELLED" | "COHORT_FULL" | "COHORT_NOT_OPEN" | "CONFLICT" | "CONTRACT_CLOSED" | "CONTRACT_IN_USE" | "DUPLICATE_PHONE" | "EDIT_CONFLICT" | "ENROLMENT_DECIDED" | "ENROLMENT_NOT_CONFIRMED" | "EVENT_FEE_ALREADY_CHARGED" | "EVENT_NOT_BOOKED" | "EXCHANGE_DISABLED" | "IDEMPOTENCY_KEY_REUSED" | "INSUFFICIENT_BALANCE" | "LEAD_DELETED" | "LEAD_ERASED" | "NOT_A_PRIMARY_CARD" | "NOT_BOOKABLE" | "NOT_BOOKED" | "NOT_FROZEN" | "NOT_IN_POOL" | "NO_CARD" | "OFFBOARDING_RUNNING" | "OFFBOARDING_TAKEN" | "OVERPAYMENT" | "OWNER_CAP_REACHED" | "PLAN_CLOSED" | "PROGRAMME_INACTIVE" | "REFUND_TOO_LARGE" | "SEATS_BELOW_CONFIRMED" | "SESSION_CANCELLED" | "SESSION_CONFLICT" | "SESSION_FULL" | "SHARED_CARD" | "TENANT_EXISTS" | "TOO_MANY_SUB_CARDS" | "TRY_AGAIN" | "USERNAME_TAKEN" | "VALUE_IN_USE";
             };
         };
         /**
@@ -4440,6 +4961,72 @@ export interface components {
              */
             waitlist?: number;
         };
+        /**
+         * FinanceComparison
+         * @description Another period's totals beside the report's own, and how the report's period differs
+         *     from it (this period minus that one).
+         */
+        FinanceComparison: {
+            /**
+             * From
+             * Format: date
+             */
+            from: string;
+            /**
+             * Net
+             * @example 9600.00
+             */
+            net: string;
+            /**
+             * Net Change
+             * @description The report's net minus this period's
+             * @example 9600.00
+             */
+            net_change: string;
+            /**
+             * Net Change Rate
+             * @description net_change / |this period's net|; null when it was 0
+             * @default null
+             */
+            net_change_rate?: number | null;
+            /**
+             * Payments
+             * @default 0
+             */
+            payments?: number;
+            /**
+             * Refund Count
+             * @default 0
+             */
+            refund_count?: number;
+            /**
+             * Refunds
+             * @example 9600.00
+             */
+            refunds: string;
+            /**
+             * Revenue
+             * @example 9600.00
+             */
+            revenue: string;
+            /**
+             * Revenue Change
+             * @description The report's revenue minus this period's
+             * @example 9600.00
+             */
+            revenue_change: string;
+            /**
+             * Revenue Change Rate
+             * @description revenue_change / this period's revenue (0.25: 25% more); null when it was 0
+             * @default null
+             */
+            revenue_change_rate?: number | null;
+            /**
+             * To
+             * Format: date
+             */
+            to: string;
+        };
         /** FinancePeriod */
         FinancePeriod: {
             /**
@@ -4469,9 +5056,12 @@ export interface components {
         };
         /**
          * FinanceReport
-         * @description Receipts and refunds by day (or month); the payments themselves: GET /payments.
+         * @description Receipts and refunds by day (or month), against the previous period and the same
+         *     period a year earlier; the payments themselves: GET /payments.
          */
         FinanceReport: {
+            /** @description 账龄: what is owed as of today (the school's date), not yet due and by days overdue; the receivables themselves: GET /receivables */
+            ageing: components["schemas"]["Ageing"];
             /**
              * Campus
              * @default null
@@ -4482,13 +5072,27 @@ export interface components {
              * Format: date
              */
             from: string;
+            /** @description The same period a year earlier (同比); a month's end stays a month's end (29 Feb: 28 Feb) */
+            last_year: components["schemas"]["FinanceComparison"];
             /**
              * Net
              * @example 9600.00
              */
             net: string;
+            /**
+             * Payments
+             * @default 0
+             */
+            payments?: number;
             /** Periods */
             periods: components["schemas"]["FinancePeriod"][];
+            /** @description The period just before (环比): the same months before when `from` is the 1st of a month (March 1-15 against February 1-15, a quarter against the quarter before), else as many days just before */
+            previous: components["schemas"]["FinanceComparison"];
+            /**
+             * Refund Count
+             * @default 0
+             */
+            refund_count?: number;
             /**
              * Refunds
              * @example 9600.00
@@ -5193,6 +5797,12 @@ export interface components {
              * @description The learner's enrolments in cohorts (报名; id <cohort>-<lead>)
              */
             enrolment_ids?: string[];
+            /**
+             * Erased At
+             * @description Its personal data was erased (POST /leads/{id}/erase, or the retention setting)
+             * @default null
+             */
+            erased_at?: string | null;
             /** Family Id */
             family_id: string;
             /**
@@ -5354,6 +5964,33 @@ export interface components {
              */
             updated_at: string;
         };
+        /**
+         * LeadExport
+         * @description Everything the school holds about a lead and its guardians (phones in full).
+         */
+        LeadExport: {
+            /**
+             * Exported At
+             * Format: date-time
+             */
+            exported_at: string;
+            /**
+             * Lead
+             * @description The lead as stored: learner, guardians with full phones, sales fields
+             */
+            lead: {
+                [key: string]: unknown;
+            };
+            /**
+             * Sections
+             * @description history, follow_ups, plans, appointments, trials, links (siblings, referrals, contracts, cards, enrolments), messages (each recipient record sent to its guardians), outbox (local and dev stages), contracts, cards: each a list of records as stored
+             */
+            sections: {
+                [key: string]: {
+                    [key: string]: unknown;
+                }[];
+            };
+        };
         /** LeadListQuery */
         LeadListQuery: {
             /**
@@ -5486,6 +6123,12 @@ export interface components {
              * @default null
              */
             deleted_at?: string | null;
+            /**
+             * Erased At
+             * @description Its personal data was erased (POST /leads/{id}/erase, or the retention setting)
+             * @default null
+             */
+            erased_at?: string | null;
             /** Family Id */
             family_id: string;
             /**
@@ -5700,10 +6343,23 @@ export interface components {
              */
             attendance_opens_minutes_before?: number;
             /**
+             * Erase Untouched After Years
+             * @description Erase the personal data of leads nobody has changed for this many years (the lead_retention step of the hourly pool_reclaim job); null: never
+             * @default null
+             */
+            erase_untouched_after_years?: number | null;
+            /**
              * Export Roles
              * @description Roles that may export leads (导出)
              */
             export_roles?: string[];
+            /**
+             * History Visibility
+             * @description Who may read a lead's follow-up history (GET /follow-ups), never its phones or its page: owner_team: whoever sees the lead (its owner, their supervisor, the campus's managers, front desk and finance); campus: also every consultant and supervisor of the lead's campus; school: every staff member but teachers, whatever their campus
+             * @default owner_team
+             * @enum {string}
+             */
+            history_visibility?: "owner_team" | "campus" | "school";
             /**
              * Import Roles
              * @description Roles that may import leads (批量导入)
@@ -5734,10 +6390,21 @@ export interface components {
              */
             attendance_opens_minutes_before?: number | null;
             /**
+             * Erase Untouched After Years
+             * @description 0 turns it off
+             * @default null
+             */
+            erase_untouched_after_years?: number | null;
+            /**
              * Export Roles
              * @default null
              */
             export_roles?: ("admin" | "manager" | "supervisor" | "consultant" | "frontdesk" | "finance")[] | null;
+            /**
+             * History Visibility
+             * @default null
+             */
+            history_visibility?: ("owner_team" | "campus" | "school") | null;
             /**
              * Import Roles
              * @default null
@@ -6097,6 +6764,24 @@ export interface components {
              */
             quiet_to?: string;
             /**
+             * Receivable Overdue Template Id
+             * @description The overdue notice (a notification to the consultant)
+             * @default null
+             */
+            receivable_overdue_template_id?: string | null;
+            /**
+             * Receivable Reminder Days
+             * @description Payment reminders go this many days before an instalment is due
+             * @default 3
+             */
+            receivable_reminder_days?: number;
+            /**
+             * Receivable Template Id
+             * @description The payment reminder (to the family)
+             * @default null
+             */
+            receivable_template_id?: string | null;
+            /**
              * Reminder Template Id
              * @default null
              */
@@ -6159,6 +6844,21 @@ export interface components {
              * @default null
              */
             quiet_to?: string | null;
+            /**
+             * Receivable Overdue Template Id
+             * @default null
+             */
+            receivable_overdue_template_id?: string | null;
+            /**
+             * Receivable Reminder Days
+             * @default null
+             */
+            receivable_reminder_days?: number | null;
+            /**
+             * Receivable Template Id
+             * @default null
+             */
+            receivable_template_id?: string | null;
             /**
              * Reminder Template Id
              * @default null
@@ -6332,6 +7032,99 @@ export interface components {
              * @default false
              */
             read?: boolean;
+        };
+        /** OffboardRequest */
+        OffboardRequest: {
+            /**
+             * Handover To
+             * @description Who takes over the leaving user's leads, open plans and future appointments: an active consultant or supervisor (their id), or "pool" (leads to the public pool, plans cancelled, appointments unassigned)
+             * @example pool
+             */
+            handover_to: string;
+        };
+        /**
+         * Offboarding
+         * @description 离职交接: the leaving user's account is disabled at once; their leads, open plans and
+         *     future appointments move in one resumable job, counted here as they move.
+         */
+        Offboarding: {
+            counts: components["schemas"]["OffboardingCounts"];
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Finished At
+             * @default null
+             */
+            finished_at?: string | null;
+            /**
+             * Handover To
+             * @description the user taking over; null: the public pool
+             */
+            handover_to: string | null;
+            /**
+             * Handover To Name
+             * @default null
+             */
+            handover_to_name?: string | null;
+            /**
+             * Runs
+             * @description runs that worked on it (the request's, then the job's)
+             * @default 0
+             */
+            runs?: number;
+            /** Started By */
+            started_by: string;
+            /** Started By Name */
+            started_by_name: string;
+            /**
+             * Status
+             * @description queued: work left for the `staff_offboarding` job (every minute); done: nothing left to move
+             * @enum {string}
+             */
+            status: "queued" | "running" | "done";
+            /** User Id */
+            user_id: string;
+            /** User Name */
+            user_name: string;
+        };
+        /** OffboardingCounts */
+        OffboardingCounts: {
+            /**
+             * Appointments Handed Over
+             * @default 0
+             */
+            appointments_handed_over?: number;
+            /**
+             * Appointments Unassigned
+             * @description left to the campus (no consultant): to the pool, or the taker is not of its campus
+             * @default 0
+             */
+            appointments_unassigned?: number;
+            /**
+             * Leads Handed Over
+             * @default 0
+             */
+            leads_handed_over?: number;
+            /**
+             * Leads To Pool
+             * @description handed to the pool: by choice, or the taker is not of the lead's campus or is full
+             * @default 0
+             */
+            leads_to_pool?: number;
+            /**
+             * Plans Cancelled
+             * @description to the pool, or the taker is not of the plan's campus
+             * @default 0
+             */
+            plans_cancelled?: number;
+            /**
+             * Plans Handed Over
+             * @default 0
+             */
+            plans_handed_over?: number;
         };
         /** OutboxEntry */
         OutboxEntry: {
@@ -6627,6 +7420,17 @@ export interface components {
              */
             next_cursor?: string | null;
         };
+        /** Page[Receivable] */
+        Page_Receivable_: {
+            /** Items */
+            items: components["schemas"]["Receivable"][];
+            /**
+             * Next Cursor
+             * @description Opaque; pass as `cursor` for the next page. Null on the last page.
+             * @default null
+             */
+            next_cursor?: string | null;
+        };
         /** Page[SessionOut] */
         Page_SessionOut_: {
             /** Items */
@@ -6668,6 +7472,44 @@ export interface components {
         PasswordResetRequest: {
             /** Password */
             password: string;
+        };
+        /**
+         * Payer
+         * @description 代报名: who pays, when it is not a guardian of the learner (a grandparent, a company).
+         *     Payment reminders go to the payer instead of the learner's guardian.
+         */
+        Payer: {
+            /**
+             * Name
+             * @example 张爷爷
+             */
+            name: string;
+            /**
+             * Phone
+             * @example 139 0013 9000
+             */
+            phone: string;
+            /**
+             * Relation
+             * @default null
+             * @example 祖父
+             */
+            relation?: string | null;
+        };
+        /** PayerShown */
+        PayerShown: {
+            /** Name */
+            name: string;
+            /**
+             * Phone
+             * @description Masked (139****9000)
+             */
+            phone: string;
+            /**
+             * Relation
+             * @default null
+             */
+            relation?: string | null;
         };
         /** Payment */
         Payment: {
@@ -7061,6 +7903,81 @@ export interface components {
              */
             weight?: number;
         };
+        /** Receivable */
+        Receivable: {
+            /**
+             * Amount
+             * @example 9600.00
+             */
+            amount: string;
+            /** Campus Id */
+            campus_id: string;
+            /** Consultant Id */
+            consultant_id: string;
+            /** Consultant Name */
+            consultant_name: string;
+            /**
+             * Days Overdue
+             * @description Days past the due date (0 unless overdue)
+             */
+            days_overdue: number;
+            /**
+             * Due On
+             * Format: date
+             * @description School date
+             */
+            due_on: string;
+            /** Id */
+            id: string;
+            /** Lead Ids */
+            lead_ids: string[];
+            /** Lead Names */
+            lead_names: string[];
+            /**
+             * N
+             * @description Instalment number, from 1
+             */
+            n: number;
+            /**
+             * Of
+             * @description How many instalments
+             */
+            of: number;
+            /**
+             * Outstanding
+             * @example 9600.00
+             */
+            outstanding: string;
+            /**
+             * Paid
+             * @example 9600.00
+             */
+            paid: string;
+            /**
+             * Paid On
+             * @default null
+             */
+            paid_on?: string | null;
+            /** @default null */
+            payer?: components["schemas"]["PayerShown"] | null;
+            /**
+             * Source
+             * @enum {string}
+             */
+            source: "contract" | "enrolment";
+            /**
+             * Source Id
+             * @description GET /contracts/{id}, or the enrolment's id
+             */
+            source_id: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "due" | "overdue" | "paid" | "cancelled";
+            /** Title */
+            title: string;
+        };
         /** RecipientOut */
         RecipientOut: {
             /**
@@ -7254,6 +8171,59 @@ export interface components {
          * @enum {string}
          */
         Role: "admin" | "manager" | "supervisor" | "consultant" | "frontdesk" | "teacher" | "finance";
+        /** Roster */
+        Roster: {
+            /** Items */
+            items: components["schemas"]["RosterEntry"][];
+            session: components["schemas"]["SessionOut"];
+        };
+        /** RosterCard */
+        RosterCard: {
+            /**
+             * Credits
+             * @description Credits usable today (a shared sub-card: its primary's)
+             * @example 9600.00
+             */
+            credits: string;
+            /** Id */
+            id: string;
+            /** Number */
+            number: string;
+            /** Status */
+            status: string;
+        };
+        /** RosterEntry */
+        RosterEntry: {
+            /**
+             * Appointment Id
+             * @description A trial's appointment: PATCH it to mark attendance
+             * @default null
+             */
+            appointment_id?: string | null;
+            /**
+             * Cards
+             * @description The learner's live cards; no phone numbers
+             */
+            cards?: components["schemas"]["RosterCard"][];
+            /**
+             * Kind
+             * @description trial: a trial booking; member: enrolled or checked in
+             * @enum {string}
+             */
+            kind: "trial" | "member";
+            /** Lead Id */
+            lead_id: string;
+            /** Name */
+            name: string;
+            /** @default null */
+            record?: components["schemas"]["ClassRecord"] | null;
+            /**
+             * Status
+             * @description booked (a trial, not marked yet), arrived / no_show (a trial, marked), enrolled (a member not checked in yet), checked_in (a member, the lesson's credits taken)
+             * @enum {string}
+             */
+            status: "booked" | "checked_in" | "arrived" | "no_show" | "enrolled";
+        };
         /**
          * SecuritySettings
          * @description Anti-scraping (智能预警) thresholds on weighted customer-data reads, and audit retention.
@@ -7332,6 +8302,12 @@ export interface components {
             capacity: number;
             /** Class Id */
             class_id: string;
+            /**
+             * Cohort Id
+             * @description Its enrolled learners: this cohort's confirmed ones
+             * @default null
+             */
+            cohort_id?: string | null;
             /** Course Id */
             course_id: string;
             /** Course Name */
@@ -7367,6 +8343,12 @@ export interface components {
             /** Teacher */
             teacher: string;
             /**
+             * Teacher Id
+             * @description The teacher's account; the session is on their list
+             * @default null
+             */
+            teacher_id?: string | null;
+            /**
              * Trials
              * @description Trial bookings
              */
@@ -7400,6 +8382,12 @@ export interface components {
              * @default null
              */
             teacher?: string | null;
+            /**
+             * Teacher Id
+             * @description A substitute: another active teacher's account (and their name)
+             * @default null
+             */
+            teacher_id?: string | null;
         };
         /** Slot */
         Slot: {
@@ -7605,7 +8593,7 @@ export interface components {
              * @default general
              * @enum {string}
              */
-            kind?: "general" | "birthday" | "holiday" | "reminder" | "digest" | "card_alert" | "reclaim";
+            kind?: "general" | "birthday" | "holiday" | "reminder" | "digest" | "card_alert" | "reclaim" | "receivable_due" | "receivable_overdue";
             /** Name */
             name: string;
             /**
@@ -12966,7 +13954,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse409"] & {
                         error: {
                             /** @enum {string} */
-                            code: "BUSY" | "COHORT_CANCELLED" | "EDIT_CONFLICT" | "SEATS_BELOW_CONFIRMED";
+                            code: "BUSY" | "COHORT_CANCELLED" | "EDIT_CONFLICT" | "OFFBOARDING_TAKEN" | "SEATS_BELOW_CONFIRMED";
                         };
                     };
                 };
@@ -14664,7 +15652,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse409"] & {
                         error: {
                             /** @enum {string} */
-                            code: "BUSY" | "COHORT_FULL" | "COHORT_NOT_OPEN" | "EDIT_CONFLICT" | "ENROLMENT_DECIDED";
+                            code: "BUSY" | "COHORT_FULL" | "COHORT_NOT_OPEN" | "EDIT_CONFLICT" | "ENROLMENT_DECIDED" | "OFFBOARDING_TAKEN";
                         };
                     };
                 };
@@ -14804,6 +15792,151 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "BUSY" | "COHORT_FULL" | "COHORT_NOT_OPEN" | "EDIT_CONFLICT" | "ENROLMENT_DECIDED";
+                        };
+                    };
+                };
+            };
+            /** @description Unsupported Content-Type of the request body */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
+                };
+            };
+            /** @description Account frozen */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    pay_enrolment: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Sent again with the same key (within 24 hours), the request is applied once and answers the same; the same key with a different request is a 409 IDEMPOTENCY_KEY_REUSED. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                enrolment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PaymentRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Enrolment"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
+                };
+            };
+            /** @description Not allowed for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ENROLMENT_NOT_FOUND" | "LEAD_NOT_FOUND" | "NOT_FOUND";
+                        };
+                    };
+                };
+            };
+            /** @description Method not allowed on this path */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY" | "EDIT_CONFLICT" | "ENROLMENT_NOT_CONFIRMED" | "IDEMPOTENCY_KEY_REUSED" | "OVERPAYMENT";
                         };
                     };
                 };
@@ -16240,7 +17373,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse409"] & {
                         error: {
                             /** @enum {string} */
-                            code: "BUSY" | "DUPLICATE_PHONE" | "EDIT_CONFLICT" | "OWNER_CAP_REACHED";
+                            code: "BUSY" | "DUPLICATE_PHONE" | "EDIT_CONFLICT" | "OFFBOARDING_TAKEN" | "OWNER_CAP_REACHED";
                         };
                     };
                 };
@@ -16854,7 +17987,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse409"] & {
                         error: {
                             /** @enum {string} */
-                            code: "BUSY";
+                            code: "BUSY" | "OFFBOARDING_TAKEN";
                         };
                     };
                 };
@@ -17564,7 +18697,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse409"] & {
                         error: {
                             /** @enum {string} */
-                            code: "BUSY" | "EDIT_CONFLICT";
+                            code: "BUSY" | "EDIT_CONFLICT" | "OFFBOARDING_TAKEN";
                         };
                     };
                 };
@@ -17707,7 +18840,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse409"] & {
                         error: {
                             /** @enum {string} */
-                            code: "ALREADY_IN_FAMILY" | "BUSY" | "DUPLICATE_PHONE" | "EDIT_CONFLICT" | "LEAD_DELETED";
+                            code: "ALREADY_IN_FAMILY" | "BUSY" | "DUPLICATE_PHONE" | "EDIT_CONFLICT" | "LEAD_DELETED" | "OFFBOARDING_TAKEN";
                         };
                     };
                 };
@@ -18135,7 +19268,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse409"] & {
                         error: {
                             /** @enum {string} */
-                            code: "BUSY" | "EDIT_CONFLICT" | "LEAD_DELETED";
+                            code: "BUSY" | "EDIT_CONFLICT" | "LEAD_DELETED" | "OFFBOARDING_TAKEN";
                         };
                     };
                 };
@@ -18278,7 +19411,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse409"] & {
                         error: {
                             /** @enum {string} */
-                            code: "BUSY" | "EDIT_CONFLICT" | "OWNER_CAP_REACHED";
+                            code: "BUSY" | "EDIT_CONFLICT" | "OFFBOARDING_TAKEN" | "OWNER_CAP_REACHED";
                         };
                     };
                 };
@@ -18417,7 +19550,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse409"] & {
                         error: {
                             /** @enum {string} */
-                            code: "BUSY" | "EDIT_CONFLICT" | "NOT_IN_POOL" | "OWNER_CAP_REACHED";
+                            code: "BUSY" | "EDIT_CONFLICT" | "NOT_IN_POOL" | "OFFBOARDING_TAKEN" | "OWNER_CAP_REACHED";
                         };
                     };
                 };
@@ -18591,6 +19724,307 @@ export interface operations {
             };
         };
     };
+    erase_lead: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                lead_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EraseRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErasureOut"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
+                };
+            };
+            /** @description Not allowed for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "LEAD_NOT_FOUND" | "NOT_FOUND";
+                        };
+                    };
+                };
+            };
+            /** @description Method not allowed on this path */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY" | "EDIT_CONFLICT" | "OFFBOARDING_TAKEN";
+                        };
+                    };
+                };
+            };
+            /** @description Unsupported Content-Type of the request body */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
+                };
+            };
+            /** @description Account frozen */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    export_lead: {
+        parameters: {
+            query?: {
+                format?: "json" | "xlsx";
+            };
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                lead_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description A file's name, e.g. attachment; filename="leads-20261201.xlsx" */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeadExport"];
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
+                };
+            };
+            /** @description Not allowed for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "LEAD_NOT_FOUND" | "NOT_FOUND";
+                        };
+                    };
+                };
+            };
+            /** @description Method not allowed on this path */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
+                };
+            };
+            /** @description Not acceptable: this route answers with a file of another type */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse406"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_ACCEPTABLE";
+                        };
+                    };
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
+                };
+            };
+            /** @description Unsupported Content-Type of the request body */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
+                };
+            };
+            /** @description Account frozen */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN" | "READ_LIMIT_REACHED";
+                        };
+                    };
+                };
+            };
+        };
+    };
     create_follow_up: {
         parameters: {
             query?: never;
@@ -18699,7 +20133,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse409"] & {
                         error: {
                             /** @enum {string} */
-                            code: "BUSY" | "EDIT_CONFLICT" | "LEAD_DELETED" | "PLAN_CLOSED";
+                            code: "BUSY" | "EDIT_CONFLICT" | "LEAD_DELETED" | "OFFBOARDING_TAKEN" | "PLAN_CLOSED";
                         };
                     };
                 };
@@ -19267,7 +20701,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse409"] & {
                         error: {
                             /** @enum {string} */
-                            code: "BUSY" | "EDIT_CONFLICT" | "OWNER_CAP_REACHED";
+                            code: "BUSY" | "EDIT_CONFLICT" | "OFFBOARDING_TAKEN" | "OWNER_CAP_REACHED";
                         };
                     };
                 };
@@ -19406,7 +20840,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse409"] & {
                         error: {
                             /** @enum {string} */
-                            code: "BUSY" | "EDIT_CONFLICT" | "OWNER_CAP_REACHED";
+                            code: "BUSY" | "EDIT_CONFLICT" | "LEAD_ERASED" | "OFFBOARDING_TAKEN" | "OWNER_CAP_REACHED";
                         };
                     };
                 };
@@ -19688,7 +21122,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse409"] & {
                         error: {
                             /** @enum {string} */
-                            code: "ALREADY_BOOKED" | "ATTENDANCE_NOT_OPEN" | "BUSY" | "CARD_BUSY" | "CARD_CONFLICT" | "CARD_FROZEN" | "CARD_LOST" | "CARD_REPLACED" | "EDIT_CONFLICT" | "EVENT_FEE_ALREADY_CHARGED" | "EVENT_NOT_BOOKED" | "EXCHANGE_DISABLED" | "IDEMPOTENCY_KEY_REUSED" | "INSUFFICIENT_BALANCE" | "LEAD_DELETED" | "NOT_BOOKABLE" | "NOT_BOOKED" | "NO_CARD" | "PLAN_CLOSED" | "SESSION_FULL";
+                            code: "ALREADY_BOOKED" | "ATTENDANCE_NOT_OPEN" | "BUSY" | "CARD_BUSY" | "CARD_CONFLICT" | "CARD_FROZEN" | "CARD_LOST" | "CARD_REPLACED" | "EDIT_CONFLICT" | "EVENT_FEE_ALREADY_CHARGED" | "EVENT_NOT_BOOKED" | "EXCHANGE_DISABLED" | "IDEMPOTENCY_KEY_REUSED" | "INSUFFICIENT_BALANCE" | "LEAD_DELETED" | "NOT_BOOKABLE" | "NOT_BOOKED" | "NO_CARD" | "OFFBOARDING_TAKEN" | "PLAN_CLOSED" | "SESSION_FULL";
                         };
                     };
                 };
@@ -19742,6 +21176,145 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["MeResponse"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
+                };
+            };
+            /** @description Not allowed for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
+                };
+            };
+            /** @description Method not allowed on this path */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
+                };
+            };
+            /** @description Unsupported Content-Type of the request body */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
+                };
+            };
+            /** @description Account frozen */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    my_sessions: {
+        parameters: {
+            query?: {
+                date?: string | null;
+            };
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_SessionOut_"];
                 };
             };
             /** @description Invalid input */
@@ -20117,7 +21690,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse409"] & {
                         error: {
                             /** @enum {string} */
-                            code: "BUSY";
+                            code: "BUSY" | "OFFBOARDING_TAKEN";
                         };
                     };
                 };
@@ -21611,7 +23184,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse409"] & {
                         error: {
                             /** @enum {string} */
-                            code: "BUSY" | "COHORT_NOT_OPEN" | "EDIT_CONFLICT" | "TRY_AGAIN";
+                            code: "BUSY" | "COHORT_NOT_OPEN" | "EDIT_CONFLICT" | "OFFBOARDING_TAKEN" | "TRY_AGAIN";
                         };
                     };
                 };
@@ -21785,6 +23358,149 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "RATE_LIMITED";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    list_receivables: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string | null;
+                status?: ("due" | "overdue" | "paid") | null;
+                campus?: string | null;
+                consultant?: string | null;
+            };
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_Receivable_"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
+                };
+            };
+            /** @description Not allowed for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
+                };
+            };
+            /** @description Method not allowed on this path */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
+                };
+            };
+            /** @description Unsupported Content-Type of the request body */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
+                };
+            };
+            /** @description Account frozen */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN" | "READ_LIMIT_REACHED";
                         };
                     };
                 };
@@ -23014,6 +24730,289 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "ACCOUNT_FROZEN";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    save_class_record: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                session_id: string;
+                lead_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ClassRecordRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClassRecord"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
+                };
+            };
+            /** @description Not allowed for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "LEAD_NOT_FOUND" | "NOT_FOUND" | "SESSION_NOT_FOUND";
+                        };
+                    };
+                };
+            };
+            /** @description Method not allowed on this path */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ATTENDANCE_NOT_OPEN" | "BUSY" | "SESSION_CANCELLED";
+                        };
+                    };
+                };
+            };
+            /** @description Unsupported Content-Type of the request body */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
+                };
+            };
+            /** @description Account frozen */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    session_roster: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Roster"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
+                };
+            };
+            /** @description Not allowed for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND" | "SESSION_NOT_FOUND";
+                        };
+                    };
+                };
+            };
+            /** @description Method not allowed on this path */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
+                };
+            };
+            /** @description Unsupported Content-Type of the request body */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
+                };
+            };
+            /** @description Account frozen */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN" | "READ_LIMIT_REACHED";
                         };
                     };
                 };
@@ -26788,6 +28787,288 @@ export interface operations {
             };
         };
     };
+    offboard_user: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OffboardRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Offboarding"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
+                };
+            };
+            /** @description Not allowed for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "LEAD_NOT_FOUND" | "NOT_FOUND" | "OFFBOARDING_NOT_FOUND" | "USER_NOT_FOUND";
+                        };
+                    };
+                };
+            };
+            /** @description Method not allowed on this path */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY" | "CANNOT_CHANGE_SELF" | "EDIT_CONFLICT" | "OFFBOARDING_RUNNING" | "OFFBOARDING_TAKEN" | "PLAN_CLOSED";
+                        };
+                    };
+                };
+            };
+            /** @description Unsupported Content-Type of the request body */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
+                };
+            };
+            /** @description Account frozen */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    get_offboarding: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Offboarding"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
+                };
+            };
+            /** @description Not allowed for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND" | "OFFBOARDING_NOT_FOUND";
+                        };
+                    };
+                };
+            };
+            /** @description Method not allowed on this path */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
+                };
+            };
+            /** @description Unsupported Content-Type of the request body */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
+                };
+            };
+            /** @description Account frozen */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
+                };
+            };
+        };
+    };
     reset_password: {
         parameters: {
             query?: never;
@@ -26867,6 +29148,288 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "NOT_FOUND";
+                        };
+                    };
+                };
+            };
+            /** @description Method not allowed on this path */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
+                };
+            };
+            /** @description Unsupported Content-Type of the request body */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
+                };
+            };
+            /** @description Account frozen */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    get_employee_record: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EmployeeRecord"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
+                };
+            };
+            /** @description Not allowed for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND" | "USER_NOT_FOUND";
+                        };
+                    };
+                };
+            };
+            /** @description Method not allowed on this path */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
+                };
+            };
+            /** @description Unsupported Content-Type of the request body */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
+                };
+            };
+            /** @description Account frozen */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    put_employee_record: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EmployeeRecordRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EmployeeRecord"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
+                };
+            };
+            /** @description Not allowed for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND" | "USER_NOT_FOUND";
                         };
                     };
                 };
