@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Set
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,11 +61,12 @@ def recent(tenant: str, *, now: float, within: float) -> StoredConfig:
     return found
 
 
-def retention_on(tenant: str) -> bool:
+def retention_on(tenant: str, now: float) -> bool:
     """Whether the school erases leads untouched for years (its `erase_untouched_after_years`),
-    as this container last read its settings (30 s, as `recent`): the lead writes file a lead
-    for the retention job only then, so a school without it pays no unit for the marker."""
-    body = recent(tenant, now=time.time(), within=30.0).lead_settings or {}
+    as this container read its settings in the 30 s before `now` (the write's own time, the
+    clock the settings' reads keep): the lead writes file a lead for the retention job only
+    then, so a school without it pays no unit for the marker."""
+    body = recent(tenant, now=now, within=30.0).lead_settings or {}
     return bool(body.get("erase_untouched_after_years"))
 
 

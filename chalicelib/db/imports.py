@@ -225,7 +225,8 @@ def lead_items(tenant: str, new: NewLead) -> tuple[BaseItem, list[BaseItem]]:
         marker = BirthdayItem(pk, keys.BIRTHDAY_SK, month_day=lead.birthday.strftime("%m-%d"))
         marker.DUEPK, marker.DUESK = keys.birthday_due(marker.month_day, pk)
         more.append(marker)
-    if config_db.retention_on(tenant):  # the retention job's, when the school has it (docs/privacy.md)
+    # the retention job's marker, while the school has the setting (docs/privacy.md)
+    if config_db.retention_on(tenant, lead.updated_at.timestamp()):
         more.append(retain_marker(tenant, lead.id, lead.updated_at))
     return lead_item(tenant, lead), more
 

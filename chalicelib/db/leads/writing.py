@@ -189,7 +189,7 @@ def _file_for_retention(tenant: str, lead: Lead, before: lead_fields.Snapshot | 
     since). A plain Put after the transaction, not in it: 1 unit and its DUE copy, where the
     transaction would charge 2; a run that stops in between leaves the old marker (earlier:
     the job re-files) or, for a new lead, none until its first write of another month."""
-    if lead.erased_at is not None or not config_db.retention_on(tenant):
+    if lead.erased_at is not None or not config_db.retention_on(tenant, lead.updated_at.timestamp()):
         return  # erased; or the school keeps leads: no marker, no unit
     if before is not None and before.lead.updated_at.strftime("%Y-%m") == lead.updated_at.strftime("%Y-%m"):
         return
