@@ -267,10 +267,28 @@ def _attribute(obj: Any, name: str) -> Any:
     return None
 
 
+# the package's code a route's view may reach: imported whole before the first reading, so
+# that what a name cannot resolve to (`_methods_by_name`) is the same whatever this process
+# happened to import before (a fresh `make openapi`, or a test run that loaded the jobs)
+_LOADED = ("chalicelib.api", "chalicelib.db", "chalicelib.domain", "chalicelib.jobs", "chalicelib.streams")
+
+
+@cache
+def _load_package() -> None:
+    import importlib
+    import pkgutil
+
+    for name in _LOADED:
+        package = importlib.import_module(name)
+        for info in pkgutil.walk_packages(package.__path__, prefix=f"{name}."):
+            importlib.import_module(info.name)
+
+
 class Reach:
     """The codes reachable from functions, with each function read once."""
 
     def __init__(self) -> None:
+        _load_package()
         self._units: dict[Any, _Unit] = {}
 
     def codes(self, *starts: Callable[..., Any] | None) -> set[str]:

@@ -13954,7 +13954,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse409"] & {
                         error: {
                             /** @enum {string} */
-                            code: "BUSY" | "COHORT_CANCELLED" | "EDIT_CONFLICT" | "OFFBOARDING_TAKEN" | "SEATS_BELOW_CONFIRMED";
+                            code: "BUSY" | "COHORT_CANCELLED" | "EDIT_CONFLICT" | "SEATS_BELOW_CONFIRMED";
                         };
                     };
                 };
@@ -15652,7 +15652,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse409"] & {
                         error: {
                             /** @enum {string} */
-                            code: "BUSY" | "COHORT_FULL" | "COHORT_NOT_OPEN" | "EDIT_CONFLICT" | "ENROLMENT_DECIDED" | "OFFBOARDING_TAKEN";
+                            code: "BUSY" | "COHORT_FULL" | "COHORT_NOT_OPEN" | "EDIT_CONFLICT" | "ENROLMENT_DECIDED";
                         };
                     };
                 };
@@ -17373,7 +17373,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse409"] & {
                         error: {
                             /** @enum {string} */
-                            code: "BUSY" | "DUPLICATE_PHONE" | "EDIT_CONFLICT" | "OFFBOARDING_TAKEN" | "OWNER_CAP_REACHED";
+                            code: "BUSY" | "DUPLICATE_PHONE" | "EDIT_CONFLICT" | "OWNER_CAP_REACHED";
                         };
                     };
                 };
@@ -17987,7 +17987,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse409"] & {
                         error: {
                             /** @enum {string} */
-                            code: "BUSY" | "OFFBOARDING_TAKEN";
+                            code: "BUSY";
                         };
                     };
                 };
@@ -18697,7 +18697,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse409"] & {
                         error: {
                             /** @enum {string} */
-                            code: "BUSY" | "EDIT_CONFLICT" | "OFFBOARDING_TAKEN";
+                            code: "BUSY" | "EDIT_CONFLICT";
                         };
                     };
                 };
@@ -18840,7 +18840,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse409"] & {
                         error: {
                             /** @enum {string} */
-                            code: "ALREADY_IN_FAMILY" | "BUSY" | "DUPLICATE_PHONE" | "EDIT_CONFLICT" | "LEAD_DELETED" | "OFFBOARDING_TAKEN";
+                            code: "ALREADY_IN_FAMILY" | "BUSY" | "DUPLICATE_PHONE" | "EDIT_CONFLICT" | "LEAD_DELETED";
                         };
                     };
                 };
@@ -19268,7 +19268,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse409"] & {
                         error: {
                             /** @enum {string} */
-                            code: "BUSY" | "EDIT_CONFLICT" | "LEAD_DELETED" | "OFFBOARDING_TAKEN";
+                            code: "BUSY" | "EDIT_CONFLICT" | "LEAD_DELETED";
                         };
                     };
                 };
@@ -19411,7 +19411,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse409"] & {
                         error: {
                             /** @enum {string} */
-                            code: "BUSY" | "EDIT_CONFLICT" | "OFFBOARDING_TAKEN" | "OWNER_CAP_REACHED";
+                            code: "BUSY" | "EDIT_CONFLICT" | "OWNER_CAP_REACHED";
                         };
                     };
                 };
@@ -19550,7 +19550,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse409"] & {
                         error: {
                             /** @enum {string} */
-                            code: "BUSY" | "EDIT_CONFLICT" | "NOT_IN_POOL" | "OFFBOARDING_TAKEN" | "OWNER_CAP_REACHED";
+                            code: "BUSY" | "EDIT_CONFLICT" | "NOT_IN_POOL" | "OWNER_CAP_REACHED";
                         };
                     };
                 };
@@ -19832,7 +19832,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse409"] & {
                         error: {
                             /** @enum {string} */
-                            code: "BUSY" | "EDIT_CONFLICT" | "OFFBOARDING_TAKEN";
+                            code: "BUSY" | "EDIT_CONFLICT";
                         };
                     };
                 };
@@ -20133,7 +20133,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse409"] & {
                         error: {
                             /** @enum {string} */
-                            code: "BUSY" | "EDIT_CONFLICT" | "LEAD_DELETED" | "OFFBOARDING_TAKEN" | "PLAN_CLOSED";
+                            code: "BUSY" | "EDIT_CONFLICT" | "LEAD_DELETED" | "PLAN_CLOSED";
                         };
                     };
                 };
@@ -20701,7 +20701,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse409"] & {
                         error: {
                             /** @enum {string} */
-                            code: "BUSY" | "EDIT_CONFLICT" | "OFFBOARDING_TAKEN" | "OWNER_CAP_REACHED";
+                            code: "BUSY" | "EDIT_CONFLICT" | "OWNER_CAP_REACHED";
                         };
                     };
                 };
@@ -20840,7 +20840,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse409"] & {
                         error: {
                             /** @enum {string} */
-                            code: "BUSY" | "EDIT_CONFLICT" | "LEAD_ERASED" | "OFFBOARDING_TAKEN" | "OWNER_CAP_REACHED";
+                            code: "BUSY" | "EDIT_CONFLICT" | "LEAD_ERASED" | "OWNER_CAP_REACHED";
                         };
                     };
                 };
@@ -21122,7 +21122,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse409"] & {
                         error: {
                             /** @enum {string} */
-                            code: "ALREADY_BOOKED" | "ATTENDANCE_NOT_OPEN" | "BUSY" | "CARD_BUSY" | "CARD_CONFLICT" | "CARD_FROZEN" | "CARD_LOST" | "CARD_REPLACED" | "EDIT_CONFLICT" | "EVENT_FEE_ALREADY_CHARGED" | "EVENT_NOT_BOOKED" | "EXCHANGE_DISABLED" | "IDEMPOTENCY_KEY_REUSED" | "INSUFFICIENT_BALANCE" | "LEAD_DELETED" | "NOT_BOOKABLE" | "NOT_BOOKED" | "NO_CARD" | "OFFBOARDING_TAKEN" | "PLAN_CLOSED" | "SESSION_FULL";
+                            code: "ALREADY_BOOKED" | "ATTENDANCE_NOT_OPEN" | "BUSY" | "CARD_BUSY" | "CARD_CONFLICT" | "CARD_FROZEN" | "CARD_LOST" | "CARD_REPLACED" | "EDIT_CONFLICT" | "EVENT_FEE_ALREADY_CHARGED" | "EVENT_NOT_BOOKED" | "EXCHANGE_DISABLED" | "IDEMPOTENCY_KEY_REUSED" | "INSUFFICIENT_BALANCE" | "LEAD_DELETED" | "NOT_BOOKABLE" | "NOT_BOOKED" | "NO_CARD" | "PLAN_CLOSED" | "SESSION_FULL";
                         };
                     };
                 };
@@ -21690,7 +21690,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse409"] & {
                         error: {
                             /** @enum {string} */
-                            code: "BUSY" | "OFFBOARDING_TAKEN";
+                            code: "BUSY";
                         };
                     };
                 };
@@ -23184,7 +23184,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse409"] & {
                         error: {
                             /** @enum {string} */
-                            code: "BUSY" | "COHORT_NOT_OPEN" | "EDIT_CONFLICT" | "OFFBOARDING_TAKEN" | "TRY_AGAIN";
+                            code: "BUSY" | "COHORT_NOT_OPEN" | "EDIT_CONFLICT" | "TRY_AGAIN";
                         };
                     };
                 };
