@@ -170,24 +170,32 @@ def test_a_manager_opens_a_cohort_a_consultant_enrols_and_the_manager_decides(pa
         assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
 
 
+def _cohort_with_two_enrolled(school, manager, consultant, programme: str, cohort: str, price: str, seats: int):
+    """A programme and a cohort of the school's campus starting today, through the API, with
+    two leads of the consultant enrolled (pending): (the cohort, the two leads)."""
+    tag = secrets.token_hex(2)
+    made = manager.post("/programmes", {"name": f"{programme}{tag}"}).json_body
+    opened = manager.post(
+        f"/programmes/{made['id']}/cohorts",
+        {
+            "campus_id": school.campus["id"],
+            "name": cohort,
+            "starts_on": school_today().isoformat(),
+            "price": price,
+            "seats": seats,
+        },
+    ).json_body
+    names = ("先到", "后到")
+    leads = [consultant.post("/leads", lead_body(name=f"{n}{tag}")).json_body for n in names]
+    for lead in leads:
+        assert consultant.post(f"/cohorts/{opened['id']}/enrolments", {"lead_id": lead["id"]}).status_code == 201
+    return opened, leads
+
+
 def test_a_full_cohort_refuses_a_confirmation_with_the_apis_message(page, school):
     manager = school.staff("manager")
     consultant = school.staff("consultant")
-    tag = secrets.token_hex(2)
-    programme = manager.post("/programmes", {"name": f"绘画{tag}"}).json_body
-    cohort = manager.post(
-        f"/programmes/{programme['id']}/cohorts",
-        {
-            "campus_id": school.campus["id"],
-            "name": "一座班",
-            "starts_on": school_today().isoformat(),
-            "price": "100.00",
-            "seats": 1,
-        },
-    ).json_body
-    leads = [consultant.post("/leads", lead_body(name=f"{n}{tag}")).json_body for n in ("先到", "后到")]
-    for lead in leads:
-        assert consultant.post(f"/cohorts/{cohort['id']}/enrolments", {"lead_id": lead["id"]}).status_code == 201
+    cohort, leads = _cohort_with_two_enrolled(school, manager, consultant, "绘画", "一座班", "100.00", 1)
     assert consultant.post(f"/enrolments/{cohort['id']}-{leads[0]['id']}/confirm").status_code == 200
 
     sign_in(page, school, consultant, path=f"/cohorts/{cohort['id']}")
@@ -217,21 +225,8 @@ def test_a_teacher_sees_programmes_but_is_not_offered_changes_or_enrolling(page,
 def test_a_manager_edits_a_cohort_its_seats_and_closes_it(page, school):
     manager = school.staff("manager")
     consultant = school.staff("consultant")
-    tag = secrets.token_hex(2)
-    programme = manager.post("/programmes", {"name": f"编程{tag}"}).json_body
-    cohort = manager.post(
-        f"/programmes/{programme['id']}/cohorts",
-        {
-            "campus_id": school.campus["id"],
-            "name": "周日班",
-            "starts_on": school_today().isoformat(),
-            "price": "800.00",
-            "seats": 2,
-        },
-    ).json_body
-    leads = [consultant.post("/leads", lead_body(name=f"{n}{tag}")).json_body for n in ("甲", "乙")]
+    cohort, leads = _cohort_with_two_enrolled(school, manager, consultant, "编程", "周日班", "800.00", 2)
     for lead in leads:
-        assert consultant.post(f"/cohorts/{cohort['id']}/enrolments", {"lead_id": lead["id"]}).status_code == 201
         assert manager.post(f"/enrolments/{cohort['id']}-{lead['id']}/confirm").status_code == 200
 
     sign_in(page, school, manager, path=f"/cohorts/{cohort['id']}")
