@@ -509,3 +509,59 @@ def test_a_guardian_who_opts_out_after_a_message_was_scheduled_is_not_sent_it(fa
     done = families.alice.get(f"/messages/{message['id']}").json_body
     assert (done["sent"], done["skipped_by_reason"]) == (0, {"opted_out": 1})
     assert _outbox(families, message["id"]) == []
+
+
+# --- e-mail: HTML with the school's signature and a plain-text alternative ---------------
+
+
+def test_an_email_goes_as_html_with_the_signature_and_as_plain_text(families):
+    lead = lead_body(name="<b>x</b>", phone=_phone())
+    lead["guardians"][0]["email"] = "parent@example.com"
+    created = families.alice.post("/leads", lead).json_body
+    too_long = families.admin.patch("/settings/messaging", {"email_signature": "签" * 2001})
+    assert too_long.status_code == 400
+    signature = "李老师 <li@school.cn>\n小星星早教中心"
+    saved = families.admin.patch("/settings/messaging", {"email_signature": signature})
+    assert saved.status_code == 200 and saved.json_body["email_signature"] == signature
+    sent = families.alice.post(
+        "/messages",
+        {
+            "channel": "email",
+            "purpose": "notice",
+            "subject": "{{ learner.name }}的课程",
+            "text": "{{ learner.name }}家长您好\n明天 10:00 上课 & 请带水杯",
+            "recipients": {"lead_ids": [created["id"]]},
+        },
+    ).json_body
+    assert sent["sent"] == 1
+    [entry] = _outbox(families, sent["id"])
+    assert entry["subject"] == "<b>x</b>的课程"
+    # the plain-text part: verbatim, the signature under the usual separator
+    assert entry["body"] == "<b>x</b>家长您好\n明天 10:00 上课 & 请带水杯\n\n-- \n李老师 <li@school.cn>\n小星星早教中心"
+    # the HTML part: everything escaped, line breaks kept, the signature in its own block
+    html = entry["html"]
+    assert "&lt;b&gt;x&lt;/b&gt;家长您好<br>\n明天 10:00 上课 &amp; 请带水杯" in html
+    assert "<b>x</b>" not in html and "<li@school.cn>" not in html
+    assert '<div class="signature"' in html and "李老师 &lt;li@school.cn&gt;<br>\n小星星早教中心" in html
+    assert "<title>&lt;b&gt;x&lt;/b&gt;的课程</title>" in html
+    # an SMS is unchanged: no HTML part, no signature
+    sms = families.alice.post(
+        "/messages",
+        {"channel": "sms", "purpose": "notice", "text": "明天见", "recipients": {"lead_ids": [families.ming["id"]]}},
+    ).json_body
+    [text_only] = _outbox(families, sms["id"])
+    assert (text_only["body"], text_only["html"]) == ("明天见", None)
+    # no signature: the text alone, and HTML without the signature block
+    families.admin.patch("/settings/messaging", {"email_signature": ""})
+    again = families.alice.post(
+        "/messages",
+        {
+            "channel": "email",
+            "purpose": "notice",
+            "subject": "再见",
+            "text": "再见",
+            "recipients": {"lead_ids": [created["id"]]},
+        },
+    ).json_body
+    [plain] = _outbox(families, again["id"])
+    assert plain["body"] == "再见" and 'class="signature"' not in plain["html"]

@@ -150,6 +150,7 @@ class OutboxRecord(TypedDict):
     to: str
     subject: NotRequired[str]
     body: str
+    html: NotRequired[str]  # an e-mail's HTML part; absent for SMS and older entries
     purpose: str
     reference: str
     segments: int

@@ -10,7 +10,6 @@ messages go out through the scheduled_messages job, like any other.
 from __future__ import annotations
 
 import calendar
-import hashlib
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -32,7 +31,6 @@ from chalicelib.schemas.messaging import MessagingSettings
 
 DEFAULTS = {
     "birthday": "亲爱的{{ learner.name }}小朋友，{{ school.name }}全体老师祝你生日快乐，健康成长！",
-    "holiday": "{{ guardian.name }}您好，{{ school.name }}祝您和{{ learner.name }}{{ holiday.name }}快乐！",
     "digest": (
         "{{ consultant.name }}早上好！今天待联系{{ work.contacts }}位（逾期{{ work.overdue }}位），"
         "计划{{ work.plans }}项，到访{{ work.visits }}，试听{{ work.trials }}，活动{{ work.events }}。"
@@ -140,8 +138,9 @@ def birthdays(at: datetime, only: str | None = None) -> dict[str, int]:
                 settings=settings,
             )
             greeted += made is not None
-    greeted_holidays = holidays(at, only)
-    return {"birthdays": greeted, "not_yet": waiting, "holiday_greetings": greeted_holidays}
+    from chalicelib.domain import holiday_greetings  # the holiday step (docs/messaging.md)
+
+    return {"birthdays": greeted, "not_yet": waiting, **holiday_greetings.run(at, _tenants(only))}
 
 
 def _tenants(only: str | None = None) -> list[Any]:
@@ -152,55 +151,6 @@ def _tenants(only: str | None = None) -> list[Any]:
         found += [t for t in page if only is None or t.slug == only]
         if not cursor:
             return found
-
-
-def _holiday_today(settings: MessagingSettings, today: date) -> list[Any]:
-    return [h for h in settings.holidays if h.date in (today.strftime("%m-%d"), today.isoformat())]
-
-
-def _holiday_message_id(day: date, name: str) -> str:
-    digest = hashlib.sha1(name.encode(), usedforsecurity=False).hexdigest()[:8]
-    return f"holiday-{day.isoformat()}-{digest}"
-
-
-def holidays(at: datetime, only: str | None = None) -> int:
-    """Greets every member (a learner with a contract) on the school's holidays, once each.
-    Reads the tenant directory, and members through the sparse members index."""
-    made = 0
-    for tenant in _tenants(only):
-        settings = config.load(tenant.slug).messaging
-        if not settings.holidays:
-            continue
-        contexts = Contexts(tenant.slug)
-        local = at.astimezone(contexts.zone)
-        due = _holiday_today(settings, local.date())
-        if not due or local.hour < settings.greeting_hour:
-            continue
-        message_ids = {holiday.name: _holiday_message_id(local.date(), holiday.name) for holiday in due}
-        sent_before = messaging_db.existing_messages(tenant.slug, list(message_ids.values()))
-        due = [holiday for holiday in due if message_ids[holiday.name] not in sent_before]
-        if not due:
-            continue
-        members = leads_db.batch_get(tenant.slug, cards_db.members(tenant.slug))
-        for holiday in due:
-            body, subject, channel = _body(tenant.slug, holiday.template_id, "holiday")
-            made += (
-                enqueue(
-                    tenant.slug,
-                    channel=channel,
-                    purpose="notice",
-                    body=body,
-                    subject=subject,
-                    targets=[Target(lead=m, extra={"holiday": {"name": holiday.name}}) for m in members],
-                    send_at=at,
-                    source="holiday",
-                    message_id=message_ids[holiday.name],
-                    contexts=contexts,
-                    settings=settings,
-                )
-                is not None
-            )
-    return made
 
 
 WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")

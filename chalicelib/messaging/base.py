@@ -15,8 +15,9 @@ class Outgoing:
     tenant: str
     channel: Channel
     to: str  # E.164 phone number or e-mail address
-    body: str
+    body: str  # an SMS's text; an e-mail's plain-text part
     subject: str | None = None  # e-mail only
+    html: str | None = None  # e-mail only: the HTML part, sent with `body` as its plain-text alternative
     purpose: str = "notice"  # marketing | notice: promotional or transactional SMS
     reference: str = ""  # ours: "<message id>#<recipient>", for logs and provider tags
     lead_id: str | None = None  # the lead it is for (None: a typed number, a staff alert)

@@ -27,6 +27,7 @@ class OutboxProvider:
                 "to": message.to,
                 "subject": message.subject,
                 "body": message.body,
+                "html": message.html,
                 "purpose": message.purpose,
                 "reference": message.reference,
                 "lead_id": message.lead_id,

@@ -40,11 +40,15 @@ class SesProvider:
         return self._client
 
     def send(self, message: Outgoing) -> str:
-        """Sends one plain-text e-mail; returns SES's message id or raises `ProviderError`."""
+        """Sends one e-mail (its HTML part with the plain-text alternative, or plain text
+        alone); returns SES's message id or raises `ProviderError`."""
         if message.channel != "email":
             raise ValueError(f"{self.name} sends e-mail only, not {message.channel!r}")
         if not self.sender:
             raise ProviderError("No sender address is configured (CRM_EMAIL_FROM).", retryable=False)
+        body: dict[str, Any] = {"Text": {"Data": message.body, "Charset": "UTF-8"}}
+        if message.html:
+            body["Html"] = {"Data": message.html, "Charset": "UTF-8"}
         try:
             response = self.client.send_email(
                 FromEmailAddress=self.sender,
@@ -52,7 +56,7 @@ class SesProvider:
                 Content={
                     "Simple": {
                         "Subject": {"Data": message.subject or "", "Charset": "UTF-8"},
-                        "Body": {"Text": {"Data": message.body, "Charset": "UTF-8"}},
+                        "Body": body,
                     }
                 },
                 EmailTags=[

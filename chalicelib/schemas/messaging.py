@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from chalicelib.schemas.common import Entity, PageQuery, StrictModel
 from chalicelib.schemas.leads import LeadListQuery
@@ -181,15 +181,47 @@ class OutboxEntry(Entity):
     to: str
     subject: str | None = None
     body: str
+    html: str | None = Field(default=None, description="An e-mail's HTML part (the body is its plain-text alternative)")
     purpose: str
     reference: str
     segments: int
 
 
+MAX_HOLIDAYS = 20
+MAX_SIGNATURE = 2000
+HolidayAudience = Literal["members", "contactable"]
+
+
 class HolidayGreeting(StrictModel):
-    date: str = Field(pattern=r"^(\d{4}-)?\d{2}-\d{2}$", description="MM-DD every year, or YYYY-MM-DD once")
+    """A holiday greeting (节日问候): on `date` (school time), from the greeting hour, each
+    lead of the audience is sent the template once that year (docs/messaging.md)."""
+
+    date: str = Field(
+        pattern=r"^(\d{4}-)?\d{2}-\d{2}$",
+        description="MM-DD every year, or YYYY-MM-DD once (a lunar holiday the school enters each year)",
+        examples=["01-01", "2032-02-11"],
+    )
     name: str = Field(min_length=1, max_length=50, examples=["春节"])
-    template_id: str = Field(max_length=40)
+    template_id: str = Field(max_length=40, description="A template of kind holiday")
+    audience: HolidayAudience = Field(
+        default="members",
+        description="members: learners who signed a contract; contactable: every lead whose status allows marketing",
+    )
+    channel: Channel | None = Field(default=None, description="The template's channel (filled in when saved)")
+
+    @field_validator("date")
+    @classmethod
+    def _real_day(cls, value: str) -> str:
+        from datetime import date as day
+
+        try:
+            if len(value) == 5:
+                day.fromisoformat(f"2000-{value}")  # a leap year: 02-29 is a day (greeted on 02-28 in common years)
+            elif not 1900 <= day.fromisoformat(value).year <= 2100:
+                raise ValueError("out of range")
+        except ValueError as exc:
+            raise ValueError("not a real day (MM-DD or YYYY-MM-DD, 1900-2100)") from exc
+        return value
 
 
 class MessagingSettings(StrictModel):
@@ -201,7 +233,12 @@ class MessagingSettings(StrictModel):
     greeting_hour: int = Field(default=9, ge=0, le=23, description="When birthday and holiday greetings go")
     birthday_template_id: str | None = None
     reminder_template_id: str | None = None
-    holidays: list[HolidayGreeting] = Field(default_factory=list, max_length=50)
+    holidays: list[HolidayGreeting] = Field(default_factory=list, max_length=MAX_HOLIDAYS)
+    email_signature: str = Field(
+        default="",
+        max_length=MAX_SIGNATURE,
+        description="The school's e-mail signature (plain text, line breaks kept), under every e-mail",
+    )
     low_credit_threshold: str = Field(default="2", pattern=r"^\d+(\.\d{1,2})?$", description="Card alert below this")
     expiry_warning_days: int = Field(default=14, ge=0, le=180)
     card_alert_template_id: str | None = None
@@ -223,7 +260,8 @@ class MessagingSettingsPatch(StrictModel):
     greeting_hour: int | None = Field(default=None, ge=0, le=23)
     birthday_template_id: str | None = None
     reminder_template_id: str | None = None
-    holidays: list[HolidayGreeting] | None = Field(default=None, max_length=50)
+    holidays: list[HolidayGreeting] | None = Field(default=None, max_length=MAX_HOLIDAYS)
+    email_signature: str | None = Field(default=None, max_length=MAX_SIGNATURE, description='"" removes it')
     low_credit_threshold: str | None = Field(default=None, pattern=r"^\d+(\.\d{1,2})?$")
     expiry_warning_days: int | None = Field(default=None, ge=0, le=180)
     card_alert_template_id: str | None = None

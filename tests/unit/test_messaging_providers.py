@@ -182,6 +182,35 @@ def test_an_email_is_sent_as_utf8_with_sanitised_tags(ses):
     assert provider.send(message) == "ses-1"
 
 
+def test_an_email_with_an_html_part_sends_it_with_the_plain_text_alternative(ses):
+    from chalicelib.domain.messaging import email_body
+
+    text, html = email_body.parts("<b>x</b>家长您好\n明天见", "小星星早教\n0755-1234", "通知")
+    client, stubber = ses
+    stubber.add_response(
+        "send_email",
+        {"MessageId": "ses-html"},
+        {
+            "FromEmailAddress": "school@example.com",
+            "Destination": {"ToAddresses": ["parent@example.com"]},
+            "Content": {
+                "Simple": {
+                    "Subject": {"Data": "通知", "Charset": "UTF-8"},
+                    "Body": {
+                        "Text": {"Data": "<b>x</b>家长您好\n明天见\n\n-- \n小星星早教\n0755-1234", "Charset": "UTF-8"},
+                        "Html": {"Data": html, "Charset": "UTF-8"},
+                    },
+                }
+            },
+            "EmailTags": [{"Name": "tenant", "Value": "sunshine-art"}, {"Name": "purpose", "Value": "notice"}],
+        },
+    )
+    provider = SesProvider(sender="school@example.com", region="us-east-1", client=client)
+    assert provider.send(email_message(subject="通知", body=text, html=html)) == "ses-html"
+    assert "&lt;b&gt;x&lt;/b&gt;家长您好<br>\n明天见" in html and "<b>x</b>" not in html
+    assert '<div class="signature"' in html and "小星星早教<br>\n0755-1234" in html
+
+
 def test_an_email_without_a_subject_sends_an_empty_one(ses):
     client, stubber = ses
     stubber.add_response(

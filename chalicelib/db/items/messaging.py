@@ -85,6 +85,7 @@ class OutboxItem(BaseItem, discriminator="Outbox"):
     to = UnicodeAttribute()
     subject = UnicodeAttribute(null=True)
     body = UnicodeAttribute()
+    html = UnicodeAttribute(null=True)  # an e-mail's HTML part (body: its plain-text alternative)
     purpose = UnicodeAttribute()
     reference = UnicodeAttribute()
     segments = NumberAttribute(default=0)
@@ -95,6 +96,21 @@ class JobCursorItem(BaseItem, discriminator="JobCursor"):
     """How far a platform job has read its time buckets."""
 
     bucket = UnicodeAttribute()
+
+
+class HolidayRunItem(BaseItem, discriminator="HolidayRun"):
+    """In the tenant partition: a holiday greeting's walk of its audience on one day, resumable.
+    `cursor` (JSON: the partition and DynamoDB's LastEvaluatedKey) says how far it has read; a
+    run holds it by `lease_owner` until `lease_until`; `done` once the audience is read to its
+    end. Expires (TTL) a month after the day."""
+
+    cursor = UnicodeAttribute(null=True)
+    done = BooleanAttribute(default=False)
+    lease_until = UnicodeAttribute(null=True)
+    lease_owner = UnicodeAttribute(null=True)
+    read = NumberAttribute(default=0)  # audience entries read
+    made = NumberAttribute(default=0)  # greetings made (a message each)
+    skipped = NumberAttribute(default=0)  # not greeted: status, opt-out, no phone or e-mail, gone
 
 
 class BirthdayItem(BaseItem, discriminator="Birthday"):

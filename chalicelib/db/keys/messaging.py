@@ -42,3 +42,9 @@ def frequency_pk(tenant: str, destination: str) -> str:
 
 def outbox_pk(tenant: str) -> str:
     return f"T#{tenant}#OUTBOX"
+
+
+def holiday_run_sk(run_id: str) -> str:
+    """In the tenant partition: one holiday greeting's walk of its audience on one day
+    (`<school date>#<holiday key>`): its lease and how far it has read."""
+    return f"HOLIDAYRUN#{run_id}"

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from chalicelib.db import messaging as messaging_db
 from chalicelib.db.messaging_records import MessageRecord, RecipientRecord
 from chalicelib.domain import clock, config, contact
+from chalicelib.domain.messaging import email_body
 from chalicelib.domain.messaging.planning import _minute, quiet_until
 from chalicelib.domain.tenants import get_tenant
 from chalicelib.messaging import Outgoing, Provider, ProviderError, provider_for
@@ -84,7 +85,7 @@ def dispatch(tenant: str, message_id: str, now: datetime, *, limit: int | None =
             _skip(tenant, message_id, n, "frequency_cap")
             outcome["skipped"] += 1
             continue
-        outcome[_send_one(tenant, header, recipient, provider, now, lease)] += 1
+        outcome[_send_one(tenant, header, recipient, provider, now, lease, settings.email_signature)] += 1
         if outcome.get("retry"):
             next_due = _earliest(next_due, now + BACKOFF[min(int(recipient.get("attempts") or 0), len(BACKOFF) - 1)])
     messaging_db.set_due(tenant, message_id, _minute(next_due) if next_due else None)
@@ -105,14 +106,24 @@ def _earliest(current: datetime | None, candidate: datetime) -> datetime:
 
 
 def _send_one(
-    tenant: str, header: MessageRecord, recipient: RecipientRecord, provider: Provider, now: datetime, lease: str
+    tenant: str,
+    header: MessageRecord,
+    recipient: RecipientRecord,
+    provider: Provider,
+    now: datetime,
+    lease: str,
+    signature: str = "",
 ) -> str:
     n, attempts = int(recipient["n"]), int(recipient.get("attempts") or 0) + 1
+    body, html = recipient["text"], None
+    if header["channel"] == "email":  # HTML with the school's signature, and the same as plain text
+        body, html = email_body.parts(body, signature, recipient.get("subject"))
     outgoing = Outgoing(
         tenant=tenant,
         channel=header["channel"],
         to=recipient["to"],
-        body=recipient["text"],
+        body=body,
+        html=html,
         subject=recipient.get("subject"),
         purpose=header["purpose"],
         reference=f"{header['id']}#{n}",
