@@ -35,17 +35,135 @@ def test_an_announcement_greets_everyone_at_sign_in_until_read(school):
 def test_the_glossary_is_searched_by_category_and_words(school):
     manager = school.staff("manager")
     consultant = school.staff("consultant")
-    assert consultant.post("/glossary", {"category": "电话邀约", "text": "x"}).status_code == 403
-    manager.post("/glossary", {"category": "电话邀约", "text": "您好，想邀请宝宝来体验一节免费的亲子课。"})
-    manager.post("/glossary", {"category": "电话邀约", "text": "本周六上午有 Lego 体验课，名额有限。"})
-    phrase = manager.post("/glossary", {"category": "售后回访", "text": "宝宝最近上课开心吗？"}).json_body
-    calls = consultant.get("/glossary?category=电话邀约").json_body["items"]
-    assert len(calls) == 2
+    assert consultant.post("/glossary", {"category": "invitation", "text": "x"}).status_code == 403
+    manager.post("/glossary", {"category": "invitation", "text": "您好，想邀请宝宝来体验一节免费的亲子课。"})
+    manager.post("/glossary", {"category": "invitation", "text": "本周六上午有 Lego 体验课，名额有限。"})
+    phrase = manager.post("/glossary", {"category": "aftercare", "text": "宝宝最近上课开心吗？"}).json_body
+    assert (phrase["category"], phrase["category_label"]) == ("aftercare", "售后回访")
+    calls = consultant.get("/glossary?category=invitation").json_body["items"]
+    assert len(calls) == 2 and {p["category_label"] for p in calls} == {"电话邀约"}
     lego = consultant.get("/glossary?q=lego 名额").json_body["items"]
     assert [p["text"] for p in lego] == ["本周六上午有 Lego 体验课，名额有限。"]
+    assert len(consultant.get("/glossary?q=邀约").json_body["items"]) == 2  # the category's name is searched too
     assert manager.delete(f"/glossary/{phrase['id']}").status_code == 204
     assert manager.delete(f"/glossary/{phrase['id']}").status_code == 404
-    assert {p["category"] for p in consultant.get("/glossary").json_body["items"]} == {"电话邀约"}
+    assert {p["category"] for p in consultant.get("/glossary").json_body["items"]} == {"invitation"}
+
+
+# --- the glossary's categories (a school list) and editing a phrase ---------------------
+
+
+def _phrase(session, category="pricing", text="首期课程 3980 元，含教材。"):
+    answer = session.post("/glossary", {"category": category, "text": text})
+    assert answer.status_code == 201, answer.body
+    return answer.json_body
+
+
+def test_categories_are_the_schools_list_and_a_phrase_must_use_one(school):
+    listed = school.admin.get("/settings/dictionaries/glossary_categories").json_body
+    assert [e["key"] for e in listed["entries"]][:3] == ["invitation", "course_intro", "pricing"]
+    assert {e["label"] for e in listed["entries"]} >= {"课程介绍", "价格", "异议处理", "常见问题", "其他"}
+    for bad in ("电话 邀约", "no_such_category", "x" * 41):
+        answer = school.admin.post("/glossary", {"category": bad, "text": "x"})
+        assert answer.status_code == 400, bad
+        assert answer.json_body["error"]["details"][0]["field"] == "category", bad
+    # GIVEN the school adds a category of its own and retires 价格
+    entries = [{**e, "retired": e["key"] == "pricing"} for e in listed["entries"]]
+    entries.append({"key": "trial", "label": "试听跟进"})
+    put = school.admin.put("/settings/dictionaries/glossary_categories", {"entries": entries})
+    assert put.status_code == 200, put.body
+    # THEN phrases go under the new one, not under the retired one
+    assert _phrase(school.admin, "trial")["category_label"] == "试听跟进"
+    assert school.admin.post("/glossary", {"category": "pricing", "text": "x"}).status_code == 400
+    # AND a category in use is retired, never deleted
+    used = school.admin.get("/settings/dictionaries/glossary_categories").json_body["used"]
+    assert used == ["trial"]
+    gone = school.admin.put("/settings/dictionaries/glossary_categories", {"entries": entries[:-1]})
+    assert gone.status_code == 409 and gone.json_body["error"]["code"] == "VALUE_IN_USE"
+
+
+def test_phrases_from_before_the_list_keep_reading_with_their_own_words(school):
+    from chalicelib.db import board as board_db
+
+    # GIVEN phrases written with free words as their category (before the list)
+    for n, words in enumerate(("电话邀约", "老带新话术")):
+        board_db.put_phrase(
+            school.slug,
+            {
+                "id": f"OLD{n}",
+                "category": words,
+                "text": f"旧话术 {n}",
+                "created_by": "u",
+                "created_at": "2026-01-01T00:00:00Z",
+            },
+        )
+    # THEN they read by the entry whose label their words are, else as written
+    shown = {p["id"]: p for p in school.admin.get("/glossary").json_body["items"]}
+    assert (shown["OLD0"]["category"], shown["OLD0"]["category_label"]) == ("invitation", "电话邀约")
+    assert (shown["OLD1"]["category"], shown["OLD1"]["category_label"]) == ("老带新话术", "老带新话术")
+    assert [p["id"] for p in school.admin.get("/glossary?category=invitation").json_body["items"]] == ["OLD0"]
+    assert [p["id"] for p in school.admin.get("/glossary?category=老带新话术").json_body["items"]] == ["OLD1"]
+    # AND an edit of the text alone keeps the old category; a new category must be from the list
+    edited = school.admin.patch("/glossary/OLD1", {"text": "老带新：推荐一位朋友，双方各得 2 节课。"})
+    assert edited.status_code == 200, edited.body
+    assert (edited.json_body["category"], edited.json_body["text"][:3]) == ("老带新话术", "老带新")
+    assert school.admin.patch("/glossary/OLD1", {"category": "老带新话术", "text": "y"}).status_code == 200
+    assert school.admin.patch("/glossary/OLD1", {"category": "另一个"}).status_code == 400
+    moved = school.admin.patch("/glossary/OLD1", {"category": "other"}).json_body
+    assert (moved["category"], moved["category_label"]) == ("other", "其他")
+
+
+def test_admins_and_managers_edit_a_phrase(school):
+    manager, consultant = school.staff("manager"), school.staff("consultant")
+    phrase = _phrase(school.admin)
+    # WHEN a manager changes its text and category
+    edited = manager.patch(f"/glossary/{phrase['id']}", {"text": "  首期 3680 元（限时）。 ", "category": "faq"})
+    # THEN the phrase reads so, with who changed it and when
+    assert edited.status_code == 200, edited.body
+    body = edited.json_body
+    assert (body["text"], body["category"], body["category_label"]) == ("首期 3680 元（限时）。", "faq", "常见问题")
+    assert body["updated_by"] == manager.user["id"] and body["updated_at"]
+    assert body["created_by"] == school.admin.user["id"] and body["created_at"] == phrase["created_at"]
+    [listed] = consultant.get("/glossary").json_body["items"]
+    assert listed == body
+    # consultants read, never edit; bad input is a 400 and changes nothing
+    assert consultant.patch(f"/glossary/{phrase['id']}", {"text": "x"}).status_code == 403
+    for bad in ({}, {"text": ""}, {"text": "x" * 1001}, {"text": "a\x00b"}, {"colour": "red"}, {"category": "nope"}):
+        answer = manager.patch(f"/glossary/{phrase['id']}", bad)
+        assert answer.status_code == 400, (bad, answer.body)
+    assert consultant.get("/glossary").json_body["items"] == [body]
+    # a removed phrase is not edited back into being
+    assert manager.delete(f"/glossary/{phrase['id']}").status_code == 204
+    assert manager.patch(f"/glossary/{phrase['id']}", {"text": "复活"}).status_code == 404
+    assert manager.patch(f"/glossary/{phrase['id']}", {"category": "nope"}).status_code == 404
+    assert consultant.get("/glossary").json_body["items"] == []
+
+
+def test_two_edits_at_once_each_keep_what_they_wrote(school):
+    import threading
+
+    first, second = school.staff("manager"), school.staff("manager")
+    for round_ in range(5):
+        phrase = _phrase(school.admin, text=f"第 {round_} 轮")
+        gate = threading.Barrier(2)
+        answers = {}
+
+        def edit(who, session, body, phrase_id=phrase["id"], gate=gate, answers=answers):
+            gate.wait()
+            answers[who] = session.patch(f"/glossary/{phrase_id}", body).status_code
+
+        threads = [
+            threading.Thread(target=edit, args=("text", first, {"text": f"改过的第 {round_} 轮"})),
+            threading.Thread(target=edit, args=("category", second, {"category": "objections"})),
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        # THEN both succeed and the phrase has both changes (field-level last writer wins)
+        assert answers == {"text": 200, "category": 200}
+        [now] = [p for p in school.admin.get("/glossary").json_body["items"] if p["id"] == phrase["id"]]
+        assert (now["text"], now["category"]) == (f"改过的第 {round_} 轮", "objections")
 
 
 # --- attachments -------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from chalicelib.schemas.board import (
     AttachmentUploadRequest,
     GlossaryQuery,
     Phrase,
+    PhrasePatchRequest,
     PhraseRequest,
 )
 from chalicelib.schemas.common import Page
@@ -144,6 +145,26 @@ def glossary(call: Call[None, GlossaryQuery]) -> Page[Phrase]:
     from chalicelib.domain import board
 
     return board.glossary(call.principal, call.query)
+
+
+@endpoint(
+    bp,
+    "PATCH",
+    "/glossary/{phrase_id}",
+    summary="Change a phrase's text or category",
+    tags=["board"],
+    roles_allowed=EDITORS,
+    body=PhrasePatchRequest,
+    response=Phrase,
+)
+def patch_phrase(call: Call[PhrasePatchRequest, None]) -> Phrase:
+    """What the body names changes, the rest stays. The category: a key of the school's
+    glossary_categories list, not retired (a phrase may keep the one it has). Two edits at
+    once: each keeps the fields it wrote, the last writer's value where they overlap; an edit
+    of a removed phrase is a 404 and never brings it back."""
+    from chalicelib.domain import board
+
+    return board.patch_phrase(call.principal, call.params["phrase_id"], call.body)
 
 
 @endpoint(

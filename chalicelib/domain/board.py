@@ -3,6 +3,7 @@ they read them. The glossary (常用术语): standard phrases by category, searc
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from chalicelib.db import board as board_db
@@ -20,9 +21,11 @@ from chalicelib.schemas.board import (
     AttachmentUploadRequest,
     GlossaryQuery,
     Phrase,
+    PhrasePatchRequest,
     PhraseRequest,
 )
 from chalicelib.schemas.common import Page
+from chalicelib.schemas.settings import Dictionary, DictionaryKind
 from chalicelib.storage import UPLOAD_HEADERS, URL_SECONDS, store
 
 MAX_PHRASES = 500
@@ -137,7 +140,40 @@ def withdraw(principal: Principal, announcement_id: str) -> None:
         store().delete(keys.attachment_file(principal.tenant, found.attachment.id))
 
 
+def _categories(tenant: str) -> Dictionary:
+    from chalicelib.domain import config
+
+    return config.load(tenant).dictionaries[DictionaryKind.glossary_categories]
+
+
+def _category(categories: Dictionary, key: str, *, keeps: Callable[[], str | None] | None = None) -> str | None:
+    """A phrase's category checked against the school's list: a key not retired, or (an edit)
+    the one the phrase has whatever it is (`keeps`: reads it, only when it matters). The key
+    to record as used, if it is not yet."""
+    entry = next((e for e in categories.entries if e.key == key), None)
+    if (entry is None or entry.retired) and (keeps is None or keeps() != key):
+        choices = ", ".join(e.key for e in categories.entries if not e.retired)
+        raise ValidationFailedError(
+            f"Unknown or retired category {key!r}; one of: {choices}.",
+            details=[{"field": "category", "message": "not in the school's list (glossary_categories)"}],
+        )
+    return key if entry is not None and key not in categories.used else None
+
+
+def _phrase(data: dict[str, Any], categories: Dictionary) -> Phrase:
+    """A stored phrase as shown. Phrases from before the list (free words as their category)
+    are read as they are: by the entry whose key or label their words are, else as written."""
+    written = data["category"]
+    entry = next((e for e in categories.entries if e.key == written), None) or next(
+        (e for e in categories.entries if e.label == written), None
+    )
+    key, label = (entry.key, entry.label) if entry is not None else (written, written)
+    return Phrase(**{**data, "category": key, "category_label": label})
+
+
 def add_phrase(principal: Principal, request: PhraseRequest) -> Phrase:
+    categories = _categories(principal.tenant)
+    newly_used = _category(categories, request.category)
     data = {
         "id": ids.new_id(),
         "category": request.category,
@@ -145,24 +181,57 @@ def add_phrase(principal: Principal, request: PhraseRequest) -> Phrase:
         "created_by": principal.user_id,
         "created_at": clock.iso(clock.now()),
     }
-    board_db.put_phrase(principal.tenant, data)
-    return Phrase(**data)
+    board_db.put_phrase(principal.tenant, data, mark_used=newly_used)
+    return _phrase(data, categories)
+
+
+def patch_phrase(principal: Principal, phrase_id: str, request: PhrasePatchRequest) -> Phrase:
+    """Changes a phrase's text, category or both (admins and managers, as add and remove).
+    Field-level last writer wins: only the fields given are written, under the condition that
+    the phrase still exists (404 once it is removed, never brought back)."""
+    tenant = principal.tenant
+    categories = _categories(tenant)
+    changes: dict[str, str] = {"updated_by": principal.user_id, "updated_at": clock.iso(clock.now())}
+    newly_used = None
+
+    def stored() -> str:  # the phrase's category now: one GetItem, only for a key not in the list
+        found = board_db.phrase_category(tenant, phrase_id)
+        if found is None:
+            raise _no_phrase()
+        return found
+
+    if request.category is not None:
+        newly_used = _category(categories, request.category, keeps=stored)
+        changes["category"] = request.category
+    if request.text is not None:
+        changes["text"] = request.text
+    updated = board_db.update_phrase(tenant, phrase_id, changes, mark_used=newly_used)
+    if updated is None:
+        raise _no_phrase()
+    return _phrase(updated, categories)
 
 
 def glossary(principal: Principal, query: GlossaryQuery) -> Page[Phrase]:
     """Every phrase of the school (one Query; a glossary holds at most 500), by category,
-    filtered by category and by words (all of them, in any case)."""
+    filtered by category (its key; a phrase from before the list: its words) and by words
+    (all of them, in any case, in the text or the category's name)."""
+    categories = _categories(principal.tenant)
     words = (query.q or "").casefold().split()
+    shown = (_phrase(p, categories) for p in board_db.phrases(principal.tenant))
     found = [
-        Phrase(**p)
-        for p in board_db.phrases(principal.tenant)
-        if (query.category is None or p["category"] == query.category)
-        and all(w in (p["text"] + " " + p["category"]).casefold() for w in words)
+        p
+        for p in shown
+        if (query.category is None or p.category == query.category)
+        and all(w in (p.text + " " + p.category_label).casefold() for w in words)
     ]
-    found.sort(key=lambda p: (p.category, p.created_at))
+    found.sort(key=lambda p: (p.category_label, p.created_at))
     return Page[Phrase](items=found[:MAX_PHRASES])
+
+
+def _no_phrase() -> NotFoundError:
+    return NotFoundError("No such phrase.", code="PHRASE_NOT_FOUND")
 
 
 def remove_phrase(principal: Principal, phrase_id: str) -> None:
     if not board_db.delete_phrase(principal.tenant, phrase_id):
-        raise NotFoundError("No such phrase.", code="PHRASE_NOT_FOUND")
+        raise _no_phrase()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from chalicelib.schemas.common import Entity, StrictModel
 
@@ -82,21 +82,53 @@ class Announcement(Entity):
     read: bool = False
 
 
+CATEGORY = r"^[\w-]{1,40}$"  # a key of the school's glossary_categories list (KEY_PATTERN)
+
+
 class PhraseRequest(StrictModel):
-    category: str = Field(min_length=1, max_length=50, examples=["电话邀约"])
+    category: str = Field(
+        pattern=CATEGORY,
+        description="A key of the school's list GET /settings/dictionaries/glossary_categories, not retired",
+        examples=["invitation"],
+    )
     text: str = Field(
         min_length=1, max_length=1000, examples=["您好，我是小星星早教的李老师，想邀请宝宝来体验一节免费的亲子课。"]
     )
 
 
+class PhrasePatchRequest(StrictModel):
+    """What to change; what is left out stays. Two edits at once: each field as the last
+    writer left it (no version to send)."""
+
+    category: str | None = Field(
+        default=None,
+        pattern=CATEGORY,
+        description="A key of glossary_categories, not retired (a phrase may keep the one it has)",
+        examples=["pricing"],
+    )
+    text: str | None = Field(default=None, min_length=1, max_length=1000)
+
+    @model_validator(mode="after")
+    def _something(self) -> PhrasePatchRequest:
+        if self.category is None and self.text is None:
+            raise ValueError("give the text, the category or both")
+        return self
+
+
 class Phrase(Entity):
     id: str
-    category: str
+    category: str = Field(
+        description="The category's key in glossary_categories; a phrase from before the list keeps its own "
+        "words here (or the key of the entry whose label they are)"
+    )
+    category_label: str = Field(description="The category as the school's list names it (else as written)")
     text: str
     created_by: str
     created_at: datetime
+    updated_by: str | None = None
+    updated_at: datetime | None = None
 
 
 class GlossaryQuery(StrictModel):
-    category: str | None = Field(default=None, max_length=50)
+    category: str | None = Field(default=None, max_length=50, description="A category's key (see Phrase.category)")
     q: str | None = Field(default=None, min_length=1, max_length=50, description="Words the phrase contains")

@@ -223,14 +223,14 @@ def test_an_admin_posts_an_announcement_with_an_attachment_and_adds_a_phrase(pag
 
     _settings(page, "常用语")
     expect(page.get_by_role("heading", level=1)).to_have_text("常用语")
-    page.get_by_role("textbox", name="分类").fill("电话邀约")
+    pick(page, "分类", "电话邀约", exact=True)  # the school's list glossary_categories
     page.get_by_role("textbox", name="内容").fill("您好，想邀请宝宝来体验一节免费的亲子课。")
     page.get_by_role("button", name="添加").click()
     phrases = page.get_by_role("region", name="常用语")
     expect(phrases.get_by_role("row").filter(has_text="电话邀约")).to_contain_text("免费的亲子课")
     shot(page, "settings-glossary")
     [phrase] = school.admin.get("/glossary").json_body["items"]
-    assert (phrase["category"], phrase["text"]) == ("电话邀约", "您好，想邀请宝宝来体验一节免费的亲子课。")
+    assert (phrase["category"], phrase["text"]) == ("invitation", "您好，想邀请宝宝来体验一节免费的亲子课。")
 
 
 def test_an_admin_reads_the_usage_of_a_month(page, school):
@@ -281,3 +281,41 @@ def test_an_admin_sets_the_card_and_lead_rules(page, school):
     leads = school.admin.get("/settings/leads").json_body
     assert leads["max_leads_per_consultant"] == 300
     assert leads["export_roles"] == ["manager", "admin"]  # the rest as it was
+
+
+def test_an_admin_adds_a_holiday_greeting_and_an_email_signature(page, school):
+    template = school.admin.post(
+        "/templates", {"name": "元旦问候", "channel": "sms", "kind": "holiday", "body": "{{ holiday.name }}快乐"}
+    ).json_body
+    sign_in(page, school, school.admin)
+    _settings(page, "短信设置")
+    expect(page.get_by_role("heading", level=1)).to_have_text("短信设置")
+    page.get_by_role("textbox", name="邮件签名").fill("小星星早教中心\n电话 0755-1234")
+    holidays = page.get_by_role("region", name="节日问候")
+    holidays.get_by_role("button", name="添加节日").click()
+    holidays.get_by_role("textbox", name="节日 1").fill("元旦")
+    holidays.get_by_role("textbox", name="日期 1").fill("01-01")
+    pick(page, "模板 1", "元旦问候")
+    pick(page, "发送对象 1", "所有可联系的客户")
+    page.get_by_role("button", name="保存").click()
+    expect(page.get_by_role("status")).to_have_text("已保存")
+    shot(page, "settings-messaging-holidays")
+    messaging = school.admin.get("/settings/messaging").json_body
+    assert messaging["email_signature"] == "小星星早教中心\n电话 0755-1234"
+    assert messaging["holidays"] == [
+        {
+            "name": "元旦",
+            "date": "01-01",
+            "template_id": template["id"],
+            "audience": "contactable",
+            "channel": "sms",
+        }
+    ]
+    # a day that is none: the API's refusal in the alert, nothing saved
+    holidays.get_by_role("textbox", name="日期 1").fill("02-30")
+    page.get_by_role("button", name="保存").click()
+    expect(page.get_by_role("alert")).to_contain_text("holidays.0.date")
+    holidays.get_by_role("button", name="删除 元旦").click()
+    page.get_by_role("button", name="保存").click()
+    expect(page.get_by_role("status")).to_have_text("已保存")
+    assert school.admin.get("/settings/messaging").json_body["holidays"] == []

@@ -29,10 +29,13 @@ class ReadItem(BaseItem, discriminator="Read"):
 
 
 class PhraseItem(BaseItem, discriminator="Phrase"):
-    """常用术语: a standard phrase staff can search, by category."""
+    """常用术语: a standard phrase staff can search, by category (a key of the school's
+    glossary_categories list; free words on phrases from before the list)."""
 
     id = UnicodeAttribute()
     category = UnicodeAttribute()
     text = UnicodeAttribute()
     created_by = UnicodeAttribute()
     created_at = UnicodeAttribute()
+    updated_by = UnicodeAttribute(null=True)  # the last edit (PATCH /glossary/{id})
+    updated_at = UnicodeAttribute(null=True)
