@@ -125,6 +125,12 @@ def list_users(tenant: str, limit: int, cursor: str | None) -> tuple[list[User],
     return paging.single(result, scope, User)
 
 
+def batch_get(tenant: str, user_ids: list[str]) -> list[UserRecord]:
+    """Members of staff by id, in batches of 100 (BatchGetItem); missing ids are left out."""
+    wanted = [(keys.users_pk(tenant), keys.user_sk(u)) for u in dict.fromkeys(user_ids)]
+    return [_record(item) for item in UserItem.batch_get(wanted)] if wanted else []
+
+
 def active_records(tenant: str) -> list[UserRecord]:
     """Every active member of staff of a tenant (one partition, paged through): for jobs."""
     query = UserItem.query(

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import shot, sign_in
+from tests.browser.conftest import pick, shot, sign_in
 from tests.test_cards import school_today
 from tests.test_leads import lead_body
 from tests.test_streams import Tap, lambda_like
@@ -101,3 +101,55 @@ def test_the_referral_ranking_shows_the_apis_figures_under_its_chart(page, schoo
     expect(row.get_by_role("cell").nth(2)).to_have_text(str(figures["items"][0]["referrals"]))
     expect(row.get_by_role("link", name="金牌家长" + tag)).to_be_visible()
     shot(page, "report-referrals")
+
+
+def test_a_staff_referrer_chosen_in_the_lead_form_ranks_by_the_money_signed(page, school, dynamodb_endpoint, tmp_path):
+    tap = Tap(dynamodb_endpoint, tmp_path, school.slug)
+    consultant = school.staff("consultant")
+    tag = secrets.token_hex(2)
+    teacher = school.staff("teacher", display_name="推荐老师" + tag)
+    parent = consultant.post("/leads", lead_body(name="热心家长" + tag)).json_body
+    for i in range(2):
+        assert (
+            consultant.post("/leads", lead_body(name=f"家长朋友{i}{tag}", referrer_lead_id=parent["id"])).status_code
+            == 201
+        )
+    manager = school.staff("manager")
+    # the manager adds a lead the teacher referred, choosing the teacher in the lead form
+    sign_in(page, school, manager, path="/leads")
+    page.get_by_role("button", name="新建客户").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("姓名", exact=True).fill("老师的学生" + tag)
+    dialog.get_by_label("家长姓名").fill("学生妈妈")
+    dialog.get_by_label("电话").fill(lead_body()["guardians"][0]["phones"][0])
+    pick(page, "推荐人（员工）", "推荐老师" + tag)
+    dialog.get_by_role("button", name="保存").click()
+    expect(dialog).to_be_hidden()
+    (made,) = [x for x in manager.get("/leads?limit=100").json_body["items"] if x["name"] == "老师的学生" + tag]
+    assert made["referrer_user_id"] == teacher.user["id"]
+    # it signs 2000.00 (the parent's friends sign nothing)
+    today = school_today()
+    signed = consultant.post(
+        "/contracts",
+        {
+            "lead_ids": [made["id"]],
+            "credits": "10",
+            "price": "2000.00",
+            "starts_on": today.isoformat(),
+            "ends_on": today.replace(year=today.year + 1).isoformat(),
+        },
+    )
+    assert signed.status_code == 201, signed.body
+    lambda_like(tap.drain(), batch_size=100)
+
+    page.goto("/reports/referrals")
+    expect(page.get_by_role("heading", level=1)).to_have_text("转介绍")
+    staff_row = page.get_by_role("row").filter(has_text="推荐老师" + tag)
+    expect(staff_row.get_by_role("cell").nth(4)).to_have_text("2000.00")
+    expect(staff_row.get_by_role("cell").nth(5)).to_have_text("员工")
+    # most referred first: the parent; most money signed first: the teacher
+    pick(page, "排序", "按转介绍人数")
+    expect(page.get_by_role("row").nth(1)).to_contain_text("热心家长" + tag)
+    pick(page, "排序", "按签约金额")
+    expect(page.get_by_role("row").nth(1)).to_contain_text("推荐老师" + tag)
+    shot(page, "report-referrals-amount")

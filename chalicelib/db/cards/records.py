@@ -113,6 +113,7 @@ class ContractRecord(TypedDict):
     unallocated: int
     card_ids: list[str]
     conversions: dict[str, int]  # lead id -> days from lead to first contract
+    referrers: NotRequired[dict[str, str]]  # a referred learner's id -> `<campus>|<referrer>` (keys.referrer_dimension)
     note: NotRequired[str]
     voided_at: NotRequired[str]
     void_reason: NotRequired[str]

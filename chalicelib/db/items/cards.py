@@ -43,6 +43,7 @@ class ContractItem(BaseItem, discriminator="Contract"):
     unallocated = NumberAttribute()  # credits not yet put on a card
     card_ids = unicode_list(default=list)
     conversions = raw_map()  # lead id -> days from lead to first contract
+    referrers = raw_map()  # a referred learner's id -> its referral dimension value (money signed per referrer)
     note = UnicodeAttribute(null=True)
     voided_at = UnicodeAttribute(null=True)
     void_reason = UnicodeAttribute(null=True)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from chalicelib.db import cards as cards_db
+from chalicelib.db import keys
 from chalicelib.db import schedule as schedule_db
 from chalicelib.db import users as users_db
 from chalicelib.db.cards.records import ContractRecord
@@ -15,7 +17,7 @@ from chalicelib.domain.contracts.common import SIGNERS, TRIES, _invalid, to_cont
 from chalicelib.domain.tenants import get_tenant
 from chalicelib.errors import ConflictError, ForbiddenError
 from chalicelib.schemas.cards import Contract, ContractCreateRequest
-from chalicelib.schemas.leads import HistoryEntry
+from chalicelib.schemas.leads import HistoryEntry, Lead
 from chalicelib.schemas.users import Role
 
 
@@ -28,6 +30,16 @@ def _signer(principal: Principal, user_id: str | None, campus_id: str) -> tuple[
     if user.role not in (Role.admin, Role.finance) and campus_id not in user.campus_ids:
         raise _invalid("signed_by", "not at the learner's campus")
     return user.id, user.display_name
+
+
+def referred(learners: Iterable[Lead]) -> dict[str, str]:
+    """Who referred each learner, as the referral figures name them (the money a contract
+    signs is counted for its learners' referrers: streams/aggregates.py)."""
+    found = {
+        lead.id: keys.referrer_dimension(lead.campus_id, lead.referrer_lead_id, lead.referrer_user_id)
+        for lead in learners
+    }
+    return {lead_id: value for lead_id, value in found.items() if value}
 
 
 def sign(principal: Principal, request: ContractCreateRequest) -> Contract:
@@ -81,6 +93,7 @@ def sign(principal: Principal, request: ContractCreateRequest) -> Contract:
             "unallocated": total,
             "card_ids": [],
             "conversions": conversions,
+            "referrers": referred(lead for lead, _ in loaded),
             "note": request.note,
             **payer,
         }

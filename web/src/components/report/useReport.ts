@@ -41,5 +41,5 @@ export function useReport<T>(fetchReport: (period: Period) => Promise<{ data?: u
     void load();
   });
   onMounted(load);
-  return { period, report, error };
+  return { period, report, error, load };
 }
