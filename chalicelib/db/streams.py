@@ -18,6 +18,7 @@ from typing import Any
 
 from chalicelib.db import client as db
 from chalicelib.db import keys
+from chalicelib.db.recent import Recent
 
 MAX_ITEMS = 100  # a transaction's limit: markers + aggregate updates
 MARKER_TTL = timedelta(days=2)  # a stream keeps records 24 hours: no replay comes later
@@ -170,6 +171,35 @@ def _send(items: list[dict[str, Any]], chunk: list[Any]) -> set[str]:
             raise _Busy() from exc
         raise
     return set()
+
+
+_field_types: Recent[str, dict[str, str]] = Recent(1024)
+FIELD_TYPES_SECONDS = 30.0  # as long as the API's containers trust their read of a school's settings
+
+
+def lead_field_types(tenant: str, now: float, *, fresh: bool = False) -> dict[str, str]:
+    """The school's own lead fields by key, each its type (list, text, number, date), as read
+    from its `CONFIG#LEAD_FIELDS` item (one GetItem of its body) in the last 30 s, or now when
+    `fresh` (a field the caller met and this read did not know: it was defined since)."""
+    if fresh:
+        _field_types.forget(tenant)
+
+    def read(consistent: bool) -> dict[str, str]:
+        answer = db.client().get_item(
+            TableName=db.table_name(),
+            Key={"PK": {"S": keys.tenant_pk(tenant)}, "SK": {"S": keys.LEAD_FIELDS_SK}},
+            ProjectionExpression="#0",
+            ExpressionAttributeNames={"#0": "body"},
+            ConsistentRead=consistent,
+        )
+        body = answer.get("Item", {}).get("body", {}).get("S")
+        fields = json.loads(body) if body else []
+        if isinstance(fields, dict):
+            fields = fields.get("fields") or []
+        return {str(f["key"]): str(f.get("type")) for f in fields if isinstance(f, dict) and f.get("key")}
+
+    found, _ = _field_types.get_or_read(tenant, now, FIELD_TYPES_SECONDS, read)
+    return found or {}
 
 
 def timezone(tenant: str) -> str | None:
