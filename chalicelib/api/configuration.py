@@ -4,14 +4,15 @@ from chalice import Blueprint
 
 from chalicelib.api.routing import Call, endpoint
 from chalicelib.domain import roles
-from chalicelib.errors import ValidationFailedError
 from chalicelib.schemas.settings import (
     AssessmentConfig,
     CardSettings,
     CardSettingsPatch,
     Dictionary,
-    DictionaryKind,
+    DictionaryList,
     DictionaryPutRequest,
+    LeadFields,
+    LeadFieldsPutRequest,
     LeadSettings,
     LeadSettingsPatch,
 )
@@ -20,14 +21,24 @@ bp = Blueprint(__name__)
 TAGS = ["settings"]
 
 
-def _kind(call: Call) -> DictionaryKind:
-    try:
-        return DictionaryKind(call.params["kind"])
-    except ValueError as exc:
-        choices = ", ".join(k.value for k in DictionaryKind)
-        raise ValidationFailedError(
-            f"Unknown dictionary; one of: {choices}.", details=[{"field": "kind", "message": "unknown dictionary"}]
-        ) from exc
+def _kind(call: Call) -> str:
+    from chalicelib.domain import config
+
+    return config.list_kind(call.params["kind"])
+
+
+@endpoint(
+    bp,
+    "GET",
+    "/settings/dictionaries",
+    summary="Every list: the five built-in ones and the school's own",
+    tags=TAGS,
+    response=DictionaryList,
+)
+def list_dictionaries(call: Call[None, None]) -> DictionaryList:
+    from chalicelib.domain import config
+
+    return config.list_dictionaries(call.principal.tenant)
 
 
 @endpoint(
@@ -43,7 +54,7 @@ def get_dictionary(call: Call[None, None]) -> Dictionary:
     bp,
     "PUT",
     "/settings/dictionaries/{kind}",
-    summary="Replace a list; used values can only be retired",
+    summary="Replace a list, or create one of the school's own (at most 20); used values can only be retired",
     tags=TAGS,
     roles_allowed=roles.MANAGE_SETTINGS,
     body=DictionaryPutRequest,
@@ -53,6 +64,36 @@ def put_dictionary(call: Call[DictionaryPutRequest, None]) -> Dictionary:
     from chalicelib.domain import config
 
     return config.put_dictionary(call.principal.tenant, _kind(call), call.body)
+
+
+@endpoint(
+    bp,
+    "GET",
+    "/settings/lead-fields",
+    summary="The school's own lead fields (自定义字段)",
+    tags=TAGS,
+    response=LeadFields,
+)
+def get_lead_fields(call: Call[None, None]) -> LeadFields:
+    from chalicelib.domain import config
+
+    return config.get_lead_fields(call.principal.tenant)
+
+
+@endpoint(
+    bp,
+    "PUT",
+    "/settings/lead-fields",
+    summary="Replace the school's own lead fields; fields in use can only be retired",
+    tags=TAGS,
+    roles_allowed=roles.MANAGE_SETTINGS,
+    body=LeadFieldsPutRequest,
+    response=LeadFields,
+)
+def put_lead_fields(call: Call[LeadFieldsPutRequest, None]) -> LeadFields:
+    from chalicelib.domain import config
+
+    return config.put_lead_fields(call.principal.tenant, call.body)
 
 
 @endpoint(bp, "GET", "/settings/leads", summary="Protection period and lead cap", tags=TAGS, response=LeadSettings)

@@ -268,6 +268,12 @@ def accepted_parameters(model: type[BaseModel]) -> frozenset[str]:
     return frozenset(names)
 
 
+@functools.cache
+def _list_parameters(model: type[BaseModel]) -> frozenset[str]:
+    """The query parameters a model takes as a list (given once or more)."""
+    return frozenset(info.alias or name for name, info in model.model_fields.items() if "list[" in str(info.annotation))
+
+
 def _refused(name: str, message: str, kind: str) -> ValidationFailedError:
     detail = {"field": name[:100], "message": message, "type": kind}
     return ValidationFailedError(f"Invalid query: {name[:100]}: {message}", details=[detail])
@@ -276,15 +282,23 @@ def _refused(name: str, message: str, kind: str) -> ValidationFailedError:
 def _parse_query(params: Any, model: type[BaseModel]) -> BaseModel:
     """The query string through the route's declared model, the one truth of what it takes:
     an unknown parameter is refused as an unknown body field is (extra_forbidden, naming
-    it), and so is one given twice (the model would see only the last)."""
+    it), and so is one given twice (the model would see only the last) unless the model takes
+    a list there (`custom=a:1&custom=b:2`: every value, in order)."""
     params = params or {}
+    repeatable = _list_parameters(model)
+    values: dict[str, Any] = {}
     for name in params:
         if name not in accepted_parameters(model):
             raise _refused(name, "Extra inputs are not permitted", "extra_forbidden")
-        if len(params.getlist(name) if hasattr(params, "getlist") else [params[name]]) > 1:
+        given = params.getlist(name) if hasattr(params, "getlist") else [params[name]]
+        if name in repeatable:
+            values[name] = list(given)
+        elif len(given) > 1:
             raise _refused(name, "given more than once; send it once", "duplicate_parameter")
+        else:
+            values[name] = params[name]
     try:
-        return model.model_validate(dict(params), context=INPUT)
+        return model.model_validate(values, context=INPUT)
     except ValidationError as exc:
         raise validation_error(exc, "query") from exc
 

@@ -26,7 +26,8 @@ _shared: dict[str, Any] = {}
 # Readers that need more fetch the items from the table (db/hydrate.py, one BatchGetItem a
 # page), so a change to anything else (notes, guardians, history, counters) writes no
 # index copy. docs/data-model.md, "Index projections", says which reader needs what.
-_LEAD_FILTERS = ("status", "source", "stage", "importance", "level", "tags", "name_key", "campus_id")
+# (+ `custom`: the school's own lead fields, issue 19, filtered on by path: custom.<key> = :v)
+_LEAD_FILTERS = ("status", "source", "stage", "importance", "level", "tags", "name_key", "campus_id", "custom")
 PROJECTIONS: dict[str, tuple[str, ...]] = {
     # + a lead's GSI2PK (it has a next follow-up), follow-ups' method, contracts' signed_on,
     # messages' created_by/campus_ids, audit's lead_id

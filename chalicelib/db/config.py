@@ -23,6 +23,17 @@ class StoredConfig:
     card_settings: Any = None
     messaging: Any = None
     security: Any = None
+    lead_fields: Any = None
+    lead_fields_used: set[str] = field(default_factory=set)  # field keys some lead has a value for
+
+
+# `mark_used`'s kind for the school's own lead fields: their keys in use (not a list's name:
+# a list is named by CUSTOM_NAME_PATTERN, which has no #)
+FIELDS = "#fields"
+
+
+def _used_sk(kind: str) -> str:
+    return keys.LEAD_FIELDS_SK if kind == FIELDS else keys.dictionary_sk(kind)
 
 
 def load_all(tenant: str, *, consistent: bool = False) -> StoredConfig:
@@ -45,6 +56,8 @@ def load_all(tenant: str, *, consistent: bool = False) -> StoredConfig:
             found.messaging = item.body
         elif item.SK == keys.SECURITY_SETTINGS_SK:
             found.security = item.body
+        elif item.SK == keys.LEAD_FIELDS_SK:
+            found.lead_fields, found.lead_fields_used = item.body, set(item.used_keys or ())
     return found
 
 
@@ -77,6 +90,12 @@ def forget(tenant: str) -> None:
 def put_dictionary(tenant: str, kind: str, entries: Any, *, must_not_use: set[str]) -> bool:
     """Replaces a dictionary unless one of `must_not_use` became used meanwhile (then False)."""
     return _put(tenant, keys.dictionary_sk(kind), entries, must_not_use=must_not_use)
+
+
+def put_lead_fields(tenant: str, fields: Any, *, must_not_use: set[str]) -> bool:
+    """Replaces the school's lead fields unless one of `must_not_use` (fields removed or
+    retyped) became used meanwhile (then False)."""
+    return _put(tenant, keys.LEAD_FIELDS_SK, fields, must_not_use=must_not_use)
 
 
 def put_lead_settings(tenant: str, body: Any) -> None:
@@ -120,7 +139,7 @@ def _put(tenant: str, sk: str, body: Any, *, must_not_use: Set[str] = frozenset(
 
 def mark_used_now(tenant: str, kind: str, used: set[str]) -> None:
     """Outside a transaction (an import marks its values once, before its many writes)."""
-    item = ConfigItem(keys.tenant_pk(tenant), keys.dictionary_sk(kind))
+    item = ConfigItem(keys.tenant_pk(tenant), _used_sk(kind))
     try:
         item.update(actions=[ConfigItem.used_keys.add(used), ConfigItem.kind.set(ConfigItem)])
     finally:
@@ -128,7 +147,8 @@ def mark_used_now(tenant: str, kind: str, used: set[str]) -> None:
 
 
 def mark_used(tx: Any, tenant: str, kind: str, used: set[str]) -> None:
-    """Inside a lead's transaction: record that these dictionary keys are in use."""
-    item = ConfigItem(keys.tenant_pk(tenant), keys.dictionary_sk(kind))
+    """Inside a lead's transaction: record that these dictionary keys (kind FIELDS: these
+    lead fields of the school's own) are in use."""
+    item = ConfigItem(keys.tenant_pk(tenant), _used_sk(kind))
     tx.update(item, actions=[ConfigItem.used_keys.add(used), ConfigItem.kind.set(ConfigItem)], label="config")
     forget(tenant)  # the next load reads the used keys again (else the next lead marks them again)

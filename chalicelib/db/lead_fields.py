@@ -29,6 +29,9 @@ INDEX_KEYS |= {"DUEPK", "DUESK"}
 INDEX_INPUTS = ("owner_id", "campus_id", "deleted_at", "next_follow_up_at", "reclaim_on", "created_at")
 DERIVED = {"name_key": "name", "phones": "guardians"}  # attribute -> the field it is made from
 UNCONDITIONED = frozenset({"updated_at", "version"})
+# `custom` (the school's own fields) is one map attribute, conditioned whole; a clash is named
+# per key (custom.<key>), so a write meaning to edit other keys is worked out again on the fresh
+# lead (domain.lead_writes) and neither edit is lost
 
 
 @dataclass
@@ -115,4 +118,10 @@ def changed_fields(tenant: str, before: Snapshot, after: Lead) -> LeadChanged:
         return LeadChanged({"id": None}, None)
     current = now.lead.model_dump(mode="json")
     moved = {name: current.get(name) for name in fields if now.stored.get(name) != before.stored.get(name)}
+    if "custom" in moved:  # the school's own fields conflict key by key: custom.<key>
+        del moved["custom"]
+        was, is_now = before.lead.custom, now.lead.custom
+        for key in sorted(set(was) | set(is_now)):
+            if was.get(key) != is_now.get(key) or (key in was) != (key in is_now):
+                moved[f"custom.{key}"] = is_now.get(key)
     return LeadChanged(moved or {"version": None}, now.lead)

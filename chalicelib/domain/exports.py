@@ -7,7 +7,8 @@ anti-scraping (refused whole when it does not fit the caller's read windows).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -39,6 +40,29 @@ COLUMNS = (
 )
 
 
+@dataclass
+class Export:
+    """The rows of an export (by column key) and its columns: the built-in ones, then one per
+    field of the school's own that is not retired (custom.<key>, titled by its label)."""
+
+    columns: Sequence[tuple[str, str]] = COLUMNS
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def _custom_cell(settings: config.TenantConfig, key: str, value: Any) -> Any:
+    """A custom field's value as the sheet shows it: a list entry by its label."""
+    definition = settings.lead_field(key)
+    if value is None or definition is None:
+        return ""
+    if definition.list and definition.list in settings.dictionaries:
+        entry = settings.entry(definition.list, str(value))
+        return entry.label if entry else value
+    return value
+
+
 def _matching(principal: Principal, query: LeadExportQuery) -> Iterator[Lead]:
     page_query = query.model_copy(update={"limit": 100, "cursor": None})
     count = 0
@@ -57,7 +81,7 @@ def _matching(principal: Principal, query: LeadExportQuery) -> Iterator[Lead]:
         page_query = page_query.model_copy(update={"cursor": page.next_cursor})
 
 
-def rows(principal: Principal, query: LeadExportQuery) -> list[dict[str, Any]]:
+def rows(principal: Principal, query: LeadExportQuery) -> Export:
     settings = config.load(principal.tenant)
     if principal.role.value not in settings.lead_settings.export_roles:
         raise ForbiddenError("Your school does not let your role export leads.", code="EXPORT_FORBIDDEN")
@@ -66,6 +90,7 @@ def rows(principal: Principal, query: LeadExportQuery) -> list[dict[str, Any]]:
         kind: {e.key: e.label for e in settings.dictionaries[kind].entries}
         for kind in (DictionaryKind.sources, DictionaryKind.statuses)
     }
+    custom = [f for f in settings.lead_fields if not f.retired]
     out, found = [], []
     for lead in _matching(principal, query):
         numbers = [p.e164 for g in lead.guardians for p in g.phones]
@@ -86,20 +111,22 @@ def rows(principal: Principal, query: LeadExportQuery) -> list[dict[str, Any]]:
                     lead.next_follow_up_at.astimezone(zone).strftime("%Y-%m-%d %H:%M") if lead.next_follow_up_at else ""
                 ),
                 "notes": lead.notes or "",
+                **{f"custom.{f.key}": _custom_cell(settings, f.key, lead.custom.get(f.key)) for f in custom},
             }
         )
         found.append(lead.campus_id)
     names = {c: campus.name for c, campus in tenants_db.campuses_by_id(principal.tenant, found).items()}
     for row in out:
         row["campus"] = names.get(row["campus"], row["campus"])
-    return out
+    return Export(columns=[*COLUMNS, *((f"custom.{f.key}", f.label) for f in custom)], rows=out)
 
 
-def as_csv(data: list[dict[str, Any]]) -> str:
+def as_csv(data: Export) -> str:
     """UTF-8 with a BOM; every cell neutralised (sheets.safe)."""
-    return sheets.csv_text([title for _, title in COLUMNS], ([row[key] for key, _ in COLUMNS] for row in data))
+    columns = data.columns
+    return sheets.csv_text([title for _, title in columns], ([row[key] for key, _ in columns] for row in data.rows))
 
 
-def as_xlsx(data: list[dict[str, Any]]) -> bytes:
-    rows = ([row[key] for key, _ in COLUMNS] for row in data)
-    return sheets.xlsx("客户 Leads", [title for _, title in COLUMNS], rows)
+def as_xlsx(data: Export) -> bytes:
+    rows = ([row[key] for key, _ in data.columns] for row in data.rows)
+    return sheets.xlsx("客户 Leads", [title for _, title in data.columns], rows)

@@ -31,7 +31,11 @@ def edit_conflict(fields: dict[str, object], expected: dict[str, object]) -> Con
     for name in sorted(fields):
         detail: dict[str, object] = {"field": name, "message": "changed meanwhile"}
         if name not in SHOWN_WITHOUT_VALUE:
-            detail.update(current=fields[name], yours_was=expected.get(name))
+            was = expected.get(name)
+            if name.startswith("custom."):  # a key of the school's own fields (db.lead_fields)
+                mine = expected.get("custom")
+                was = mine.get(name.removeprefix("custom.")) if isinstance(mine, dict) else None
+            detail.update(current=fields[name], yours_was=was)
         details.append(detail)
     return ConflictError(
         f"Someone else changed {names} of this lead meanwhile; look at the values now and try again.",

@@ -97,9 +97,10 @@ def erase(principal: Principal, lead_id: str, reason: str) -> ErasureOut:
     return out
 
 
-def _tombstoned(lead: Lead, now: datetime) -> Lead:
+def _tombstoned(lead: Lead, now: datetime, listed: frozenset[str] = frozenset()) -> Lead:
     """The lead without personal data: what the books count (status, source, campus, owner,
-    dates, follow-up count, signing) stays; names, guardians, phones, notes go."""
+    dates, follow-up count, signing, the school's own list fields: `listed`) stays; names,
+    guardians, phones, notes, the school's own text, number and date fields go."""
     origin = {"action": lead.origin["action"], "details": {}} if lead.origin else None
     return lead.model_copy(
         update={
@@ -112,6 +113,7 @@ def _tombstoned(lead: Lead, now: datetime) -> Lead:
             "age": None,
             "notes": None,
             "tags": [],
+            "custom": {k: v for k, v in lead.custom.items() if k in listed},
             "guardians": [],
             "assessments": {},
             "origin": origin,
@@ -137,7 +139,8 @@ def erase_lead(tenant: str, lead_id: str, *, by: str | None, reason: str) -> Era
         claims = leads_db.phone_claims(tenant, lead.phones)
         released = [c for c in claims.values() if lead_id in c.lead_ids]
         now = clock.now()
-        erased = _tombstoned(lead, now)
+        fields = config.load(tenant).lead_fields
+        erased = _tombstoned(lead, now, frozenset(f.key for f in fields if f.type == "list"))
         entry = HistoryEntry(at=now, by=by, action="erased", details={"reason": reason})
         owner = OwnerChange(lead.owner_id, None, 0) if lead.owner_id and lead.deleted_at is None else None
         try:

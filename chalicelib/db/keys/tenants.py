@@ -57,6 +57,7 @@ def login_guard_pk(tenant: str, username: str) -> str:
 CONFIG_PREFIX = "CONFIG#"
 LEAD_SETTINGS_SK = "CONFIG#LEADS"
 ASSESSMENT_SK = "CONFIG#ASSESSMENT"
+LEAD_FIELDS_SK = "CONFIG#LEAD_FIELDS"  # the school's own lead fields (their used keys: fields some lead has)
 CARD_SETTINGS_SK = "CONFIG#CARDS"
 MESSAGING_SETTINGS_SK = "CONFIG#MESSAGING"
 

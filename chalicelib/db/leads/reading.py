@@ -330,6 +330,12 @@ def _clause(name: str, value: Any) -> Any:
         return LeadItem.name_key.startswith(value.casefold())
     if name == "campus_in":
         return LeadItem.campus_id.is_in(*value)
+    if name == "custom":  # (key, value) pairs of the school's own fields, all to match
+        condition = None
+        for key, wanted in value:
+            part = LeadItem.custom[key] == wanted
+            condition = part if condition is None else condition & part
+        return condition
     if name == "undated":  # not in the next-follow-up index (GSI1/GSI3 hold that index's key)
         return getattr(LeadItem, value).does_not_exist()
     return getattr(LeadItem, name) == value

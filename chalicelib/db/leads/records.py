@@ -62,7 +62,7 @@ def lead_item(tenant: str, lead: Lead) -> LeadItem:
     and it is in GSI2/GSI4 only with a next follow-up (the lists find the others in GSI1/GSI3)."""
     data = lead.model_dump(mode="json")
     data["guardians"] = [_stored_guardian(g) for g in data["guardians"]]
-    for name, empty in (("assessments", {}), ("follow_up_count", 0)):
+    for name, empty in (("assessments", {}), ("follow_up_count", 0), ("custom", {})):
         if data.get(name) == empty:
             data.pop(name)
     item = LeadItem(keys.lead_pk(tenant, lead.id), keys.LEAD_SK, **data)

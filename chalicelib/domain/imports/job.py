@@ -17,7 +17,7 @@ from chalicelib.domain import clock, leads
 from chalicelib.domain import config as tenant_config
 from chalicelib.domain.import_lease import Lease, LeaseLost
 from chalicelib.domain.imports.rows import Context, Row, Table, _check, _choices, read_table
-from chalicelib.domain.imports.template import _norm, _text
+from chalicelib.domain.imports.template import _norm, _text, custom_choices, custom_columns
 from chalicelib.domain.imports.writer import Job, _families, _lead_id, _mark_used, write_all
 from chalicelib.domain.tenants import get_tenant
 from chalicelib.errors import ValidationFailedError
@@ -57,6 +57,8 @@ def _context(job: Job) -> Context:
         choices=_choices(job.config),
         owners=owners,
         today=job.now.astimezone(ZoneInfo(job.timezone)).date(),
+        config=job.config,
+        custom_choices=custom_choices(job.config),
     )
 
 
@@ -84,11 +86,11 @@ def _error_sheet(table: Table, rejected: list[Row]) -> bytes:
     return sheets.xlsx("未导入 Rejected", header, rows, widths=[8, 60])
 
 
-def _stored_table(record: dict[str, Any]) -> Table:
+def _stored_table(record: dict[str, Any], config: tenant_config.TenantConfig) -> Table:
     data = store().get(record["file_key"])
     if data is None:
         raise ValidationFailedError("The uploaded file is gone.", code="FILE_MISSING")
-    return read_table(data)
+    return read_table(data, custom_columns(config))
 
 
 def process(
@@ -97,10 +99,11 @@ def process(
     """Checks, plans and writes one import; returns its result (counts, ignored columns).
     `table`: the file as the upload request already read it; else it is read from store.
     `lease`: the run's hold on the import, renewed as the work goes on."""
-    table = table or _stored_table(record)
+    config = tenant_config.load(tenant)
+    table = table or _stored_table(record, config)
     tenant_record = get_tenant(tenant)
     default_owner = _default_owner(tenant, record)
-    job = Job(record, tenant, tenant_record.timezone, tenant_config.load(tenant), default_owner, clock.now(), lease)
+    job = Job(record, tenant, tenant_record.timezone, config, default_owner, clock.now(), lease)
     ctx = _context(job)
     rows = [Row(number, cells) for number, cells in table.rows]
     for index, row in enumerate(rows):
@@ -139,8 +142,9 @@ def _give_back(tenant: str, record: dict[str, Any]) -> None:
     but never written are given back. Best effort: a file that cannot be read again leaves
     them (logged)."""
     try:
-        table = _stored_table(record)
-        job = Job(record, tenant, get_tenant(tenant).timezone, tenant_config.load(tenant), None, clock.now())
+        config = tenant_config.load(tenant)
+        table = _stored_table(record, config)
+        job = Job(record, tenant, get_tenant(tenant).timezone, config, None, clock.now())
         ctx = _context(job)
         rows = [Row(number, cells) for number, cells in table.rows]
         for row in rows:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from chalicelib import sheets
 from chalicelib.domain import config as tenant_config
 from chalicelib.domain import phones
-from chalicelib.domain.imports.template import COLUMNS, DICTIONARY_COLUMNS, _norm, _text
+from chalicelib.domain.imports.template import COLUMNS, CUSTOM, DICTIONARY_COLUMNS, Column, _norm, _text, all_columns
 from chalicelib.errors import ValidationFailedError
 from chalicelib.schemas.common import INPUT, control_character
 from chalicelib.schemas.leads import LeadCreateRequest
@@ -44,16 +44,18 @@ class Table:
     ignored: list[str]
     rows: list[tuple[int, list[Any]]]  # (spreadsheet row number, cells) of non-blank rows
     blank: int
+    titles: dict[str, str] = field(default_factory=dict)  # the school's own fields' columns: key -> label
 
 
 def _blank(cells: Iterable[Any]) -> bool:
     return all(_text(c) == "" for c in cells)
 
 
-def read_table(data: bytes) -> Table:
-    """The header (the first row with anything in it) mapped to our columns, and the
-    non-blank rows, read lazily: more than MAX_ROWS is refused as soon as it is seen, and a
-    long run of blank rows ends the sheet (a stray cell far below costs nothing)."""
+def read_table(data: bytes, extra: Sequence[Column] = ()) -> Table:
+    """The header (the first row with anything in it) mapped to our columns (and `extra`: the
+    school's own fields, template.custom_columns), and the non-blank rows, read lazily: more
+    than MAX_ROWS is refused as soon as it is seen, and a long run of blank rows ends the
+    sheet (a stray cell far below costs nothing)."""
     raw = enumerate(sheets.read(data), start=1)
     found = next(((n, row) for n, row in raw if not _blank(row)), None)
     if found is None:
@@ -62,7 +64,7 @@ def read_table(data: bytes) -> Table:
         )
     header = [_text(h) for h in found[1]]
     names: dict[str, str] = {}
-    for column in COLUMNS:
+    for column in (*extra, *COLUMNS):  # the built-in names win over a school's label
         for name in (column.zh, column.en, column.zh + column.en, *column.aliases):
             names[_norm(name)] = column.key
     columns, ignored = {}, []
@@ -94,7 +96,8 @@ def read_table(data: bytes) -> Table:
             run += 1
             if run > sheets.MAX_BLANK_RUN:
                 break
-    return Table(header=header, columns=columns, ignored=ignored, rows=rows, blank=blank)
+    titles = {c.key: c.zh for c in extra}
+    return Table(header=header, columns=columns, ignored=ignored, rows=rows, blank=blank, titles=titles)
 
 
 # --- checking one row ----------------------------------------------------------------
@@ -112,8 +115,10 @@ class Row:
     kind: str = ""  # why rejected: invalid, duplicate_in_file, already_in_school, conflict
 
 
-def _label(key: str) -> str:
-    column = next(c for c in COLUMNS if c.key == key)
+def _label(key: str, titles: dict[str, str] | None = None) -> str:
+    if titles and key in titles:
+        return titles[key]
+    column = next(c for c in all_columns() if c.key == key)
     return f"{column.zh} {column.en}"
 
 
@@ -145,6 +150,8 @@ class Context:
     choices: dict[str, dict[str, str]]
     owners: dict[str, Any]  # normalised username / display name -> UserRecord
     today: date  # in the school's time zone: no birthday after it
+    config: tenant_config.TenantConfig | None = None  # checks the school's own fields' values
+    custom_choices: dict[str, dict[str, str]] = field(default_factory=dict)  # template.custom_choices
 
 
 def _check(row: Row, table: Table, ctx: Context) -> None:
@@ -153,7 +160,7 @@ def _check(row: Row, table: Table, ctx: Context) -> None:
         return _text(row.cells[index]) if index is not None and index < len(row.cells) else ""
 
     def bad(key: str, message: str) -> None:
-        row.reasons.append(f"{_label(key)}: {message}")
+        row.reasons.append(f"{_label(key, table.titles)}: {message}")
 
     for key, index in table.columns.items():  # as typed in by hand: no control characters
         raw = row.cells[index] if index < len(row.cells) else None
@@ -190,6 +197,8 @@ def _check(row: Row, table: Table, ctx: Context) -> None:
             values[key] = ctx.choices[key].get(_norm(written))
             if values[key] is None:
                 bad(key, f"“{written}” 不是学校的选项 is not one of the school's choices")
+    if table.titles and ctx.config is not None:
+        _check_custom(row, table, ctx, values, bad)
     written_phones = [cell("phone"), *SPLIT.split(cell("other_phones"))]
     for raw in (p.strip() for p in written_phones):
         if not raw:
@@ -230,6 +239,49 @@ def _check(row: Row, table: Table, ctx: Context) -> None:
     row.values = values
     if row.reasons:
         row.kind = "invalid"
+
+
+def _check_custom(row: Row, table: Table, ctx: Context, values: dict[str, Any], bad: Any) -> None:
+    """The columns of the school's own fields: a list's label or key, a number, a date, text;
+    checked as the API checks a lead's `custom` (domain.config.custom_value)."""
+    assert ctx.config is not None
+    custom: dict[str, Any] = {}
+    for column in table.titles:
+        index = table.columns.get(column)
+        raw = row.cells[index] if index is not None and index < len(row.cells) else None
+        written = _text(raw)
+        if not written:
+            continue
+        key = column.removeprefix(CUSTOM)
+        definition = ctx.config.lead_field(key)
+        value: Any = written
+        if definition is not None and definition.type == "list":
+            value = ctx.custom_choices.get(column, {}).get(_norm(written))
+            if value is None:
+                bad(column, f"“{written}” 不是学校的选项 is not one of the school's choices")
+                continue
+        elif definition is not None and definition.type == "number":
+            try:
+                number = float(written.replace(",", ""))
+            except ValueError:
+                bad(column, f"“{written}” 不是数字 is not a number")
+                continue
+            value = int(number) if number.is_integer() and abs(number) < 1e15 else number
+        elif definition is not None and definition.type == "date":
+            if isinstance(raw, datetime | date):
+                value = (raw.date() if isinstance(raw, datetime) else raw).isoformat()
+            else:
+                try:
+                    value = _date(written).isoformat()
+                except ValueError:
+                    bad(column, f"“{written}” 不是日期 is not a date (2019-05-20)")
+                    continue
+        try:
+            custom[key] = tenant_config.custom_value(ctx.config, key, value)
+        except ValidationFailedError as exc:
+            bad(column, str(exc))
+    if custom:
+        values["custom"] = custom
 
 
 def _reject(row: Row, kind: str, reason: str) -> None:

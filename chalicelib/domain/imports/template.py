@@ -4,6 +4,7 @@ who may import."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -52,6 +53,34 @@ DICTIONARY_COLUMNS = {
 }
 
 
+CUSTOM = "custom."  # a column of the school's own lead fields: custom.<key>
+
+
+def custom_columns(config: tenant_config.TenantConfig) -> list[Column]:
+    """One column per field of the school's own that is not retired, titled by its label
+    (its key also names it); none for a school without: its import reads as before."""
+    return [Column(CUSTOM + f.key, f.label, f.label, "", (f.key,)) for f in config.lead_fields if not f.retired]
+
+
+def custom_choices(config: tenant_config.TenantConfig) -> dict[str, dict[str, str]]:
+    """Per list column of the school's own fields: every way of writing a live entry -> its key."""
+    out = {}
+    for f in config.lead_fields:
+        if f.retired or not f.list or f.list not in config.dictionaries:
+            continue
+        ways: dict[str, str] = {}
+        for entry in config.dictionaries[f.list].entries:
+            if not entry.retired:
+                ways.setdefault(_norm(entry.label), entry.key)
+                ways.setdefault(_norm(entry.key), entry.key)
+        out[CUSTOM + f.key] = ways
+    return out
+
+
+def all_columns(extra: Sequence[Column] = ()) -> tuple[Column, ...]:
+    return (*COLUMNS, *extra)
+
+
 def _norm(text: Any) -> str:
     """Headers and choices compare without case, spaces, punctuation or the * of required."""
     return re.sub(r"[\W_]+", "", str(text or "").casefold())
@@ -95,8 +124,9 @@ def template(principal: Principal, lang: str) -> bytes:
     choices for the dictionary columns."""
     config = _may_import(principal)
     zh = lang == "zh"
-    header = [(c.zh if zh else c.en) + (" *" if c.required else "") for c in COLUMNS]
-    example = [c.example if zh else EXAMPLE_EN.get(c.key, c.example) for c in COLUMNS]
+    columns = all_columns(custom_columns(config))
+    header = [(c.zh if zh else c.en) + (" *" if c.required else "") for c in columns]
+    example = [c.example if zh else EXAMPLE_EN.get(c.key, c.example) for c in columns]
     choices = [
         [column.zh if zh else column.en, entry.label, entry.key]
         for column in COLUMNS
@@ -104,7 +134,10 @@ def template(principal: Principal, lang: str) -> bytes:
         for entry in config.dictionaries[DICTIONARY_COLUMNS[column.key]].entries
         if not entry.retired
     ]
+    for f in config.lead_fields:  # the list fields of the school's own
+        if not f.retired and f.list in config.dictionaries:
+            choices += [[f.label, e.label, e.key] for e in config.dictionaries[f.list or ""].entries if not e.retired]
     return sheets.workbook(
-        sheets.Tab("导入 Import" if zh else "Import", header, [example], [14] * len(COLUMNS)),
+        sheets.Tab("导入 Import" if zh else "Import", header, [example], [14] * len(columns)),
         sheets.Tab("选项 Choices" if zh else "Choices", ["列" if zh else "Column", "名称 Label", "Key"], choices),
     )

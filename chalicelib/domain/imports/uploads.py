@@ -11,7 +11,7 @@ from chalicelib.domain import clock, ids, leads
 from chalicelib.domain.auth import Principal
 from chalicelib.domain.imports.job import _run
 from chalicelib.domain.imports.rows import read_table
-from chalicelib.domain.imports.template import _may_import
+from chalicelib.domain.imports.template import _may_import, custom_columns
 from chalicelib.errors import NotFoundError, ValidationFailedError
 from chalicelib.schemas.common import Page
 from chalicelib.schemas.imports import ImportOut, ImportQuery
@@ -26,14 +26,14 @@ INLINE_ROWS = 300  # up to this many rows are imported within the upload request
 
 def start(principal: Principal, query: ImportQuery, data: bytes | None) -> ImportOut:
     """Stores the upload and imports it now (small files) or queues it for the job."""
-    _may_import(principal)
+    config = _may_import(principal)
     if not data:
         raise ValidationFailedError(
             "Send the .xlsx or .csv file as the request body.",
             code="UNREADABLE_FILE",
             details=[{"field": "file", "message": "missing"}],
         )
-    table = read_table(data)
+    table = read_table(data, custom_columns(config))
     campus_id = leads.campus_for(principal, query.campus_id)
     if query.owner_id:
         leads.owner_user(principal, query.owner_id, campus_id)

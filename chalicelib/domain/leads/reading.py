@@ -11,6 +11,7 @@ from chalicelib.db import users as users_db
 from chalicelib.db.leads import LeadPage
 from chalicelib.db.paging import Scope
 from chalicelib.domain import clock, ids, phones
+from chalicelib.domain import config as tenant_config
 from chalicelib.domain.auth import Principal
 from chalicelib.domain.leads.visibility import OWNERS, REVEALERS, _out, can_see
 from chalicelib.domain.tenants import get_tenant
@@ -194,6 +195,8 @@ def list_leads(principal: Principal, query: LeadListQuery) -> Page[LeadOut]:
         "tag": query.tag,
         "name_prefix": query.q,
         "campus_in": campuses if not where.by_campus and (query.campus or role is not Role.admin) else None,
+        # the school's own fields (custom.<key> = value), on the same Query
+        "custom": tenant_config.custom_filter(tenant_config.load(tenant), query.custom) if query.custom else None,
     }
     if query.sort == "newest" and (query.next_from or query.next_to):
         raise ValidationFailedError(

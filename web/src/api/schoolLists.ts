@@ -3,15 +3,16 @@ import type { components as Schemas } from "./schema";
 
 export type ListEntry = Schemas["schemas"]["DictionaryEntry"];
 export type ListCampus = Schemas["schemas"]["Campus"];
-export type ListKind = Schemas["schemas"]["DictionaryKind"];
+// a built-in list (sources, statuses, ...) or one of the school's own (GET /settings/dictionaries)
+export type ListKind = string;
 
 // The school's lists (the leads list's filters, the follow-up methods, ...), read once per
 // school and tab: reopening the leads list costs one API call, GET /leads. A list the API
 // refuses (an error answer) is kept as null (the leads list hides its filter). A request that
 // fails outright (the network) is not kept: the next use asks again.
-const cache = new Map<string, Promise<ListEntry[] | ListCampus[] | null>>();
+const cache = new Map<string, Promise<ListEntry[] | ListCampus[] | Record<string, ListEntry[]> | null>>();
 
-function cached<T extends ListEntry[] | ListCampus[]>(key: string, read: () => Promise<T | null>): Promise<T | null> {
+function cached<T extends ListEntry[] | ListCampus[] | Record<string, ListEntry[]>>(key: string, read: () => Promise<T | null>): Promise<T | null> {
   let hit = cache.get(key) as Promise<T | null> | undefined;
   if (!hit) {
     hit = read();
@@ -21,11 +22,23 @@ function cached<T extends ListEntry[] | ListCampus[]>(key: string, read: () => P
   return hit.catch(() => null);
 }
 
-export function schoolList(tenant: string, kind: ListKind): Promise<ListEntry[] | null> {
-  return cached(`${tenant}:${kind}`, async () => {
-    const { data } = await lists().GET("/settings/dictionaries/{kind}", { params: { path: { kind } } });
-    return data ? data.entries : null;
-  });
+/** Every list of the school (GET /settings/dictionaries: the built-in lists and its own), by
+ * name: one call however many lists a page uses. */
+export function schoolLists(tenant: string): Promise<Record<string, ListEntry[]> | null> {
+  return cached(`${tenant}:lists`, async () => {
+    const { data } = await lists().GET("/settings/dictionaries");
+    return data ? Object.fromEntries(data.items.map((d) => [d.kind, d.entries])) : null;
+  }) as Promise<Record<string, ListEntry[]> | null>;
+}
+
+export async function schoolList(tenant: string, kind: ListKind): Promise<ListEntry[] | null> {
+  const all = await schoolLists(tenant);
+  return all ? (all[kind] ?? null) : null;
+}
+
+/** Forgets the lists read (a settings page that changed one). */
+export function forgetSchoolLists(): void {
+  for (const key of [...cache.keys()]) if (key.endsWith(":lists")) cache.delete(key);
 }
 
 /** The assessment's levels (GET /settings/assessment → levels[].level) as a list's entries. */
