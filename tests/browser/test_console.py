@@ -234,6 +234,7 @@ def test_every_screen_of_the_console_fits_a_phone(page, school):
         ("/leads", "客户"),
         ("/appointments", "预约"),
         ("/contracts", "合同"),
+        ("/receivables", "应收欠费"),
         ("/cards", "会员卡"),
         ("/messages", "短信"),
         ("/messages/new", "新建群发"),

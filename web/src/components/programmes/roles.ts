@@ -5,3 +5,5 @@
 export const MANAGE_PROGRAMMES = ["admin", "manager"];
 /** ENROL: enrol a lead in a cohort, confirm or decline an enrolment */
 export const ENROL = ["admin", "manager", "supervisor", "consultant", "frontdesk"];
+/** CASHIERS: record payments (a contract's, an enrolment's) and refunds */
+export const CASHIERS = ["finance", "manager", "admin"];
