@@ -164,3 +164,42 @@ def test_the_chart_page_shows_the_comparisons_and_the_reads_are_bounded(money):
     queries = [str(c.params) for c in rec.calls if c.operation == "Query"]
     assert "Scan" not in rec.operations and not [q for q in queries if "#AGG#" in q or "#PAYMENTS#" in q]
     assert keys == 24 and len(batches) == 1
+
+
+def test_an_enrolments_payments_are_income_of_the_cohorts_campus(school, tap):
+    """Money paid towards a cohort's agreed price counts in the finance report like a contract's."""
+    with clock.frozen(NOW):
+        school.admin = school.sign_in("admin", school.admin_password)
+        finance = school.staff("finance", campus_ids=[])  # the whole school's
+        consultant = school.staff("consultant")
+        lead = consultant.post("/leads", lead_body(name="报名学员")).json_body
+        programme = school.admin.post("/programmes", {"name": "创意美术"}).json_body
+        cohort = school.admin.post(
+            f"/programmes/{programme['id']}/cohorts",
+            {
+                "campus_id": school.campus["id"],
+                "name": "春季班",
+                "starts_on": "2032-04-01",
+                "price": "900.00",
+                "seats": 5,
+            },
+        ).json_body
+        enrolment = school.admin.post(f"/cohorts/{cohort['id']}/enrolments", {"lead_id": lead["id"]}).json_body
+        assert school.admin.post(f"/enrolments/{enrolment['id']}/confirm").status_code == 200
+        pay = f"/enrolments/{enrolment['id']}/payments"
+        for key, amount in (
+            ("enrol-pay-a", "300.00"),
+            ("enrol-pay-a", "300.00"),
+            ("enrol-pay-b", "150.00"),
+        ):  # the repeated key counts once
+            assert (
+                finance.post(pay, {"amount": amount, "method": "cash"}, headers={"Idempotency-Key": key}).status_code
+                == 201
+            )
+        records = tap.drain()
+        lambda_like(records, batch_size=100)
+        lambda_like(records, batch_size=100)  # a replayed batch changes nothing
+        report = school.admin.get("/reports/finance").json_body
+        assert (report["revenue"], report["payments"]) == ("450.00", 2)
+        campus = school.admin.get(f"/reports/finance?campus={school.campus['id']}").json_body
+        assert campus["revenue"] == "450.00"

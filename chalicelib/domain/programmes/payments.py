@@ -9,8 +9,8 @@ from chalicelib.db.programmes import CohortRecord, EnrolmentRecord
 from chalicelib.domain import clock, idempotency, ids, receivables, retry, roles, wallets
 from chalicelib.domain.auth import Principal
 from chalicelib.domain.programmes.common import TRIES, _invalid, _today, _zone
-from chalicelib.domain.programmes.enrolments import _enrolment_out, _load_enrolment
-from chalicelib.errors import ConflictError, ForbiddenError, NotFoundError
+from chalicelib.domain.programmes.enrolments import _enrolment_not_found, _enrolment_out
+from chalicelib.errors import ConflictError, ForbiddenError
 from chalicelib.schemas.cards import PaymentRequest
 from chalicelib.schemas.programmes import Enrolment
 from chalicelib.schemas.users import Role
@@ -38,12 +38,20 @@ def _pay_enrolment(
     amount = wallets.units(request.amount)
 
     def attempt() -> Enrolment:
-        data = _load_enrolment(principal, enrolment_id)
+        # the cashier's campuses decide, not whose lead it is: finance for the whole school
+        # sees every receivable (GET /receivables) and so may take its payment
+        cohort_id, _, lead_id = enrolment_id.partition("-")
+        found = programmes_db.get_enrolment(principal.tenant, cohort_id, lead_id) if cohort_id and lead_id else None
+        cohort = programmes_db.get_cohort(principal.tenant, cohort_id) if found else None
+        if (
+            found is None
+            or cohort is None
+            or (principal.role is not Role.admin and not _cashier_campus(principal, cohort))
+        ):
+            raise _enrolment_not_found()
+        data: EnrolmentRecord = found
         if data["status"] != "confirmed":
             raise ConflictError("Only a confirmed enrolment takes payments.", code="ENROLMENT_NOT_CONFIRMED")
-        cohort = programmes_db.get_cohort(principal.tenant, data["cohort_id"])
-        if cohort is None or (principal.role is not Role.admin and not _cashier_campus(principal, cohort)):
-            raise NotFoundError("No such enrolment.", code="ENROLMENT_NOT_FOUND")
         due = int(data["agreed_price"]) - int(data.get("paid") or 0)
         if amount > due:
             raise ConflictError(
