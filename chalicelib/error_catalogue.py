@@ -194,6 +194,7 @@ CATALOGUE: dict[str, Entry] = {
     "VALUE_IN_USE": _e(
         409, "Values in use cannot be deleted; set them retired instead.", "正在使用的选项不能删除，请改为停用"
     ),
+    "DICTIONARY_NOT_FOUND": _e(404, "The school has no such list.", "学校没有这个列表"),
     "USERNAME_TAKEN": _e(409, "That username is taken.", "该用户名已被使用"),
     "OFFBOARDING_RUNNING": _e(
         409, "This user's handover is still going on; wait for it to finish.", "该员工的离职交接仍在进行，请等待完成"

@@ -29,11 +29,15 @@ NO_CAMPUS_DATA = {
     ("POST", "/glossary"): "school-wide phrases",
     ("GET", "/glossary"): "school-wide phrases",
     ("DELETE", "/glossary/{phrase_id}"): "school-wide phrases",
+    ("PATCH", "/glossary/{phrase_id}"): "school-wide phrases",
     ("POST", "/campuses"): "admins",
     ("GET", "/campuses"): "the campus directory (names, addresses)",
     ("PATCH", "/campuses/{campus_id}"): "managers change only their own campuses (403 NOT_YOUR_CAMPUS, test_leads)",
     ("GET", "/settings/dictionaries/{kind}"): "school settings",
     ("PUT", "/settings/dictionaries/{kind}"): "school settings (admins)",
+    ("GET", "/settings/dictionaries"): "school settings",
+    ("GET", "/settings/lead-fields"): "school settings",
+    ("PUT", "/settings/lead-fields"): "school settings (admins)",
     ("GET", "/settings/leads"): "school settings",
     ("PATCH", "/settings/leads"): "school settings (admins)",
     ("GET", "/settings/assessment"): "school settings",
@@ -345,6 +349,8 @@ def probe_reports(s):
     ):
         response = s.manager_a.get(f"{path}?from={today}&to={today}&campus={s.campus_b['id']}")
         assert response.status_code == 400, (path, response.body)
+    breakdown = s.manager_a.get(f"/reports/breakdown?field=source&from={today}&to={today}&campus={s.campus_b['id']}")
+    assert breakdown.status_code == 400, breakdown.body
 
 
 def probe_today(s):
@@ -355,6 +361,16 @@ def probe_today(s):
 
 
 LEAD = "/leads/{lead_b}"
+
+
+def _both(*probes):
+    """One route probed in each of its answers (?format=)."""
+
+    def probe(s):
+        for each in probes:
+            each(s)
+
+    return probe
 
 
 def probe_frozen(s) -> None:
@@ -387,7 +403,7 @@ PROBES = {
     ("GET", "/leads"): _lists_clean("/leads", "/leads?scope=pool", f"/leads?q={B_PHONE}", "/leads?q=B"),
     ("GET", "/leads/export"): _lists_clean("/leads/export?format=csv"),
     ("GET", "/leads/recycle-bin"): _lists_clean("/leads/recycle-bin"),
-    ("GET", "/leads/{lead_id}"): _not_found("GET", LEAD),
+    ("GET", "/leads/{lead_id}"): _both(_not_found("GET", LEAD), _not_found("GET", LEAD + "?format=html")),
     ("GET", "/leads/{lead_id}/history"): _not_found("GET", LEAD + "/history"),
     ("GET", "/leads/{lead_id}/appointments"): _not_found("GET", LEAD + "/appointments"),
     ("PATCH", "/leads/{lead_id}"): _not_found("PATCH", LEAD, {"name": "越界"}),
@@ -496,6 +512,7 @@ PROBES = {
     ("GET", "/reports/sources"): probe_reports,
     ("GET", "/reports/finance"): probe_reports,
     ("GET", "/reports/referrals"): probe_reports,
+    ("GET", "/reports/breakdown"): probe_reports,
 }
 
 

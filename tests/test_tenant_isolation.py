@@ -141,11 +141,33 @@ def _lead_route_404(method, suffix, body=None, who="admin"):
     return probe
 
 
+def _both(*probes):
+    """One route probed in each of its answers (?format=)."""
+
+    def probe(a, b):
+        for each in probes:
+            each(a, b)
+
+    return probe
+
+
 def probe_dictionary(a, b):
     a.admin.put("/settings/dictionaries/sources", {"entries": [{"key": "a_only", "label": "A 的来源"}]})
     b.admin.put("/settings/dictionaries/sources", {"entries": [{"key": "b_only", "label": "B 的来源"}]})
     assert [e["key"] for e in a.admin.get("/settings/dictionaries/sources").json_body["entries"]] == ["a_only"]
     assert [e["key"] for e in b.admin.get("/settings/dictionaries/sources").json_body["entries"]] == ["b_only"]
+
+
+def probe_custom_lists_and_fields(a, b):
+    entries = [{"key": "teacher", "label": "教师"}]
+    assert a.admin.put("/settings/dictionaries/occupation", {"entries": entries}).status_code == 200
+    fields = [{"key": "occupation", "label": "职业", "type": "list", "list": "occupation"}]
+    assert a.admin.put("/settings/lead-fields", {"fields": fields}).status_code == 200
+    assert b.admin.get("/settings/dictionaries/occupation").status_code == 404
+    assert "occupation" not in [d["kind"] for d in b.admin.get("/settings/dictionaries").json_body["items"]]
+    assert b.admin.get("/settings/lead-fields").json_body["fields"] == []
+    b.admin.put("/settings/lead-fields", {"fields": []})
+    assert len(a.admin.get("/settings/lead-fields").json_body["fields"]) == 1
 
 
 def probe_lead_settings(a, b):
@@ -369,6 +391,8 @@ def probe_reports(a, b):
     assert b.admin.get(f"/reports/sources?from={today}&to={today}").json_body["items"] == []
     assert b.admin.get(f"/reports/finance?from={today}&to={today}").json_body["revenue"] == "0.00"
     assert b.admin.get(f"/reports/referrals?from={today}&to={today}").json_body["items"] == []
+    breakdown = b.admin.get(f"/reports/breakdown?field=source&from={today}&to={today}").json_body
+    assert (breakdown["leads"], breakdown["members"]) == (0, 0)  # A's leads are none of B's figures
 
 
 def probe_audit(a, b):
@@ -403,14 +427,15 @@ def probe_export(a, b):
 
 def probe_board(a, b):
     notice = a.admin.post("/announcements", {"title": "A 的公告", "body": "A"}).json_body
-    phrase = a.admin.post("/glossary", {"category": "A 类", "text": "A 的话术"}).json_body
+    phrase = a.admin.post("/glossary", {"category": "other", "text": "A 的话术"}).json_body
     assert all(x["title"] != "A 的公告" for x in b.admin.get("/announcements").json_body["items"])
     assert b.admin.post(f"/announcements/{notice['id']}/read").status_code == 404
     assert b.admin.delete(f"/announcements/{notice['id']}").status_code == 404
     assert b.admin.get("/glossary").json_body["items"] == []
     assert b.admin.delete(f"/glossary/{phrase['id']}").status_code == 404
+    assert b.admin.patch(f"/glossary/{phrase['id']}", {"text": "B 改的"}).status_code == 404
     b.admin.post("/announcements", {"title": "B", "body": "B"})
-    b.admin.post("/glossary", {"category": "B", "text": "B"})
+    b.admin.post("/glossary", {"category": "faq", "text": "B"})
     assert [x["title"] for x in a.admin.get("/announcements").json_body["items"]] == ["A 的公告"]
     assert [x["text"] for x in a.admin.get("/glossary").json_body["items"]] == ["A 的话术"]
 
@@ -546,7 +571,7 @@ PROBES = {
     ("GET", "/leads"): probe_list_leads,
     ("GET", "/leads/recycle-bin"): probe_recycle_bin,
     ("GET", "/leads/export"): probe_export,
-    ("GET", "/leads/{lead_id}"): _lead_route_404("GET", ""),
+    ("GET", "/leads/{lead_id}"): _both(_lead_route_404("GET", ""), _lead_route_404("GET", "?format=html")),
     ("GET", "/leads/{lead_id}/history"): _lead_route_404("GET", "/history"),
     ("GET", "/leads/{lead_id}/appointments"): _lead_route_404("GET", "/appointments"),
     ("PATCH", "/leads/{lead_id}"): _lead_route_404("PATCH", "", {"name": "pwned"}),
@@ -593,6 +618,9 @@ PROBES = {
     ("GET", "/notifications"): lambda a, b: probe_notifications(a, b),
     ("GET", "/settings/dictionaries/{kind}"): probe_dictionary,
     ("PUT", "/settings/dictionaries/{kind}"): probe_dictionary,
+    ("GET", "/settings/dictionaries"): probe_custom_lists_and_fields,
+    ("GET", "/settings/lead-fields"): probe_custom_lists_and_fields,
+    ("PUT", "/settings/lead-fields"): probe_custom_lists_and_fields,
     ("GET", "/settings/leads"): probe_lead_settings,
     ("PATCH", "/settings/leads"): probe_lead_settings,
     ("GET", "/settings/assessment"): probe_assessment,
@@ -650,6 +678,7 @@ PROBES = {
     ("GET", "/reports/sources"): probe_reports,
     ("GET", "/reports/finance"): probe_reports,
     ("GET", "/reports/referrals"): probe_reports,
+    ("GET", "/reports/breakdown"): probe_reports,
     ("GET", "/audit"): probe_audit,
     ("GET", "/admin/frozen-users"): probe_frozen,
     ("POST", "/admin/users/{user_id}/unfreeze"): probe_frozen,
@@ -668,6 +697,7 @@ PROBES = {
     ("POST", "/glossary"): probe_board,
     ("GET", "/glossary"): probe_board,
     ("DELETE", "/glossary/{phrase_id}"): probe_board,
+    ("PATCH", "/glossary/{phrase_id}"): probe_board,
     ("GET", "/settings/security"): probe_frozen,
     ("PATCH", "/settings/security"): probe_frozen,
     ("POST", "/programmes"): probe_programmes,

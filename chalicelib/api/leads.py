@@ -13,6 +13,7 @@ from chalicelib.schemas.leads import (
     LeadCreateRequest,
     LeadDetail,
     LeadExportQuery,
+    LeadGetQuery,
     LeadListQuery,
     LeadOut,
     LeadPatchRequest,
@@ -190,14 +191,28 @@ def list_deleted_leads(call: Call[None, PageQuery]) -> Page[LeadOut]:
     bp,
     "GET",
     "/leads/{lead_id}",
-    summary="A lead with its history, siblings and referrals",
+    summary="A lead with its history, siblings and referrals (?format=html: the printable customer record)",
     tags=TAGS,
+    query=LeadGetQuery,
     response=LeadDetail,
+    content_type="application/json",
+    also_content=["text/html"],
     reads_customers=True,
 )
-def get_lead(call: Call[None, None]) -> LeadDetail:
+def get_lead(call: Call[None, LeadGetQuery]) -> LeadDetail | Response:
+    """`format=html`: the printable customer record (客户档案), for whoever may open the lead's
+    page: details and guardians (phones masked), contracts, cards with their balances, the
+    latest 200 follow-ups (the page says when there are more), A4 print styles. Like the JSON
+    it weighs one record for anti-scraping."""
     from chalicelib.domain import leads
 
+    if call.query.format == "html":
+        from chalicelib.domain.leads import printing
+        from chalicelib.rendering import render
+
+        page = render("lead_record.html", **printing.record(call.principal, call.params["lead_id"]))
+        call.records = 1  # one customer, as the JSON answer weighs
+        return Response(body=page, status_code=200, headers={"Content-Type": "text/html; charset=utf-8"})
     return leads.get_lead(call.principal, call.params["lead_id"])
 
 

@@ -14,6 +14,8 @@ from chalicelib.schemas.common import Page
 from chalicelib.schemas.reports import (
     AuditEntry,
     AuditQuery,
+    BreakdownQuery,
+    BreakdownReport,
     ConsultantsReport,
     FinanceReport,
     Funnel,
@@ -58,8 +60,16 @@ FINANCE_COLUMNS = [
 ]
 REFERRER_COLUMNS = [
     ("name", "推荐人 referrer"),
+    ("kind", "类型 kind"),
     ("referrals", "转介绍 referred"),
     ("conversions", "签约 signed"),
+    ("amount", "签约金额 amount signed"),
+]
+BREAKDOWN_COLUMNS = [
+    ("key", "键 key"),
+    ("leads", "线索 leads"),
+    ("members", "会员 members"),
+    ("retired", "已停用 retired"),
 ]
 ADMINS = frozenset({Role.admin})
 
@@ -116,7 +126,7 @@ def _page(
 
 def _sheet(
     name: str,
-    report: Funnel | ConsultantsReport | SourcesReport | FinanceReport | ReferralsReport,
+    report: Funnel | ConsultantsReport | SourcesReport | FinanceReport | ReferralsReport | BreakdownReport,
     columns: list[tuple[str, str]],
     rows: Sequence[BaseModel | tuple[str, object]],
 ) -> Response:
@@ -193,8 +203,34 @@ def sources(call: Call[None, ReportQuery]) -> SourcesReport | Response:
 @endpoint(
     bp,
     "GET",
+    "/reports/breakdown",
+    summary="Leads and members by a list field (七要素统计): source, status, importance, stage or a custom list field",
+    tags=["reports"],
+    query=BreakdownQuery,
+    response=BreakdownReport,
+    also_content=XLSX_CONTENT,
+)
+def breakdown(call: Call[None, BreakdownQuery]) -> BreakdownReport | Response:
+    from chalicelib.domain import reports
+
+    report = reports.breakdown(call.principal, call.query)
+    rows = [row.model_copy(update={"label": row.label or row.key}) for row in report.items]
+    if call.query.format == "html":
+        rows = [r.model_copy(update={"label": f"{r.label}（已停用）"}) if r.retired else r for r in rows]
+        columns = [("label", report.label), ("leads", "线索"), ("members", "会员")]
+        return _page(f"{report.label}统计 {report.from_} – {report.to}", columns, rows, "leads")
+    if call.query.format == "xlsx":
+        columns = [("label", f"{report.label} {report.field}"), *BREAKDOWN_COLUMNS]
+        return _sheet(f"breakdown-{report.field}", report, columns, rows)
+    return report
+
+
+@endpoint(
+    bp,
+    "GET",
     "/reports/referrals",
-    summary="Referrals (转介绍): the ranking of referrers, the leads each referred and how many signed",
+    summary="Referrals (转介绍): the ranking of referrers (leads and staff), the leads each referred, "
+    "how many signed and the money they signed",
     tags=["reports"],
     query=ReferralsQuery,
     response=ReferralsReport,
@@ -206,7 +242,7 @@ def referrals(call: Call[None, ReferralsQuery]) -> ReferralsReport | Response:
 
     report = reports.referrals(call.principal, call.query)
     if call.query.format == "html":
-        columns = [("name", "推荐人"), ("referrals", "转介绍"), ("conversions", "签约")]
+        columns = [("name", "推荐人"), ("referrals", "转介绍"), ("conversions", "签约"), ("amount", "签约金额")]
         return _page(f"转介绍排行 {report.from_} – {report.to}", columns, report.items, "referrals")
     if call.query.format == "xlsx":
         return _sheet("referrals", report, REFERRER_COLUMNS, report.items)

@@ -147,9 +147,8 @@ def tombstone_dependents(tenant: str, lead_id: str, mark: str) -> dict[str, int]
             counts["messages"] += _recipient(tenant, item, mark)
         elif isinstance(item, LeadRefItem):
             outbox = OutboxItem(item.ref_pk, item.ref_sk)
-            counts["outbox"] += _overwrite(
-                outbox, [OutboxItem.to.set(mark), OutboxItem.body.set(mark), OutboxItem.subject.remove()]
-            )
+            erased = [OutboxItem.to.set(mark), OutboxItem.body.set(mark), OutboxItem.subject.remove()]
+            counts["outbox"] += _overwrite(outbox, [*erased, OutboxItem.html.remove()])
     return counts
 
 

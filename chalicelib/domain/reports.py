@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 from zoneinfo import ZoneInfo
 
 from chalicelib.db import keys
@@ -22,6 +22,9 @@ from chalicelib.domain.tenants import get_tenant
 from chalicelib.errors import ForbiddenError, ValidationFailedError
 from chalicelib.schemas.reports import (
     Attendance,
+    BreakdownQuery,
+    BreakdownReport,
+    BreakdownRow,
     ConsultantRow,
     ConsultantsReport,
     FinanceComparison,
@@ -37,6 +40,9 @@ from chalicelib.schemas.reports import (
     Usage,
 )
 from chalicelib.schemas.users import Role
+
+if TYPE_CHECKING:
+    from chalicelib.domain.config import TenantConfig
 
 READERS = frozenset({Role.admin, Role.manager, Role.supervisor, Role.finance})
 MAX_DAYS = 62
@@ -176,43 +182,60 @@ def consultants(principal: Principal, query: ReportQuery) -> ConsultantsReport:
     return ConsultantsReport(from_=query.from_, to=query.to, campus=campus, items=items)
 
 
+REFERRAL_ORDERS: dict[str, tuple[str, ...]] = {
+    "signed": ("referrals_converted", "referrals", "referrals_value"),
+    "referred": ("referrals", "referrals_converted", "referrals_value"),
+    "amount": ("referrals_value", "referrals_converted", "referrals"),
+}
+
+
 def referrals(principal: Principal, query: ReferralsQuery) -> ReferralsReport:
-    """转介绍排行: per referrer (a lead), the leads it referred that were made in the period
-    and those that signed in it, from the `referrer#<campus>|<lead>` aggregates (the campus
-    of the referred lead), one Query per period. The ranking's referrers are read for their
-    names (one BatchGetItem of `limit` leads at most); one of a campus the caller does not
-    see keeps its figures but not its name."""
+    """转介绍排行: per referrer (a lead, or a member of staff), the leads it referred that
+    were made in the period, those that signed in it and the money they signed in it, from
+    the `referrer#<campus>|<lead or user:<id>>` aggregates (the campus of the referred lead),
+    one Query per period. The ranking's referrers are read for their names: one BatchGetItem
+    of its leads and one of its staff (`limit` at most between them); a referrer of a campus
+    the caller does not see keeps its figures but not its name."""
     campus = _campus(principal, query.campus)
     query = cast(ReferralsQuery, period(principal, query))
     prefix = keys.dimension_sk("referrer", f"{campus}|" if campus else "")
     rows: dict[str, Counter[str]] = {}
     for p in periods(*_ends(query)):
         for sk, counts in reports_db.query(keys.aggregate_pk(principal.tenant, p), prefix).items():
-            referrer = sk.split("#", 1)[1].rsplit("|", 1)[-1]
+            referrer = sk.split("#", 1)[1].split("|", 1)[1]
             rows.setdefault(referrer, Counter()).update({k: v for k, v in counts.items() if isinstance(v, int)})
-    ranked = sorted(rows.items(), key=lambda kv: (-kv[1]["referrals_converted"], -kv[1]["referrals"], kv[0]))
+    order = REFERRAL_ORDERS[query.sort]
+    ranked = sorted(rows.items(), key=lambda kv: (*(-kv[1][name] for name in order), kv[0]))
     top = ranked[: query.limit]
-    found = {lead.id: lead for lead in leads_db.batch_get(principal.tenant, [lead_id for lead_id, _ in top])}
+    staff_ids = [r[len(keys.STAFF_REFERRER) :] for r, _ in top if r.startswith(keys.STAFF_REFERRER)]
+    lead_ids = [r for r, _ in top if not r.startswith(keys.STAFF_REFERRER)]
+    found = {lead.id: lead for lead in leads_db.batch_get(principal.tenant, lead_ids)} if lead_ids else {}
+    staff = {user.id: user for user in users_db.batch_get(principal.tenant, staff_ids)}
     whole_school = principal.role is Role.admin or (principal.role is Role.finance and not principal.campus_ids)
 
-    def shown(lead_id: str) -> tuple[str | None, str | None]:
-        lead = found.get(lead_id)
-        if lead is None or lead.deleted_at:
-            return None, None
-        return (lead.name if whole_school or lead.campus_id in principal.campus_ids else None), lead.campus_id
-
-    items = []
-    for lead_id, total in top:
-        name, lead_campus = shown(lead_id)
-        items.append(
-            ReferrerRow(
-                lead_id=lead_id,
-                name=name,
-                campus_id=lead_campus,
-                referrals=total["referrals"],
-                conversions=total["referrals_converted"],
+    def row(referrer: str, total: Counter[str]) -> ReferrerRow:
+        figures = {
+            "referrals": total["referrals"],
+            "conversions": total["referrals_converted"],
+            "amount": str(wallets.decimal(total["referrals_value"])),
+        }
+        if referrer.startswith(keys.STAFF_REFERRER):
+            user_id = referrer[len(keys.STAFF_REFERRER) :]
+            user = staff.get(user_id)
+            seen = user is not None and (
+                whole_school or not user.campus_ids or bool(set(user.campus_ids) & set(principal.campus_ids))
             )
+            return ReferrerRow(
+                kind="staff", user_id=user_id, name=user.display_name if user and seen else None, **figures
+            )
+        lead = found.get(referrer)
+        if lead is None or lead.deleted_at:
+            return ReferrerRow(kind="lead", lead_id=referrer, **figures)
+        seen = whole_school or lead.campus_id in principal.campus_ids
+        return ReferrerRow(
+            kind="lead", lead_id=referrer, name=lead.name if seen else None, campus_id=lead.campus_id, **figures
         )
+
     return ReferralsReport(
         from_=query.from_,
         to=query.to,
@@ -220,7 +243,8 @@ def referrals(principal: Principal, query: ReferralsQuery) -> ReferralsReport:
         referrers=len(rows),
         referrals=sum(t["referrals"] for t in rows.values()),
         conversions=sum(t["referrals_converted"] for t in rows.values()),
-        items=items,
+        amount=str(wallets.decimal(sum(t["referrals_value"] for t in rows.values()))),
+        items=[row(referrer, total) for referrer, total in top],
     )
 
 
@@ -264,6 +288,85 @@ def sources(principal: Principal, query: ReportQuery) -> SourcesReport:
     ]
     items.sort(key=lambda r: (-r.new_leads, r.source))
     return SourcesReport(from_=query.from_, to=query.to, items=items)
+
+
+# The built-in lead fields the breakdown counts: (their list, their name as shown)
+BREAKDOWN_FIELDS = {
+    "source": ("sources", "客户来源"),
+    "status": ("statuses", "客户状态"),
+    "importance": ("importance", "重要程度"),
+    "stage": ("stages", "销售进程"),
+}
+
+
+def breakdown(principal: Principal, query: BreakdownQuery) -> BreakdownReport:
+    """七要素统计: leads made and members signed in the period by their current value of a list
+    field (built-in or the school's own), from the `field#<field>|<campus>` aggregates: one
+    BatchGetItem of the periods' items for a campus, one Query per period for the school."""
+    from chalicelib.domain import config as config_domain
+
+    campus = _campus(principal, query.campus)
+    config = config_domain.load(principal.tenant)
+    kind, label = _breakdown_field(config, query.field)
+    query = cast(BreakdownQuery, period(principal, query))
+    spans = periods(*_ends(query))
+    items: list[dict[str, Any]] = []
+    if campus:
+        sk = keys.breakdown_sk(query.field, campus)
+        found = reports_db.get_many([(keys.aggregate_pk(principal.tenant, p), sk) for p in spans])
+        items = list(found.values())
+    else:
+        prefix = keys.breakdown_prefix(query.field)
+        for p in spans:
+            items += reports_db.query(keys.aggregate_pk(principal.tenant, p), prefix).values()
+    totals: dict[str, Counter[str]] = {"leads": Counter(), "members": Counter()}
+    for counts in items:
+        for name, value in counts.items():
+            figure, key = keys.breakdown_value(name)
+            if figure in totals and isinstance(value, int):
+                totals[figure][key] += value
+    entries = config.dictionaries[kind].entries if kind in config.dictionaries else []
+    listed = {e.key for e in entries}
+    rows = [
+        BreakdownRow(
+            key=e.key,
+            label=e.label,
+            retired=e.retired,
+            leads=totals["leads"][e.key],
+            members=totals["members"][e.key],
+        )
+        for e in entries
+    ]
+    rows = [r for r in rows if not r.retired or r.leads or r.members]
+    gone = sorted((set(totals["leads"]) | set(totals["members"])) - listed)
+    rows += [BreakdownRow(key=k, leads=totals["leads"][k], members=totals["members"][k]) for k in gone]
+    rows = [r for r in rows if r.key in listed or r.leads or r.members]
+    rows.sort(key=lambda r: (-r.leads, -r.members))  # stable: the list's own order among equals
+    return BreakdownReport(
+        from_=query.from_,
+        to=query.to,
+        campus=campus,
+        field=query.field,
+        label=label,
+        leads=sum(r.leads for r in rows),
+        members=sum(r.members for r in rows),
+        items=rows,
+    )
+
+
+def _breakdown_field(config: TenantConfig, field: str) -> tuple[str, str]:
+    """(the field's list, its name as shown), or 400 naming the fields a breakdown can count."""
+    if field in BREAKDOWN_FIELDS:
+        return BREAKDOWN_FIELDS[field]
+    own = config.lead_field(field)
+    if own is not None and own.type == "list" and own.list:
+        return own.list, own.label
+    choices = [*BREAKDOWN_FIELDS, *(f.key for f in config.lead_fields if f.type == "list")]
+    message = "not a list field" if own is not None else "no such field"
+    raise ValidationFailedError(
+        f"field: {field!r} is {message}; one of: {', '.join(choices)}.",
+        details=[{"field": "field", "message": message, "choices": choices}],
+    )
 
 
 def finance(principal: Principal, query: ReportQuery) -> FinanceReport:

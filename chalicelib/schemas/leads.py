@@ -2,15 +2,23 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, StrictFloat, StrictInt, StrictStr, model_validator
 
 from chalicelib.schemas.common import Entity, PastDay, StrictModel
 from chalicelib.schemas.followups import FollowUp, Plan
 from chalicelib.schemas.schedule import Appointment
 
 Text50 = Field(min_length=1, max_length=50)
+# The school's own lead fields (GET /settings/lead-fields), by key: a list field's entry key,
+# text (up to 200), a number, a date YYYY-MM-DD. Checked against the definitions by the domain.
+CustomValue = StrictStr | StrictInt | StrictFloat
+CUSTOM_KEY = r"^[a-z][a-z0-9_]{1,31}$"
+CUSTOM_DESCRIPTION = (
+    "The school's own lead fields (GET /settings/lead-fields) by key: a list field's entry key, "
+    "text (at most 200 characters), a number, or a date YYYY-MM-DD"
+)
 
 
 class Gender(StrEnum):
@@ -80,6 +88,9 @@ class _LeadFields(StrictModel):
 
 class LeadCreateRequest(_LeadFields):
     name: str = Field(min_length=1, max_length=50, examples=["王小明"])
+    custom: dict[Annotated[str, Field(pattern=CUSTOM_KEY)], CustomValue] | None = Field(
+        default=None, max_length=30, description=CUSTOM_DESCRIPTION, examples=[{"occupation": "teacher"}]
+    )
     guardians: list[GuardianIn] = Field(min_length=1, max_length=5)
     campus_id: str | None = Field(default=None, max_length=40, description="Default: the creator's only campus")
     owner_id: str | None = Field(
@@ -90,10 +101,18 @@ class LeadCreateRequest(_LeadFields):
         default=None, max_length=40, description="Link as a sibling of this lead: shared guardian phones allowed"
     )
     referrer_lead_id: str | None = Field(default=None, max_length=40, description="Who referred it (转介绍)")
+    referrer_user_id: str | None = Field(
+        default=None, max_length=40, description="A member of staff who referred it (转介绍); not with referrer_lead_id"
+    )
 
 
 class LeadPatchRequest(_LeadFields):
     name: str | None = Field(default=None, min_length=1, max_length=50)
+    custom: dict[Annotated[str, Field(pattern=CUSTOM_KEY)], CustomValue | None] | None = Field(
+        default=None,
+        max_length=30,
+        description=CUSTOM_DESCRIPTION + ". Only the keys sent change; a key sent as null is removed",
+    )
     guardians: list[GuardianIn] | None = Field(default=None, min_length=1, max_length=5)
     sibling_of: str | None = Field(
         default=None, max_length=40, description="Join this lead's family: shared guardian phones allowed"
@@ -116,6 +135,7 @@ class _LeadCommon(Entity):
     source: str | None = None
     sub_source: str | None = None
     referrer_lead_id: str | None = None
+    referrer_user_id: str | None = Field(default=None, description="A member of staff who referred it")
     family_id: str
     campus_id: str
     owner_id: str | None = Field(default=None, description="null: in the public pool (公海)")
@@ -142,6 +162,7 @@ class _LeadCommon(Entity):
         default=None, description="Protected until: without a follow-up by then it returns to the pool"
     )
     assessment_total: float | None = None
+    custom: dict[str, str | int | float] = Field(default_factory=dict, description=CUSTOM_DESCRIPTION)
 
 
 class Lead(_LeadCommon):
@@ -216,6 +237,14 @@ class LeadDetail(LeadOut):
     )
 
 
+class LeadGetQuery(StrictModel):
+    format: Literal["json", "html"] = Field(
+        default="json",
+        description="json (LeadDetail); html: the printable customer record (客户档案: details, guardians with "
+        "phones masked, contracts, cards, the latest 200 follow-ups), A4 print styles",
+    )
+
+
 class LeadListQuery(StrictModel):
     limit: int = Field(default=50, ge=1, le=100)
     cursor: str | None = Field(default=None, max_length=4096)
@@ -236,6 +265,12 @@ class LeadListQuery(StrictModel):
     next_from: datetime | None = None
     next_to: datetime | None = None
     q: str | None = Field(default=None, min_length=1, max_length=50, description="Name prefix, or a phone number")
+    custom: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,31}:.{1,200}$")]] | None = Field(
+        default=None,
+        max_length=3,
+        description="A custom field's value, <key>:<value> (a list field's entry key); up to 3, all must match",
+        examples=[["occupation:teacher"]],
+    )
 
     @model_validator(mode="after")
     def _ranges(self) -> LeadListQuery:

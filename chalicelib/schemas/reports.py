@@ -94,24 +94,38 @@ class ConsultantsReport(_Period):
 
 class ReferralsQuery(ReportQuery):
     limit: int = Field(default=20, ge=1, le=100, description="How many referrers the ranking lists")
+    sort: Literal["referred", "signed", "amount"] = Field(
+        default="signed",
+        description="The ranking's order: most signed (then most referred, then most money; the default), "
+        "most referred (then signed, money) or most money signed (then signed, referred)",
+    )
 
 
 class ReferrerRow(Entity):
-    lead_id: str
-    name: str | None = Field(default=None, description="null: a lead of a campus the caller does not see")
-    campus_id: str | None = None
+    kind: Literal["lead", "staff"] = Field(default="lead", description="A lead (a parent) or a member of staff")
+    lead_id: str | None = Field(default=None, description="The referring lead (kind lead)")
+    user_id: str | None = Field(default=None, description="The referring member of staff (kind staff)")
+    name: str | None = Field(default=None, description="null: a referrer of a campus the caller does not see")
+    campus_id: str | None = Field(default=None, description="The referring lead's campus (kind lead)")
     referrals: int = Field(default=0, description="Leads it referred, made in the period")
     conversions: int = Field(default=0, description="Referred leads that signed in the period")
+    amount: DecimalText = Field(
+        default="0.00",
+        description="Money signed in the period by the leads it referred: the net price (price less discount) "
+        "of their contracts signed in it, less those voided since; a contract of several learners counts "
+        "each learner's even share",
+    )
 
 
 class ReferralsReport(_Period):
     from_: date = Field(alias="from")  # "from" in JSON, both ways
     to: date
     campus: str | None = None
-    referrers: int = Field(description="Referrers with a referral or a signing in the period")
+    referrers: int = Field(description="Referrers with a referral, a signing or money signed in the period")
     referrals: int
     conversions: int
-    items: list[ReferrerRow] = Field(description="The ranking (金牌榜): most signed, then most referred")
+    amount: DecimalText = Field(default="0.00", description="Money signed by referred leads in the period")
+    items: list[ReferrerRow] = Field(description="The ranking (金牌榜), in the order `sort` asked for")
 
 
 class SourceRow(Entity):
@@ -130,6 +144,36 @@ class SourcesReport(_Period):
     to: date
     campus: str | None = None
     items: list[SourceRow]
+
+
+class BreakdownQuery(ReportQuery):
+    field: str = Field(
+        pattern=r"^[a-z][a-z0-9_]{1,31}$",
+        description="A list field: source, status, importance, stage, or a custom lead field of type list",
+        examples=["source"],
+    )
+
+
+class BreakdownRow(Entity):
+    key: str = Field(description="The list entry's key")
+    label: str | None = Field(default=None, description="null: a value no longer in the list")
+    retired: bool = Field(default=False, description="A retired entry (listed only when it has figures)")
+    leads: int = Field(default=0, description="Leads made in the period with this value now")
+    members: int = Field(default=0, description="Leads that signed in the period, with this value now")
+
+
+class BreakdownReport(_Period):
+    """Leads and members by a list field (七要素统计: source, status, occupation, ...), by
+    each lead's current value."""
+
+    from_: date = Field(alias="from")  # "from" in JSON, both ways
+    to: date
+    campus: str | None = None
+    field: str
+    label: str = Field(description="The field's name as the school shows it")
+    leads: int = Field(description="Leads made in the period with a value of the field")
+    members: int = Field(description="Leads that signed in the period with a value of the field")
+    items: list[BreakdownRow] = Field(description="Every entry of the list, most leads first")
 
 
 class FinancePeriod(Entity):

@@ -4,12 +4,18 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from chalicelib.schemas.common import Entity, StrictModel, decimal_string
 from chalicelib.schemas.read_limits import READ_LIMIT_DEFAULTS
 
 KEY_PATTERN = r"^[\w-]{1,40}$"
+# a school's own list (issue 19: occupation, industry, region, ...) and a custom lead field's key
+CUSTOM_NAME_PATTERN = r"^[a-z][a-z0-9_]{1,31}$"
+MAX_CUSTOM_LISTS = 20
+MAX_LEAD_FIELDS = 30
+CUSTOM_TEXT_MAX = 200
+CUSTOM_NUMBER_MAX = 1e12  # a custom number field's bound, either sign
 ExchangeRate = Annotated[
     Decimal, *decimal_string(r"^\d{1,6}(\.\d{1,2})?$", "2.00"), Field(ge=0, le=100000, decimal_places=2)
 ]
@@ -21,6 +27,7 @@ class DictionaryKind(StrEnum):
     importance = "importance"  # 重要程度
     stages = "stages"  # 销售进程
     follow_up_methods = "follow_up_methods"
+    glossary_categories = "glossary_categories"  # 常用语分类: the glossary's phrases by category
 
 
 class DictionaryEntry(StrictModel):
@@ -50,9 +57,62 @@ class DictionaryPutRequest(StrictModel):
 
 
 class Dictionary(Entity):
-    kind: DictionaryKind
+    kind: str = Field(
+        description="One of the six built-in lists (sources, statuses, importance, stages, follow_up_methods, "
+        "glossary_categories) or a list of the school's own (a name matching ^[a-z][a-z0-9_]{1,31}$)",
+        examples=["occupation"],
+    )
+    custom: bool = Field(default=False, description="A list of the school's own (not one of the six built-in)")
     entries: list[DictionaryEntry]
     used: list[str] = Field(default_factory=list, description="keys used by some lead: retire, never delete")
+
+
+class DictionaryList(Entity):
+    """Every list of the school: the six built-in ones first, then its own by name."""
+
+    items: list[Dictionary]
+    custom_limit: int = Field(default=MAX_CUSTOM_LISTS, description="How many lists of its own a school may have")
+
+
+LeadFieldType = Literal["list", "text", "number", "date"]
+
+
+class LeadFieldDefinition(StrictModel):
+    """A lead field of the school's own (自定义字段): its value is kept in the lead's `custom`."""
+
+    key: str = Field(pattern=CUSTOM_NAME_PATTERN, examples=["occupation"])
+    label: str = Field(min_length=1, max_length=50, examples=["职业"])
+    type: LeadFieldType = Field(
+        description="list: a key of the list named by `list`; text: up to 200 characters; number; "
+        "date: YYYY-MM-DD (1900-2100)"
+    )
+    list: str | None = Field(
+        default=None, pattern=CUSTOM_NAME_PATTERN, description="type list only: the list (built-in or the school's)"
+    )
+    retired: bool = Field(default=False, description="Kept on the leads that have it; cannot be newly set")
+
+    @model_validator(mode="after")
+    def _list_for_lists(self) -> LeadFieldDefinition:
+        if (self.type == "list") != (self.list is not None):
+            raise ValueError("`list` is required for a list field, and only for one")
+        return self
+
+
+class LeadFieldsPutRequest(StrictModel):
+    fields: list[LeadFieldDefinition] = Field(max_length=MAX_LEAD_FIELDS)
+
+    @field_validator("fields")
+    @classmethod
+    def _unique(cls, fields: list[LeadFieldDefinition]) -> list[LeadFieldDefinition]:
+        keys = [f.key for f in fields]
+        if len(keys) != len(set(keys)):
+            raise ValueError("field keys must be unique")
+        return fields
+
+
+class LeadFields(Entity):
+    fields: list[LeadFieldDefinition]
+    used: list[str] = Field(default_factory=list, description="field keys some lead has used: retire, never delete")
 
 
 HistoryVisibility = Literal["owner_team", "campus", "school"]

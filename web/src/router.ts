@@ -14,6 +14,7 @@ const REPORT_ROLES = {
   sources: ["admin", "finance", "manager"],
   finance: ["admin", "finance", "manager"],
   referrals: ["admin", "finance", "manager", "supervisor"], // 转介绍: a campus's ranking, as the consultants'
+  breakdown: ["admin", "finance", "manager", "supervisor"], // 分类统计: by a list field, per campus as the funnel
   audit: ["admin", "manager"], // GET /audit (系统操作历史): chalicelib/domain/audit.py READERS
 };
 const REPORTS = {
@@ -22,6 +23,7 @@ const REPORTS = {
   sources: () => import("./views/reports/SourcesReport.vue"),
   finance: () => import("./views/reports/FinanceReport.vue"),
   referrals: () => import("./views/reports/ReferralsReport.vue"),
+  breakdown: () => import("./views/reports/BreakdownReport.vue"),
 };
 
 // Settings (设置), each page its own chunk, in the order of their tabs: managers have only the
@@ -31,6 +33,7 @@ export const SETTINGS_PAGES = [
   { key: "frozen", roles: ["admin", "manager"], component: () => import("./views/settings/FrozenAccounts.vue") },
   { key: "campuses", roles: ADMIN_ONLY, component: () => import("./views/settings/Campuses.vue") },
   { key: "lists", roles: ADMIN_ONLY, component: () => import("./views/settings/Lists.vue") },
+  { key: "lead-fields", roles: ADMIN_ONLY, component: () => import("./views/settings/LeadFields.vue") },
   { key: "assessment", roles: ADMIN_ONLY, component: () => import("./views/settings/Assessment.vue") },
   { key: "security", roles: ADMIN_ONLY, component: () => import("./views/settings/Security.vue") },
   { key: "messaging", roles: ADMIN_ONLY, component: () => import("./views/settings/Messaging.vue") },
@@ -100,7 +103,7 @@ export const router = createRouter({
           meta: { roles: MESSAGE_ROLES },
         },
         { path: "reports", redirect: { name: "report-funnel" } },
-        ...(["funnel", "consultants", "sources", "finance", "referrals"] as const).map((report) => ({
+        ...(["funnel", "consultants", "sources", "finance", "referrals", "breakdown"] as const).map((report) => ({
           path: `reports/${report}`,
           name: `report-${report}`,
           component: REPORTS[report],
@@ -133,6 +136,23 @@ export const router = createRouter({
           name: "contract",
           component: () => import("./views/ContractPage.vue"),
           props: true,
+        },
+        // 应收/欠费: every role but teachers (GET /receivables: READ_RECEIVABLES), each as far as they see
+        {
+          path: "receivables",
+          name: "receivables",
+          component: () => import("./views/Receivables.vue"),
+          meta: { roles: ["admin", "consultant", "finance", "frontdesk", "manager", "supervisor"] },
+        },
+        // 我的课程: a teacher's sessions of a day (GET /me/sessions); a roster (点名) for those
+        // GET /sessions/{id}/roster answers (ROSTER_READERS)
+        { path: "my-sessions", name: "my-sessions", component: () => import("./views/teaching/MySessions.vue"), meta: { roles: ["teacher"] } },
+        {
+          path: "sessions/:id",
+          name: "session-roster",
+          component: () => import("./views/teaching/SessionRoster.vue"),
+          props: true,
+          meta: { roles: ["teacher", "admin", "manager", "frontdesk"] },
         },
         {
           path: "cards",

@@ -28,6 +28,7 @@ from chalicelib.db.items.leads import (
 from chalicelib.db.items.messaging import (
     BirthdayItem,
     CounterItem,
+    HolidayRunItem,
     JobCursorItem,
     MessageItem,
     OutboxItem,
@@ -87,6 +88,7 @@ __all__ = [
     "IdempotencyItem",
     "ImportItem",
     "JobCursorItem",
+    "HolidayRunItem",
     "LeadHistoryItem",
     "LeadItem",
     "LeadLinkItem",

@@ -8,6 +8,7 @@ from typing import Any
 from pynamodb.attributes import (
     JSONAttribute,
     ListAttribute,
+    MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
     UnicodeSetAttribute,
@@ -37,6 +38,7 @@ class LeadItem(BaseItem, discriminator="Lead"):
     source = UnicodeAttribute(null=True)
     sub_source = UnicodeAttribute(null=True)
     referrer_lead_id = UnicodeAttribute(null=True)
+    referrer_user_id = UnicodeAttribute(null=True)  # a member of staff who referred it
     family_id = UnicodeAttribute()
     campus_id = UnicodeAttribute()
     owner_id = UnicodeAttribute(null=True)
@@ -63,6 +65,9 @@ class LeadItem(BaseItem, discriminator="Lead"):
     # (db/leads/records.py origin_entry) rather than written as an item of its own
     origin = JSONAttribute(null=True)
     assessment_total = NumberAttribute(null=True)
+    # the school's own lead fields, by key (issue 19): left out while empty; GET /leads filters
+    # on its paths (custom.<key> = :value)
+    custom: MapAttribute[str, Any] = MapAttribute(null=True)  # type: ignore[no-untyped-call]
     version = NumberAttribute(default=0)
 
 

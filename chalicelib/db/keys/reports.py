@@ -19,6 +19,40 @@ def dimension_sk(dimension: str, value: str) -> str:
     return f"{dimension}#{value}"
 
 
+# The breakdown by a lead field (GET /reports/breakdown): in a period's partition, one item
+# per list field and campus, `field#<field>|<campus>`, whose counters are named
+# `<leads|members>|<value>` (a lead counted under its value, on the day it was made and on the
+# day it signed). A field's whole school is the prefix `field#<field>|`.
+def breakdown_prefix(field: str) -> str:
+    return dimension_sk("field", f"{field}|")
+
+
+def breakdown_sk(field: str, campus_id: str) -> str:
+    return breakdown_prefix(field) + campus_id
+
+
+def breakdown_counter(figure: str, value: str) -> str:
+    """A breakdown item's counter: `leads|<value>` or `members|<value>`."""
+    return f"{figure}|{value}"
+
+
+def breakdown_value(counter: str) -> tuple[str, str]:
+    """(figure, value) of a breakdown counter's name."""
+    figure, _, value = counter.partition("|")
+    return figure, value
+
+
+STAFF_REFERRER = "user:"
+
+
+def referrer_dimension(campus_id: str, lead_id: str | None, user_id: str | None) -> str | None:
+    """The referral dimension's value, `<campus of the referred lead>|<referrer>`: the
+    referring lead's id, or `user:<id>` for a member of staff; None when nobody referred."""
+    if user_id:
+        return f"{campus_id}|{STAFF_REFERRER}{user_id}"
+    return f"{campus_id}|{lead_id}" if lead_id else None
+
+
 def seen_pk(tenant: str, event_id: str) -> str:
     """Markers of applied stream records, spread over 16 partitions."""
     return f"T#{tenant}#SEEN#{sum(event_id.encode()) % 16}"

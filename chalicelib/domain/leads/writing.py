@@ -53,10 +53,7 @@ def create_lead(principal: Principal, request: LeadCreateRequest) -> LeadOut:
             )
         other, others_siblings = sibling
         family_id, siblings = other.family_id, [other.id, *others_siblings]
-    if request.referrer_lead_id and leads_db.get(principal.tenant, request.referrer_lead_id) is None:
-        raise ValidationFailedError(
-            "Unknown referrer.", details=[{"field": "referrer_lead_id", "message": "no such lead"}]
-        )
+    check_referrer(principal.tenant, request.referrer_lead_id, request.referrer_user_id)
     now = clock.now()
     lead = Lead(
         **request.model_dump(
@@ -69,6 +66,7 @@ def create_lead(principal: Principal, request: LeadCreateRequest) -> LeadOut:
                 "status",
                 "tags",
                 "intended_courses",
+                "custom",
             }
         ),
         id=lead_id,
@@ -81,6 +79,7 @@ def create_lead(principal: Principal, request: LeadCreateRequest) -> LeadOut:
         status=request.status or "potential",
         tags=request.tags or [],
         intended_courses=request.intended_courses or [],
+        custom=request.custom or {},
         created_by=principal.user_id,
         created_at=now,
         updated_at=now,
@@ -97,6 +96,24 @@ def create_lead(principal: Principal, request: LeadCreateRequest) -> LeadOut:
     except OwnerCapError as exc:
         raise _cap_error() from exc
     return _out(lead)
+
+
+def check_referrer(tenant: str, lead_id: str | None, user_id: str | None) -> None:
+    """Who referred a new lead (转介绍): a lead of the school, or a member of its staff (a
+    user of this tenant, disabled or not: the referral happened), not both."""
+    if lead_id and user_id:
+        raise ValidationFailedError(
+            "A lead is referred by a lead or by a member of staff, not both.",
+            details=[{"field": "referrer_user_id", "message": "not with referrer_lead_id"}],
+        )
+    if lead_id and leads_db.get(tenant, lead_id) is None:
+        raise ValidationFailedError(
+            "Unknown referrer.", details=[{"field": "referrer_lead_id", "message": "no such lead"}]
+        )
+    if user_id and users_db.get(tenant, user_id) is None:
+        raise ValidationFailedError(
+            "Unknown referrer.", details=[{"field": "referrer_user_id", "message": "no such member of staff"}]
+        )
 
 
 def write_new_lead(
@@ -142,6 +159,14 @@ def _patch(principal: Principal, read: Snapshot, request: LeadPatchRequest) -> L
     for name in ("name", "guardians", "status"):
         if name in changes and changes[name] is None:
             raise ValidationFailedError(f"{name} cannot be null.", details=[{"field": name, "message": "not nullable"}])
+    edits = set(changes) - {"sibling_of"}  # what the caller edits (the history entry names them)
+    if "custom" in changes:  # only the keys sent change (null: removed); a clash is per key
+        sent = changes.pop("custom") or {}
+        edits.discard("custom")
+        edits.update(f"custom.{key}" for key in sent)
+        merged = {**lead.custom, **{k: v for k, v in sent.items() if v is not None}}
+        if sent:
+            changes["custom"] = {k: v for k, v in merged.items() if sent.get(k, v) is not None}
     config = tenant_config.load(principal.tenant)
     current = lead.model_dump()
     used = tenant_config.check_lead_values(config, {**current, **changes}, current)
@@ -180,11 +205,11 @@ def _patch(principal: Principal, read: Snapshot, request: LeadPatchRequest) -> L
         at=now,
         by=principal.user_id,
         action="edited",
-        details={"fields": sorted(changes), **({"sibling_of": sibling_of} if siblings else {})},
+        details={"fields": sorted(edits), **({"sibling_of": sibling_of} if siblings else {})},
     )
     with duplicate_phone_answered(principal):
         lead_writes.intending(
-            {*changes, "family_id"},
+            {*edits, "family_id"},
             lambda: leads_db.save_fields(
                 principal.tenant,
                 read,

@@ -1085,7 +1085,16 @@ export interface paths {
         delete: operations["remove_phrase"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Change a phrase's text or category
+         * @description What the body names changes, the rest stays. The category: a key of the school's
+         *     glossary_categories list, not retired (a phrase may keep the one it has). Two edits at
+         *     once: each keeps the fields it wrote, the last writer's value where they overlap; an edit
+         *     of a removed phrase is a 404 and never brings it back.
+         *
+         *     Signed-in staff with the role admin, manager.
+         */
+        patch: operations["patch_phrase"];
         trace?: never;
     };
     "/leads": {
@@ -1262,8 +1271,11 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * A lead with its history, siblings and referrals
-         * @description A lead with its history, siblings and referrals.
+         * A lead with its history, siblings and referrals (?format=html: the printable customer record)
+         * @description `format=html`: the printable customer record (客户档案), for whoever may open the lead's
+         *     page: details and guardians (phones masked), contracts, cards with their balances, the
+         *     latest 200 follow-ups (the page says when there are more), A4 print styles. Like the JSON
+         *     it weighs one record for anti-scraping.
          *
          *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
          */
@@ -1955,6 +1967,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/reports/breakdown": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Leads and members by a list field (七要素统计): source, status, importance, stage or a custom list field
+         * @description Leads and members by a list field (七要素统计): source, status, importance, stage or a custom list field.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
+        get: operations["breakdown"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/reports/consultants": {
         parameters: {
             query?: never;
@@ -2029,8 +2063,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Referrals (转介绍): the ranking of referrers, the leads each referred and how many signed
-         * @description Referrals (转介绍): the ranking of referrers, the leads each referred and how many signed.
+         * Referrals (转介绍): the ranking of referrers (leads and staff), the leads each referred, how many signed and the money they signed
+         * @description Referrals (转介绍): the ranking of referrers (leads and staff), the leads each referred, how many signed and the money they signed.
          *
          *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
          */
@@ -2281,6 +2315,28 @@ export interface paths {
         patch: operations["patch_card_settings"];
         trace?: never;
     };
+    "/settings/dictionaries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every list: the five built-in ones and the school's own
+         * @description Every list: the five built-in ones and the school's own.
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
+        get: operations["list_dictionaries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/settings/dictionaries/{kind}": {
         parameters: {
             query?: never;
@@ -2296,12 +2352,40 @@ export interface paths {
          */
         get: operations["get_dictionary"];
         /**
-         * Replace a list; used values can only be retired
-         * @description Replace a list; used values can only be retired.
+         * Replace a list, or create one of the school's own (at most 20); used values can only be retired
+         * @description Replace a list, or create one of the school's own (at most 20); used values can only be retired.
          *
          *     Signed-in staff with the role admin.
          */
         put: operations["put_dictionary"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/settings/lead-fields": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The school's own lead fields (自定义字段)
+         * @description The school's own lead fields (自定义字段).
+         *
+         *     Signed-in staff with the role admin, consultant, finance, frontdesk, manager, supervisor, teacher.
+         */
+        get: operations["get_lead_fields"];
+        /**
+         * Replace the school's own lead fields; fields in use can only be retired
+         * @description Replace the school's own lead fields; fields in use can only be retired.
+         *
+         *     Signed-in staff with the role admin.
+         */
+        put: operations["put_lead_fields"];
         post?: never;
         delete?: never;
         options?: never;
@@ -3303,6 +3387,82 @@ export interface components {
              * @default 0
              */
             weight?: number;
+        };
+        /**
+         * BreakdownReport
+         * @description Leads and members by a list field (七要素统计: source, status, occupation, ...), by
+         *     each lead's current value.
+         */
+        BreakdownReport: {
+            /**
+             * Campus
+             * @default null
+             */
+            campus?: string | null;
+            /** Field */
+            field: string;
+            /**
+             * From
+             * Format: date
+             */
+            from: string;
+            /**
+             * Items
+             * @description Every entry of the list, most leads first
+             */
+            items: components["schemas"]["BreakdownRow"][];
+            /**
+             * Label
+             * @description The field's name as the school shows it
+             */
+            label: string;
+            /**
+             * Leads
+             * @description Leads made in the period with a value of the field
+             */
+            leads: number;
+            /**
+             * Members
+             * @description Leads that signed in the period with a value of the field
+             */
+            members: number;
+            /**
+             * To
+             * Format: date
+             */
+            to: string;
+        };
+        /** BreakdownRow */
+        BreakdownRow: {
+            /**
+             * Key
+             * @description The list entry's key
+             */
+            key: string;
+            /**
+             * Label
+             * @description null: a value no longer in the list
+             * @default null
+             */
+            label?: string | null;
+            /**
+             * Leads
+             * @description Leads made in the period with this value now
+             * @default 0
+             */
+            leads?: number;
+            /**
+             * Members
+             * @description Leads that signed in the period, with this value now
+             * @default 0
+             */
+            members?: number;
+            /**
+             * Retired
+             * @description A retired entry (listed only when it has figures)
+             * @default false
+             */
+            retired?: boolean;
         };
         /** Campus */
         Campus: {
@@ -4426,9 +4586,20 @@ export interface components {
         };
         /** Dictionary */
         Dictionary: {
+            /**
+             * Custom
+             * @description A list of the school's own (not one of the six built-in)
+             * @default false
+             */
+            custom?: boolean;
             /** Entries */
             entries: components["schemas"]["DictionaryEntry"][];
-            kind: components["schemas"]["DictionaryKind"];
+            /**
+             * Kind
+             * @description One of the six built-in lists (sources, statuses, importance, stages, follow_up_methods, glossary_categories) or a list of the school's own (a name matching ^[a-z][a-z0-9_]{1,31}$)
+             * @example occupation
+             */
+            kind: string;
             /**
              * Used
              * @description keys used by some lead: retire, never delete
@@ -4467,10 +4638,19 @@ export interface components {
             retired?: boolean;
         };
         /**
-         * DictionaryKind
-         * @enum {string}
+         * DictionaryList
+         * @description Every list of the school: the six built-in ones first, then its own by name.
          */
-        DictionaryKind: "sources" | "statuses" | "importance" | "stages" | "follow_up_methods";
+        DictionaryList: {
+            /**
+             * Custom Limit
+             * @description How many lists of its own a school may have
+             * @default 20
+             */
+            custom_limit?: number;
+            /** Items */
+            items: components["schemas"]["Dictionary"][];
+        };
         /** DictionaryPutRequest */
         DictionaryPutRequest: {
             /** Entries */
@@ -4810,7 +4990,7 @@ export interface components {
         ErrorResponse404: {
             error: components["schemas"]["ErrorBody"] & {
                 /** @enum {string} */
-                code?: "ANNOUNCEMENT_NOT_FOUND" | "API_KEY_NOT_FOUND" | "APPOINTMENT_NOT_FOUND" | "ATTACHMENT_NOT_FOUND" | "CAMPUS_NOT_FOUND" | "CARD_NOT_FOUND" | "CLASS_NOT_FOUND" | "COHORT_NOT_FOUND" | "CONTRACT_NOT_FOUND" | "ENROLMENT_NOT_FOUND" | "EVENT_NOT_FOUND" | "IMPORT_NOT_FOUND" | "LEAD_NOT_FOUND" | "MESSAGE_NOT_FOUND" | "NOT_FOUND" | "NO_ERROR_SHEET" | "OFFBOARDING_NOT_FOUND" | "PHRASE_NOT_FOUND" | "PLAN_NOT_FOUND" | "PROGRAMME_NOT_FOUND" | "ROUTE_NOT_FOUND" | "SESSION_NOT_FOUND" | "TEMPLATE_NOT_FOUND" | "USER_NOT_FOUND";
+                code?: "ANNOUNCEMENT_NOT_FOUND" | "API_KEY_NOT_FOUND" | "APPOINTMENT_NOT_FOUND" | "ATTACHMENT_NOT_FOUND" | "CAMPUS_NOT_FOUND" | "CARD_NOT_FOUND" | "CLASS_NOT_FOUND" | "COHORT_NOT_FOUND" | "CONTRACT_NOT_FOUND" | "DICTIONARY_NOT_FOUND" | "ENROLMENT_NOT_FOUND" | "EVENT_NOT_FOUND" | "IMPORT_NOT_FOUND" | "LEAD_NOT_FOUND" | "MESSAGE_NOT_FOUND" | "NOT_FOUND" | "NO_ERROR_SHEET" | "OFFBOARDING_NOT_FOUND" | "PHRASE_NOT_FOUND" | "PLAN_NOT_FOUND" | "PROGRAMME_NOT_FOUND" | "ROUTE_NOT_FOUND" | "SESSION_NOT_FOUND" | "TEMPLATE_NOT_FOUND" | "USER_NOT_FOUND";
             };
         };
         /**
@@ -5476,11 +5656,30 @@ export interface components {
                 [key: string]: unknown;
             };
         };
-        /** HolidayGreeting */
+        /**
+         * HolidayGreeting
+         * @description A holiday greeting (节日问候): on `date` (school time), from the greeting hour, each
+         *     lead of the audience is sent the template once that year (docs/messaging.md).
+         */
         HolidayGreeting: {
             /**
+             * Audience
+             * @description members: learners who signed a contract; contactable: every lead whose status allows marketing
+             * @default members
+             * @enum {string}
+             */
+            audience?: "members" | "contactable";
+            /**
+             * Channel
+             * @description The template's channel (filled in when saved)
+             * @default null
+             */
+            channel?: ("sms" | "email") | null;
+            /**
              * Date
-             * @description MM-DD every year, or YYYY-MM-DD once
+             * @description MM-DD every year, or YYYY-MM-DD once (a lunar holiday the school enters each year)
+             * @example 01-01
+             * @example 2032-02-11
              */
             date: string;
             /**
@@ -5488,7 +5687,10 @@ export interface components {
              * @example 春节
              */
             name: string;
-            /** Template Id */
+            /**
+             * Template Id
+             * @description A template of kind holiday
+             */
             template_id: string;
         };
         /** ImportCounts */
@@ -5640,6 +5842,17 @@ export interface components {
              * @default null
              */
             campus_id?: string | null;
+            /**
+             * Custom
+             * @description The school's own lead fields (GET /settings/lead-fields) by key: a list field's entry key, text (at most 200 characters), a number, or a date YYYY-MM-DD
+             * @default null
+             * @example {
+             *       "occupation": "teacher"
+             *     }
+             */
+            custom?: {
+                [key: string]: string | number;
+            } | null;
             /** @default null */
             gender?: components["schemas"]["Gender"] | null;
             /**
@@ -5686,6 +5899,12 @@ export interface components {
              * @default null
              */
             referrer_lead_id?: string | null;
+            /**
+             * Referrer User Id
+             * @description A member of staff who referred it (转介绍); not with referrer_lead_id
+             * @default null
+             */
+            referrer_user_id?: string | null;
             /**
              * School
              * @default null
@@ -5787,6 +6006,13 @@ export interface components {
             created_at: string;
             /** Created By */
             created_by: string;
+            /**
+             * Custom
+             * @description The school's own lead fields (GET /settings/lead-fields) by key: a list field's entry key, text (at most 200 characters), a number, or a date YYYY-MM-DD
+             */
+            custom?: {
+                [key: string]: string | number;
+            };
             /**
              * Deleted At
              * @default null
@@ -5916,6 +6142,12 @@ export interface components {
              */
             referrer_lead_id?: string | null;
             /**
+             * Referrer User Id
+             * @description A member of staff who referred it
+             * @default null
+             */
+            referrer_user_id?: string | null;
+            /**
              * School
              * @default null
              */
@@ -5991,6 +6223,55 @@ export interface components {
                 }[];
             };
         };
+        /**
+         * LeadFieldDefinition
+         * @description A lead field of the school's own (自定义字段): its value is kept in the lead's `custom`.
+         */
+        LeadFieldDefinition: {
+            /**
+             * Key
+             * @example occupation
+             */
+            key: string;
+            /**
+             * Label
+             * @example 职业
+             */
+            label: string;
+            /**
+             * List
+             * @description type list only: the list (built-in or the school's)
+             * @default null
+             */
+            list?: string | null;
+            /**
+             * Retired
+             * @description Kept on the leads that have it; cannot be newly set
+             * @default false
+             */
+            retired?: boolean;
+            /**
+             * Type
+             * @description list: a key of the list named by `list`; text: up to 200 characters; number; date: YYYY-MM-DD (1900-2100)
+             * @enum {string}
+             */
+            type: "list" | "text" | "number" | "date";
+        };
+        /** LeadFields */
+        LeadFields: {
+            /** Fields */
+            fields: components["schemas"]["LeadFieldDefinition"][];
+            /**
+             * Used
+             * @description field keys some lead has used: retire, never delete
+             */
+            used?: string[];
+        };
+        /** LeadFieldsPutRequest */
+        LeadFieldsPutRequest: {
+            /** Fields */
+            fields: components["schemas"]["LeadFieldDefinition"][];
+        };
         /** LeadListQuery */
         LeadListQuery: {
             /**
@@ -6013,6 +6294,15 @@ export interface components {
              * @default null
              */
             cursor?: string | null;
+            /**
+             * Custom
+             * @description A custom field's value, <key>:<value> (a list field's entry key); up to 3, all must match
+             * @default null
+             * @example [
+             *       "occupation:teacher"
+             *     ]
+             */
+            custom?: string[] | null;
             /**
              * Importance
              * @default null
@@ -6119,6 +6409,13 @@ export interface components {
             /** Created By */
             created_by: string;
             /**
+             * Custom
+             * @description The school's own lead fields (GET /settings/lead-fields) by key: a list field's entry key, text (at most 200 characters), a number, or a date YYYY-MM-DD
+             */
+            custom?: {
+                [key: string]: string | number;
+            };
+            /**
              * Deleted At
              * @default null
              */
@@ -6210,6 +6507,12 @@ export interface components {
              */
             referrer_lead_id?: string | null;
             /**
+             * Referrer User Id
+             * @description A member of staff who referred it
+             * @default null
+             */
+            referrer_user_id?: string | null;
+            /**
              * School
              * @default null
              */
@@ -6260,6 +6563,14 @@ export interface components {
              * @default null
              */
             birthday?: string | null;
+            /**
+             * Custom
+             * @description The school's own lead fields (GET /settings/lead-fields) by key: a list field's entry key, text (at most 200 characters), a number, or a date YYYY-MM-DD. Only the keys sent change; a key sent as null is removed
+             * @default null
+             */
+            custom?: {
+                [key: string]: string | number | null;
+            } | null;
             /** @default null */
             gender?: components["schemas"]["Gender"] | null;
             /**
@@ -6727,6 +7038,12 @@ export interface components {
              */
             digest_hour?: number;
             /**
+             * Email Signature
+             * @description The school's e-mail signature (plain text, line breaks kept), under every e-mail
+             * @default
+             */
+            email_signature?: string;
+            /**
              * Expiry Warning Days
              * @default 14
              */
@@ -6809,6 +7126,12 @@ export interface components {
              * @default null
              */
             digest_hour?: number | null;
+            /**
+             * Email Signature
+             * @description "" removes it
+             * @default null
+             */
+            email_signature?: string | null;
             /**
              * Expiry Warning Days
              * @default null
@@ -7140,6 +7463,12 @@ export interface components {
              * @enum {string}
              */
             channel: "sms" | "email";
+            /**
+             * Html
+             * @description An e-mail's HTML part (the body is its plain-text alternative)
+             * @default null
+             */
+            html?: string | null;
             /** Id */
             id: string;
             /** Purpose */
@@ -7601,8 +7930,16 @@ export interface components {
         };
         /** Phrase */
         Phrase: {
-            /** Category */
+            /**
+             * Category
+             * @description The category's key in glossary_categories; a phrase from before the list keeps its own words here (or the key of the entry whose label they are)
+             */
             category: string;
+            /**
+             * Category Label
+             * @description The category as the school's list names it (else as written)
+             */
+            category_label: string;
             /**
              * Created At
              * Format: date-time
@@ -7614,12 +7951,42 @@ export interface components {
             id: string;
             /** Text */
             text: string;
+            /**
+             * Updated At
+             * @default null
+             */
+            updated_at?: string | null;
+            /**
+             * Updated By
+             * @default null
+             */
+            updated_by?: string | null;
+        };
+        /**
+         * PhrasePatchRequest
+         * @description What to change; what is left out stays. Two edits at once: each field as the last
+         *     writer left it (no version to send).
+         */
+        PhrasePatchRequest: {
+            /**
+             * Category
+             * @description A key of glossary_categories, not retired (a phrase may keep the one it has)
+             * @default null
+             * @example pricing
+             */
+            category?: string | null;
+            /**
+             * Text
+             * @default null
+             */
+            text?: string | null;
         };
         /** PhraseRequest */
         PhraseRequest: {
             /**
              * Category
-             * @example 电话邀约
+             * @description A key of the school's list GET /settings/dictionaries/glossary_categories, not retired
+             * @example invitation
              */
             category: string;
             /**
@@ -8061,6 +8428,13 @@ export interface components {
         /** ReferralsReport */
         ReferralsReport: {
             /**
+             * Amount
+             * @description Money signed by referred leads in the period
+             * @default 0.00
+             * @example 9600.00
+             */
+            amount?: string;
+            /**
              * Campus
              * @default null
              */
@@ -8074,14 +8448,14 @@ export interface components {
             from: string;
             /**
              * Items
-             * @description The ranking (金牌榜): most signed, then most referred
+             * @description The ranking (金牌榜), in the order `sort` asked for
              */
             items: components["schemas"]["ReferrerRow"][];
             /** Referrals */
             referrals: number;
             /**
              * Referrers
-             * @description Referrers with a referral or a signing in the period
+             * @description Referrers with a referral, a signing or money signed in the period
              */
             referrers: number;
             /**
@@ -8093,7 +8467,15 @@ export interface components {
         /** ReferrerRow */
         ReferrerRow: {
             /**
+             * Amount
+             * @description Money signed in the period by the leads it referred: the net price (price less discount) of their contracts signed in it, less those voided since; a contract of several learners counts each learner's even share
+             * @default 0.00
+             * @example 9600.00
+             */
+            amount?: string;
+            /**
              * Campus Id
+             * @description The referring lead's campus (kind lead)
              * @default null
              */
             campus_id?: string | null;
@@ -8103,11 +8485,22 @@ export interface components {
              * @default 0
              */
             conversions?: number;
-            /** Lead Id */
-            lead_id: string;
+            /**
+             * Kind
+             * @description A lead (a parent) or a member of staff
+             * @default lead
+             * @enum {string}
+             */
+            kind?: "lead" | "staff";
+            /**
+             * Lead Id
+             * @description The referring lead (kind lead)
+             * @default null
+             */
+            lead_id?: string | null;
             /**
              * Name
-             * @description null: a lead of a campus the caller does not see
+             * @description null: a referrer of a campus the caller does not see
              * @default null
              */
             name?: string | null;
@@ -8117,6 +8510,12 @@ export interface components {
              * @default 0
              */
             referrals?: number;
+            /**
+             * User Id
+             * @description The referring member of staff (kind staff)
+             * @default null
+             */
+            user_id?: string | null;
         };
         /** RefundRequest */
         RefundRequest: {
@@ -15906,7 +16305,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse404"] & {
                         error: {
                             /** @enum {string} */
-                            code: "ENROLMENT_NOT_FOUND" | "LEAD_NOT_FOUND" | "NOT_FOUND";
+                            code: "ENROLMENT_NOT_FOUND" | "NOT_FOUND";
                         };
                     };
                 };
@@ -17112,6 +17511,149 @@ export interface operations {
             };
         };
     };
+    patch_phrase: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                phrase_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PhrasePatchRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Phrase"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
+                };
+            };
+            /** @description Not allowed for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND" | "PHRASE_NOT_FOUND";
+                        };
+                    };
+                };
+            };
+            /** @description Method not allowed on this path */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
+                };
+            };
+            /** @description Unsupported Content-Type of the request body */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
+                };
+            };
+            /** @description Account frozen */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
+                };
+            };
+        };
+    };
     list_leads: {
         parameters: {
             query?: {
@@ -17132,6 +17674,7 @@ export interface operations {
                 next_from?: string | null;
                 next_to?: string | null;
                 q?: string | null;
+                custom?: string[] | null;
             };
             header?: {
                 /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
@@ -17428,6 +17971,7 @@ export interface operations {
                 next_from?: string | null;
                 next_to?: string | null;
                 q?: string | null;
+                custom?: string[] | null;
                 format?: "xlsx" | "csv";
             };
             header?: {
@@ -18458,7 +19002,9 @@ export interface operations {
     };
     get_lead: {
         parameters: {
-            query?: never;
+            query?: {
+                format?: "json" | "html";
+            };
             header?: {
                 /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
                 "Accept-Language"?: components["parameters"]["AcceptLanguage"];
@@ -18477,6 +19023,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["LeadDetail"];
+                    "text/html": string;
                 };
             };
             /** @description Invalid input */
@@ -23507,6 +24054,167 @@ export interface operations {
             };
         };
     };
+    breakdown: {
+        parameters: {
+            query: {
+                from?: string | null;
+                to?: string | null;
+                campus?: string | null;
+                format?: "json" | "html" | "xlsx";
+                field: string;
+            };
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description A file's name, e.g. attachment; filename="leads-20261201.xlsx" */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BreakdownReport"];
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                    "text/html": string;
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
+                };
+            };
+            /** @description Not allowed for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
+                };
+            };
+            /** @description Method not allowed on this path */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
+                };
+            };
+            /** @description Not acceptable: this route answers with a file of another type */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse406"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_ACCEPTABLE";
+                        };
+                    };
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
+                };
+            };
+            /** @description Unsupported Content-Type of the request body */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
+                };
+            };
+            /** @description Account frozen */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
+                };
+            };
+        };
+    };
     consultants: {
         parameters: {
             query?: {
@@ -23995,6 +24703,7 @@ export interface operations {
                 campus?: string | null;
                 format?: "json" | "html" | "xlsx";
                 limit?: number;
+                sort?: "referred" | "signed" | "amount";
             };
             header?: {
                 /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
@@ -25993,16 +26702,14 @@ export interface operations {
             };
         };
     };
-    get_dictionary: {
+    list_dictionaries: {
         parameters: {
             query?: never;
             header?: {
                 /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
                 "Accept-Language"?: components["parameters"]["AcceptLanguage"];
             };
-            path: {
-                kind: string;
-            };
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
@@ -26013,7 +26720,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Dictionary"];
+                    "application/json": components["schemas"]["DictionaryList"];
                 };
             };
             /** @description Invalid input */
@@ -26132,6 +26839,145 @@ export interface operations {
             };
         };
     };
+    get_dictionary: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                kind: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Dictionary"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
+                };
+            };
+            /** @description Not allowed for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "DICTIONARY_NOT_FOUND" | "NOT_FOUND";
+                        };
+                    };
+                };
+            };
+            /** @description Method not allowed on this path */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
+                };
+            };
+            /** @description Unsupported Content-Type of the request body */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
+                };
+            };
+            /** @description Account frozen */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
+                };
+            };
+        };
+    };
     put_dictionary: {
         parameters: {
             query?: never;
@@ -26157,6 +27003,284 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Dictionary"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
+                };
+            };
+            /** @description Not allowed for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
+                };
+            };
+            /** @description Method not allowed on this path */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY" | "VALUE_IN_USE";
+                        };
+                    };
+                };
+            };
+            /** @description Unsupported Content-Type of the request body */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
+                };
+            };
+            /** @description Account frozen */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    get_lead_fields: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeadFields"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse400"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse401"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_DISABLED" | "TOKEN_EXPIRED" | "TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_REVOKED";
+                        };
+                    };
+                };
+            };
+            /** @description Not allowed for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse403"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ROLE_FORBIDDEN";
+                        };
+                    };
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse404"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                        };
+                    };
+                };
+            };
+            /** @description Method not allowed on this path */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse405"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "METHOD_NOT_ALLOWED";
+                        };
+                    };
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before sending the same request again (BUSY, THROTTLED) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse409"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "BUSY";
+                        };
+                    };
+                };
+            };
+            /** @description Unsupported Content-Type of the request body */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse415"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
+                };
+            };
+            /** @description Account frozen */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse423"] & {
+                        error: {
+                            /** @enum {string} */
+                            code: "ACCOUNT_FROZEN";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    put_lead_fields: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The language of an error's `message` (Chinese or English; default English). Error codes never change with it. */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LeadFieldsPutRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeadFields"];
                 };
             };
             /** @description Invalid input */
