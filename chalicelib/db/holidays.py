@@ -53,6 +53,18 @@ class Position:
         data = json.loads(text)
         return cls(data.get("p"), data.get("k"))
 
+    def start_in(self, partitions: list[str]) -> tuple[int, dict[str, Any] | None]:
+        """Where a walk of `partitions` (sorted) goes on: the partition it stopped in (from its
+        key), or the next one in order when that one is gone since (a campus no longer listed)."""
+        if self.partition is None:
+            return len(partitions), None
+        for i, partition in enumerate(partitions):
+            if partition == self.partition:
+                return i, self.last_key
+            if partition > self.partition:
+                return i, None
+        return len(partitions), None
+
 
 # --- the audience --------------------------------------------------------------------
 

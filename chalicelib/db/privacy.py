@@ -1,6 +1,8 @@
 """Privacy (docs/privacy.md): everything the table holds about one lead, for its export; the
 tombstones laid over the personal data of what names the lead outside its own item; the
-retention job's reads (a school's DUE days) and its cursor.
+retention job's reads (a school's DUE days) and its cursor; the back-fill's walk of a school's
+leads (each campus's GSI3 partition and the recycle bin) that files a marker for each lead
+without one, and the walk's state.
 
 A lead's partition holds its follow-ups, plans, appointments, history, links, and references
 (`MSGREF#`, `OUTREF#`: db/keys/privacy.py) to the message recipients and outbox entries that
@@ -14,12 +16,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pynamodb.exceptions import UpdateError
+from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib.db import keys, transactions
 from chalicelib.db import messaging as messaging_db
 from chalicelib.db.base import BaseItem
 from chalicelib.db.convert import values
+from chalicelib.db.holidays import Position
 from chalicelib.db.hydrate import raw_items
 from chalicelib.db.items import (
     AppointmentItem,
@@ -28,13 +31,16 @@ from chalicelib.db.items import (
     ContractItem,
     FollowUpItem,
     JobCursorItem,
+    LeadItem,
     LeadRefItem,
     MemberLinkItem,
     OutboxItem,
     PlanItem,
     RecipientItem,
     RetainItem,
+    RetentionBackfillItem,
 )
+from chalicelib.db.paging import first_page
 
 # what an export lists of each kind of item in the lead's partition (the rest are keys and markers)
 SECTIONS = {
@@ -225,3 +231,121 @@ def advance_retention_cursor(tenant: str, day: str) -> None:
     except UpdateError as exc:
         if not transactions.condition_failed(exc):
             raise
+
+
+# --- the retention's back-fill ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Backfill:
+    """A school's back-fill as kept: its generation, how far it has read, whether it is done."""
+
+    generation: str
+    position: Position | None
+    done: bool
+    read: int
+    filed: int
+
+
+def _backfill_item(tenant: str) -> RetentionBackfillItem:
+    return RetentionBackfillItem(keys.tenant_pk(tenant), keys.RETENTION_BACKFILL_SK)
+
+
+def backfill(tenant: str) -> Backfill | None:
+    """The school's back-fill (consistent: a run must see the last run's place); None: none
+    started since the setting was last turned on or off."""
+    try:
+        item = RetentionBackfillItem.get(keys.tenant_pk(tenant), keys.RETENTION_BACKFILL_SK, consistent_read=True)
+    except RetentionBackfillItem.DoesNotExist:
+        return None
+    position = Position.load(item.cursor)
+    return Backfill(item.generation, position, bool(item.done), int(item.read or 0), int(item.filed or 0))
+
+
+def start_backfill(tenant: str, generation: str, now: str) -> bool:
+    """A new back-fill from the start, unless another run started one meanwhile (False)."""
+    item = _backfill_item(tenant)
+    item.generation, item.started_at = generation, now
+    try:
+        item.save(condition=RetentionBackfillItem.PK.does_not_exist())
+    except PutError as exc:
+        if transactions.condition_failed(exc):
+            return False
+        raise
+    return True
+
+
+def advance_backfill(tenant: str, generation: str, position: Position, *, read: int, filed: int, done: bool) -> bool:
+    """Keeps the walk's place after a page (and its counts); False when the walk is no longer
+    this generation's (the setting was turned off or on meanwhile: write nothing more)."""
+    actions: list[Any] = [
+        RetentionBackfillItem.cursor.set(position.dump()),
+        RetentionBackfillItem.read.add(read),
+        RetentionBackfillItem.filed.add(filed),
+    ]
+    if done:
+        actions.append(RetentionBackfillItem.done.set(True))
+    try:
+        _backfill_item(tenant).update(actions=actions, condition=RetentionBackfillItem.generation == generation)
+    except UpdateError as exc:
+        if transactions.condition_failed(exc):
+            return False
+        raise
+    return True
+
+
+def reset_backfill(tenant: str) -> None:
+    """Forgets the school's back-fill (the setting turned on or off): the job starts a new one
+    the next time it runs with the setting on."""
+    _backfill_item(tenant).delete()
+
+
+def backfill_partitions(tenant: str, campus_ids: Iterable[str]) -> list[str]:
+    """What the back-fill walks, in order: the recycle bin (GSI1) and each campus's leads
+    (GSI3: every live lead, owned or in the pool)."""
+    return sorted([keys.recycle_bin(tenant), *(keys.campus_scope(tenant, c) for c in campus_ids)])
+
+
+@dataclass(frozen=True)
+class Unmarked:
+    """A lead without a retention marker, and when it was last written (its `updated_at`)."""
+
+    lead_id: str
+    touched: str
+
+
+def unmarked_page(
+    tenant: str, partition: str, *, limit: int, last_key: dict[str, Any] | None
+) -> tuple[list[Unmarked], int, dict[str, Any] | None]:
+    """One page of a back-fill partition (one Query, `Limit` leads, keys only), then one
+    BatchGetItem per 50 leads of the leads and their markers: the leads of the page that are
+    not erased and have no marker, how many leads the page held, and the key to go on from
+    (None: the partition's end)."""
+    index = LeadItem.gsi1 if partition == keys.recycle_bin(tenant) else LeadItem.gsi3
+    found, last = first_page(index.query(partition, limit=limit, last_evaluated_key=last_key), LeadItem, whole=False)
+    pks = [lead.PK for lead in found]
+    held = raw_items([(pk, sk) for pk in pks for sk in (keys.LEAD_SK, keys.RETAIN_SK)])
+    out: list[Unmarked] = []
+    for pk in pks:
+        lead = held.get((pk, keys.LEAD_SK))
+        if lead is None or "erased_at" in lead or (pk, keys.RETAIN_SK) in held:
+            continue  # gone, erased (nothing to keep), or filed already (by a write: newer)
+        touched = (lead.get("updated_at") or lead.get("created_at") or {}).get("S")
+        if touched:
+            out.append(Unmarked(pk.rsplit("#", 1)[1], touched))
+    return out, len(found), last
+
+
+def file_marker(tenant: str, lead_id: str, day: str) -> bool:
+    """Files a lead under `day` for the retention job unless it has a marker (a write since
+    the page was read made a newer one): False then. 1 PutItem + its DUE copy."""
+    pk = keys.lead_pk(tenant, lead_id)
+    marker = RetainItem(pk, keys.RETAIN_SK, touched_on=day)
+    marker.DUEPK, marker.DUESK = keys.retain_due(tenant, day, pk)
+    try:
+        marker.save(condition=RetainItem.PK.does_not_exist())
+    except PutError as exc:
+        if transactions.condition_failed(exc):
+            return False
+        raise
+    return True

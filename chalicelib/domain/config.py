@@ -435,9 +435,17 @@ def _patched(current: _Settings, request: BaseModel) -> _Settings:
 
 
 def patch_lead_settings(tenant: str, request: LeadSettingsPatch) -> LeadSettings:
-    updated = _patched(load(tenant, fresh=True).lead_settings, request)
+    current = load(tenant, fresh=True).lead_settings
+    updated = _patched(current, request)
     if request.erase_untouched_after_years == 0:  # 0 turns the retention off (null leaves it as it is)
         updated = updated.model_copy(update={"erase_untouched_after_years": None})
+    if (current.erase_untouched_after_years is None) != (updated.erase_untouched_after_years is None):
+        # turned on or off: leads written while it was off have no retention marker, so the
+        # next time it is on the retention job back-fills them anew (docs/privacy.md). Before
+        # the setting's write: if that fails, a back-fill more, never one missed
+        from chalicelib.db import privacy as privacy_db
+
+        privacy_db.reset_backfill(tenant)
     config_db.put_lead_settings(tenant, updated.model_dump(mode="json"))
     return updated
 

@@ -125,14 +125,7 @@ def _start(partitions: list[str], position: holidays_db.Position | None) -> tupl
     """Where a walk goes on: the partition it stopped in (from its key), or the next one."""
     if position is None:
         return 0, None
-    if position.partition is None:
-        return len(partitions), None
-    for i, partition in enumerate(partitions):
-        if partition == position.partition:
-            return i, position.last_key
-        if partition > position.partition:  # a campus gone since: the next in order
-            return i, None
-    return len(partitions), None
+    return position.start_in(partitions)  # a campus gone since: the next in order
 
 
 def _walk(

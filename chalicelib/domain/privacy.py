@@ -12,6 +12,8 @@ not yet erased, and the next attempt (the admin's, or the job's next run) finish
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -19,6 +21,7 @@ from chalicelib import sheets
 from chalicelib.db import leads as leads_db
 from chalicelib.db import privacy as privacy_db
 from chalicelib.db import tenants as tenants_db
+from chalicelib.db.holidays import Position
 from chalicelib.db.leads import OwnerChange
 from chalicelib.domain import audit_log, clock, config, ids
 from chalicelib.domain.auth import Principal
@@ -31,6 +34,9 @@ from chalicelib.schemas.privacy import ErasureOut, LeadExport
 TOMBSTONE = "[erased]"
 ATTEMPTS = 5  # reads and sweeps again when the lead changed under the erasure, then 409 BUSY
 MAX_DAYS_PER_RUN = 62  # a school's retention days one job run reads at most (a backlog catches up hourly)
+BACKFILL_PAGE = 100  # leads one Query of the back-fill reads
+BACKFILL_PER_RUN = 5000  # leads a school's back-fill reads at most in one run (then it goes on next hour)
+BACKFILL_SECONDS = 120.0  # every school's back-fill in one run (pool_reclaim's Lambda has 300 s)
 
 
 def _not_found() -> NotFoundError:
@@ -165,23 +171,45 @@ def _years_before(day: date, years: int) -> date:
         return day.replace(year=day.year - years, day=28)
 
 
-def retention(at: datetime, only: str | None = None) -> dict[str, int]:
+@dataclass(frozen=True)
+class _Budget:
+    """What one run may spend on back-fills: a deadline over every school, leads per school."""
+
+    deadline: float
+    per_school: int
+    page: int
+
+    def spent(self) -> bool:
+        return time.monotonic() >= self.deadline
+
+
+def retention(
+    at: datetime, only: str | None = None, *, page: int = BACKFILL_PAGE, per_run: int = BACKFILL_PER_RUN
+) -> dict[str, int]:
     """The retention step of the hourly pool_reclaim job: in each school with
-    `erase_untouched_after_years`, the leads last touched on a day now that many years ago
-    (or earlier, not yet read) are erased; a lead touched since is filed under its real day.
-    Reads per school: its cursor, then one Query per UTC day not yet read up to the cutoff
-    (after the first catch-up, one a day), and the leads those days hold: O(due)."""
-    erased = refiled = failed = 0
+    `erase_untouched_after_years`, first the back-fill (a marker for each lead last written
+    while the setting was off; `_backfill`), then, once it is done, the leads last touched on
+    a day now that many years ago (or earlier, not yet read) are erased; a lead touched since
+    is filed under its real day. Reads per school once the back-fill is done: its state and
+    cursor, then one Query per UTC day not yet read up to the cutoff (after the first
+    catch-up, one a day), and the leads those days hold: O(due)."""
+    erased = refiled = failed = backfilled = unfinished = 0
+    budget = _Budget(time.monotonic() + BACKFILL_SECONDS, per_run, page)
     cursor_token: str | None = None
     while True:
-        page, cursor_token = tenants_db.list_all(100, cursor_token)
-        for tenant in page:
+        page_of, cursor_token = tenants_db.list_all(100, cursor_token)
+        for tenant in page_of:
             if only is not None and tenant.slug != only:
                 continue
             years = config.load(tenant.slug).lead_settings.erase_untouched_after_years
             if not years:
                 continue
             try:
+                finished, filed = _backfill(tenant.slug, tenant.created_at, budget)
+                backfilled += filed
+                if not finished:
+                    unfinished += 1  # the days wait: a marker filed later must not land on a day read
+                    continue
                 done = _retention_for(tenant.slug, tenant.created_at, at, years)
             except Exception:  # noqa: BLE001 - one school's trouble must not stop the others'
                 logger.exception("lead retention failed", extra={"tenant": tenant.slug})
@@ -189,13 +217,76 @@ def retention(at: datetime, only: str | None = None) -> dict[str, int]:
                 continue
             erased, refiled = erased + done[0], refiled + done[1]
         if not cursor_token:
-            return {"retention_erased": erased, "retention_refiled": refiled, "retention_failed": failed}
+            return {
+                "retention_erased": erased,
+                "retention_refiled": refiled,
+                "retention_failed": failed,
+                "retention_backfilled": backfilled,
+                "retention_backfill_unfinished": unfinished,
+            }
+
+
+def _first_unread(tenant: str, created_at: datetime) -> date:
+    """The next UTC day the school's retention reads: the day after its cursor, or the day
+    the school was created."""
+    last = privacy_db.retention_cursor(tenant)
+    return date.fromisoformat(last) + timedelta(days=1) if last else created_at.astimezone(UTC).date()
+
+
+def _campus_ids(tenant: str) -> list[str]:
+    found: list[str] = []
+    cursor: str | None = None
+    while True:
+        campuses, cursor = tenants_db.list_campuses(tenant, 100, cursor)
+        found += [c.id for c in campuses]
+        if not cursor:
+            return found
+
+
+def _backfill(tenant: str, created_at: datetime, budget: _Budget) -> tuple[bool, int]:
+    """Files a retention marker for each of the school's leads that has none (last written
+    while the setting was off, or before markers existed): a walk of the recycle bin and each
+    campus's leads, one page at a time, its place kept after every page, so a run cut short
+    goes on where it stopped. Each lead is filed under the day of its last write, or the next
+    day the retention reads if that day is read already (the retention's days wait until the
+    walk is done, so that day stays unread). (walk done, markers filed this run)."""
+    state = privacy_db.backfill(tenant)
+    if state is not None and state.done:
+        return True, 0  # once done, a run reads this one item
+    if state is None:
+        generation, position = ids.new_id(), None
+        if not privacy_db.start_backfill(tenant, generation, clock.iso(clock.now())):
+            return False, 0  # another run started one just now
+    else:
+        generation, position = state.generation, state.position
+    partitions = privacy_db.backfill_partitions(tenant, _campus_ids(tenant))
+    index, last_key = (0, None) if position is None else position.start_in(partitions)
+    first_unread = _first_unread(tenant, created_at)
+    read = filed = 0
+    while index < len(partitions):
+        if read >= budget.per_school or budget.spent():
+            return False, filed
+        leads, n, last_key = privacy_db.unmarked_page(tenant, partitions[index], limit=budget.page, last_key=last_key)
+        page_filed = 0
+        for lead in leads:
+            day = max(datetime.fromisoformat(lead.touched).astimezone(UTC).date(), first_unread)
+            page_filed += privacy_db.file_marker(tenant, lead.lead_id, day.isoformat())
+        read, filed = read + n, filed + page_filed
+        if last_key is None:
+            index += 1
+        done = index >= len(partitions)
+        here = Position(partitions[index] if not done else None, last_key)
+        if not privacy_db.advance_backfill(tenant, generation, here, read=n, filed=page_filed, done=done):
+            return False, filed  # the setting was turned off or on meanwhile: that walk is over
+        if done:
+            return True, filed
+    # a walk kept at its end (the last page's write was lost): close it
+    return privacy_db.advance_backfill(tenant, generation, Position(None), read=0, filed=0, done=True), filed
 
 
 def _retention_for(tenant: str, created_at: datetime, at: datetime, years: int) -> tuple[int, int]:
     cutoff = _years_before(at.astimezone(UTC).date(), years)
-    last = privacy_db.retention_cursor(tenant)
-    day = date.fromisoformat(last) + timedelta(days=1) if last else created_at.astimezone(UTC).date()
+    day = _first_unread(tenant, created_at)
     erased = refiled = 0
     for _ in range(MAX_DAYS_PER_RUN):
         if day > cutoff:

@@ -283,6 +283,27 @@ def test_an_admin_sets_the_card_and_lead_rules(page, school):
     assert leads["export_roles"] == ["manager", "admin"]  # the rest as it was
 
 
+def test_an_admin_sets_the_retention_of_leads_and_turns_it_off(page, school):
+    sign_in(page, school, school.admin)
+    _settings(page, "客户设置")
+    expect(page.get_by_role("heading", level=1)).to_have_text("客户设置")
+    years = page.get_by_role("spinbutton", name="客户多少年无更新后抹去个人信息（年）")
+    # THEN the page says it erases personal data for good
+    expect(page.get_by_text(re.compile("个人信息无法恢复"))).to_be_visible()
+    # WHEN the admin sets 3 years and saves: the API agrees
+    years.fill("3")
+    page.get_by_role("button", name="保存").click()
+    expect(page.get_by_role("status")).to_have_text("已保存")
+    shot(page, "settings-leads-retention")
+    assert school.admin.get("/settings/leads").json_body["erase_untouched_after_years"] == 3
+    # WHEN the admin empties it and saves: off
+    years.fill("")
+    page.get_by_role("button", name="保存").click()
+    expect(page.get_by_role("status")).to_have_text("已保存")
+    expect(years).to_have_value("")
+    assert school.admin.get("/settings/leads").json_body["erase_untouched_after_years"] is None
+
+
 def test_an_admin_adds_a_holiday_greeting_and_an_email_signature(page, school):
     template = school.admin.post(
         "/templates", {"name": "元旦问候", "channel": "sms", "kind": "holiday", "body": "{{ holiday.name }}快乐"}

@@ -35,7 +35,7 @@ from chalicelib.db.items.messaging import (
     RecipientItem,
     TemplateItem,
 )
-from chalicelib.db.items.privacy import LeadRefItem, RetainItem
+from chalicelib.db.items.privacy import LeadRefItem, RetainItem, RetentionBackfillItem
 from chalicelib.db.items.programmes import CohortItem, EnrolmentItem, EnrolmentLinkItem, ProgrammeItem
 from chalicelib.db.items.receivables import EnrolmentPaymentItem, ReceivableItem
 from chalicelib.db.items.schedule import (
@@ -109,6 +109,7 @@ __all__ = [
     "ReceivableItem",
     "RecipientItem",
     "RetainItem",
+    "RetentionBackfillItem",
     "SeenItem",
     "SessionItem",
     "TemplateItem",

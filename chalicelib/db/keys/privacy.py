@@ -13,6 +13,7 @@ RETAIN_SK = "LEAD#RETAIN"
 MESSAGE_REF_PREFIX = "MSGREF#"
 OUTBOX_REF_PREFIX = "OUTREF#"
 RETENTION_CURSOR_SK = "JOBCURSOR#lead_retention"
+RETENTION_BACKFILL_SK = "JOBCURSOR#retention_backfill"  # the walk that files markers for older leads
 
 
 def message_ref_sk(message_id: str, n: int) -> str:

@@ -496,6 +496,8 @@ const en: typeof zh = {
         school: "All staff of the school (not teachers)",
       },
       historyHint: "History only: never the lead's page or its phones.",
+      retentionYears: "Erase leads untouched for (years)",
+      retentionWarning: "Empty or 0: never. Erased names, phones and notes cannot be recovered.",
     },
     cards: {
       title: "Card settings",

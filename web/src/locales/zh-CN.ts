@@ -494,6 +494,8 @@ export default {
         school: "全校员工（老师除外）",
       },
       historyHint: "只开放跟进记录：客户详情和电话号码不开放。",
+      retentionYears: "客户多少年无更新后抹去个人信息（年）",
+      retentionWarning: "空或 0 为不抹去；抹去的姓名、电话等个人信息无法恢复。",
     },
     cards: {
       title: "会员卡设置",
