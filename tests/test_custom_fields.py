@@ -394,3 +394,15 @@ def test_erasing_a_lead_keeps_its_list_fields_for_the_books_and_drops_the_rest(s
     erased = school.admin.post(f"/leads/{lead['id']}/erase", {"reason": "家长要求删除"})
     assert erased.status_code == 200, erased.body
     assert school.admin.get(f"/leads/{lead['id']}").json_body["custom"] == {"occupation": "teacher"}
+
+
+def test_the_printable_record_shows_the_schools_fields_by_their_labels(school):
+    consultant = school.staff("consultant")
+    _define(school)
+    custom = {"occupation": "doctor", "income": 5000, "employer": "<b>市医院</b>"}
+    lead = consultant.post("/leads", lead_body(name="王小明", custom=custom)).json_body
+    page = consultant.get(f"/leads/{lead['id']}?format=html").body.decode("utf-8")
+    assert '<th>职业</th><td colspan="3">医生</td>' in page  # the entry's label, not its key
+    assert '<th>年收入</th><td colspan="3">5000</td>' in page
+    assert "&lt;b&gt;市医院&lt;/b&gt;" in page and "<b>市医院</b>" not in page  # escaped
+    assert "首次到访" not in page  # no value, no row

@@ -56,6 +56,21 @@ def _day(value: date | None) -> str:
     return value.isoformat() if value else ""
 
 
+def _custom(config: tenant_config.TenantConfig, values: dict[str, Any]) -> list[dict[str, str]]:
+    """The school's own fields the lead has values for, in the school's order: a list field's
+    value by its entry's label; a field retired since keeps its value on the record."""
+    shown = []
+    for field in config.lead_fields:
+        if field.key not in values:
+            continue
+        value = values[field.key]
+        entry = (
+            config.entry(field.list, str(value)) if field.type == "list" and field.list in config.dictionaries else None
+        )
+        shown.append({"label": field.label, "value": entry.label if entry is not None else str(value)})
+    return shown
+
+
 def record(principal: Principal, lead_id: str) -> dict[str, Any]:
     """The record's values; 404 LEAD_NOT_FOUND as GET /leads/{id} answers it."""
     from chalicelib.domain import plan_access
@@ -156,6 +171,7 @@ def record(principal: Principal, lead_id: str) -> dict[str, Any]:
             "notes": shown.notes or "",
             "deleted": shown.deleted_at is not None,
         },
+        "custom": _custom(config, lead.custom),
         "guardians": [
             {
                 "name": g.name,
