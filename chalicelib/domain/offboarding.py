@@ -37,7 +37,7 @@ from chalicelib.db import staff as staff_db
 from chalicelib.db import users as users_db
 from chalicelib.db.lead_fields import Snapshot
 from chalicelib.db.leads import OwnerCapError
-from chalicelib.domain import clock, ids, lead_writes
+from chalicelib.domain import clock, ids, lead_writes, waiting
 from chalicelib.domain.auth import Principal
 from chalicelib.domain.leads.pool import change_owner
 from chalicelib.domain.leads.visibility import OWNERS
@@ -285,16 +285,7 @@ def _tell(tenant: str, user_id: str) -> None:
 
 def run_waiting(at: datetime, tenant: str | None = None) -> dict[str, Any]:
     """The `staff_offboarding` job: every offboarding with work left (or whose run died)."""
-    done = not_done = broken = 0
-    for owner, user_id in list(staff_db.waiting()):
-        if tenant is not None and owner != tenant:
-            continue
-        try:
-            if run(owner, user_id):
-                done += 1
-            else:
-                not_done += 1
-        except Exception:  # noqa: BLE001 - one broken handover must not hold back the others
-            logger.exception("offboarding broke", extra={"tenant": owner, "user": user_id})
-            broken += 1
+    done, not_done, broken = waiting.run_each(
+        staff_db.waiting(), run, tenant=tenant, what="offboarding", logged_as="user"
+    )
     return {"offboardings": done, "not_done": not_done, "broken": broken}

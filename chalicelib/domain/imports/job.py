@@ -13,7 +13,7 @@ from chalicelib.db import keys
 from chalicelib.db import leads as leads_db
 from chalicelib.db import schedule as schedule_db
 from chalicelib.db import users as users_db
-from chalicelib.domain import clock, leads
+from chalicelib.domain import clock, leads, waiting
 from chalicelib.domain import config as tenant_config
 from chalicelib.domain.import_lease import Lease, LeaseLost
 from chalicelib.domain.imports.rows import Context, Row, Table, _check, _choices, read_table
@@ -203,16 +203,7 @@ def _run(tenant: str, import_id: str, table: Table | None = None) -> bool:
 def run_waiting(at: datetime, tenant: str | None = None) -> dict[str, Any]:
     """The `lead_imports` job: every import waiting (or whose run died), one after another.
     One that breaks is logged and left under its lease: a later run takes it up again."""
-    done = not_done = broken = 0
-    for owner, import_id in list(imports_db.waiting()):
-        if tenant is not None and owner != tenant:
-            continue
-        try:
-            if _run(owner, import_id):
-                done += 1
-            else:
-                not_done += 1
-        except Exception:  # noqa: BLE001 - one broken import must not hold back the others
-            logger.exception("import broke", extra={"tenant": owner, "import": import_id})
-            broken += 1
+    done, not_done, broken = waiting.run_each(
+        imports_db.waiting(), _run, tenant=tenant, what="import", logged_as="import"
+    )
     return {"imports": done, "not_done": not_done, "broken": broken}
