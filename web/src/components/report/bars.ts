@@ -2,8 +2,8 @@
 export function bars(categories: string[], series: { name: string; data: (number | undefined)[] }[], left = 40) {
   return {
     tooltip: { trigger: "axis" },
-    legend: {},
-    grid: { left, right: 16, bottom: 40 },
+    legend: { top: 0 },
+    grid: { left, right: 16, top: 36, bottom: 40 },
     xAxis: { type: "category", data: categories },
     yAxis: { type: "value", minInterval: left > 40 ? 0 : 1 },
     series: series.map((s) => ({ type: "bar", name: s.name, data: s.data.map((v) => v ?? 0) })),
