@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import pick, sign_in
+from tests.browser.conftest import pick, shot, sign_in
 
 
 def _phone() -> str:
@@ -55,6 +55,7 @@ def test_an_admin_makes_a_list_and_a_field_and_a_consultant_sets_and_filters_by_
     expect(page.get_by_role("status")).to_have_text("已保存")
     fields = school.admin.get("/settings/lead-fields").json_body["fields"]
     assert [(f["key"], f["type"], f["list"]) for f in fields] == [("occupation", "list", "occupation")]
+    shot(page, "settings-lead-fields")
     page.get_by_role("button", name="退出登录").click()
 
     # WHEN a consultant sets it on a lead from the lead's page
